@@ -1,0 +1,86 @@
+/**
+ * The records every format reader produces, and the sink they hand them to. Readers only parse: they turn
+ * a source line into typed records or into a reject with a reason code. Validation that needs the whole
+ * data set (rating range, timestamps, duplicates, foreign keys) happens afterwards, in `validate.ts`.
+ */
+
+/** A catalog item, as staged in `items.parquet`. Missing values are `null`, never empty strings. */
+export interface ItemRecord {
+  item_id: string;
+  title: string | null;
+  description: string | null;
+  brand: string | null;
+  /** Flattened, de-duplicated category path(s), most general first. */
+  categories: string[];
+  /** Price in the source currency, `null` when absent or unparsable. */
+  price: number | null;
+  /** Remote image (http/https). */
+  image_url: string | null;
+  /** Local image file, absolute path (e.g. the demo catalog's rendered PNGs). */
+  image_path: string | null;
+  /** Other source fields kept verbatim (related, salesRank, also_buy, …), stored as JSON text. */
+  extra: Record<string, unknown> | null;
+}
+
+export type SplitTag = 'train' | 'valid' | 'test';
+
+/** A user–item interaction, as staged in `interactions.parquet`. */
+export interface InteractionRecord {
+  user_id: string;
+  item_id: string;
+  /** Explicit rating, `null` for implicit feedback (a click, a check-in, a purchase). */
+  rating: number | null;
+  /** Unix seconds, `null` when the source has none. */
+  ts: number | null;
+  /** For sources with a given split (lightgcn, unisrec): which part this interaction belongs to. */
+  split: SplitTag | null;
+}
+
+/** Where a record came from: the input file (as named in the raw manifest) and its 1-based line. */
+export interface SourceRef {
+  file: string;
+  line: number;
+}
+
+/** Reason codes for rejected records. Readers use the parse-level ones; `validate.ts` the rest. */
+export const REJECT_REASONS = {
+  malformed_json: 'the line is not valid JSON',
+  malformed_literal: 'the line is not a valid Python literal',
+  malformed_line: 'the line does not have the fields the format expects',
+  missing_field: 'a required field is missing or empty',
+  bad_field: 'a field has the wrong type or an unparsable value',
+  rating_out_of_range: 'the rating is outside the allowed range',
+  bad_timestamp: 'the timestamp is missing, not a number or outside a plausible range',
+  duplicate: 'the same record appeared earlier (the first one is kept)',
+  unknown_item: 'the interaction names an item that is not in the catalog',
+  unknown_user: 'the record names a user that is not in the user list',
+} as const;
+
+export type RejectReason = keyof typeof REJECT_REASONS;
+
+export type RecordKind = 'item' | 'interaction';
+
+export interface RejectRecord {
+  kind: RecordKind;
+  reason: RejectReason;
+  /** Which field or what exactly, e.g. "overall=7" or "missing asin". */
+  detail: string;
+  /** The raw line (truncated to 2,000 characters), or the record as JSON for validation rejects. */
+  raw: string;
+}
+
+/**
+ * Where a reader sends what it parsed. Every input record must end in exactly one call: `item`,
+ * `interaction` or `reject` (a line that yields several interactions, as in lightgcn's "user item item …",
+ * calls `interaction` once per pair and counts each pair as a record).
+ */
+export interface RecordSink {
+  item(record: ItemRecord, src: SourceRef): void;
+  interaction(record: InteractionRecord, src: SourceRef): void;
+  reject(kind: RecordKind, src: SourceRef, reason: RejectReason, detail: string, raw: string): void;
+}
+
+/** Truncates raw text kept in rejects. */
+export function clipRaw(raw: string, max = 2000): string {
+  return raw.length > max ? raw.slice(0, max) + '…' : raw;
+}

@@ -1,0 +1,57 @@
+/**
+ * The error registry: every failure a user can meet has a stable code, a one-line message and an exit status.
+ * Modelled on Fastify's lib/errors.js. Commands throw `PlotPointeError`; the CLI prints
+ * `error PP_CODE: message` on one line (the stack only with --debug) and exits with the registered status.
+ */
+
+export interface ErrorSpec {
+  /** What went wrong, in words a user understands. */
+  readonly message: string;
+  /** Process exit status used by the CLI. */
+  readonly exit: number;
+}
+
+export const ERRORS = {
+  PP_USAGE: { message: 'invalid command line', exit: 2 },
+  PP_CONFIG_INVALID: { message: 'invalid configuration', exit: 2 },
+  PP_CONFIG_UNREADABLE: { message: 'cannot read configuration file', exit: 2 },
+  PP_INPUT_NOT_FOUND: { message: 'input not found', exit: 3 },
+  PP_INPUT_UNREADABLE: { message: 'input cannot be read', exit: 3 },
+  PP_INGEST_BAD_GZIP: { message: 'corrupt or truncated gzip input', exit: 3 },
+  PP_INGEST_UNKNOWN_FORMAT: { message: 'unknown input format', exit: 2 },
+  PP_INGEST_MISSING_INPUT: { message: 'a required input file is missing for this format', exit: 3 },
+  PP_INGEST_BAD_HEADER: { message: 'input header does not match the format', exit: 3 },
+  PP_INGEST_NO_RECORDS: { message: 'no valid records were read', exit: 3 },
+  PP_DOWNLOAD_FAILED: { message: 'download failed', exit: 4 },
+  PP_DOWNLOAD_CHECKSUM: { message: 'downloaded file does not match its expected size or checksum', exit: 4 },
+  PP_FETCH_UNKNOWN_DATASET: { message: 'unknown dataset for fetch', exit: 2 },
+  PP_LAKE_NOT_FOUND: { message: 'lake dataset not found', exit: 3 },
+  PP_SPLIT_INVALID: { message: 'invalid split settings', exit: 2 },
+  PP_SPLIT_EMPTY: { message: 'the split leaves no data', exit: 3 },
+  PP_DEMO_INVALID: { message: 'invalid demo catalog settings', exit: 2 },
+  PP_INTERNAL: { message: 'internal error', exit: 70 },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export class PlotPointeError extends Error {
+  readonly code: ErrorCode;
+  readonly exitCode: number;
+
+  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+    const spec = ERRORS[code];
+    super(detail ? `${spec.message}: ${detail}` : spec.message, options);
+    this.name = 'PlotPointeError';
+    this.code = code;
+    this.exitCode = spec.exit;
+  }
+}
+
+/** Shorthand used throughout the code base: `throw ppError('PP_INPUT_NOT_FOUND', path)`. */
+export function ppError(code: ErrorCode, detail?: string, cause?: unknown): PlotPointeError {
+  return new PlotPointeError(code, detail, cause === undefined ? undefined : { cause });
+}
+
+export function isPlotPointeError(err: unknown, code?: ErrorCode): err is PlotPointeError {
+  return err instanceof PlotPointeError && (code === undefined || err.code === code);
+}
