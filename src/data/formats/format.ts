@@ -37,8 +37,8 @@ export interface FormatReader {
   readonly description: string;
   /** Documented reader options (`--opt key=value`), name → meaning and default. */
   readonly options?: Readonly<Record<string, string>>;
-  /** Validation rules; may depend on options (e.g. a csv mapping without a rating column). */
-  rules(options: Readonly<Record<string, string>>): FormatRules;
+  /** Validation rules; may depend on options and inputs (e.g. amazon without a meta file has no catalog). */
+  rules(options: Readonly<Record<string, string>>, inputs: readonly InputFile[]): FormatRules;
   /**
    * Parses the inputs into the sink. Throws PP_INGEST_MISSING_INPUT when a required file is absent,
    * PP_INGEST_BAD_HEADER when a header does not fit; a bad line is a reject, never a throw.
