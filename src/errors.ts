@@ -29,6 +29,7 @@ export const ERRORS = {
   PP_SPLIT_INVALID: { message: 'invalid split settings', exit: 2 },
   PP_SPLIT_EMPTY: { message: 'the split leaves no data', exit: 3 },
   PP_DEMO_INVALID: { message: 'invalid demo catalog settings', exit: 2 },
+  PP_EVAL_INVALID: { message: 'invalid evaluation settings or inputs', exit: 2 },
   PP_INTERNAL: { message: 'internal error', exit: 70 },
 } as const satisfies Record<string, ErrorSpec>;
 
