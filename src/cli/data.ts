@@ -1,0 +1,102 @@
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ppError } from '../errors.js';
+import { datasetPaths } from '../lake/paths.js';
+import { FORMATS } from '../data/formats/registry.js';
+import { ingest, type IngestSummary } from '../data/ingest.js';
+import { renderDataCard, type DataCard } from '../data/datacard.js';
+import { runCommand, type GlobalOptions } from './output.js';
+
+/** Parses repeated `key=value` flags. */
+export function parseKeyValues(values: string[] | undefined, flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kv of values ?? []) {
+    const eq = kv.indexOf('=');
+    if (eq <= 0) throw ppError('PP_USAGE', `${flag} expects key=value, got "${kv}"`);
+    out[kv.slice(0, eq)] = kv.slice(eq + 1);
+  }
+  return out;
+}
+
+const renderIngest = (s: IngestSummary) =>
+  [
+    `ingested ${s.name} (${s.format}) in ${s.seconds.toFixed(1)} s (${Math.round(s.records_per_s).toLocaleString('en-US')} records/s)`,
+    `  users ${s.users.toLocaleString('en-US')}, items ${s.items.toLocaleString('en-US')}, interactions ${s.interactions.toLocaleString('en-US')}` +
+      (s.given_split ? ` (${Object.entries(s.given_split).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(' + ')})` : ''),
+    `  records read ${s.records.total.read.toLocaleString('en-US')} = staged ${s.records.total.staged.toLocaleString('en-US')} + rejected ${s.records.total.rejected.toLocaleString('en-US')}`,
+    ...Object.entries(s.rejects_by_reason).map(([k, v]) => `    rejected ${k}: ${v.toLocaleString('en-US')}`),
+    `  staging: ${s.paths.staging}`,
+    `  data card: ${s.paths.datacard}`,
+  ].join('\n');
+
+export function registerDataCommands(program: Command, setExit: (code: number) => void): void {
+  const data = program.command('data').description('ingest, validate, split and generate data sets');
+  const globals = (cmd: Command) => cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+
+  data
+    .command('ingest')
+    .description('read raw files into validated Parquet staging with rejects and a data card')
+    .requiredOption('--format <format>', `input format: ${[...FORMATS.keys()].join(', ')}`)
+    .requiredOption('--input <paths...>', 'input files, folders or http(s) URLs (plain or gzip)')
+    .requiredOption('--lake <dir>', 'lake folder')
+    .requiredOption('--name <name>', 'dataset name in the lake')
+    .option('--opt <key=value...>', 'reader options, e.g. csv column mapping user=reviewerID')
+    .option('--memory-limit <size>', 'DuckDB memory limit for validation', '3GB')
+    .action(async (_o, cmd: Command) => {
+      const o = globals(cmd);
+      setExit(
+        await runCommand(
+          o,
+          () =>
+            ingest({
+              format: String(o.format),
+              inputs: o.input as string[],
+              lake: String(o.lake),
+              name: String(o.name),
+              readerOptions: parseKeyValues(o.opt as string[] | undefined, '--opt'),
+              memoryLimit: String(o.memoryLimit),
+            }),
+          renderIngest,
+        ),
+      );
+    });
+
+  data
+    .command('formats')
+    .description('list the input formats and their reader options')
+    .action(async (_o, cmd: Command) => {
+      setExit(
+        await runCommand(
+          globals(cmd),
+          async () => ({
+            formats: [...FORMATS.values()].map((f) => ({ name: f.name, description: f.description, options: f.options ?? {} })),
+          }),
+          (r) => r.formats.map((f) => `${f.name.padEnd(11)} ${f.description}`).join('\n'),
+        ),
+      );
+    });
+
+  data
+    .command('card')
+    .description("print a staged dataset's data card")
+    .requiredOption('--lake <dir>', 'lake folder')
+    .requiredOption('--name <name>', 'dataset name in the lake')
+    .action(async (_o, cmd: Command) => {
+      const o = globals(cmd);
+      const staging = datasetPaths(String(o.lake), String(o.name)).staging;
+      setExit(
+        await runCommand(
+          o,
+          async () => {
+            try {
+              return JSON.parse(await readFile(join(staging, 'datacard.json'), 'utf8')) as DataCard;
+            } catch (err) {
+              throw ppError('PP_LAKE_NOT_FOUND', `no data card in ${staging}; run plotpointe data ingest first`, err);
+            }
+          },
+          renderDataCard,
+        ),
+      );
+    });
+}

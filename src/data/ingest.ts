@@ -1,0 +1,189 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ppError } from '../errors.js';
+import { openDb } from '../lake/duckdb.js';
+import { replaceDir, tempSibling } from '../lake/atomic.js';
+import { writeManifest } from '../lake/manifest.js';
+import { datasetPaths } from '../lake/paths.js';
+import { createProgress, type Progress } from '../cli/progress.js';
+import { getFormat } from './formats/registry.js';
+import { gatherInputs } from './inputs.js';
+import { StagingSink } from './staging-sink.js';
+import { stageValidated, STAGING_FILES } from './validate.js';
+import { computeDataCard, renderDataCard, type DataCard } from './datacard.js';
+
+export interface IngestOptions {
+  format: string;
+  /** Files, folders (their files) or http(s) URLs. */
+  inputs: string[];
+  lake: string;
+  name: string;
+  /** Reader options (`--opt key=value`), e.g. csv column mappings. */
+  readerOptions?: Record<string, string>;
+  /** DuckDB memory limit for validation (default 3GB). */
+  memoryLimit?: string;
+  /** Progress display; default per TTY. */
+  progress?: (label: string, total: number) => Progress;
+}
+
+/** Records read = staged + rejected, per kind. */
+export interface Reconciliation {
+  read: number;
+  staged: number;
+  rejected: number;
+}
+
+export interface IngestSummary {
+  name: string;
+  format: string;
+  users: number;
+  /** Catalog items (staged from metadata, plus items known only from interactions). */
+  items: number;
+  items_with_interactions: number;
+  interactions: number;
+  given_split: Record<string, number> | null;
+  records: { items: Reconciliation; interactions: Reconciliation; total: Reconciliation };
+  reconciled: boolean;
+  items_without_metadata: number;
+  rejects_by_reason: Record<string, number>;
+  seconds: number;
+  records_per_s: number;
+  paths: { raw: string; staging: string; rejects: string; datacard: string };
+}
+
+/**
+ * `plotpointe data ingest`: inputs → raw (copies + sha256 manifest) → format reader → validation →
+ * staging Parquet (items, interactions, id maps, rejects) + data card + manifest.
+ * Every record ends staged or rejected with a reason; a fatal problem (missing input, truncated gzip, unknown
+ * format) throws a coded error and leaves no partial output, because raw and staging are built in temporary
+ * siblings and renamed into place only at the end.
+ */
+export async function ingest(options: IngestOptions): Promise<IngestSummary> {
+  const started = performance.now();
+  const reader = getFormat(options.format);
+  const readerOptions = options.readerOptions ?? {};
+  const paths = datasetPaths(options.lake, options.name);
+  const makeProgress = options.progress ?? ((label: string, total: number) => createProgress(label, total, { unit: 'MB' }));
+
+  const rawTmp = tempSibling(paths.raw);
+  const stagingTmp = tempSibling(paths.staging);
+  const workDir = join(stagingTmp, '_work');
+  await mkdir(rawTmp, { recursive: true });
+  await mkdir(workDir, { recursive: true });
+  try {
+    const raw = await gatherInputs(options.inputs, rawTmp, (m) => process.stderr.write(m + '\n'));
+    const totalBytes = raw.manifest.reduce((s, m) => s + m.bytes, 0);
+    const rules = reader.rules(readerOptions, raw.files);
+
+    // Parse.
+    const sink = new StagingSink(workDir);
+    const progress = makeProgress(`ingest ${options.name}`, Math.ceil(totalBytes / 1e6));
+    // Readers report bytes read within the current file; a smaller value means the next file has started.
+    let doneBytes = 0;
+    let lastBytes = 0;
+    try {
+      await reader.read(raw.files, {
+        sink,
+        options: readerOptions,
+        onBytes: (bytes) => {
+          if (bytes < lastBytes) doneBytes += lastBytes;
+          lastBytes = bytes;
+          progress.update(Math.round((doneBytes + bytes) / 1e6));
+        },
+      });
+    } finally {
+      sink.close();
+      progress.stop();
+    }
+
+    // Validate and stage.
+    const db = await openDb({ memoryLimit: options.memoryLimit ?? '3GB', tempDirectory: join(workDir, 'duckdb') });
+    let counts;
+    let card: DataCard;
+    try {
+      counts = await stageValidated(db, workDir, stagingTmp, rules);
+      card = await computeDataCard(db, options.name, options.format);
+    } finally {
+      db.close();
+    }
+    await rm(workDir, { recursive: true, force: true });
+
+    const items: Reconciliation = {
+      read: sink.counts.items + sink.counts.itemRejects,
+      staged: counts.itemsStaged,
+      rejected: counts.itemsRejected,
+    };
+    const interactions: Reconciliation = {
+      read: sink.counts.interactions + sink.counts.interactionRejects,
+      staged: counts.interactionsStaged,
+      rejected: counts.interactionsRejected,
+    };
+    const total: Reconciliation = {
+      read: items.read + interactions.read,
+      staged: items.staged + interactions.staged,
+      rejected: items.rejected + interactions.rejected,
+    };
+    const reconciled = [items, interactions].every((r) => r.read === r.staged + r.rejected);
+    if (!reconciled) {
+      throw ppError('PP_INTERNAL', `records do not reconcile: ${JSON.stringify({ items, interactions })}`);
+    }
+    if (counts.interactionsStaged === 0 && counts.itemsStaged === 0) {
+      throw ppError('PP_INGEST_NO_RECORDS', `${total.read} records read, all rejected (${JSON.stringify(counts.rejectsByReason)})`);
+    }
+
+    await writeFile(join(stagingTmp, 'datacard.json'), JSON.stringify(card, null, 2) + '\n');
+    await writeFile(join(stagingTmp, 'datacard.md'), renderDataCard(card));
+    const seconds = (performance.now() - started) / 1000;
+    const tallies = {
+      users: counts.users,
+      items: counts.items,
+      items_staged: counts.itemsStaged,
+      items_derived: counts.itemsDerived,
+      interactions: counts.interactionsStaged,
+      rejects: total.rejected,
+      records_read: total.read,
+    };
+    await writeManifest(rawTmp, {
+      stage: 'raw',
+      config: { format: options.format },
+      inputs: raw.manifest,
+      counts: { files: raw.files.length, bytes: totalBytes },
+      seconds: 0,
+    });
+    await writeManifest(stagingTmp, {
+      stage: 'ingest',
+      config: { format: options.format, reader_options: readerOptions, rules },
+      inputs: raw.manifest,
+      counts: tallies,
+      seconds,
+      files: STAGING_FILES,
+    });
+
+    await replaceDir(rawTmp, paths.raw);
+    await replaceDir(stagingTmp, paths.staging);
+    return {
+      name: options.name,
+      format: options.format,
+      users: counts.users,
+      items: counts.items,
+      items_with_interactions: card.counts.items_with_interactions,
+      interactions: counts.interactionsStaged,
+      given_split: card.given_split,
+      records: { items, interactions, total },
+      reconciled,
+      items_without_metadata: counts.itemsDerived,
+      rejects_by_reason: counts.rejectsByReason,
+      seconds,
+      records_per_s: total.read / seconds,
+      paths: {
+        raw: paths.raw,
+        staging: paths.staging,
+        rejects: join(paths.staging, STAGING_FILES.rejects),
+        datacard: join(paths.staging, 'datacard.md'),
+      },
+    };
+  } finally {
+    await rm(rawTmp, { recursive: true, force: true });
+    await rm(stagingTmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,24 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+
+/** sha256 (hex) of a file, streamed. */
+export async function sha256File(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** sha256 (hex) of a string or of a JSON-serialisable value (keys sorted, so equal configs hash equally). */
+export function sha256Of(value: unknown): string {
+  const text = typeof value === 'string' ? value : stableStringify(value);
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** JSON with object keys sorted recursively: a canonical form for hashing configs and manifests. */
+export function stableStringify(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) =>
+    v && typeof v === 'object' && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : v,
+  );
+}
