@@ -48,6 +48,8 @@ export interface IngestSummary {
   rejects_by_reason: Record<string, number>;
   seconds: number;
   records_per_s: number;
+  /** Peak resident memory of this process so far (DuckDB's native memory included). */
+  peak_rss_mb: number;
   paths: { raw: string; staging: string; rejects: string; datacard: string };
 }
 
@@ -175,6 +177,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       rejects_by_reason: counts.rejectsByReason,
       seconds,
       records_per_s: total.read / seconds,
+      peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
       paths: {
         raw: paths.raw,
         staging: paths.staging,
