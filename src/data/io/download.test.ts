@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { isPlotPointeError } from '../../errors.js';
-import { download, seededRandom, sha256File } from './download.js';
+import { download, seededRandom } from './download.js';
+import { sha256File } from '../../lake/hash.js';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
 

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, truncate } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
@@ -8,6 +7,7 @@ import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isPlotPointeError, ppError } from '../../errors.js';
+import { sha256File } from '../../lake/hash.js';
 
 /**
  * Resumable, verified HTTP(S) downloads for ingest URL inputs and `plotpointe data fetch`.
@@ -90,11 +90,6 @@ export function seededRandom(seed: number): () => number {
 }
 
 /** SHA-256 of a file's bytes, lowercase hex, streamed. */
-export async function sha256File(path: string): Promise<string> {
-  const hash = createHash('sha256');
-  await pipeline(createReadStream(path), hash);
-  return hash.digest('hex');
-}
 
 /** Parses an http(s) URL; anything else is PP_DOWNLOAD_FAILED. */
 function parseHttpUrl(raw: string, context?: string): URL {
