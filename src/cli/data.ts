@@ -6,6 +6,9 @@ import { datasetPaths } from '../lake/paths.js';
 import { FORMATS } from '../data/formats/registry.js';
 import { ingest, type IngestSummary } from '../data/ingest.js';
 import { renderDataCard, type DataCard } from '../data/datacard.js';
+import { fetchDataset, type FetchSummary } from '../data/fetch.js';
+import { fetchCatalog } from '../data/fetch-catalog.js';
+import { createProgress, type Progress } from './progress.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 /** Parses repeated `key=value` flags. */
@@ -96,6 +99,52 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
             }
           },
           renderDataCard,
+        ),
+      );
+    });
+
+  data
+    .command('fetch')
+    .description('download a public data set (Amazon 2014/2018 categories, MovieLens, Gowalla) for later ingest')
+    .option('--dataset <target>', 'e.g. amazon2014:Electronics, amazon2018:Industrial_and_Scientific, movielens:ml-100k, gowalla')
+    .option('--out <dir>', 'folder for the downloaded files')
+    .option('--list', 'list the known data sets instead of downloading')
+    .option('--force', 'download again even when the fetch manifest says a file is complete')
+    .option('--base-url <url>', 'a mirror serving the same relative paths (also PLOTPOINTE_FETCH_BASE_URL)')
+    .action(async (_o, cmd: Command) => {
+      const o = globals(cmd);
+      if (o.list) {
+        setExit(
+          await runCommand(
+            o,
+            async () => ({ datasets: fetchCatalog() }),
+            (r) => r.datasets.map((d) => `${d.name.padEnd(12)} ${d.format.padEnd(11)} ${d.title}`).join('\n'),
+          ),
+        );
+        return;
+      }
+      setExit(
+        await runCommand(
+          o,
+          async () => {
+            if (!o.dataset || !o.out) throw ppError('PP_USAGE', 'data fetch needs --dataset and --out (or --list)');
+            const bars = new Map<string, Progress>();
+            try {
+              return await fetchDataset(String(o.dataset), String(o.out), {
+                force: Boolean(o.force),
+                baseUrlOverride: o.baseUrl as string | undefined,
+                onProgress: (file, bytes, total) => {
+                  let bar = bars.get(file);
+                  if (!bar) bars.set(file, (bar = createProgress(`fetch ${file}`, Math.ceil((total ?? 0) / 1e6), { unit: 'MB' })));
+                  bar.update(Math.round(bytes / 1e6));
+                },
+              });
+            } finally {
+              for (const b of bars.values()) b.stop();
+            }
+          },
+          (s: FetchSummary) =>
+            [`fetched ${s.target} into ${s.outDir} (${s.files.length} files)`, `next: ${s.ingestCommand}`].join('\n'),
         ),
       );
     });

@@ -100,7 +100,7 @@ describe('fetchDataset', () => {
     assert.deepEqual(s.ingestInputs, [join(out, 'ml-latest-small/ratings.csv'), join(out, 'ml-latest-small/movies.csv')]);
     assert.equal(await readFile(s.ingestInputs[0], 'utf8'), RATINGS);
     assert.equal(await readFile(s.ingestInputs[1], 'utf8'), MOVIES);
-    assert.match(s.ingestCommand, /^plotpointe data ingest --format movielens \S+ratings\.csv \S+movies\.csv$/);
+    assert.match(s.ingestCommand, /^plotpointe data ingest --format movielens --input \S+ratings\.csv \S+movies\.csv --lake LAKE --name NAME$/);
     assert.equal(s.files.length, 1);
     assert.deepEqual(s.files[0].extracted?.sort(), [
       'ml-latest-small/README.txt',

@@ -266,7 +266,10 @@ export async function fetchDataset(
     outDir: dir,
     files,
     ingestInputs,
-    ingestCommand: ['plotpointe', 'data', 'ingest', '--format', t.format, ...ingestInputs].map(shellQuote).join(' '),
+    ingestCommand: [
+      ...['plotpointe', 'data', 'ingest', '--format', t.format, '--input', ...ingestInputs].map(shellQuote),
+      '--lake LAKE --name NAME',
+    ].join(' '),
     manifestPath,
   };
 }
