@@ -28,8 +28,9 @@ export interface DataCard {
   user_degree: DegreeStats;
   item_degree: DegreeStats;
   timestamps: { min: number | null; max: number | null; min_iso: string | null; max_iso: string | null; missing_share: number };
-  /** Share of input records of each kind rejected as duplicates. */
-  duplicates: { interactions: number; items: number };
+  /** Share of input records of each kind rejected as duplicates; `repeated_pairs`: share of staged
+   * interactions repeating an earlier (user, item) pair (only where the format allows repeats). */
+  duplicates: { interactions: number; items: number; repeated_pairs: number };
   integrity: {
     /** Staged interactions whose item is not in the staged catalog: 0 by construction, checked here. */
     interactions_with_unknown_item: number;
@@ -104,7 +105,8 @@ export async function computeDataCard(db: Db, dataset: string, format: string): 
       (SELECT count(*) FROM items WHERE src_file IS NULL) AS items_derived,
       (SELECT count(*) FROM interactions i ANTI JOIN items USING (item_id)) AS unknown_items,
       (SELECT count(*) FROM rejects WHERE reason = 'unknown_item') AS unknown_item_rejects,
-      (SELECT count(*) FROM items ANTI JOIN (SELECT DISTINCT item_id FROM interactions) USING (item_id)) AS cold_items`);
+      (SELECT count(*) FROM items ANTI JOIN (SELECT DISTINCT item_id FROM interactions) USING (item_id)) AS cold_items,
+      (SELECT count(*) - count(DISTINCT (user_id, item_id)) FROM interactions) AS repeats`);
   const interRead = counts.interactions + Number(dup!.inter_rejects);
   const itemRead = Number(dup!.items_staged) + Number(dup!.item_rejects);
   const reasons = await db.all<{ key: string; n: number }>(
@@ -143,6 +145,7 @@ export async function computeDataCard(db: Db, dataset: string, format: string): 
     duplicates: {
       interactions: interRead ? Number(dup!.inter_dups) / interRead : 0,
       items: itemRead ? Number(dup!.item_dups) / itemRead : 0,
+      repeated_pairs: counts.interactions ? Number(dup!.repeats) / counts.interactions : 0,
     },
     integrity: {
       interactions_with_unknown_item: Number(dup!.unknown_items),
@@ -193,7 +196,7 @@ export function renderDataCard(card: DataCard): string {
       : 'The source has no timestamps.',
     '',
     '## Duplicates and integrity',
-    `- Duplicate share: interactions ${pct(card.duplicates.interactions)}, items ${pct(card.duplicates.items)}.`,
+    `- Duplicate share: interactions ${pct(card.duplicates.interactions)}, items ${pct(card.duplicates.items)}; repeated (user, item) pairs kept as events: ${pct(card.duplicates.repeated_pairs)}.`,
     `- Staged interactions naming an unknown item: ${num(card.integrity.interactions_with_unknown_item)} (rejected as unknown_item: ${num(card.integrity.unknown_item_rejects)}).`,
     `- Items without metadata (known only from interactions): ${num(card.integrity.items_without_metadata)}.`,
     `- Catalog items without interactions: ${num(card.integrity.items_without_interactions)}.`,

@@ -93,6 +93,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
           progress.update(Math.round((doneBytes + bytes) / 1e6));
         },
       });
+      progress.update(Math.ceil(totalBytes / 1e6));
     } finally {
       sink.close();
       progress.stop();

@@ -39,7 +39,8 @@ function maxPlausibleTs(): number {
  *    negative, in the future, or missing where `rules.requireTimestamp` → `bad_timestamp`; an item not in the
  *    catalog where `rules.catalogIsAuthoritative` → `unknown_item`;
  * 3. interactions surviving (2): a repeated (user_id, item_id) pair is a `duplicate` (first kept) — also across
- *    parts of a given split, since a pair in both train and test would leak the answer;
+ *    parts of a given split, since a pair in both train and test would leak the answer — unless
+ *    `rules.repeatsAllowed` (event sequences, where buying again is real);
  * 4. items named only by interactions are added as bare items when the catalog is not authoritative;
  * 5. dense id maps: numeric order when every id is an integer, else first appearance.
  * The tables `items`, `interactions`, `rejects`, `user_map`, `item_map` stay in `db` for the data card.
@@ -78,6 +79,8 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
   const tsMissing = rules.requireTimestamp ? `WHEN ts IS NULL THEN 'bad_timestamp'` : '';
   const unknownItem = rules.catalogIsAuthoritative ? `WHEN it.item_id IS NULL THEN 'unknown_item'` : '';
   const maxTs = maxPlausibleTs();
+  // With repeats allowed only a record read twice (same source line) could be a duplicate: partition by it.
+  const dupKey = rules.repeatsAllowed ? 'src_file, src_line, user_id, item_id' : 'user_id, item_id';
   await db.run(`
     CREATE TABLE inter_checked AS SELECT i.*, CASE
         ${ratingCheck}
@@ -87,9 +90,9 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
         ELSE NULL END AS reason
     FROM inter_in i LEFT JOIN (SELECT item_id FROM items) it ON i.item_id = it.item_id;
     CREATE TABLE inter_ranked AS SELECT *,
-      row_number() OVER (PARTITION BY user_id, item_id ORDER BY ord) AS rn,
-      first_value(src_file) OVER (PARTITION BY user_id, item_id ORDER BY ord) AS first_file,
-      first_value(src_line) OVER (PARTITION BY user_id, item_id ORDER BY ord) AS first_line
+      row_number() OVER (PARTITION BY ${dupKey} ORDER BY ord) AS rn,
+      first_value(src_file) OVER (PARTITION BY ${dupKey} ORDER BY ord) AS first_file,
+      first_value(src_line) OVER (PARTITION BY ${dupKey} ORDER BY ord) AS first_line
     FROM inter_checked WHERE reason IS NULL;
     CREATE TABLE interactions AS SELECT user_id, item_id, rating, ts, split, ord, src_file, src_line
       FROM inter_ranked WHERE rn = 1;

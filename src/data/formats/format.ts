@@ -21,6 +21,12 @@ export interface FormatRules {
   catalogIsAuthoritative: boolean;
   /** The source fixes the train/valid/test split (interactions carry `split`). */
   givenSplit: boolean;
+  /**
+   * Repeated consumption is real: the source is a sequence of events (e.g. UniSRec's leave-one-out sequences,
+   * where a user buys the same item again), so a repeated (user, item) pair is not a duplicate. Default false:
+   * a repeated pair is a `duplicate` reject and the first is kept.
+   */
+  repeatsAllowed?: boolean;
 }
 
 export interface ReadContext {
