@@ -53,7 +53,8 @@ export const unisrec: FormatReader = {
   description: 'UniSRec/RecBole atomic files: <X>.text, <X>.{train,valid,test}.inter, <X>.item2index, <X>.user2index',
   rules(_options, inputs): FormatRules {
     const hasText = inputs.some((f) => unisrecRole(f.name)?.role === 'text');
-    return { rating: null, requireTimestamp: false, catalogIsAuthoritative: hasText, givenSplit: true };
+    // Leave-one-out sequences: buying the same item again is a real event, not a duplicate.
+    return { rating: null, requireTimestamp: false, catalogIsAuthoritative: hasText, givenSplit: true, repeatsAllowed: true };
   },
   async read(inputs: readonly InputFile[], ctx: ReadContext): Promise<void> {
     const byRole = new Map<Role, InputFile>();
