@@ -79,8 +79,8 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
   const tsMissing = rules.requireTimestamp ? `WHEN ts IS NULL THEN 'bad_timestamp'` : '';
   const unknownItem = rules.catalogIsAuthoritative ? `WHEN it.item_id IS NULL THEN 'unknown_item'` : '';
   const maxTs = maxPlausibleTs();
-  // With repeats allowed only a record read twice (same source line) could be a duplicate: partition by it.
-  const dupKey = rules.repeatsAllowed ? 'src_file, src_line, user_id, item_id' : 'user_id, item_id';
+  // With repeats allowed every record is an event of its own (partitioning by the unique `ord` finds none).
+  const dupKey = rules.repeatsAllowed ? 'ord' : 'user_id, item_id';
   await db.run(`
     CREATE TABLE inter_checked AS SELECT i.*, CASE
         ${ratingCheck}
