@@ -1,0 +1,109 @@
+/**
+ * Sparse × dense products on CSR matrices (message passing).
+ *
+ * Shapes: A is `n × m` with `nnz` entries (row i = target, `indices[e]` = source, see
+ * {@link ./csr.ts}); dense matrices are row-major Float32Arrays with `d` columns.
+ *
+ * | op | formula | shapes |
+ * |---|---|---|
+ * | {@link spmm} | Y = A·X, Y[i] = Σ_{e∈row i} w_e · X[src(e)] | X [m, d] → Y [n, d] |
+ * | {@link spmmTransposed} | dX = Aᵀ·dY, computed as a product with the transposed CSR (no scatter) | dY [n, d] → dX [m, d] |
+ * | {@link sddmm} | s_e = ⟨P[i], Q[src(e)]⟩ for e = (i, src(e)) | P [n, d], Q [m, d] → s [nnz] |
+ *
+ * Gradients (used by the autograd tape):
+ * - Y = A(w)·X:  ∂L/∂X = Aᵀ(w)·∂L/∂Y;   ∂L/∂w_e = ⟨∂L/∂Y[i], X[src(e)]⟩ = sddmm(A, ∂L/∂Y, X)
+ * - s = sddmm(A, P, Q):  ∂L/∂P = A(∂L/∂s)·Q;   ∂L/∂Q = Aᵀ(∂L/∂s)·P
+ *
+ * Each output row is computed by one chunk only, in a fixed order, so results are deterministic
+ * and identical serial vs parallel. Outputs default to new heap arrays (free them with
+ * `heap.free`, or let the autograd tape do it).
+ */
+import type { Csr, CsrTransposed } from './csr.js';
+import { allocF32 } from './heap.js';
+import { runKernel, type BackendName } from './pool.js';
+import { csrChunking, type ParallelOptions } from './chunks.js';
+import { staged } from './stage.js';
+
+export interface SpmmOptions extends ParallelOptions {
+  /** Per-entry weights [nnz] used instead of `A.values`. */
+  values?: Float32Array;
+  /** Output [rows × d] (default: a new heap array). Must not alias X. */
+  out?: Float32Array;
+  /** Force a backend (benchmarks); the wasm kernel needs d % 4 == 0 and falls back to js otherwise. */
+  backend?: BackendName;
+}
+
+function pickBackend(d: number, forced?: BackendName): BackendName | undefined {
+  if (d % 4 !== 0) return 'js';
+  return forced;
+}
+
+function checkDense(name: string, x: Float32Array, rows: number, d: number): void {
+  if (x.length !== rows * d) throw new Error(`${name}: expected ${rows}×${d} = ${rows * d} elements, got ${x.length}`);
+}
+
+/**
+ * Y = A·X — sparse (CSR, per-entry weights) times dense.
+ *
+ * @param a CSR [n × m]
+ * @param x dense [m × d]
+ * @returns Y [n × d]
+ */
+export function spmm(a: Csr, x: Float32Array, d: number, opts: SpmmOptions = {}): Float32Array {
+  checkDense('spmm X', x, a.cols, d);
+  const values = opts.values ?? a.values;
+  if (values.length !== a.indices.length) throw new Error(`spmm: values length ${values.length} != nnz ${a.indices.length}`);
+  const y = opts.out ?? allocF32(a.rows * d, false);
+  checkDense('spmm out', y, a.rows, d);
+  if (y === x) throw new Error('spmm: out must not alias X');
+  staged((s) => {
+    const args = [s.inI32(a.indptr), s.inI32(a.indices), s.inF32(values), s.inF32(x), s.outF32(y), d];
+    runKernel('spmm', args, csrChunking(a, d, opts), { backend: pickBackend(d, opts.backend), parallel: opts.parallel });
+  });
+  return y;
+}
+
+/**
+ * dX = Aᵀ·dY using the transposed CSR `at = transpose(A)`: row j of Aᵀ lists the entries of A with
+ * source j, so every output row is owned by one chunk (no scatter, no write conflicts).
+ *
+ * @param at transpose(A), [m × n]
+ * @param dy dense [n × d]
+ * @param opts.values per-entry weights of **A** ([nnz], in A's entry order), read through `at.perm`;
+ *   default: the weights stored in `at`
+ * @returns dX [m × d]
+ */
+export function spmmTransposed(at: CsrTransposed, dy: Float32Array, d: number, opts: SpmmOptions = {}): Float32Array {
+  if (!opts.values) return spmm(at, dy, d, opts);
+  checkDense('spmmTransposed dY', dy, at.cols, d);
+  if (opts.values.length !== at.indices.length) throw new Error(`spmmTransposed: values length ${opts.values.length} != nnz ${at.indices.length}`);
+  const y = opts.out ?? allocF32(at.rows * d, false);
+  checkDense('spmmTransposed out', y, at.rows, d);
+  const values = opts.values;
+  staged((s) => {
+    const args = [s.inI32(at.indptr), s.inI32(at.indices), s.inI32(at.perm), s.inF32(values), s.inF32(dy), s.outF32(y), d];
+    runKernel('spmm_perm', args, csrChunking(at, d, opts), { backend: pickBackend(d, opts.backend), parallel: opts.parallel });
+  });
+  return y;
+}
+
+/**
+ * Sampled dense–dense product: one score per stored entry,
+ * s_e = ⟨P[i], Q[indices[e]]⟩ for e in row i (e.g. dot-product attention logits).
+ *
+ * @param p dense [n × d] (row / target side)
+ * @param q dense [m × d] (column / source side)
+ * @returns s [nnz]
+ */
+export function sddmm(a: Csr, p: Float32Array, q: Float32Array, d: number, opts: ParallelOptions & { out?: Float32Array; backend?: BackendName } = {}): Float32Array {
+  checkDense('sddmm P', p, a.rows, d);
+  checkDense('sddmm Q', q, a.cols, d);
+  const n = a.indices.length;
+  const out = opts.out ?? allocF32(n, false);
+  if (out.length !== n) throw new Error(`sddmm: out length ${out.length} != nnz ${n}`);
+  staged((s) => {
+    const args = [s.inI32(a.indptr), s.inI32(a.indices), s.inF32(p), s.inF32(q), s.outF32(out), d];
+    runKernel('sddmm', args, csrChunking(a, d, opts), { backend: pickBackend(d, opts.backend), parallel: opts.parallel });
+  });
+  return out;
+}
