@@ -403,6 +403,7 @@ class Parser {
     const bytes = prefix.indexOf('b') !== -1;
     const triple = s.charCodeAt(this.pos + 1) === q && s.charCodeAt(this.pos + 2) === q;
     if (!raw && !triple) return this.quoted(start, q === SQUOTE ? "'" : '"', bytes);
+    // Raw or triple-quoted strings (rare in data): a plain character loop.
     let i = this.pos + (triple ? 3 : 1);
     let out = '';
     let run = i;
