@@ -50,6 +50,8 @@ export interface IngestSummary {
   records_per_s: number;
   /** Peak resident memory of this process so far (DuckDB's native memory included). */
   peak_rss_mb: number;
+  /** Seconds per phase: gather (copy/download + sha256), parse, validate (DuckDB → Parquet), datacard. */
+  timings: Record<string, number>;
   paths: { raw: string; staging: string; rejects: string; datacard: string };
 }
 
@@ -73,7 +75,15 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   await mkdir(rawTmp, { recursive: true });
   await mkdir(workDir, { recursive: true });
   try {
+    const timings: Record<string, number> = {};
+    let mark = performance.now();
+    const lap = (phase: string) => {
+      const now = performance.now();
+      timings[phase] = Math.round(now - mark) / 1000;
+      mark = now;
+    };
     const raw = await gatherInputs(options.inputs, rawTmp, (m) => process.stderr.write(m + '\n'));
+    lap('gather_s');
     const totalBytes = raw.manifest.reduce((s, m) => s + m.bytes, 0);
     const rules = reader.rules(readerOptions, raw.files);
 
@@ -98,6 +108,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       sink.close();
       progress.stop();
     }
+    lap('parse_s');
 
     // Validate and stage.
     const db = await openDb({ memoryLimit: options.memoryLimit ?? '3GB', tempDirectory: join(workDir, 'duckdb') });
@@ -105,7 +116,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     let card: DataCard;
     try {
       counts = await stageValidated(db, workDir, stagingTmp, rules);
+      lap('validate_s');
       card = await computeDataCard(db, options.name, options.format);
+      lap('datacard_s');
     } finally {
       db.close();
     }
@@ -179,6 +192,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       seconds,
       records_per_s: total.read / seconds,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
+      timings,
       paths: {
         raw: paths.raw,
         staging: paths.staging,

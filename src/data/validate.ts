@@ -61,26 +61,26 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
       maximum_object_size=67108864);
   `);
 
-  // 1. Items: duplicates.
+  // 1. Items: duplicates (hash aggregates rather than window sorts: this runs over millions of rows).
   await db.run(`
-    CREATE TABLE items_ranked AS SELECT *,
-      row_number() OVER (PARTITION BY item_id ORDER BY ord) AS rn,
-      first_value(src_file) OVER (PARTITION BY item_id ORDER BY ord) AS first_file,
-      first_value(src_line) OVER (PARTITION BY item_id ORDER BY ord) AS first_line
-    FROM items_in;
-    CREATE TABLE items AS SELECT * EXCLUDE (rn, first_file, first_line) FROM items_ranked WHERE rn = 1;
+    CREATE TABLE item_first AS SELECT item_id, min(ord) AS first_ord, count(*) AS n FROM items_in GROUP BY item_id;
+    CREATE TABLE items AS SELECT i.* FROM items_in i SEMI JOIN item_first f ON i.ord = f.first_ord;
+    CREATE TABLE item_dups AS SELECT i.*, f.src_file AS first_file, f.src_line AS first_line
+      FROM items_in i JOIN (SELECT item_id FROM item_first WHERE n > 1) d USING (item_id)
+      JOIN items f ON f.item_id = i.item_id WHERE i.ord <> f.ord;
   `);
 
-  // 2. Interactions: row checks.
+  // 2. Interactions: row checks, then duplicates among the survivors.
   const ratingCheck = rules.rating
     ? `WHEN rating IS NOT NULL AND NOT (rating BETWEEN ${rules.rating.min} AND ${rules.rating.max})
          THEN 'rating_out_of_range'`
     : '';
   const tsMissing = rules.requireTimestamp ? `WHEN ts IS NULL THEN 'bad_timestamp'` : '';
-  const unknownItem = rules.catalogIsAuthoritative ? `WHEN it.item_id IS NULL THEN 'unknown_item'` : '';
   const maxTs = maxPlausibleTs();
-  // With repeats allowed every record is an event of its own (partitioning by the unique `ord` finds none).
-  const dupKey = rules.repeatsAllowed ? 'ord' : 'user_id, item_id';
+  const catalogJoin = rules.catalogIsAuthoritative
+    ? `LEFT JOIN (SELECT item_id AS known_item FROM items) it ON i.item_id = it.known_item`
+    : '';
+  const unknownItem = rules.catalogIsAuthoritative ? `WHEN it.known_item IS NULL THEN 'unknown_item'` : '';
   await db.run(`
     CREATE TABLE inter_checked AS SELECT i.*, CASE
         ${ratingCheck}
@@ -88,15 +88,29 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
         WHEN ts IS NOT NULL AND (ts < 0 OR ts > ${maxTs}) THEN 'bad_timestamp'
         ${unknownItem}
         ELSE NULL END AS reason
-    FROM inter_in i LEFT JOIN (SELECT item_id FROM items) it ON i.item_id = it.item_id;
-    CREATE TABLE inter_ranked AS SELECT *,
-      row_number() OVER (PARTITION BY ${dupKey} ORDER BY ord) AS rn,
-      first_value(src_file) OVER (PARTITION BY ${dupKey} ORDER BY ord) AS first_file,
-      first_value(src_line) OVER (PARTITION BY ${dupKey} ORDER BY ord) AS first_line
-    FROM inter_checked WHERE reason IS NULL;
-    CREATE TABLE interactions AS SELECT user_id, item_id, rating, ts, split, ord, src_file, src_line
-      FROM inter_ranked WHERE rn = 1;
+    FROM inter_in i ${catalogJoin};
   `);
+  const columns = 'user_id, item_id, rating, ts, split, ord, src_file, src_line';
+  if (rules.repeatsAllowed) {
+    // Event sequences: every record is an event of its own; there are no duplicates.
+    await db.run(`
+      CREATE TABLE interactions AS SELECT ${columns} FROM inter_checked WHERE reason IS NULL;
+      CREATE TABLE inter_dups AS SELECT ${columns}, NULL::VARCHAR AS first_file, NULL::BIGINT AS first_line
+        FROM interactions WHERE false;
+    `);
+  } else {
+    await db.run(`
+      CREATE TABLE pair_first AS SELECT user_id, item_id, min(ord) AS first_ord, count(*) AS n
+        FROM inter_checked WHERE reason IS NULL GROUP BY user_id, item_id;
+      CREATE TABLE interactions AS SELECT ${columns} FROM inter_checked i SEMI JOIN pair_first f ON i.ord = f.first_ord;
+      CREATE TABLE inter_dups AS SELECT ${columns.split(', ').map((c) => 'i.' + c).join(', ')},
+          f.src_file AS first_file, f.src_line AS first_line
+        FROM (SELECT * FROM inter_checked WHERE reason IS NULL) i
+        JOIN (SELECT user_id, item_id, first_ord FROM pair_first WHERE n > 1) d USING (user_id, item_id)
+        JOIN interactions f ON f.ord = d.first_ord
+        WHERE i.ord <> d.first_ord;
+    `);
+  }
 
   // 3. Rejects: parse-level ones from the readers plus the validation ones above.
   const ratingRange = rules.rating ? `[${rules.rating.min}, ${rules.rating.max}]` : '';
@@ -107,7 +121,7 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
     SELECT 'item', src_file, src_line, 'duplicate',
       'item_id ' || item_id || ' first seen at ' || first_file || ':' || first_line,
       to_json(struct_pack(item_id, title, brand, categories, price))::VARCHAR, ord
-    FROM items_ranked WHERE rn > 1
+    FROM item_dups
     UNION ALL
     SELECT 'interaction', src_file, src_line, reason,
       CASE reason
@@ -121,7 +135,7 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
     SELECT 'interaction', src_file, src_line, 'duplicate',
       'user_id ' || user_id || ', item_id ' || item_id || ' first seen at ' || first_file || ':' || first_line,
       to_json(struct_pack(user_id, item_id, rating, ts, split))::VARCHAR, ord
-    FROM inter_ranked WHERE rn > 1;
+    FROM inter_dups;
   `);
 
   // 4. Items named only by interactions.
