@@ -1,0 +1,192 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Tape, Tensor, parameter, constant, zeroGrad, rowGrad } from './autograd.js';
+import { transpose, csrFromCoo, bipartiteNormalizedAdjacency, type Csr } from './csr.js';
+import { configureCore, startPool, shutdownPool } from './pool.js';
+import { heapStats } from './heap.js';
+import { Rng } from './random.js';
+import { randomCsr, randomArray, numericGrad, gradErr } from './testing.js';
+
+before(async () => {
+  await configureCore({ threads: 2 });
+  await startPool();
+});
+after(async () => {
+  await shutdownPool();
+});
+
+const TOL = 2e-2;
+
+/**
+ * Checks ∂(Σ w ⊙ build(inputs))/∂input for every input that requires a gradient, analytic (tape)
+ * vs central finite differences (float64 accumulation of the weighted sum).
+ */
+function checkGrad(name: string, inputs: Tensor[], build: (t: Tape, xs: Tensor[]) => Tensor, opts: { h?: number; tol?: number; seed?: number } = {}): void {
+  const rng = new Rng(opts.seed ?? 99);
+  const probe = new Tape();
+  const y0 = build(probe, inputs);
+  const w = randomArray(rng, y0.size);
+  probe.dispose();
+
+  zeroGrad(inputs);
+  const tape = new Tape();
+  const loss = tape.sum(build(tape, inputs), w);
+  tape.backward(loss);
+  const f = (): number => {
+    const t = new Tape();
+    const y = build(t, inputs);
+    let s = 0;
+    for (let i = 0; i < y.size; i++) s += w[i] * y.data[i];
+    t.dispose();
+    return s;
+  };
+  for (const [k, x] of inputs.entries()) {
+    if (!x.requiresGrad) continue;
+    let analytic: Float32Array;
+    if (x.sparseGrad) {
+      analytic = new Float32Array(x.size);
+      const rg = rowGrad(x);
+      if (rg) rg.rows.forEach((r, i) => analytic.set(rg.values.subarray(i * x.cols, (i + 1) * x.cols), r * x.cols));
+    } else analytic = x.grad ?? new Float32Array(x.size);
+    const numeric = numericGrad(f, x.data, opts.h ?? 1e-2);
+    const err = gradErr(analytic, numeric);
+    assert.ok(err < (opts.tol ?? TOL), `${name}: input ${k} relative gradient error ${err.toExponential(2)}`);
+  }
+  tape.dispose();
+  zeroGrad(inputs);
+}
+
+const rng = new Rng(2024);
+const p = (rows: number, cols: number, scale = 1): Tensor => parameter(randomArray(rng, rows * cols, scale), cols === 1 ? [rows] : [rows, cols]);
+const graph = (): { a: Csr; at: ReturnType<typeof transpose> } => {
+  const a = randomCsr(rng, 9, 7, 0.35);
+  return { a, at: transpose(a) };
+};
+
+test('spmm gradient w.r.t. the dense input matches finite differences', () => {
+  const { a, at } = graph();
+  for (const d of [3, 8]) checkGrad(`spmm d=${d}`, [p(7, d)], (t, [x]) => t.spmm(a, at, x));
+});
+
+test('spmm gradient w.r.t. per-edge weights (SDDMM) and input jointly matches finite differences', () => {
+  const { a, at } = graph();
+  const wts = parameter(randomArray(rng, a.indices.length), [a.indices.length]);
+  checkGrad('weighted spmm', [p(7, 4), wts], (t, [x, ww]) => t.spmm(a, at, x, ww));
+});
+
+test('sddmm gradients w.r.t. both factors match finite differences', () => {
+  const { a, at } = graph();
+  checkGrad('sddmm', [p(9, 5), p(7, 5)], (t, [P, Q]) => t.sddmm(a, at, P, Q));
+});
+
+test('segment softmax gradient matches finite differences, including rows with one entry', () => {
+  const a = csrFromCoo(4, 5, [0, 0, 0, 1, 3, 3], [0, 2, 4, 1, 0, 3]);
+  checkGrad('segmentSoftmax', [p(6, 1, 2)], (t, [s]) => t.segmentSoftmax(a, s));
+});
+
+test('edge score sum gradients (GAT additive logits) match finite differences', () => {
+  const { a, at } = graph();
+  checkGrad('edgeScoreSum', [p(9, 1), p(7, 1)], (t, [u, v]) => t.edgeScoreSum(a, at, u, v));
+});
+
+test('matmul gradients (A·B and A·Bᵀ) match finite differences for odd and SIMD-friendly sizes', () => {
+  checkGrad('matmul 5x3·3x4', [p(5, 3), p(3, 4)], (t, [x, y]) => t.matmul(x, y));
+  checkGrad('matmul 6x8·8x6', [p(6, 8), p(8, 6)], (t, [x, y]) => t.matmul(x, y));
+  checkGrad('matmul 5x3·(4x3)ᵀ', [p(5, 3), p(4, 3)], (t, [x, y]) => t.matmul(x, y, { transB: true }));
+  checkGrad('matmul 7x8·(16x8)ᵀ', [p(7, 8), p(16, 8)], (t, [x, y]) => t.matmul(x, y, { transB: true }));
+});
+
+test('bias add and column concatenation gradients match finite differences', () => {
+  checkGrad('addBias', [p(4, 3), p(3, 1)], (t, [x, b]) => t.addBias(x, b));
+  checkGrad('concatColumns', [p(3, 2), p(3, 5)], (t, [x, y]) => t.concatColumns([x, y]));
+});
+
+test('add, sub, mul, scale and mean gradients match finite differences', () => {
+  checkGrad('add', [p(3, 4), p(3, 4)], (t, [x, y]) => t.add(x, y));
+  checkGrad('sub', [p(3, 4), p(3, 4)], (t, [x, y]) => t.sub(x, y));
+  checkGrad('mul', [p(3, 4), p(3, 4)], (t, [x, y]) => t.mul(x, y));
+  checkGrad('scale', [p(3, 4)], (t, [x]) => t.scale(x, -2.5));
+  checkGrad('mean', [p(3, 4), p(3, 4), p(3, 4)], (t, xs) => t.mean(xs));
+});
+
+/** values in ±[0.1, 1] so that kinks at 0 are farther than the finite-difference step */
+function awayFromZero(n: number): Tensor {
+  const x = randomArray(rng, n);
+  for (let i = 0; i < n; i++) x[i] = Math.sign(x[i] || 1) * (0.1 + 0.9 * Math.abs(x[i]));
+  return parameter(x, [n]);
+}
+
+test('ReLU, LeakyReLU, ELU and sigmoid gradients match finite differences', () => {
+  checkGrad('relu', [awayFromZero(20)], (t, [x]) => t.relu(x), { h: 1e-2 });
+  checkGrad('leakyRelu', [awayFromZero(20)], (t, [x]) => t.leakyRelu(x, 0.2), { h: 1e-2 });
+  checkGrad('elu', [awayFromZero(20)], (t, [x]) => t.elu(x), { h: 1e-2 });
+  checkGrad('sigmoid', [p(20, 1, 3)], (t, [x]) => t.sigmoid(x));
+});
+
+test('dropout gradient uses the forward mask (same seed, same mask)', () => {
+  checkGrad('dropout', [p(30, 1)], (t, [x]) => t.dropout(x, 0.4, new Rng(5)));
+});
+
+test('row gather gradients match finite differences, dense and row-sparse, with repeated indices', () => {
+  const idx = [2, 0, 2, 4];
+  checkGrad('gatherRows', [p(5, 3)], (t, [x]) => t.gatherRows(x, idx));
+  const sparse = parameter(randomArray(rng, 15), [5, 3], { sparseGrad: true });
+  checkGrad('gatherRows sparse', [sparse], (t, [x]) => t.gatherRows(x, idx));
+  checkGrad('rowDot', [p(4, 6), p(4, 6)], (t, [x, y]) => t.rowDot(x, y));
+});
+
+test('BPR loss with L2 and BCE-with-logits gradients match finite differences', () => {
+  checkGrad('bpr', [p(8, 1, 3), p(8, 1, 3)], (t, [x, y]) => t.bprLoss(x, y));
+  checkGrad('l2', [p(3, 4), p(2, 4)], (t, [x, y]) => t.l2([x, y], 0.1, 4));
+  const y = [1, 0, 1, 1, 0, 0];
+  checkGrad('bce', [p(6, 1, 4)], (t, [z]) => t.bceWithLogits(z, y));
+});
+
+test('a LightGCN step (3 propagations, layer mean, gathers, BPR + L2) has correct gradients w.r.t. the embeddings', () => {
+  const nU = 6;
+  const nI = 5;
+  const users = [0, 0, 1, 2, 2, 3, 4, 5, 5, 1];
+  const items = [0, 1, 1, 2, 3, 4, 0, 2, 4, 3];
+  const a = bipartiteNormalizedAdjacency(nU, nI, users, items);
+  const at = transpose(a);
+  const emb = p(nU + nI, 4);
+  const bu = [0, 2, 5];
+  const bp = [nU + 1, nU + 2, nU + 4];
+  const bn = [nU + 3, nU + 0, nU + 1];
+  checkGrad('lightgcn', [emb], (t, [e0]) => {
+    const e1 = t.spmm(a, at, e0);
+    const e2 = t.spmm(a, at, e1);
+    const e3 = t.spmm(a, at, e2);
+    const fin = t.mean([e0, e1, e2, e3]);
+    const u = t.gatherRows(fin, bu);
+    const pos = t.gatherRows(fin, bp);
+    const neg = t.gatherRows(fin, bn);
+    const bpr = t.bprLoss(t.rowDot(u, pos), t.rowDot(u, neg));
+    const reg = t.l2([t.gatherRows(e0, bu), t.gatherRows(e0, bp), t.gatherRows(e0, bn)], 1e-2, bu.length);
+    return t.add(bpr, reg);
+  });
+});
+
+test('a GAT layer (XW, additive attention, LeakyReLU, segment softmax, weighted SpMM, ELU) has correct gradients', () => {
+  const a = randomCsr(rng, 8, 8, 0.4);
+  const at = transpose(a);
+  const x = constant(randomArray(rng, 8 * 4), [8, 4]);
+  checkGrad('gat', [p(4, 4, 0.5), p(4, 1), p(4, 1)], (t, [W, aSrc, aDst]) => {
+    const h = t.matmul(x, W);
+    const logits = t.leakyRelu(t.edgeScoreSum(a, at, t.matmul(h, aDst), t.matmul(h, aSrc)), 0.2);
+    const alpha = t.segmentSoftmax(a, logits);
+    return t.elu(t.spmm(a, at, h, alpha));
+  });
+});
+
+test('tape.dispose returns intermediate buffers to the heap', () => {
+  const x = p(50, 8);
+  const before = heapStats().liveBytes;
+  const tape = new Tape();
+  const loss = tape.sum(tape.relu(tape.matmul(x, p(8, 8))));
+  tape.backward(loss);
+  tape.dispose();
+  zeroGrad([x]);
+  // only the new weight parameter (and its gradient) may remain
+  assert.ok(heapStats().liveBytes - before <= 2 * 64 * 4 + 512, `leaked ${heapStats().liveBytes - before} bytes`);
+});

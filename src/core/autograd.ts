@@ -1,0 +1,458 @@
+/**
+ * A small reverse-mode autograd tape over Float32Array tensors — just what MF, LightGCN, GAT and an
+ * MLP need. Each op computes its output eagerly with the core kernels and, if an input requires a
+ * gradient, records a closure; {@link Tape.backward} runs the closures in reverse order.
+ *
+ * Memory: outputs and gradients of intermediate tensors live in the shared heap and are released
+ * by {@link Tape.dispose} (call it after the optimiser step; {@link Tape.keep} exempts a tensor).
+ * Parameter gradients persist on the parameter until {@link zeroGrad}.
+ *
+ * ```ts
+ * const tape = new Tape();
+ * const e1 = tape.spmm(adj, adjT, emb);            // [N, d]
+ * const u = tape.gatherRows(e1, users);              // [b, d]
+ * const loss = tape.bprLoss(tape.rowDot(u, p), tape.rowDot(u, n));
+ * tape.backward(loss); opt.step(); zeroGrad([emb]); tape.dispose();
+ * ```
+ *
+ * Shapes are `[rows, cols]` for matrices, `[n]` for vectors, `[1]` for scalars.
+ */
+import type { Csr, CsrTransposed } from './csr.js';
+import { allocF32, free } from './heap.js';
+import { spmm, spmmTransposed, sddmm } from './sparse.js';
+import { segmentSoftmax, segmentSoftmaxBackward, edgeScoreSum, segmentSum, segmentSumBySource } from './segment.js';
+import { matmul, matmulNT, matmulTN } from './dense.js';
+import {
+  axpby,
+  axpy,
+  scale as scaleArr,
+  mul as mulArr,
+  relu as reluArr,
+  reluBackward,
+  leakyRelu as leakyReluArr,
+  leakyReluBackward,
+  elu as eluArr,
+  eluBackward,
+  sigmoid as sigmoidArr,
+  addRowVector,
+  sumRows,
+  rowDot as rowDotArr,
+  sumSquares,
+} from './elementwise.js';
+import { gatherRows as gatherRowsArr, scatterAddRows, coalesceRows, type RowSparse } from './embedding.js';
+import { dropout as dropoutArr, dropoutBackward } from './dropout.js';
+import { bprLoss as bprLossArr, bceWithLogits as bceArr } from './losses.js';
+import type { Rng } from './random.js';
+
+/** A dense float32 tensor (row-major) with an optional gradient. */
+export class Tensor {
+  grad: Float32Array | null = null;
+  /** Row-sparse gradient parts of a `sparseGrad` parameter (from {@link Tape.gatherRows}). */
+  rowGradParts: { idx: Int32Array; values: Float32Array }[] = [];
+
+  constructor(
+    public data: Float32Array,
+    public readonly shape: readonly number[],
+    public readonly requiresGrad = false,
+    /** gradients from row gathers are kept row-sparse (for lazy optimiser updates) */
+    public readonly sparseGrad = false,
+  ) {
+    const n = shape.reduce((a, b) => a * b, 1);
+    if (n !== data.length) throw new Error(`Tensor: shape [${shape.join(', ')}] needs ${n} elements, data has ${data.length}`);
+  }
+
+  get size(): number {
+    return this.data.length;
+  }
+
+  /** Rows of a matrix (first dimension). */
+  get rows(): number {
+    return this.shape[0];
+  }
+
+  /** Columns of a matrix (product of the remaining dimensions; 1 for a vector). */
+  get cols(): number {
+    return this.shape.length < 2 ? 1 : this.data.length / this.shape[0];
+  }
+
+  /** The scalar value of a one-element tensor. */
+  item(): number {
+    if (this.data.length !== 1) throw new Error('item(): tensor has more than one element');
+    return this.data[0];
+  }
+}
+
+/** A trainable leaf tensor. `sparseGrad`: gathers produce row-sparse gradients ({@link rowGrad}). */
+export function parameter(data: Float32Array, shape: readonly number[], opts: { sparseGrad?: boolean } = {}): Tensor {
+  return new Tensor(data, shape, true, opts.sparseGrad ?? false);
+}
+
+/** A leaf tensor without gradient. */
+export function constant(data: Float32Array, shape: readonly number[]): Tensor {
+  return new Tensor(data, shape, false);
+}
+
+/** Frees and clears the gradients of parameters (dense and row-sparse). */
+export function zeroGrad(params: Tensor[]): void {
+  for (const p of params) {
+    if (p.grad) free(p.grad);
+    p.grad = null;
+    for (const part of p.rowGradParts) free(part.values);
+    p.rowGradParts = [];
+  }
+}
+
+/** The coalesced row-sparse gradient of a `sparseGrad` parameter, or null if no row was touched. */
+export function rowGrad(p: Tensor): RowSparse | null {
+  if (p.rowGradParts.length === 0) return null;
+  return coalesceRows(p.rowGradParts, p.cols);
+}
+
+function sameShape(name: string, a: Tensor, b: Tensor): void {
+  if (a.size !== b.size || a.shape.length !== b.shape.length || a.shape.some((s, i) => s !== b.shape[i])) {
+    throw new Error(`${name}: shapes [${a.shape.join(', ')}] and [${b.shape.join(', ')}] differ`);
+  }
+}
+
+export class Tape {
+  private readonly ops: (() => void)[] = [];
+  private temps: Tensor[] = [];
+
+  /** Adds `g` to t.grad. `owned`: g is a fresh buffer the tensor may adopt (otherwise it is copied). */
+  private acc(t: Tensor, g: Float32Array, owned: boolean): void {
+    if (!t.requiresGrad) {
+      if (owned) free(g);
+      return;
+    }
+    if (!t.grad) {
+      if (owned) t.grad = g;
+      else {
+        t.grad = allocF32(g.length, false);
+        t.grad.set(g);
+      }
+      return;
+    }
+    axpy(1, g, t.grad);
+    if (owned) free(g);
+  }
+
+  private node(data: Float32Array, shape: readonly number[], parents: Tensor[], backward: (g: Float32Array) => void): Tensor {
+    const requires = parents.some((p) => p.requiresGrad);
+    const out = new Tensor(data, shape, requires);
+    this.temps.push(out);
+    if (requires) {
+      this.ops.push(() => {
+        if (out.grad) backward(out.grad);
+      });
+    }
+    return out;
+  }
+
+  /** Seeds ∂loss/∂loss = 1 and runs the recorded closures in reverse. */
+  backward(loss: Tensor): void {
+    if (loss.size !== 1) throw new Error('backward: loss must be a scalar tensor');
+    if (!loss.requiresGrad) throw new Error('backward: loss does not depend on any parameter');
+    const seed = allocF32(1, false);
+    seed[0] = 1;
+    this.acc(loss, seed, true);
+    for (let i = this.ops.length - 1; i >= 0; i--) this.ops[i]();
+    this.ops.length = 0;
+  }
+
+  /** Exempts `t` from {@link dispose} (its data then belongs to the caller; free it with heap.free). */
+  keep(t: Tensor): Tensor {
+    this.temps = this.temps.filter((x) => x !== t);
+    return t;
+  }
+
+  /** Frees every intermediate tensor (data and gradient) made by this tape and forgets the ops. */
+  dispose(): void {
+    for (const t of this.temps) {
+      free(t.data);
+      if (t.grad) free(t.grad);
+      t.grad = null;
+    }
+    this.temps = [];
+    this.ops.length = 0;
+  }
+
+  // ---- sparse ------------------------------------------------------------------------------
+
+  /**
+   * Y = A·X (message passing). A [n × m] with its transpose `at` (for the backward product),
+   * X [m, d] → Y [n, d]. With `weights` ([nnz] tensor, e.g. attention), A's values are replaced by
+   * them and ∂weights_e = ⟨∂Y[i], X[src(e)]⟩ (SDDMM).
+   */
+  spmm(a: Csr, at: CsrTransposed, x: Tensor, weights?: Tensor): Tensor {
+    const d = x.cols;
+    if (x.rows !== a.cols) throw new Error(`spmm: X has ${x.rows} rows, A has ${a.cols} columns`);
+    if (weights && weights.size !== a.indices.length) throw new Error('spmm: weights must have nnz elements');
+    const y = spmm(a, x.data, d, { values: weights?.data });
+    return this.node(y, [a.rows, d], weights ? [x, weights] : [x], (g) => {
+      if (x.requiresGrad) this.acc(x, spmmTransposed(at, g, d, { values: weights?.data }), true);
+      if (weights?.requiresGrad) this.acc(weights, sddmm(a, g, x.data, d), true);
+    });
+  }
+
+  /** s_e = ⟨P[i], Q[src(e)]⟩: P [n, d], Q [m, d] → s [nnz]. */
+  sddmm(a: Csr, at: CsrTransposed, p: Tensor, q: Tensor): Tensor {
+    const d = p.cols;
+    if (q.cols !== d) throw new Error('sddmm: P and Q widths differ');
+    const s = sddmm(a, p.data, q.data, d);
+    return this.node(s, [a.indices.length], [p, q], (g) => {
+      if (p.requiresGrad) this.acc(p, spmm(a, q.data, d, { values: g }), true);
+      if (q.requiresGrad) this.acc(q, spmmTransposed(at, p.data, d, { values: g }), true);
+    });
+  }
+
+  /** α = softmax of s [nnz] within each row of A. */
+  segmentSoftmax(a: Csr, s: Tensor): Tensor {
+    const alpha = segmentSoftmax(a, s.data);
+    return this.node(alpha, [alpha.length], [s], (g) => {
+      this.acc(s, segmentSoftmaxBackward(a, alpha, g), true);
+    });
+  }
+
+  /** s_e = t[i] + u[src(e)] (GAT's additive attention logits): t [n], u [m] → s [nnz]. */
+  edgeScoreSum(a: Csr, at: CsrTransposed, t: Tensor, u: Tensor): Tensor {
+    const s = edgeScoreSum(a, t.data, u.data);
+    return this.node(s, [s.length], [t, u], (g) => {
+      if (t.requiresGrad) this.acc(t, segmentSum(a, g), true);
+      if (u.requiresGrad) this.acc(u, segmentSumBySource(at, g), true);
+    });
+  }
+
+  // ---- dense -------------------------------------------------------------------------------
+
+  /** C = A·B (A [m, k], B [k, n]) or, with `transB`, C = A·Bᵀ (B [n, k]). */
+  matmul(a: Tensor, b: Tensor, opts: { transB?: boolean } = {}): Tensor {
+    const m = a.rows;
+    const k = a.cols;
+    if (!opts.transB) {
+      if (b.rows !== k) throw new Error(`matmul: [${m}, ${k}] · [${b.rows}, ${b.cols}]`);
+      const n = b.cols;
+      const c = matmul(a.data, b.data, m, k, n);
+      return this.node(c, [m, n], [a, b], (g) => {
+        if (a.requiresGrad) this.acc(a, matmulNT(g, b.data, m, n, k), true);
+        if (b.requiresGrad) this.acc(b, matmulTN(a.data, g, m, k, n), true);
+      });
+    }
+    if (b.cols !== k) throw new Error(`matmul: [${m}, ${k}] · [${b.rows}, ${b.cols}]ᵀ`);
+    const n = b.rows;
+    const c = matmulNT(a.data, b.data, m, k, n);
+    return this.node(c, [m, n], [a, b], (g) => {
+      if (a.requiresGrad) this.acc(a, matmul(g, b.data, m, n, k), true);
+      if (b.requiresGrad) this.acc(b, matmulTN(g, a.data, m, n, k), true);
+    });
+  }
+
+  /** X + b broadcast over rows: X [m, n], b [n]. */
+  addBias(x: Tensor, b: Tensor): Tensor {
+    const m = x.rows;
+    const n = x.cols;
+    if (b.size !== n) throw new Error('addBias: bias length != columns');
+    const y = addRowVector(x.data, b.data, m, n);
+    return this.node(y, [m, n], [x, b], (g) => {
+      if (x.requiresGrad) this.acc(x, g, false);
+      if (b.requiresGrad) this.acc(b, sumRows(g, m, n), true);
+    });
+  }
+
+  /** Concatenates matrices with equal row counts along columns: [m, d_1], … → [m, Σ d_i]. */
+  concatColumns(parts: Tensor[]): Tensor {
+    const m = parts[0].rows;
+    const widths = parts.map((p) => p.cols);
+    const total = widths.reduce((a, b) => a + b, 0);
+    if (parts.some((p) => p.rows !== m)) throw new Error('concatColumns: row counts differ');
+    const y = allocF32(m * total, false);
+    let off = 0;
+    parts.forEach((p, q) => {
+      const w = widths[q];
+      for (let i = 0; i < m; i++) y.set(p.data.subarray(i * w, i * w + w), i * total + off);
+      off += w;
+    });
+    return this.node(y, [m, total], parts, (g) => {
+      let o = 0;
+      parts.forEach((p, q) => {
+        const w = widths[q];
+        if (p.requiresGrad) {
+          const gp = allocF32(m * w, false);
+          for (let i = 0; i < m; i++) gp.set(g.subarray(i * total + o, i * total + o + w), i * w);
+          this.acc(p, gp, true);
+        }
+        o += w;
+      });
+    });
+  }
+
+  // ---- element-wise ------------------------------------------------------------------------
+
+  /** a + b (same shape). */
+  add(a: Tensor, b: Tensor): Tensor {
+    sameShape('add', a, b);
+    return this.node(axpby(1, a.data, 1, b.data), a.shape, [a, b], (g) => {
+      this.acc(a, g, false);
+      this.acc(b, g, false);
+    });
+  }
+
+  /** a − b (same shape). */
+  sub(a: Tensor, b: Tensor): Tensor {
+    sameShape('sub', a, b);
+    return this.node(axpby(1, a.data, -1, b.data), a.shape, [a, b], (g) => {
+      this.acc(a, g, false);
+      if (b.requiresGrad) this.acc(b, scaleArr(g, -1), true);
+    });
+  }
+
+  /** a ⊙ b (same shape). */
+  mul(a: Tensor, b: Tensor): Tensor {
+    sameShape('mul', a, b);
+    return this.node(mulArr(a.data, b.data), a.shape, [a, b], (g) => {
+      if (a.requiresGrad) this.acc(a, mulArr(g, b.data), true);
+      if (b.requiresGrad) this.acc(b, mulArr(g, a.data), true);
+    });
+  }
+
+  /** s·a. */
+  scale(a: Tensor, s: number): Tensor {
+    return this.node(scaleArr(a.data, s), a.shape, [a], (g) => this.acc(a, scaleArr(g, s), true));
+  }
+
+  /** (1/n) Σ_i t_i over tensors of one shape (LightGCN's layer combination). */
+  mean(ts: Tensor[]): Tensor {
+    if (ts.length === 0) throw new Error('mean: no tensors');
+    for (const t of ts) sameShape('mean', ts[0], t);
+    const c = 1 / ts.length;
+    const y = scaleArr(ts[0].data, c);
+    for (let i = 1; i < ts.length; i++) axpy(c, ts[i].data, y);
+    return this.node(y, ts[0].shape, ts, (g) => {
+      const gs = scaleArr(g, c);
+      ts.forEach((t, i) => this.acc(t, gs, i === ts.length - 1));
+    });
+  }
+
+  relu(a: Tensor): Tensor {
+    return this.node(reluArr(a.data), a.shape, [a], (g) => this.acc(a, reluBackward(a.data, g), true));
+  }
+
+  leakyRelu(a: Tensor, slope = 0.2): Tensor {
+    return this.node(leakyReluArr(a.data, slope), a.shape, [a], (g) => this.acc(a, leakyReluBackward(a.data, g, slope), true));
+  }
+
+  elu(a: Tensor): Tensor {
+    return this.node(eluArr(a.data), a.shape, [a], (g) => this.acc(a, eluBackward(a.data, g), true));
+  }
+
+  sigmoid(a: Tensor): Tensor {
+    const y = sigmoidArr(a.data);
+    return this.node(y, a.shape, [a], (g) => {
+      const d = allocF32(g.length, false);
+      for (let i = 0; i < g.length; i++) d[i] = g[i] * y[i] * (1 - y[i]);
+      this.acc(a, d, true);
+    });
+  }
+
+  /** Inverted dropout (identity when `training` is false or p = 0); the mask is reused backward. */
+  dropout(a: Tensor, p: number, rng: Rng, training = true): Tensor {
+    if (!training || p === 0) return a;
+    const { out, mask, scale } = dropoutArr(a.data, p, rng);
+    return this.node(out, a.shape, [a], (g) => this.acc(a, dropoutBackward(g, mask, scale), true));
+  }
+
+  // ---- embeddings --------------------------------------------------------------------------
+
+  /** Row lookup: T [N, d], idx [b] → [b, d]. Backward scatter-adds (row-sparse for `sparseGrad` parameters). */
+  gatherRows(table: Tensor, idx: ArrayLike<number>): Tensor {
+    const d = table.cols;
+    const ix = Int32Array.from(idx);
+    const y = gatherRowsArr(table.data, ix, d);
+    return this.node(y, [ix.length, d], [table], (g) => {
+      if (table.sparseGrad) {
+        const v = allocF32(g.length, false);
+        v.set(g);
+        table.rowGradParts.push({ idx: ix, values: v });
+        return;
+      }
+      if (!table.grad) table.grad = allocF32(table.size);
+      scatterAddRows(table.grad, ix, g, d);
+    });
+  }
+
+  /** r[i] = ⟨A[i,:], B[i,:]⟩: A, B [b, d] → [b]. */
+  rowDot(a: Tensor, b: Tensor): Tensor {
+    sameShape('rowDot', a, b);
+    const m = a.rows;
+    const d = a.cols;
+    return this.node(rowDotArr(a.data, b.data, m, d), [m], [a, b], (g) => {
+      const grad = (other: Float32Array): Float32Array => {
+        const o = allocF32(m * d, false);
+        for (let i = 0; i < m; i++) for (let k = 0; k < d; k++) o[i * d + k] = g[i] * other[i * d + k];
+        return o;
+      };
+      if (a.requiresGrad) this.acc(a, grad(b.data), true);
+      if (b.requiresGrad) this.acc(b, grad(a.data), true);
+    });
+  }
+
+  // ---- losses ------------------------------------------------------------------------------
+
+  /** Σ_i a_i (or Σ_i w_i·a_i with fixed weights w) → scalar. */
+  sum(a: Tensor, weights?: Float32Array): Tensor {
+    if (weights && weights.length !== a.size) throw new Error('sum: weights length != tensor size');
+    let s = 0;
+    const x = a.data;
+    if (weights) for (let i = 0; i < x.length; i++) s += weights[i] * x[i];
+    else for (let i = 0; i < x.length; i++) s += x[i];
+    const out = allocF32(1, false);
+    out[0] = s;
+    return this.node(out, [1], [a], (g) => {
+      const d = allocF32(a.size, false);
+      if (weights) for (let i = 0; i < d.length; i++) d[i] = g[0] * weights[i];
+      else d.fill(g[0]);
+      this.acc(a, d, true);
+    });
+  }
+
+  /** Mean BPR loss −log σ(x⁺ − x⁻) over the batch → scalar. */
+  bprLoss(pos: Tensor, neg: Tensor): Tensor {
+    const first = bprLossArr(pos.data, neg.data);
+    free(first.dPos);
+    free(first.dNeg);
+    const out = allocF32(1, false);
+    out[0] = first.loss;
+    return this.node(out, [1], [pos, neg], (g) => {
+      const r = bprLossArr(pos.data, neg.data);
+      if (g[0] !== 1) {
+        scaleArr(r.dPos, g[0], r.dPos);
+        scaleArr(r.dNeg, g[0], r.dNeg);
+      }
+      this.acc(pos, r.dPos, true);
+      this.acc(neg, r.dNeg, true);
+    });
+  }
+
+  /** λ · Σ_t ‖t‖² / (2·batch) → scalar (LightGCN's regulariser on the batch's ego embeddings); ∂t = λ·t / batch. */
+  l2(ts: Tensor[], lambda: number, batch: number): Tensor {
+    let ss = 0;
+    for (const t of ts) ss += sumSquares(t.data);
+    const out = allocF32(1, false);
+    out[0] = (lambda * ss) / (2 * batch);
+    return this.node(out, [1], ts, (g) => {
+      for (const t of ts) if (t.requiresGrad) this.acc(t, scaleArr(t.data, (g[0] * lambda) / batch), true);
+    });
+  }
+
+  /** Mean binary cross-entropy on logits z [b] with targets y [b] → scalar. */
+  bceWithLogits(z: Tensor, y: ArrayLike<number>): Tensor {
+    const first = bceArr(z.data, y);
+    free(first.dZ);
+    const out = allocF32(1, false);
+    out[0] = first.loss;
+    const targets = Float32Array.from(y);
+    return this.node(out, [1], [z], (g) => {
+      const { dZ } = bceArr(z.data, targets);
+      this.acc(z, g[0] === 1 ? dZ : scaleArr(dZ, g[0], dZ), true);
+    });
+  }
+}
