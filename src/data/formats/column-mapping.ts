@@ -273,66 +273,83 @@ export function asImagePath(v: unknown, origin: InputFile['origin']): string | n
 
 const SPLITS: ReadonlySet<string> = new Set(['train', 'valid', 'test']);
 
-/** Turns one row (values in header order) into a record or a reject, by the file's layout. */
+function rejectRow(layout: FileLayout, reason: RejectReason, detail: string): RowResult {
+  return { kind: 'reject', recordKind: layout.kind === 'interactions' ? 'interaction' : 'item', reason, detail };
+}
+
+/** A value shortened for a reject's detail. */
+function shown(v: unknown): string {
+  const s = asText(v) ?? '';
+  return s.length > 80 ? s.slice(0, 80) + '…' : s;
+}
+
+function valueOf(layout: FileLayout, values: readonly unknown[], r: Role): unknown {
+  const k = layout.columns[r];
+  return k === undefined ? undefined : values[k];
+}
+
+function columnName(layout: FileLayout, r: Role): string {
+  return layout.header[layout.columns[r]!];
+}
+
+/**
+ * Turns one row (values in header order) into a record or a reject, by the file's layout. (No closures
+ * per row: this runs once per input row, and tsx's keep-names helper makes each closure costly.)
+ */
 export function rowToRecord(layout: FileLayout, values: readonly unknown[], settings: MappingSettings, origin: string): RowResult {
   const c = layout.columns;
-  const name = (r: Role) => layout.header[c[r]!];
-  const get = (r: Role): unknown => (c[r] === undefined ? undefined : values[c[r]!]);
-  const recordKind: RecordKind = layout.kind === 'interactions' ? 'interaction' : 'item';
-  const reject = (reason: RejectReason, detail: string): RowResult => ({ kind: 'reject', recordKind, reason, detail });
-  const show = (v: unknown) => {
-    const s = asText(v) ?? '';
-    return s.length > 80 ? s.slice(0, 80) + '…' : s;
-  };
-
-  const item = asText(get('item'));
+  const item = asText(valueOf(layout, values, 'item'));
   if (layout.kind === 'interactions') {
-    const user = asText(get('user'));
-    if (user === null) return reject('missing_field', `missing ${name('user')}`);
-    if (item === null) return reject('missing_field', `missing ${name('item')}`);
+    const user = asText(valueOf(layout, values, 'user'));
+    if (user === null) return rejectRow(layout, 'missing_field', `missing ${columnName(layout, 'user')}`);
+    if (item === null) return rejectRow(layout, 'missing_field', `missing ${columnName(layout, 'item')}`);
     let rating: number | null = null;
     if (c.rating !== undefined) {
-      const v = get('rating');
-      if (asText(v) === null) return reject('missing_field', `missing ${name('rating')}`);
+      const v = values[c.rating];
+      if (asText(v) === null) return rejectRow(layout, 'missing_field', `missing ${columnName(layout, 'rating')}`);
       rating = asNumber(v);
-      if (Number.isNaN(rating)) return reject('bad_field', `${name('rating')}=${show(v)}`);
+      if (Number.isNaN(rating)) return rejectRow(layout, 'bad_field', `${columnName(layout, 'rating')}=${shown(v)}`);
     }
     let ts: number | null = null;
     if (c.ts !== undefined) {
-      const v = get('ts');
+      const v = values[c.ts];
       if (asText(v) !== null) {
         ts = asUnixSeconds(v, settings.tsUnit);
-        if (Number.isNaN(ts)) return reject('bad_timestamp', `${name('ts')}=${show(v)} (ts_unit ${settings.tsUnit})`);
+        if (Number.isNaN(ts)) {
+          return rejectRow(layout, 'bad_timestamp', `${columnName(layout, 'ts')}=${shown(v)} (ts_unit ${settings.tsUnit})`);
+        }
       }
     }
     let split: SplitTag | null = null;
     if (c.split !== undefined) {
-      const v = asText(get('split'))?.toLowerCase() ?? '';
-      if (!SPLITS.has(v)) return reject('bad_field', `${name('split')}=${show(get('split'))} (expected train, valid or test)`);
-      split = v as SplitTag;
+      const v = values[c.split];
+      const s = asText(v)?.toLowerCase() ?? '';
+      if (!SPLITS.has(s)) return rejectRow(layout, 'bad_field', `${columnName(layout, 'split')}=${shown(v)} (expected train, valid or test)`);
+      split = s as SplitTag;
     }
     return { kind: 'interaction', record: { user_id: user, item_id: item, rating, ts, split } };
   }
 
-  if (item === null) return reject('missing_field', `missing ${name('item')}`);
-  const extra: Record<string, unknown> = {};
+  if (item === null) return rejectRow(layout, 'missing_field', `missing ${columnName(layout, 'item')}`);
+  let extra: Record<string, unknown> | null = null;
   for (const [col, k] of layout.extra) {
     const v = values[k];
     if (v === null || v === undefined || (typeof v === 'string' && v.trim() === '')) continue;
+    extra ??= {};
     extra[col] = jsonValue(v);
   }
   return {
     kind: 'item',
     record: {
       item_id: item,
-      title: asText(get('title')),
-      description: asText(get('description')),
-      brand: asText(get('brand')),
-      categories: asCategories(get('categories'), settings.categoriesSep),
-      price: c.price === undefined ? null : asPrice(get('price')),
-      image_url: asText(get('image_url')),
-      image_path: c.image_path === undefined ? null : asImagePath(get('image_path'), origin),
-      extra: Object.keys(extra).length > 0 ? extra : null,
+      title: asText(valueOf(layout, values, 'title')),
+      description: asText(valueOf(layout, values, 'description')),
+      brand: asText(valueOf(layout, values, 'brand')),
+      categories: asCategories(valueOf(layout, values, 'categories'), settings.categoriesSep),
+      price: c.price === undefined ? null : asPrice(values[c.price]),
+      image_url: asText(valueOf(layout, values, 'image_url')),
+      image_path: c.image_path === undefined ? null : asImagePath(values[c.image_path], origin),
+      extra,
     },
   };
 }

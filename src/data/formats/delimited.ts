@@ -4,9 +4,9 @@
  * line where each record starts, and a synchronous header sniff for `FormatReader.rules`.
  */
 import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { Transform, type Readable } from 'node:stream';
 import { constants as zc, createGunzip, gunzipSync } from 'node:zlib';
-import { parse, type CsvError, type Info } from 'csv-parse';
+import { parse, type CsvError } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import { ppError } from '../../errors.js';
 import { assertReadableFile, isGzipFile } from '../io/lines.js';
@@ -35,80 +35,104 @@ export interface CsvReadOptions {
   onBytes?: (bytes: number) => void;
 }
 
-/** The file's bytes, gunzipped when it starts with the gzip magic; errors name the file. */
-export async function openDecompressed(path: string, onBytes?: (bytes: number) => void): Promise<Readable> {
+/**
+ * The file's bytes, gunzipped when it starts with the gzip magic. Progress is counted in a Transform in
+ * the pipe (a 'data' listener would start the flow before the caller has attached its consumer).
+ */
+export async function openDecompressed(path: string, onBytes?: (bytes: number) => void): Promise<{ stream: Readable; gz: boolean; close(): void }> {
   await assertReadableFile(path);
   const gz = await isGzipFile(path);
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  let counted: Readable = raw;
   if (onBytes) {
     let bytes = 0;
-    raw.on('data', (c: string | Buffer) => {
-      bytes += c.length;
-      onBytes(bytes);
+    const counter = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        bytes += chunk.length;
+        onBytes(bytes);
+        done(null, chunk);
+      },
     });
+    raw.on('error', (e) => counter.destroy(e));
+    counted = raw.pipe(counter);
   }
-  if (!gz) return raw;
+  const close = () => {
+    raw.destroy();
+    if (counted !== raw) counted.destroy();
+  };
+  if (!gz) return { stream: counted, gz, close };
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
-  raw.on('error', (e) => gunzip.destroy(e));
-  return raw.pipe(gunzip);
+  counted.on('error', (e) => gunzip.destroy(e));
+  return {
+    stream: counted.pipe(gunzip),
+    gz,
+    close() {
+      close();
+      gunzip.destroy();
+    },
+  };
 }
 
-function stripTerminator(raw: string): string {
-  raw = raw.replace(/^[\r\n]+/, ''); // csv-parse may keep part of a skipped empty line in front
-  if (raw.endsWith('\r\n')) return raw.slice(0, -2);
-  if (raw.endsWith('\n') || raw.endsWith('\r')) return raw.slice(0, -1);
-  return raw;
+/**
+ * Splits csv-parse's `raw` text of a record into the record's text and the number of line breaks it
+ * spans. csv-parse keeps only the first character of the record delimiter in `raw` ("\n", or the "\r" of
+ * "\r\n"), and the last record of a file may have none.
+ */
+function splitRaw(raw: string): { text: string; breaks: number } {
+  let text = raw;
+  let breaks = 0;
+  const last = text.charCodeAt(text.length - 1);
+  if (last === 10 || last === 13) {
+    text = text.slice(0, -1);
+    if (last === 10 && text.charCodeAt(text.length - 1) === 13) text = text.slice(0, -1);
+    breaks = 1;
+  }
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) breaks++;
+  return { text, breaks };
 }
 
-function countChar(s: string, ch: string): number {
-  let n = 0;
-  for (let i = s.indexOf(ch); i !== -1; i = s.indexOf(ch, i + 1)) n++;
-  return n;
-}
+type ParserOutput = { record: string[]; raw: string } | { skipped: CsvError & { raw?: string } };
 
 /**
  * Streams the records of a delimited file, header included (the first record). Empty lines are skipped.
  * A record the parser cannot read (e.g. a quote never closed, which swallows the rest of the file) comes
  * back as a `CsvBadRecord` instead of stopping the read. Quotes inside unquoted fields are kept as text.
+ *
+ * Line numbers are counted here from each record's raw text (csv-parse's `info` costs about as much as the
+ * parse itself, and its line count takes a CRLF inside quotes for two lines), so a skipped record is fed
+ * into the same object stream, in order, by the 'skip' handler.
  */
 export async function* readCsvRecords(path: string, options: CsvReadOptions): AsyncGenerator<CsvRecord | CsvBadRecord> {
-  const source = await openDecompressed(path, options.onBytes);
-  const gz = await isGzipFile(path);
+  const { stream: source, gz, close } = await openDecompressed(path, options.onBytes);
   const parser = parse({
     delimiter: options.delimiter,
     encoding: options.encoding ?? 'utf8',
     bom: true,
-    info: true,
     raw: true,
     relax_column_count: true,
     relax_quotes: true,
-    skip_empty_lines: true,
     record_delimiter: ['\r\n', '\n'],
     skip_records_with_error: true,
   });
-  // csv-parse's line count (info.lines) counts every CR and every LF inside a quoted field as a line
-  // break, so a CRLF inside quotes counts twice. `drift` holds the CRs seen so far inside records, to
-  // turn its count into real (LF-terminated) source lines.
-  let drift = 0;
-  const startLine = (endLine: number, raw: string): number => {
-    const crs = countChar(raw, '\r');
-    const line = endLine - drift - crs - countChar(raw, '\n');
-    drift += crs;
-    return Math.max(1, line);
-  };
-  const skipped: CsvBadRecord[] = [];
-  parser.on('skip', (err: CsvError & { raw?: string; lines?: number }) => {
-    const raw = stripTerminator(err.raw ?? '');
-    skipped.push({ ok: false, line: startLine(err.lines ?? 0, raw), raw, error: err.message });
+  parser.on('skip', (err: CsvError & { raw?: string }) => {
+    parser.push({ skipped: err } satisfies ParserOutput);
   });
   source.on('error', (e) => parser.destroy(e));
   source.pipe(parser);
+  let lines = 0;
   try {
-    for await (const out of parser as AsyncIterable<{ record: string[]; raw: string; info: Info }>) {
-      const raw = stripTerminator(out.raw);
-      const line = startLine(out.info.lines, raw);
-      while (skipped.length > 0 && skipped[0].line < line) yield skipped.shift()!;
-      yield { ok: true, fields: out.record, line, raw };
+    for await (const out of parser as AsyncIterable<ParserOutput>) {
+      const line = lines + 1;
+      if ('skipped' in out) {
+        const { text, breaks } = splitRaw(out.skipped.raw ?? '');
+        lines += Math.max(breaks, 1);
+        yield { ok: false, line, raw: text, error: out.skipped.message };
+        continue;
+      }
+      const { text, breaks } = splitRaw(out.raw);
+      lines += breaks;
+      if (out.record.length === 1 && out.record[0] === '' && text.trim() === '') continue; // empty line
+      yield { ok: true, fields: out.record, line, raw: text };
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
@@ -118,9 +142,9 @@ export async function* readCsvRecords(path: string, options: CsvReadOptions): As
     }
     throw ppError('PP_INPUT_UNREADABLE', `${path}: ${e.message}`, err);
   } finally {
-    source.destroy();
+    close();
+    parser.destroy();
   }
-  while (skipped.length > 0) yield skipped.shift()!;
 }
 
 /** Candidate delimiters, in tie-breaking order. */
@@ -173,7 +197,7 @@ export function sniffHeaderSync(path: string, delimiter?: string): { columns: st
     let text = bytes.toString('utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     const nl = text.indexOf('\n');
-    const line = stripTerminator(nl === -1 ? text : text.slice(0, nl + 1));
+    const line = splitRaw(nl === -1 ? text : text.slice(0, nl + 1)).text;
     const d = delimiter ?? detectDelimiter(line);
     const rows = parseSync(line, { delimiter: d, relax_quotes: true, relax_column_count: true }) as string[][];
     return { columns: rows[0] ?? [], delimiter: d };

@@ -138,15 +138,25 @@ export const movielens: FormatReader = {
 // ---------------------------------------------------------------------------------------------------------
 // ml-latest CSVs
 
+/** The trimmed field of the current row by column name (one object per file: no closure per row). */
+class FieldGetter {
+  fields: string[] = [];
+  constructor(private readonly cols: ReadonlyMap<string, number>) {}
+  get(col: string): string {
+    return (this.fields[this.cols.get(col)!] ?? '').trim();
+  }
+}
+
 /** Reads a CSV with a header and required columns; calls `row` with the named fields of each data row. */
 async function readCsvTable(
   file: InputFile,
   required: readonly string[],
   kind: RecordKind,
   ctx: ReadContext,
-  row: (get: (col: string) => string, src: SourceRef, rec: CsvRecord) => void,
+  row: (get: FieldGetter, src: SourceRef, rec: CsvRecord) => void,
 ): Promise<void> {
   let cols: Map<string, number> | null = null;
+  let getter: FieldGetter | null = null;
   let width = 0;
   for await (const rec of readCsvRecords(file.path, { delimiter: ',', onBytes: ctx.onBytes })) {
     if (cols === null) {
@@ -160,6 +170,7 @@ async function readCsvTable(
         );
       }
       cols = new Map(header.map((h, k) => [h, k]));
+      getter = new FieldGetter(cols);
       width = header.length;
       continue;
     }
@@ -172,8 +183,8 @@ async function readCsvTable(
       ctx.sink.reject(kind, src, 'malformed_line', `expected ${width} fields, found ${rec.fields.length}`, clipRaw(rec.raw));
       continue;
     }
-    const c = cols;
-    row((col) => (rec.fields[c.get(col)!] ?? '').trim(), src, rec);
+    getter!.fields = rec.fields;
+    row(getter!, src, rec);
   }
   if (cols === null) throw ppError('PP_INGEST_BAD_HEADER', `${file.name}: empty file, expected columns ${required.join(',')}`);
 }
@@ -183,19 +194,20 @@ const INTEGER = /^[+-]?\d+$/;
 
 /** Checks and emits one rating; shared by ratings.csv and u.data. */
 function emitRating(ctx: ReadContext, src: SourceRef, raw: string, user: string, item: string, rating: string, ts: string): void {
-  const reject = (reason: 'missing_field' | 'bad_field' | 'bad_timestamp', detail: string) =>
-    ctx.sink.reject('interaction', src, reason, detail, clipRaw(raw));
-  if (user === '') return reject('missing_field', 'missing userId');
-  if (item === '') return reject('missing_field', 'missing movieId');
-  if (rating === '') return reject('missing_field', 'missing rating');
-  if (!NUMBER.test(rating)) return reject('bad_field', `rating=${rating}`);
-  if (!INTEGER.test(ts)) return reject('bad_timestamp', ts === '' ? 'missing timestamp' : `timestamp=${ts}`);
-  ctx.sink.interaction({ user_id: user, item_id: item, rating: Number(rating), ts: Number(ts), split: null }, src);
+  let reason: 'missing_field' | 'bad_field' | 'bad_timestamp' | null = null;
+  let detail = '';
+  if (user === '') [reason, detail] = ['missing_field', 'missing userId'];
+  else if (item === '') [reason, detail] = ['missing_field', 'missing movieId'];
+  else if (rating === '') [reason, detail] = ['missing_field', 'missing rating'];
+  else if (!NUMBER.test(rating)) [reason, detail] = ['bad_field', `rating=${rating}`];
+  else if (!INTEGER.test(ts)) [reason, detail] = ['bad_timestamp', ts === '' ? 'missing timestamp' : `timestamp=${ts}`];
+  if (reason !== null) ctx.sink.reject('interaction', src, reason, detail, clipRaw(raw));
+  else ctx.sink.interaction({ user_id: user, item_id: item, rating: Number(rating), ts: Number(ts), split: null }, src);
 }
 
 async function readRatingsCsv(file: InputFile, ctx: ReadContext): Promise<void> {
-  await readCsvTable(file, ['userId', 'movieId', 'rating', 'timestamp'], 'interaction', ctx, (get, src, rec) =>
-    emitRating(ctx, src, rec.raw, get('userId'), get('movieId'), get('rating'), get('timestamp')),
+  await readCsvTable(file, ['userId', 'movieId', 'rating', 'timestamp'], 'interaction', ctx, (row, src, rec) =>
+    emitRating(ctx, src, rec.raw, row.get('userId'), row.get('movieId'), row.get('rating'), row.get('timestamp')),
   );
 }
 
@@ -214,18 +226,18 @@ function genres(text: string): string[] {
 
 async function readMovies(file: InputFile, ctx: ReadContext): Promise<Catalog> {
   const catalog: Catalog = { items: [], first: new Map(), tags: new Map(), linked: new Set() };
-  await readCsvTable(file, ['movieId', 'title', 'genres'], 'item', ctx, (get, src, rec) => {
-    const id = get('movieId');
+  await readCsvTable(file, ['movieId', 'title', 'genres'], 'item', ctx, (row, src, rec) => {
+    const id = row.get('movieId');
     if (id === '') {
       ctx.sink.reject('item', src, 'missing_field', 'missing movieId', clipRaw(rec.raw));
       return;
     }
     const record: ItemRecord = {
       item_id: id,
-      title: get('title') || null,
+      title: row.get('title') || null,
       description: null,
       brand: null,
-      categories: genres(get('genres')),
+      categories: genres(row.get('genres')),
       price: null,
       image_url: null,
       image_path: null,
@@ -238,9 +250,9 @@ async function readMovies(file: InputFile, ctx: ReadContext): Promise<Catalog> {
 }
 
 async function readTags(file: InputFile, catalog: Catalog | null, ctx: ReadContext): Promise<void> {
-  await readCsvTable(file, ['userId', 'movieId', 'tag'], 'item', ctx, (get, src, rec) => {
-    const id = get('movieId');
-    const tag = get('tag');
+  await readCsvTable(file, ['userId', 'movieId', 'tag'], 'item', ctx, (row, src, rec) => {
+    const id = row.get('movieId');
+    const tag = row.get('tag');
     const raw = clipRaw(rec.raw);
     if (id === '') return ctx.sink.reject('item', src, 'missing_field', 'missing movieId', raw);
     if (tag === '') return ctx.sink.reject('item', src, 'missing_field', 'missing tag', raw);
@@ -256,8 +268,8 @@ async function readTags(file: InputFile, catalog: Catalog | null, ctx: ReadConte
 }
 
 async function readLinks(file: InputFile, catalog: Catalog | null, ctx: ReadContext): Promise<void> {
-  await readCsvTable(file, ['movieId', 'imdbId', 'tmdbId'], 'item', ctx, (get, src, rec) => {
-    const id = get('movieId');
+  await readCsvTable(file, ['movieId', 'imdbId', 'tmdbId'], 'item', ctx, (row, src, rec) => {
+    const id = row.get('movieId');
     const raw = clipRaw(rec.raw);
     if (id === '') return ctx.sink.reject('item', src, 'missing_field', 'missing movieId', raw);
     const item = catalog?.first.get(id);
@@ -268,8 +280,8 @@ async function readLinks(file: InputFile, catalog: Catalog | null, ctx: ReadCont
     if (catalog!.linked.has(id)) return ctx.sink.reject('item', src, 'duplicate', `second links line for movieId ${id}`, raw);
     catalog!.linked.add(id);
     const extra: Record<string, unknown> = { ...(item.extra ?? {}) };
-    if (get('imdbId') !== '') extra.imdbId = get('imdbId');
-    if (get('tmdbId') !== '') extra.tmdbId = get('tmdbId');
+    if (row.get('imdbId') !== '') extra.imdbId = row.get('imdbId');
+    if (row.get('tmdbId') !== '') extra.tmdbId = row.get('tmdbId');
     item.extra = Object.keys(extra).length > 0 ? extra : null;
   });
 }

@@ -123,9 +123,15 @@ test('missing index files are PP_INGEST_MISSING_INPUT; a wrong .inter header is 
   await assert.rejects(collect(unisrec, badHeader), (e) => isPlotPointeError(e, 'PP_INGEST_BAD_HEADER') && /X\.test\.inter/.test(e.message));
 });
 
-test('rules: the .text file makes the catalog authoritative; implicit, given split', () => {
+test('rules: the .text file makes the catalog authoritative; implicit, given split, repeats are events', () => {
   const withText = unisrec.rules({}, localInputs(['/x/X.text', '/x/X.train.inter']));
-  assert.deepEqual(withText, { rating: null, requireTimestamp: false, catalogIsAuthoritative: true, givenSplit: true });
+  assert.deepEqual(withText, {
+    rating: null,
+    requireTimestamp: false,
+    catalogIsAuthoritative: true,
+    givenSplit: true,
+    repeatsAllowed: true,
+  });
   assert.equal(unisrec.rules({}, localInputs(['/x/X.train.inter'])).catalogIsAuthoritative, false);
 });
 
