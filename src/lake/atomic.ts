@@ -1,5 +1,5 @@
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** A fresh temporary sibling of `finalPath` (same file system, so the final rename is atomic). */
@@ -9,19 +9,34 @@ export function tempSibling(finalPath: string): string {
 
 /**
  * Builds a folder in a temporary sibling and moves it into place only when `build` succeeds; on failure the
- * temporary folder is removed and any previous `finalDir` is left untouched. A previous folder is replaced.
+ * temporary folder, and any parent folders this call created, are removed and a previous `finalDir` is left
+ * untouched. A previous folder is replaced.
  */
 export async function writeDirAtomically<T>(finalDir: string, build: (tmpDir: string) => Promise<T>): Promise<T> {
-  await mkdir(dirname(finalDir), { recursive: true });
-  const tmp = tempSibling(finalDir);
-  await mkdir(tmp, { recursive: true });
+  const target = resolve(finalDir);
+  const firstCreated = await mkdir(dirname(target), { recursive: true });
+  const tmp = tempSibling(target);
+  await mkdir(tmp);
   try {
     const result = await build(tmp);
-    await replaceDir(tmp, finalDir);
+    await replaceDir(tmp, target);
     return result;
   } catch (err) {
     await rm(tmp, { recursive: true, force: true });
+    if (firstCreated) await removeEmptyDirs(dirname(target), firstCreated);
     throw err;
+  }
+}
+
+/** Removes `dir` and its parents up to and including `top` while they are empty. */
+async function removeEmptyDirs(dir: string, top: string): Promise<void> {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      await rmdir(d);
+    } catch {
+      return;
+    }
+    if (d === resolve(top) || relative(top, d).startsWith('..')) return;
   }
 }
 

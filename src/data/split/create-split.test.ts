@@ -7,6 +7,7 @@ import type { Progress } from '../../cli/progress.js';
 import { createSplit } from './create-split.js';
 import {
   checkPartition,
+  pairKey,
   exists,
   makeStaging,
   makeStagingFromSql,
@@ -16,8 +17,8 @@ import {
   syntheticSql,
   type FixtureRow,
 } from './fixtures.js';
-import { sha256File } from './manifest.js';
-import { writeDirAtomically } from './output.js';
+import { sha256File } from '../../lake/hash.js';
+import { writeDirAtomically } from '../../lake/atomic.js';
 
 const rowsFor = (pairs: string[][]): FixtureRow[] =>
   pairs.map(([user_id, item_id], i) => ({ user_id: user_id!, item_id: item_id!, rating: 1 + (i % 5), ts: 1_700_000_000 + i * 60 }));
@@ -196,10 +197,20 @@ test('a missing staging folder or interactions file is PP_LAKE_NOT_FOUND', async
   }
 });
 
-test('duplicate (user, item) pairs in staging are refused, since they could land in two parts', async () => {
-  const lake = await makeStaging(rowsFor([['a', 'x'], ['a', 'y'], ['a', 'x']]));
+test('repeated (user, item) events of a sequence source keep only the earliest, counted in the manifest', async () => {
+  // Rows get ts = base + 60·i, so the first ('a','x') is the earliest of the pair.
+  const lake = await makeStaging(rowsFor([['a', 'x'], ['a', 'y'], ['a', 'x'], ['b', 'x'], ['b', 'y'], ['a', 'z']]));
   try {
-    await rejectsWith(createSplit({ stagingDir: lake.stagingDir, outDir: lake.splitDir(), strategy: 'ratio' }), 'PP_SPLIT_INVALID', /1 \(user, item\) pairs/);
+    // loo: user a keeps x (earliest) in train, y to valid, z to test; user b (2 rows) stays in train.
+    await createSplit({ stagingDir: lake.stagingDir, outDir: lake.splitDir(), strategy: 'loo' });
+    const s = await readSplit(lake.splitDir());
+    const rows = [...s.train, ...s.valid, ...s.test];
+    assert.equal(rows.length, 5);
+    assert.deepEqual(s.test.map((r) => `${r.user_id}/${r.item_id}`), ['a/z']);
+    assert.equal(new Set(rows.map(pairKey)).size, 5);
+    const ax = rows.find((r) => r.user_id === 'a' && r.item_id === 'x');
+    assert.equal(ax?.ts, 1_700_000_000);
+    assert.equal(s.manifest.filtering.repeated_pairs_dropped, 1);
   } finally {
     await lake.cleanup();
   }

@@ -7,7 +7,6 @@ import { buildIdMaps } from './idmap.js';
 import { kcoreFilter } from './kcore.js';
 import {
   SPLIT_MANIFEST_VERSION,
-  sha256File,
   splitHash,
   summaryFromManifest,
   temporalDetails,
@@ -17,7 +16,9 @@ import {
   type SplitSummary,
 } from './manifest.js';
 import { resolveSplitOptions, toSplitOptions, type SplitOptions } from './options.js';
-import { writeDirAtomically, writeSplitFiles } from './output.js';
+import { writeSplitFiles } from './output.js';
+import { writeDirAtomically } from '../../lake/atomic.js';
+import { sha256File } from '../../lake/hash.js';
 import { countRows, PART_NAMES, replaceTable, type PartName } from './sql.js';
 import { assignParts, checkSource } from './strategies.js';
 
@@ -45,7 +46,7 @@ import { assignParts, checkSource } from './strategies.js';
  *   interactions are all with held-out items has none either (`users_without_train`).
  * With given, the source decides: users without train rows in the source are kept and counted.
  *
- * Errors: PP_SPLIT_INVALID (bad options, a source the strategy cannot split, duplicate pairs),
+ * Errors: PP_SPLIT_INVALID (bad options, a source the strategy cannot split),
  * PP_LAKE_NOT_FOUND (no staging folder or interactions.parquet), PP_SPLIT_EMPTY (the filters leave
  * nothing, or a part the strategy must fill is empty), PP_INPUT_UNREADABLE (a staging file DuckDB cannot read).
  */
@@ -97,7 +98,7 @@ export async function createSplit(options: CreateSplitOptions): Promise<SplitSum
     await loadInteractions(db, interactionsPath, 'f');
     const rowsInput = await countRows(db, 'f');
     if (rowsInput === 0) throw ppError('PP_SPLIT_EMPTY', `${interactionsPath} has no interactions`);
-    await checkNoDuplicatePairs(db, 'f');
+    const repeatsDropped = await dropRepeatedPairs(db, 'f');
     const sourceFacts = await checkSource(db, opts, 'f');
     step('read');
 
@@ -166,6 +167,7 @@ export async function createSplit(options: CreateSplitOptions): Promise<SplitSum
           user_k: opts.userK,
           item_k: opts.itemK,
           rows_input: rowsInput,
+          repeated_pairs_dropped: repeatsDropped,
           rows_after_min_rating: rowsAfterMinRating,
           rows_after_kcore: core.rowsAfter,
           kcore_iterations: core.iterations,
@@ -227,19 +229,19 @@ async function loadInteractions(db: Db, path: string, table: string): Promise<vo
     FROM ${source}`);
 }
 
-/** Staging holds one row per (user, item) pair; a split of duplicates could put one pair in two parts. */
-async function checkNoDuplicatePairs(db: Db, table: string): Promise<void> {
-  const row = await db.one<{ pairs: number; example: string | null }>(
-    `SELECT count(*) AS pairs, min(user_id || ' / ' || item_id) AS example
-     FROM (SELECT user_id, item_id FROM ${table} GROUP BY user_id, item_id HAVING count(*) > 1)`,
+/**
+ * A split holds one row per (user, item) pair. Staging already has one per pair, except for event-sequence
+ * sources (e.g. UniSRec) where buying again is a real event: there the earliest occurrence (by ts, then ingest
+ * order) is kept, so it decides the part, and the number dropped is recorded in the manifest.
+ */
+async function dropRepeatedPairs(db: Db, table: string): Promise<number> {
+  const before = await countRows(db, table);
+  await replaceTable(
+    db,
+    table,
+    `SELECT * FROM ${table} QUALIFY row_number() OVER (PARTITION BY user_id, item_id ORDER BY ts NULLS FIRST, ord) = 1`,
   );
-  const pairs = Number(row?.pairs ?? 0);
-  if (pairs > 0) {
-    throw ppError(
-      'PP_SPLIT_INVALID',
-      `staging has ${pairs} (user, item) pairs with more than one interaction (e.g. ${row!.example}); a split needs one row per pair — re-ingest with duplicates removed`,
-    );
-  }
+  return before - (await countRows(db, table));
 }
 
 async function partCounts(db: Db, table: string) {

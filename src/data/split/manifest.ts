@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SplitOptions, SplitStrategy } from './options.js';
@@ -74,6 +73,8 @@ export interface SplitManifest {
     user_k: number;
     item_k: number;
     rows_input: number;
+    /** Repeated (user, item) events of sequence sources, of which only the earliest is kept. */
+    repeated_pairs_dropped: number;
     rows_after_min_rating: number;
     rows_after_kcore: number;
     kcore_iterations: number;
@@ -105,16 +106,6 @@ export interface SplitManifest {
   duration_ms: number;
 }
 
-/** sha256 of a file, streamed. */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (chunk) => h.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
-}
 
 /** The split's content hash: sha256 over the part files' names and sha256, in train, valid, test order. */
 export function splitHash(partSha256: Record<PartName, string>): string {

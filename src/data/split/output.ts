@@ -1,65 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, rmdir, stat } from 'node:fs/promises';
-import { basename, dirname, join, relative, resolve } from 'node:path';
+import { join } from 'node:path';
 import { sqlString, type Db } from '../../lake/duckdb.js';
 import { PART_NAMES, type PartName } from './sql.js';
-
-/**
- * Writing a split: the files go into a hidden temporary sibling of the split folder, which replaces the
- * split folder by rename only once everything is written. A failure leaves neither a partial split nor
- * a temporary folder, and an existing split of the same name survives untouched until the new one is
- * complete.
- */
-
-/** Runs `write(tmpDir)` and moves the result to `outDir` atomically (see the module comment). */
-export async function writeDirAtomically(outDir: string, write: (tmpDir: string) => Promise<void>): Promise<void> {
-  const target = resolve(outDir);
-  const parent = dirname(target);
-  const tag = `${process.pid}-${randomBytes(4).toString('hex')}`;
-  const firstCreated = await mkdir(parent, { recursive: true });
-  const tmp = join(parent, `.${basename(target)}.tmp-${tag}`);
-  try {
-    await mkdir(tmp);
-    await write(tmp);
-    const old = join(parent, `.${basename(target)}.old-${tag}`);
-    const hadOld = await exists(target);
-    if (hadOld) await rename(target, old);
-    try {
-      await rename(tmp, target);
-    } catch (err) {
-      if (hadOld) await rename(old, target);
-      throw err;
-    }
-    if (hadOld) await rm(old, { recursive: true, force: true });
-  } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
-    if (firstCreated) await removeEmptyDirs(parent, firstCreated);
-    throw err;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Removes `dir` and its parents up to and including `top` while they are empty (folders this run created). */
-async function removeEmptyDirs(dir: string, top: string): Promise<void> {
-  let d = dir;
-  for (;;) {
-    try {
-      await rmdir(d);
-    } catch {
-      return;
-    }
-    if (d === resolve(top) || relative(top, d).startsWith('..')) return;
-    d = dirname(d);
-  }
-}
 
 /**
  * Writes train/valid/test.parquet (uid INTEGER, iid INTEGER, rating DOUBLE, ts BIGINT, and `cold BOOLEAN`
