@@ -9,6 +9,8 @@ import { renderDataCard, type DataCard } from '../data/datacard.js';
 import { fetchDataset, type FetchSummary } from '../data/fetch.js';
 import { fetchCatalog } from '../data/fetch-catalog.js';
 import { createProgress, type Progress } from './progress.js';
+import { loadConfig } from '../config/load.js';
+import { registerSplitCommand, renderSplit, runSplit, splitOptionsFromConfig } from './split.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 /** Parses repeated `key=value` flags. */
@@ -64,6 +66,38 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
         ),
       );
     });
+
+  registerSplitCommand(data, async (cmd) => {
+    const o = globals(cmd);
+    setExit(
+      await runCommand(
+        o,
+        async () => {
+          const config = loadConfig({
+            file: o.config as string | undefined,
+            overrides: {
+              'split.name': o.split,
+              'split.strategy': o.strategy,
+              'split.ratio': o.ratio,
+              'split.leave_k': o.leaveK,
+              'split.kcore': o.kcore,
+              'split.valid_share': o.validShare,
+              'split.cold_share': o.coldShare,
+              'split.seed': o.seed,
+            },
+          });
+          const minRating = o.minRating === undefined ? undefined : Number(o.minRating);
+          const options = splitOptionsFromConfig(config, {
+            validFrom: o.validFrom as string | undefined,
+            testFrom: o.testFrom as string | undefined,
+            minRating,
+          });
+          return runSplit(String(o.lake), String(o.name), config['split.name'], options);
+        },
+        renderSplit,
+      ),
+    );
+  });
 
   data
     .command('formats')

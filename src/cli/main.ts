@@ -11,6 +11,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .option('--json', 'print one JSON object as the last stdout line')
     .option('--debug', 'print stack traces with errors')
     .option('--quiet', 'no progress output')
+    .option('--config <file>', 'a JSON config file (see plotpointe config docs); flags override it')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
