@@ -114,32 +114,78 @@ function sameShape(name: string, a: Tensor, b: Tensor): void {
   }
 }
 
+/** How {@link Tape} hands a gradient buffer to a tensor. */
+type GradMode =
+  /** a fresh buffer nobody else uses: may be adopted, or freed after adding */
+  | 'owned'
+  /** a buffer the caller keeps using or frees: copied or added, never kept */
+  | 'borrowed'
+  /** a buffer owned by the tape and shared read-only by several tensors (copy on write) */
+  | 'shared';
+
 export class Tape {
   private readonly ops: (() => void)[] = [];
   private temps: Tensor[] = [];
+  private readonly tempSet = new Set<Tensor>();
+  /** buffers shared read-only between gradients; freed by dispose unless a parameter took one */
+  private readonly sharedBufs = new Set<Float32Array>();
+  /** tensors whose gradient is currently a shared buffer */
+  private readonly sharedGrads = new Set<Tensor>();
+  /** leaves that received gradients */
+  private readonly leaves = new Set<Tensor>();
 
-  /** Adds `g` to t.grad. `owned`: g is a fresh buffer the tensor may adopt (otherwise it is copied). */
-  private acc(t: Tensor, g: Float32Array, owned: boolean): void {
+  /** Adds `g` to t.grad (see {@link GradMode}). */
+  private acc(t: Tensor, g: Float32Array, mode: GradMode): void {
     if (!t.requiresGrad) {
-      if (owned) free(g);
+      if (mode === 'owned') free(g);
       return;
     }
+    if (!this.tempSet.has(t)) this.leaves.add(t);
     if (!t.grad) {
-      if (owned) t.grad = g;
-      else {
+      if (mode === 'owned') t.grad = g;
+      else if (mode === 'shared') {
+        t.grad = g;
+        this.sharedGrads.add(t);
+      } else {
         t.grad = allocF32(g.length, false);
         t.grad.set(g);
       }
       return;
     }
+    if (this.sharedGrads.has(t)) {
+      // copy on write: the sum goes to a buffer of t's own
+      this.sharedGrads.delete(t);
+      if (mode === 'owned') t.grad = axpby(1, t.grad, 1, g, g);
+      else t.grad = axpby(1, t.grad, 1, g);
+      return;
+    }
     axpy(1, g, t.grad);
-    if (owned) free(g);
+    if (mode === 'owned') free(g);
+  }
+
+  /** A gradient buffer of t's own to accumulate into in place (null if t has none yet). */
+  private ownGrad(t: Tensor): Float32Array | null {
+    if (!t.grad) return null;
+    if (this.sharedGrads.has(t)) {
+      this.sharedGrads.delete(t);
+      const own = allocF32(t.grad.length, false);
+      own.set(t.grad);
+      t.grad = own;
+    }
+    return t.grad;
+  }
+
+  /** A buffer freed by {@link dispose} that several gradients may share read-only. */
+  private shared(g: Float32Array): Float32Array {
+    this.sharedBufs.add(g);
+    return g;
   }
 
   private node(data: Float32Array, shape: readonly number[], parents: Tensor[], backward: (g: Float32Array) => void): Tensor {
     const requires = parents.some((p) => p.requiresGrad);
     const out = new Tensor(data, shape, requires);
     this.temps.push(out);
+    this.tempSet.add(out);
     if (requires) {
       this.ops.push(() => {
         if (out.grad) backward(out.grad);
@@ -154,14 +200,27 @@ export class Tape {
     if (!loss.requiresGrad) throw new Error('backward: loss does not depend on any parameter');
     const seed = allocF32(1, false);
     seed[0] = 1;
-    this.acc(loss, seed, true);
+    this.acc(loss, seed, 'owned');
     for (let i = this.ops.length - 1; i >= 0; i--) this.ops[i]();
     this.ops.length = 0;
+    // parameters outlive the tape: give each a gradient buffer of its own
+    for (const t of this.leaves) {
+      if (!this.sharedGrads.has(t) || !t.grad) continue;
+      this.sharedGrads.delete(t);
+      if (this.sharedBufs.has(t.grad) && ![...this.sharedGrads].some((o) => o.grad === t.grad)) this.sharedBufs.delete(t.grad);
+      else {
+        const own = allocF32(t.grad.length, false);
+        own.set(t.grad);
+        t.grad = own;
+      }
+    }
+    this.leaves.clear();
   }
 
   /** Exempts `t` from {@link dispose} (its data then belongs to the caller; free it with heap.free). */
   keep(t: Tensor): Tensor {
     this.temps = this.temps.filter((x) => x !== t);
+    this.tempSet.delete(t);
     return t;
   }
 
@@ -169,11 +228,16 @@ export class Tape {
   dispose(): void {
     for (const t of this.temps) {
       free(t.data);
-      if (t.grad) free(t.grad);
+      if (t.grad && !this.sharedGrads.has(t)) free(t.grad);
       t.grad = null;
     }
+    for (const b of this.sharedBufs) free(b);
+    this.sharedBufs.clear();
+    this.sharedGrads.clear();
     this.temps = [];
+    this.tempSet.clear();
     this.ops.length = 0;
+    this.leaves.clear();
   }
 
   // ---- sparse ------------------------------------------------------------------------------
@@ -189,8 +253,13 @@ export class Tape {
     if (weights && weights.size !== a.indices.length) throw new Error('spmm: weights must have nnz elements');
     const y = spmm(a, x.data, d, { values: weights?.data });
     return this.node(y, [a.rows, d], weights ? [x, weights] : [x], (g) => {
-      if (x.requiresGrad) this.acc(x, spmmTransposed(at, g, d, { values: weights?.data }), true);
-      if (weights?.requiresGrad) this.acc(weights, sddmm(a, g, x.data, d), true);
+      if (x.requiresGrad) {
+        // fused accumulation: grad(X) (+)= Aᵀ·g in one pass
+        const own = this.ownGrad(x);
+        if (own) spmmTransposed(at, g, d, { values: weights?.data, out: own, add: own });
+        else this.acc(x, spmmTransposed(at, g, d, { values: weights?.data }), 'owned');
+      }
+      if (weights?.requiresGrad) this.acc(weights, sddmm(a, g, x.data, d), 'owned');
     });
   }
 
@@ -200,8 +269,8 @@ export class Tape {
     if (q.cols !== d) throw new Error('sddmm: P and Q widths differ');
     const s = sddmm(a, p.data, q.data, d);
     return this.node(s, [a.indices.length], [p, q], (g) => {
-      if (p.requiresGrad) this.acc(p, spmm(a, q.data, d, { values: g }), true);
-      if (q.requiresGrad) this.acc(q, spmmTransposed(at, p.data, d, { values: g }), true);
+      if (p.requiresGrad) this.acc(p, spmm(a, q.data, d, { values: g }), 'owned');
+      if (q.requiresGrad) this.acc(q, spmmTransposed(at, p.data, d, { values: g }), 'owned');
     });
   }
 
@@ -209,7 +278,7 @@ export class Tape {
   segmentSoftmax(a: Csr, s: Tensor): Tensor {
     const alpha = segmentSoftmax(a, s.data);
     return this.node(alpha, [alpha.length], [s], (g) => {
-      this.acc(s, segmentSoftmaxBackward(a, alpha, g), true);
+      this.acc(s, segmentSoftmaxBackward(a, alpha, g), 'owned');
     });
   }
 
@@ -217,8 +286,8 @@ export class Tape {
   edgeScoreSum(a: Csr, at: CsrTransposed, t: Tensor, u: Tensor): Tensor {
     const s = edgeScoreSum(a, t.data, u.data);
     return this.node(s, [s.length], [t, u], (g) => {
-      if (t.requiresGrad) this.acc(t, segmentSum(a, g), true);
-      if (u.requiresGrad) this.acc(u, segmentSumBySource(at, g), true);
+      if (t.requiresGrad) this.acc(t, segmentSum(a, g), 'owned');
+      if (u.requiresGrad) this.acc(u, segmentSumBySource(at, g), 'owned');
     });
   }
 
@@ -233,16 +302,16 @@ export class Tape {
       const n = b.cols;
       const c = matmul(a.data, b.data, m, k, n);
       return this.node(c, [m, n], [a, b], (g) => {
-        if (a.requiresGrad) this.acc(a, matmulNT(g, b.data, m, n, k), true);
-        if (b.requiresGrad) this.acc(b, matmulTN(a.data, g, m, k, n), true);
+        if (a.requiresGrad) this.acc(a, matmulNT(g, b.data, m, n, k), 'owned');
+        if (b.requiresGrad) this.acc(b, matmulTN(a.data, g, m, k, n), 'owned');
       });
     }
     if (b.cols !== k) throw new Error(`matmul: [${m}, ${k}] · [${b.rows}, ${b.cols}]ᵀ`);
     const n = b.rows;
     const c = matmulNT(a.data, b.data, m, k, n);
     return this.node(c, [m, n], [a, b], (g) => {
-      if (a.requiresGrad) this.acc(a, matmul(g, b.data, m, n, k), true);
-      if (b.requiresGrad) this.acc(b, matmulTN(g, a.data, m, n, k), true);
+      if (a.requiresGrad) this.acc(a, matmul(g, b.data, m, n, k), 'owned');
+      if (b.requiresGrad) this.acc(b, matmulTN(g, a.data, m, n, k), 'owned');
     });
   }
 
@@ -253,8 +322,8 @@ export class Tape {
     if (b.size !== n) throw new Error('addBias: bias length != columns');
     const y = addRowVector(x.data, b.data, m, n);
     return this.node(y, [m, n], [x, b], (g) => {
-      if (x.requiresGrad) this.acc(x, g, false);
-      if (b.requiresGrad) this.acc(b, sumRows(g, m, n), true);
+      if (x.requiresGrad) this.acc(x, g, 'borrowed');
+      if (b.requiresGrad) this.acc(b, sumRows(g, m, n), 'owned');
     });
   }
 
@@ -278,7 +347,7 @@ export class Tape {
         if (p.requiresGrad) {
           const gp = allocF32(m * w, false);
           for (let i = 0; i < m; i++) gp.set(g.subarray(i * total + o, i * total + o + w), i * w);
-          this.acc(p, gp, true);
+          this.acc(p, gp, 'owned');
         }
         o += w;
       });
@@ -291,8 +360,8 @@ export class Tape {
   add(a: Tensor, b: Tensor): Tensor {
     sameShape('add', a, b);
     return this.node(axpby(1, a.data, 1, b.data), a.shape, [a, b], (g) => {
-      this.acc(a, g, false);
-      this.acc(b, g, false);
+      this.acc(a, g, 'borrowed');
+      this.acc(b, g, 'borrowed');
     });
   }
 
@@ -300,8 +369,8 @@ export class Tape {
   sub(a: Tensor, b: Tensor): Tensor {
     sameShape('sub', a, b);
     return this.node(axpby(1, a.data, -1, b.data), a.shape, [a, b], (g) => {
-      this.acc(a, g, false);
-      if (b.requiresGrad) this.acc(b, scaleArr(g, -1), true);
+      this.acc(a, g, 'borrowed');
+      if (b.requiresGrad) this.acc(b, scaleArr(g, -1), 'owned');
     });
   }
 
@@ -309,14 +378,14 @@ export class Tape {
   mul(a: Tensor, b: Tensor): Tensor {
     sameShape('mul', a, b);
     return this.node(mulArr(a.data, b.data), a.shape, [a, b], (g) => {
-      if (a.requiresGrad) this.acc(a, mulArr(g, b.data), true);
-      if (b.requiresGrad) this.acc(b, mulArr(g, a.data), true);
+      if (a.requiresGrad) this.acc(a, mulArr(g, b.data), 'owned');
+      if (b.requiresGrad) this.acc(b, mulArr(g, a.data), 'owned');
     });
   }
 
   /** s·a. */
   scale(a: Tensor, s: number): Tensor {
-    return this.node(scaleArr(a.data, s), a.shape, [a], (g) => this.acc(a, scaleArr(g, s), true));
+    return this.node(scaleArr(a.data, s), a.shape, [a], (g) => this.acc(a, scaleArr(g, s), 'owned'));
   }
 
   /** (1/n) Σ_i t_i over tensors of one shape (LightGCN's layer combination). */
@@ -327,21 +396,21 @@ export class Tape {
     const y = scaleArr(ts[0].data, c);
     for (let i = 1; i < ts.length; i++) axpy(c, ts[i].data, y);
     return this.node(y, ts[0].shape, ts, (g) => {
-      const gs = scaleArr(g, c);
-      ts.forEach((t, i) => this.acc(t, gs, i === ts.length - 1));
+      const gs = this.shared(scaleArr(g, c));
+      for (const t of ts) this.acc(t, gs, 'shared');
     });
   }
 
   relu(a: Tensor): Tensor {
-    return this.node(reluArr(a.data), a.shape, [a], (g) => this.acc(a, reluBackward(a.data, g), true));
+    return this.node(reluArr(a.data), a.shape, [a], (g) => this.acc(a, reluBackward(a.data, g), 'owned'));
   }
 
   leakyRelu(a: Tensor, slope = 0.2): Tensor {
-    return this.node(leakyReluArr(a.data, slope), a.shape, [a], (g) => this.acc(a, leakyReluBackward(a.data, g, slope), true));
+    return this.node(leakyReluArr(a.data, slope), a.shape, [a], (g) => this.acc(a, leakyReluBackward(a.data, g, slope), 'owned'));
   }
 
   elu(a: Tensor): Tensor {
-    return this.node(eluArr(a.data), a.shape, [a], (g) => this.acc(a, eluBackward(a.data, g), true));
+    return this.node(eluArr(a.data), a.shape, [a], (g) => this.acc(a, eluBackward(a.data, g), 'owned'));
   }
 
   sigmoid(a: Tensor): Tensor {
@@ -349,7 +418,7 @@ export class Tape {
     return this.node(y, a.shape, [a], (g) => {
       const d = allocF32(g.length, false);
       for (let i = 0; i < g.length; i++) d[i] = g[i] * y[i] * (1 - y[i]);
-      this.acc(a, d, true);
+      this.acc(a, d, 'owned');
     });
   }
 
@@ -357,7 +426,7 @@ export class Tape {
   dropout(a: Tensor, p: number, rng: Rng, training = true): Tensor {
     if (!training || p === 0) return a;
     const { out, mask, scale } = dropoutArr(a.data, p, rng);
-    return this.node(out, a.shape, [a], (g) => this.acc(a, dropoutBackward(g, mask, scale), true));
+    return this.node(out, a.shape, [a], (g) => this.acc(a, dropoutBackward(g, mask, scale), 'owned'));
   }
 
   // ---- embeddings --------------------------------------------------------------------------
@@ -374,8 +443,13 @@ export class Tape {
         table.rowGradParts.push({ idx: ix, values: v });
         return;
       }
-      if (!table.grad) table.grad = allocF32(table.size);
-      scatterAddRows(table.grad, ix, g, d);
+      const own = this.ownGrad(table);
+      if (own) scatterAddRows(own, ix, g, d);
+      else {
+        const dense = allocF32(table.size);
+        scatterAddRows(dense, ix, g, d);
+        this.acc(table, dense, 'owned');
+      }
     });
   }
 
@@ -390,8 +464,8 @@ export class Tape {
         for (let i = 0; i < m; i++) for (let k = 0; k < d; k++) o[i * d + k] = g[i] * other[i * d + k];
         return o;
       };
-      if (a.requiresGrad) this.acc(a, grad(b.data), true);
-      if (b.requiresGrad) this.acc(b, grad(a.data), true);
+      if (a.requiresGrad) this.acc(a, grad(b.data), 'owned');
+      if (b.requiresGrad) this.acc(b, grad(a.data), 'owned');
     });
   }
 
@@ -410,7 +484,7 @@ export class Tape {
       const d = allocF32(a.size, false);
       if (weights) for (let i = 0; i < d.length; i++) d[i] = g[0] * weights[i];
       else d.fill(g[0]);
-      this.acc(a, d, true);
+      this.acc(a, d, 'owned');
     });
   }
 
@@ -427,8 +501,8 @@ export class Tape {
         scaleArr(r.dPos, g[0], r.dPos);
         scaleArr(r.dNeg, g[0], r.dNeg);
       }
-      this.acc(pos, r.dPos, true);
-      this.acc(neg, r.dNeg, true);
+      this.acc(pos, r.dPos, 'owned');
+      this.acc(neg, r.dNeg, 'owned');
     });
   }
 
@@ -439,7 +513,7 @@ export class Tape {
     const out = allocF32(1, false);
     out[0] = (lambda * ss) / (2 * batch);
     return this.node(out, [1], ts, (g) => {
-      for (const t of ts) if (t.requiresGrad) this.acc(t, scaleArr(t.data, (g[0] * lambda) / batch), true);
+      for (const t of ts) if (t.requiresGrad) this.acc(t, scaleArr(t.data, (g[0] * lambda) / batch), 'owned');
     });
   }
 
@@ -452,7 +526,7 @@ export class Tape {
     const targets = Float32Array.from(y);
     return this.node(out, [1], [z], (g) => {
       const { dZ } = bceArr(z.data, targets);
-      this.acc(z, g[0] === 1 ? dZ : scaleArr(dZ, g[0], dZ), true);
+      this.acc(z, g[0] === 1 ? dZ : scaleArr(dZ, g[0], dZ), 'owned');
     });
   }
 }

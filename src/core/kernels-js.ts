@@ -14,7 +14,7 @@ export interface HeapViews {
 
 export type JsKernel = (h: HeapViews, ...args: number[]) => void;
 
-function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: number, y: number, d: number, r0: number, r1: number): void {
+function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void {
   const { f32, i32 } = h;
   const ip = indptr >> 2;
   const ix = indices >> 2;
@@ -23,7 +23,9 @@ function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: 
   const yb = y >> 2;
   for (let i = r0; i < r1; i++) {
     const o = yb + i * d;
-    for (let k = 0; k < d; k++) f32[o + k] = 0;
+    const zo = (z >> 2) + i * d;
+    if (z) for (let k = 0; k < d; k++) f32[o + k] = f32[zo + k];
+    else for (let k = 0; k < d; k++) f32[o + k] = 0;
     const end = i32[ip + i + 1];
     for (let e = i32[ip + i]; e < end; e++) {
       const v = f32[vl + e];
@@ -33,7 +35,7 @@ function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: 
   }
 }
 
-function spmmPerm(h: HeapViews, indptr: number, indices: number, perm: number, values: number, x: number, y: number, d: number, r0: number, r1: number): void {
+function spmmPerm(h: HeapViews, indptr: number, indices: number, perm: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void {
   const { f32, i32 } = h;
   const ip = indptr >> 2;
   const ix = indices >> 2;
@@ -43,7 +45,9 @@ function spmmPerm(h: HeapViews, indptr: number, indices: number, perm: number, v
   const yb = y >> 2;
   for (let i = r0; i < r1; i++) {
     const o = yb + i * d;
-    for (let k = 0; k < d; k++) f32[o + k] = 0;
+    const zo = (z >> 2) + i * d;
+    if (z) for (let k = 0; k < d; k++) f32[o + k] = f32[zo + k];
+    else for (let k = 0; k < d; k++) f32[o + k] = 0;
     const end = i32[ip + i + 1];
     for (let e = i32[ip + i]; e < end; e++) {
       const v = f32[vl + i32[pm + e]];
@@ -117,7 +121,8 @@ function axpby(h: HeapViews, x: number, y: number, out: number, alpha: number, b
 function adam(
   h: HeapViews,
   p: number, g: number, m: number, v: number,
-  lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: number, bc1: number, bc2: number,
+  b1: number, omb1: number, b2: number, omb2: number, eps: number, wd: number, lrwd: number,
+  decoupled: number, stepSize: number, ibc2: number,
   r0: number, r1: number,
 ): void {
   const { f32 } = h;
@@ -125,16 +130,13 @@ function adam(
   const gb = g >> 2;
   const mb = m >> 2;
   const vb = v >> 2;
-  const stepSize = lr / bc1;
-  const ibc2 = 1 / bc2;
-  const lrwd = lr * wd;
   for (let i = r0; i < r1; i++) {
     let gi = f32[gb + i];
     let pi = f32[pb + i];
     if (decoupled) pi -= lrwd * pi;
     else gi += wd * pi;
-    const mi = b1 * f32[mb + i] + (1 - b1) * gi;
-    const vi = b2 * f32[vb + i] + (1 - b2) * gi * gi;
+    const mi = b1 * f32[mb + i] + omb1 * gi;
+    const vi = b2 * f32[vb + i] + omb2 * gi * gi;
     f32[mb + i] = mi;
     f32[vb + i] = vi;
     f32[pb + i] = pi - (stepSize * mi) / (Math.sqrt(vi * ibc2) + eps);

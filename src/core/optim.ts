@@ -96,7 +96,11 @@ export class Adam {
       const n = p.data.length;
       const grad = p.grad;
       staged((st) => {
-        const args = [st.outF32(p.data, true), st.inF32(grad), st.outF32(s.m, true), st.outF32(s.v, true), lr, this.beta1, this.beta2, this.eps, this.weightDecay, this.decoupled ? 1 : 0, bc1, bc2];
+        const args = [
+          st.outF32(p.data, true), st.inF32(grad), st.outF32(s.m, true), st.outF32(s.v, true),
+          this.beta1, 1 - this.beta1, this.beta2, 1 - this.beta2, this.eps, this.weightDecay, lr * this.weightDecay,
+          this.decoupled ? 1 : 0, lr / bc1, 1 / bc2,
+        ];
         runKernel('adam', args, uniformChunking(n, 16, opts), { parallel: opts.parallel });
       });
     }

@@ -6,7 +6,7 @@
  *
  * | op | formula | shapes |
  * |---|---|---|
- * | {@link spmm} | Y = A·X, Y[i] = Σ_{e∈row i} w_e · X[src(e)] | X [m, d] → Y [n, d] |
+ * | {@link spmm} | Y = A·X (+ Z), Y[i] = Σ_{e∈row i} w_e · X[src(e)] | X [m, d] → Y [n, d] |
  * | {@link spmmTransposed} | dX = Aᵀ·dY, computed as a product with the transposed CSR (no scatter) | dY [n, d] → dX [m, d] |
  * | {@link sddmm} | s_e = ⟨P[i], Q[src(e)]⟩ for e = (i, src(e)) | P [n, d], Q [m, d] → s [nnz] |
  *
@@ -29,6 +29,8 @@ export interface SpmmOptions extends ParallelOptions {
   values?: Float32Array;
   /** Output [rows × d] (default: a new heap array). Must not alias X. */
   out?: Float32Array;
+  /** Fused addition: Y = A·X + Z, Z [rows × d]; may be `out` itself (Y += A·X, in place). */
+  add?: Float32Array;
   /** Force a backend (benchmarks); the wasm kernel needs d % 4 == 0 and falls back to js otherwise. */
   backend?: BackendName;
 }
@@ -56,8 +58,12 @@ export function spmm(a: Csr, x: Float32Array, d: number, opts: SpmmOptions = {})
   const y = opts.out ?? allocF32(a.rows * d, false);
   checkDense('spmm out', y, a.rows, d);
   if (y === x) throw new Error('spmm: out must not alias X');
+  const z = opts.add;
+  if (z) checkDense('spmm add', z, a.rows, d);
+  if (z === x) throw new Error('spmm: add must not alias X');
   staged((s) => {
-    const args = [s.inI32(a.indptr), s.inI32(a.indices), s.inF32(values), s.inF32(x), s.outF32(y), d];
+    const py = s.outF32(y, z === y);
+    const args = [s.inI32(a.indptr), s.inI32(a.indices), s.inF32(values), s.inF32(x), py, d, z ? (z === y ? py : s.inF32(z)) : 0];
     runKernel('spmm', args, csrChunking(a, d, opts), { backend: pickBackend(d, opts.backend), parallel: opts.parallel });
   });
   return y;
@@ -79,9 +85,14 @@ export function spmmTransposed(at: CsrTransposed, dy: Float32Array, d: number, o
   if (opts.values.length !== at.indices.length) throw new Error(`spmmTransposed: values length ${opts.values.length} != nnz ${at.indices.length}`);
   const y = opts.out ?? allocF32(at.rows * d, false);
   checkDense('spmmTransposed out', y, at.rows, d);
+  if (y === dy) throw new Error('spmmTransposed: out must not alias dY');
   const values = opts.values;
+  const z = opts.add;
+  if (z) checkDense('spmmTransposed add', z, at.rows, d);
+  if (z === dy) throw new Error('spmmTransposed: add must not alias dY');
   staged((s) => {
-    const args = [s.inI32(at.indptr), s.inI32(at.indices), s.inI32(at.perm), s.inF32(values), s.inF32(dy), s.outF32(y), d];
+    const py = s.outF32(y, z === y);
+    const args = [s.inI32(at.indptr), s.inI32(at.indices), s.inI32(at.perm), s.inF32(values), s.inF32(dy), py, d, z ? (z === y ? py : s.inF32(z)) : 0];
     runKernel('spmm_perm', args, csrChunking(at, d, opts), { backend: pickBackend(d, opts.backend), parallel: opts.parallel });
   });
   return y;

@@ -10,13 +10,13 @@
  *
  * | export | formula |
  * |---|---|
- * | `spmm(indptr, indices, values, x, y, d, r0, r1)` | Y[i,:] = Σ_{e ∈ row i} values[e] · X[indices[e], :] |
- * | `spmm_perm(indptr, indices, perm, values, x, y, d, r0, r1)` | same with weights values[perm[e]] (transposed CSR over original edge weights) |
+ * | `spmm(indptr, indices, values, x, y, d, z, r0, r1)` | Y[i,:] = Σ_{e ∈ row i} values[e] · X[indices[e], :] (+ Z[i,:] if z ≠ 0; z may equal y) |
+ * | `spmm_perm(indptr, indices, perm, values, x, y, d, z, r0, r1)` | same with weights values[perm[e]] (transposed CSR over original edge weights) |
  * | `sddmm(indptr, indices, a, b, out, d, r0, r1)` | out[e] = ⟨A[i,:], B[indices[e],:]⟩ for e ∈ row i |
  * | `gemm_nn(a, b, c, k, n, r0, r1)` | C[i,:] = A[i,:] · B  (A m×k, B k×n) |
  * | `gemm_tn(a, b, c, k, n, r0, r1)` | C = Σ_{i∈[r0,r1)} A[i,:]ᵀ B[i,:]  (C k×n, overwritten) |
  * | `axpby(x, y, out, alpha, beta, r0, r1)` | out = α·x + β·y |
- * | `adam(p, g, m, v, lr, b1, b2, eps, wd, decoupled, bc1, bc2, r0, r1)` | one Adam/AdamW step |
+ * | `adam(p, g, m, v, b1, 1−b1, b2, 1−b2, eps, wd, lr·wd, decoupled, lr/bc1, 1/bc2, r0, r1)` | one Adam/AdamW step (scalars precomputed in float64) |
  */
 import { assemble, type WasmFunction } from './wasm-asm.js';
 
@@ -32,6 +32,7 @@ function spmmPass(w: number, perm: boolean): string {
     .map((a, k) => `local.get ${a}\nlocal.get $p\nv128.load offset=${16 * k} align=4\nlocal.get $v\nf32x4.mul\nf32x4.add\nlocal.set ${a}`)
     .join('\n');
   const store = accs.map((a, k) => `local.get $q\nlocal.get ${a}\nv128.store offset=${16 * k} align=4`).join('\n');
+  const addZ = accs.map((a, k) => `local.get ${a}\nlocal.get $p\nv128.load offset=${16 * k} align=4\nf32x4.add\nlocal.set ${a}`).join('\n');
   const weight = perm
     ? `local.get $values
        local.get $pp
@@ -90,14 +91,25 @@ function spmmPass(w: number, perm: boolean): string {
             br $edges${w}
           end
         end
-        local.get $y
         local.get $r
         local.get $rowBytes
         i32.mul
-        i32.add
         local.get $cb
         i32.add
+        local.set $t
+        local.get $y
+        local.get $t
+        i32.add
         local.set $q
+        ;; optional fused addition: acc += Z[r, cb..]
+        local.get $z
+        if
+          local.get $z
+          local.get $t
+          i32.add
+          local.set $p
+          ${addZ}
+        end
         ${store}
         local.get $cb
         i32.const ${w * 4}
@@ -110,8 +122,8 @@ function spmmPass(w: number, perm: boolean): string {
 
 function spmmKernel(perm: boolean): WasmFunction {
   const params: [string, 'i32'][] = perm
-    ? [['indptr', 'i32'], ['indices', 'i32'], ['perm', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['r0', 'i32'], ['r1', 'i32']]
-    : [['indptr', 'i32'], ['indices', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['r0', 'i32'], ['r1', 'i32']];
+    ? [['indptr', 'i32'], ['indices', 'i32'], ['perm', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']]
+    : [['indptr', 'i32'], ['indices', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']];
   const nAcc = Math.max(...SPMM_BLOCKS) / 4;
   return {
     name: perm ? 'spmm_perm' : 'spmm',
@@ -972,35 +984,18 @@ function adamStep(vec: boolean): string {
 
 const adamKernel = elementwise(
   'adam',
-  [['p', 'i32'], ['g', 'i32'], ['m', 'i32'], ['v', 'i32'], ['lr', 'f32'], ['b1', 'f32'], ['b2', 'f32'], ['eps', 'f32'], ['wd', 'f32'], ['decoupled', 'i32'], ['bc1', 'f32'], ['bc2', 'f32']],
   [
-    ['omb1', 'f32'], ['omb2', 'f32'], ['stepSize', 'f32'], ['ibc2', 'f32'], ['lrwd', 'f32'],
+    ['p', 'i32'], ['g', 'i32'], ['m', 'i32'], ['v', 'i32'],
+    ['b1', 'f32'], ['omb1', 'f32'], ['b2', 'f32'], ['omb2', 'f32'], ['eps', 'f32'], ['wd', 'f32'], ['lrwd', 'f32'],
+    ['decoupled', 'i32'], ['stepSize', 'f32'], ['ibc2', 'f32'],
+  ],
+  [
     ['sg', 'f32'], ['sp', 'f32'], ['sm', 'f32'], ['sv', 'f32'],
     ['Vb1', 'v128'], ['Vb2', 'v128'], ['Veps', 'v128'], ['Vwd', 'v128'], ['Vomb1', 'v128'], ['Vomb2', 'v128'],
     ['VstepSize', 'v128'], ['Vibc2', 'v128'], ['Vlrwd', 'v128'],
     ['vg', 'v128'], ['vp', 'v128'], ['vm', 'v128'], ['vv', 'v128'],
   ],
-  `f32.const 1
-   local.get $b1
-   f32.sub
-   local.set $omb1
-   f32.const 1
-   local.get $b2
-   f32.sub
-   local.set $omb2
-   local.get $lr
-   local.get $bc1
-   f32.div
-   local.set $stepSize
-   f32.const 1
-   local.get $bc2
-   f32.div
-   local.set $ibc2
-   local.get $lr
-   local.get $wd
-   f32.mul
-   local.set $lrwd
-   ${['b1', 'b2', 'eps', 'wd', 'omb1', 'omb2', 'stepSize', 'ibc2', 'lrwd'].map((s) => `local.get $${s}\nf32x4.splat\nlocal.set $V${s}`).join('\n')}`,
+  `${['b1', 'b2', 'eps', 'wd', 'omb1', 'omb2', 'stepSize', 'ibc2', 'lrwd'].map((s) => `local.get $${s}\nf32x4.splat\nlocal.set $V${s}`).join('\n')}`,
   adamStep(true),
   adamStep(false),
 );
@@ -1015,11 +1010,15 @@ export function kernelModuleBytes(maxPages: number): Uint8Array<ArrayBuffer> {
 
 /** Signatures of the exported kernels as seen from JavaScript (all pointers are byte offsets). */
 export interface KernelExports {
-  spmm(indptr: number, indices: number, values: number, x: number, y: number, d: number, r0: number, r1: number): void;
-  spmm_perm(indptr: number, indices: number, perm: number, values: number, x: number, y: number, d: number, r0: number, r1: number): void;
+  spmm(indptr: number, indices: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void;
+  spmm_perm(indptr: number, indices: number, perm: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void;
   sddmm(indptr: number, indices: number, a: number, b: number, out: number, d: number, r0: number, r1: number): void;
   gemm_nn(a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void;
   gemm_tn(a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void;
   axpby(x: number, y: number, out: number, alpha: number, beta: number, r0: number, r1: number): void;
-  adam(p: number, g: number, m: number, v: number, lr: number, b1: number, b2: number, eps: number, wd: number, decoupled: number, bc1: number, bc2: number, r0: number, r1: number): void;
+  adam(
+    p: number, g: number, m: number, v: number,
+    b1: number, omb1: number, b2: number, omb2: number, eps: number, wd: number, lrwd: number,
+    decoupled: number, stepSize: number, ibc2: number, r0: number, r1: number,
+  ): void;
 }
