@@ -89,7 +89,9 @@ test('edge score sum gradients (GAT additive logits) match finite differences', 
   checkGrad('edgeScoreSum', [p(9, 1), p(7, 1)], (t, [u, v]) => t.edgeScoreSum(a, at, u, v));
 });
 
-test('matmul gradients (A·B and A·Bᵀ) match finite differences for odd and SIMD-friendly sizes', () => {
+test('matmul gradients (A·B, A·Bᵀ and Aᵀ·B) match finite differences for odd and SIMD-friendly sizes', () => {
+  checkGrad('matmul (5x3)ᵀ·5x4', [p(5, 3), p(5, 4)], (t, [x, y]) => t.matmul(x, y, { transA: true }));
+  checkGrad('matmul (9x8)ᵀ·9x8', [p(9, 8), p(9, 8)], (t, [x, y]) => t.matmul(x, y, { transA: true }));
   checkGrad('matmul 5x3·3x4', [p(5, 3), p(3, 4)], (t, [x, y]) => t.matmul(x, y));
   checkGrad('matmul 6x8·8x6', [p(6, 8), p(8, 6)], (t, [x, y]) => t.matmul(x, y));
   checkGrad('matmul 5x3·(4x3)ᵀ', [p(5, 3), p(4, 3)], (t, [x, y]) => t.matmul(x, y, { transB: true }));

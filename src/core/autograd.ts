@@ -163,6 +163,21 @@ export class Tape {
     if (mode === 'owned') free(g);
   }
 
+  /**
+   * Accumulates a gradient computed by a kernel with a fused addition, `compute(add, out)` =
+   * contribution + add, without an extra pass: in place into an owned gradient, into a new buffer
+   * on top of a shared one, or plain when t has no gradient yet.
+   */
+  private accFused(t: Tensor, compute: (add: Float32Array | undefined, out: Float32Array | undefined) => Float32Array): void {
+    if (!t.requiresGrad) return;
+    if (!this.tempSet.has(t)) this.leaves.add(t);
+    if (!t.grad) t.grad = compute(undefined, undefined);
+    else if (this.sharedGrads.has(t)) {
+      this.sharedGrads.delete(t);
+      t.grad = compute(t.grad, undefined);
+    } else compute(t.grad, t.grad);
+  }
+
   /** A gradient buffer of t's own to accumulate into in place (null if t has none yet). */
   private ownGrad(t: Tensor): Float32Array | null {
     if (!t.grad) return null;
@@ -253,12 +268,7 @@ export class Tape {
     if (weights && weights.size !== a.indices.length) throw new Error('spmm: weights must have nnz elements');
     const y = spmm(a, x.data, d, { values: weights?.data });
     return this.node(y, [a.rows, d], weights ? [x, weights] : [x], (g) => {
-      if (x.requiresGrad) {
-        // fused accumulation: grad(X) (+)= Aᵀ·g in one pass
-        const own = this.ownGrad(x);
-        if (own) spmmTransposed(at, g, d, { values: weights?.data, out: own, add: own });
-        else this.acc(x, spmmTransposed(at, g, d, { values: weights?.data }), 'owned');
-      }
+      if (x.requiresGrad) this.accFused(x, (add, out) => spmmTransposed(at, g, d, { values: weights?.data, add, out }));
       if (weights?.requiresGrad) this.acc(weights, sddmm(a, g, x.data, d), 'owned');
     });
   }
@@ -293,10 +303,23 @@ export class Tape {
 
   // ---- dense -------------------------------------------------------------------------------
 
-  /** C = A·B (A [m, k], B [k, n]) or, with `transB`, C = A·Bᵀ (B [n, k]). */
-  matmul(a: Tensor, b: Tensor, opts: { transB?: boolean } = {}): Tensor {
+  /**
+   * C = A·B (A [m, k], B [k, n]); with `transB`, C = A·Bᵀ (B [n, k]); with `transA`, C = Aᵀ·B
+   * (A [m, k], B [m, n] → C [k, n]).
+   */
+  matmul(a: Tensor, b: Tensor, opts: { transA?: boolean; transB?: boolean } = {}): Tensor {
     const m = a.rows;
     const k = a.cols;
+    if (opts.transA && opts.transB) throw new Error('matmul: transA and transB together are not supported');
+    if (opts.transA) {
+      if (b.rows !== m) throw new Error(`matmul: [${m}, ${k}]ᵀ · [${b.rows}, ${b.cols}]`);
+      const n = b.cols;
+      const c = matmulTN(a.data, b.data, m, k, n);
+      return this.node(c, [k, n], [a, b], (g) => {
+        if (a.requiresGrad) this.acc(a, matmulNT(b.data, g, m, n, k), 'owned');
+        if (b.requiresGrad) this.acc(b, matmul(a.data, g, m, k, n), 'owned');
+      });
+    }
     if (!opts.transB) {
       if (b.rows !== k) throw new Error(`matmul: [${m}, ${k}] · [${b.rows}, ${b.cols}]`);
       const n = b.cols;

@@ -2,7 +2,13 @@
  * The numeric core: CSR matrices, sparse and dense kernels (WebAssembly SIMD over a shared heap,
  * split over a persistent worker pool), element-wise ops, embeddings, dropout, losses, Adam/AdamW,
  * learning-rate schedules and a small autograd tape. Depends on nothing else in the project.
- * See `kernels` in README-like doc comments of each module: formula and shapes per op.
+ *
+ * Each module's header gives the formula and tensor shapes of its ops; `wasm-kernels.ts` records
+ * how the parallel backend was chosen, with the measured figures. Performance notes for callers:
+ * - allocate hot tensors with {@link allocF32} (the shared heap): kernels then use them in place;
+ *   plain Float32Arrays work too but are copied in and out on every call;
+ * - free what you allocate (`free`), or run ops on a {@link Tape} and `dispose()` it each step;
+ * - call {@link shutdownPool} before exiting tests (workers are unref'd, scripts exit anyway).
  */
 export * from './csr.js';
 export * from './sparse.js';

@@ -14,47 +14,54 @@ export interface HeapViews {
 
 export type JsKernel = (h: HeapViews, ...args: number[]) => void;
 
-function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void {
-  const { f32, i32 } = h;
-  const ip = indptr >> 2;
-  const ix = indices >> 2;
-  const vl = values >> 2;
-  const xb = x >> 2;
-  const yb = y >> 2;
+/** Row kernel shared by spmm and spmm_perm: views start at the operands, weights via `w(e)`. */
+function spmmRows(
+  ip: Int32Array, ix: Int32Array, X: Float32Array, Y: Float32Array, Z: Float32Array | null,
+  d: number, r0: number, r1: number, w: (e: number) => number,
+): void {
   for (let i = r0; i < r1; i++) {
-    const o = yb + i * d;
-    const zo = (z >> 2) + i * d;
-    if (z) for (let k = 0; k < d; k++) f32[o + k] = f32[zo + k];
-    else for (let k = 0; k < d; k++) f32[o + k] = 0;
-    const end = i32[ip + i + 1];
-    for (let e = i32[ip + i]; e < end; e++) {
-      const v = f32[vl + e];
-      const s = xb + i32[ix + e] * d;
-      for (let k = 0; k < d; k++) f32[o + k] += v * f32[s + k];
+    const o = i * d;
+    if (Z) for (let k = 0; k < d; k++) Y[o + k] = Z[o + k];
+    else Y.fill(0, o, o + d);
+    const end = ip[i + 1];
+    for (let e = ip[i]; e < end; e++) {
+      const v = w(e);
+      const s = ix[e] * d;
+      let k = 0;
+      for (; k + 4 <= d; k += 4) {
+        Y[o + k] += v * X[s + k];
+        Y[o + k + 1] += v * X[s + k + 1];
+        Y[o + k + 2] += v * X[s + k + 2];
+        Y[o + k + 3] += v * X[s + k + 3];
+      }
+      for (; k < d; k++) Y[o + k] += v * X[s + k];
     }
   }
 }
 
+function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void {
+  const buf = h.f32.buffer;
+  const ip = new Int32Array(buf, indptr, r1 + 1);
+  const nnzEnd = ip[r1];
+  const ix = new Int32Array(buf, indices, nnzEnd);
+  const vl = new Float32Array(buf, values, nnzEnd);
+  const X = new Float32Array(buf, x);
+  const Y = new Float32Array(buf, y, r1 * d);
+  const Z = z ? new Float32Array(buf, z, r1 * d) : null;
+  spmmRows(ip, ix, X, Y, Z, d, r0, r1, (e) => vl[e]);
+}
+
 function spmmPerm(h: HeapViews, indptr: number, indices: number, perm: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void {
-  const { f32, i32 } = h;
-  const ip = indptr >> 2;
-  const ix = indices >> 2;
-  const pm = perm >> 2;
-  const vl = values >> 2;
-  const xb = x >> 2;
-  const yb = y >> 2;
-  for (let i = r0; i < r1; i++) {
-    const o = yb + i * d;
-    const zo = (z >> 2) + i * d;
-    if (z) for (let k = 0; k < d; k++) f32[o + k] = f32[zo + k];
-    else for (let k = 0; k < d; k++) f32[o + k] = 0;
-    const end = i32[ip + i + 1];
-    for (let e = i32[ip + i]; e < end; e++) {
-      const v = f32[vl + i32[pm + e]];
-      const s = xb + i32[ix + e] * d;
-      for (let k = 0; k < d; k++) f32[o + k] += v * f32[s + k];
-    }
-  }
+  const buf = h.f32.buffer;
+  const ip = new Int32Array(buf, indptr, r1 + 1);
+  const nnzEnd = ip[r1];
+  const ix = new Int32Array(buf, indices, nnzEnd);
+  const pm = new Int32Array(buf, perm, nnzEnd);
+  const vl = new Float32Array(buf, values);
+  const X = new Float32Array(buf, x);
+  const Y = new Float32Array(buf, y, r1 * d);
+  const Z = z ? new Float32Array(buf, z, r1 * d) : null;
+  spmmRows(ip, ix, X, Y, Z, d, r0, r1, (e) => vl[pm[e]]);
 }
 
 function sddmm(h: HeapViews, indptr: number, indices: number, a: number, b: number, out: number, d: number, r0: number, r1: number): void {

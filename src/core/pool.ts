@@ -68,6 +68,9 @@ const config = {
   spin: 2000,
 };
 
+/** A call whose workers make no progress for this long fails (see {@link runKernel}). */
+const STALL_MS = 60_000;
+
 let module: WebAssembly.Module | null = null;
 let mainRunner: ChunkRunner | null = null;
 
@@ -239,9 +242,21 @@ export function runKernel(name: KernelName, args: number[], chunking: Chunking, 
     }
     Atomics.add(ctl, DONE, 1);
   }
+  // wait for the chunks still running on workers; a worker that makes no progress for a minute
+  // (it died: kernels themselves never block) fails the call instead of hanging the process
+  let last = Atomics.load(ctl, DONE);
+  let since = performance.now();
   for (;;) {
     const v = Atomics.load(ctl, DONE);
     if (v >= nChunks) break;
+    if (v !== last) {
+      last = v;
+      since = performance.now();
+    } else if (performance.now() - since > STALL_MS) {
+      pool = null;
+      for (const w of p.workers) void w.terminate();
+      throw new Error(`kernel ${name}: pool workers stalled (${nChunks - v} chunks unfinished); the pool was stopped`);
+    }
     Atomics.wait(ctl, DONE, v, 50);
   }
   if (failure) throw failure;

@@ -98,3 +98,27 @@ test('sddmm computes one dot product per stored entry, serial == parallel', () =
     }
   }
 });
+
+test('spmm and spmmTransposed fuse an addition: Y = A·X + Z, also in place', () => {
+  const rng = new Rng(6);
+  const a = randomCsr(rng, 40, 30, 0.2);
+  const at = transpose(a);
+  for (const d of [5, 16]) {
+    for (const backend of ['wasm', 'js'] as const) {
+      const x = randomArray(rng, a.cols * d);
+      const z = randomArray(rng, a.rows * d);
+      const ref = naiveSpmm(a, x, d).map((v, i) => v + z[i]);
+      assert.ok(maxRelErr(spmm(a, x, d, { add: z, backend }), ref) < 1e-5, `d=${d} ${backend}`);
+      const inPlace = new Float32Array(z);
+      spmm(a, x, d, { add: inPlace, out: inPlace, backend });
+      assert.ok(maxRelErr(inPlace, ref) < 1e-5);
+      const dy = randomArray(rng, a.rows * d);
+      const zt = randomArray(rng, a.cols * d);
+      const w = randomArray(rng, a.indices.length);
+      const wt = Float32Array.from(at.perm, (e) => w[e]);
+      const refT = naiveSpmm(at, dy, d, wt).map((v, i) => v + zt[i]);
+      assert.ok(maxRelErr(spmmTransposed(at, dy, d, { values: w, add: zt, backend }), refT) < 1e-5);
+      assert.ok(bitwiseEqual(spmm(a, x, d, { add: z, backend, parallel: false }), spmm(a, x, d, { add: z, backend, chunks: 7 })));
+    }
+  }
+});

@@ -4,6 +4,39 @@
  * worker pool can split a call into chunks; a chunk's result never depends on which thread ran it,
  * and no two chunks write the same output (no racy accumulation).
  *
+ * ## Choice of the parallel backend (measured at Gowalla size, `npm run bench:core`)
+ *
+ * Â = D^-1/2 A D^-1/2 of Gowalla's training graph: 70,839 nodes, 1,620,256 entries, d = 64
+ * (207 MFLOP per product). 2-core AMD EPYC VM, Node 20.20, medians of 5–9 runs, several runs on a
+ * machine shared with other jobs (the load average was 2–4 during these runs; figures vary ±30 %):
+ *
+ * | option | SpMM Â·X GFLOP/s (ms) | Âᵀ·dY via transposed CSR | Âᵀ·dY, per-edge weights via perm | SDDMM |
+ * |---|---|---|---|---|
+ * | plain TS loops, 1 thread | 0.8–1.3 (157–250) | 0.6–1.3 | 0.8–0.95 | 0.9–1.3 |
+ * | (a) TS loops, 2 worker_threads on a SharedArrayBuffer | 1.0–2.0 (95–230) | 0.8–2.0 | 0.7–1.7 | 0.9–2.3 |
+ * | (b) wasm SIMD, 1 thread | 7.6–9.7 (21–27) | 8.6–9.7 | 4.2–5.1 | 7.5–8.0 |
+ * | (c) wasm SIMD in 2 worker_threads over shared wasm memory | **16–18.4 (11–13)** | **13.7–18.4** | 11.2–13.5 | 13.7–16.5 |
+ *
+ * LightGCN BPR step (batch 2048, 64-d, 3 layers, layer mean, gathers, BPR + L2, backward, Adam):
+ * (c) 0.115–0.12 s (0.17–0.27 s when another job holds a core), (b) 0.18–0.22 s, (a) 1.1 s;
+ * PyTorch 1.13 CPU with 2 threads: 0.45 s reference (quiet), 0.89 s measured in the same session
+ * as our 0.12 s.
+ *
+ * Chosen: **(c)**, wasm SIMD kernels run by a persistent pool (calling thread + workers) on a
+ * shared `WebAssembly.Memory` ({@link ./heap.ts}), rows split into nnz-balanced chunks taken
+ * dynamically with `Atomics.add`, dispatch by `Atomics.wait/notify` on a control block (no
+ * messages, no copies). Why: SIMD gives ~8× over scalar TS on one core (the scalar loops are bound
+ * by V8's bounds-checked f64 arithmetic, not by memory), and the second core adds ~1.8× on top;
+ * TS in workers (a) scales but stays 8× slower. Tried and rejected: a single 64-wide pass with
+ * 16 accumulators (spills, slower), 16-wide passes (same speed as 32), and "prefetching" the
+ * rows of edges 2–16 ahead (no gain: the out-of-order core already overlaps the gathers).
+ * The JS kernels ({@link ./kernels-js.ts}) remain as the fallback for widths that are not a
+ * multiple of 4 and as option (a) in the benchmark. With other jobs holding a core, 2 threads can
+ * be slower than 1 (a preempted worker delays the end of each call): set
+ * `PLOTPOINTE_CORE_THREADS=1` on a busy shared machine.
+ *
+ * ## Kernels
+ *
  * All pointers are byte offsets into the shared heap memory ({@link ./heap.ts}); `d` / `n` / `k` are
  * element counts. Kernels on feature rows require the row width to be a multiple of 4 (the
  * TypeScript wrappers fall back to plain loops otherwise).
@@ -21,10 +54,12 @@
 import { assemble, type WasmFunction } from './wasm-asm.js';
 
 /** Column block widths (floats) of the unrolled SpMM passes: 8, 4 and 1 f32x4 accumulators. */
-const SPMM_BLOCKS = [32, 16, 4];
+export const SPMM_BLOCKS = [32, 16, 4];
+/** Edges ahead whose source rows the SpMM loop touches early (0 = off). */
+export const SPMM_PREFETCH = 0;
 
 /** Emits the unrolled pass over one row's edges for a column block of `w` floats. */
-function spmmPass(w: number, perm: boolean): string {
+function spmmPass(w: number, perm: boolean, prefetch: number): string {
   const nv = w / 4;
   const accs = Array.from({ length: nv }, (_, k) => `$a${k}`);
   const zero = accs.map((a) => `v128.const f32x4 0 0 0 0\nlocal.set ${a}`).join('\n');
@@ -82,6 +117,7 @@ function spmmPass(w: number, perm: boolean): string {
             local.get $cb
             i32.add
             local.set $p
+            ${prefetch > 0 ? prefetchCode(w, prefetch) : ''}
             ${weight}
             ${fma}
             local.get $pe
@@ -120,17 +156,48 @@ function spmmPass(w: number, perm: boolean): string {
     end`;
 }
 
-function spmmKernel(perm: boolean): WasmFunction {
+/**
+ * Touches the cache lines that the edge `dist` positions ahead will read in this column block
+ * (clamped to the chunk's last edge), so their fetch from L3/DRAM overlaps the current work.
+ * Wasm has no prefetch instruction; a load whose value is dropped is kept because loads may trap.
+ */
+function prefetchCode(w: number, dist: number): string {
+  const lines = Math.max(1, (w * 4) / 64);
+  const touches = Array.from({ length: lines }, (_, l) => `local.get $t2\nf32.load offset=${64 * l}\n${l > 0 ? 'f32.add\n' : ''}`).join('');
+  return `
+    local.get $pe
+    i32.const ${4 * dist}
+    i32.add
+    local.tee $t2
+    local.get $peLast
+    local.get $t2
+    local.get $peLast
+    i32.lt_u
+    select
+    i32.load
+    local.get $rowBytes
+    i32.mul
+    local.get $x
+    i32.add
+    local.get $cb
+    i32.add
+    local.set $t2
+    ${touches}
+    drop`;
+}
+
+function spmmKernel(perm: boolean, blocks: number[], prefetch: number): WasmFunction {
   const params: [string, 'i32'][] = perm
     ? [['indptr', 'i32'], ['indices', 'i32'], ['perm', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']]
     : [['indptr', 'i32'], ['indices', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']];
-  const nAcc = Math.max(...SPMM_BLOCKS) / 4;
+  const nAcc = Math.max(...blocks) / 4;
   return {
     name: perm ? 'spmm_perm' : 'spmm',
     params,
     locals: [
       ['r', 'i32'], ['rowBytes', 'i32'], ['cb', 'i32'], ['ps', 'i32'], ['pe', 'i32'], ['peEnd', 'i32'],
       ['pvs', 'i32'], ['pv', 'i32'], ['pps', 'i32'], ['pp', 'i32'], ['p', 'i32'], ['q', 'i32'], ['t', 'i32'],
+      ['peLast', 'i32'], ['t2', 'i32'],
       ['v', 'v128'],
       ...Array.from({ length: nAcc }, (_, k) => [`a${k}`, 'v128'] as [string, 'v128']),
     ],
@@ -139,6 +206,20 @@ function spmmKernel(perm: boolean): WasmFunction {
       i32.const 2
       i32.shl
       local.set $rowBytes
+      ;; peLast = &indices[indptr[r1] - 1] (prefetch clamp)
+      local.get $indices
+      local.get $indptr
+      local.get $r1
+      i32.const 2
+      i32.shl
+      i32.add
+      i32.load
+      i32.const 1
+      i32.sub
+      i32.const 2
+      i32.shl
+      i32.add
+      local.set $peLast
       local.get $r0
       local.set $r
       block $done
@@ -176,7 +257,7 @@ function spmmKernel(perm: boolean): WasmFunction {
           local.set $peEnd
           i32.const 0
           local.set $cb
-          ${SPMM_BLOCKS.map((w) => spmmPass(w, perm)).join('\n')}
+          ${blocks.map((w) => spmmPass(w, perm, prefetch)).join('\n')}
           local.get $r
           i32.const 1
           i32.add
@@ -1000,12 +1081,14 @@ const adamKernel = elementwise(
   adamStep(false),
 );
 
-/** All kernels of the module, in export order. */
-export const KERNELS: WasmFunction[] = [spmmKernel(false), spmmKernel(true), sddmmKernel, gemmNnKernel, gemmTnKernel, axpbyKernel, adamKernel];
+/** All kernels of the module, in export order (`spmmBlocks`: column block widths, for tuning). */
+export function kernels(spmmBlocks: number[] = SPMM_BLOCKS, spmmPrefetch = SPMM_PREFETCH): WasmFunction[] {
+  return [spmmKernel(false, spmmBlocks, spmmPrefetch), spmmKernel(true, spmmBlocks, spmmPrefetch), sddmmKernel, gemmNnKernel, gemmTnKernel, axpbyKernel, adamKernel];
+}
 
 /** Assembles the kernel module for a memory import of the given limits. */
-export function kernelModuleBytes(maxPages: number): Uint8Array<ArrayBuffer> {
-  return assemble({ memory: { minPages: 1, maxPages, shared: true }, functions: KERNELS });
+export function kernelModuleBytes(maxPages: number, spmmBlocks: number[] = SPMM_BLOCKS, spmmPrefetch = SPMM_PREFETCH): Uint8Array<ArrayBuffer> {
+  return assemble({ memory: { minPages: 1, maxPages, shared: true }, functions: kernels(spmmBlocks, spmmPrefetch) });
 }
 
 /** Signatures of the exported kernels as seen from JavaScript (all pointers are byte offsets). */
