@@ -11,6 +11,8 @@ import { fetchCatalog } from '../data/fetch-catalog.js';
 import { createProgress, type Progress } from './progress.js';
 import { loadConfig } from '../config/load.js';
 import { registerSplitCommand, renderSplit, runSplit, splitOptionsFromConfig } from './split.js';
+import { generateDemo, type DemoSummary } from '../data/demo/generate.js';
+import { runDemoJob, renderDemoJob } from '../pipeline/demo-job.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 /** Parses repeated `key=value` flags. */
@@ -180,6 +182,56 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
           (s: FetchSummary) =>
             [`fetched ${s.target} into ${s.outDir} (${s.files.length} files)`, `next: ${s.ingestCommand}`].join('\n'),
         ),
+      );
+    });
+
+  data
+    .command('demo')
+    .description('generate the demo electronics catalog (Amazon 2018 or 2014 format) with product images')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--seed <n>', 'seed: the same seed gives the same bytes', '42')
+    .option('--preset <p>', 'default | reference (192K users, 63K reviewed items, 498K catalog items, 1.69M reviews)')
+    .option('--users <n>', 'users')
+    .option('--items <n>', 'items with reviews')
+    .option('--catalog-items <n>', 'catalog size (the extra items are never reviewed)')
+    .option('--reviews <n>', 'exact total number of reviews')
+    .option('--no-images', 'skip rendering product PNGs')
+    .option('--format <f>', 'amazon2018 | amazon2014', 'amazon2018')
+    .action(async (_o, cmd: Command) => {
+      const o = globals(cmd);
+      const int = (v: unknown) => (v === undefined ? undefined : Number(v));
+      setExit(
+        await runCommand(
+          o,
+          () =>
+            generateDemo({
+              out: String(o.out),
+              seed: int(o.seed),
+              preset: o.preset as 'default' | 'reference' | undefined,
+              users: int(o.users),
+              items: int(o.items),
+              catalogItems: int(o.catalogItems),
+              reviews: int(o.reviews),
+              images: Boolean(o.images),
+              format: o.format as 'amazon2018' | 'amazon2014',
+            }),
+          (s: DemoSummary) =>
+            `generated ${s.counts.catalogItems.toLocaleString('en-US')} products (${s.counts.images} images), ${s.counts.users.toLocaleString('en-US')} users and ${s.counts.reviews.toLocaleString('en-US')} reviews in ${s.out} (${s.seconds.toFixed(1)} s)`,
+        ),
+      );
+    });
+}
+
+/** `plotpointe demo`: the main job on the embedded demo catalog (what `npm start` runs). */
+export function registerDemoJob(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('demo')
+    .description('the main job on the embedded demo catalog: generate, ingest, validate and split it (npm start)')
+    .option('--lake <dir>', 'lake folder (config lake.dir)')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & { lake?: string; config?: string };
+      setExit(
+        await runCommand(o, () => runDemoJob(loadConfig({ file: o.config, overrides: { 'lake.dir': o.lake } })), renderDemoJob),
       );
     });
 }

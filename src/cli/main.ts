@@ -1,7 +1,8 @@
 import { Command, CommanderError } from 'commander';
 import { codeVersion } from '../lake/manifest.js';
 import { reportError, type GlobalOptions } from './output.js';
-import { registerDataCommands } from './data.js';
+import { registerDataCommands, registerDemoJob } from './data.js';
+import { registerRunsCommands } from './runs.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -16,6 +17,8 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
   registerDataCommands(program, setExit);
+  registerDemoJob(program, setExit);
+  registerRunsCommands(program, setExit);
   return program;
 }
 
