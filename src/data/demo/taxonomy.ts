@@ -407,13 +407,13 @@ export const PRODUCT_TYPES: readonly ProductType[] = [
     key: 'earbuds', top: 2, path: ['Headphones', 'Earbud Headphones'],
     noun: 'earbuds', nouns: 'earbuds', weight: 0.5, price: { median: 25, sigma: 0.45 },
     attrs: [
-      { key: 'kind', values: ['Wired In-Ear', 'Sport Wireless', 'True Wireless'], step: 0.35 },
+      { key: 'kind', values: ['Sport Wireless', 'True Wireless', 'Noise Cancelling True Wireless'], step: 0.35 },
       { key: 'battery', values: ['18H Playtime', '24H Playtime', '36H Playtime'], step: 0.08 },
       { key: 'water', values: ['IPX4 Sweatproof', 'IPX7 Waterproof'], step: 0.1 },
     ],
     titles: [
       '{brand} {series} {model} {kind} Earbuds, {battery}, {water}, {color}',
-      '{brand} {kind} Earbuds ({series}) with Charging Case and Mic - {color}',
+      '{brand} {kind} Earbuds ({series}) with Charging Case and Mic, {battery} - {color}',
     ],
     benefits: ['a secure, comfortable fit', 'crisp highs and rich bass', 'one-step pairing', 'a pocketable charging case', 'clear hands-free calls'],
     features: [
