@@ -30,6 +30,15 @@ export const ERRORS = {
   PP_SPLIT_EMPTY: { message: 'the split leaves no data', exit: 3 },
   PP_DEMO_INVALID: { message: 'invalid demo catalog settings', exit: 2 },
   PP_EVAL_INVALID: { message: 'invalid evaluation settings or inputs', exit: 2 },
+  PP_RUN_NOT_FOUND: { message: 'run not found', exit: 3 },
+  PP_RUN_NOT_BLESSED: { message: 'no blessed run to compare against', exit: 3 },
+  PP_RUN_INVALID: { message: 'invalid run record or run operation', exit: 2 },
+  PP_RUN_STORE_LOCKED: { message: 'the run store is locked by another process', exit: 75 },
+  PP_GATE_FAILED: { message: 'the run regresses against the blessed run', exit: 1 },
+  PP_MODEL_UNKNOWN: { message: 'unknown model', exit: 2 },
+  PP_MODEL_PARAM: { message: 'invalid model parameter', exit: 2 },
+  PP_MODEL_LOAD: { message: 'cannot load the saved model', exit: 3 },
+  PP_TRAIN_DIVERGED: { message: 'training diverged (the loss is not finite)', exit: 5 },
   PP_INTERNAL: { message: 'internal error', exit: 70 },
 } as const satisfies Record<string, ErrorSpec>;
 

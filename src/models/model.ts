@@ -1,0 +1,74 @@
+import type { Progress } from '../cli/progress.js';
+import type { SplitData } from '../graphs/split-data.js';
+
+/**
+ * The contract of every recommender in the registry (one file per model under src/models/). A model is
+ * fitted on a split's train part (valid is for model selection only, never test), scores users over all
+ * items, saves and loads itself, and exports embeddings when it has them (for the ANN index).
+ */
+
+/** Hyperparameters of a model: documented defaults, overridden from config/CLI (`--param key=value`). */
+export type Params = Readonly<Record<string, number | string | boolean>>;
+
+export interface ParamSpec {
+  readonly default: number | string | boolean;
+  readonly doc: string;
+  readonly min?: number;
+  readonly max?: number;
+  readonly choices?: readonly string[];
+}
+
+/** What a model learnt, as the trainer reports it once per epoch. */
+export interface EpochReport {
+  epoch: number;
+  loss: number;
+  /** Validation metrics (full ranking on valid, train items masked), e.g. {"ndcg@20": 0.12}. */
+  metrics: Record<string, number>;
+  seconds: number;
+  lr?: number;
+}
+
+export interface FitContext {
+  data: SplitData;
+  params: Params;
+  seed: number;
+  /** Wall-clock budget for fitting, seconds (Infinity = none); the trainer stops and keeps the best checkpoint. */
+  budgetSeconds: number;
+  /** Folder for checkpoints (resumable training) and the saved model. */
+  workDir: string;
+  /** Resume from the checkpoint in workDir when there is one. */
+  resume: boolean;
+  /** Validation NDCG/Recall on the valid part (train masked); models use it for early stopping. */
+  validate(model: Recommender): Promise<Record<string, number>>;
+  /** Called after every epoch (experiment tracking, progress). */
+  onEpoch(report: EpochReport): void;
+  progress(label: string, total: number): Progress;
+}
+
+export interface Recommender {
+  readonly modelName: string;
+  readonly numUsers: number;
+  readonly numItems: number;
+  /**
+   * Scores `users` over all items into `out` (row-major users.length × numItems). Higher is better.
+   * Masking of seen items is the caller's job (the evaluator masks train items).
+   */
+  scoreUsers(users: Int32Array, out: Float32Array): void | Promise<void>;
+  /** Writes the model into `dir` (created by the caller). */
+  save(dir: string): Promise<void>;
+  /** User and item embeddings whose dot product is the score, when the model has them. */
+  embeddings?(): { users: Float32Array; items: Float32Array; dim: number } | null;
+  /** Frees native or pooled memory. */
+  dispose?(): void;
+}
+
+export interface ModelSpec {
+  readonly name: string;
+  /** One line for `plotpointe models` and the README. */
+  readonly description: string;
+  /** Trainable by gradient descent (BPR), or fitted in closed form / by counting. */
+  readonly kind: 'trained' | 'closed-form' | 'heuristic';
+  readonly params: Readonly<Record<string, ParamSpec>>;
+  fit(ctx: FitContext): Promise<Recommender>;
+  load(dir: string, data: SplitData): Promise<Recommender>;
+}
