@@ -49,7 +49,7 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
     .requiredOption('--lake <dir>', 'lake folder')
     .requiredOption('--name <name>', 'dataset name in the lake')
     .option('--opt <key=value...>', 'reader options, e.g. csv column mapping user=reviewerID')
-    .option('--memory-limit <size>', 'DuckDB memory limit for validation', '3GB')
+    .option('--memory-limit <size>', 'DuckDB memory limit for validation (spills to disk beyond it)', '2GB')
     .action(async (_o, cmd: Command) => {
       const o = globals(cmd);
       setExit(

@@ -23,7 +23,7 @@ export const CONFIG_SCHEMA = {
   'demo.catalog_items': { type: 'integer', default: 2000, min: 10, doc: 'Demo catalog size (≥ items; the rest are cold, never reviewed).' },
   'demo.images': { type: 'boolean', default: true, doc: 'Render a PNG per demo product.' },
 
-  'ingest.memory_limit': { type: 'string', default: '3GB', doc: 'DuckDB memory limit during validation (spills to disk beyond it).' },
+  'ingest.memory_limit': { type: 'string', default: '2GB', doc: 'DuckDB memory limit during validation (spills to disk beyond it).' },
 
   'split.name': { type: 'string', default: 'default', doc: 'Name of the split folder under staging/<name>/splits/.' },
   'split.strategy': {
@@ -38,6 +38,10 @@ export const CONFIG_SCHEMA = {
   'split.valid_share': { type: 'number', default: 0.1, min: 0, max: 0.9, doc: "given: share of each user's train rows held out for validation when the source has none." },
   'split.cold_share': { type: 'number', default: 0.2, min: 0.01, max: 0.9, doc: 'cold-item: share of items held out of training.' },
   'split.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of every random choice in splitting.' },
+
+  'train.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of initialisation, sampling and dropout in training.' },
+  'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
+  'eval.ks': { type: 'numbers', default: [10, 20, 50], doc: 'Cut-offs K of the final evaluation (Recall@K, NDCG@K, …).' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

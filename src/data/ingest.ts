@@ -20,7 +20,7 @@ export interface IngestOptions {
   name: string;
   /** Reader options (`--opt key=value`), e.g. csv column mappings. */
   readerOptions?: Record<string, string>;
-  /** DuckDB memory limit for validation (default 3GB). */
+  /** DuckDB memory limit for validation (default 2GB). */
   memoryLimit?: string;
   /** Progress display; default per TTY. */
   progress?: (label: string, total: number) => Progress;
@@ -111,7 +111,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     lap('parse_s');
 
     // Validate and stage.
-    const db = await openDb({ memoryLimit: options.memoryLimit ?? '3GB', tempDirectory: join(workDir, 'duckdb') });
+    const db = await openDb({ memoryLimit: options.memoryLimit ?? '2GB', tempDirectory: join(workDir, 'duckdb') });
     let counts;
     let card: DataCard;
     try {
