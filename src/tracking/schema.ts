@@ -1,0 +1,85 @@
+/**
+ * The schema of `<lake>/runs.duckdb`, as an ordered list of migrations. `schema_version` holds one row per
+ * applied migration; opening a store applies the missing ones in order, each in its own transaction, so a
+ * file written by an older plotpointe is upgraded in place and a newer file is refused (not downgraded).
+ *
+ * To change the schema, append a migration; never edit a released one.
+ *
+ * Tables (version 1):
+ *   runs          one row per train/eval/ablate run: identity, provenance, status, final metrics as JSON
+ *   run_epochs    one row per (run, epoch): loss, metrics JSON, seconds, learning rate
+ *   run_metrics   final metrics in long form (run, part, metric, value) with the run's dataset, split and model
+ *                 copied in, for plain SQL: SELECT model, value FROM run_metrics WHERE metric = 'ndcg@20'
+ *   blessings     the history of blessed runs; the newest row per (dataset, split, scope) is the blessed one
+ */
+
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
+  version INTEGER PRIMARY KEY,
+  applied_at TIMESTAMP NOT NULL,
+  package_version VARCHAR
+)`;
+
+/** MIGRATIONS[i] takes the schema from version i to version i + 1. */
+export const MIGRATIONS: readonly (readonly string[])[] = [
+  [
+    `CREATE TABLE runs (
+      id VARCHAR PRIMARY KEY,
+      dataset VARCHAR NOT NULL,
+      split VARCHAR NOT NULL,
+      split_hash VARCHAR,
+      model VARCHAR NOT NULL,
+      kind VARCHAR NOT NULL CHECK (kind IN ('train', 'eval', 'ablate')),
+      status VARCHAR NOT NULL CHECK (status IN ('running', 'finished', 'failed')),
+      config JSON NOT NULL,
+      config_hash VARCHAR NOT NULL,
+      git_commit VARCHAR,
+      package_version VARCHAR,
+      hostname VARCHAR,
+      node_version VARCHAR,
+      parent_run_id VARCHAR,
+      artifacts_dir VARCHAR,
+      started_at TIMESTAMP NOT NULL,
+      finished_at TIMESTAMP,
+      wall_seconds DOUBLE,
+      peak_rss_mb DOUBLE,
+      best_epoch INTEGER,
+      valid_metrics JSON,
+      test_metrics JSON,
+      artifacts JSON,
+      extra JSON,
+      error VARCHAR
+    )`,
+    `CREATE TABLE run_epochs (
+      run_id VARCHAR NOT NULL,
+      epoch INTEGER NOT NULL,
+      loss DOUBLE,
+      metrics JSON NOT NULL,
+      seconds DOUBLE,
+      lr DOUBLE,
+      logged_at TIMESTAMP NOT NULL,
+      PRIMARY KEY (run_id, epoch)
+    )`,
+    `CREATE TABLE run_metrics (
+      run_id VARCHAR NOT NULL,
+      dataset VARCHAR NOT NULL,
+      split VARCHAR NOT NULL,
+      model VARCHAR NOT NULL,
+      part VARCHAR NOT NULL CHECK (part IN ('valid', 'test')),
+      metric VARCHAR NOT NULL,
+      value DOUBLE,
+      PRIMARY KEY (run_id, part, metric)
+    )`,
+    `CREATE TABLE blessings (
+      seq INTEGER PRIMARY KEY,
+      dataset VARCHAR NOT NULL,
+      split VARCHAR NOT NULL,
+      scope VARCHAR NOT NULL,
+      run_id VARCHAR NOT NULL,
+      previous_run_id VARCHAR,
+      blessed_at TIMESTAMP NOT NULL,
+      note VARCHAR
+    )`,
+  ],
+];
