@@ -34,6 +34,7 @@ import {
   elu as eluArr,
   eluBackward,
   sigmoid as sigmoidArr,
+  sigmoidBackward,
   addRowVector,
   sumRows,
   rowDot as rowDotArr,
@@ -124,7 +125,15 @@ type GradMode =
   | 'shared';
 
 export class Tape {
+  /** Records per-op counts and backward times ({@link profile}). */
+  readonly profiling: boolean;
+  private readonly stats = new Map<string, { calls: number; backwardMs: number }>();
   private readonly ops: (() => void)[] = [];
+
+  constructor(opts: { profile?: boolean } = {}) {
+    this.profiling = opts.profile ?? false;
+  }
+
   private temps: Tensor[] = [];
   private readonly tempSet = new Set<Tensor>();
   /** buffers shared read-only between gradients; freed by dispose unless a parameter took one */
@@ -196,17 +205,34 @@ export class Tape {
     return g;
   }
 
-  private node(data: Float32Array, shape: readonly number[], parents: Tensor[], backward: (g: Float32Array) => void): Tensor {
+  private node(op: string, data: Float32Array, shape: readonly number[], parents: Tensor[], backward: (g: Float32Array) => void): Tensor {
     const requires = parents.some((p) => p.requiresGrad);
     const out = new Tensor(data, shape, requires);
     this.temps.push(out);
     this.tempSet.add(out);
+    if (this.profiling) this.record(op, 0, 1);
     if (requires) {
       this.ops.push(() => {
-        if (out.grad) backward(out.grad);
+        if (!out.grad) return;
+        if (!this.profiling) return backward(out.grad);
+        const t0 = performance.now();
+        backward(out.grad);
+        this.record(op, performance.now() - t0, 0);
       });
     }
     return out;
+  }
+
+  private record(op: string, ms: number, calls: number): void {
+    const r = this.stats.get(op) ?? { calls: 0, backwardMs: 0 };
+    r.calls += calls;
+    r.backwardMs += ms;
+    this.stats.set(op, r);
+  }
+
+  /** Per-op call counts and backward times (ms) since the tape was made, if it profiles. */
+  profile(): Map<string, { calls: number; backwardMs: number }> {
+    return new Map(this.stats);
   }
 
   /** Seeds ∂loss/∂loss = 1 and runs the recorded closures in reverse. */
@@ -267,7 +293,7 @@ export class Tape {
     if (x.rows !== a.cols) throw new Error(`spmm: X has ${x.rows} rows, A has ${a.cols} columns`);
     if (weights && weights.size !== a.indices.length) throw new Error('spmm: weights must have nnz elements');
     const y = spmm(a, x.data, d, { values: weights?.data });
-    return this.node(y, [a.rows, d], weights ? [x, weights] : [x], (g) => {
+    return this.node('spmm', y, [a.rows, d], weights ? [x, weights] : [x], (g) => {
       if (x.requiresGrad) this.accFused(x, (add, out) => spmmTransposed(at, g, d, { values: weights?.data, add, out }));
       if (weights?.requiresGrad) this.acc(weights, sddmm(a, g, x.data, d), 'owned');
     });
@@ -278,7 +304,7 @@ export class Tape {
     const d = p.cols;
     if (q.cols !== d) throw new Error('sddmm: P and Q widths differ');
     const s = sddmm(a, p.data, q.data, d);
-    return this.node(s, [a.indices.length], [p, q], (g) => {
+    return this.node('sddmm', s, [a.indices.length], [p, q], (g) => {
       if (p.requiresGrad) this.acc(p, spmm(a, q.data, d, { values: g }), 'owned');
       if (q.requiresGrad) this.acc(q, spmmTransposed(at, p.data, d, { values: g }), 'owned');
     });
@@ -287,7 +313,7 @@ export class Tape {
   /** α = softmax of s [nnz] within each row of A. */
   segmentSoftmax(a: Csr, s: Tensor): Tensor {
     const alpha = segmentSoftmax(a, s.data);
-    return this.node(alpha, [alpha.length], [s], (g) => {
+    return this.node('segmentSoftmax', alpha, [alpha.length], [s], (g) => {
       this.acc(s, segmentSoftmaxBackward(a, alpha, g), 'owned');
     });
   }
@@ -295,7 +321,7 @@ export class Tape {
   /** s_e = t[i] + u[src(e)] (GAT's additive attention logits): t [n], u [m] → s [nnz]. */
   edgeScoreSum(a: Csr, at: CsrTransposed, t: Tensor, u: Tensor): Tensor {
     const s = edgeScoreSum(a, t.data, u.data);
-    return this.node(s, [s.length], [t, u], (g) => {
+    return this.node('edgeScoreSum', s, [s.length], [t, u], (g) => {
       if (t.requiresGrad) this.acc(t, segmentSum(a, g), 'owned');
       if (u.requiresGrad) this.acc(u, segmentSumBySource(at, g), 'owned');
     });
@@ -315,7 +341,7 @@ export class Tape {
       if (b.rows !== m) throw new Error(`matmul: [${m}, ${k}]ᵀ · [${b.rows}, ${b.cols}]`);
       const n = b.cols;
       const c = matmulTN(a.data, b.data, m, k, n);
-      return this.node(c, [k, n], [a, b], (g) => {
+      return this.node('matmul', c, [k, n], [a, b], (g) => {
         if (a.requiresGrad) this.acc(a, matmulNT(b.data, g, m, n, k), 'owned');
         if (b.requiresGrad) this.acc(b, matmul(a.data, g, m, k, n), 'owned');
       });
@@ -324,7 +350,7 @@ export class Tape {
       if (b.rows !== k) throw new Error(`matmul: [${m}, ${k}] · [${b.rows}, ${b.cols}]`);
       const n = b.cols;
       const c = matmul(a.data, b.data, m, k, n);
-      return this.node(c, [m, n], [a, b], (g) => {
+      return this.node('matmul', c, [m, n], [a, b], (g) => {
         if (a.requiresGrad) this.acc(a, matmulNT(g, b.data, m, n, k), 'owned');
         if (b.requiresGrad) this.acc(b, matmulTN(a.data, g, m, k, n), 'owned');
       });
@@ -332,7 +358,7 @@ export class Tape {
     if (b.cols !== k) throw new Error(`matmul: [${m}, ${k}] · [${b.rows}, ${b.cols}]ᵀ`);
     const n = b.rows;
     const c = matmulNT(a.data, b.data, m, k, n);
-    return this.node(c, [m, n], [a, b], (g) => {
+    return this.node('matmul', c, [m, n], [a, b], (g) => {
       if (a.requiresGrad) this.acc(a, matmul(g, b.data, m, n, k), 'owned');
       if (b.requiresGrad) this.acc(b, matmulTN(g, a.data, m, n, k), 'owned');
     });
@@ -344,7 +370,7 @@ export class Tape {
     const n = x.cols;
     if (b.size !== n) throw new Error('addBias: bias length != columns');
     const y = addRowVector(x.data, b.data, m, n);
-    return this.node(y, [m, n], [x, b], (g) => {
+    return this.node('addBias', y, [m, n], [x, b], (g) => {
       if (x.requiresGrad) this.acc(x, g, 'borrowed');
       if (b.requiresGrad) this.acc(b, sumRows(g, m, n), 'owned');
     });
@@ -363,7 +389,7 @@ export class Tape {
       for (let i = 0; i < m; i++) y.set(p.data.subarray(i * w, i * w + w), i * total + off);
       off += w;
     });
-    return this.node(y, [m, total], parts, (g) => {
+    return this.node('concatColumns', y, [m, total], parts, (g) => {
       let o = 0;
       parts.forEach((p, q) => {
         const w = widths[q];
@@ -382,7 +408,7 @@ export class Tape {
   /** a + b (same shape). */
   add(a: Tensor, b: Tensor): Tensor {
     sameShape('add', a, b);
-    return this.node(axpby(1, a.data, 1, b.data), a.shape, [a, b], (g) => {
+    return this.node('add', axpby(1, a.data, 1, b.data), a.shape, [a, b], (g) => {
       this.acc(a, g, 'borrowed');
       this.acc(b, g, 'borrowed');
     });
@@ -391,7 +417,7 @@ export class Tape {
   /** a − b (same shape). */
   sub(a: Tensor, b: Tensor): Tensor {
     sameShape('sub', a, b);
-    return this.node(axpby(1, a.data, -1, b.data), a.shape, [a, b], (g) => {
+    return this.node('sub', axpby(1, a.data, -1, b.data), a.shape, [a, b], (g) => {
       this.acc(a, g, 'borrowed');
       if (b.requiresGrad) this.acc(b, scaleArr(g, -1), 'owned');
     });
@@ -400,7 +426,7 @@ export class Tape {
   /** a ⊙ b (same shape). */
   mul(a: Tensor, b: Tensor): Tensor {
     sameShape('mul', a, b);
-    return this.node(mulArr(a.data, b.data), a.shape, [a, b], (g) => {
+    return this.node('mul', mulArr(a.data, b.data), a.shape, [a, b], (g) => {
       if (a.requiresGrad) this.acc(a, mulArr(g, b.data), 'owned');
       if (b.requiresGrad) this.acc(b, mulArr(g, a.data), 'owned');
     });
@@ -408,7 +434,7 @@ export class Tape {
 
   /** s·a. */
   scale(a: Tensor, s: number): Tensor {
-    return this.node(scaleArr(a.data, s), a.shape, [a], (g) => this.acc(a, scaleArr(g, s), 'owned'));
+    return this.node('scale', scaleArr(a.data, s), a.shape, [a], (g) => this.acc(a, scaleArr(g, s), 'owned'));
   }
 
   /** (1/n) Σ_i t_i over tensors of one shape (LightGCN's layer combination). */
@@ -418,38 +444,34 @@ export class Tape {
     const c = 1 / ts.length;
     const y = scaleArr(ts[0].data, c);
     for (let i = 1; i < ts.length; i++) axpy(c, ts[i].data, y);
-    return this.node(y, ts[0].shape, ts, (g) => {
+    return this.node('mean', y, ts[0].shape, ts, (g) => {
       const gs = this.shared(scaleArr(g, c));
       for (const t of ts) this.acc(t, gs, 'shared');
     });
   }
 
   relu(a: Tensor): Tensor {
-    return this.node(reluArr(a.data), a.shape, [a], (g) => this.acc(a, reluBackward(a.data, g), 'owned'));
+    return this.node('relu', reluArr(a.data), a.shape, [a], (g) => this.acc(a, reluBackward(a.data, g), 'owned'));
   }
 
   leakyRelu(a: Tensor, slope = 0.2): Tensor {
-    return this.node(leakyReluArr(a.data, slope), a.shape, [a], (g) => this.acc(a, leakyReluBackward(a.data, g, slope), 'owned'));
+    return this.node('leakyRelu', leakyReluArr(a.data, slope), a.shape, [a], (g) => this.acc(a, leakyReluBackward(a.data, g, slope), 'owned'));
   }
 
   elu(a: Tensor): Tensor {
-    return this.node(eluArr(a.data), a.shape, [a], (g) => this.acc(a, eluBackward(a.data, g), 'owned'));
+    return this.node('elu', eluArr(a.data), a.shape, [a], (g) => this.acc(a, eluBackward(a.data, g), 'owned'));
   }
 
   sigmoid(a: Tensor): Tensor {
     const y = sigmoidArr(a.data);
-    return this.node(y, a.shape, [a], (g) => {
-      const d = allocF32(g.length, false);
-      for (let i = 0; i < g.length; i++) d[i] = g[i] * y[i] * (1 - y[i]);
-      this.acc(a, d, 'owned');
-    });
+    return this.node('sigmoid', y, a.shape, [a], (g) => this.acc(a, sigmoidBackward(y, g), 'owned'));
   }
 
   /** Inverted dropout (identity when `training` is false or p = 0); the mask is reused backward. */
   dropout(a: Tensor, p: number, rng: Rng, training = true): Tensor {
     if (!training || p === 0) return a;
     const { out, mask, scale } = dropoutArr(a.data, p, rng);
-    return this.node(out, a.shape, [a], (g) => this.acc(a, dropoutBackward(g, mask, scale), 'owned'));
+    return this.node('dropout', out, a.shape, [a], (g) => this.acc(a, dropoutBackward(g, mask, scale), 'owned'));
   }
 
   // ---- embeddings --------------------------------------------------------------------------
@@ -459,7 +481,7 @@ export class Tape {
     const d = table.cols;
     const ix = Int32Array.from(idx);
     const y = gatherRowsArr(table.data, ix, d);
-    return this.node(y, [ix.length, d], [table], (g) => {
+    return this.node('gatherRows', y, [ix.length, d], [table], (g) => {
       if (table.sparseGrad) {
         const v = allocF32(g.length, false);
         v.set(g);
@@ -481,7 +503,7 @@ export class Tape {
     sameShape('rowDot', a, b);
     const m = a.rows;
     const d = a.cols;
-    return this.node(rowDotArr(a.data, b.data, m, d), [m], [a, b], (g) => {
+    return this.node('rowDot', rowDotArr(a.data, b.data, m, d), [m], [a, b], (g) => {
       const grad = (other: Float32Array): Float32Array => {
         const o = allocF32(m * d, false);
         for (let i = 0; i < m; i++) for (let k = 0; k < d; k++) o[i * d + k] = g[i] * other[i * d + k];
@@ -503,7 +525,7 @@ export class Tape {
     else for (let i = 0; i < x.length; i++) s += x[i];
     const out = allocF32(1, false);
     out[0] = s;
-    return this.node(out, [1], [a], (g) => {
+    return this.node('sum', out, [1], [a], (g) => {
       const d = allocF32(a.size, false);
       if (weights) for (let i = 0; i < d.length; i++) d[i] = g[0] * weights[i];
       else d.fill(g[0]);
@@ -518,7 +540,7 @@ export class Tape {
     free(first.dNeg);
     const out = allocF32(1, false);
     out[0] = first.loss;
-    return this.node(out, [1], [pos, neg], (g) => {
+    return this.node('bprLoss', out, [1], [pos, neg], (g) => {
       const r = bprLossArr(pos.data, neg.data);
       if (g[0] !== 1) {
         scaleArr(r.dPos, g[0], r.dPos);
@@ -535,7 +557,7 @@ export class Tape {
     for (const t of ts) ss += sumSquares(t.data);
     const out = allocF32(1, false);
     out[0] = (lambda * ss) / (2 * batch);
-    return this.node(out, [1], ts, (g) => {
+    return this.node('l2', out, [1], ts, (g) => {
       for (const t of ts) if (t.requiresGrad) this.acc(t, scaleArr(t.data, (g[0] * lambda) / batch), 'owned');
     });
   }
@@ -547,7 +569,7 @@ export class Tape {
     const out = allocF32(1, false);
     out[0] = first.loss;
     const targets = Float32Array.from(y);
-    return this.node(out, [1], [z], (g) => {
+    return this.node('bceWithLogits', out, [1], [z], (g) => {
       const { dZ } = bceArr(z.data, targets);
       this.acc(z, g[0] === 1 ? dZ : scaleArr(dZ, g[0], dZ), 'owned');
     });

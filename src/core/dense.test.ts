@@ -23,6 +23,9 @@ const SHAPES: [number, number, number][] = [
   [33, 17, 36],
   [64, 64, 64],
   [10, 0, 4],
+  [9, 8, 3],
+  [50, 64, 1],
+  [13, 12, 2],
 ];
 
 test('matmul matches a float64 reference for odd, SIMD and empty shapes on both backends', () => {

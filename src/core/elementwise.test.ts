@@ -12,6 +12,7 @@ import {
   leakyRelu,
   leakyReluBackward,
   elu,
+  eluBackward,
   sigmoid,
   sigmoidScalar,
   logSigmoidScalar,
@@ -23,12 +24,12 @@ import {
 } from './elementwise.js';
 import { gatherRows, scatterAddRows, coalesceRows } from './embedding.js';
 import { bprLoss, l2Penalty, bceWithLogits } from './losses.js';
-import { segmentSoftmax, segmentSoftmaxBackward } from './segment.js';
-import { csrFromCoo } from './csr.js';
+import { segmentSoftmax, segmentSoftmaxBackward, edgeScoreSum, segmentSum, segmentSumBySource } from './segment.js';
+import { csrFromCoo, transpose } from './csr.js';
 import { allocF32 } from './heap.js';
 import { configureCore, startPool, shutdownPool } from './pool.js';
 import { Rng } from './random.js';
-import { randomArray, maxRelErr, bitwiseEqual } from './testing.js';
+import { randomArray, randomCsr, maxRelErr, bitwiseEqual } from './testing.js';
 
 before(async () => {
   await configureCore({ threads: 2 });
@@ -133,4 +134,79 @@ test('segment softmax sums to one per row, is stable for large logits, and its b
   // explicit Jacobian of row 2: J = diag(α) − ααᵀ
   const [p, q] = [alpha[3], alpha[4]];
   assert.ok(Math.abs(ds[3] - (p * (1 - p) * 4 - p * q * 5)) < 1e-6);
+});
+
+test('wasm exp-based activations stay within 1e-6 of Math over a wide range, saturate, and split over the pool identically', () => {
+  const n = 300001;
+  const x = new Float32Array(n);
+  for (let i = 0; i < n; i++) x[i] = -100 + (200 * i) / (n - 1);
+  x[0] = -1e-7;
+  x[1] = 1e-30;
+  const e = elu(x);
+  const sg = sigmoid(x);
+  let errE = 0;
+  let errS = 0;
+  for (let i = 0; i < n; i++) {
+    const v = x[i];
+    const refE = v > 0 ? v : Math.expm1(v);
+    errE = Math.max(errE, Math.abs(e[i] - refE) / Math.max(1e-30, Math.abs(refE)));
+    const refS = 1 / (1 + Math.exp(-v));
+    errS = Math.max(errS, Math.abs(sg[i] - refS) / Math.max(1e-30, refS) * (refS < 1e-37 ? 0 : 1));
+  }
+  assert.ok(errE < 1e-6, `elu relative error ${errE}`);
+  assert.ok(errS < 1e-6, `sigmoid relative error ${errS}`);
+  assert.ok(sigmoid(Float32Array.from([-1000]))[0] < 1e-37);
+  assert.equal(sigmoid(Float32Array.from([1000]))[0], 1);
+  assert.equal(elu(Float32Array.from([-1000]))[0], -1);
+  const dy = new Float32Array(n).fill(1.5);
+  const g = eluBackward(x, dy);
+  for (const i of [0, 1000, 150000, 299999]) {
+    const ref = x[i] > 0 ? 1.5 : 1.5 * Math.exp(x[i]);
+    assert.ok(Math.abs(g[i] - ref) <= 1e-6 * Math.max(1e-30, Math.abs(ref)), `elu' at ${x[i]}`);
+  }
+  for (const f of [(o: { chunks?: number; parallel?: boolean }) => elu(x, undefined, o), (o: { chunks?: number; parallel?: boolean }) => sigmoid(x, undefined, o), (o: { chunks?: number; parallel?: boolean }) => leakyRelu(x, 0.1, undefined, o)]) {
+    assert.ok(bitwiseEqual(f({ parallel: false }), f({ chunks: 9 })));
+  }
+});
+
+test('segment kernels (softmax, its backward, edge scores, row and column sums) match naive loops, serial == parallel', () => {
+  const rng = new Rng(8);
+  const a = randomCsr(rng, 500, 400, 0.03);
+  const at = transpose(a);
+  const nz = a.indices.length;
+  const s = randomArray(rng, nz, 5);
+  const alpha = segmentSoftmax(a, s);
+  const da = randomArray(rng, nz);
+  const ds = segmentSoftmaxBackward(a, alpha, da);
+  const t = randomArray(rng, a.rows);
+  const u = randomArray(rng, a.cols);
+  const es = edgeScoreSum(a, t, u);
+  const rs = segmentSum(a, da);
+  const cs = segmentSumBySource(at, da);
+  const refCs = new Float64Array(a.cols);
+  for (let i = 0; i < a.rows; i++) {
+    const b = a.indptr[i];
+    const e1 = a.indptr[i + 1];
+    let mx = -Infinity;
+    for (let e = b; e < e1; e++) mx = Math.max(mx, s[e]);
+    let z = 0;
+    for (let e = b; e < e1; e++) z += Math.exp(s[e] - mx);
+    let dot = 0;
+    let rsum = 0;
+    for (let e = b; e < e1; e++) {
+      const al = Math.exp(s[e] - mx) / z;
+      assert.ok(Math.abs(alpha[e] - al) < 1e-6, `alpha row ${i}`);
+      dot += al * da[e];
+      rsum += da[e];
+      refCs[a.indices[e]] += da[e];
+      assert.ok(Math.abs(es[e] - (t[i] + u[a.indices[e]])) < 1e-6);
+    }
+    for (let e = b; e < e1; e++) assert.ok(Math.abs(ds[e] - alpha[e] * (da[e] - dot)) < 1e-5, `ds row ${i}`);
+    assert.ok(Math.abs(rs[i] - rsum) < 1e-5);
+  }
+  assert.ok(maxRelErr(cs, refCs) < 1e-5);
+  assert.ok(bitwiseEqual(alpha, segmentSoftmax(a, s, undefined, { chunks: 7 })));
+  assert.ok(bitwiseEqual(ds, segmentSoftmaxBackward(a, alpha, da, undefined, { chunks: 7 })));
+  assert.ok(bitwiseEqual(cs, segmentSumBySource(at, da, undefined, { chunks: 5 })));
+  assert.ok(bitwiseEqual(es, edgeScoreSum(a, t, u, undefined, { chunks: 3 })));
 });

@@ -9,15 +9,16 @@
  * | {@link relu} / {@link reluBackward} | max(x, 0);  ∂x = ∂y · [x > 0] |
  * | {@link leakyRelu} / {@link leakyReluBackward} | x > 0 ? x : s·x;  ∂x = ∂y · (x > 0 ? 1 : s) |
  * | {@link elu} / {@link eluBackward} | x > 0 ? x : eˣ − 1;  ∂x = ∂y · (x > 0 ? 1 : eˣ) |
- * | {@link sigmoid} | σ(x) = 1 / (1 + e^{−x}) (stable for large |x|) |
+ * | {@link sigmoid} / {@link sigmoidBackward} | σ(x) = 1 / (1 + e^{−x}) (stable for large |x|);  ∂x = ∂y·σ(1 − σ) |
  * | {@link addRowVector} / {@link sumRows} | X[i,:] + b (bias, X [m, n], b [n]);  Σ_i X[i,:] → [n] |
  * | {@link rowDot} | r[i] = ⟨X[i,:], Y[i,:]⟩ → [m] |
  * | {@link dot}, {@link sumSquares}, {@link sum} | reductions, accumulated in float64 |
  *
- * `out` may alias an input. Outputs default to new heap arrays.
+ * `out` may alias an input. Outputs default to new heap arrays. The activations run wasm kernels
+ * ({@link ./wasm-math.ts}: f32x4, a polynomial exp) split over the pool for large inputs.
  */
 import { allocF32 } from './heap.js';
-import { runKernel, type BackendName } from './pool.js';
+import { runKernel, type BackendName, type KernelName } from './pool.js';
 import { uniformChunking, type ParallelOptions } from './chunks.js';
 import { staged } from './stage.js';
 
@@ -77,65 +78,63 @@ export function scale(x: Float32Array, s: number, out?: Float32Array): Float32Ar
   return axpby(s, x, 0, x, out);
 }
 
-/** out = x ⊙ y (Hadamard product). */
-export function mul(x: Float32Array, y: Float32Array, out?: Float32Array): Float32Array {
-  same('mul', x, y);
-  const o = out ?? allocF32(x.length, false);
-  for (let i = 0; i < x.length; i++) o[i] = x[i] * y[i];
+/**
+ * Runs an element-wise wasm kernel (`name(in_1, …, in_k, out, …scalars, r0, r1)`) over all
+ * elements, split over the pool when large. `out` may alias an input.
+ */
+function mapOp(name: KernelName, ins: Float32Array[], out: Float32Array | undefined, scalars: number[] = [], opts: ParallelOptions = {}): Float32Array {
+  const n = ins[0].length;
+  for (const a of ins) same(name, ins[0], a);
+  const o = out ?? allocF32(n, false);
+  same(`${name} out`, ins[0], o);
+  if (n === 0) return o;
+  staged((s) => {
+    const alias = ins.indexOf(o);
+    const ptrs: number[] = [];
+    for (let i = 0; i < ins.length; i++) {
+      const j = ins.indexOf(ins[i]);
+      if (j < i) ptrs.push(ptrs[j]);
+      else ptrs.push(i === alias ? s.outF32(o, true) : s.inF32(ins[i]));
+    }
+    const po = alias >= 0 ? ptrs[alias] : s.outF32(o);
+    runKernel(name, [...ptrs, po, ...scalars], uniformChunking(n, 8, opts), { parallel: opts.parallel });
+  });
   return o;
+}
+
+/** out = x ⊙ y (Hadamard product). */
+export function mul(x: Float32Array, y: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('hadamard', [x, y], out, [], opts);
 }
 
 /** max(x, 0). */
-export function relu(x: Float32Array, out?: Float32Array): Float32Array {
-  const o = out ?? allocF32(x.length, false);
-  for (let i = 0; i < x.length; i++) o[i] = x[i] > 0 ? x[i] : 0;
-  return o;
+export function relu(x: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('relu_fwd', [x], out, [], opts);
 }
 
 /** ∂x = ∂y · [x > 0]. */
-export function reluBackward(x: Float32Array, dy: Float32Array, out?: Float32Array): Float32Array {
-  same('reluBackward', x, dy);
-  const o = out ?? allocF32(x.length, false);
-  for (let i = 0; i < x.length; i++) o[i] = x[i] > 0 ? dy[i] : 0;
-  return o;
+export function reluBackward(x: Float32Array, dy: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('relu_bwd', [x, dy], out, [], opts);
 }
 
 /** LeakyReLU: x > 0 ? x : slope·x (GAT uses slope 0.2). */
-export function leakyRelu(x: Float32Array, slope = 0.2, out?: Float32Array): Float32Array {
-  const o = out ?? allocF32(x.length, false);
-  const s = Math.fround(slope);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    o[i] = v > 0 ? v : s * v;
-  }
-  return o;
+export function leakyRelu(x: Float32Array, slope = 0.2, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('leaky_fwd', [x], out, [slope], opts);
 }
 
 /** ∂x = ∂y · (x > 0 ? 1 : slope), with x the LeakyReLU input. */
-export function leakyReluBackward(x: Float32Array, dy: Float32Array, slope = 0.2, out?: Float32Array): Float32Array {
-  same('leakyReluBackward', x, dy);
-  const o = out ?? allocF32(x.length, false);
-  const s = Math.fround(slope);
-  for (let i = 0; i < x.length; i++) o[i] = x[i] > 0 ? dy[i] : s * dy[i];
-  return o;
+export function leakyReluBackward(x: Float32Array, dy: Float32Array, slope = 0.2, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('leaky_bwd', [x, dy], out, [slope], opts);
 }
 
-/** ELU (α = 1): x > 0 ? x : eˣ − 1. */
-export function elu(x: Float32Array, out?: Float32Array): Float32Array {
-  const o = out ?? allocF32(x.length, false);
-  for (let i = 0; i < x.length; i++) {
-    const v = x[i];
-    o[i] = v > 0 ? v : Math.expm1(v);
-  }
-  return o;
+/** ELU (α = 1): x > 0 ? x : eˣ − 1 (wasm expm1, relative error ~1e-7). */
+export function elu(x: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('elu_fwd', [x], out, [], opts);
 }
 
 /** ∂x = ∂y · (x > 0 ? 1 : eˣ), with x the ELU input. */
-export function eluBackward(x: Float32Array, dy: Float32Array, out?: Float32Array): Float32Array {
-  same('eluBackward', x, dy);
-  const o = out ?? allocF32(x.length, false);
-  for (let i = 0; i < x.length; i++) o[i] = x[i] > 0 ? dy[i] : dy[i] * Math.exp(x[i]);
-  return o;
+export function eluBackward(x: Float32Array, dy: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('elu_bwd', [x, dy], out, [], opts);
 }
 
 /** σ(x) = 1 / (1 + e^{−x}), computed without overflow. */
@@ -150,11 +149,14 @@ export function logSigmoidScalar(x: number): number {
   return x >= 0 ? -Math.log1p(Math.exp(-x)) : x - Math.log1p(Math.exp(x));
 }
 
-/** Element-wise σ(x). */
-export function sigmoid(x: Float32Array, out?: Float32Array): Float32Array {
-  const o = out ?? allocF32(x.length, false);
-  for (let i = 0; i < x.length; i++) o[i] = sigmoidScalar(x[i]);
-  return o;
+/** Element-wise σ(x) (wasm exp; saturates to 0 / 1 without overflow). */
+export function sigmoid(x: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('sigmoid_fwd', [x], out, [], opts);
+}
+
+/** ∂x = ∂y · y · (1 − y), with y = σ(x). */
+export function sigmoidBackward(y: Float32Array, dy: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  return mapOp('sigmoid_bwd', [y, dy], out, [], opts);
 }
 
 /** out[i,:] = X[i,:] + b with X [m × n], b [n]. */

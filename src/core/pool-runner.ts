@@ -19,8 +19,9 @@
  */
 import type { KernelExports } from './wasm-kernels.js';
 import { JS_KERNELS, type HeapViews } from './kernels-js.js';
+import { MATH_KERNEL_NAMES } from './wasm-math.js';
 
-export const KERNEL_NAMES = ['spmm', 'spmm_perm', 'sddmm', 'gemm_nn', 'gemm_tn', 'axpby', 'adam'] as const;
+export const KERNEL_NAMES = ['spmm', 'spmm_perm', 'sddmm', 'gemm_nn', 'gemm_tn', 'gemm_nt', 'axpby', 'adam', ...MATH_KERNEL_NAMES] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 export type BackendName = 'wasm' | 'js';
 
@@ -70,7 +71,12 @@ export class ChunkRunner {
   ) {
     const inst = new WebAssembly.Instance(module, { env: { memory } });
     const ex = inst.exports as unknown as KernelExports;
-    this.wasmFns = KERNEL_NAMES.map((n) => ex[n] as (...a: number[]) => void);
+    const all = ex as unknown as Record<string, (...a: number[]) => void>;
+    this.wasmFns = KERNEL_NAMES.map((n) => {
+      const f = all[n];
+      if (typeof f !== 'function') throw new Error(`wasm kernel ${n} missing from the module`);
+      return f;
+    });
     this.views = this.makeViews();
   }
 
@@ -100,8 +106,10 @@ export class ChunkRunner {
       args = args.slice();
       args[job.outArg] += c * job.outStride;
     }
-    if (job.backend === 0) this.wasmFns[job.kernel](...args, r0, r1);
-    else JS_KERNELS[KERNEL_NAMES[job.kernel]](this.views, ...args, r0, r1);
+    const js = job.backend === 1 ? JS_KERNELS[KERNEL_NAMES[job.kernel]] : undefined;
+    // kernels without a JS twin always run in wasm
+    if (js) js(this.views, ...args, r0, r1);
+    else this.wasmFns[job.kernel](...args, r0, r1);
   }
 }
 

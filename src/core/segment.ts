@@ -11,85 +11,71 @@
  * | {@link segmentSumBySource} | c[j] = Σ_{e: src(e)=j} g_e, via the transposed CSR (no scatter) | g [nnz] → c [m] |
  *
  * The softmax subtracts each row's maximum (stable for any logits); empty rows produce nothing.
- * Sums accumulate in float64 within a row.
+ * WebAssembly kernels ({@link ./wasm-math.ts}) over nnz-balanced row chunks on the pool; each row
+ * is reduced by one chunk in a fixed order (float32 accumulation), so results are deterministic.
  */
 import type { Csr, CsrTransposed } from './csr.js';
 import { allocF32 } from './heap.js';
+import { runKernel } from './pool.js';
+import { csrChunking, type ParallelOptions } from './chunks.js';
+import { staged } from './stage.js';
+
+function nnzOf(a: Csr): number {
+  return a.indices.length;
+}
 
 /** α = softmax of `s` within each row of `a`. */
-export function segmentSoftmax(a: Csr, s: Float32Array, out?: Float32Array): Float32Array {
-  const n = a.indices.length;
+export function segmentSoftmax(a: Csr, s: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  const n = nnzOf(a);
   if (s.length !== n) throw new Error(`segmentSoftmax: scores length ${s.length} != nnz ${n}`);
   const o = out ?? allocF32(n, false);
-  const ip = a.indptr;
-  for (let i = 0; i < a.rows; i++) {
-    const b = ip[i];
-    const e1 = ip[i + 1];
-    if (b === e1) continue;
-    let mx = -Infinity;
-    for (let e = b; e < e1; e++) if (s[e] > mx) mx = s[e];
-    let z = 0;
-    for (let e = b; e < e1; e++) {
-      const x = Math.exp(s[e] - mx);
-      o[e] = x;
-      z += x;
-    }
-    const inv = 1 / z;
-    for (let e = b; e < e1; e++) o[e] *= inv;
-  }
+  if (o.length !== n) throw new Error('segmentSoftmax: out length != nnz');
+  staged((st) => {
+    const ps = st.inF32(s);
+    const po = o === s ? st.outF32(o, true) : st.outF32(o);
+    runKernel('segment_softmax', [st.inI32(a.indptr), o === s ? po : ps, po], csrChunking(a, 1, opts), { parallel: opts.parallel });
+  });
   return o;
 }
 
 /** ∂s from α = segmentSoftmax(s) and the upstream gradient ∂α. */
-export function segmentSoftmaxBackward(a: Csr, alpha: Float32Array, dAlpha: Float32Array, out?: Float32Array): Float32Array {
-  const n = a.indices.length;
+export function segmentSoftmaxBackward(a: Csr, alpha: Float32Array, dAlpha: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  const n = nnzOf(a);
   if (alpha.length !== n || dAlpha.length !== n) throw new Error('segmentSoftmaxBackward: length != nnz');
   const o = out ?? allocF32(n, false);
-  const ip = a.indptr;
-  for (let i = 0; i < a.rows; i++) {
-    const b = ip[i];
-    const e1 = ip[i + 1];
-    let dot = 0;
-    for (let e = b; e < e1; e++) dot += alpha[e] * dAlpha[e];
-    for (let e = b; e < e1; e++) o[e] = alpha[e] * (dAlpha[e] - dot);
-  }
+  if (o === alpha || o === dAlpha) throw new Error('segmentSoftmaxBackward: out must not alias an input');
+  staged((st) => {
+    runKernel('segment_softmax_bwd', [st.inI32(a.indptr), st.inF32(alpha), st.inF32(dAlpha), st.outF32(o)], csrChunking(a, 1, opts), { parallel: opts.parallel });
+  });
   return o;
 }
 
 /** s_e = t[i] + u[src(e)] for every entry e of row i. */
-export function edgeScoreSum(a: Csr, t: Float32Array, u: Float32Array, out?: Float32Array): Float32Array {
+export function edgeScoreSum(a: Csr, t: Float32Array, u: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
   if (t.length !== a.rows || u.length !== a.cols) throw new Error('edgeScoreSum: t must have rows, u cols elements');
-  const o = out ?? allocF32(a.indices.length, false);
-  const { indptr: ip, indices: ix } = a;
-  for (let i = 0; i < a.rows; i++) {
-    const ti = t[i];
-    for (let e = ip[i]; e < ip[i + 1]; e++) o[e] = ti + u[ix[e]];
-  }
+  const o = out ?? allocF32(nnzOf(a), false);
+  staged((st) => {
+    runKernel('edge_score_sum', [st.inI32(a.indptr), st.inI32(a.indices), st.inF32(t), st.inF32(u), st.outF32(o)], csrChunking(a, 1, opts), { parallel: opts.parallel });
+  });
   return o;
 }
 
 /** r[i] = Σ_{e∈row i} g_e. */
-export function segmentSum(a: Csr, g: Float32Array, out?: Float32Array): Float32Array {
-  if (g.length !== a.indices.length) throw new Error('segmentSum: length != nnz');
+export function segmentSum(a: Csr, g: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  if (g.length !== nnzOf(a)) throw new Error('segmentSum: length != nnz');
   const o = out ?? allocF32(a.rows, false);
-  const ip = a.indptr;
-  for (let i = 0; i < a.rows; i++) {
-    let s = 0;
-    for (let e = ip[i]; e < ip[i + 1]; e++) s += g[e];
-    o[i] = s;
-  }
+  staged((st) => {
+    runKernel('segment_sum', [st.inI32(a.indptr), st.inF32(g), st.outF32(o)], csrChunking(a, 1, opts), { parallel: opts.parallel });
+  });
   return o;
 }
 
 /** c[j] = Σ_{e: src(e)=j} g_e, with `at = transpose(a)` (g in a's entry order). */
-export function segmentSumBySource(at: CsrTransposed, g: Float32Array, out?: Float32Array): Float32Array {
-  if (g.length !== at.indices.length) throw new Error('segmentSumBySource: length != nnz');
+export function segmentSumBySource(at: CsrTransposed, g: Float32Array, out?: Float32Array, opts: ParallelOptions = {}): Float32Array {
+  if (g.length !== nnzOf(at)) throw new Error('segmentSumBySource: length != nnz');
   const o = out ?? allocF32(at.rows, false);
-  const { indptr: ip, perm } = at;
-  for (let j = 0; j < at.rows; j++) {
-    let s = 0;
-    for (let t = ip[j]; t < ip[j + 1]; t++) s += g[perm[t]];
-    o[j] = s;
-  }
+  staged((st) => {
+    runKernel('segment_sum_perm', [st.inI32(at.indptr), st.inI32(at.perm), st.inF32(g), st.outF32(o)], csrChunking(at, 1, opts), { parallel: opts.parallel });
+  });
   return o;
 }

@@ -105,6 +105,7 @@ export const OPS: Record<string, OpInfo> = {
   'i32.shr_s': plain(0x75),
   'i32.shr_u': plain(0x76),
   'f32.abs': plain(0x8b),
+  'f32.floor': plain(0x8e),
   'f32.neg': plain(0x8c),
   'f32.sqrt': plain(0x91),
   'f32.add': plain(0x92),
@@ -116,11 +117,14 @@ export const OPS: Record<string, OpInfo> = {
   'i32.trunc_f32_s': plain(0xa8),
   'f32.convert_i32_s': plain(0xb2),
   'f32.convert_i32_u': plain(0xb3),
+  'i32.reinterpret_f32': plain(0xbc),
+  'f32.reinterpret_i32': plain(0xbe),
   // SIMD (0xfd prefix)
   'v128.load': simd(0x00, 'mem', 4),
   'v128.load32_splat': simd(0x09, 'mem', 2),
   'v128.store': simd(0x0b, 'mem', 4),
   'v128.const': simd(0x0c, 'v128'),
+  'i32x4.splat': simd(0x11),
   'f32x4.splat': simd(0x13),
   'f32x4.extract_lane': simd(0x1f, 'lane'),
   'f32x4.replace_lane': simd(0x20, 'lane'),
@@ -136,6 +140,10 @@ export const OPS: Record<string, OpInfo> = {
   'v128.or': simd(0x50),
   'v128.xor': simd(0x51),
   'v128.bitselect': simd(0x52),
+  'f32x4.floor': simd(0x68),
+  'i32x4.shl': simd(0xab),
+  'i32x4.add': simd(0xae),
+  'i32x4.sub': simd(0xb1),
   'f32x4.abs': simd(0xe0),
   'f32x4.neg': simd(0xe1),
   'f32x4.sqrt': simd(0xe3),
@@ -147,6 +155,8 @@ export const OPS: Record<string, OpInfo> = {
   'f32x4.max': simd(0xe9),
   'f32x4.pmin': simd(0xea),
   'f32x4.pmax': simd(0xeb),
+  'i32x4.trunc_sat_f32x4_s': simd(0xf8),
+  'f32x4.convert_i32x4_s': simd(0xfa),
 };
 
 /** Unsigned LEB128. */
@@ -277,7 +287,10 @@ function assembleBody(fn: WasmFunction, funcIndex: Map<string, number>): number[
         sleb(code, parseIntToken(next('i32 constant')));
         break;
       case 'f32': {
-        const b = new Uint8Array(new Float32Array([Number(next('f32 constant'))]).buffer);
+        const tokF = next('f32 constant');
+        const v = tokF === 'inf' ? Infinity : tokF === '-inf' ? -Infinity : tokF === 'nan' ? NaN : Number(tokF);
+        if (Number.isNaN(v) && tokF !== 'nan') throw new Error(`${fn.name}: bad f32 constant '${tokF}'`);
+        const b = new Uint8Array(new Float32Array([v]).buffer);
         for (const x of b) code.push(x);
         break;
       }

@@ -48,10 +48,13 @@
  * | `sddmm(indptr, indices, a, b, out, d, r0, r1)` | out[e] = ⟨A[i,:], B[indices[e],:]⟩ for e ∈ row i |
  * | `gemm_nn(a, b, c, k, n, r0, r1)` | C[i,:] = A[i,:] · B  (A m×k, B k×n) |
  * | `gemm_tn(a, b, c, k, n, r0, r1)` | C = Σ_{i∈[r0,r1)} A[i,:]ᵀ B[i,:]  (C k×n, overwritten) |
+ * | `gemm_nt(a, bt, c, k, n, r0, r1)` | C[i,j] = ⟨A[i,:], Bt[j,:]⟩ (any k, n: narrow outputs) |
+ * | activations, segment softmax / sums, edge scores | see {@link ./wasm-math.ts} |
  * | `axpby(x, y, out, alpha, beta, r0, r1)` | out = α·x + β·y |
  * | `adam(p, g, m, v, b1, 1−b1, b2, 1−b2, eps, wd, lr·wd, decoupled, lr/bc1, 1/bc2, r0, r1)` | one Adam/AdamW step (scalars precomputed in float64) |
  */
 import { assemble, type WasmFunction } from './wasm-asm.js';
+import { mathKernels } from './wasm-math.js';
 
 /** Column block widths (floats) of the unrolled SpMM passes: 8, 4 and 1 f32x4 accumulators. */
 export const SPMM_BLOCKS = [32, 16, 4];
@@ -756,20 +759,25 @@ const gemmNnKernel: WasmFunction = {
 
 /**
  * C (k×n) = Σ_{i ∈ [r0, r1)} A[i,:]ᵀ · B[i,:] with A m×k, B m×n (n a multiple of 4); C is
- * overwritten. A sequence of rank-1 updates: C[p,:] += A[i,p] · B[i,:].
+ * overwritten. Rank-4 updates C[p,:] += Σ_{q<4} A[i+q,p] · B[i+q,:] (one load/store of C per four
+ * rows), then rank-1 updates for the last rows of the range.
  */
 const gemmTnKernel: WasmFunction = {
   name: 'gemm_tn',
   params: [['a', 'i32'], ['b', 'i32'], ['c', 'i32'], ['k', 'i32'], ['n', 'i32'], ['r0', 'i32'], ['r1', 'i32']],
   locals: [
-    ['i', 'i32'], ['p', 'i32'], ['j', 'i32'], ['pc', 'i32'], ['pb', 'i32'], ['end', 'i32'], ['nBytes', 'i32'],
-    ['x', 'v128'],
+    ['i', 'i32'], ['p', 'i32'], ['pc', 'i32'], ['pb', 'i32'], ['end', 'i32'], ['nBytes', 'i32'], ['kBytes', 'i32'], ['pa', 'i32'], ['jo', 'i32'],
+    ['x', 'v128'], ['x1', 'v128'], ['x2', 'v128'], ['x3', 'v128'],
   ],
   body: `
     local.get $n
     i32.const 2
     i32.shl
     local.set $nBytes
+    local.get $k
+    i32.const 2
+    i32.shl
+    local.set $kBytes
     ;; zero C
     local.get $c
     local.set $pc
@@ -797,6 +805,143 @@ const gemmTnKernel: WasmFunction = {
     end
     local.get $r0
     local.set $i
+    ;; four rows at a time
+    block $q4done
+      loop $q4
+        local.get $i
+        i32.const 4
+        i32.add
+        local.get $r1
+        i32.gt_s
+        br_if $q4done
+        local.get $a
+        local.get $i
+        local.get $kBytes
+        i32.mul
+        i32.add
+        local.set $pa
+        local.get $b
+        local.get $i
+        local.get $nBytes
+        i32.mul
+        i32.add
+        local.set $pb
+        i32.const 0
+        local.set $p
+        local.get $c
+        local.set $pc
+        block $p4done
+          loop $p4
+            local.get $p
+            local.get $k
+            i32.ge_s
+            br_if $p4done
+            local.get $pa
+            v128.load32_splat
+            local.set $x
+            local.get $pa
+            local.get $kBytes
+            i32.add
+            v128.load32_splat
+            local.set $x1
+            local.get $pa
+            local.get $kBytes
+            i32.const 2
+            i32.mul
+            i32.add
+            v128.load32_splat
+            local.set $x2
+            local.get $pa
+            local.get $kBytes
+            i32.const 3
+            i32.mul
+            i32.add
+            v128.load32_splat
+            local.set $x3
+            i32.const 0
+            local.set $jo
+            block $j4done
+              loop $j4
+                local.get $jo
+                local.get $nBytes
+                i32.ge_u
+                br_if $j4done
+                local.get $pc
+                local.get $jo
+                i32.add
+                local.get $pc
+                local.get $jo
+                i32.add
+                v128.load align=4
+                local.get $pb
+                local.get $jo
+                i32.add
+                v128.load align=4
+                local.get $x
+                f32x4.mul
+                local.get $pb
+                local.get $jo
+                i32.add
+                local.get $nBytes
+                i32.add
+                v128.load align=4
+                local.get $x1
+                f32x4.mul
+                f32x4.add
+                local.get $pb
+                local.get $jo
+                i32.add
+                local.get $nBytes
+                i32.const 2
+                i32.mul
+                i32.add
+                v128.load align=4
+                local.get $x2
+                f32x4.mul
+                f32x4.add
+                local.get $pb
+                local.get $jo
+                i32.add
+                local.get $nBytes
+                i32.const 3
+                i32.mul
+                i32.add
+                v128.load align=4
+                local.get $x3
+                f32x4.mul
+                f32x4.add
+                f32x4.add
+                v128.store align=4
+                local.get $jo
+                i32.const 16
+                i32.add
+                local.set $jo
+                br $j4
+              end
+            end
+            local.get $pa
+            i32.const 4
+            i32.add
+            local.set $pa
+            local.get $pc
+            local.get $nBytes
+            i32.add
+            local.set $pc
+            local.get $p
+            i32.const 1
+            i32.add
+            local.set $p
+            br $p4
+          end
+        end
+        local.get $i
+        i32.const 4
+        i32.add
+        local.set $i
+        br $q4
+      end
+    end
+    ;; remaining rows one at a time
     block $idone
       loop $il
         local.get $i
@@ -866,6 +1011,147 @@ const gemmTnKernel: WasmFunction = {
             i32.add
             local.set $p
             br $pl
+          end
+        end
+        local.get $i
+        i32.const 1
+        i32.add
+        local.set $i
+        br $il
+      end
+    end`,
+};
+
+/**
+ * C[i, j] = ⟨A[i,:], Bt[j,:]⟩ for i ∈ [r0, r1), j < n (A m×k, Bt n×k, any k and n): dot products
+ * in f32x4 with a scalar tail. Used for narrow outputs (n not a multiple of 4, e.g. attention
+ * vectors) where the register-blocked {@link gemmNnKernel} does not apply.
+ */
+const gemmNtKernel: WasmFunction = {
+  name: 'gemm_nt',
+  params: [['a', 'i32'], ['bt', 'i32'], ['c', 'i32'], ['k', 'i32'], ['n', 'i32'], ['r0', 'i32'], ['r1', 'i32']],
+  locals: [
+    ['i', 'i32'], ['j', 'i32'], ['p', 'i32'], ['pa', 'i32'], ['pb', 'i32'], ['pc', 'i32'], ['kBytes', 'i32'], ['k4', 'i32'],
+    ['s', 'f32'], ['acc', 'v128'], ['h', 'v128'],
+  ],
+  body: `
+    local.get $k
+    i32.const 2
+    i32.shl
+    local.set $kBytes
+    local.get $k
+    i32.const -4
+    i32.and
+    local.set $k4
+    local.get $r0
+    local.set $i
+    block $idone
+      loop $il
+        local.get $i
+        local.get $r1
+        i32.ge_s
+        br_if $idone
+        i32.const 0
+        local.set $j
+        block $jdone
+          loop $jl
+            local.get $j
+            local.get $n
+            i32.ge_s
+            br_if $jdone
+            local.get $a
+            local.get $i
+            local.get $kBytes
+            i32.mul
+            i32.add
+            local.set $pa
+            local.get $bt
+            local.get $j
+            local.get $kBytes
+            i32.mul
+            i32.add
+            local.set $pb
+            v128.const f32x4 0 0 0 0
+            local.set $acc
+            i32.const 0
+            local.set $p
+            block $vd
+              loop $vl
+                local.get $p
+                local.get $k4
+                i32.ge_s
+                br_if $vd
+                local.get $acc
+                local.get $pa
+                v128.load align=4
+                local.get $pb
+                v128.load align=4
+                f32x4.mul
+                f32x4.add
+                local.set $acc
+                local.get $pa
+                i32.const 16
+                i32.add
+                local.set $pa
+                local.get $pb
+                i32.const 16
+                i32.add
+                local.set $pb
+                local.get $p
+                i32.const 4
+                i32.add
+                local.set $p
+                br $vl
+              end
+            end
+            local.get $acc
+            ${HSUM}
+            local.set $s
+            block $sd
+              loop $sl
+                local.get $p
+                local.get $k
+                i32.ge_s
+                br_if $sd
+                local.get $s
+                local.get $pa
+                f32.load
+                local.get $pb
+                f32.load
+                f32.mul
+                f32.add
+                local.set $s
+                local.get $pa
+                i32.const 4
+                i32.add
+                local.set $pa
+                local.get $pb
+                i32.const 4
+                i32.add
+                local.set $pb
+                local.get $p
+                i32.const 1
+                i32.add
+                local.set $p
+                br $sl
+              end
+            end
+            local.get $c
+            local.get $i
+            local.get $n
+            i32.mul
+            local.get $j
+            i32.add
+            i32.const 2
+            i32.shl
+            i32.add
+            local.get $s
+            f32.store
+            local.get $j
+            i32.const 1
+            i32.add
+            local.set $j
+            br $jl
           end
         end
         local.get $i
@@ -1083,7 +1369,7 @@ const adamKernel = elementwise(
 
 /** All kernels of the module, in export order (`spmmBlocks`: column block widths, for tuning). */
 export function kernels(spmmBlocks: number[] = SPMM_BLOCKS, spmmPrefetch = SPMM_PREFETCH): WasmFunction[] {
-  return [spmmKernel(false, spmmBlocks, spmmPrefetch), spmmKernel(true, spmmBlocks, spmmPrefetch), sddmmKernel, gemmNnKernel, gemmTnKernel, axpbyKernel, adamKernel];
+  return [spmmKernel(false, spmmBlocks, spmmPrefetch), spmmKernel(true, spmmBlocks, spmmPrefetch), sddmmKernel, gemmNnKernel, gemmTnKernel, gemmNtKernel, axpbyKernel, adamKernel, ...mathKernels()];
 }
 
 /** Assembles the kernel module for a memory import of the given limits. */
@@ -1098,6 +1384,7 @@ export interface KernelExports {
   sddmm(indptr: number, indices: number, a: number, b: number, out: number, d: number, r0: number, r1: number): void;
   gemm_nn(a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void;
   gemm_tn(a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void;
+  gemm_nt(a: number, bt: number, c: number, k: number, n: number, r0: number, r1: number): void;
   axpby(x: number, y: number, out: number, alpha: number, beta: number, r0: number, r1: number): void;
   adam(
     p: number, g: number, m: number, v: number,
