@@ -51,17 +51,12 @@ function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: 
   spmmRows(ip, ix, X, Y, Z, d, r0, r1, (e) => vl[e]);
 }
 
-function spmmPerm(h: HeapViews, indptr: number, indices: number, perm: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void {
-  const buf = h.f32.buffer;
-  const ip = new Int32Array(buf, indptr, r1 + 1);
-  const nnzEnd = ip[r1];
-  const ix = new Int32Array(buf, indices, nnzEnd);
-  const pm = new Int32Array(buf, perm, nnzEnd);
-  const vl = new Float32Array(buf, values);
-  const X = new Float32Array(buf, x);
-  const Y = new Float32Array(buf, y, r1 * d);
-  const Z = z ? new Float32Array(buf, z, r1 * d) : null;
-  spmmRows(ip, ix, X, Y, Z, d, r0, r1, (e) => vl[pm[e]]);
+function gatherF32(h: HeapViews, idx: number, src: number, out: number, r0: number, r1: number): void {
+  const { f32, i32 } = h;
+  const ib = idx >> 2;
+  const sb = src >> 2;
+  const ob = out >> 2;
+  for (let i = r0; i < r1; i++) f32[ob + i] = f32[sb + i32[ib + i]];
 }
 
 function sddmm(h: HeapViews, indptr: number, indices: number, a: number, b: number, out: number, d: number, r0: number, r1: number): void {
@@ -153,7 +148,7 @@ function adam(
 /** JS kernels by the name of their wasm twin. */
 export const JS_KERNELS: Record<string, JsKernel> = {
   spmm: spmm as JsKernel,
-  spmm_perm: spmmPerm as JsKernel,
+  gather_f32: gatherF32 as JsKernel,
   sddmm: sddmm as JsKernel,
   gemm_nn: gemmNn as JsKernel,
   gemm_tn: gemmTn as JsKernel,

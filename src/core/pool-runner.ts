@@ -21,7 +21,7 @@ import type { KernelExports } from './wasm-kernels.js';
 import { JS_KERNELS, type HeapViews } from './kernels-js.js';
 import { MATH_KERNEL_NAMES } from './wasm-math.js';
 
-export const KERNEL_NAMES = ['spmm', 'spmm_perm', 'sddmm', 'gemm_nn', 'gemm_tn', 'gemm_nt', 'axpby', 'adam', ...MATH_KERNEL_NAMES] as const;
+export const KERNEL_NAMES = ['spmm', 'sddmm', 'gemm_nn', 'gemm_tn', 'gemm_nt', 'axpby', 'adam', ...MATH_KERNEL_NAMES] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 export type BackendName = 'wasm' | 'js';
 

@@ -7,7 +7,7 @@
  * | op | formula | shapes |
  * |---|---|---|
  * | {@link spmm} | Y = A·X (+ Z), Y[i] = Σ_{e∈row i} w_e · X[src(e)] | X [m, d] → Y [n, d] |
- * | {@link spmmTransposed} | dX = Aᵀ·dY, computed as a product with the transposed CSR (no scatter) | dY [n, d] → dX [m, d] |
+ * | {@link spmmTransposed} | dX = Aᵀ·dY, computed as a product with the transposed CSR (no scatter); per-edge weights of A are gathered into its order through `perm` | dY [n, d] → dX [m, d] |
  * | {@link sddmm} | s_e = ⟨P[i], Q[src(e)]⟩ for e = (i, src(e)) | P [n, d], Q [m, d] → s [nnz] |
  *
  * Gradients (used by the autograd tape):
@@ -19,9 +19,9 @@
  * `heap.free`, or let the autograd tape do it).
  */
 import type { Csr, CsrTransposed } from './csr.js';
-import { allocF32 } from './heap.js';
+import { allocF32, free } from './heap.js';
 import { runKernel, type BackendName } from './pool.js';
-import { csrChunking, type ParallelOptions } from './chunks.js';
+import { csrChunking, uniformChunking, type ParallelOptions } from './chunks.js';
 import { staged } from './stage.js';
 
 export interface SpmmOptions extends ParallelOptions {
@@ -80,20 +80,20 @@ export function spmm(a: Csr, x: Float32Array, d: number, opts: SpmmOptions = {})
  */
 export function spmmTransposed(at: CsrTransposed, dy: Float32Array, d: number, opts: SpmmOptions = {}): Float32Array {
   if (!opts.values) return spmm(at, dy, d, opts);
-  checkDense('spmmTransposed dY', dy, at.cols, d);
-  if (opts.values.length !== at.indices.length) throw new Error(`spmmTransposed: values length ${opts.values.length} != nnz ${at.indices.length}`);
-  const y = opts.out ?? allocF32(at.rows * d, false);
-  checkDense('spmmTransposed out', y, at.rows, d);
-  if (y === dy) throw new Error('spmmTransposed: out must not alias dY');
-  const values = opts.values;
-  const z = opts.add;
-  if (z) checkDense('spmmTransposed add', z, at.rows, d);
-  staged((s) => {
-    const py = s.outF32(y, z === y);
-    const args = [s.inI32(at.indptr), s.inI32(at.indices), s.inI32(at.perm), s.inF32(values), s.inF32(dy), py, d, z ? (z === y ? py : s.inF32(z)) : 0];
-    runKernel('spmm_perm', args, csrChunking(at, d, opts), { backend: pickBackend(d, opts.backend), parallel: opts.parallel });
-  });
-  return y;
+  const n = at.indices.length;
+  if (opts.values.length !== n) throw new Error(`spmmTransposed: values length ${opts.values.length} != nnz ${n}`);
+  // weights into transposed order first (one random-access pass), then the plain kernel: faster
+  // than reading values[perm[t]] inside every column pass, and bitwise the same result
+  const wt = allocF32(n, false);
+  try {
+    const values = opts.values;
+    staged((s) => {
+      runKernel('gather_f32', [s.inI32(at.perm), s.inF32(values), wt.byteOffset], uniformChunking(n, 4, opts), { backend: opts.backend, parallel: opts.parallel });
+    });
+    return spmm(at, dy, d, { ...opts, values: wt });
+  } finally {
+    free(wt);
+  }
 }
 
 /**

@@ -44,7 +44,6 @@
  * | export | formula |
  * |---|---|
  * | `spmm(indptr, indices, values, x, y, d, z, r0, r1)` | Y[i,:] = Σ_{e ∈ row i} values[e] · X[indices[e], :] (+ Z[i,:] if z ≠ 0; z may equal y) |
- * | `spmm_perm(indptr, indices, perm, values, x, y, d, z, r0, r1)` | same with weights values[perm[e]] (transposed CSR over original edge weights) |
  * | `sddmm(indptr, indices, a, b, out, d, r0, r1)` | out[e] = ⟨A[i,:], B[indices[e],:]⟩ for e ∈ row i |
  * | `gemm_nn(a, b, c, k, n, r0, r1)` | C[i,:] = A[i,:] · B  (A m×k, B k×n) |
  * | `gemm_tn(a, b, c, k, n, r0, r1)` | C = Σ_{i∈[r0,r1)} A[i,:]ᵀ B[i,:]  (C k×n, overwritten) |
@@ -62,7 +61,7 @@ export const SPMM_BLOCKS = [32, 16, 4];
 export const SPMM_PREFETCH = 0;
 
 /** Emits the unrolled pass over one row's edges for a column block of `w` floats. */
-function spmmPass(w: number, perm: boolean, prefetch: number): string {
+function spmmPass(w: number, prefetch: number): string {
   const nv = w / 4;
   const accs = Array.from({ length: nv }, (_, k) => `$a${k}`);
   const zero = accs.map((a) => `v128.const f32x4 0 0 0 0\nlocal.set ${a}`).join('\n');
@@ -71,20 +70,7 @@ function spmmPass(w: number, perm: boolean, prefetch: number): string {
     .join('\n');
   const store = accs.map((a, k) => `local.get $q\nlocal.get ${a}\nv128.store offset=${16 * k} align=4`).join('\n');
   const addZ = accs.map((a, k) => `local.get ${a}\nlocal.get $p\nv128.load offset=${16 * k} align=4\nf32x4.add\nlocal.set ${a}`).join('\n');
-  const weight = perm
-    ? `local.get $values
-       local.get $pp
-       i32.load
-       i32.const 2
-       i32.shl
-       i32.add
-       v128.load32_splat
-       local.set $v
-       local.get $pp
-       i32.const 4
-       i32.add
-       local.set $pp`
-    : `local.get $pv
+  const weight = `local.get $pv
        v128.load32_splat
        local.set $v
        local.get $pv
@@ -103,7 +89,8 @@ function spmmPass(w: number, perm: boolean, prefetch: number): string {
         ${zero}
         local.get $ps
         local.set $pe
-        ${perm ? 'local.get $pps\nlocal.set $pp' : 'local.get $pvs\nlocal.set $pv'}
+        local.get $pvs
+        local.set $pv
         block $edgesDone${w}
           loop $edges${w}
             local.get $pe
@@ -189,17 +176,15 @@ function prefetchCode(w: number, dist: number): string {
     drop`;
 }
 
-function spmmKernel(perm: boolean, blocks: number[], prefetch: number): WasmFunction {
-  const params: [string, 'i32'][] = perm
-    ? [['indptr', 'i32'], ['indices', 'i32'], ['perm', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']]
-    : [['indptr', 'i32'], ['indices', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']];
+function spmmKernel(blocks: number[], prefetch: number): WasmFunction {
+  const params: [string, 'i32'][] = [['indptr', 'i32'], ['indices', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']];
   const nAcc = Math.max(...blocks) / 4;
   return {
-    name: perm ? 'spmm_perm' : 'spmm',
+    name: 'spmm',
     params,
     locals: [
       ['r', 'i32'], ['rowBytes', 'i32'], ['cb', 'i32'], ['ps', 'i32'], ['pe', 'i32'], ['peEnd', 'i32'],
-      ['pvs', 'i32'], ['pv', 'i32'], ['pps', 'i32'], ['pp', 'i32'], ['p', 'i32'], ['q', 'i32'], ['t', 'i32'],
+      ['pvs', 'i32'], ['pv', 'i32'], ['p', 'i32'], ['q', 'i32'], ['t', 'i32'],
       ['peLast', 'i32'], ['t2', 'i32'],
       ['v', 'v128'],
       ...Array.from({ length: nAcc }, (_, k) => [`a${k}`, 'v128'] as [string, 'v128']),
@@ -247,10 +232,10 @@ function spmmKernel(perm: boolean, blocks: number[], prefetch: number): WasmFunc
           local.get $p
           i32.add
           local.set $ps
-          local.get $${perm ? 'perm' : 'values'}
+          local.get $values
           local.get $p
           i32.add
-          local.set $${perm ? 'pps' : 'pvs'}
+          local.set $pvs
           local.get $indices
           local.get $t
           i32.load offset=4
@@ -260,7 +245,7 @@ function spmmKernel(perm: boolean, blocks: number[], prefetch: number): WasmFunc
           local.set $peEnd
           i32.const 0
           local.set $cb
-          ${blocks.map((w) => spmmPass(w, perm, prefetch)).join('\n')}
+          ${blocks.map((w) => spmmPass(w, prefetch)).join('\n')}
           local.get $r
           i32.const 1
           i32.add
@@ -1369,7 +1354,7 @@ const adamKernel = elementwise(
 
 /** All kernels of the module, in export order (`spmmBlocks`: column block widths, for tuning). */
 export function kernels(spmmBlocks: number[] = SPMM_BLOCKS, spmmPrefetch = SPMM_PREFETCH): WasmFunction[] {
-  return [spmmKernel(false, spmmBlocks, spmmPrefetch), spmmKernel(true, spmmBlocks, spmmPrefetch), sddmmKernel, gemmNnKernel, gemmTnKernel, gemmNtKernel, axpbyKernel, adamKernel, ...mathKernels()];
+  return [spmmKernel(spmmBlocks, spmmPrefetch), sddmmKernel, gemmNnKernel, gemmTnKernel, gemmNtKernel, axpbyKernel, adamKernel, ...mathKernels()];
 }
 
 /** Assembles the kernel module for a memory import of the given limits. */
@@ -1380,7 +1365,6 @@ export function kernelModuleBytes(maxPages: number, spmmBlocks: number[] = SPMM_
 /** Signatures of the exported kernels as seen from JavaScript (all pointers are byte offsets). */
 export interface KernelExports {
   spmm(indptr: number, indices: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void;
-  spmm_perm(indptr: number, indices: number, perm: number, values: number, x: number, y: number, d: number, z: number, r0: number, r1: number): void;
   sddmm(indptr: number, indices: number, a: number, b: number, out: number, d: number, r0: number, r1: number): void;
   gemm_nn(a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void;
   gemm_tn(a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void;

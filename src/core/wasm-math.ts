@@ -20,6 +20,7 @@
  * | `edge_score_sum(indptr, indices, t, u, out)` | out_e = t[i] + u[indices[e]] |
  * | `segment_sum(indptr, g, out)` | out[i] = Σ_{e∈row i} g_e |
  * | `segment_sum_perm(indptr, perm, g, out)` | out[j] = Σ_{t∈row j} g[perm[t]] (column sums via the transposed CSR) |
+ * | `gather_f32(idx, src, out)` | out[i] = src[idx[i]] |
  */
 import type { WasmFunction } from './wasm-asm.js';
 
@@ -680,13 +681,55 @@ const segmentSumPerm: WasmFunction = {
     f32.store`),
 };
 
+/** out[i] = src[idx[i]] for i ∈ [r0, r1) (per-edge values into transposed order). */
+const gatherF32: WasmFunction = {
+  name: 'gather_f32',
+  params: [['idx', 'i32'], ['src', 'i32'], ['out', 'i32'], ['r0', 'i32'], ['r1', 'i32']],
+  locals: [['o', 'i32'], ['oEnd', 'i32']],
+  body: `
+    local.get $r0
+    i32.const 2
+    i32.shl
+    local.set $o
+    local.get $r1
+    i32.const 2
+    i32.shl
+    local.set $oEnd
+    block $d
+      loop $l
+        local.get $o
+        local.get $oEnd
+        i32.ge_u
+        br_if $d
+        local.get $out
+        local.get $o
+        i32.add
+        local.get $src
+        local.get $idx
+        local.get $o
+        i32.add
+        i32.load
+        i32.const 2
+        i32.shl
+        i32.add
+        f32.load
+        f32.store
+        local.get $o
+        i32.const 4
+        i32.add
+        local.set $o
+        br $l
+      end
+    end`,
+};
+
 /** The kernels of this file, in export order. */
 export function mathKernels(): WasmFunction[] {
-  return [...relu, ...leaky, ...elu, ...sigmoid].map(mapKernel).concat([segmentSoftmax, segmentSoftmaxBwd, edgeScoreSum, segmentSum, segmentSumPerm]);
+  return [...relu, ...leaky, ...elu, ...sigmoid].map(mapKernel).concat([segmentSoftmax, segmentSoftmaxBwd, edgeScoreSum, segmentSum, segmentSumPerm, gatherF32]);
 }
 
 /** Names of {@link mathKernels}, for the pool's kernel table. */
 export const MATH_KERNEL_NAMES = [
   'relu_fwd', 'relu_bwd', 'leaky_fwd', 'leaky_bwd', 'elu_fwd', 'elu_bwd', 'sigmoid_fwd', 'sigmoid_bwd', 'hadamard',
-  'segment_softmax', 'segment_softmax_bwd', 'edge_score_sum', 'segment_sum', 'segment_sum_perm',
+  'segment_softmax', 'segment_softmax_bwd', 'edge_score_sum', 'segment_sum', 'segment_sum_perm', 'gather_f32',
 ] as const;
