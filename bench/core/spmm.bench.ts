@@ -4,7 +4,8 @@
  * Prints GFLOP/s (2·nnz·d / time) of SpMM forward (Y = Â·X) and transpose (dX = Âᵀ·dY through the
  * transposed CSR, with stored weights and with per-edge weights read through the permutation) for
  * the JS and wasm kernels, serial and over the worker pool; then the time of one LightGCN BPR step
- * (batch 2048, 64-d, 3 layers, layer mean, gathers, BPR + L2, backward, Adam) beside PyTorch's.
+ * (batch 2048, 64-d, 3 layers, layer mean, gathers, BPR + L2, backward, Adam) beside PyTorch's,
+ * then dense products at GAT shapes and one GAT layer forward + backward.
  * PyTorch is measured too when `python3` with torch is importable (bench/core/lightgcn_step_torch.py).
  *
  * Every figure is the median of several runs (the machine is shared). Options:
@@ -21,7 +22,8 @@ import { transpose, nnz, type Csr, type CsrTransposed } from '../../src/core/csr
 import { spmm, spmmTransposed, sddmm } from '../../src/core/sparse.js';
 import { allocF32, free } from '../../src/core/heap.js';
 import { configureCore, startPool, shutdownPool, coreConfig, type BackendName } from '../../src/core/pool.js';
-import { Tape, parameter, zeroGrad, type Tensor } from '../../src/core/autograd.js';
+import { Tape, parameter, constant, zeroGrad, type Tensor } from '../../src/core/autograd.js';
+import { matmul, matmulTN } from '../../src/core/dense.js';
 import { Adam } from '../../src/core/optim.js';
 import { Rng } from '../../src/core/random.js';
 
@@ -182,6 +184,39 @@ async function benchLightgcn(a: Csr, at: CsrTransposed, nUsers: number, nItems: 
   return best;
 }
 
+/** Dense products at GAT/MLP shapes and one GAT layer (forward + backward) on the same graph. */
+async function benchOthers(a: Csr, at: CsrTransposed, maxThreads: number): Promise<void> {
+  await useThreads(maxThreads);
+  const n = a.rows;
+  const rng = new Rng(5);
+  const x = allocF32(n * D);
+  for (let i = 0; i < x.length; i++) x[i] = 0.1 * rng.normal();
+  const w = allocF32(D * D);
+  for (let i = 0; i < w.length; i++) w[i] = 0.1 * rng.normal();
+  const flops = 2 * n * D * D;
+  const c = allocF32(n * D);
+  const mm = timeMedian(() => matmul(x, w, n, D, D, { out: c }), REPS);
+  const tn = timeMedian(() => free(matmulTN(x, c, n, D, D)), REPS);
+  console.log(`\nDense, wasm ${maxThreads} threads: X·W [${n}×${D}]·[${D}×${D}] ${(flops / mm / 1e6).toFixed(1)} GFLOP/s (${mm.toFixed(1)} ms); Xᵀ·G ${(flops / tn / 1e6).toFixed(1)} GFLOP/s (${tn.toFixed(1)} ms)`);
+  const W = parameter(w, [D, D]);
+  const aSrc = parameter(allocF32(D).map(() => 0.1 * rng.normal()), [D, 1]);
+  const aDst = parameter(allocF32(D).map(() => 0.1 * rng.normal()), [D, 1]);
+  const xt = constant(x, [n, D]);
+  const gat = timeMedian(() => {
+    const t = new Tape();
+    const h = t.matmul(xt, W);
+    const logits = t.leakyRelu(t.edgeScoreSum(a, at, t.matmul(h, aDst), t.matmul(h, aSrc)), 0.2);
+    const out = t.elu(t.spmm(a, at, h, t.segmentSoftmax(a, logits)));
+    t.backward(t.sum(out));
+    zeroGrad([W, aSrc, aDst]);
+    t.dispose();
+  }, Math.max(3, Math.ceil(STEPS / 2)));
+  console.log(`GAT layer (1 head, ${D}-d: XW, additive attention, LeakyReLU, segment softmax, weighted SpMM, ELU), forward + backward: ${gat.toFixed(1)} ms`);
+  free(x);
+  free(w);
+  free(c);
+}
+
 function runTorch(): { step_s: number; spmm_s: number; threads: number; torch: string } | null {
   if (flag('--no-torch')) return null;
   const script = fileURLToPath(new URL('./lightgcn_step_torch.py', import.meta.url));
@@ -212,6 +247,7 @@ async function main(): Promise<void> {
   console.log(`${g.nUsers} users + ${g.nItems} items = ${g.adj.rows} nodes, ${nnz(g.adj)} directed edges (built in ${(performance.now() - t0).toFixed(0)} ms)`);
   await benchSpmm(g.adj, at, maxThreads);
   const best = await benchLightgcn(g.adj, at, g.nUsers, g.nItems, maxThreads);
+  await benchOthers(g.adj, at, maxThreads);
   await shutdownPool();
   const torch = runTorch();
   console.log('\nLightGCN step, side by side');

@@ -114,12 +114,17 @@ test('the pool starts, runs kernels on its workers, shuts down and restarts with
   await startPool();
   assert.ok(poolActive());
   const serial = spmm(a, x, 16, { parallel: false });
+  // whether the worker wakes in time to take a chunk depends on scheduling: give it many chances
+  const big = randomCsr(rng, 3000, 3000, 0.01);
+  const bx = randomArray(rng, 3000 * 64);
   let sawWorker = false;
-  for (let r = 0; r < 20 && !sawWorker; r++) {
-    assert.ok(bitwiseEqual(serial, spmm(a, x, 16, { chunks: 16 })));
+  for (let r = 0; r < 200 && !sawWorker; r++) {
+    spmm(big, bx, 64, { chunks: 64 });
     sawWorker = poolStats().workerChunks > 0;
+    if (!sawWorker) await new Promise((res) => setTimeout(res, 2));
   }
   assert.ok(sawWorker, 'a worker ran at least one chunk');
+  assert.ok(bitwiseEqual(serial, spmm(a, x, 16, { chunks: 16 })));
   await configureCore({ threads: 3 });
   assert.ok(!poolActive(), 'changing the thread count stops the pool');
   await startPool();
