@@ -218,6 +218,9 @@ export function runKernel(name: KernelName, args: number[], chunking: Chunking, 
   const parallel = opts.parallel !== false && config.threads > 1 && nChunks > 1;
   if (parallel && !pool) pool = spawn();
   const p = pool;
+  // workers announce themselves in shared memory too, so a caller that never yields to the event
+  // loop (a synchronous training loop) still gets the pool once it is up
+  if (p && !p.ready && !p.failure && Atomics.load(p.ctl, READY) >= p.workers.length) p.ready = true;
   if (!parallel || !p || !p.ready) {
     for (let c = 0; c < nChunks; c++) r.runChunk(job, c);
     return;
