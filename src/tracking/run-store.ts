@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
-import { ppError } from '../errors.js';
+import { isPlotPointeError, ppError } from '../errors.js';
 import { openDb, type Db } from '../lake/duckdb.js';
 import { sha256Of } from '../lake/hash.js';
 import { codeVersion } from '../lake/manifest.js';
@@ -18,6 +18,7 @@ import {
   type MetricPart,
   type PartMetrics,
 } from './analysis.js';
+import { openWithLockWait } from './lock-wait.js';
 import { makeRunId } from './run-id.js';
 import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from './schema.js';
 
@@ -30,10 +31,12 @@ import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from './schema.js';
  * holds no handle between calls: every method opens the file, does its work in one short transaction and
  * closes it (tens of milliseconds), so a training process that logs an epoch per minute does not keep
  * `plotpointe runs list` out. When another process holds the file (DuckDB's error mentions a "lock"), the
- * open is retried with exponential backoff and jitter (by default 8 retries, 50 ms doubling to at most 1 s,
- * about 5 s in all) before failing with PP_RUN_STORE_LOCKED — which is what a long-lived holder, such as an
- * open `duckdb lake/runs.duckdb` shell, gets. Within one process the calls on one file are queued, since
- * two DuckDB instances of one process would not exclude each other.
+ * open is retried with exponential backoff and jitter (25 ms doubling to at most 250 ms) for up to 10 s,
+ * then fails with PP_RUN_STORE_LOCKED — which is what a long-lived holder, such as an open
+ * `duckdb lake/runs.duckdb` shell, gets. A waiting process leaves a marker in `runs.duckdb.wait/` that
+ * makes other processes let it go first, so a process making calls back to back cannot starve it (see
+ * lock-wait.ts). Within one process the calls on one file are queued, since two DuckDB instances of one
+ * process would not exclude each other.
  *
  * Runs that die without `failRun` (a killed process) stay `running`.
  */
@@ -213,9 +216,9 @@ export interface GateResult {
 export interface RunStoreOptions {
   /** Create the lake folder and the store when missing (default true); else a missing store is PP_LAKE_NOT_FOUND. */
   create?: boolean;
-  /** Retries of an open that meets a lock held by another process (default 8). */
-  lockRetries?: number;
-  /** First backoff in ms, doubled per retry up to 1 s, with ±50% jitter (default 50). */
+  /** How long an open waits for another process's lock before PP_RUN_STORE_LOCKED (ms, default 10 000). */
+  lockTimeoutMs?: number;
+  /** First backoff (ms), doubled per retry up to 250 ms, with ±50% jitter (default 25). */
   lockBackoffMs?: number;
 }
 
@@ -235,12 +238,6 @@ function queued<T>(path: string, job: () => Promise<T>): Promise<T> {
   return next;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function isLockError(err: unknown): boolean {
-  return err instanceof Error && /lock/i.test(err.message);
-}
-
 /** The process's peak resident set size so far, in MB (for `finishRun`). */
 export function peakRssMb(): number {
   return process.resourceUsage().maxRSS / 1024;
@@ -251,14 +248,14 @@ export class RunStore {
   readonly path: string;
   /** How many times this object's opens met another process's lock and waited (a diagnostic). */
   lockWaits = 0;
-  private readonly lockRetries: number;
+  private readonly lockTimeoutMs: number;
   private readonly lockBackoffMs: number;
   private closed = false;
 
   private constructor(path: string, options: RunStoreOptions) {
     this.path = path;
-    this.lockRetries = options.lockRetries ?? 8;
-    this.lockBackoffMs = options.lockBackoffMs ?? 50;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    this.lockBackoffMs = options.lockBackoffMs ?? 25;
   }
 
   /** The store of a lake (`<lake>/runs.duckdb`), creating or upgrading its schema. */
@@ -600,18 +597,16 @@ export class RunStore {
   }
 
   private async openWithRetry(): Promise<Db> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await openDb({ path: this.path, threads: 1 });
-      } catch (err) {
-        if (!isLockError(err)) throw ppError('PP_INPUT_UNREADABLE', `run store ${this.path}: ${(err as Error).message}`, err);
-        if (attempt >= this.lockRetries) {
-          throw ppError('PP_RUN_STORE_LOCKED', `${this.path} (gave up after ${attempt + 1} attempts): ${(err as Error).message}`, err);
-        }
-        this.lockWaits++;
-        const base = Math.min(1000, this.lockBackoffMs * 2 ** attempt);
-        await sleep(base * (0.5 + Math.random()));
-      }
+    try {
+      return await openWithLockWait(this.path, () => openDb({ path: this.path, threads: 1 }), {
+        timeoutMs: this.lockTimeoutMs,
+        backoffMs: this.lockBackoffMs,
+        maxBackoffMs: 250,
+        onWait: () => this.lockWaits++,
+      });
+    } catch (err) {
+      if (isPlotPointeError(err)) throw err;
+      throw ppError('PP_INPUT_UNREADABLE', `run store ${this.path}: ${(err as Error).message}`, err);
     }
   }
 }
