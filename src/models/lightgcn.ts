@@ -1,0 +1,328 @@
+/**
+ * LightGCN (He et al., SIGIR 2020): linear propagation of ID embeddings over the user–item graph,
+ *
+ *   E⁽ᵏ⁺¹⁾ = Â E⁽ᵏ⁾,   Â = D^-1/2 A D^-1/2,   A = [[0, R], [Rᵀ, 0]]  ((U+I) × (U+I), R binary),
+ *   E = (E⁽⁰⁾ + E⁽¹⁾ + … + E⁽ᴷ⁾) / (K + 1),   x_ui = ⟨E[u], E[U + i]⟩,
+ *
+ * trained with BPR on the final embeddings and L2 on the batch's layer-0 embeddings (λ·Σ‖e⁰‖²/(2b)),
+ * Adam lr 0.001, batch 2048, d 64, K 3, N(0, 0.1²) initialisation — the official configuration.
+ * With `ratingWeighted` and a split with ratings, A_ui = rating(u, i) (NaN → 1) before normalisation.
+ *
+ * One step propagates the whole graph, forward and backward, with the core's SpMM kernels and no
+ * autograd tape (the graph is fixed, so the backward pass is written out; Â is symmetric, Âᵀ = Â):
+ *
+ *   forward   E⁽ᵏ⁾ = Â E⁽ᵏ⁻¹⁾ for k < K over all nodes; the last layer only on the batch's rows R,
+ *             E⁽ᴷ⁾[R] = Â[R, :] E⁽ᴷ⁻¹⁾ (its other rows are never read); F = mean of the layers at R
+ *   backward  G = ∂L/∂F / (K+1) on R;   ∂E⁽ᴷ⁻¹⁾ = Â[R, :]ᵀ G + G@R;   ∂E⁽ᵏ⁾ = Â ∂E⁽ᵏ⁺¹⁾ + G@R (k < K−1),
+ *             ∂E⁽⁰⁾ += λ·count·E⁽⁰⁾[R]/b;  then one dense Adam step (∂E⁽⁰⁾ reaches the K-hop
+ *             neighbourhood of the batch, i.e. nearly every node)
+ *
+ * so a step costs 2(K−1) full SpMMs plus two products restricted to the batch's rows, instead of the 2K
+ * full ones and the full-size layer mean of a tape. Every buffer is allocated once in the shared heap.
+ * When the batch's rows hold most of the graph's entries (very large batches), the last layer is
+ * propagated over the whole graph instead (`FULL_LAST_LAYER`).
+ *
+ * Measured on Gowalla (70,839 nodes, 1.46M entries), see the report in the commit that added this file
+ * and `bench` notes below at {@link LightGcnModel}.
+ */
+import { ppError } from '../errors.js';
+import {
+  allocF32,
+  allocI32,
+  bipartiteNormalizedAdjacency,
+  csrFromCoo,
+  free,
+  normalizeSymmetric,
+  spmm,
+  transpose,
+  type Csr,
+} from '../core/index.js';
+import type { SplitData } from '../graphs/split-data.js';
+import type { ModelSpec, Params } from './model.js';
+import { registerModel, resolveParams } from './registry.js';
+import { BPR_PARAMS, BprEmbeddingModel, bprConfig, fitBpr, loadEmbeddings, type BprConfig } from './mf.js';
+
+/** Share of Â's entries above which the batch rows' last layer is computed over the whole graph. */
+export const FULL_LAST_LAYER = 0.5;
+
+/**
+ * Â of the split's train part: symmetric normalised bipartite adjacency, binary or rating-weighted.
+ * Nodes 0..U−1 are users, U..U+I−1 items.
+ */
+export function lightGcnAdjacency(data: SplitData, ratingWeighted: boolean): { adj: Csr; weighted: boolean } {
+  const { train, numUsers: U, numItems: I } = data;
+  const m = train.indices.length;
+  const users = new Int32Array(m);
+  for (let u = 0; u < U; u++) users.fill(u, train.indptr[u], train.indptr[u + 1]);
+  let weighted = false;
+  if (ratingWeighted) for (let e = 0; e < m && !weighted; e++) weighted = Number.isFinite(train.ratings[e]);
+  if (!weighted) return { adj: bipartiteNormalizedAdjacency(U, I, users, train.indices), weighted };
+  const n = U + I;
+  const r = new Int32Array(2 * m);
+  const c = new Int32Array(2 * m);
+  const w = new Float32Array(2 * m);
+  for (let e = 0; e < m; e++) {
+    const rating = train.ratings[e];
+    const v = Number.isFinite(rating) ? rating : 1;
+    if (!(v > 0)) throw ppError('PP_MODEL_PARAM', `lightgcn.ratingWeighted: rating ${rating} of user ${users[e]} is not positive`);
+    r[2 * e] = users[e];
+    c[2 * e] = U + train.indices[e];
+    r[2 * e + 1] = U + train.indices[e];
+    c[2 * e + 1] = users[e];
+    w[2 * e] = w[2 * e + 1] = v;
+  }
+  const a = csrFromCoo(n, n, r, c, w);
+  const norm = normalizeSymmetric(a);
+  free(a.values);
+  return { adj: norm, weighted };
+}
+
+/** Adds src[s, :] to dst[rows[s], :] for s < n. */
+function scatterAdd(dst: Float32Array, rows: Int32Array, n: number, src: Float32Array, d: number): void {
+  for (let s = 0; s < n; s++) {
+    const o = rows[s] * d;
+    const g = s * d;
+    for (let q = 0; q < d; q++) dst[o + q] += src[g + q];
+  }
+}
+
+/**
+ * LightGCN with a hand-written forward/backward over the core's SpMM kernels (see the module comment).
+ */
+export class LightGcnModel extends BprEmbeddingModel {
+  readonly modelName = 'lightgcn';
+  readonly layers: number;
+  readonly adj: Csr;
+  /** Whether the edges carry ratings (ratingWeighted and the split has ratings). */
+  readonly weighted: boolean;
+  /** E⁽¹⁾ … E⁽ᴷ⁻¹⁾ over all nodes. */
+  private readonly hidden: Float32Array[] = [];
+  /** Two full buffers for the backward pass (and the full last layer); the gradient of E⁽⁰⁾. */
+  private readonly bufA: Float32Array;
+  private readonly bufB: Float32Array;
+  private readonly grad: Float32Array;
+  /** E⁽ᴷ⁾ at the batch's rows. */
+  private last: Float32Array = new Float32Array(0);
+  /** Â[R, :] of the current step (null when the last layer went over the whole graph). */
+  private sub: Csr | null = null;
+  private final: Float32Array | null = null;
+  private finalValid = false;
+  private released = false;
+  /** Steps whose last layer used the batch rows (sub) vs the whole graph: for benchmarks. */
+  readonly stats = { subSteps: 0, fullSteps: 0 };
+  /** Share of Â's entries above which the last layer goes over the whole graph (0 = always; benchmarks). */
+  fullLastLayer = FULL_LAST_LAYER;
+
+  constructor(data: SplitData, cfg: BprConfig, seed: number, params: Params, layers: number, ratingWeighted: boolean) {
+    super(data, cfg, seed, params);
+    this.layers = layers;
+    const { adj, weighted } = lightGcnAdjacency(data, ratingWeighted);
+    this.adj = adj;
+    this.weighted = weighted;
+    const size = this.numNodes * this.dim;
+    for (let k = 1; k < layers; k++) this.hidden.push(allocF32(size, false));
+    this.bufA = allocF32(layers >= 1 ? size : 0, false);
+    this.bufB = allocF32(layers >= 2 ? size : 0, false);
+    this.grad = allocF32(size, false);
+    this.param.grad = this.grad;
+  }
+
+  protected override onCapacity(rows: number): void {
+    free(this.last);
+    this.last = allocF32(rows * this.dim, false);
+  }
+
+  private layer(k: number): Float32Array {
+    return k === 0 ? this.table : this.hidden[k - 1];
+  }
+
+  protected forwardRows(out: Float32Array): void {
+    if (this.released) throw ppError('PP_INTERNAL', 'lightgcn: training already finished');
+    const K = this.layers;
+    const d = this.dim;
+    const n = this.nRows;
+    const rows = this.rows;
+    if (K === 0) {
+      for (let s = 0; s < n; s++) out.set(this.table.subarray(rows[s] * d, rows[s] * d + d), s * d);
+      return;
+    }
+    for (let k = 1; k < K; k++) spmm(this.adj, this.layer(k - 1), d, { out: this.layer(k) });
+    const last = this.last.subarray(0, n * d);
+    const a = this.adj;
+    let nnzSub = 0;
+    for (let s = 0; s < n; s++) nnzSub += a.indptr[rows[s] + 1] - a.indptr[rows[s]];
+    if (nnzSub > this.fullLastLayer * a.indptr[a.rows]) {
+      // most of the graph: propagate the last layer everywhere and read the batch's rows
+      this.sub = null;
+      this.stats.fullSteps++;
+      spmm(a, this.layer(K - 1), d, { out: this.bufA });
+      for (let s = 0; s < n; s++) last.set(this.bufA.subarray(rows[s] * d, rows[s] * d + d), s * d);
+    } else {
+      this.stats.subSteps++;
+      const indptr = allocI32(n + 1, false);
+      const indices = allocI32(nnzSub, false);
+      const values = allocF32(nnzSub, false);
+      indptr[0] = 0;
+      let at = 0;
+      for (let s = 0; s < n; s++) {
+        const lo = a.indptr[rows[s]];
+        const hi = a.indptr[rows[s] + 1];
+        indices.set(a.indices.subarray(lo, hi), at);
+        values.set(a.values.subarray(lo, hi), at);
+        at += hi - lo;
+        indptr[s + 1] = at;
+      }
+      this.sub = { rows: n, cols: a.cols, indptr, indices, values };
+      spmm(this.sub, this.layer(K - 1), d, { out: last });
+    }
+    // F = (E⁽⁰⁾[R] + … + E⁽ᴷ⁻¹⁾[R] + E⁽ᴷ⁾[R]) / (K + 1)
+    const c = 1 / (K + 1);
+    for (let s = 0; s < n; s++) {
+      const o = s * d;
+      for (let q = 0; q < d; q++) out[o + q] = last[o + q];
+      for (let k = 0; k < K; k++) {
+        const e = this.layer(k);
+        const r = rows[s] * d;
+        for (let q = 0; q < d; q++) out[o + q] += e[r + q];
+      }
+      for (let q = 0; q < d; q++) out[o + q] *= c;
+    }
+  }
+
+  protected backwardRows(l2Scale: number): void {
+    const K = this.layers;
+    const d = this.dim;
+    const n = this.nRows;
+    const rows = this.rows;
+    const G = this.dF.subarray(0, n * d);
+    const c = 1 / (K + 1);
+    for (let q = 0; q < G.length; q++) G[q] *= c;
+    const target = (k: number) => (k === 0 ? this.grad : (K - 1 - k) % 2 === 0 ? this.bufA : this.bufB);
+    if (K === 0) {
+      this.grad.fill(0);
+    } else {
+      // ∂E⁽ᴷ⁻¹⁾ = Â[R, :]ᵀ G  (+ G at R below)
+      const t = target(K - 1);
+      if (this.sub) {
+        const st = transpose(this.sub);
+        spmm(st, G, d, { out: t });
+        for (const x of [st.indptr, st.indices, st.values, st.perm]) free(x);
+        this.freeSub();
+      } else {
+        // Âᵀ = Â: scatter G into a zero matrix and propagate it
+        const x = t === this.bufA ? this.bufB : this.bufA;
+        x.fill(0);
+        scatterAdd(x, rows, n, G, d);
+        spmm(this.adj, x, d, { out: t });
+      }
+      scatterAdd(t, rows, n, G, d);
+      for (let k = K - 2; k >= 0; k--) {
+        const tk = target(k);
+        spmm(this.adj, target(k + 1), d, { out: tk });
+        scatterAdd(tk, rows, n, G, d);
+      }
+    }
+    if (K === 0) scatterAdd(this.grad, rows, n, G, d);
+    // L2 on the batch's layer-0 embeddings
+    const E0 = this.table;
+    const g = this.grad;
+    for (let s = 0; s < n; s++) {
+      const k = l2Scale * this.l2Count[s];
+      if (k === 0) continue;
+      const o = rows[s] * d;
+      for (let q = 0; q < d; q++) g[o + q] += k * E0[o + q];
+    }
+  }
+
+  protected applyGradient(): void {
+    this.adam.step();
+  }
+
+  protected denseGradient(): Float32Array {
+    return this.grad.slice();
+  }
+
+  protected override endForward(): void {
+    this.freeSub();
+  }
+
+  private freeSub(): void {
+    if (this.sub) for (const x of [this.sub.indptr, this.sub.indices, this.sub.values]) free(x);
+    this.sub = null;
+  }
+
+  protected invalidate(): void {
+    this.finalValid = false;
+  }
+
+  /** Final embeddings of every node: all K layers over the whole graph, averaged. */
+  protected finalTable(): Float32Array {
+    if (this.final && this.finalValid) return this.final;
+    const K = this.layers;
+    const d = this.dim;
+    const size = this.numNodes * d;
+    if (!this.final) this.final = allocF32(size, false);
+    const f = this.final;
+    f.set(this.table);
+    for (let k = 1; k <= K; k++) {
+      const dst = k < K ? this.layer(k) : this.bufA;
+      spmm(this.adj, this.layer(k - 1), d, { out: dst });
+      for (let q = 0; q < size; q++) f[q] += dst[q];
+    }
+    const c = 1 / (K + 1);
+    for (let q = 0; q < size; q++) f[q] *= c;
+    this.finalValid = true;
+    return f;
+  }
+
+  override getState() {
+    if (this.released) throw ppError('PP_INTERNAL', 'lightgcn: training already finished');
+    return super.getState();
+  }
+
+  /** Keeps only the final embeddings (scoring) and frees the training buffers. */
+  override finishTraining(): void {
+    if (this.released) return;
+    super.finishTraining();
+    this.releaseTraining();
+  }
+
+  private releaseTraining(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const h of this.hidden) free(h);
+    this.hidden.length = 0;
+    for (const x of [this.bufA, this.bufB, this.grad, this.last]) free(x);
+    this.last = new Float32Array(0);
+    this.freeSub();
+    this.param.grad = null;
+  }
+
+  override dispose(): void {
+    this.releaseTraining();
+    if (this.final) free(this.final);
+    this.final = null;
+    for (const x of [this.adj.indptr, this.adj.indices, this.adj.values]) free(x);
+    super.dispose();
+  }
+}
+
+export const lightGcnSpec: ModelSpec = registerModel({
+  name: 'lightgcn',
+  description: 'LightGCN: layer-mean linear propagation over the normalised user–item graph, BPR (He et al. 2020)',
+  kind: 'trained',
+  params: {
+    ...BPR_PARAMS,
+    layers: { default: 3, min: 0, max: 8, doc: 'propagation layers K (final embedding = mean of layers 0..K)' },
+    ratingWeighted: { default: false, doc: 'weight edges by rating before normalisation (when the split has ratings)' },
+  },
+  async fit(ctx) {
+    const params = resolveParams(lightGcnSpec, ctx.params);
+    const layers = params.layers as number;
+    if (!Number.isInteger(layers)) throw ppError('PP_MODEL_PARAM', `lightgcn.layers: expected an integer (got ${layers})`);
+    return fitBpr(ctx, new LightGcnModel(ctx.data, bprConfig(params), ctx.seed, params, layers, params.ratingWeighted as boolean));
+  },
+  load(dir, data) {
+    return loadEmbeddings(dir, data, 'lightgcn');
+  },
+});
