@@ -16,6 +16,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { loadBenchGraph } from './graph.js';
 import { transpose, nnz, type Csr, type CsrTransposed } from '../../src/core/csr.js';
@@ -109,6 +110,8 @@ async function benchSpmm(a: Csr, at: CsrTransposed, maxThreads: number): Promise
 
 interface StepTimes {
   step: number;
+  /** CPU time of the process (all threads) during the step */
+  cpu: number;
   forward: number;
   backward: number;
   adam: number;
@@ -131,6 +134,7 @@ function lightgcnStepper(a: Csr, at: CsrTransposed, nUsers: number, nItems: numb
       p[r] = nUsers + rng.int(nItems);
       q[r] = nUsers + rng.int(nItems);
     }
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const tape = new Tape();
     const layers: Tensor[] = [emb];
@@ -152,13 +156,14 @@ function lightgcnStepper(a: Csr, at: CsrTransposed, nUsers: number, nItems: numb
     zeroGrad([emb]);
     tape.dispose();
     const t3 = performance.now();
-    return { step: t3 - t0, forward: t1 - t0, backward: t2 - t1, adam: t3 - t2, loss: lossValue };
+    const c = process.cpuUsage(c0);
+    return { step: t3 - t0, cpu: (c.user + c.system) / 1000, forward: t1 - t0, backward: t2 - t1, adam: t3 - t2, loss: lossValue };
   };
 }
 
 async function benchLightgcn(a: Csr, at: CsrTransposed, nUsers: number, nItems: number, maxThreads: number): Promise<number> {
   console.log(`\nLightGCN BPR step (batch ${BATCH}, ${D}-d, ${LAYERS} layers, Adam), median of ${STEPS} steps`);
-  console.log('mode              step ms   forward  backward  adam+free   loss');
+  console.log('mode              step ms   forward  backward  adam+free   CPU ms (all threads)   loss');
   const modes: Mode[] = [
     ...(quick ? [] : [{ label: `js   ${maxThreads} threads`, backend: 'js' as const, threads: maxThreads }]),
     { label: 'wasm serial', backend: 'wasm', threads: 1 },
@@ -177,7 +182,7 @@ async function benchLightgcn(a: Csr, at: CsrTransposed, nUsers: number, nItems: 
     const stepMs = med('step');
     if (m.backend === 'wasm' && m.threads === maxThreads) best = stepMs;
     console.log(
-      `${m.label.padEnd(16)} ${stepMs.toFixed(1).padStart(8)} ${med('forward').toFixed(1).padStart(9)} ${med('backward').toFixed(1).padStart(9)} ${med('adam').toFixed(1).padStart(10)}   ${runs[runs.length - 1].loss.toFixed(4)}`,
+      `${m.label.padEnd(16)} ${stepMs.toFixed(1).padStart(8)} ${med('forward').toFixed(1).padStart(9)} ${med('backward').toFixed(1).padStart(9)} ${med('adam').toFixed(1).padStart(10)} ${med('cpu').toFixed(1).padStart(12)}             ${runs[runs.length - 1].loss.toFixed(4)}`,
     );
   }
   await configureCore({ backend: 'wasm' });
@@ -244,11 +249,13 @@ async function main(): Promise<void> {
   const at = transpose(g.adj);
   const maxThreads = Math.max(2, coreConfig().threads);
   console.log(`graph: ${g.source}`);
+  console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')} (other jobs slow every figure down; compare side-by-side runs)`);
   console.log(`${g.nUsers} users + ${g.nItems} items = ${g.adj.rows} nodes, ${nnz(g.adj)} directed edges (built in ${(performance.now() - t0).toFixed(0)} ms)`);
   await benchSpmm(g.adj, at, maxThreads);
   const best = await benchLightgcn(g.adj, at, g.nUsers, g.nItems, maxThreads);
   await benchOthers(g.adj, at, maxThreads);
   await shutdownPool();
+  console.log(`(load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   const torch = runTorch();
   console.log('\nLightGCN step, side by side');
   console.log(`  plotpointe core (wasm, ${maxThreads} threads): ${(best / 1000).toFixed(3)} s`);
