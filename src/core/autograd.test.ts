@@ -192,3 +192,36 @@ test('tape.dispose returns intermediate buffers to the heap', () => {
   // only the new weight parameter (and its gradient) may remain
   assert.ok(heapStats().liveBytes - before <= 2 * 64 * 4 + 512, `leaked ${heapStats().liveBytes - before} bytes`);
 });
+
+test('repeated training steps (tape, backward, Adam, zeroGrad, dispose) keep heap usage constant', async () => {
+  const { Adam } = await import('./optim.js');
+  const nU = 30;
+  const nI = 20;
+  const r = new Rng(77);
+  const users = Array.from({ length: 200 }, () => r.int(nU));
+  const items = Array.from({ length: 200 }, () => r.int(nI));
+  const a = bipartiteNormalizedAdjacency(nU, nI, users, items);
+  const at = transpose(a);
+  const emb = p(nU + nI, 8);
+  const opt = new Adam([emb], { lr: 0.01 });
+  const live: number[] = [];
+  for (let step = 0; step < 6; step++) {
+    const tape = new Tape();
+    const layers = [emb];
+    let x = emb;
+    for (let l = 0; l < 3; l++) layers.push((x = tape.spmm(a, at, x)));
+    const fin = tape.mean(layers);
+    const bu = [0, 1, 2, 3];
+    const u = tape.gatherRows(fin, bu);
+    const loss = tape.add(
+      tape.bprLoss(tape.rowDot(u, tape.gatherRows(fin, [30, 31, 32, 33])), tape.rowDot(u, tape.gatherRows(fin, [40, 41, 42, 43]))),
+      tape.l2([tape.gatherRows(emb, bu)], 1e-3, 4),
+    );
+    tape.backward(loss);
+    opt.step();
+    zeroGrad([emb]);
+    tape.dispose();
+    live.push(heapStats().liveBytes);
+  }
+  assert.ok(live.slice(1).every((v) => v === live[1]), `live heap bytes per step: ${live.join(', ')}`);
+});
