@@ -7,6 +7,7 @@ import './mf.js';
 import './lightgcn.js';
 import './gat.js';
 import './gfcf.js';
+import './bspm.js';
 
 export { getModel, listModels, resolveParams } from './registry.js';
 export type { ModelSpec, Recommender, FitContext, Params, EpochReport } from './model.js';
