@@ -29,10 +29,13 @@ import { ppError } from '../errors.js';
 import {
   allocF32,
   allocI32,
+  axpby,
+  axpy,
   bipartiteNormalizedAdjacency,
   csrFromCoo,
   free,
   normalizeSymmetric,
+  scale,
   spmm,
   transpose,
   type Csr,
@@ -77,15 +80,6 @@ export function lightGcnAdjacency(data: SplitData, ratingWeighted: boolean): { a
   return { adj: norm, weighted };
 }
 
-/** Adds src[s, :] to dst[rows[s], :] for s < n. */
-function scatterAdd(dst: Float32Array, rows: Int32Array, n: number, src: Float32Array, d: number): void {
-  for (let s = 0; s < n; s++) {
-    const o = rows[s] * d;
-    const g = s * d;
-    for (let q = 0; q < d; q++) dst[o + q] += src[g + q];
-  }
-}
-
 /**
  * LightGCN with a hand-written forward/backward over the core's SpMM kernels (see the module comment).
  */
@@ -101,8 +95,8 @@ export class LightGcnModel extends BprEmbeddingModel {
   private readonly bufA: Float32Array;
   private readonly bufB: Float32Array;
   private readonly grad: Float32Array;
-  /** E⁽ᴷ⁾ at the batch's rows. */
-  private last: Float32Array = new Float32Array(0);
+  /** G scattered to the batch's rows, zero elsewhere (backward). */
+  private readonly scattered: Float32Array;
   /** Â[R, :] of the current step (null when the last layer went over the whole graph). */
   private sub: Csr | null = null;
   private final: Float32Array | null = null;
@@ -124,16 +118,30 @@ export class LightGcnModel extends BprEmbeddingModel {
     this.bufA = allocF32(layers >= 1 ? size : 0, false);
     this.bufB = allocF32(layers >= 2 ? size : 0, false);
     this.grad = allocF32(size, false);
+    this.scattered = allocF32(size);
     this.param.grad = this.grad;
-  }
-
-  protected override onCapacity(rows: number): void {
-    free(this.last);
-    this.last = allocF32(rows * this.dim, false);
   }
 
   private layer(k: number): Float32Array {
     return k === 0 ? this.table : this.hidden[k - 1];
+  }
+
+  /**
+   * E⁽¹⁾ … E⁽ᴷ⁻¹⁾ over the whole graph into the hidden buffers, then `sum` = E⁽⁰⁾ + … + E⁽ᴷ⁻¹⁾ + Â E⁽ᴷ⁻¹⁾
+   * (the last product fused with the sum: one SpMM with accumulation).
+   */
+  private sumLayers(sum: Float32Array): void {
+    const K = this.layers;
+    const d = this.dim;
+    for (let k = 1; k < K; k++) spmm(this.adj, this.layer(k - 1), d, { out: this.layer(k) });
+    if (K === 0) {
+      sum.set(this.table);
+      return;
+    }
+    if (K === 1) sum.set(this.table);
+    else axpby(1, this.table, 1, this.layer(1), sum);
+    for (let k = 2; k < K; k++) axpy(1, this.layer(k), sum);
+    spmm(this.adj, this.layer(K - 1), d, { out: sum, add: sum });
   }
 
   protected forwardRows(out: Float32Array): void {
@@ -142,50 +150,49 @@ export class LightGcnModel extends BprEmbeddingModel {
     const d = this.dim;
     const n = this.nRows;
     const rows = this.rows;
-    if (K === 0) {
-      for (let s = 0; s < n; s++) out.set(this.table.subarray(rows[s] * d, rows[s] * d + d), s * d);
-      return;
-    }
-    for (let k = 1; k < K; k++) spmm(this.adj, this.layer(k - 1), d, { out: this.layer(k) });
-    const last = this.last.subarray(0, n * d);
+    const c = 1 / (K + 1);
     const a = this.adj;
     let nnzSub = 0;
     for (let s = 0; s < n; s++) nnzSub += a.indptr[rows[s] + 1] - a.indptr[rows[s]];
-    if (nnzSub > this.fullLastLayer * a.indptr[a.rows]) {
-      // most of the graph: propagate the last layer everywhere and read the batch's rows
+    if (K === 0 || nnzSub > this.fullLastLayer * a.indptr[a.rows]) {
+      // most of the graph: all layers everywhere (fused sum), then read the batch's rows
       this.sub = null;
-      this.stats.fullSteps++;
-      spmm(a, this.layer(K - 1), d, { out: this.bufA });
-      for (let s = 0; s < n; s++) last.set(this.bufA.subarray(rows[s] * d, rows[s] * d + d), s * d);
-    } else {
-      this.stats.subSteps++;
-      const indptr = allocI32(n + 1, false);
-      const indices = allocI32(nnzSub, false);
-      const values = allocF32(nnzSub, false);
-      indptr[0] = 0;
-      let at = 0;
+      if (K > 0) this.stats.fullSteps++;
+      const sum = K === 0 ? this.table : this.bufA;
+      if (K > 0) this.sumLayers(sum);
       for (let s = 0; s < n; s++) {
-        const lo = a.indptr[rows[s]];
-        const hi = a.indptr[rows[s] + 1];
-        indices.set(a.indices.subarray(lo, hi), at);
-        values.set(a.values.subarray(lo, hi), at);
-        at += hi - lo;
-        indptr[s + 1] = at;
+        const o = rows[s] * d;
+        const p = s * d;
+        for (let q = 0; q < d; q++) out[p + q] = c * sum[o + q];
       }
-      this.sub = { rows: n, cols: a.cols, indptr, indices, values };
-      spmm(this.sub, this.layer(K - 1), d, { out: last });
+      return;
     }
-    // F = (E⁽⁰⁾[R] + … + E⁽ᴷ⁻¹⁾[R] + E⁽ᴷ⁾[R]) / (K + 1)
-    const c = 1 / (K + 1);
+    this.stats.subSteps++;
+    for (let k = 1; k < K; k++) spmm(a, this.layer(k - 1), d, { out: this.layer(k) });
+    const indptr = allocI32(n + 1, false);
+    const indices = allocI32(nnzSub, false);
+    const values = allocF32(nnzSub, false);
+    indptr[0] = 0;
+    let at = 0;
     for (let s = 0; s < n; s++) {
-      const o = s * d;
-      for (let q = 0; q < d; q++) out[o + q] = last[o + q];
+      const lo = a.indptr[rows[s]];
+      const hi = a.indptr[rows[s] + 1];
+      indices.set(a.indices.subarray(lo, hi), at);
+      values.set(a.values.subarray(lo, hi), at);
+      at += hi - lo;
+      indptr[s + 1] = at;
+    }
+    this.sub = { rows: n, cols: a.cols, indptr, indices, values };
+    // E⁽ᴷ⁾[R] = Â[R, :] E⁽ᴷ⁻¹⁾, then F = (E⁽⁰⁾[R] + … + E⁽ᴷ⁾[R]) / (K + 1)
+    spmm(this.sub, this.layer(K - 1), d, { out });
+    for (let s = 0; s < n; s++) {
+      const p = s * d;
+      const r = rows[s] * d;
       for (let k = 0; k < K; k++) {
         const e = this.layer(k);
-        const r = rows[s] * d;
-        for (let q = 0; q < d; q++) out[o + q] += e[r + q];
+        for (let q = 0; q < d; q++) out[p + q] += e[r + q];
       }
-      for (let q = 0; q < d; q++) out[o + q] *= c;
+      for (let q = 0; q < d; q++) out[p + q] *= c;
     }
   }
 
@@ -194,35 +201,37 @@ export class LightGcnModel extends BprEmbeddingModel {
     const d = this.dim;
     const n = this.nRows;
     const rows = this.rows;
-    const G = this.dF.subarray(0, n * d);
+    const dF = this.dF;
     const c = 1 / (K + 1);
-    for (let q = 0; q < G.length; q++) G[q] *= c;
+    // X = G scattered to the batch's rows (G = ∂L/∂F / (K+1), what every layer receives from the mean);
+    // X is zero elsewhere, and its rows are cleared again at the end of the step
+    const X = this.scattered;
+    for (let s = 0; s < n; s++) {
+      const o = rows[s] * d;
+      const p = s * d;
+      for (let q = 0; q < d; q++) X[o + q] = c * dF[p + q];
+    }
     const target = (k: number) => (k === 0 ? this.grad : (K - 1 - k) % 2 === 0 ? this.bufA : this.bufB);
     if (K === 0) {
-      this.grad.fill(0);
+      this.grad.set(X);
     } else {
-      // ∂E⁽ᴷ⁻¹⁾ = Â[R, :]ᵀ G  (+ G at R below)
+      // ∂E⁽ᴷ⁻¹⁾ = Â[R, :]ᵀ G + X
       const t = target(K - 1);
       if (this.sub) {
+        const G = dF.subarray(0, n * d);
+        for (let q = 0; q < G.length; q++) G[q] *= c;
         const st = transpose(this.sub);
-        spmm(st, G, d, { out: t });
+        spmm(st, G, d, { out: t, add: X });
         for (const x of [st.indptr, st.indices, st.values, st.perm]) free(x);
         this.freeSub();
       } else {
-        // Âᵀ = Â: scatter G into a zero matrix and propagate it
-        const x = t === this.bufA ? this.bufB : this.bufA;
-        x.fill(0);
-        scatterAdd(x, rows, n, G, d);
-        spmm(this.adj, x, d, { out: t });
+        // Â[R, :]ᵀ G = Âᵀ X = Â X
+        spmm(this.adj, X, d, { out: t, add: X });
       }
-      scatterAdd(t, rows, n, G, d);
-      for (let k = K - 2; k >= 0; k--) {
-        const tk = target(k);
-        spmm(this.adj, target(k + 1), d, { out: tk });
-        scatterAdd(tk, rows, n, G, d);
-      }
+      // ∂E⁽ᵏ⁾ = Â ∂E⁽ᵏ⁺¹⁾ + X
+      for (let k = K - 2; k >= 0; k--) spmm(this.adj, target(k + 1), d, { out: target(k), add: X });
     }
-    if (K === 0) scatterAdd(this.grad, rows, n, G, d);
+    for (let s = 0; s < n; s++) X.fill(0, rows[s] * d, rows[s] * d + d);
     // L2 on the batch's layer-0 embeddings
     const E0 = this.table;
     const g = this.grad;
@@ -258,21 +267,11 @@ export class LightGcnModel extends BprEmbeddingModel {
   /** Final embeddings of every node: all K layers over the whole graph, averaged. */
   protected finalTable(): Float32Array {
     if (this.final && this.finalValid) return this.final;
-    const K = this.layers;
-    const d = this.dim;
-    const size = this.numNodes * d;
-    if (!this.final) this.final = allocF32(size, false);
-    const f = this.final;
-    f.set(this.table);
-    for (let k = 1; k <= K; k++) {
-      const dst = k < K ? this.layer(k) : this.bufA;
-      spmm(this.adj, this.layer(k - 1), d, { out: dst });
-      for (let q = 0; q < size; q++) f[q] += dst[q];
-    }
-    const c = 1 / (K + 1);
-    for (let q = 0; q < size; q++) f[q] *= c;
+    if (!this.final) this.final = allocF32(this.numNodes * this.dim, false);
+    this.sumLayers(this.final);
+    scale(this.final, 1 / (this.layers + 1), this.final);
     this.finalValid = true;
-    return f;
+    return this.final;
   }
 
   override getState() {
@@ -292,8 +291,7 @@ export class LightGcnModel extends BprEmbeddingModel {
     this.released = true;
     for (const h of this.hidden) free(h);
     this.hidden.length = 0;
-    for (const x of [this.bufA, this.bufB, this.grad, this.last]) free(x);
-    this.last = new Float32Array(0);
+    for (const x of [this.bufA, this.bufB, this.grad, this.scattered]) free(x);
     this.freeSub();
     this.param.grad = null;
   }
