@@ -3,6 +3,7 @@ import { codeVersion } from '../lake/manifest.js';
 import { reportError, type GlobalOptions } from './output.js';
 import { registerDataCommands, registerDemoJob } from './data.js';
 import { registerConfigCommands } from './config.js';
+import { registerTrainCommands } from './train.js';
 import { registerRunsCommands } from './runs.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
@@ -19,6 +20,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .configureOutput({ writeErr: () => {} });
   registerDataCommands(program, setExit);
   registerDemoJob(program, setExit);
+  registerTrainCommands(program, setExit);
   registerConfigCommands(program, setExit);
   registerRunsCommands(program, setExit);
   return program;

@@ -1,0 +1,95 @@
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load.js';
+import { listModels } from '../models/index.js';
+import { runEvaluation, runTraining, type TrainSummary } from '../train/run-training.js';
+import { parseKeyValues } from './data.js';
+import { runCommand, type GlobalOptions } from './output.js';
+
+const fmt = (m: Record<string, number>, keys = ['recall@20', 'ndcg@20']) => keys.map((k) => `${k} ${(m[k] ?? NaN).toFixed(4)}`).join(', ');
+
+const renderTrain = (s: TrainSummary) =>
+  [
+    `run ${s.run_id}: ${s.model} on ${s.dataset}/${s.split} (${s.epochs} epochs, best ${s.best_epoch ?? '-'}), fit ${s.fit_seconds.toFixed(1)} s, eval ${s.eval_seconds.toFixed(1)} s, peak RSS ${s.peak_rss_mb} MB`,
+    `  valid: ${fmt(s.valid)}`,
+    `  test:  ${fmt(s.test)}`,
+    `  artifacts: ${s.artifacts.dir}`,
+  ].join('\n');
+
+/** `plotpointe train`, `plotpointe eval`, `plotpointe models`. */
+export function registerTrainCommands(program: Command, setExit: (code: number) => void): void {
+  program
+    .command('train')
+    .description('fit a model on a split (selecting on valid), evaluate it by full ranking and record the run')
+    .requiredOption('--model <name>', 'model name (see plotpointe models)')
+    .option('--lake <dir>', 'lake folder (config lake.dir)')
+    .option('--name <name>', 'dataset name (config dataset.name)')
+    .option('--split <name>', 'split name (config split.name)')
+    .option('--param <key=value...>', "model hyperparameters, e.g. --param dim=64 lr=0.001")
+    .option('--seed <n>', 'seed (config train.seed)')
+    .option('--budget-min <m>', 'wall-clock budget for fitting in minutes (config train.budget_min)')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, string | string[] | undefined>;
+      setExit(
+        await runCommand(
+          o,
+          () => {
+            const c = loadConfig({
+              file: o.config as string | undefined,
+              overrides: {
+                'lake.dir': o.lake,
+                'dataset.name': o.name,
+                'split.name': o.split,
+                'train.seed': o.seed,
+                'train.budget_min': o.budgetMin,
+              },
+            });
+            return runTraining({
+              lake: c['lake.dir'],
+              name: c['dataset.name'],
+              split: c['split.name'],
+              model: String(o.model),
+              params: parseKeyValues(o.param as string[] | undefined, '--param'),
+              seed: c['train.seed'],
+              budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
+              ks: [...c['eval.ks']],
+            });
+          },
+          renderTrain,
+        ),
+      );
+    });
+
+  program
+    .command('eval')
+    .description("re-evaluate a trained run's saved model by full ranking (recorded as an eval run)")
+    .requiredOption('--run <id>', 'the train run id')
+    .option('--lake <dir>', 'lake folder (config lake.dir)')
+    .option('--part <part>', 'valid | test', 'test')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, string | undefined>;
+      setExit(
+        await runCommand(o, () => {
+          const c = loadConfig({ file: o.config, overrides: { 'lake.dir': o.lake } });
+          return runEvaluation({ lake: c['lake.dir'], runId: String(o.run), part: o.part as 'valid' | 'test', ks: [...c['eval.ks']] });
+        }),
+      );
+    });
+
+  program
+    .command('models')
+    .description('list the models of the registry with their hyperparameters and defaults')
+    .action(async (_o, cmd: Command) => {
+      setExit(
+        await runCommand(
+          cmd.optsWithGlobals() as GlobalOptions,
+          async () => ({
+            models: listModels().map((m) => ({ name: m.name, kind: m.kind, description: m.description, params: m.params })),
+          }),
+          (r) =>
+            r.models
+              .map((m) => `${m.name} (${m.kind}): ${m.description}\n` + Object.entries(m.params).map(([k, p]) => `    ${k} = ${JSON.stringify(p.default)}  ${p.doc}`).join('\n'))
+              .join('\n'),
+        ),
+      );
+    });
+}

@@ -1,0 +1,208 @@
+import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ppError } from '../errors.js';
+import { createProgress } from '../cli/progress.js';
+import { datasetPaths } from '../lake/paths.js';
+import { loadSplit, type SplitData } from '../graphs/split-data.js';
+import { evaluateRecommender } from '../eval/evaluate-model.js';
+import type { FullRankingResult } from '../eval/full-ranking.js';
+import { getModel, resolveParams } from '../models/index.js';
+import type { Recommender } from '../models/model.js';
+import { RunStore } from '../tracking/index.js';
+
+export interface TrainOptions {
+  lake: string;
+  /** Dataset name in the lake. */
+  name: string;
+  /** Split folder name under staging/<name>/splits/. */
+  split: string;
+  model: string;
+  /** Hyperparameter overrides (checked against the model's documented params). */
+  params?: Record<string, unknown>;
+  seed?: number;
+  /** Wall-clock budget for fitting, minutes (default: none). */
+  budgetMinutes?: number;
+  /** Cut-offs of the final evaluation (default 10, 20, 50). */
+  ks?: number[];
+}
+
+export interface TrainSummary {
+  run_id: string;
+  dataset: string;
+  split: string;
+  model: string;
+  params: Record<string, unknown>;
+  seed: number;
+  /** Full-ranking metrics on valid (train masked) and test (train and valid masked), keyed "recall@20". */
+  valid: Record<string, number>;
+  test: Record<string, number>;
+  epochs: number;
+  best_epoch: number | null;
+  fit_seconds: number;
+  eval_seconds: number;
+  peak_rss_mb: number;
+  artifacts: { dir: string; model: string; metrics: string };
+}
+
+const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
+
+/** What a run writes next to its model: the full evaluation reports (with buckets, coverage, popularity). */
+export interface RunMetricsFile {
+  valid: FullRankingResult | null;
+  test: FullRankingResult;
+}
+
+/**
+ * `plotpointe train`: loads a split, fits a registered model on train (selecting on valid, never on test),
+ * evaluates it by full ranking on valid and test, saves it under `<lake>/artifacts/<name>/<run>/` and records
+ * the run (config, per-epoch loss and validation metrics, final metrics, times, peak RSS) in the run store.
+ */
+export async function runTraining(o: TrainOptions): Promise<TrainSummary> {
+  const paths = datasetPaths(o.lake, o.name);
+  const data = await loadSplit(paths.split(o.split));
+  const spec = getModel(o.model);
+  const params = resolveParams(spec, o.params);
+  const seed = o.seed ?? 42;
+  const ks = o.ks ?? [10, 20, 50];
+  const hasValid = data.valid.indices.length > 0;
+  if (spec.kind === 'trained' && !hasValid) {
+    throw ppError('PP_SPLIT_INVALID', `${o.model} selects epochs on a validation part, and split ${o.split} has none (split with --valid-share)`);
+  }
+  const store = await RunStore.open(o.lake);
+  const run = await store.startRun({
+    dataset: o.name,
+    split: o.split,
+    splitHash: data.manifest.split_hash,
+    model: o.model,
+    kind: 'train',
+    config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks },
+    artifactsDir: null,
+  });
+  const dir = paths.run(run.id);
+  const started = performance.now();
+  const pending: Promise<unknown>[] = [];
+  let epochs = 0;
+  const best = { epoch: 0, value: -Infinity };
+  try {
+    await mkdir(dir, { recursive: true });
+    const model = await spec.fit({
+      data,
+      params,
+      seed,
+      budgetSeconds: (o.budgetMinutes ?? Infinity) * 60,
+      workDir: join(dir, 'work'),
+      resume: false,
+      validate: async (m) => (hasValid ? (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics : {}),
+      onEpoch: (e) => {
+        epochs = e.epoch;
+        const v = e.metrics['ndcg@20'];
+        if (v !== undefined && v > best.value) Object.assign(best, { epoch: e.epoch, value: v });
+        pending.push(store.logEpoch(run.id, e));
+      },
+      progress: (label, total) => createProgress(label, total, { unit: 'epochs' }),
+    });
+    const fitSeconds = (performance.now() - started) / 1000;
+    await Promise.all(pending);
+    const e0 = performance.now();
+    const reports = await evaluateBoth(model, data, ks, hasValid);
+    const evalSeconds = (performance.now() - e0) / 1000;
+    const modelDir = join(dir, 'model');
+    await mkdir(modelDir, { recursive: true });
+    await model.save(modelDir);
+    const metricsPath = join(dir, 'metrics.json');
+    await writeFile(metricsPath, JSON.stringify(reports, null, 1) + '\n');
+    const details = await store.finishRun(run.id, {
+      valid: reports.valid?.metrics ?? {},
+      test: reports.test.metrics,
+      extra: { coverage: reports.test.coverage, avg_popularity: reports.test.avgPopularity, fit_seconds: fitSeconds, eval_seconds: evalSeconds },
+      artifacts: { dir, model: modelDir, metrics: metricsPath },
+      wallSeconds: (performance.now() - started) / 1000,
+      peakRssMb: peakRssMb(),
+      bestEpoch: best.epoch > 0 ? best.epoch : undefined,
+    });
+    model.dispose?.();
+    return {
+      run_id: run.id,
+      dataset: o.name,
+      split: o.split,
+      model: o.model,
+      params: { ...params },
+      seed,
+      valid: reports.valid?.metrics ?? {},
+      test: reports.test.metrics,
+      epochs,
+      best_epoch: details.bestEpoch,
+      fit_seconds: fitSeconds,
+      eval_seconds: evalSeconds,
+      peak_rss_mb: peakRssMb(),
+      artifacts: { dir, model: modelDir, metrics: metricsPath },
+    };
+  } catch (err) {
+    await Promise.allSettled(pending);
+    await store.failRun(run.id, err instanceof Error ? err.message : String(err), {
+      wallSeconds: (performance.now() - started) / 1000,
+      peakRssMb: peakRssMb(),
+    });
+    throw err;
+  }
+}
+
+async function evaluateBoth(model: Recommender, data: SplitData, ks: number[], hasValid: boolean): Promise<RunMetricsFile> {
+  const bar = createProgress('evaluate', data.numUsers * (hasValid ? 2 : 1), { unit: 'users' });
+  try {
+    const valid = hasValid ? await evaluateRecommender(model, data, 'valid', { ks, onProgress: (d) => bar.update(d) }) : null;
+    const base = hasValid ? data.numUsers : 0;
+    const test = await evaluateRecommender(model, data, 'test', { ks, onProgress: (d) => bar.update(base + d) });
+    return { valid, test };
+  } finally {
+    bar.stop();
+  }
+}
+
+export interface EvalOptions {
+  lake: string;
+  runId: string;
+  part?: 'valid' | 'test';
+  ks?: number[];
+}
+
+/** `plotpointe eval --run ID`: reloads a trained run's model and evaluates it again (recorded as an eval run). */
+export async function runEvaluation(o: EvalOptions) {
+  const store = await RunStore.open(o.lake);
+  const train = await store.require(o.runId);
+  const modelDir = train.artifacts?.model;
+  if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
+  const data = await loadSplit(datasetPaths(o.lake, train.dataset).split(train.split));
+  if (train.splitHash && data.manifest.split_hash !== train.splitHash) {
+    throw ppError('PP_MODEL_LOAD', `split ${train.split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${train.splitHash})`);
+  }
+  const model = await getModel(train.model).load(modelDir, data);
+  const part = o.part ?? 'test';
+  const ks = o.ks ?? [10, 20, 50];
+  const run = await store.startRun({
+    dataset: train.dataset,
+    split: train.split,
+    splitHash: train.splitHash,
+    model: train.model,
+    kind: 'eval',
+    config: { part, ks, protocol: 'full-ranking' },
+    artifactsDir: null,
+    parentRunId: o.runId,
+  });
+  const started = performance.now();
+  const report = await evaluateRecommender(model, data, part, { ks });
+  await store.finishRun(run.id, {
+    valid: part === 'valid' ? report.metrics : {},
+    test: part === 'test' ? report.metrics : {},
+    extra: { coverage: report.coverage, avg_popularity: report.avgPopularity, by_degree: report.byDegree },
+    wallSeconds: (performance.now() - started) / 1000,
+    peakRssMb: peakRssMb(),
+  });
+  model.dispose?.();
+  return { run_id: run.id, parent_run_id: o.runId, model: train.model, part, protocol: report.protocol, [part]: report.metrics, by_degree: report.byDegree, coverage: report.coverage };
+}
+
+/** Reads a run's metrics.json (full reports). */
+export async function readRunMetrics(dir: string): Promise<RunMetricsFile> {
+  return JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')) as RunMetricsFile;
+}
