@@ -1,0 +1,48 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot, tempDir } from '../test-support/fixtures.js';
+
+function cli(cwd: string, args: string[]) {
+  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plotpointe.mjs'), ...args, '--json', '--quiet'], { cwd, encoding: 'utf8' });
+  const lines = r.stdout.trimEnd().split('\n');
+  return { status: r.status, stderr: r.stderr, out: JSON.parse(lines[lines.length - 1]) };
+}
+
+test('demo → train → eval → runs: the whole core path through the real CLI on a small demo lake', () => {
+  const dir = tempDir('train-cli');
+  const small = ['--config', join(dir, 'c.json')];
+  // A small demo so the test stays fast.
+  spawnSync('sh', ['-c', `echo '{"demo":{"users":150,"items":120,"catalog_items":120,"images":false}}' > c.json`], { cwd: dir });
+  const demo = cli(dir, ['demo', ...small]);
+  assert.equal(demo.status, 0, demo.stderr);
+  assert.ok(demo.out.split.interactions.test > 0);
+
+  const pop = cli(dir, ['train', '--model', 'pop', ...small]);
+  assert.equal(pop.status, 0, pop.stderr);
+  const mf = cli(dir, ['train', '--model', 'mf', '--param', 'epochs=100', 'evalEvery=10', 'lr=0.01', 'batch=256', ...small]);
+  assert.equal(mf.status, 0, mf.stderr);
+  for (const r of [pop.out, mf.out]) {
+    assert.match(r.run_id, /^\d{8}-\d{6}-/);
+    for (const k of ['recall@20', 'ndcg@20']) assert.ok(r.test[k] >= 0 && r.test[k] <= 1, `${k} = ${r.test[k]}`);
+    assert.ok(existsSync(r.artifacts.model));
+  }
+  // A learnt model beats popularity on the planted tastes of the demo catalog.
+  assert.ok(mf.out.test['ndcg@20'] > pop.out.test['ndcg@20'], `mf ${mf.out.test['ndcg@20']} vs pop ${pop.out.test['ndcg@20']}`);
+
+  const ev = cli(dir, ['eval', '--run', mf.out.run_id, ...small]);
+  assert.equal(ev.status, 0, ev.stderr);
+  assert.ok(Math.abs(ev.out.test['ndcg@20'] - mf.out.test['ndcg@20']) < 1e-9, 'a reloaded model scores exactly as trained');
+
+  const list = cli(dir, ['runs', 'list']);
+  assert.equal(list.status, 0, list.stderr);
+  assert.equal(JSON.stringify(list.out).includes(mf.out.run_id), true);
+
+  const bad = cli(dir, ['train', '--model', 'nope', ...small]);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.out.error.code, 'PP_MODEL_UNKNOWN');
+  const badParam = cli(dir, ['train', '--model', 'mf', '--param', 'dim=-3', ...small]);
+  assert.equal(badParam.out.error.code, 'PP_MODEL_PARAM');
+});
