@@ -190,3 +190,35 @@ test('ingests Amazon Scientific (UniSRec): 8,442 users, 4,385 items, 59,427 inte
   assert.equal(s.given_split?.valid, 8_442);
   assert.equal(s.given_split?.test, 8_442);
 });
+
+test('ingests http(s) inputs: downloaded into raw with their sha256, then read like local files', async () => {
+  const { createServer } = await import('node:http');
+  const files: Record<string, string> = { '/data/train.txt': '0 1 2\n1 2\n', '/data/test.txt': '0 3\n' };
+  const server = createServer((req, res) => {
+    const body = files[req.url ?? ''];
+    if (body === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-length': Buffer.byteLength(body) }).end(body);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  try {
+    const dir = tempDir('ingest-url');
+    const base = `http://127.0.0.1:${port}/data`;
+    const s = await ingest({ format: 'lightgcn', inputs: [`${base}/train.txt`, `${base}/test.txt`], lake: join(dir, 'lake'), name: 'web', ...quiet });
+    assert.equal(s.interactions, 4);
+    const manifest = JSON.parse(readFileSync(join(s.paths.raw, 'manifest.json'), 'utf8'));
+    assert.deepEqual(
+      manifest.inputs.map((i: { name: string; origin: string }) => [i.name, i.origin]),
+      [['train.txt', `${base}/train.txt`], ['test.txt', `${base}/test.txt`]],
+    );
+    await assert.rejects(
+      ingest({ format: 'lightgcn', inputs: [`${base}/missing.txt`], lake: join(dir, 'lake'), name: 'web2', ...quiet }),
+      (e: unknown) => isPlotPointeError(e, 'PP_DOWNLOAD_FAILED'),
+    );
+  } finally {
+    server.close();
+  }
+});
