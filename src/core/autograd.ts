@@ -442,8 +442,8 @@ export class Tape {
     if (ts.length === 0) throw new Error('mean: no tensors');
     for (const t of ts) sameShape('mean', ts[0], t);
     const c = 1 / ts.length;
-    const y = scaleArr(ts[0].data, c);
-    for (let i = 1; i < ts.length; i++) axpy(c, ts[i].data, y);
+    const y = ts.length === 1 ? scaleArr(ts[0].data, c) : axpby(c, ts[0].data, c, ts[1].data);
+    for (let i = 2; i < ts.length; i++) axpy(c, ts[i].data, y);
     return this.node('mean', y, ts[0].shape, ts, (g) => {
       const gs = this.shared(scaleArr(g, c));
       for (const t of ts) this.acc(t, gs, 'shared');
