@@ -7,20 +7,27 @@
  * ## Choice of the parallel backend (measured at Gowalla size, `npm run bench:core`)
  *
  * Â = D^-1/2 A D^-1/2 of Gowalla's training graph: 70,839 nodes, 1,620,256 entries, d = 64
- * (207 MFLOP per product). 2-core AMD EPYC VM, Node 20.20, medians of 5–9 runs, several runs on a
- * machine shared with other jobs (the load average was 2–4 during these runs; figures vary ±30 %):
+ * (207 MFLOP per product). 2-core AMD EPYC VM (32 MB L3), Node 20.20, medians of 5–9 runs per
+ * figure, several runs while the machine was shared with other jobs (load average 2–4; figures
+ * vary ±30 %):
  *
- * | option | SpMM Â·X GFLOP/s (ms) | Âᵀ·dY via transposed CSR | Âᵀ·dY, per-edge weights via perm | SDDMM |
- * |---|---|---|---|---|
- * | plain TS loops, 1 thread | 0.8–1.3 (157–250) | 0.6–1.3 | 0.8–0.95 | 0.9–1.3 |
- * | (a) TS loops, 2 worker_threads on a SharedArrayBuffer | 1.0–2.0 (95–230) | 0.8–2.0 | 0.7–1.7 | 0.9–2.3 |
- * | (b) wasm SIMD, 1 thread | 7.6–9.7 (21–27) | 8.6–9.7 | 4.2–5.1 | 7.5–8.0 |
- * | (c) wasm SIMD in 2 worker_threads over shared wasm memory | **16–18.4 (11–13)** | **13.7–18.4** | 11.2–13.5 | 13.7–16.5 |
+ * | option | SpMM Â·X GFLOP/s (ms) | Âᵀ·dY via transposed CSR | SDDMM |
+ * |---|---|---|---|
+ * | plain TS loops, 1 thread | 0.8–1.3 (157–250) | 0.6–1.3 | 0.9–1.3 |
+ * | (a) TS loops, 2 worker_threads on a SharedArrayBuffer | 1.0–2.2 (95–230) | 0.8–2.0 | 0.9–2.3 |
+ * | (b) wasm SIMD, 1 thread | 7.6–9.7 (21–27) | 8.6–9.7 | 7.5–8.0 |
+ * | (c) wasm SIMD in 2 worker_threads over shared wasm memory | **16–18.4 (11–13)** | **13.7–18.4** | 13.7–16.5 |
+ *
+ * Âᵀ·dY with per-edge weights (attention) gathers the weights into transposed order first and
+ * then runs the same kernel: 11–13.5 GFLOP/s with (c) when it read `values[perm[t]]` inside the
+ * kernel, 1.3× faster with the gather. Dense X·W [70839×64]·[64×64]: 20–26 GFLOP/s with (c).
  *
  * LightGCN BPR step (batch 2048, 64-d, 3 layers, layer mean, gathers, BPR + L2, backward, Adam):
- * (c) 0.115–0.12 s (0.17–0.27 s when another job holds a core), (b) 0.18–0.22 s, (a) 1.1 s;
- * PyTorch 1.13 CPU with 2 threads: 0.45 s reference (quiet), 0.89 s measured in the same session
- * as our 0.12 s.
+ * (c) 0.115–0.122 s, (b) 0.18–0.22 s, (a) 1.1 s; PyTorch 1.13 CPU with 2 threads: 0.45 s reference
+ * (quiet machine), 0.89 s measured right after our 0.122 s run (load ≈ 2.4). With three training
+ * jobs of other people on the 2 cores (load 6–8), SpMM drops to ~2.5 GFLOP/s whatever the option
+ * (memory bandwidth is shared) and the step to 0.4–0.66 s, against 2.2 s for PyTorch measured
+ * side by side.
  *
  * Chosen: **(c)**, wasm SIMD kernels run by a persistent pool (calling thread + workers) on a
  * shared `WebAssembly.Memory` ({@link ./heap.ts}), rows split into nnz-balanced chunks taken
@@ -28,11 +35,12 @@
  * messages, no copies). Why: SIMD gives ~8× over scalar TS on one core (the scalar loops are bound
  * by V8's bounds-checked f64 arithmetic, not by memory), and the second core adds ~1.8× on top;
  * TS in workers (a) scales but stays 8× slower. Tried and rejected: a single 64-wide pass with
- * 16 accumulators (spills, slower), 16-wide passes (same speed as 32), and "prefetching" the
- * rows of edges 2–16 ahead (no gain: the out-of-order core already overlaps the gathers).
- * The JS kernels ({@link ./kernels-js.ts}) remain as the fallback for widths that are not a
- * multiple of 4 and as option (a) in the benchmark. With other jobs holding a core, 2 threads can
- * be slower than 1 (a preempted worker delays the end of each call): set
+ * 16 accumulators (spills, slower), 16-wide passes (same speed as 32), "prefetching" the rows of
+ * edges 2–16 ahead (no gain: the out-of-order core already overlaps the gathers), and reordering
+ * the nodes (by degree or BFS: no gain over the dataset's order; a random order is 2× slower —
+ * keep ids local). The JS kernels ({@link ./kernels-js.ts}) remain as the fallback for row widths
+ * that are not a multiple of 4 and as option (a) in the benchmark. With other jobs holding a core,
+ * 2 threads can be slower than 1 (a preempted worker delays the end of each call): set
  * `PLOTPOINTE_CORE_THREADS=1` on a busy shared machine.
  *
  * ## Kernels
