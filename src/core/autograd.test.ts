@@ -225,3 +225,18 @@ test('repeated training steps (tape, backward, Adam, zeroGrad, dispose) keep hea
   }
   assert.ok(live.slice(1).every((v) => v === live[1]), `live heap bytes per step: ${live.join(', ')}`);
 });
+
+test('tape.keep exempts an output from dispose and profiling counts ops and times their backward', () => {
+  const x = p(4, 4);
+  const tape = new Tape({ profile: true });
+  const h = tape.relu(tape.matmul(x, x));
+  const kept = tape.keep(tape.scale(h, 2));
+  tape.backward(tape.sum(kept));
+  const prof = tape.profile();
+  assert.equal(prof.get('matmul')?.calls, 1);
+  assert.equal(prof.get('relu')?.calls, 1);
+  assert.ok((prof.get('matmul')?.backwardMs ?? -1) >= 0);
+  tape.dispose();
+  assert.ok(kept.data.every((v) => Number.isFinite(v) && v >= 0), 'kept data is still valid');
+  zeroGrad([x]);
+});
