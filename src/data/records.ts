@@ -22,6 +22,22 @@ export interface ItemRecord {
   extra: Record<string, unknown> | null;
 }
 
+/** An item with only an id and the given fields (every other field missing). */
+export function bareItem(item_id: string, fields: Partial<Omit<ItemRecord, 'item_id'>> = {}): ItemRecord {
+  return {
+    item_id,
+    title: null,
+    description: null,
+    brand: null,
+    categories: [],
+    price: null,
+    image_url: null,
+    image_path: null,
+    extra: null,
+    ...fields,
+  };
+}
+
 export type SplitTag = 'train' | 'valid' | 'test';
 
 /** A user–item interaction, as staged in `interactions.parquet`. */

@@ -14,8 +14,8 @@
  * A line with a token that is not a non-negative integer is rejected whole (`malformed_line`, counted as
  * one record); a line with a user id and no items holds no pair and yields nothing.
  */
-import type { InteractionRecord, ItemRecord, RecordSink, SplitTag } from '../records.js';
-import { clipRaw } from '../records.js';
+import type { InteractionRecord, RecordSink, SplitTag } from '../records.js';
+import { bareItem, clipRaw } from '../records.js';
 import { ppError } from '../../errors.js';
 import { readLines } from '../io/lines.js';
 import type { FormatReader, FormatRules, InputFile, ReadContext } from './format.js';
@@ -134,17 +134,6 @@ async function readItemList(file: InputFile, ctx: ReadContext): Promise<void> {
     tokens.forEach((t, k) => {
       if (k !== remapAt) extra[columns[k] ?? `col${k + 1}`] = t;
     });
-    const item: ItemRecord = {
-      item_id: remap.replace(/^0+(?=\d)/, ''),
-      title: null,
-      description: null,
-      brand: null,
-      categories: [],
-      price: null,
-      image_url: null,
-      image_path: null,
-      extra,
-    };
-    ctx.sink.item(item, src);
+    ctx.sink.item(bareItem(remap.replace(/^0+(?=\d)/, ''), { extra }), src);
   }
 }

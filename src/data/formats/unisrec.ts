@@ -23,7 +23,7 @@
  * 'interaction' for user2index) so that it shows up in the rejects table.
  */
 import type { InteractionRecord, RecordKind, SourceRef, SplitTag } from '../records.js';
-import { clipRaw } from '../records.js';
+import { bareItem, clipRaw } from '../records.js';
 import { ppError } from '../../errors.js';
 import { readLines } from '../io/lines.js';
 import type { FormatReader, FormatRules, InputFile, ReadContext } from './format.js';
@@ -148,20 +148,7 @@ async function readText(file: InputFile, ctx: ReadContext): Promise<void> {
       continue;
     }
     const title = parts[cols[1]].trim();
-    ctx.sink.item(
-      {
-        item_id: id,
-        title: title === '' ? null : title,
-        description: null,
-        brand: null,
-        categories: [],
-        price: null,
-        image_url: null,
-        image_path: null,
-        extra: { text_format: 'title. categories. brand.' },
-      },
-      src,
-    );
+    ctx.sink.item(bareItem(id, { title: title === '' ? null : title, extra: { text_format: 'title. categories. brand.' } }), src);
   }
 }
 
