@@ -5,7 +5,7 @@ import { csrFromLists } from '../eval/csr.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import { resolveParams } from './registry.js';
 import { BspmModel, bspmSpec } from './bspm.js';
-import { integrateLinear, NormalizedInteractions, paddedWidth, symmetricEigen, type OdeMethod } from './graph-filter.js';
+import { integrateLinear, NormalizedInteractions, paddedWidth, symmetricEigen, type LinearFlow, type OdeMethod } from './graph-filter.js';
 import { popSpec } from './pop.js';
 import { denseFilters, maxDiff, plantedSplit, randomLists, rowTimes, scoresOf, splitFromLists, tempDir, testFitContext } from './graph-filter.testkit.js';
 
@@ -51,22 +51,17 @@ test('the blurring and sharpening ODEs solved on the sparse operators match thei
     const r = new Float64Array(users.length * I);
     users.forEach((u, b) => r.set(R.subarray(u * I, (u + 1) * I), b * I));
     /** Solves on an item-major block and returns user-major rows. */
-    const solve = (rhs: (x: Float32Array, out: Float32Array) => void, T: number, steps: number, method: OdeMethod) => {
+    const solve = (flow: LinearFlow, T: number, steps: number, method: OdeMethod) => {
       const x = new Float32Array(I * d);
       graph.indicator(users, d, x);
-      integrateLinear(x, rhs, { method, T, steps });
+      integrateLinear(x, flow, { method, T, steps });
       const rows = new Float64Array(users.length * I);
       for (let b = 0; b < users.length; b++) for (let i = 0; i < I; i++) rows[b * I + i] = x[i * d + b];
       return rows;
     };
-    const blur = (x: Float32Array, out: Float32Array) => {
-      graph.applyP(x, d, out);
-      for (let t = 0; t < out.length; t++) out[t] -= x[t];
-    };
-    const sharpen = (x: Float32Array, out: Float32Array) => {
-      graph.applyP(x, d, out);
-      for (let t = 0; t < out.length; t++) out[t] = -out[t];
-    };
+    const apply = (x: Float32Array, c: number, out: Float32Array, add?: Float32Array) => graph.applyP(x, d, out, c, add);
+    const blur: LinearFlow = { a: 1, s: -1, apply }; // x P̃ − x
+    const sharpen: LinearFlow = { a: -1, s: 0, apply }; // −x P̃
     const blurExact = closedForm(r, users.length, P, 1.5, 1, -1); // r exp(1.5 (P̃ − I))
     assert.ok(maxDiff(solve(blur, 1.5, 10, 'rk4'), blurExact) < 1e-5);
     const sharpExact = closedForm(r, users.length, P, 2.5, -1, 0); // r exp(−2.5 P̃)

@@ -12,6 +12,7 @@ import {
   randomizedSvd,
   symmetricEigen,
   transposeInto,
+  type LinearFlow,
   type LinearOperator,
 } from './graph-filter.js';
 import { denseFilters, maxDiff, randomLists, rowTimes } from './graph-filter.testkit.js';
@@ -233,29 +234,43 @@ test('the batch linear filter equals the dense r R̃ᵀR̃, including padding co
 });
 
 test('integrateLinear: one RK4 step is the 4th-order Taylor polynomial and Euler steps are (I + hF)^K', () => {
-  // f(x) = x F with a fixed 3×3 F (row-vector convention), state = one row vector
+  // dx/dt = x G with G = a·F + s·I for a fixed 3×3 F (row-vector convention)
   const F = [-1, 0.5, 0, 0.2, -0.3, 0.4, 0, 0.1, -2];
-  const rhs = (x: Float32Array, out: Float32Array) => {
-    const y = rowTimes(x, F, 3, 3);
-    out.set(y);
+  const a = 0.5;
+  const s = -0.3;
+  const G = F.map((v, t) => a * v + (t % 4 === 0 ? s : 0));
+  let firstCalls = 0;
+  const flow: LinearFlow = {
+    a,
+    s,
+    apply(x, c, out, add) {
+      const y = rowTimes(x, F, 3, 3);
+      for (let t = 0; t < 3; t++) out[t] = c * y[t] + (add ? add[t] : 0);
+    },
+  };
+  const firstApply = (c: number, out: Float32Array, add?: Float32Array) => {
+    firstCalls++;
+    flow.apply(Float32Array.from(x0), c, out, add);
   };
   const x0 = [1, -2, 0.5];
   const h = 0.7;
   const x = Float32Array.from(x0);
-  integrateLinear(x, rhs, { method: 'rk4', T: h, steps: 1 });
+  integrateLinear(x, flow, { method: 'rk4', T: h, steps: 1, firstApply });
   let term = Float64Array.from(x0);
   const expected = Float64Array.from(x0);
   for (let p = 1; p <= 4; p++) {
-    term = rowTimes(term, F, 3, 3).map((v) => (v * h) / p);
+    term = rowTimes(term, G, 3, 3).map((v) => (v * h) / p);
     for (let t = 0; t < 3; t++) expected[t] += term[t];
   }
   assert.ok(maxDiff(x, expected) < 1e-6, `${x} vs ${expected}`);
+  assert.equal(firstCalls, 1, 'the initial state goes through firstApply once');
 
   const xe = Float32Array.from(x0);
   const sum = new Float32Array(3);
-  integrateLinear(xe, rhs, { method: 'euler', T: 1, steps: 2, sumStates: sum });
-  const e1 = rowTimes(x0, F, 3, 3).map((v, t) => x0[t] + 0.5 * v);
-  const e2 = rowTimes(e1, F, 3, 3).map((v, t) => e1[t] + 0.5 * v);
+  integrateLinear(xe, flow, { method: 'euler', T: 1, steps: 2, sumStates: sum, firstApply });
+  const e1 = rowTimes(x0, G, 3, 3).map((v, t) => x0[t] + 0.5 * v);
+  const e2 = rowTimes(e1, G, 3, 3).map((v, t) => e1[t] + 0.5 * v);
   assert.ok(maxDiff(xe, e2) < 1e-6);
   assert.ok(maxDiff(sum, e1.map((v, t) => v + e2[t])) < 1e-6, 'sumStates adds the grid states');
+  assert.equal(firstCalls, 2);
 });
