@@ -39,6 +39,10 @@ export const ERRORS = {
   PP_MODEL_PARAM: { message: 'invalid model parameter', exit: 2 },
   PP_MODEL_LOAD: { message: 'cannot load the saved model', exit: 3 },
   PP_TRAIN_DIVERGED: { message: 'training diverged (the loss is not finite)', exit: 5 },
+  PP_EMBED_INVALID: { message: 'invalid embedding settings', exit: 2 },
+  PP_EMBED_ENCODER_UNKNOWN: { message: 'unknown encoder', exit: 2 },
+  PP_EMBED_MODEL_LOAD: { message: 'cannot load the encoder model', exit: 3 },
+  PP_EMBED_STORE: { message: 'embedding file is missing, corrupt or inconsistent', exit: 3 },
   PP_INTERNAL: { message: 'internal error', exit: 70 },
 } as const satisfies Record<string, ErrorSpec>;
 

@@ -1,0 +1,43 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../test-support/fixtures.js';
+import { EmbeddingCache, cacheKey, encoderCacheDirName } from './cache.js';
+
+test('cache vectors survive a reopen and count hits and misses', async () => {
+  const dir = join(tempDir('cache'), 'c');
+  const c = await EmbeddingCache.openDir(dir, 'enc@1', 4);
+  const k1 = cacheKey('enc@1', 'hello');
+  c.put(k1, [1, 2, 3, 4]);
+  assert.equal(await c.flush(), 1);
+  assert.equal(await c.flush(), 0);
+  c.put(cacheKey('enc@1', 'world'), new Float32Array([5, 6, 7, 8]));
+  await c.flush();
+
+  const again = await EmbeddingCache.openDir(dir, 'enc@1', 4);
+  assert.equal(again.size, 2);
+  assert.equal(again.segmentsRead, 2);
+  assert.deepEqual(Array.from(again.get(k1)!), [1, 2, 3, 4]);
+  assert.equal(again.get(cacheKey('enc@1', 'other')), undefined);
+  assert.equal(again.hits, 1);
+  assert.equal(again.misses, 1);
+});
+
+test('keys depend on the encoder id and the text; corrupt or other-dim segments are skipped', async () => {
+  assert.notEqual(cacheKey('a@1', 'x'), cacheKey('a@2', 'x'));
+  assert.notEqual(cacheKey('a@1', 'x'), cacheKey('a@1', 'y'));
+  assert.match(encoderCacheDirName('st:/models/MiniLM:fp32'), /^st_models_MiniLM_fp32-[0-9a-f]{12}$/);
+  const dir = join(tempDir('cache-bad'), 'c');
+  const c = await EmbeddingCache.openDir(dir, 'e', 2);
+  c.put(cacheKey('e', 'a'), [1, 1]);
+  await c.flush();
+  writeFileSync(join(dir, 'seg-99999999999999-1-bad.bin'), Buffer.from('PPEMBC01 truncated'));
+  const other = await EmbeddingCache.openDir(dir, 'e', 3);
+  assert.equal(other.size, 0);
+  assert.equal(other.segmentsSkipped, 2);
+  const same = await EmbeddingCache.openDir(dir, 'e', 2);
+  assert.equal(same.size, 1);
+  assert.equal(same.segmentsSkipped, 1);
+  assert.equal(readdirSync(dir).filter((n) => n.startsWith('.')).length, 0, 'no temporary files left');
+});
