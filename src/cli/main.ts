@@ -5,6 +5,7 @@ import { registerDataCommands, registerDemoJob } from './data.js';
 import { registerConfigCommands } from './config.js';
 import { registerTrainCommands } from './train.js';
 import { registerRunsCommands } from './runs.js';
+import { registerEmbedCommands } from './embed.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -23,6 +24,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerTrainCommands(program, setExit);
   registerConfigCommands(program, setExit);
   registerRunsCommands(program, setExit);
+  registerEmbedCommands(program, setExit);
   return program;
 }
 

@@ -39,7 +39,11 @@ export function parseTextFields(spec: string | readonly string[]): TextField[] {
 
 /** Checks and completes text options. */
 export function resolveItemTextOptions(partial: Partial<ItemTextOptions> = {}): ItemTextOptions {
-  const o: ItemTextOptions = { ...DEFAULT_ITEM_TEXT, ...partial, fields: parseTextFields(partial.fields ?? DEFAULT_ITEM_TEXT.fields) };
+  const o: ItemTextOptions = {
+    fields: parseTextFields(partial.fields ?? DEFAULT_ITEM_TEXT.fields),
+    maxDescriptionChars: partial.maxDescriptionChars ?? DEFAULT_ITEM_TEXT.maxDescriptionChars,
+    maxChars: partial.maxChars ?? DEFAULT_ITEM_TEXT.maxChars,
+  };
   for (const k of ['maxDescriptionChars', 'maxChars'] as const) {
     if (!Number.isInteger(o[k]) || o[k] < 0) throw ppError('PP_EMBED_INVALID', `${k} must be a non-negative integer, got ${o[k]}`);
   }
