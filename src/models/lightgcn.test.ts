@@ -122,30 +122,53 @@ test('the batch loss equals BPR on the float64 reference embeddings plus L2 on t
   model.dispose();
 });
 
+const paths = {
+  'the batch rows': { wholeTable: Infinity, fullLastLayer: Infinity },
+  'the whole graph': { wholeTable: Infinity, fullLastLayer: 0 },
+  'the whole table (large batches)': { wholeTable: 0, fullLastLayer: 0 },
+} as const;
+
 for (const K of [0, 1, 2, 3]) {
-  for (const path of ['batch rows', 'whole graph'] as const) {
-    if (K === 0 && path === 'whole graph') continue;
-    test(`the LightGCN batch gradient (K=${K}, last layer over the ${path}) matches central finite differences`, () => {
+  for (const [path, settings] of Object.entries(paths)) {
+    if (K === 0 && path === 'the whole graph') continue;
+    test(`the LightGCN batch gradient (K=${K}, last layer over ${path}) matches central finite differences`, () => {
       const model = lightgcn({ dim: 4, layers: K, reg: 0.5, initStd: 0.7 });
-      model.fullLastLayer = path === 'whole graph' ? 0 : Infinity;
+      Object.assign(model, settings);
       const batch = fixedBatch();
       const { grad } = model.batchGradient(batch, 1);
       const numeric = numericGrad(() => model.batchLoss(batch, 1), model.table, 1e-2);
       const err = gradErr(grad, numeric);
       assert.ok(err < 5e-3, `relative gradient error ${err.toExponential(2)}`);
-      if (K > 0) assert.equal(path === 'whole graph' ? model.stats.fullSteps : model.stats.subSteps, model.stats.fullSteps + model.stats.subSteps);
+      const { subSteps, fullSteps } = model.stats;
+      if (K > 0) assert.equal(path === 'the batch rows' ? subSteps : fullSteps, subSteps + fullSteps);
       model.dispose();
     });
   }
 }
 
-test('the LightGCN BCE gradient matches central finite differences', () => {
-  const model = lightgcn({ dim: 8, layers: 3, reg: 0.5, initStd: 0.7, loss: 'bce' });
-  const batch = fixedBatch();
-  const { grad } = model.batchGradient(batch, 1);
-  const numeric = numericGrad(() => model.batchLoss(batch, 1), model.table, 1e-2);
-  assert.ok(gradErr(grad, numeric) < 5e-3);
-  model.dispose();
+for (const [path, settings] of Object.entries(paths)) {
+  test(`the LightGCN BCE gradient (last layer over ${path}) matches central finite differences`, () => {
+    const model = lightgcn({ dim: 8, layers: 3, reg: 0.5, initStd: 0.7, loss: 'bce' });
+    Object.assign(model, settings);
+    const batch = fixedBatch();
+    const { grad } = model.batchGradient(batch, 1);
+    const numeric = numericGrad(() => model.batchLoss(batch, 1), model.table, 1e-2);
+    assert.ok(gradErr(grad, numeric) < 5e-3);
+    model.dispose();
+  });
+}
+
+test('one LightGCN step gives the same parameters on every path (batch rows, whole graph, whole table)', () => {
+  const results = Object.values(paths).map((settings) => {
+    const model = lightgcn({ dim: 8, layers: 3, lr: 0.01 });
+    Object.assign(model, settings);
+    model.step(fixedBatch(), 1);
+    model.step(fixedBatch(), 1);
+    const t = model.table.slice();
+    model.dispose();
+    return t;
+  });
+  for (const r of results.slice(1)) assert.ok(gradErr(r, results[0], 1e-3) < 1e-5);
 });
 
 test('LightGCN fitted twice with the same seed gives bitwise identical scores, another seed different ones', async () => {

@@ -47,6 +47,8 @@ import { BPR_PARAMS, BprEmbeddingModel, bprConfig, fitBpr, loadEmbeddings, type 
 
 /** Share of Â's entries above which the batch rows' last layer is computed over the whole graph. */
 export const FULL_LAST_LAYER = 0.5;
+/** batch · (2 + candidates) ≥ WHOLE_TABLE · N: the step works on the whole table (slots = node ids). */
+export const WHOLE_TABLE = 0.5;
 
 /**
  * Â of the split's train part: symmetric normalised bipartite adjacency, binary or rating-weighted.
@@ -67,7 +69,7 @@ export function lightGcnAdjacency(data: SplitData, ratingWeighted: boolean): { a
   for (let e = 0; e < m; e++) {
     const rating = train.ratings[e];
     const v = Number.isFinite(rating) ? rating : 1;
-    if (!(v > 0)) throw ppError('PP_MODEL_PARAM', `lightgcn.ratingWeighted: rating ${rating} of user ${users[e]} is not positive`);
+    if (!(v >= 0)) throw ppError('PP_MODEL_PARAM', `lightgcn.ratingWeighted: rating ${rating} of user ${users[e]} is negative`);
     r[2 * e] = users[e];
     c[2 * e] = U + train.indices[e];
     r[2 * e + 1] = U + train.indices[e];
@@ -106,6 +108,8 @@ export class LightGcnModel extends BprEmbeddingModel {
   readonly stats = { subSteps: 0, fullSteps: 0 };
   /** Share of Â's entries above which the last layer goes over the whole graph (0 = always; benchmarks). */
   fullLastLayer = FULL_LAST_LAYER;
+  /** Batches with at least this many triples' nodes per graph node work on the whole table (Infinity = never; tests). */
+  wholeTable = WHOLE_TABLE;
 
   constructor(data: SplitData, cfg: BprConfig, seed: number, params: Params, layers: number, ratingWeighted: boolean) {
     super(data, cfg, seed, params);
@@ -144,6 +148,11 @@ export class LightGcnModel extends BprEmbeddingModel {
     spmm(this.adj, this.layer(K - 1), d, { out: sum, add: sum });
   }
 
+  /** Batches of at least N/2 nodes (with repeats) work on the whole table: the per-row passes run in the kernels. */
+  protected override identitySlots(batch: number, negPerPos: number): boolean {
+    return batch * (2 + negPerPos) >= this.wholeTable * this.numNodes;
+  }
+
   protected forwardRows(out: Float32Array): void {
     if (this.released) throw ppError('PP_INTERNAL', 'lightgcn: training already finished');
     const K = this.layers;
@@ -151,6 +160,13 @@ export class LightGcnModel extends BprEmbeddingModel {
     const n = this.nRows;
     const rows = this.rows;
     const c = 1 / (K + 1);
+    if (this.identity) {
+      this.sub = null;
+      if (K > 0) this.stats.fullSteps++;
+      this.sumLayers(out);
+      if (K > 0) scale(out, c, out);
+      return;
+    }
     const a = this.adj;
     let nnzSub = 0;
     for (let s = 0; s < n; s++) nnzSub += a.indptr[rows[s] + 1] - a.indptr[rows[s]];
@@ -203,6 +219,22 @@ export class LightGcnModel extends BprEmbeddingModel {
     const rows = this.rows;
     const dF = this.dF;
     const c = 1 / (K + 1);
+    const target = (k: number) => (k === 0 ? this.grad : (K - 1 - k) % 2 === 0 ? this.bufA : this.bufB);
+    if (this.identity) {
+      // G = ∂L/∂F / (K+1) over all nodes; ∂E⁽ᵏ⁾ = Â ∂E⁽ᵏ⁺¹⁾ + G, ∂E⁽ᴷ⁾ = G
+      const G = dF.subarray(0, n * d);
+      if (K === 0) this.grad.set(G);
+      else {
+        scale(G, c, G);
+        spmm(this.adj, G, d, { out: target(K - 1), add: G });
+        for (let k = K - 2; k >= 0; k--) spmm(this.adj, target(k + 1), d, { out: target(k), add: G });
+      }
+      // L2: grad += diag(λ/b · count) · E⁽⁰⁾
+      const diag = this.diagonal();
+      for (let s = 0; s < n; s++) diag.values[s] = l2Scale * this.l2Count[s];
+      spmm(diag, this.table, d, { out: this.grad, add: this.grad });
+      return;
+    }
     // X = G scattered to the batch's rows (G = ∂L/∂F / (K+1), what every layer receives from the mean);
     // X is zero elsewhere, and its rows are cleared again at the end of the step
     const X = this.scattered;
@@ -211,7 +243,6 @@ export class LightGcnModel extends BprEmbeddingModel {
       const p = s * d;
       for (let q = 0; q < d; q++) X[o + q] = c * dF[p + q];
     }
-    const target = (k: number) => (k === 0 ? this.grad : (K - 1 - k) % 2 === 0 ? this.bufA : this.bufB);
     if (K === 0) {
       this.grad.set(X);
     } else {
@@ -241,6 +272,21 @@ export class LightGcnModel extends BprEmbeddingModel {
       const o = rows[s] * d;
       for (let q = 0; q < d; q++) g[o + q] += k * E0[o + q];
     }
+  }
+
+  private diag: Csr | null = null;
+
+  /** An N × N diagonal CSR (fixed structure, values set per step). */
+  private diagonal(): Csr {
+    if (!this.diag) {
+      const N = this.numNodes;
+      const indptr = allocI32(N + 1, false);
+      const indices = allocI32(N, false);
+      for (let s = 0; s <= N; s++) indptr[s] = s;
+      for (let s = 0; s < N; s++) indices[s] = s;
+      this.diag = { rows: N, cols: N, indptr, indices, values: allocF32(N) };
+    }
+    return this.diag;
   }
 
   protected applyGradient(): void {
@@ -293,6 +339,8 @@ export class LightGcnModel extends BprEmbeddingModel {
     this.hidden.length = 0;
     for (const x of [this.bufA, this.bufB, this.grad, this.scattered]) free(x);
     this.freeSub();
+    if (this.diag) for (const x of [this.diag.indptr, this.diag.indices, this.diag.values]) free(x);
+    this.diag = null;
     this.param.grad = null;
   }
 

@@ -20,7 +20,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { Adam, allocF32, free, gatherRows, matmulNT, Rng, type OptimParam } from '../core/index.js';
+import { Adam, allocF32, allocI32, free, gatherRows, matmulNT, Rng, sddmm, spmm, transpose, type OptimParam } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { BprSampler, type BprBatch } from '../train/sampler.js';
 import { trainLoop, type TrainableModel, type TrainLoopResult } from '../train/trainer.js';
@@ -229,6 +229,8 @@ export abstract class BprEmbeddingModel implements TrainableModel {
   /** Distinct nodes of the current batch and each node's slot in it. */
   protected rows = new Int32Array(0);
   protected nRows = 0;
+  /** This step's slots are the node ids (rows = 0..N−1): large batches, see {@link identitySlots}. */
+  protected identity = false;
   private readonly slotOf: Int32Array;
   private readonly stampOf: Int32Array;
   private stamp = 0;
@@ -238,7 +240,7 @@ export abstract class BprEmbeddingModel implements TrainableModel {
   private slotU = new Int32Array(0);
   private slotP = new Int32Array(0);
   private slotN = new Int32Array(0);
-  private chosen = new Int32Array(0);
+  private entry = new Int32Array(0);
 
   constructor(
     readonly data: SplitData,
@@ -291,6 +293,14 @@ export abstract class BprEmbeddingModel implements TrainableModel {
     this.onCapacity(cap);
   }
 
+  /**
+   * Whether a batch works on the whole table (slot = node id) instead of its distinct nodes: worth it
+   * when the batch touches most nodes and the subclass's per-row work is cheaper over the whole table.
+   */
+  protected identitySlots(_batch: number, _negPerPos: number): boolean {
+    return false;
+  }
+
   /** Subclasses grow their per-row buffers here. */
   protected onCapacity(_rows: number): void {}
 
@@ -327,58 +337,77 @@ export abstract class BprEmbeddingModel implements TrainableModel {
     const b = batch.size;
     const d = this.dim;
     const U = this.numUsers;
-    this.ensureRows(b * (2 + negPerPos));
+    const N = this.numNodes;
+    this.identity = this.identitySlots(b, negPerPos);
+    this.ensureRows(this.identity ? N : b * (2 + negPerPos));
     if (this.slotU.length < b) {
       this.slotU = new Int32Array(b);
       this.slotP = new Int32Array(b);
-      this.chosen = new Int32Array(b);
     }
     if (this.slotN.length < b * negPerPos) this.slotN = new Int32Array(b * negPerPos);
-    this.stamp++;
-    this.nRows = 0;
-    for (let k = 0; k < b; k++) {
-      this.slotU[k] = this.slot(batch.users[k]);
-      this.slotP[k] = this.slot(U + batch.pos[k]);
-      for (let m = 0; m < negPerPos; m++) this.slotN[k * negPerPos + m] = this.slot(U + batch.neg[k * negPerPos + m]);
+    if (this.identity) {
+      // slots are the node ids: F and ∂L/∂F cover the whole table
+      for (let s = 0; s < N; s++) this.rows[s] = s;
+      this.nRows = N;
+      for (let k = 0; k < b; k++) {
+        this.slotU[k] = batch.users[k];
+        this.slotP[k] = U + batch.pos[k];
+      }
+      for (let k = 0; k < b * negPerPos; k++) this.slotN[k] = U + batch.neg[k];
+    } else {
+      this.stamp++;
+      this.nRows = 0;
+      for (let k = 0; k < b; k++) {
+        this.slotU[k] = this.slot(batch.users[k]);
+        this.slotP[k] = this.slot(U + batch.pos[k]);
+        for (let m = 0; m < negPerPos; m++) this.slotN[k * negPerPos + m] = this.slot(U + batch.neg[k * negPerPos + m]);
+      }
     }
     const n = this.nRows;
     const F = this.F.subarray(0, n * d);
     this.forwardRows(F);
-    const dot = (s: number, t: number) => {
-      let acc = 0;
-      const a = s * d;
-      const c = t * d;
-      for (let k = 0; k < d; k++) acc += F[a + k] * F[c + k];
-      return acc;
-    };
-    // hard negatives: the highest-scoring candidate of each triple
+    // The batch as a sparse n × n matrix S over slots: row su_k holds (sp_k) and the candidates (sn_km)
+    // of triple k. Scores x_e = ⟨F[row], F[col]⟩ are one SDDMM; with per-entry loss gradients g_e,
+    // ∂L/∂F = S(g)·F + S(g)ᵀ·F is one SpMM and one transposed SpMM — all in the core's kernels.
+    const per = 1 + negPerPos;
+    const nE = b * per;
+    const indptr = allocI32(n + 1);
+    for (let k = 0; k < b; k++) indptr[this.slotU[k] + 1] += per;
+    for (let s = 0; s < n; s++) indptr[s + 1] += indptr[s];
+    const fill = indptr.slice(0, n);
+    const indices = allocI32(nE, false);
+    const g = allocF32(nE);
+    if (this.entry.length < nE) this.entry = new Int32Array(nE);
+    const entry = this.entry; // entry[k·per] = (su, sp), entry[k·per + 1 + m] = (su, sn_km)
     for (let k = 0; k < b; k++) {
-      let best = this.slotN[k * negPerPos];
-      if (negPerPos > 1) {
-        let bestScore = dot(this.slotU[k], best);
-        for (let m = 1; m < negPerPos; m++) {
-          const s = this.slotN[k * negPerPos + m];
-          const x = dot(this.slotU[k], s);
-          if (x > bestScore) {
-            bestScore = x;
-            best = s;
-          }
-        }
+      const su = this.slotU[k];
+      let e = fill[su]++;
+      entry[k * per] = e;
+      indices[e] = this.slotP[k];
+      for (let m = 0; m < negPerPos; m++) {
+        e = fill[su]++;
+        entry[k * per + 1 + m] = e;
+        indices[e] = this.slotN[k * negPerPos + m];
       }
-      this.chosen[k] = best;
     }
-    const dF = this.dF.subarray(0, n * d);
-    dF.fill(0);
+    const S = { rows: n, cols: n, indptr, indices, values: g };
+    const x = sddmm(S, F, F, d);
     const cnt = this.l2Count;
     cnt.fill(0, 0, n);
     let loss = 0;
     const bce = this.cfg.loss === 'bce';
     for (let k = 0; k < b; k++) {
-      const su = this.slotU[k];
-      const sp = this.slotP[k];
-      const sn = this.chosen[k];
-      const xp = dot(su, sp);
-      const xn = dot(su, sn);
+      // hard negatives: the highest-scoring candidate of each triple
+      let bestM = 0;
+      let xn = x[entry[k * per + 1]];
+      for (let m = 1; m < negPerPos; m++) {
+        const xm = x[entry[k * per + 1 + m]];
+        if (xm > xn) {
+          xn = xm;
+          bestM = m;
+        }
+      }
+      const xp = x[entry[k * per]];
       let gp: number;
       let gn: number;
       if (bce) {
@@ -386,24 +415,26 @@ export abstract class BprEmbeddingModel implements TrainableModel {
         gp = (sigmoid(xp) - 1) / (2 * b);
         gn = sigmoid(xn) / (2 * b);
       } else {
-        const x = xp - xn;
-        loss += softplus(-x);
-        gp = -sigmoid(-x) / b;
+        const z = xp - xn;
+        loss += softplus(-z);
+        gp = -sigmoid(-z) / b;
         gn = -gp;
       }
-      const u0 = su * d;
-      const p0 = sp * d;
-      const n0 = sn * d;
-      for (let q = 0; q < d; q++) {
-        const fu = F[u0 + q];
-        dF[u0 + q] += gp * F[p0 + q] + gn * F[n0 + q];
-        dF[p0 + q] += gp * fu;
-        dF[n0 + q] += gn * fu;
-      }
-      cnt[su]++;
-      cnt[sp]++;
-      cnt[sn]++;
+      g[entry[k * per]] += gp;
+      g[entry[k * per + 1 + bestM]] += gn;
+      cnt[this.slotU[k]]++;
+      cnt[this.slotP[k]]++;
+      cnt[this.slotN[k * negPerPos + bestM]]++;
     }
+    free(x);
+    if (backward) {
+      const dF = this.dF.subarray(0, n * d);
+      spmm(S, F, d, { out: dF });
+      const St = transpose(S);
+      spmm(St, F, d, { out: dF, add: dF });
+      for (const t of [St.indptr, St.indices, St.values, St.perm]) free(t);
+    }
+    for (const t of [indptr, indices, g]) free(t);
     loss /= b;
     // L2 on the batch's layer-0 embeddings (each occurrence counts, as the norm of the gathered batch)
     let ss = 0;
