@@ -193,8 +193,7 @@ export async function embedItemsText(options: EmbedTextOptions): Promise<EmbedTe
       items_per_s: summaryRate,
       extra: { text: textOptions, cache_hits: hits, encoded: todo.length, encode_items_per_s: encodeRate, batch },
     });
-    const manifest = await writeEmbeddingsManifest(dir, meta, textOptions, batch, inputs, seconds);
-    void manifest;
+    await writeEmbeddingsManifest(dir, meta, textOptions, batch, inputs, seconds);
     return {
       name: options.name,
       encoder: encoder.name,

