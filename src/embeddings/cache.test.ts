@@ -41,3 +41,22 @@ test('keys depend on the encoder id and the text; corrupt or other-dim segments 
   assert.equal(same.segmentsSkipped, 1);
   assert.equal(readdirSync(dir).filter((n) => n.startsWith('.')).length, 0, 'no temporary files left');
 });
+
+test('compaction merges this cache\'s segments into one and keeps every vector', async () => {
+  const dir = join(tempDir('cache-compact'), 'c');
+  for (let i = 0; i < 5; i++) {
+    const c = await EmbeddingCache.openDir(dir, 'e', 2);
+    c.put(cacheKey('e', `t${i}`), [i, -i]);
+    await c.flush();
+  }
+  const c = await EmbeddingCache.openDir(dir, 'e', 2);
+  assert.equal(c.segmentsRead, 5);
+  c.put(cacheKey('e', 'new'), [9, 9]);
+  await c.flush();
+  assert.equal(await c.compact(), 6);
+  assert.equal(readdirSync(dir).length, 1);
+  const after = await EmbeddingCache.openDir(dir, 'e', 2);
+  assert.equal(after.size, 6);
+  assert.deepEqual(Array.from(after.get(cacheKey('e', 't3'))!), [3, -3]);
+  assert.deepEqual(Array.from(after.get(cacheKey('e', 'new'))!), [9, 9]);
+});

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeFileAtomically } from '../lake/atomic.js';
@@ -18,6 +18,13 @@ import { writeFileAtomically } from '../lake/atomic.js';
 const MAGIC = Buffer.from('PPEMBC01', 'latin1');
 const HEADER = 16;
 const KEY = 32;
+/** Segment count beyond which embedItemsText compacts the cache. */
+export const COMPACT_AFTER_SEGMENTS = 16;
+
+/** A new segment's file name: sorts by time, unique across processes. */
+function segmentName(): string {
+  return `seg-${Date.now().toString().padStart(14, '0')}-${process.pid}-${randomBytes(4).toString('hex')}.bin`;
+}
 
 /** The cache key of an input for an encoder id. */
 export function cacheKey(encoderId: string, input: string): string {
@@ -62,11 +69,23 @@ export class EmbeddingCache {
     await mkdir(dir, { recursive: true });
     const names = (await readdir(dir)).filter((n) => n.startsWith('seg-') && n.endsWith('.bin')).sort();
     for (const n of names) {
-      if (cache.readSegment(await readFile(join(dir, n)))) cache.segmentsRead++;
-      else cache.segmentsSkipped++;
+      let buf: Buffer;
+      try {
+        buf = await readFile(join(dir, n));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // merged away by a concurrent compact()
+        throw err;
+      }
+      if (cache.readSegment(buf)) {
+        cache.segmentsRead++;
+        cache.knownNames.push(n);
+      } else cache.segmentsSkipped++;
     }
     return cache;
   }
+
+  /** Segment files read at open or written by this instance (immutable; only these are merged away by `compact`). */
+  private readonly knownNames: string[] = [];
 
   private readSegment(buf: Buffer): boolean {
     if (buf.length < HEADER || !buf.subarray(0, 8).equals(MAGIC)) return false;
@@ -130,10 +149,26 @@ export class EmbeddingCache {
       const v = this.pendingVecs[i];
       Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(buf, vecOffset + i * this.dim * 4);
     }
-    const name = `seg-${Date.now().toString().padStart(14, '0')}-${process.pid}-${randomBytes(4).toString('hex')}.bin`;
+    const name = segmentName();
     await writeFileAtomically(join(this.dir, name), buf);
+    this.knownNames.push(name);
     this.pendingKeys = [];
     this.pendingVecs = [];
+    return n;
+  }
+
+  /**
+   * Writes every entry held (read at open or added since) as one segment, then deletes the segments this
+   * instance read or wrote (segments written meanwhile by other processes are left alone). Returns the entries
+   * written. embedItemsText calls it when more than `COMPACT_AFTER_SEGMENTS` segments were read.
+   */
+  async compact(): Promise<number> {
+    const merged = this.knownNames.splice(0);
+    const keys = [...this.entries.keys()];
+    this.pendingKeys = keys;
+    this.pendingVecs = keys.map((k) => this.entries.get(k)!);
+    const n = await this.flush();
+    for (const name of merged) await rm(join(this.dir, name), { force: true });
     return n;
   }
 }

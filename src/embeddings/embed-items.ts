@@ -8,7 +8,7 @@ import { datasetPaths } from '../lake/paths.js';
 import { STAGING_FILES } from '../data/validate.js';
 import { createProgress, type Progress } from '../cli/progress.js';
 import type { TextEncoderModel } from './encoder.js';
-import { EmbeddingCache, cacheKey } from './cache.js';
+import { COMPACT_AFTER_SEGMENTS, EmbeddingCache, cacheKey } from './cache.js';
 import { writeEmbeddings, type EmbeddingMeta } from './store.js';
 import { itemText, resolveItemTextOptions, type ItemTextOptions, type TextField } from './text/item-text.js';
 import { checkTextEncoderSpec, createTextEncoder } from './text/encoders.js';
@@ -177,6 +177,7 @@ export async function embedItemsText(options: EmbedTextOptions): Promise<EmbedTe
       progress.stop();
       await cache?.flush();
     }
+    if (cache && cache.segmentsRead > COMPACT_AFTER_SEGMENTS) await cache.compact();
 
     const seconds = (performance.now() - started) / 1000;
     const summaryRate = nPresent / Math.max(seconds, 1e-9);
