@@ -53,15 +53,26 @@ export interface KnnGraphOptions {
   quantization?: AnnQuantization;
   /** recompute the edge weights exactly from the vectors (default: true with f16, false with f32) */
   rescore?: boolean;
+  /**
+   * Re-search exactly the rows whose own vector was not among their ANN results (HNSW leaves a few nodes
+   * unreachable; their searches end in the wrong region). Costs O(lost · n · d); default true.
+   */
+  repair?: boolean;
   /** rows per add / search call (default 16,384) */
   batch?: number;
   onProgress?: (phase: 'add' | 'search', done: number, total: number) => void;
 }
 
-export interface KnnBuildTimes {
+export interface KnnBuildInfo {
   addSeconds: number;
   searchSeconds: number;
+  /** exact re-search of the lost rows */
+  repairSeconds: number;
   assembleSeconds: number;
+  /** rows whose ANN search did not return the row itself (repaired when `repair`) */
+  lostRows: number;
+  /** their row ids */
+  lostIds: Int32Array;
 }
 
 function check(cond: boolean, msg: string): void {
@@ -127,7 +138,7 @@ export function buildKnnGraphWithIndex(
   n: number,
   d: number,
   opts: KnnGraphOptions = {},
-): { graph: KnnGraph; index: AnnIndex; times: KnnBuildTimes } {
+): { graph: KnnGraph; index: AnnIndex; info: KnnBuildInfo } {
   checkInputs(vectors, n, d, opts.present);
   const k = opts.k ?? 20;
   check(Number.isInteger(k) && k >= 1, `k must be a positive integer, got ${k}`);
@@ -138,6 +149,7 @@ export function buildKnnGraphWithIndex(
   const quantization = opts.quantization ?? 'f32';
   const rescore = opts.rescore ?? quantization !== 'f32';
   const batch = opts.batch ?? 16384;
+  const repair = opts.repair ?? true;
 
   const ids = presentRows(n, opts.present);
   const compact = gatherRows(vectors, d, ids, n);
@@ -161,6 +173,7 @@ export function buildKnnGraphWithIndex(
   const nbr = new Int32Array(m * k).fill(-1);
   const sim = new Float32Array(m * k);
   const cnt = new Int32Array(n);
+  const lost: number[] = []; // positions q in ids
   if (m > 0) {
     for (let s = 0; s < m; s += batch) {
       const e = Math.min(m, s + batch);
@@ -169,19 +182,35 @@ export function buildKnnGraphWithIndex(
         const self = ids[q];
         const base = (q - s) * (k + 1);
         let c = 0;
-        for (let t = 0; t < res.counts[q - s] && c < k; t++) {
+        let foundSelf = false;
+        for (let t = 0; t < res.counts[q - s]; t++) {
           const j = res.keys[base + t];
-          if (j === self || j < 0) continue;
+          if (j === self) foundSelf = true;
+          if (j === self || j < 0 || c === k) continue;
           nbr[q * k + c] = j;
           sim[q * k + c] = 1 - res.distances[base + t];
           c++;
         }
         cnt[self] = c;
+        if (!foundSelf) lost.push(q);
       }
       opts.onProgress?.('search', e, m);
     }
   }
   const searchSeconds = (performance.now() - t0) / 1000;
+
+  t0 = performance.now();
+  const rowsLost = Int32Array.from(lost, (q) => ids[q]);
+  if (repair && lost.length > 0) {
+    const ex = exactKnn(vectors, n, d, rowsLost, k, { metric, present: opts.present });
+    for (let t = 0; t < lost.length; t++) {
+      const q = lost[t];
+      nbr.set(ex.indices.subarray(t * k, t * k + k), q * k);
+      sim.set(ex.sims.subarray(t * k, t * k + k), q * k);
+      cnt[ids[q]] = ex.counts[t];
+    }
+  }
+  const repairSeconds = (performance.now() - t0) / 1000;
 
   t0 = performance.now();
   const norms = metric === 'cosine' ? rowNorms(vectors, n, d) : null;
@@ -204,7 +233,7 @@ export function buildKnnGraphWithIndex(
   if (symmetrize === 'union') graph = unionGraph(graph);
   else if (symmetrize === 'mutual') graph = mutualGraph(graph);
   const assembleSeconds = (performance.now() - t0) / 1000;
-  return { graph, index, times: { addSeconds, searchSeconds, assembleSeconds } };
+  return { graph, index, info: { addSeconds, searchSeconds, repairSeconds, assembleSeconds, lostRows: lost.length, lostIds: rowsLost } };
 }
 
 /** {@link buildKnnGraphWithIndex} without the index. */
