@@ -78,7 +78,7 @@ async function main(): Promise<void> {
   const loadDuringBuild = loadavg()[0];
   console.log(
     `built in ${buildSeconds.toFixed(1)} s (add ${times.addSeconds.toFixed(1)}, search ${times.searchSeconds.toFixed(1)}, ` +
-      `repair of ${times.lostRows} lost rows ${times.repairSeconds.toFixed(1)}, assemble ${times.assembleSeconds.toFixed(1)}); cpu ${buildCpuSeconds.toFixed(0)} s = ${(buildCpuSeconds / buildSeconds).toFixed(2)} cores`,
+      `repair of ${times.lostRows} lost rows (${times.exactRepaired} exactly) ${times.repairSeconds.toFixed(1)}, assemble ${times.assembleSeconds.toFixed(1)}); cpu ${buildCpuSeconds.toFixed(0)} s = ${(buildCpuSeconds / buildSeconds).toFixed(2)} cores`,
   );
 
   t0 = performance.now();
@@ -121,6 +121,7 @@ async function main(): Promise<void> {
       search_seconds: times.searchSeconds,
       repair_seconds: times.repairSeconds,
       lost_rows: times.lostRows,
+      exact_repaired: times.exactRepaired,
       assemble_seconds: times.assembleSeconds,
       build_cpu_seconds: buildCpuSeconds,
       recall: rec.recall,

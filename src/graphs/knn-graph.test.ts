@@ -79,23 +79,21 @@ test('edge weights are the cosine similarities of the endpoints, with or without
   }
 });
 
-test('rows the index cannot find (lost) are re-searched exactly', () => {
+test('rows the index cannot find (lost) are re-searched with wider beams, then exactly', () => {
   const n = 2000;
   const d = 32;
   const { vectors } = clusteredVectors(n, d, { seed: 8, intrinsicDim: 32 });
   // a deliberately poor index: 2 links per node, tiny beams
   const poor = { k: 10, threads: 2, connectivity: 2, expansionAdd: 1, expansionSearch: 1 };
   const { graph, info } = buildKnnGraphWithIndex(vectors, n, d, poor);
-  assert.ok(info.lostRows > 0, 'the poor index loses some rows');
+  assert.ok(info.lostRows > 0 && info.lostIds.length === info.lostRows, 'the poor index loses some rows');
+  assert.ok(info.exactRepaired <= info.lostRows);
+  const repaired = knnRecall(graph, vectors, n, d, info.lostIds, { k: 10 }).recall;
+  assert.ok(repaired >= 0.9, `recall of the repaired rows ${repaired}`);
   const { graph: unrepaired, info: info2 } = buildKnnGraphWithIndex(vectors, n, d, { ...poor, repair: false });
-  assert.ok(info2.lostRows > 0 && info2.repairSeconds < 0.05);
-  const ex = exactKnn(vectors, n, d, info.lostIds, 10);
-  info.lostIds.forEach((i, t) => {
-    const want = [...ex.indices.subarray(t * 10, t * 10 + 10)].sort((a, b) => a - b);
-    assert.deepEqual(row(graph, i), want, `lost row ${i} holds its exact neighbours`);
-  });
-  const lostRecall = knnRecall(unrepaired, vectors, n, d, info2.lostIds, { k: 10 }).recall;
-  assert.ok(lostRecall < 1, `unrepaired lost rows are worse than exact (${lostRecall})`);
+  assert.equal(info2.exactRepaired, 0);
+  const raw = knnRecall(unrepaired, vectors, n, d, info2.lostIds, { k: 10 }).recall;
+  assert.ok(raw < repaired, `unrepaired lost rows ${raw} vs repaired ${repaired}`);
   assert.equal(hasSelfLoop(graph), false);
 });
 

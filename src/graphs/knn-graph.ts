@@ -54,8 +54,9 @@ export interface KnnGraphOptions {
   /** recompute the edge weights exactly from the vectors (default: true with f16, false with f32) */
   rescore?: boolean;
   /**
-   * Re-search exactly the rows whose own vector was not among their ANN results (HNSW leaves a few nodes
-   * unreachable; their searches end in the wrong region). Costs O(lost · n · d); default true.
+   * Re-search the rows whose own vector was not among their ANN results (on clustered data the greedy HNSW
+   * descent sometimes ends in the wrong cluster; such rows have recall ≈ 0): with beams of 8(k+1), then
+   * 32(k+1), then exactly (O(rows · n · d)) for the few still not found. Default true.
    */
   repair?: boolean;
   /** rows per add / search call (default 16,384) */
@@ -66,13 +67,15 @@ export interface KnnGraphOptions {
 export interface KnnBuildInfo {
   addSeconds: number;
   searchSeconds: number;
-  /** exact re-search of the lost rows */
+  /** re-search of the lost rows (wider beams, then exact) */
   repairSeconds: number;
   assembleSeconds: number;
   /** rows whose ANN search did not return the row itself (repaired when `repair`) */
   lostRows: number;
   /** their row ids */
   lostIds: Int32Array;
+  /** lost rows that wider ANN searches did not find either, searched exactly */
+  exactRepaired: number;
 }
 
 function check(cond: boolean, msg: string): void {
@@ -100,7 +103,7 @@ function presentRows(n: number, present?: Uint8Array): Int32Array {
   return out;
 }
 
-/** Gathers rows `ids` of an [n × d] matrix (no copy when ids are 0..n−1). */
+/** Gathers rows `ids` of an [n × d] matrix (no copy when ids are 0..n−1; pass n = −1 to always copy). */
 function gatherRows(vectors: Float32Array, d: number, ids: Int32Array, n: number): Float32Array {
   if (ids.length === n) return vectors;
   const out = new Float32Array(ids.length * d);
@@ -173,17 +176,24 @@ export function buildKnnGraphWithIndex(
   const nbr = new Int32Array(m * k).fill(-1);
   const sim = new Float32Array(m * k);
   const cnt = new Int32Array(n);
-  const lost: number[] = []; // positions q in ids
-  if (m > 0) {
-    for (let s = 0; s < m; s += batch) {
-      const e = Math.min(m, s + batch);
-      const res = index.search(compact.subarray(s * d, e * d), k + 1);
-      for (let q = s; q < e; q++) {
+  /**
+   * Searches the rows at positions `qs` (into ids) for `wanted` ≥ k + 1 results, fills their k best non-self
+   * neighbours and returns the positions whose own vector was not found.
+   */
+  const searchRows = (qs: Int32Array | null, wanted: number, onDone?: (done: number, total: number) => void): number[] => {
+    const missing: number[] = [];
+    const total = qs ? qs.length : m;
+    for (let s = 0; s < total; s += batch) {
+      const e = Math.min(total, s + batch);
+      const queries = qs ? gatherRows(compact, d, qs.subarray(s, e), -1) : compact.subarray(s * d, e * d);
+      const res = index.search(queries, wanted);
+      for (let x = s; x < e; x++) {
+        const q = qs ? qs[x] : x;
         const self = ids[q];
-        const base = (q - s) * (k + 1);
+        const base = (x - s) * wanted;
         let c = 0;
         let foundSelf = false;
-        for (let t = 0; t < res.counts[q - s]; t++) {
+        for (let t = 0; t < res.counts[x - s]; t++) {
           const j = res.keys[base + t];
           if (j === self) foundSelf = true;
           if (j === self || j < 0 || c === k) continue;
@@ -192,22 +202,36 @@ export function buildKnnGraphWithIndex(
           c++;
         }
         cnt[self] = c;
-        if (!foundSelf) lost.push(q);
+        if (!foundSelf) missing.push(q);
       }
-      opts.onProgress?.('search', e, m);
+      onDone?.(e, total);
     }
-  }
+    return missing;
+  };
+  const lost = m > 0 ? searchRows(null, k + 1, (done, total) => opts.onProgress?.('search', done, total)) : [];
   const searchSeconds = (performance.now() - t0) / 1000;
 
+  // Repair: a wider beam first (usearch searches with ef = max(expansionSearch, wanted)), then exact search
+  // for the rows still not found.
   t0 = performance.now();
   const rowsLost = Int32Array.from(lost, (q) => ids[q]);
-  if (repair && lost.length > 0) {
-    const ex = exactKnn(vectors, n, d, rowsLost, k, { metric, present: opts.present });
-    for (let t = 0; t < lost.length; t++) {
-      const q = lost[t];
-      nbr.set(ex.indices.subarray(t * k, t * k + k), q * k);
-      sim.set(ex.sims.subarray(t * k, t * k + k), q * k);
-      cnt[ids[q]] = ex.counts[t];
+  let pending = lost;
+  let exactRepaired = 0;
+  if (repair) {
+    for (const wide of [8 * (k + 1), 32 * (k + 1)]) {
+      if (pending.length === 0 || wide > m) break;
+      pending = searchRows(Int32Array.from(pending), wide);
+    }
+    if (pending.length > 0) {
+      const rows = Int32Array.from(pending, (q) => ids[q]);
+      const ex = exactKnn(vectors, n, d, rows, k, { metric, present: opts.present });
+      for (let t = 0; t < pending.length; t++) {
+        const q = pending[t];
+        nbr.set(ex.indices.subarray(t * k, t * k + k), q * k);
+        sim.set(ex.sims.subarray(t * k, t * k + k), q * k);
+        cnt[ids[q]] = ex.counts[t];
+      }
+      exactRepaired = pending.length;
     }
   }
   const repairSeconds = (performance.now() - t0) / 1000;
@@ -233,7 +257,7 @@ export function buildKnnGraphWithIndex(
   if (symmetrize === 'union') graph = unionGraph(graph);
   else if (symmetrize === 'mutual') graph = mutualGraph(graph);
   const assembleSeconds = (performance.now() - t0) / 1000;
-  return { graph, index, info: { addSeconds, searchSeconds, repairSeconds, assembleSeconds, lostRows: lost.length, lostIds: rowsLost } };
+  return { graph, index, info: { addSeconds, searchSeconds, repairSeconds, assembleSeconds, lostRows: lost.length, lostIds: rowsLost, exactRepaired } };
 }
 
 /** {@link buildKnnGraphWithIndex} without the index. */
