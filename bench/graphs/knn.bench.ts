@@ -7,7 +7,7 @@
  * Target: build under 5 minutes at recall ≥ 0.95.
  *
  *   npm run bench:knn -- [--rows 498196] [--dim 128] [--k 20] [--threads 2] [--connectivity 12]
- *        [--expansion-add 64] [--expansion-search 48] [--quantization f32|f16] [--symmetrize none|union|mutual]
+ *        [--expansion-add 64] [--expansion-search 48] [--quantization f16|f32] [--symmetrize none|union|mutual]
  *        [--sample 1000] [--seed 1] [--intrinsic-dim 16] [--iso 0.1] [--out DIR]
  *
  * The last line is one JSON object with every figure.
@@ -31,7 +31,7 @@ const threads = Number(arg('threads', '2'));
 const connectivity = Number(arg('connectivity', '12'));
 const expansionAdd = Number(arg('expansion-add', '64'));
 const expansionSearch = Number(arg('expansion-search', '48'));
-const quantization = arg('quantization', 'f32') as AnnQuantization;
+const quantization = arg('quantization', 'f16') as AnnQuantization;
 const symmetrize = arg('symmetrize', 'none') as Symmetrize;
 const sample = Number(arg('sample', '1000'));
 const seed = Number(arg('seed', '1'));

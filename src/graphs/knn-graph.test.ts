@@ -12,6 +12,7 @@ import {
   knnRecall,
   mutualGraph,
   sampleRows,
+  topKPerRow,
   unionGraph,
   type KnnGraph,
 } from './knn-graph.js';
@@ -166,6 +167,16 @@ test('a symmetrized kNN graph is symmetric and sorted, and rejects unknown modes
   assert.equal(u.indptr[n] + m.indptr[n], 2 * none.indptr[n], '|A ∪ Aᵀ| + |A ∩ Aᵀ| = 2|A|');
   assert.throws(() => buildKnnGraph(vectors, n, d, { symmetrize: 'both' as never }), (e) => isPlotPointeError(e, 'PP_GRAPH_INVALID'));
   assert.throws(() => buildKnnGraph(vectors, n + 1, d), (e) => isPlotPointeError(e, 'PP_GRAPH_INVALID'));
+});
+
+test('top-k per row keeps the most similar entries with columns still sorted (the reverse-neighbour refinement)', () => {
+  const t = topKPerRow(unionGraph(directed), 1);
+  assert.deepEqual([...t.indptr], [0, 1, 2, 3, 4]);
+  assert.deepEqual([...t.indices], [1, 0, 3, 2]);
+  const g = { rows: 1, cols: 5, indptr: Int32Array.of(0, 4), indices: Int32Array.of(0, 2, 3, 4), weights: Float32Array.of(0.1, 0.9, 0.2, 0.8) };
+  const top2 = topKPerRow(g, 2);
+  assert.deepEqual([...top2.indices], [2, 4]);
+  assert.deepEqual([...top2.weights].map((w) => Math.round(w * 10) / 10), [0.9, 0.8]);
 });
 
 test('graph stats on a hand-made CSR: degrees, isolated rows, symmetry share, similarity range, self-loops', () => {

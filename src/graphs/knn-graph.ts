@@ -59,6 +59,12 @@ export interface KnnGraphOptions {
    * 32(k+1), then exactly (O(rows · n · d)) for the few still not found. Default true.
    */
   repair?: boolean;
+  /**
+   * Reverse-neighbour refinement: row i keeps the k most similar of its ANN neighbours and the rows that
+   * found i (similarity is symmetric, so no new dot products). Fixes rows whose own search went astray
+   * while their true neighbours found them. Default true.
+   */
+  refine?: boolean;
   /** rows per add / search call (default 16,384) */
   batch?: number;
   onProgress?: (phase: 'add' | 'search', done: number, total: number) => void;
@@ -153,6 +159,7 @@ export function buildKnnGraphWithIndex(
   const rescore = opts.rescore ?? quantization !== 'f32';
   const batch = opts.batch ?? 16384;
   const repair = opts.repair ?? true;
+  const refine = opts.refine ?? true;
 
   const ids = presentRows(n, opts.present);
   const compact = gatherRows(vectors, d, ids, n);
@@ -254,6 +261,7 @@ export function buildKnnGraphWithIndex(
     sortRow(indices, weights, o, o + c);
   }
   let graph: KnnGraph = { rows: n, cols: n, indptr, indices, weights };
+  if (refine) graph = topKPerRow(unionGraph(graph), k);
   if (symmetrize === 'union') graph = unionGraph(graph);
   else if (symmetrize === 'mutual') graph = mutualGraph(graph);
   const assembleSeconds = (performance.now() - t0) / 1000;
@@ -263,6 +271,34 @@ export function buildKnnGraphWithIndex(
 /** {@link buildKnnGraphWithIndex} without the index. */
 export function buildKnnGraph(vectors: Float32Array, n: number, d: number, opts: KnnGraphOptions = {}): KnnGraph {
   return buildKnnGraphWithIndex(vectors, n, d, opts).graph;
+}
+
+/** Keeps the k largest-weight entries of each row (columns stay sorted). */
+export function topKPerRow(g: KnnGraph, k: number): KnnGraph {
+  const indptr = new Int32Array(g.rows + 1);
+  for (let i = 0; i < g.rows; i++) indptr[i + 1] = indptr[i] + Math.min(k, g.indptr[i + 1] - g.indptr[i]);
+  const indices = new Int32Array(indptr[g.rows]);
+  const weights = new Float32Array(indptr[g.rows]);
+  let order: number[] = [];
+  for (let i = 0; i < g.rows; i++) {
+    const s = g.indptr[i];
+    const e = g.indptr[i + 1];
+    const o = indptr[i];
+    if (e - s <= k) {
+      indices.set(g.indices.subarray(s, e), o);
+      weights.set(g.weights.subarray(s, e), o);
+      continue;
+    }
+    order.length = 0;
+    for (let x = s; x < e; x++) order.push(x);
+    order.sort((a, b) => g.weights[b] - g.weights[a] || g.indices[a] - g.indices[b]);
+    order = order.slice(0, k).sort((a, b) => a - b); // positions ascend with columns
+    for (let t = 0; t < k; t++) {
+      indices[o + t] = g.indices[order[t]];
+      weights[o + t] = g.weights[order[t]];
+    }
+  }
+  return { rows: g.rows, cols: g.cols, indptr, indices, weights };
 }
 
 /** Insertion sort of one row's (index, weight) pairs by index (rows are short: k entries). */
