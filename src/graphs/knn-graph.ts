@@ -10,6 +10,11 @@
  * Rows whose `present` flag is 0 (the item has no vector for this modality) are not indexed: they have no
  * edges and receive none.
  *
+ * Build: HNSW index of the present rows → each row searched for k + 1 (itself dropped) → *repair*: rows whose
+ * own vector is missing from their results (the greedy descent ended in the wrong cluster; recall ≈ 0) are
+ * searched again with wider beams, then exactly → *refine*: row i keeps the k most similar of its results and
+ * the rows that found i → symmetrise. Weights are exact similarities with f16 storage (`rescore`).
+ *
  * `asCoreCsr` exposes a graph as the core's `Csr` (values = weights) for message passing.
  */
 import { AnnIndex, type AnnQuantization } from '../index/ann-index.js';
@@ -139,8 +144,8 @@ function similarity(vectors: Float32Array, d: number, i: number, j: number, norm
 }
 
 /**
- * Builds the kNN graph: indexes the present rows, searches each for k + 1 neighbours, drops the row itself, and
- * assembles a CSR (then symmetrises). Returns the graph and the index (save it to serve the same vectors).
+ * Builds the kNN graph (see the module comment for the steps). Returns the graph, the index (save it to serve
+ * the same vectors) and timings / repair counts.
  */
 export function buildKnnGraphWithIndex(
   vectors: Float32Array,
