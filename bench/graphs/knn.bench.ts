@@ -85,7 +85,11 @@ async function main(): Promise<void> {
   const rec = knnRecall(graph, vectors, rows, dim, sampleRows(rows, sample, { seed: seed + 1 }), { k });
   console.log(`recall@${k} ${rec.recall.toFixed(4)} on ${rec.rows} rows (exact search ${rec.exactSeconds.toFixed(1)} s)`);
   let minRow = 1;
-  for (const r of rec.perRow) minRow = Math.min(minRow, r);
+  let below = 0;
+  for (const r of rec.perRow) {
+    minRow = Math.min(minRow, r);
+    if (r < 0.5) below++;
+  }
 
   t0 = performance.now();
   const stats = graphStats(graph);
@@ -126,6 +130,7 @@ async function main(): Promise<void> {
       build_cpu_seconds: buildCpuSeconds,
       recall: rec.recall,
       recall_min_row: minRow,
+      recall_rows_below_half: below,
       recall_rows: rec.rows,
       exact_seconds: rec.exactSeconds,
       save_seconds: saveSeconds,

@@ -60,8 +60,8 @@ export interface KnnGraphOptions {
   rescore?: boolean;
   /**
    * Re-search the rows whose own vector was not among their ANN results (on clustered data the greedy HNSW
-   * descent sometimes ends in the wrong cluster; such rows have recall ≈ 0): with beams of 8(k+1), then
-   * 32(k+1), then exactly (O(rows · n · d)) for the few still not found. Default true.
+   * descent sometimes ends in the wrong cluster; such rows have recall ≈ 0): with beams of 8(k+1), 32(k+1)
+   * and 128(k+1), then exactly (O(rows · n · d)) for the few still not found. Default true.
    */
   repair?: boolean;
   /**
@@ -195,8 +195,10 @@ export function buildKnnGraphWithIndex(
   const searchRows = (qs: Int32Array | null, wanted: number, onDone?: (done: number, total: number) => void): number[] => {
     const missing: number[] = [];
     const total = qs ? qs.length : m;
-    for (let s = 0; s < total; s += batch) {
-      const e = Math.min(total, s + batch);
+    // keep the result arrays (rows · wanted · 12 bytes) under ~50 MB for the wide beams
+    const step = Math.max(1, Math.min(batch, Math.floor(4_194_304 / wanted)));
+    for (let s = 0; s < total; s += step) {
+      const e = Math.min(total, s + step);
       const queries = qs ? gatherRows(compact, d, qs.subarray(s, e), -1) : compact.subarray(s * d, e * d);
       const res = index.search(queries, wanted);
       for (let x = s; x < e; x++) {
@@ -230,7 +232,7 @@ export function buildKnnGraphWithIndex(
   let pending = lost;
   let exactRepaired = 0;
   if (repair) {
-    for (const wide of [8 * (k + 1), 32 * (k + 1)]) {
+    for (const wide of [8 * (k + 1), 32 * (k + 1), 128 * (k + 1)]) {
       if (pending.length === 0 || wide > m) break;
       pending = searchRows(Int32Array.from(pending), wide);
     }
