@@ -5,6 +5,7 @@ import './pop.js';
 import './itemknn.js';
 import './mf.js';
 import './lightgcn.js';
+import './gat.js';
 import './gfcf.js';
 import './bspm.js';
 
