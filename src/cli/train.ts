@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { listModels } from '../models/index.js';
 import { runEvaluation, runTraining, type TrainSummary } from '../train/run-training.js';
 import { parseKeyValues } from './data.js';
+import { ppError } from '../errors.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 const fmt = (m: Record<string, number>, keys = ['recall@20', 'ndcg@20']) => keys.map((k) => `${k} ${(m[k] ?? NaN).toFixed(4)}`).join(', ');
@@ -20,7 +21,8 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
   program
     .command('train')
     .description('fit a model on a split (selecting on valid), evaluate it by full ranking and record the run')
-    .requiredOption('--model <name>', 'model name (see plotpointe models)')
+    .option('--model <name>', 'model name (see plotpointe models); required unless --resume')
+    .option('--resume <run>', "continue an interrupted run from its last checkpoint (same model, params and seed)")
     .option('--lake <dir>', 'lake folder (config lake.dir)')
     .option('--name <name>', 'dataset name (config dataset.name)')
     .option('--split <name>', 'split name (config split.name)')
@@ -33,6 +35,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
         await runCommand(
           o,
           () => {
+            if (!o.model && !o.resume) throw ppError('PP_USAGE', 'train needs --model (or --resume RUN)');
             const c = loadConfig({
               file: o.config as string | undefined,
               overrides: {
@@ -47,7 +50,8 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
               lake: c['lake.dir'],
               name: c['dataset.name'],
               split: c['split.name'],
-              model: String(o.model),
+              model: String(o.model ?? ''),
+              resumeRunId: o.resume as string | undefined,
               params: parseKeyValues(o.param as string[] | undefined, '--param'),
               seed: c['train.seed'],
               budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
@@ -65,12 +69,21 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
     .requiredOption('--run <id>', 'the train run id')
     .option('--lake <dir>', 'lake folder (config lake.dir)')
     .option('--part <part>', 'valid | test', 'test')
+    .option('--protocol <p>', 'full (ranking over all items) | sampled (1 positive + N negatives; labelled, not comparable)', 'full')
+    .option('--negatives <n>', 'N of the sampled protocol', '99')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, string | undefined>;
       setExit(
         await runCommand(o, () => {
           const c = loadConfig({ file: o.config, overrides: { 'lake.dir': o.lake } });
-          return runEvaluation({ lake: c['lake.dir'], runId: String(o.run), part: o.part as 'valid' | 'test', ks: [...c['eval.ks']] });
+          return runEvaluation({
+            lake: c['lake.dir'],
+            runId: String(o.run),
+            part: o.part as 'valid' | 'test',
+            ks: [...c['eval.ks']],
+            protocol: o.protocol as 'full' | 'sampled',
+            negatives: Number(o.negatives),
+          });
         }),
       );
     });

@@ -2,6 +2,7 @@ import type { Recommender } from '../models/model.js';
 import type { SplitData, PartCsr } from '../graphs/split-data.js';
 import type { Csr } from './csr.js';
 import { evaluateFullRanking, type FullRankingResult } from './full-ranking.js';
+import { evaluateSampled, type SampledResult } from './sampled.js';
 
 /** Row-wise union of two per-user CSRs with the same number of rows. */
 export function unionRows(a: Csr, b: Csr): Csr {
@@ -46,5 +47,49 @@ export async function evaluateRecommender(
     ks: options.ks ?? [10, 20, 50],
     batchSize: options.batchSize ?? 256,
     onProgress: options.onProgress,
+  });
+}
+
+export interface SampledEvaluateOptions {
+  numNegatives?: number;
+  ks?: readonly number[];
+  seed?: number;
+}
+
+/**
+ * The sampled protocol (1 positive + N random negatives per test pair), what the reference system reported.
+ * Labelled `sampled-1+N` in its result: it overestimates quality and is not comparable to full ranking.
+ * Negatives avoid everything the user had seen (train, and valid for test) and the part's own items.
+ */
+export async function evaluateRecommenderSampled(
+  model: Recommender,
+  data: SplitData,
+  part: 'valid' | 'test',
+  options: SampledEvaluateOptions = {},
+): Promise<SampledResult> {
+  const seen = part === 'test' ? unionRows(data.train, data.valid) : data.train;
+  const rowScores = new Float32Array(data.numItems);
+  const one = new Int32Array(1);
+  return evaluateSampled({
+    numUsers: data.numUsers,
+    numItems: data.numItems,
+    train: seen,
+    test: data[part],
+    ks: options.ks ?? [10, 20],
+    numNegatives: options.numNegatives ?? 99,
+    seed: options.seed,
+    batchSize: 256,
+    // Rows come grouped by user: score each user's full row once and read the candidates from it.
+    scoreCandidates: async (users, items, width, out) => {
+      let current = -1;
+      for (let r = 0; r < users.length; r++) {
+        if (users[r] !== current) {
+          current = users[r];
+          one[0] = current;
+          await model.scoreUsers(one, rowScores);
+        }
+        for (let c = 0; c < width; c++) out[r * width + c] = rowScores[items[r * width + c]];
+      }
+    },
   });
 }

@@ -4,7 +4,7 @@ import { ppError } from '../errors.js';
 import { createProgress } from '../cli/progress.js';
 import { datasetPaths } from '../lake/paths.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
-import { evaluateRecommender } from '../eval/evaluate-model.js';
+import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
 import type { Recommender } from '../models/model.js';
@@ -24,6 +24,11 @@ export interface TrainOptions {
   budgetMinutes?: number;
   /** Cut-offs of the final evaluation (default 10, 20, 50). */
   ks?: number[];
+  /**
+   * Continue an interrupted run from its last checkpoint: a new run (parent = that run) with the same model,
+   * params and seed, whose trainer restores the checkpoint and goes on from the next epoch.
+   */
+  resumeRunId?: string;
 }
 
 export interface TrainSummary {
@@ -57,7 +62,25 @@ export interface RunMetricsFile {
  * evaluates it by full ranking on valid and test, saves it under `<lake>/artifacts/<name>/<run>/` and records
  * the run (config, per-epoch loss and validation metrics, final metrics, times, peak RSS) in the run store.
  */
-export async function runTraining(o: TrainOptions): Promise<TrainSummary> {
+export async function runTraining(options: TrainOptions): Promise<TrainSummary> {
+  const store = await RunStore.open(options.lake);
+  let o = options;
+  let resumeFrom: string | null = null;
+  if (options.resumeRunId) {
+    const prev = await store.require(options.resumeRunId);
+    const cfg = prev.config as { params?: Record<string, unknown>; seed?: number; ks?: number[]; budget_minutes?: number | null };
+    o = {
+      ...options,
+      name: prev.dataset,
+      split: prev.split,
+      model: prev.model,
+      params: cfg.params,
+      seed: cfg.seed,
+      ks: cfg.ks,
+      budgetMinutes: options.budgetMinutes ?? cfg.budget_minutes ?? undefined,
+    };
+    resumeFrom = join(datasetPaths(options.lake, prev.dataset).run(prev.id), 'work');
+  }
   const paths = datasetPaths(o.lake, o.name);
   const data = await loadSplit(paths.split(o.split));
   const spec = getModel(o.model);
@@ -68,7 +91,6 @@ export async function runTraining(o: TrainOptions): Promise<TrainSummary> {
   if (spec.kind === 'trained' && !hasValid) {
     throw ppError('PP_SPLIT_INVALID', `${o.model} selects epochs on a validation part, and split ${o.split} has none (split with --valid-share)`);
   }
-  const store = await RunStore.open(o.lake);
   const run = await store.startRun({
     dataset: o.name,
     split: o.split,
@@ -77,6 +99,7 @@ export async function runTraining(o: TrainOptions): Promise<TrainSummary> {
     kind: 'train',
     config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks },
     artifactsDir: null,
+    parentRunId: o.resumeRunId,
   });
   const dir = paths.run(run.id);
   const started = performance.now();
@@ -90,8 +113,8 @@ export async function runTraining(o: TrainOptions): Promise<TrainSummary> {
       params,
       seed,
       budgetSeconds: (o.budgetMinutes ?? Infinity) * 60,
-      workDir: join(dir, 'work'),
-      resume: false,
+      workDir: resumeFrom ?? join(dir, 'work'),
+      resume: resumeFrom !== null,
       validate: async (m) => (hasValid ? (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics : {}),
       onEpoch: (e) => {
         epochs = e.epoch;
@@ -164,6 +187,10 @@ export interface EvalOptions {
   runId: string;
   part?: 'valid' | 'test';
   ks?: number[];
+  /** 'full' ranking over all items (default), or the 'sampled' 1 + N protocol (clearly labelled; not comparable). */
+  protocol?: 'full' | 'sampled';
+  /** N of the sampled protocol (default 99). */
+  negatives?: number;
 }
 
 /** `plotpointe eval --run ID`: reloads a trained run's model and evaluates it again (recorded as an eval run). */
@@ -179,26 +206,36 @@ export async function runEvaluation(o: EvalOptions) {
   const model = await getModel(train.model).load(modelDir, data);
   const part = o.part ?? 'test';
   const ks = o.ks ?? [10, 20, 50];
+  const protocol = o.protocol ?? 'full';
+  if (protocol !== 'full' && protocol !== 'sampled') throw ppError('PP_USAGE', `--protocol must be full or sampled, got ${protocol}`);
   const run = await store.startRun({
     dataset: train.dataset,
     split: train.split,
     splitHash: train.splitHash,
     model: train.model,
     kind: 'eval',
-    config: { part, ks, protocol: 'full-ranking' },
+    config: { part, ks, protocol: protocol === 'full' ? 'full-ranking' : `sampled-1+${o.negatives ?? 99}` },
     artifactsDir: null,
     parentRunId: o.runId,
   });
   const started = performance.now();
+  const record = async (metrics: Record<string, number>, extra: object) => {
+    await store.finishRun(run.id, {
+      valid: part === 'valid' ? metrics : {},
+      test: part === 'test' ? metrics : {},
+      extra,
+      wallSeconds: (performance.now() - started) / 1000,
+      peakRssMb: peakRssMb(),
+    });
+    model.dispose?.();
+  };
+  if (protocol === 'sampled') {
+    const r = await evaluateRecommenderSampled(model, data, part, { ks, numNegatives: o.negatives });
+    await record(r.metrics, { protocol: r.protocol, num_negatives: r.numNegatives, pairs: r.pairsEvaluated, note: r.note });
+    return { run_id: run.id, parent_run_id: o.runId, model: train.model, part, protocol: r.protocol, note: r.note, [part]: r.metrics };
+  }
   const report = await evaluateRecommender(model, data, part, { ks });
-  await store.finishRun(run.id, {
-    valid: part === 'valid' ? report.metrics : {},
-    test: part === 'test' ? report.metrics : {},
-    extra: { coverage: report.coverage, avg_popularity: report.avgPopularity, by_degree: report.byDegree },
-    wallSeconds: (performance.now() - started) / 1000,
-    peakRssMb: peakRssMb(),
-  });
-  model.dispose?.();
+  await record(report.metrics, { protocol: report.protocol, coverage: report.coverage, avg_popularity: report.avgPopularity, by_degree: report.byDegree });
   return { run_id: run.id, parent_run_id: o.runId, model: train.model, part, protocol: report.protocol, [part]: report.metrics, by_degree: report.byDegree, coverage: report.coverage };
 }
 

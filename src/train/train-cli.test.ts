@@ -36,6 +36,18 @@ test('demo → train → eval → runs: the whole core path through the real CLI
   assert.equal(ev.status, 0, ev.stderr);
   assert.ok(Math.abs(ev.out.test['ndcg@20'] - mf.out.test['ndcg@20']) < 1e-9, 'a reloaded model scores exactly as trained');
 
+  const sampled = cli(dir, ['eval', '--run', mf.out.run_id, '--protocol', 'sampled', '--negatives', '50', ...small]);
+  assert.equal(sampled.status, 0, sampled.stderr);
+  assert.equal(sampled.out.protocol, 'sampled-1+N');
+  assert.ok(sampled.out.test['hit@10'] > 0 && sampled.out.test['hit@10'] <= 1);
+  assert.match(sampled.out.note, /not comparable/i);
+
+  // Resuming restores the last checkpoint; a finished run resumes at its end and keeps its best epoch.
+  const resumed = cli(dir, ['train', '--resume', mf.out.run_id, ...small]);
+  assert.equal(resumed.status, 0, resumed.stderr);
+  assert.equal(resumed.out.model, 'mf');
+  assert.ok(Math.abs(resumed.out.test['ndcg@20'] - mf.out.test['ndcg@20']) < 1e-9);
+
   const list = cli(dir, ['runs', 'list']);
   assert.equal(list.status, 0, list.stderr);
   assert.equal(JSON.stringify(list.out).includes(mf.out.run_id), true);
