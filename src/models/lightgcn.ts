@@ -8,22 +8,38 @@
  * Adam lr 0.001, batch 2048, d 64, K 3, N(0, 0.1²) initialisation — the official configuration.
  * With `ratingWeighted` and a split with ratings, A_ui = rating(u, i) (NaN → 1) before normalisation.
  *
- * One step propagates the whole graph, forward and backward, with the core's SpMM kernels and no
- * autograd tape (the graph is fixed, so the backward pass is written out; Â is symmetric, Âᵀ = Â):
+ * One step propagates the whole graph, forward and backward, with the core's kernels and no autograd
+ * tape (the graph is fixed, so the backward pass is written out; Â is symmetric, Âᵀ = Â). With R the
+ * batch's distinct nodes and G = ∂L/∂F / (K+1) on R (scattered: X, zero off R):
  *
- *   forward   E⁽ᵏ⁾ = Â E⁽ᵏ⁻¹⁾ for k < K over all nodes; the last layer only on the batch's rows R,
- *             E⁽ᴷ⁾[R] = Â[R, :] E⁽ᴷ⁻¹⁾ (its other rows are never read); F = mean of the layers at R
- *   backward  G = ∂L/∂F / (K+1) on R;   ∂E⁽ᴷ⁻¹⁾ = Â[R, :]ᵀ G + G@R;   ∂E⁽ᵏ⁾ = Â ∂E⁽ᵏ⁺¹⁾ + G@R (k < K−1),
- *             ∂E⁽⁰⁾ += λ·count·E⁽⁰⁾[R]/b;  then one dense Adam step (∂E⁽⁰⁾ reaches the K-hop
- *             neighbourhood of the batch, i.e. nearly every node)
+ *   forward   E⁽ᵏ⁾ = Â E⁽ᵏ⁻¹⁾ for k < K over all nodes; the last layer only on R, E⁽ᴷ⁾[R] = Â[R, :] E⁽ᴷ⁻¹⁾
+ *             (its other rows are never read); F = mean of the layers at R
+ *   loss      the batch as a sparse |R| × |R| matrix S of (user, item) pairs: all scores in one SDDMM,
+ *             ∂L/∂F = S(g)·F + S(g)ᵀ·F in two SpMMs (see mf.ts)
+ *   backward  ∂E⁽ᴷ⁻¹⁾ = Â[R, :]ᵀ G + X;  ∂E⁽ᵏ⁾ = Â ∂E⁽ᵏ⁺¹⁾ + X (k < K−1, fused: one SpMM with accumulation);
+ *             ∂E⁽⁰⁾ += λ·count·E⁽⁰⁾[R]/b;  then one dense Adam step (∂E⁽⁰⁾ reaches the K-hop neighbourhood
+ *             of the batch, i.e. nearly every node)
  *
- * so a step costs 2(K−1) full SpMMs plus two products restricted to the batch's rows, instead of the 2K
- * full ones and the full-size layer mean of a tape. Every buffer is allocated once in the shared heap.
- * When the batch's rows hold most of the graph's entries (very large batches), the last layer is
- * propagated over the whole graph instead (`FULL_LAST_LAYER`).
+ * so a step costs 2(K−1) full SpMMs plus products restricted to the batch's rows, instead of the 2K full
+ * ones and the full-size layer mean of a tape; every buffer is allocated once in the shared heap. When
+ * the batch's rows hold most of Â's entries, the last layer goes over the whole graph (FULL_LAST_LAYER);
+ * for batches of ≥ N/2 node slots, slots are node ids and the per-row passes become kernel passes
+ * over the whole table (WHOLE_TABLE). Gradient checks in lightgcn.test.ts cover every path.
  *
- * Measured on Gowalla (70,839 nodes, 1.46M entries), see the report in the commit that added this file
- * and `bench` notes below at {@link LightGcnModel}.
+ * Measured on Gowalla, 2-core VM shared with other jobs (load average 4–9 throughout):
+ * - one step, batch 2048, 64-d, K 3, on the full train.txt graph (70,839 nodes, 1.62M entries), same
+ *   session, load ≈ 5: this model 0.16–0.17 s (median), the same step on the autograd tape 0.19–0.22 s,
+ *   PyTorch 1.13 with 2 threads (bench/core/lightgcn_step_torch.py) 1.71–1.77 s (0.45 s on a quiet
+ *   machine, STACK-NOTES);
+ * - one epoch of the official configuration on the split's 728,432 train pairs (356 steps): 57.5 s;
+ * - large batches with a higher learning rate converge faster per wall-clock second: the SpMMs cost
+ *   the same per step while the per-pair work runs in the kernels. 5-minute budgets, valid Recall@20:
+ *   batch 4096 / lr 0.005: 0.120 (5 epochs); 16384 / 0.01: 0.130 (9); 65536 / 0.02: 0.157 (32);
+ *   65536 / 0.05: 0.165 (58); 262144 / 0.05: 0.176 (86 epochs, ~2–4 s each).
+ * - batch 262144, lr 0.05, other parameters official (30-minute budget, validation every 100 epochs;
+ *   epochs of 0.7–1 s at load ≈ 4): valid NDCG@20 peaked at epoch 500 (Recall@20 0.191); the run ended
+ *   at the 1000-epoch limit after 20 minutes, and the epoch-500 state scores test Recall@20 0.1596,
+ *   NDCG@20 0.1364 (the split trains on 90 % of train.txt: 10 % is carved out for validation).
  */
 import { ppError } from '../errors.js';
 import {
