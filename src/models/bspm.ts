@@ -36,7 +36,7 @@
 import { allocF32, axpby, free, matmul, scale } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
 import {
-  clampRank,
+  fitSpectralState,
   integrateLinear,
   loadSpectral,
   NormalizedInteractions,
@@ -169,14 +169,7 @@ export class BspmModel implements Recommender {
 /** Fits BSPM on `data.train` with resolved params (also used by the tests and the benchmark). */
 export function fitBspm(data: SplitData, params: Params, seed: number, onStep?: (done: number, total: number) => void): BspmModel {
   const graph = new NormalizedInteractions(data.numUsers, data.numItems, data.train);
-  const k = clampRank(Number(params.k), data);
-  let state: SpectralState;
-  if (k > 0 && Number(params.beta) !== 0) {
-    const svd = graph.topSingular({ rank: k, oversample: Number(params.oversample), powerIters: Number(params.powerIters), seed, onStep });
-    state = { v: svd.v, k, singularValues: svd.values, params: { ...params } };
-  } else {
-    state = { v: allocF32(0), k: 0, singularValues: new Float64Array(0), params: { ...params } };
-  }
+  const state = fitSpectralState(graph, data, params, 'beta', seed, onStep);
   return new BspmModel(graph, state, data.manifest.split_hash);
 }
 

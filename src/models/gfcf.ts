@@ -22,7 +22,7 @@
 
 import { allocF32, free, matmul } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
-import { clampRank, loadSpectral, NormalizedInteractions, saveSpectral, scoreInBlocks, type SpectralState } from './graph-filter.js';
+import { fitSpectralState, loadSpectral, NormalizedInteractions, saveSpectral, scoreInBlocks, type SpectralState } from './graph-filter.js';
 import type { FitContext, ModelSpec, Params, Recommender } from './model.js';
 import { registerModel } from './registry.js';
 
@@ -88,14 +88,7 @@ export class GfcfModel implements Recommender {
 /** Fits GF-CF on `data.train` with resolved params (also used by the tests and the benchmark). */
 export function fitGfcf(data: SplitData, params: Params, seed: number, onStep?: (done: number, total: number) => void): GfcfModel {
   const graph = new NormalizedInteractions(data.numUsers, data.numItems, data.train);
-  const k = clampRank(Number(params.k), data);
-  let state: SpectralState;
-  if (k > 0 && Number(params.alpha) !== 0) {
-    const svd = graph.topSingular({ rank: k, oversample: Number(params.oversample), powerIters: Number(params.powerIters), seed, onStep });
-    state = { v: svd.v, k, singularValues: svd.values, params: { ...params } };
-  } else {
-    state = { v: allocF32(0), k: 0, singularValues: new Float64Array(0), params: { ...params } };
-  }
+  const state = fitSpectralState(graph, data, params, 'alpha', seed, onStep);
   return new GfcfModel(graph, state, data.manifest.split_hash);
 }
 

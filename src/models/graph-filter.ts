@@ -740,6 +740,26 @@ export interface SpectralState {
 }
 
 /**
+ * Fits the ideal low-pass filter's basis shared by gfcf and bspm: the top-k right singular vectors of R̃
+ * (k clamped to the data), or an empty state when k or the filter's weight (`weightParam`) is 0.
+ */
+export function fitSpectralState(
+  graph: NormalizedInteractions,
+  data: SplitData,
+  params: Record<string, number | string | boolean>,
+  weightParam: string,
+  seed: number,
+  onStep?: (done: number, total: number) => void,
+): SpectralState {
+  const k = clampRank(Number(params.k), data);
+  if (k > 0 && Number(params[weightParam]) !== 0) {
+    const svd = graph.topSingular({ rank: k, oversample: Number(params.oversample), powerIters: Number(params.powerIters), seed, onStep });
+    return { v: svd.v, k, singularValues: svd.values, params: { ...params } };
+  }
+  return { v: allocF32(0), k: 0, singularValues: new Float64Array(0), params: { ...params } };
+}
+
+/**
  * Writes `<dir>/state/` (the project's checkpoint format: state.json + one little-endian float32 file per
  * tensor, written atomically): v.f32, singular_values.f32, user_degree.f32, item_degree.f32.
  */
