@@ -137,9 +137,13 @@ export const GAT_PARAMS = {
   initStd: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the embeddings' },
   attnInitStd: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the attention vectors' },
   epochs: { default: 1000, min: 1, max: 100000, doc: 'maximum epochs (one BPR triple per train interaction each)' },
-  evalEvery: { default: 10, min: 1, max: 1000, doc: 'validate every this many epochs' },
+  evalEvery: { default: 5, min: 1, max: 1000, doc: 'validate every this many epochs' },
   patience: { default: 3, min: 1, max: 1000, doc: 'stop after this many validations without improvement of ndcg@20' },
-  negatives: { default: 'uniform', choices: ['uniform', 'popularity', 'hard'], doc: 'negative sampling (see BprSampler)' },
+  negatives: {
+    default: 'hard',
+    choices: ['uniform', 'popularity', 'hard'],
+    doc: "negative sampling (see BprSampler); 'hard' keeps the candidate the model (as of the start of the epoch) scores highest",
+  },
   hardCandidates: { default: 8, min: 2, max: 256, doc: "candidates per triple with negatives 'hard'" },
 } as const satisfies Record<string, ParamSpec>;
 
