@@ -37,6 +37,7 @@ import { allocF32, axpby, free, matmul, scale } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
 import {
   fitSpectralState,
+  idealBasis,
   integrateLinear,
   loadSpectral,
   NormalizedInteractions,
@@ -98,14 +99,10 @@ export class BspmModel implements Recommender {
     const apply = (x: Float32Array, c: number, out: Float32Array, add?: Float32Array) => graph.applyP(x, this.width, out, c, add);
     this.blurFlow = { a: 1, s: -1, apply };
     this.sharpenFlow = { a: -1, s: 0, apply };
-    const { k, v } = state;
+    const { k } = state;
     if (k > 0 && s.beta !== 0) {
       const I = this.numItems;
-      const basis = allocF32(I * k, false);
-      for (let i = 0; i < I; i++) {
-        const w = graph.itemSqrt[i];
-        for (let j = 0; j < k; j++) basis[i * k + j] = w * v[i * k + j];
-      }
+      const basis = idealBasis(graph, state, 1);
       if (s.finalSharpening) {
         // S_T(D^{1/2} V): the k basis columns through the sharpening ODE (or the mean of its grid states)
         this.width = k;

@@ -20,9 +20,9 @@
  * (I × k)·(k × block) for the ideal filter). Nothing of size I × I is ever formed.
  */
 
-import { allocF32, free, matmul } from '../core/index.js';
+import { free, matmul } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
-import { fitSpectralState, loadSpectral, NormalizedInteractions, saveSpectral, scoreInBlocks, type SpectralState } from './graph-filter.js';
+import { fitSpectralState, idealBasis, loadSpectral, NormalizedInteractions, saveSpectral, scoreInBlocks, type SpectralState } from './graph-filter.js';
 import type { FitContext, ModelSpec, Params, Recommender } from './model.js';
 import { registerModel } from './registry.js';
 
@@ -41,17 +41,7 @@ export class GfcfModel implements Recommender {
     this.numUsers = graph.numUsers;
     this.numItems = graph.numItems;
     const alpha = Number(state.params.alpha);
-    const { k, v } = state;
-    if (k > 0 && alpha !== 0) {
-      const basis = allocF32(this.numItems * k, false);
-      for (let i = 0; i < this.numItems; i++) {
-        const s = alpha * graph.itemSqrt[i];
-        for (let j = 0; j < k; j++) basis[i * k + j] = s * v[i * k + j];
-      }
-      this.basis = basis;
-    } else {
-      this.basis = null;
-    }
+    this.basis = state.k > 0 && alpha !== 0 ? idealBasis(graph, state, alpha) : null;
   }
 
   scoreUsers(users: Int32Array, out: Float32Array): void {

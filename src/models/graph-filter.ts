@@ -739,6 +739,17 @@ export interface SpectralState {
   params: Record<string, number | string | boolean>;
 }
 
+/** scale · D_I^{1/2} V_k (I × k, row-major, in the shared heap): the left factor of the ideal filter. */
+export function idealBasis(graph: NormalizedInteractions, state: SpectralState, scale: number): Float32Array {
+  const { k, v } = state;
+  const basis = allocF32(graph.numItems * k, false);
+  for (let i = 0; i < graph.numItems; i++) {
+    const w = scale * graph.itemSqrt[i];
+    for (let j = 0; j < k; j++) basis[i * k + j] = w * v[i * k + j];
+  }
+  return basis;
+}
+
 /**
  * Fits the ideal low-pass filter's basis shared by gfcf and bspm: the top-k right singular vectors of R̃
  * (k clamped to the data), or an empty state when k or the filter's weight (`weightParam`) is 0.
