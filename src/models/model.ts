@@ -1,4 +1,5 @@
 import type { Progress } from '../cli/progress.js';
+import type { KnnGraph } from '../graphs/knn-graph.js';
 import type { SplitData } from '../graphs/split-data.js';
 
 /**
@@ -28,8 +29,36 @@ export interface EpochReport {
   lr?: number;
 }
 
+/** An item-content modality: the pretrained encoders' outputs, or the fusion MLP's output for a split. */
+export type ContentModality = 'text' | 'image' | 'fused';
+
+/** One modality's item vectors, aligned to the split's dense item ids. */
+export interface ItemContent {
+  modality: ContentModality;
+  /** Row-major `numItems × dim`; row i = split item i; rows of items without this modality are zero. */
+  vectors: Float32Array;
+  dim: number;
+  /** One byte per split item: 1 = a real vector, 0 = the item lacks this modality. */
+  present: Uint8Array;
+  /** The encoder's display name (from the embedding meta). */
+  encoder: string;
+}
+
+/**
+ * Item content and item–item graphs for a split (the lake's embeddings remapped from staging iids to the
+ * split's item ids by item_id). Models that use content take it from here; ID-only models ignore it.
+ */
+export interface ContentSource {
+  /** The modality's vectors, or null when the lake has none for this dataset (not embedded yet). */
+  modality(name: ContentModality): Promise<ItemContent | null>;
+  /** The item–item kNN graph of a modality over split item ids (similarity weights), or null when not built. */
+  itemGraph(name: ContentModality): Promise<KnnGraph | null>;
+}
+
 export interface FitContext {
   data: SplitData;
+  /** Item content of the split's lake (absent in unit tests of ID-only models). */
+  content?: ContentSource;
   params: Params;
   seed: number;
   /** Wall-clock budget for fitting, seconds (Infinity = none); the trainer stops and keeps the best checkpoint. */
@@ -70,5 +99,5 @@ export interface ModelSpec {
   readonly kind: 'trained' | 'closed-form' | 'heuristic';
   readonly params: Readonly<Record<string, ParamSpec>>;
   fit(ctx: FitContext): Promise<Recommender>;
-  load(dir: string, data: SplitData): Promise<Recommender>;
+  load(dir: string, data: SplitData, content?: ContentSource): Promise<Recommender>;
 }
