@@ -9,6 +9,7 @@ import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
 import type { Recommender } from '../models/model.js';
 import { RunStore } from '../tracking/index.js';
+import { openContentSource } from '../embeddings/split-content.js';
 
 export interface TrainOptions {
   lake: string;
@@ -110,6 +111,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
     await mkdir(dir, { recursive: true });
     const model = await spec.fit({
       data,
+      content: openContentSource(o.lake, o.name, o.split),
       params,
       seed,
       budgetSeconds: (o.budgetMinutes ?? Infinity) * 60,
@@ -203,7 +205,7 @@ export async function runEvaluation(o: EvalOptions) {
   if (train.splitHash && data.manifest.split_hash !== train.splitHash) {
     throw ppError('PP_MODEL_LOAD', `split ${train.split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${train.splitHash})`);
   }
-  const model = await getModel(train.model).load(modelDir, data);
+  const model = await getModel(train.model).load(modelDir, data, openContentSource(o.lake, train.dataset, train.split));
   const part = o.part ?? 'test';
   const ks = o.ks ?? [10, 20, 50];
   const protocol = o.protocol ?? 'full';
