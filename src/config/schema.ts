@@ -39,9 +39,35 @@ export const CONFIG_SCHEMA = {
   'split.cold_share': { type: 'number', default: 0.2, min: 0.01, max: 0.9, doc: 'cold-item: share of items held out of training.' },
   'split.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of every random choice in splitting.' },
 
+  'graph.k': { type: 'integer', default: 20, min: 1, max: 1000, doc: 'Neighbours per item of the item–item kNN graphs (`plotpointe graph knn`).' },
+  'graph.symmetrize': {
+    type: 'enum',
+    choices: ['none', 'union', 'mutual'],
+    default: 'none',
+    doc: 'Item–item kNN graphs: none = directed kNN (k per row); union = A ∪ Aᵀ; mutual = A ∩ Aᵀ.',
+  },
+  'graph.recall_sample': { type: 'integer', default: 1000, min: 0, doc: 'Rows of an item–item kNN graph checked against exact search (0 = skip).' },
+
   'train.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of initialisation, sampling and dropout in training.' },
   'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
   'eval.ks': { type: 'numbers', default: [10, 20, 50], doc: 'Cut-offs K of the final evaluation (Recall@K, NDCG@K, …).' },
+
+  'analytics.top_items': { type: 'integer', default: 10, min: 1, max: 1000, doc: 'Items listed in the top-items table of `analytics report`.' },
+  'analytics.max_rows': { type: 'integer', default: 10000, min: 1, doc: 'Most rows `analytics query` returns (the rest are cut, with `truncated: true`).' },
+  'drift.window': { type: 'string', default: '1h', doc: 'Bucket width of the drift summaries: <n>m, <n>h or <n>d.' },
+  'drift.reference': { type: 'string', default: '24h', doc: 'Reference window of the score distribution: the first <duration> of the logs (buckets are compared with it).' },
+  'drift.min_count': { type: 'integer', default: 20, min: 1, doc: 'A metric computed on fewer samples than this in a bucket gets status na instead of ok/warn/alert.' },
+  'drift.psi_bins': { type: 'integer', default: 10, min: 2, max: 100, doc: 'Quantile bins of the reference scores used by the PSI.' },
+  'drift.unknown_user.warn': { type: 'number', default: 0.05, min: 0, max: 1, doc: 'Share of requests whose user is not in the trained split: warn at ≥ this.' },
+  'drift.unknown_user.alert': { type: 'number', default: 0.2, min: 0, max: 1, doc: 'Share of requests whose user is not in the trained split: alert at ≥ this.' },
+  'drift.unknown_item.warn': { type: 'number', default: 0.05, min: 0, max: 1, doc: 'Share of events on items without training interactions: warn at ≥ this.' },
+  'drift.unknown_item.alert': { type: 'number', default: 0.2, min: 0, max: 1, doc: 'Share of events on items without training interactions: alert at ≥ this.' },
+  'drift.not_found.warn': { type: 'number', default: 0.02, min: 0, max: 1, doc: 'Share of requests answered 404 (unknown user or item): warn at ≥ this.' },
+  'drift.not_found.alert': { type: 'number', default: 0.1, min: 0, max: 1, doc: 'Share of requests answered 404: alert at ≥ this.' },
+  'drift.score_psi.warn': { type: 'number', default: 0.1, min: 0, doc: 'PSI of served scores vs the reference window: warn at ≥ this (0.1 = the usual "some shift").' },
+  'drift.score_psi.alert': { type: 'number', default: 0.25, min: 0, doc: 'PSI of served scores vs the reference window: alert at ≥ this (0.25 = the usual "major shift").' },
+  'drift.embedding_gap.warn': { type: 'number', default: 0.05, min: 0, max: 2, doc: 'Mean cosine to the catalog centroid of trained items minus that of new items: warn at ≥ this.' },
+  'drift.embedding_gap.alert': { type: 'number', default: 0.15, min: 0, max: 2, doc: 'Mean cosine to the catalog centroid of trained items minus that of new items: alert at ≥ this.' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
