@@ -71,3 +71,18 @@ test('rejects bad settings and missing files with registered error codes', async
   assert.throws(() => index.add(new Float32Array(6)), (e) => isPlotPointeError(e, 'PP_INDEX_INVALID'));
   await assert.rejects(AnnIndex.load(join(tempDir('ann-missing'), 'nope.usearch')), (e) => isPlotPointeError(e, 'PP_INDEX_LOAD'));
 });
+
+test('i8 quantisation keeps self-hits; the query-time ef can be overridden at load without rebuilding', async () => {
+  const index = AnnIndex.build(vectors, { dimensions: d, threads: 2, quantization: 'i8', expansionSearch: 8 });
+  const m = index.search(vectors.subarray(0, 100 * d), 1);
+  let self = 0;
+  for (let q = 0; q < 100; q++) if (m.keys[q] === q) self++;
+  assert.ok(self >= 95, `i8 self-hits ${self}/100`);
+  assert.throws(() => new AnnIndex({ dimensions: d, quantization: 'i8', metric: 'ip' }), (e) => isPlotPointeError(e, 'PP_INDEX_INVALID'));
+  const path = join(tempDir('ann-ef'), 'graph.usearch');
+  await index.save(path);
+  const wide = await AnnIndex.view(path, { expansionSearch: 200 });
+  assert.equal(wide.expansionSearch, 200);
+  assert.equal(wide.quantization, 'i8');
+  assert.equal((await AnnIndex.load(path)).expansionSearch, 8);
+});

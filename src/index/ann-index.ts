@@ -33,8 +33,8 @@ function usearch(): UsearchModule {
 
 /** Similarity measure of the index. `cos` normalises internally; `ip` expects normalised inputs for cosine. */
 export type AnnMetric = 'cos' | 'ip';
-/** Storage precision of the vectors inside the index. */
-export type AnnQuantization = 'f32' | 'f16';
+/** Storage precision of the vectors inside the index (`i8` needs the `cos` metric: rows are scaled to ±127). */
+export type AnnQuantization = 'f32' | 'f16' | 'i8';
 
 export interface AnnIndexOptions {
   dimensions: number;
@@ -109,9 +109,10 @@ export class AnnIndex {
     this.expansionSearch = opts.expansionSearch ?? 64;
     this.threads = opts.threads ?? hardwareThreads;
     if (this.metric !== 'cos' && this.metric !== 'ip') throw ppError('PP_INDEX_INVALID', `metric must be cos or ip, got ${String(this.metric)}`);
-    if (this.quantization !== 'f32' && this.quantization !== 'f16') {
-      throw ppError('PP_INDEX_INVALID', `quantization must be f32 or f16, got ${String(this.quantization)}`);
+    if (this.quantization !== 'f32' && this.quantization !== 'f16' && this.quantization !== 'i8') {
+      throw ppError('PP_INDEX_INVALID', `quantization must be f32, f16 or i8, got ${String(this.quantization)}`);
     }
+    if (this.quantization === 'i8' && this.metric !== 'cos') throw ppError('PP_INDEX_INVALID', 'i8 quantization needs the cos metric');
     checkInt('connectivity', this.connectivity, 2);
     checkInt('expansionAdd', this.expansionAdd, 1);
     checkInt('expansionSearch', this.expansionSearch, 1);
@@ -252,17 +253,20 @@ export class AnnIndex {
     await writeFileAtomically(`${path}.json`, JSON.stringify(this.meta(), null, 2) + '\n');
   }
 
-  /** Loads an index saved by {@link save} into memory. */
-  static async load(path: string, opts: { threads?: number } = {}): Promise<AnnIndex> {
+  /**
+   * Loads an index saved by {@link save} into memory. `expansionSearch` overrides the saved query-time ef
+   * (the graph does not depend on it, so it can be tuned at load time without rebuilding).
+   */
+  static async load(path: string, opts: { threads?: number; expansionSearch?: number } = {}): Promise<AnnIndex> {
     return AnnIndex.#open(path, 'load', opts);
   }
 
-  /** Opens an index saved by {@link save} as a read-only memory-mapped view (no copy into RAM). */
-  static async view(path: string, opts: { threads?: number } = {}): Promise<AnnIndex> {
+  /** Opens an index saved by {@link save} as a read-only memory-mapped view (no copy into RAM); options as {@link load}. */
+  static async view(path: string, opts: { threads?: number; expansionSearch?: number } = {}): Promise<AnnIndex> {
     return AnnIndex.#open(path, 'view', opts);
   }
 
-  static async #open(path: string, how: 'load' | 'view', opts: { threads?: number }): Promise<AnnIndex> {
+  static async #open(path: string, how: 'load' | 'view', opts: { threads?: number; expansionSearch?: number }): Promise<AnnIndex> {
     let meta: AnnIndexMeta;
     try {
       meta = JSON.parse(await readFile(`${path}.json`, 'utf8')) as AnnIndexMeta;
@@ -270,7 +274,7 @@ export class AnnIndex {
       throw ppError('PP_INDEX_LOAD', `${path}.json is missing or unreadable`, err);
     }
     if (meta.format !== 'plotpointe-ann/1') throw ppError('PP_INDEX_LOAD', `${path}.json: unknown format ${String(meta.format)}`);
-    const index = new AnnIndex({ ...meta, threads: opts.threads });
+    const index = new AnnIndex({ ...meta, expansionSearch: opts.expansionSearch ?? meta.expansionSearch, threads: opts.threads });
     try {
       if (how === 'load') index.#native.load(path);
       else index.#native.view(path);
