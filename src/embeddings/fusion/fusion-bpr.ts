@@ -1,0 +1,285 @@
+/**
+ * Content-only BPR: the fusion MLP trained by the ranking loss alone, so that its output is a
+ * recommendation-space item vector computed from content (cold items included: they need no interaction).
+ *
+ *     score(u, i) = ⟨p_u, f(content_i)⟩            p ∈ ℝ^{U × D}: learned user vectors, f: {@link FusionMlp}
+ *     L = mean_b −log σ(score(u, i) − score(u, j)) + λ/(2b) Σ_b ‖p_u‖²      (AdamW decay on the MLP)
+ *
+ * A step runs the MLP only on the batch's distinct items (positives ∪ negatives). Training goes through the
+ * shared {@link trainLoop}: validation NDCG@20 on the valid part every `evalEvery` epochs, early stopping with
+ * `patience`, the best epoch's state restored, the wall-clock budget.
+ */
+import { Adam, Rng, Tape, Tensor, allocF32, free, matmul, parameter, transposeDense, zeroGrad } from '../../core/index.js';
+import { ppError } from '../../errors.js';
+import type { SplitData } from '../../graphs/split-data.js';
+import type { ContentModality, ContentSource, FitContext, ItemContent } from '../../models/model.js';
+import { BprSampler, pickHardest, type BprBatch } from '../../train/sampler.js';
+import { trainLoop, type TrainableModel, type TrainLoopResult } from '../../train/trainer.js';
+import type { TensorState } from '../../train/checkpoint.js';
+import { FusionMlp, type FusionModality } from './fusion-mlp.js';
+
+export interface FusionTrainOptions {
+  /** output size D (default 128) */
+  dim: number;
+  hidden: number;
+  dropout: number;
+  activation: 'relu' | 'gelu';
+  /** width of the learned ID embedding inside the fusion (0 = none; warm items only) */
+  idDim: number;
+  lr: number;
+  batchSize: number;
+  epochs: number;
+  evalEvery: number;
+  patience: number;
+  /** λ of the L2 penalty on the batch's user vectors */
+  l2: number;
+  /** AdamW decay on the MLP and placeholders */
+  weightDecay: number;
+  negatives: 'uniform' | 'popularity' | 'hard';
+  hardCandidates: number;
+}
+
+export const FUSION_TRAIN_DEFAULTS: FusionTrainOptions = {
+  dim: 128,
+  hidden: 256,
+  dropout: 0.1,
+  activation: 'gelu',
+  idDim: 0,
+  lr: 0.001,
+  batchSize: 2048,
+  epochs: 200,
+  evalEvery: 2,
+  patience: 5,
+  l2: 1e-4,
+  weightDecay: 1e-4,
+  negatives: 'uniform',
+  hardCandidates: 8,
+};
+
+/** The split's content for the fusion: the requested modalities that the lake has (null entries dropped). */
+export async function fusionInputs(content: ContentSource, names: readonly ContentModality[]): Promise<{ inputs: FusionModality[]; encoders: Record<string, string>; missing: string[] }> {
+  const inputs: FusionModality[] = [];
+  const encoders: Record<string, string> = {};
+  const missing: string[] = [];
+  for (const name of names) {
+    const m: ItemContent | null = await content.modality(name);
+    if (!m) {
+      missing.push(name);
+      continue;
+    }
+    inputs.push({ name, dim: m.dim, vectors: m.vectors, present: m.present });
+    encoders[name] = m.encoder;
+  }
+  return { inputs, encoders, missing };
+}
+
+/** The fusion MLP with learned user vectors, trained by BPR (see the module comment). */
+export class FusionBprModel implements TrainableModel {
+  readonly modelName = 'fusion';
+  readonly numUsers: number;
+  readonly numItems: number;
+  readonly fusion: FusionMlp;
+  readonly users: Tensor;
+  private readonly opt: Adam;
+  private readonly userOpt: Adam;
+  private readonly rng: Rng;
+  private sampler: BprSampler | null = null;
+  private items: Float32Array | null = null;
+  private itemsT: Float32Array | null = null;
+
+  constructor(
+    private readonly data: SplitData,
+    modalities: FusionModality[],
+    readonly options: FusionTrainOptions,
+    readonly seed: number,
+  ) {
+    this.numUsers = data.numUsers;
+    this.numItems = data.numItems;
+    const idAllowed = new Uint8Array(data.numItems);
+    for (let i = 0; i < data.numItems; i++) idAllowed[i] = data.coldItems[i] ? 0 : 1;
+    this.fusion = new FusionMlp({
+      numItems: data.numItems,
+      modalities,
+      idDim: options.idDim,
+      idAllowed,
+      hidden: options.hidden,
+      out: options.dim,
+      dropout: options.dropout,
+      activation: options.activation,
+      seed,
+    });
+    const rng = new Rng(seed ^ 0x2545f491);
+    const u = allocF32(data.numUsers * options.dim, false);
+    for (let k = 0; k < u.length; k++) u[k] = rng.normal() * 0.1;
+    this.users = parameter(u, [data.numUsers, options.dim]);
+    this.userOpt = new Adam([this.users], { lr: options.lr });
+    this.opt = new Adam(this.fusion.parameters().map(([, t]) => t), { lr: options.lr, weightDecay: options.weightDecay, decoupled: true });
+    this.rng = new Rng(seed ^ 0x68e31da4);
+  }
+
+  private named(): [string, Tensor][] {
+    return [['users', this.users], ...this.fusion.parameters()];
+  }
+
+  learningRate(): number {
+    return this.opt.lr;
+  }
+
+  /**
+   * The loss of a batch on `tape` (users u, positives i, negatives j). `rng` null = no dropout.
+   */
+  lossOn(tape: Tape, users: Int32Array, pos: Int32Array, neg: Int32Array, rng: Rng | null): Tensor {
+    const b = users.length;
+    const local = new Map<number, number>();
+    for (const ix of [pos, neg]) for (let r = 0; r < b; r++) if (!local.has(ix[r])) local.set(ix[r], local.size);
+    const rows = Int32Array.from(local.keys());
+    const f = this.fusion.forward(tape, rows, rng);
+    const lp = Int32Array.from(pos, (i) => local.get(i)!);
+    const ln = Int32Array.from(neg, (i) => local.get(i)!);
+    const eu = tape.gatherRows(this.users, users);
+    const bpr = tape.bprLoss(tape.rowDot(eu, tape.gatherRows(f, lp)), tape.rowDot(eu, tape.gatherRows(f, ln)));
+    if (this.options.l2 <= 0) return bpr;
+    return tape.add(bpr, tape.l2([eu], this.options.l2, b));
+  }
+
+  /** Loss of a batch without dropout; gradients left on the parameters when `backward`. */
+  batchLoss(users: Int32Array, pos: Int32Array, neg: Int32Array, opts: { backward?: boolean } = {}): number {
+    const tape = new Tape();
+    try {
+      const loss = this.lossOn(tape, users, pos, neg, null);
+      const v = loss.item();
+      if (opts.backward) tape.backward(loss);
+      return v;
+    } finally {
+      tape.dispose();
+    }
+  }
+
+  /** Parameters by name (tests). */
+  parameters(): Record<string, Tensor> {
+    return Object.fromEntries(this.named());
+  }
+
+  private step(batch: BprBatch, hardFrom: Float32Array | null): number {
+    const n = batch.size;
+    const users = batch.users.subarray(0, n);
+    let neg = batch.neg.subarray(0, n);
+    if (hardFrom) {
+      const d = this.options.dim;
+      neg = pickHardest(batch, this.sampler!.negPerPos, (us, its) => {
+        const out = new Float32Array(us.length);
+        for (let r = 0; r < us.length; r++) {
+          let s = 0;
+          for (let k = 0; k < d; k++) s += this.users.data[us[r] * d + k] * hardFrom[its[r] * d + k];
+          out[r] = s;
+        }
+        return out;
+      });
+    }
+    const tape = new Tape();
+    try {
+      const loss = this.lossOn(tape, users, batch.pos.subarray(0, n), neg, this.rng);
+      const v = loss.item();
+      tape.backward(loss);
+      this.userOpt.step();
+      this.opt.step();
+      return v;
+    } finally {
+      zeroGrad(this.named().map(([, t]) => t));
+      tape.dispose();
+    }
+  }
+
+  async trainEpoch(): Promise<number> {
+    const o = this.options;
+    if (!this.sampler) {
+      this.sampler = new BprSampler(this.data.train, this.numItems, { negatives: o.negatives, hardCandidates: o.hardCandidates, seed: this.seed });
+    }
+    const hardFrom = o.negatives === 'hard' ? this.itemVectors() : null;
+    this.invalidate();
+    let total = 0;
+    let n = 0;
+    for (const batch of this.sampler.epoch(o.batchSize)) {
+      total += this.step(batch, hardFrom) * batch.size;
+      n += batch.size;
+    }
+    return n ? total / n : 0;
+  }
+
+  private invalidate(): void {
+    this.items = null;
+    if (this.itemsT) free(this.itemsT);
+    this.itemsT = null;
+  }
+
+  /** f(content) of every item, no dropout, [numItems × dim] (cached until the next update). */
+  itemVectors(): Float32Array {
+    if (!this.items) this.items = this.fusion.forwardAll();
+    return this.items;
+  }
+
+  scoreUsers(users: Int32Array, out: Float32Array): void {
+    const d = this.options.dim;
+    const items = this.itemVectors();
+    if (!this.itemsT) this.itemsT = transposeDense(items, this.numItems, d);
+    const rows = new Float32Array(users.length * d);
+    for (let r = 0; r < users.length; r++) rows.set(this.users.data.subarray(users[r] * d, users[r] * d + d), r * d);
+    matmul(rows, this.itemsT, users.length, d, this.numItems, { out });
+  }
+
+  embeddings(): { users: Float32Array; items: Float32Array; dim: number } {
+    return { users: this.users.data.slice(), items: this.itemVectors().slice(), dim: this.options.dim };
+  }
+
+  getState(): TensorState {
+    const tensors: Record<string, Float32Array> = {};
+    for (const [name, t] of this.named()) {
+      tensors[name] = t.data;
+      const m = (name === 'users' ? this.userOpt : this.opt).moments(t);
+      tensors[`${name}.m`] = m.m;
+      tensors[`${name}.v`] = m.v;
+    }
+    return { tensors, meta: { step: this.opt.t, userStep: this.userOpt.t } };
+  }
+
+  setState(state: TensorState): void {
+    for (const [name, t] of this.named()) {
+      const src = state.tensors[name];
+      if (!src || src.length !== t.size) throw ppError('PP_MODEL_LOAD', `fusion: tensor ${name} missing or of the wrong size`);
+      t.data.set(src);
+      const m = (name === 'users' ? this.userOpt : this.opt).moments(t);
+      if (state.tensors[`${name}.m`] && state.tensors[`${name}.v`]) {
+        m.m.set(state.tensors[`${name}.m`]);
+        m.v.set(state.tensors[`${name}.v`]);
+      }
+    }
+    const meta = state.meta as { step?: number; userStep?: number };
+    if (typeof meta.step === 'number') this.opt.t = meta.step;
+    if (typeof meta.userStep === 'number') this.userOpt.t = meta.userStep;
+    this.invalidate();
+  }
+
+  async save(): Promise<void> {
+    throw ppError('PP_INTERNAL', 'the fusion model is saved as fused vectors (writeFused), not as a run model');
+  }
+
+  dispose(): void {
+    this.invalidate();
+    this.opt.dispose();
+    this.userOpt.dispose();
+    free(this.users.data);
+    this.fusion.dispose();
+  }
+}
+
+/** Trains the fusion by content-only BPR on `ctx.data` (valid for early stopping). */
+export async function trainFusion(
+  ctx: FitContext,
+  modalities: FusionModality[],
+  options: Partial<FusionTrainOptions> = {},
+): Promise<{ model: FusionBprModel; result: TrainLoopResult }> {
+  const o = { ...FUSION_TRAIN_DEFAULTS, ...options };
+  const model = new FusionBprModel(ctx.data, modalities, o, ctx.seed);
+  const result = await trainLoop(ctx, model, { maxEpochs: o.epochs, evalEvery: o.evalEvery, patience: o.patience });
+  return { model, result };
+}

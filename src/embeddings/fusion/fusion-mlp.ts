@@ -1,0 +1,280 @@
+/**
+ * The fusion MLP: one item representation from its content modalities (text, image, …) and an optional
+ * learned ID embedding, trained end to end by the ranking loss (a layer on the core's autograd {@link Tape}).
+ *
+ * For items R (n rows) and modalities m = 1…M with vectors c_m[i] ∈ ℝ^{d_m} and presence π_m[i] ∈ {0, 1}:
+ *
+ *     x_m[i] = π_m[i] · z(c_m[i]) + (1 − π_m[i]) · p_m          p_m ∈ ℝ^{d_m}: the learned "missing" vector
+ *     x[i]   = x_1[i] ⊕ … ⊕ x_M[i] ⊕ π[i] ⊕ (ω[i] · e[i])        π[i] ∈ {0,1}^M: presence indicators
+ *                                                                e ∈ ℝ^{N × d_id}: learned ID embedding,
+ *                                                                ω[i] = 1 for items allowed one (warm items)
+ *     h[i]   = dropout(act(x[i] W₁ + b₁))                        W₁ [D_in × H], act = ReLU or GELU
+ *     f[i]   = h[i] W₂ + b₂                                      W₂ [H × D_out] → f [n × D_out]
+ *
+ * with D_in = Σ d_m + M + d_id. z() standardises a modality (column mean removed, divided by the RMS of the
+ * centred present rows, both computed once from the item table), so that every modality enters on the same
+ * scale whatever its encoder's norm. An item missing one modality uses that modality's placeholder p_m and a
+ * 0 indicator; an item missing every modality is represented by the placeholders, the indicators and its ID
+ * embedding (if any) — it always gets a finite vector, and items missing different modalities differ.
+ * GELU is the usual tanh-free approximation x·σ(1.702x).
+ *
+ * Gradients reach W₁, b₁, W₂, b₂, every p_m (through the rows that miss m) and e (through the rows gathered).
+ */
+import {
+  Rng,
+  Tape,
+  Tensor,
+  allocF32,
+  constant,
+  free,
+  parameter,
+} from '../../core/index.js';
+import { ppError } from '../../errors.js';
+
+/** One content modality as the fusion layer takes it: `vectors` [numItems × dim], zero rows where absent. */
+export interface FusionModality {
+  name: string;
+  dim: number;
+  vectors: Float32Array;
+  present: Uint8Array;
+}
+
+export interface FusionMlpOptions {
+  numItems: number;
+  modalities: FusionModality[];
+  /** width of the learned ID embedding (0 = none) */
+  idDim?: number;
+  /** [numItems] 1 where the item may use its ID embedding (default: all); others get a zero ID part */
+  idAllowed?: Uint8Array;
+  hidden?: number;
+  out?: number;
+  /** dropout on the hidden layer during training */
+  dropout?: number;
+  activation?: 'relu' | 'gelu';
+  seed?: number;
+  /** standard deviation of the ID embedding's initialisation (default 0.1) */
+  idInitStd?: number;
+}
+
+export const FUSION_DEFAULTS = { hidden: 256, out: 128, dropout: 0.1, activation: 'gelu' as const, idInitStd: 0.1 };
+
+interface ModalityState {
+  name: string;
+  dim: number;
+  /** standardised vectors, zero rows where absent, [numItems × dim] */
+  x: Float32Array;
+  present: Uint8Array;
+  /** the learned missing vector [1 × dim] */
+  placeholder: Tensor;
+  mean: Float32Array;
+  scale: number;
+}
+
+function normal(rng: Rng, n: number, std: number): Float32Array {
+  const a = allocF32(n, false);
+  for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
+  return a;
+}
+
+/** Column mean over present rows and the RMS of the centred present rows (1 when there are none). */
+export function standardisation(vectors: Float32Array, present: Uint8Array, dim: number): { mean: Float32Array; scale: number } {
+  const n = present.length;
+  const mean = new Float32Array(dim);
+  const acc = new Float64Array(dim);
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    if (!present[i]) continue;
+    count++;
+    for (let k = 0; k < dim; k++) acc[k] += vectors[i * dim + k];
+  }
+  if (count === 0) return { mean, scale: 1 };
+  for (let k = 0; k < dim; k++) mean[k] = acc[k] / count;
+  let ss = 0;
+  for (let i = 0; i < n; i++) {
+    if (!present[i]) continue;
+    for (let k = 0; k < dim; k++) {
+      const v = vectors[i * dim + k] - mean[k];
+      ss += v * v;
+    }
+  }
+  const rms = Math.sqrt(ss / (count * dim));
+  return { mean, scale: rms > 1e-12 ? 1 / rms : 1 };
+}
+
+/**
+ * The fusion layer (see the module comment). Parameters live in the shared heap; call {@link dispose}.
+ */
+export class FusionMlp {
+  readonly numItems: number;
+  readonly hidden: number;
+  readonly out: number;
+  readonly idDim: number;
+  readonly inputDim: number;
+  readonly dropoutRate: number;
+  readonly activation: 'relu' | 'gelu';
+  private readonly mods: ModalityState[];
+  private readonly idAllowed: Uint8Array | null;
+  readonly w1: Tensor;
+  readonly b1: Tensor;
+  readonly w2: Tensor;
+  readonly b2: Tensor;
+  readonly idEmb: Tensor | null;
+
+  constructor(opts: FusionMlpOptions) {
+    const n = (this.numItems = opts.numItems);
+    this.hidden = opts.hidden ?? FUSION_DEFAULTS.hidden;
+    this.out = opts.out ?? FUSION_DEFAULTS.out;
+    this.idDim = opts.idDim ?? 0;
+    this.dropoutRate = opts.dropout ?? FUSION_DEFAULTS.dropout;
+    this.activation = opts.activation ?? FUSION_DEFAULTS.activation;
+    const check = (ok: boolean, why: string) => {
+      if (!ok) throw ppError('PP_EMBED_INVALID', why);
+    };
+    check(Number.isInteger(this.hidden) && this.hidden > 0, `hidden must be a positive integer (got ${this.hidden})`);
+    check(Number.isInteger(this.out) && this.out > 0, `out must be a positive integer (got ${this.out})`);
+    check(Number.isInteger(this.idDim) && this.idDim >= 0, `idDim must be a non-negative integer (got ${this.idDim})`);
+    check(this.dropoutRate >= 0 && this.dropoutRate < 1, `dropout must be in [0, 1) (got ${this.dropoutRate})`);
+    check(opts.modalities.length > 0 || this.idDim > 0, 'the fusion needs at least one modality or an ID embedding');
+    const rng = new Rng(opts.seed ?? 1);
+    this.mods = opts.modalities.map((m) => {
+      check(m.vectors.length === n * m.dim, `modality ${m.name}: ${m.vectors.length} values for ${n} items × ${m.dim}`);
+      check(m.present.length === n, `modality ${m.name}: present has ${m.present.length} rows for ${n} items`);
+      const { mean, scale } = standardisation(m.vectors, m.present, m.dim);
+      const x = allocF32(n * m.dim);
+      for (let i = 0; i < n; i++) {
+        if (!m.present[i]) continue;
+        for (let k = 0; k < m.dim; k++) x[i * m.dim + k] = (m.vectors[i * m.dim + k] - mean[k]) * scale;
+      }
+      // placeholders start like a standardised row
+      return { name: m.name, dim: m.dim, x, present: m.present, placeholder: parameter(normal(rng, m.dim, 1), [1, m.dim]), mean, scale };
+    });
+    if (opts.idAllowed && opts.idAllowed.length !== n) throw ppError('PP_EMBED_INVALID', `idAllowed has ${opts.idAllowed.length} rows for ${n} items`);
+    this.idAllowed = this.idDim > 0 ? (opts.idAllowed ?? null) : null;
+    const M = this.mods.length;
+    this.inputDim = this.mods.reduce((s, m) => s + m.dim, 0) + M + this.idDim;
+    this.idEmb = null;
+    if (this.idDim > 0) {
+      const e = normal(rng, n * this.idDim, opts.idInitStd ?? FUSION_DEFAULTS.idInitStd);
+      if (this.idAllowed) for (let i = 0; i < n; i++) if (!this.idAllowed[i]) e.fill(0, i * this.idDim, (i + 1) * this.idDim);
+      this.idEmb = parameter(e, [n, this.idDim]);
+    }
+    // He initialisation for the hidden layer, Glorot-like for the output
+    this.w1 = parameter(normal(rng, this.inputDim * this.hidden, Math.sqrt(2 / this.inputDim)), [this.inputDim, this.hidden]);
+    this.b1 = parameter(allocF32(this.hidden), [this.hidden]);
+    this.w2 = parameter(normal(rng, this.hidden * this.out, Math.sqrt(1 / this.hidden)), [this.hidden, this.out]);
+    this.b2 = parameter(allocF32(this.out), [this.out]);
+  }
+
+  /** Modality names in input order. */
+  get modalityNames(): string[] {
+    return this.mods.map((m) => m.name);
+  }
+
+  /** Trainable tensors by stable name (checkpoints, optimisers, tests). */
+  parameters(): [string, Tensor][] {
+    const out: [string, Tensor][] = this.mods.map((m) => [`fusion.missing.${m.name}`, m.placeholder]);
+    if (this.idEmb) out.push(['fusion.id', this.idEmb]);
+    out.push(['fusion.w1', this.w1], ['fusion.b1', this.b1], ['fusion.w2', this.w2], ['fusion.b2', this.b2]);
+    return out;
+  }
+
+  /** The learned missing vector of a modality (a copy). */
+  placeholder(name: string): Float32Array {
+    const m = this.mods.find((x) => x.name === name);
+    if (!m) throw ppError('PP_EMBED_INVALID', `no modality ${name}`);
+    return m.placeholder.data.slice();
+  }
+
+  /**
+   * f(rows) on `tape`: [rows.length × out] (`rows` null = every item in order). Dropout on the hidden layer
+   * when `rng` is given. The result's gradient flows into the parameters.
+   */
+  forward(tape: Tape, rows: Int32Array | null, rng: Rng | null = null): Tensor {
+    const n = rows ? rows.length : this.numItems;
+    const row = (r: number) => (rows ? rows[r] : r);
+    const parts: Tensor[] = [];
+    const indicators = allocF32(n * this.mods.length);
+    for (const [q, m] of this.mods.entries()) {
+      const x = allocF32(n * m.dim, false);
+      const missing = allocF32(n);
+      let anyMissing = false;
+      for (let r = 0; r < n; r++) {
+        const i = row(r);
+        if (m.present[i]) {
+          x.set(m.x.subarray(i * m.dim, (i + 1) * m.dim), r * m.dim);
+          indicators[r * this.mods.length + q] = 1;
+        } else {
+          x.fill(0, r * m.dim, (r + 1) * m.dim);
+          missing[r] = 1;
+          anyMissing = true;
+        }
+      }
+      let xm = this.temp(tape, x, [n, m.dim]);
+      // (1 − π)[n × 1] · p_m[1 × d_m]: the placeholder in the missing rows
+      if (anyMissing) xm = tape.add(xm, tape.matmul(this.temp(tape, missing, [n, 1]), m.placeholder));
+      else free(missing);
+      parts.push(xm);
+    }
+    if (this.mods.length) parts.push(this.temp(tape, indicators, [n, this.mods.length]));
+    else free(indicators);
+    if (this.idEmb) {
+      let e = tape.gatherRows(this.idEmb, rows ?? Int32Array.from({ length: n }, (_, i) => i));
+      if (this.idAllowed) {
+        const mask = allocF32(n * this.idDim);
+        for (let r = 0; r < n; r++) if (this.idAllowed[row(r)]) mask.fill(1, r * this.idDim, (r + 1) * this.idDim);
+        e = tape.mul(e, this.temp(tape, mask, [n, this.idDim]));
+      }
+      parts.push(e);
+    }
+    const x = parts.length > 1 ? tape.concatColumns(parts) : parts[0];
+    let h = tape.addBias(tape.matmul(x, this.w1), this.b1);
+    h = this.activation === 'relu' ? tape.relu(h) : tape.mul(h, tape.sigmoid(tape.scale(h, 1.702)));
+    if (rng && this.dropoutRate > 0) h = tape.dropout(h, this.dropoutRate, rng, true);
+    return tape.addBias(tape.matmul(h, this.w2), this.b2);
+  }
+
+  /** f of every item without dropout, as a plain array [numItems × out]. */
+  forwardAll(): Float32Array {
+    const tape = new Tape();
+    try {
+      const c = this.asConstants();
+      const y = c.forward(tape, null, null);
+      return y.data.slice();
+    } finally {
+      tape.dispose();
+    }
+  }
+
+  /** A view of this layer whose parameters are constants (no gradients recorded: inference). */
+  private asConstants(): FusionMlp {
+    const view = Object.create(FusionMlp.prototype) as FusionMlp;
+    const c = (t: Tensor) => constant(t.data, t.shape);
+    Object.assign(view, this, {
+      mods: this.mods.map((m) => ({ ...m, placeholder: c(m.placeholder) })),
+      w1: c(this.w1),
+      b1: c(this.b1),
+      w2: c(this.w2),
+      b2: c(this.b2),
+      idEmb: this.idEmb ? c(this.idEmb) : null,
+    });
+    return view;
+  }
+
+  /** A tensor on the tape's temporaries (freed by tape.dispose) made from a heap array we allocated. */
+  private temp(tape: Tape, data: Float32Array, shape: number[]): Tensor {
+    // scale(·, 1) records a tape-owned copy without gradient; the original is freed at once
+    const t = tape.scale(constant(data, shape), 1);
+    free(data);
+    return t;
+  }
+
+  /** The standardisation of each modality (saved with a model so a reload reproduces the inputs). */
+  standardisations(): { name: string; mean: Float32Array; scale: number }[] {
+    return this.mods.map((m) => ({ name: m.name, mean: m.mean, scale: m.scale }));
+  }
+
+  dispose(): void {
+    for (const m of this.mods) free(m.x);
+    for (const [, t] of this.parameters()) free(t.data);
+  }
+}
