@@ -81,6 +81,23 @@ export const CONFIG_SCHEMA = {
   'drift.score_psi.alert': { type: 'number', default: 0.25, min: 0, doc: 'PSI of served scores vs the reference window: alert at ≥ this (0.25 = the usual "major shift").' },
   'drift.embedding_gap.warn': { type: 'number', default: 0.05, min: 0, max: 2, doc: 'Mean cosine to the catalog centroid of trained items minus that of new items: warn at ≥ this.' },
   'drift.embedding_gap.alert': { type: 'number', default: 0.15, min: 0, max: 2, doc: 'Mean cosine to the catalog centroid of trained items minus that of new items: alert at ≥ this.' },
+
+  'index.connectivity': { type: 'integer', default: 16, min: 2, max: 128, doc: 'Serving indexes: HNSW M (edges per node per layer).' },
+  'index.expansion_add': { type: 'integer', default: 128, min: 8, max: 2048, doc: 'Serving indexes: HNSW efConstruction.' },
+  'index.expansion_search': { type: 'integer', default: 64, min: 8, max: 2048, doc: 'Serving indexes: HNSW ef at query time (searches use max(ef, k)).' },
+  'index.quantization': { type: 'enum', choices: ['f32', 'f16'], default: 'f32', doc: 'Serving indexes: vector precision inside the usearch indexes.' },
+
+  'serve.host': { type: 'string', default: '127.0.0.1', doc: 'Address `plotpointe serve` listens on.' },
+  'serve.port': { type: 'integer', default: 8080, min: 0, max: 65535, doc: 'Port of `plotpointe serve` (0 = any free port).' },
+  'serve.admin_token': { type: 'string', default: '', doc: 'Bearer token of POST /v1/admin/reload (env PLOTPOINTE_ADMIN_TOKEN wins; empty = reload always 401).' },
+  'serve.variants': { type: 'string', default: '', doc: 'A/B variants: `name=RUN:weight,…` (e.g. `control=RUN_A:90,treatment=RUN_B:10`); users are assigned by a hash of their id. Empty = one variant "default" serving --run or the blessed run.' },
+  'serve.max_k': { type: 'integer', default: 100, min: 1, max: 1000, doc: 'Largest k a request may ask for.' },
+  'serve.body_limit': { type: 'integer', default: 1048576, min: 1024, doc: 'Largest request body in bytes (413 beyond it).' },
+  'serve.explain_history': { type: 'integer', default: 200, min: 0, doc: "Most history items a recommendation's explanation compares against (0 = no explanations)." },
+  'serve.log_flush_rows': { type: 'integer', default: 500, min: 1, doc: 'The request log is written to <lake>/logs/serving.duckdb every this many rows …' },
+  'serve.log_flush_ms': { type: 'integer', default: 1000, min: 10, doc: '… or every this many milliseconds, and at shutdown.' },
+  'serve.image_max_bytes': { type: 'integer', default: 10485760, min: 1024, doc: 'Cold start: size cap of a fetched or uploaded image.' },
+  'serve.image_timeout_ms': { type: 'integer', default: 10000, min: 100, doc: 'Cold start: timeout of an image fetch.' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;
