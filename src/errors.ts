@@ -75,6 +75,7 @@ export const ERRORS = {
   PP_EMBED_ENCODER_UNKNOWN: { message: 'unknown encoder', exit: 2 },
   PP_EMBED_MODEL_LOAD: { message: 'cannot load the encoder model', exit: 3 },
   PP_EMBED_STORE: { message: 'embedding file is missing, corrupt or inconsistent', exit: 3 },
+  PP_EMBED_IMAGE_DECODE: { message: 'the image cannot be decoded (not a supported JPEG/PNG/WebP/GIF/TIFF, corrupt, or too many pixels)', exit: 3 },
   PP_INTERNAL: { message: 'internal error', exit: 70 },
 } as const satisfies Record<string, ErrorSpec>;
 
