@@ -1,0 +1,156 @@
+/**
+ * The item–item graph stage (`plotpointe graph knn`): a cosine kNN graph over the items that have a modality,
+ * built with the ANN library ({@link buildKnnGraphWithIndex}), checked against exact search on a sample
+ * ({@link knnRecall}), summarised ({@link graphStats}) and saved as CSR (src/graphs/csr-io.ts) at the contract
+ * paths (see src/embeddings/split-content.ts `itemGraphLocation`):
+ *   text, image → `<lake>/artifacts/<name>/graphs/knn-<modality>.*` (rows = staging iids)
+ *   fused       → `<lake>/artifacts/<name>/splits/<split>/graphs/knn-fused.*` (rows = split iids)
+ * The CSR header (`knn-<modality>.json`) is the graph's manifest: k, metric, symmetrisation, the source
+ * embeddings (encoder, sha256), recall against exact search, stats (degree, symmetry, mean similarity), times.
+ *
+ * Rows without the modality (mask 0) get no edges and receive none. Edge weight = cos(x_i, x_j).
+ */
+import { mkdir } from 'node:fs/promises';
+import { ppError } from '../errors.js';
+import { loadEmbeddings } from '../embeddings/store.js';
+import { embeddingLocation, itemGraphLocation } from '../embeddings/split-content.js';
+import type { ContentModality } from '../models/model.js';
+import { saveCsr } from './csr-io.js';
+import { buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type GraphStats, type Symmetrize } from './knn-graph.js';
+import { existsSync } from 'node:fs';
+
+export interface ItemGraphOptions {
+  lake: string;
+  name: string;
+  modality: ContentModality;
+  /** Required for 'fused' (the fused embeddings are per split). */
+  split?: string;
+  /** Neighbours per item (default 20). */
+  k?: number;
+  /** 'none' (directed kNN, default), 'union' (A ∪ Aᵀ) or 'mutual' (A ∩ Aᵀ). */
+  symmetrize?: Symmetrize;
+  /** Rows checked against exact search (default 1,000; 0 = skip). */
+  recallSample?: number;
+  /** Threads of the ANN build and search (default: all hardware threads). */
+  threads?: number;
+  seed?: number;
+  onProgress?: (phase: 'add' | 'search', done: number, total: number) => void;
+}
+
+export interface ItemGraphSummary {
+  dataset: string;
+  modality: ContentModality;
+  split: string | null;
+  /** 'staging' (text, image) or 'split' (fused) item ids */
+  id_order: 'staging' | 'split';
+  items: number;
+  /** items with the modality (the graph's nodes with edges) */
+  items_with_modality: number;
+  dim: number;
+  encoder: string;
+  k: number;
+  metric: 'cosine';
+  symmetrize: Symmetrize;
+  /** recall@k against exact kNN on a sample of rows (null when skipped) */
+  recall: { k: number; value: number; sample_rows: number; exact_seconds: number } | null;
+  stats: GraphStats;
+  seconds: { build: number; add: number; search: number; repair: number; assemble: number; total: number };
+  lost_rows: number;
+  exact_repaired: number;
+  paths: { dir: string; header: string };
+}
+
+/** Builds, checks and saves the item–item kNN graph of one modality (see the module comment). */
+export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSummary> {
+  const started = performance.now();
+  const modality = o.modality;
+  if (!['text', 'image', 'fused'].includes(modality)) throw ppError('PP_USAGE', `--modality must be text, image or fused, got ${String(modality)}`);
+  if (modality === 'fused' && !o.split) throw ppError('PP_USAGE', 'the fused graph is per split: pass --split');
+  const split = o.split ?? '_';
+  const k = o.k ?? 20;
+  if (!Number.isInteger(k) || k < 1) throw ppError('PP_GRAPH_INVALID', `k must be a positive integer, got ${k}`);
+  const symmetrize = o.symmetrize ?? 'none';
+  const src = embeddingLocation(o.lake, o.name, split, modality);
+  if (!existsSync(`${src.dir}/${src.file}.json`)) {
+    const hint = modality === 'fused' ? 'train a fusion model on the split first' : `run plotpointe embed ${modality} first`;
+    throw ppError('PP_EMBED_STORE', `no ${modality} embeddings at ${src.dir}/${src.file}.json (${hint})`);
+  }
+  const emb = await loadEmbeddings(src.dir, src.file);
+  const n = emb.count;
+  const d = emb.dim;
+  const present = emb.present;
+  let withModality = 0;
+  for (let i = 0; i < n; i++) withModality += present[i];
+  if (withModality < 2) throw ppError('PP_GRAPH_INVALID', `${modality}: only ${withModality} items have vectors, a kNN graph needs 2`);
+
+  const t0 = performance.now();
+  const { graph, index, info } = buildKnnGraphWithIndex(emb.data, n, d, {
+    k,
+    metric: 'cosine',
+    present,
+    symmetrize,
+    threads: o.threads,
+    onProgress: o.onProgress,
+  });
+  const buildSeconds = (performance.now() - t0) / 1000;
+  void index; // the index is not kept: serving builds its own bundle
+
+  let recall: ItemGraphSummary['recall'] = null;
+  const sampleSize = o.recallSample ?? 1000;
+  if (sampleSize > 0) {
+    const sample = sampleRows(n, sampleSize, { seed: o.seed ?? 7, present });
+    const kk = Math.min(k, withModality - 1);
+    const r = knnRecall(graph, emb.data, n, d, sample, { k: kk, metric: 'cosine', present });
+    recall = { k: kk, value: r.recall, sample_rows: r.rows, exact_seconds: r.exactSeconds };
+  }
+  const stats = graphStats(graph);
+  const out = itemGraphLocation(o.lake, o.name, split, modality);
+  await mkdir(out.dir, { recursive: true });
+  const seconds = {
+    build: buildSeconds,
+    add: info.addSeconds,
+    search: info.searchSeconds,
+    repair: info.repairSeconds,
+    assemble: info.assembleSeconds,
+    total: (performance.now() - started) / 1000,
+  };
+  await saveCsr(out.dir, out.file, graph, {
+    kind: `item-item-knn/${modality}`,
+    stats,
+    extra: {
+      dataset: o.name,
+      modality,
+      split: modality === 'fused' ? o.split : null,
+      id_order: out.order,
+      k,
+      metric: 'cosine',
+      symmetrize,
+      items_with_modality: withModality,
+      source: { file: `${src.dir}/${src.file}.f32`, encoder: emb.meta.encoder, dim: d, sha256: emb.meta.sha256 },
+      recall,
+      seconds,
+      lost_rows: info.lostRows,
+      exact_repaired: info.exactRepaired,
+      created_at: new Date().toISOString(),
+    },
+  });
+  return {
+    dataset: o.name,
+    modality,
+    split: modality === 'fused' ? o.split! : null,
+    id_order: out.order,
+    items: n,
+    items_with_modality: withModality,
+    dim: d,
+    encoder: emb.meta.encoder,
+    k,
+    metric: 'cosine',
+    symmetrize,
+    recall,
+    stats,
+    seconds,
+    lost_rows: info.lostRows,
+    exact_repaired: info.exactRepaired,
+    paths: { dir: out.dir, header: `${out.dir}/${out.file}.json` },
+  };
+}
