@@ -6,6 +6,7 @@ import { registerConfigCommands } from './config.js';
 import { registerTrainCommands } from './train.js';
 import { registerRunsCommands } from './runs.js';
 import { registerEmbedCommands } from './embed.js';
+import { registerIndexCommands } from './index-cmd.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -25,6 +26,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerConfigCommands(program, setExit);
   registerRunsCommands(program, setExit);
   registerEmbedCommands(program, setExit);
+  registerIndexCommands(program, setExit);
   return program;
 }
 
