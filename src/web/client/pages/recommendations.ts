@@ -1,0 +1,87 @@
+import { api, ApiError, enc } from '../api.js';
+import { empty, errorBox, field, fmt, h, section, setChildren } from '../dom.js';
+import { explanation } from '../explain.js';
+import { itemMeta, itemRow } from '../items.js';
+import { go, type PageContext } from '../main.js';
+import { scoredItems } from '../serving.js';
+import type { HistoryRow, UserRow } from '../../catalog.js';
+
+/**
+ * Recommendations explorer: pick or search a user, see their training history with images, and two
+ * recommenders side by side — (A) the served model's own user vector (`GET /v1/users/{id}/recommendations`,
+ * the user's A/B variant) and (B) the same model folding the user in from their recent history only
+ * (`POST /v1/recommendations`), i.e. what an anonymous visitor with that history would get.
+ */
+
+const K = 10;
+const FOLD_IN_HISTORY = 20;
+
+export async function renderRecommendations({ main, params, alive }: PageContext): Promise<void> {
+  const userId = params.get('user');
+  main.append(userPicker(userId ?? ''));
+  const picks = h('ul', { class: 'pick-list', id: 'user-picks', 'aria-label': 'Most active users' });
+  main.append(section('Most active users', picks));
+  const top = await api<{ users: UserRow[] }>(`/api/dashboard/users?limit=12`);
+  if (!alive()) return;
+  setChildren(picks, ...top.users.map((u) => h('li', {}, h('button', { type: 'button', 'aria-pressed': String(u.userId === userId), 'data-user-id': u.userId, onclick: () => go('recommendations', { user: u.userId }) }, `${u.userId} (${u.trainCount})`))));
+  if (!userId) return;
+
+  let history: { userId: string; total: number; items: HistoryRow[] };
+  try {
+    history = await api(`/api/dashboard/users/${enc(userId)}/history?limit=50`);
+  } catch (err) {
+    if (alive()) main.append(errorBox(err instanceof ApiError && err.status === 404 ? `No user ${userId} with training history.` : (err as Error).message));
+    return;
+  }
+  if (!alive()) return;
+  const colA = h('ul', { class: 'items', id: 'recs-a' }, h('li', { class: 'muted' }, 'Loading…'));
+  const colB = h('ul', { class: 'items', id: 'recs-b' }, h('li', { class: 'muted' }, 'Loading…'));
+  const metaA = h('p', { class: 'muted small', id: 'recs-a-meta' });
+  const metaB = h('p', { class: 'muted small', id: 'recs-b-meta' });
+  main.append(
+    h(
+      'div',
+      { class: 'grid three' },
+      section(
+        `History of ${userId} (${history.total} training interactions, newest first)`,
+        h('ul', { class: 'items', id: 'history' }, ...history.items.map((r) => itemRow(r.itemId, r, h('div', { class: 'small' }, `rating ${r.rating ?? '–'}${r.ts ? ` · ${new Date(r.ts * 1000).toISOString().slice(0, 10)}` : ''}`)))),
+      ),
+      section('A · served model (user vector)', metaA, colA),
+      section(`B · fold-in from the last ${Math.min(FOLD_IN_HISTORY, history.items.length)} history items`, metaB, colB),
+    ),
+  );
+
+  const fill = async (col: HTMLElement, meta: HTMLElement, call: () => Promise<Record<string, unknown>>) => {
+    try {
+      const resp = await call();
+      const rows = scoredItems(resp);
+      const metas = await itemMeta(rows.map((r) => r.itemId));
+      if (!alive()) return;
+      setChildren(meta, ['model_version', 'variant', 'request_id'].filter((k) => resp[k] !== undefined).map((k) => `${k} ${String(resp[k])}`).join(' · '));
+      if (resp.request_id) col.dataset.requestId = String(resp.request_id);
+      if (rows.length === 0) setChildren(col, empty('No recommendations.'));
+      else setChildren(col, ...rows.map((r) => itemRow(r.itemId, metas.get(r.itemId), h('div', { class: 'score', 'data-score': String(r.score) }, `#${r.rank} · score ${fmt(r.score, 4)}`), explanation(r.explanation))));
+    } catch (err) {
+      if (alive()) setChildren(col, errorBox((err as Error).message));
+    }
+  };
+  await Promise.all([
+    fill(colA, metaA, () => api(`/v1/users/${enc(userId)}/recommendations?k=${K}&exclude_seen=true`)),
+    fill(colB, metaB, () =>
+      api('/v1/recommendations', { method: 'POST', body: JSON.stringify({ item_ids: history.items.slice(0, FOLD_IN_HISTORY).map((r) => r.itemId), k: K }) }),
+    ),
+  ]);
+}
+
+function userPicker(initial: string): HTMLElement {
+  const input = h('input', { type: 'search', name: 'user-q', value: initial, placeholder: 'user id (or part of it)', autocomplete: 'off' });
+  const results = h('ul', { class: 'pick-list', id: 'user-results', 'aria-live': 'polite' });
+  const run = async () => {
+    const q = input.value.trim();
+    const r = await api<{ users: UserRow[] }>(`/api/dashboard/users?q=${enc(q)}&limit=12`);
+    const exact = r.users.find((u) => u.userId === q);
+    if (exact || r.users.length === 1) return go('recommendations', { user: (exact ?? r.users[0]!).userId });
+    setChildren(results, ...(r.users.length ? r.users.map((u) => h('li', {}, h('button', { type: 'button', class: 'secondary', onclick: () => go('recommendations', { user: u.userId }) }, `${u.userId} (${u.trainCount})`))) : [empty('No user matches.')]));
+  };
+  return h('form', { role: 'search', class: 'card', onsubmit: (e: Event) => (e.preventDefault(), void run()) }, h('div', { class: 'row' }, field('Find a user', input), h('button', { type: 'submit' }, 'Search')), results);
+}

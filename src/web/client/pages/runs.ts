@@ -1,0 +1,122 @@
+import { api, enc } from '../api.js';
+import { chart } from '../charts.js';
+import { empty, fmt, h, section, table } from '../dom.js';
+import { go, type PageContext } from '../main.js';
+import type { AblationFile } from '../../ablations.js';
+import type { RunDetails, RunRecord } from '../../../tracking/index.js';
+
+/**
+ * Runs: the run table of the dataset (from the run store), training curves of a selected run — loss and
+ * validation metrics per epoch — a second run overlaid for comparison with a metric table of deltas, and the
+ * ablation tables written by `plotpointe ablate`.
+ */
+
+/** The headline metrics shown in the run table, when runs have them. */
+const HEADLINE = ['recall@20', 'ndcg@20'];
+
+export async function renderRuns({ main, params, alive }: PageContext): Promise<void> {
+  const [{ runs }, { ablations }] = await Promise.all([
+    api<{ runs: RunRecord[] }>('/api/dashboard/runs'),
+    api<{ ablations: AblationFile[] }>('/api/dashboard/ablations'),
+  ]);
+  if (!alive()) return;
+  const selected = params.get('run') ?? runs.find((r) => r.kind === 'train' && r.status === 'finished')?.id ?? null;
+  const compare = params.get('compare');
+
+  if (runs.length === 0) {
+    main.append(section('Runs', empty('No runs recorded for this dataset yet (plotpointe train records them).')));
+  } else {
+    const metricCols = HEADLINE.filter((m) => runs.some((r) => r.metrics.test[m] !== undefined));
+    const rows = runs.map((r) => {
+      const isSel = r.id === selected;
+      const isCmp = r.id === compare;
+      return [
+        h('button', { type: 'button', class: isSel ? '' : 'secondary', 'aria-pressed': String(isSel), 'data-run-id': r.id, onclick: () => go('runs', { run: r.id, ...(compare && compare !== r.id ? { compare } : {}) }) }, r.id),
+        r.model,
+        r.kind,
+        h('span', { class: `badge ${r.status}` }, r.status, r.blessedIn.length ? ' · blessed' : ''),
+        r.startedAt.replace('T', ' ').slice(0, 19),
+        fmt(r.wallSeconds, 1),
+        r.bestEpoch === null ? '–' : String(r.bestEpoch),
+        ...metricCols.map((m) => h('span', { 'data-metric': `test.${m}`, 'data-run-id': r.id }, fmt(r.metrics.test[m] ?? null, 4))),
+        selected && r.id !== selected
+          ? h('button', { type: 'button', class: 'secondary', 'aria-pressed': String(isCmp), 'data-compare-id': r.id, onclick: () => go('runs', { run: selected, compare: r.id }) }, isCmp ? 'compared' : 'compare')
+          : '',
+      ];
+    });
+    main.append(section('Runs', table(`${runs.length} runs, newest first`, ['run', 'model', 'kind', 'status', 'started (UTC)', 'wall s', 'best epoch', ...metricCols.map((m) => `test ${m}`), 'compare with selected'], rows, { id: 'runs-table' })));
+  }
+
+  if (selected) {
+    const ids = [selected, ...(compare && compare !== selected ? [compare] : [])];
+    const details = await Promise.all(ids.map((id) => api<RunDetails>(`/api/dashboard/runs/${enc(id)}`)));
+    if (!alive()) return;
+    main.append(curves(details), comparison(details));
+  }
+
+  main.append(section('Ablations', ...(ablations.length ? ablations.map(ablationTable) : [empty('No ablation tables yet (plotpointe ablate writes them).')])));
+}
+
+/** Loss and validation metrics per epoch; two runs are overlaid, labelled by model and id suffix. */
+function curves(runs: RunDetails[]): HTMLElement {
+  const epochs = [...new Set(runs.flatMap((r) => r.epochs.map((e) => e.epoch)))].sort((a, b) => a - b);
+  if (epochs.length === 0) return section('Training curves', empty(`Run ${runs[0]!.id} logged no epochs (closed-form models have none).`));
+  const tag = (r: RunDetails) => (runs.length > 1 ? `${r.model} ${r.id.slice(-6)} ` : '');
+  const at = (r: RunDetails, pick: (e: RunDetails['epochs'][number]) => number | null) => {
+    const byEpoch = new Map(r.epochs.map((e) => [e.epoch, pick(e)]));
+    return epochs.map((ep) => byEpoch.get(ep) ?? null);
+  };
+  const metricNames = [...new Set(runs.flatMap((r) => r.epochs.flatMap((e) => Object.keys(e.metrics))))].sort();
+  return section(
+    `Training curves · ${runs.map((r) => r.id).join(' vs ')}`,
+    h(
+      'div',
+      { class: 'grid two', id: 'run-curves' },
+      chart({ title: 'Training loss per epoch', xLabel: 'epoch', yLabel: 'loss', x: epochs, series: runs.map((r) => ({ label: `${tag(r)}loss`, values: at(r, (e) => e.loss) })) }),
+      metricNames.length
+        ? chart({
+            title: 'Validation metrics per epoch',
+            xLabel: 'epoch',
+            yLabel: 'metric',
+            x: epochs,
+            series: runs.flatMap((r) => metricNames.map((m) => ({ label: `${tag(r)}${m}`, values: at(r, (e) => e.metrics[m] ?? null) }))),
+          })
+        : empty('No validation metrics were logged per epoch.'),
+    ),
+  );
+}
+
+/** Final valid and test metrics of one or two runs; with two, the delta B − A. */
+function comparison(runs: RunDetails[]): HTMLElement {
+  const names = (part: 'valid' | 'test') => [...new Set(runs.flatMap((r) => Object.keys(r.metrics[part])))].sort();
+  const rows = (['test', 'valid'] as const).flatMap((part) =>
+    names(part).map((m) => {
+      const vals = runs.map((r) => r.metrics[part][m] ?? null);
+      const delta = vals.length === 2 && vals[0] !== null && vals[1] !== null ? vals[1] - vals[0] : null;
+      return [`${part} ${m}`, ...vals.map((v, i) => h('span', { 'data-metric': `${part}.${m}`, 'data-run-id': runs[i]!.id }, fmt(v, 4))), ...(runs.length === 2 ? [delta === null ? '–' : `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`] : [])];
+    }),
+  );
+  const head = ['metric', ...runs.map((r) => `${r.model} ${r.id}`), ...(runs.length === 2 ? ['B − A'] : [])];
+  return section(runs.length === 2 ? 'Comparison' : 'Final metrics', rows.length ? table('Final metrics (selection on valid, evaluation on test)', head, rows, { id: 'run-metrics' }) : empty('The run has no final metrics yet.'));
+}
+
+/** An ablation file as a table: its rows (an array, or the first array property), nested objects flattened one level. */
+function ablationTable(a: AblationFile): HTMLElement {
+  const t = a.table as Record<string, unknown> | unknown[];
+  const rows = (Array.isArray(t) ? t : (Object.values(t ?? {}).find(Array.isArray) as unknown[] | undefined) ?? []) as Record<string, unknown>[];
+  const flat = rows.map((r) => {
+    const o: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(r ?? {})) {
+      if (v && typeof v === 'object' && !Array.isArray(v)) for (const [k2, v2] of Object.entries(v)) o[`${k}.${k2}`] = v2;
+      else o[k] = v;
+    }
+    return o;
+  });
+  const cols = [...new Set(flat.flatMap((r) => Object.keys(r)))];
+  const cell = (v: unknown) => (typeof v === 'number' ? fmt(v, 4) : v === null || v === undefined ? '–' : typeof v === 'object' ? JSON.stringify(v) : String(v));
+  return h(
+    'div',
+    { 'data-ablation': a.id },
+    flat.length ? table(`${a.id} (${a.modifiedAt.slice(0, 19).replace('T', ' ')} UTC)`, cols, flat.map((r) => cols.map((c) => cell(r[c])))) : h('p', {}, `${a.id}: `, h('code', {}, JSON.stringify(a.table).slice(0, 400))),
+  );
+}

@@ -1,0 +1,168 @@
+import { createReadStream, existsSync } from 'node:fs';
+import { realpath, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type {} from '@fastify/swagger'; // route schema fields tags/summary/hide
+import { Type, type Static } from '@sinclair/typebox';
+import { RunStore, RUN_STORE_FILE } from '../tracking/index.js';
+import { readAblations } from './ablations.js';
+import { dashboardAssets } from './assets.js';
+import { DashboardCatalog, ITEM_ID_RE, USER_ID_RE } from './catalog.js';
+
+/**
+ * The web dashboard as a Fastify plugin: the single-page app at `/` (assets bundled in memory, no CDN) and the
+ * dashboard-only JSON routes under `/api/dashboard/` that read the lake directly — data card and degree
+ * distributions, user/item search, a user's training history, item metadata, item images, runs with their
+ * epochs, ablation tables. Recommendations, similar items, cold start, metrics and analytics come from the
+ * serving API itself (`/v1/...`, `/metrics`), which the client calls directly.
+ *
+ * Register it from the serving app: `app.register(dashboardPlugin, { lake, name, split })`.
+ */
+export interface DashboardPluginOptions {
+  lake: string;
+  /** Dataset name in the lake. */
+  name: string;
+  /** Split whose training history the explorer shows (default: `default`, else the first split on disk). */
+  split?: string;
+  /** What the server is serving, shown on the overview (run id, model, version, …); called per request. */
+  servingInfo?: () => Record<string, unknown> | null;
+}
+
+/** Image types the image route serves, by file extension. */
+const IMAGE_TYPES: Record<string, string> = {
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+};
+/** Largest image file served (bytes). */
+export const MAX_IMAGE_BYTES = 10 * 1024 * 1024;
+
+const Limit = (max: number, dflt: number) => Type.Integer({ minimum: 1, maximum: max, default: dflt });
+const SearchQuery = Type.Object({ q: Type.String({ maxLength: 200, default: '' }), limit: Limit(100, 20) }, { additionalProperties: false });
+const ItemParams = Type.Object({ itemId: Type.String({ pattern: ITEM_ID_RE.source }) });
+const UserParams = Type.Object({ userId: Type.String({ pattern: USER_ID_RE.source }) });
+const RunParams = Type.Object({ runId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }) });
+const IdsQuery = Type.Object({ ids: Type.String({ maxLength: 20_000 }) });
+
+function notFound(reply: FastifyReply, code: string, message: string) {
+  return reply.code(404).send({ error: { code, message } });
+}
+
+export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async (app: FastifyInstance, opts) => {
+  const catalog = new DashboardCatalog(opts.lake, opts.name, opts.split);
+  const assets = await dashboardAssets();
+  app.addHook('onClose', async () => catalog.close());
+  const hide = { hide: true, tags: ['dashboard'] };
+
+  app.get('/', { schema: hide }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(assets.html),
+  );
+  app.get('/assets/app.js', { schema: hide }, async (_req, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').send(assets.js),
+  );
+  app.get('/assets/app.css', { schema: hide }, async (_req, reply) =>
+    reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').send(assets.css),
+  );
+
+  app.get('/api/dashboard/summary', { schema: { tags: ['dashboard'], summary: 'data card, split counts and degree distributions' } }, async () => ({
+    ...(await catalog.summary()),
+    serving: opts.servingInfo?.() ?? null,
+  }));
+
+  app.get<{ Querystring: Static<typeof SearchQuery> }>(
+    '/api/dashboard/users',
+    { schema: { tags: ['dashboard'], summary: 'users with training history, most active first', querystring: SearchQuery } },
+    async (req) => ({ users: await catalog.searchUsers(req.query.q.trim(), req.query.limit) }),
+  );
+
+  app.get<{ Params: Static<typeof UserParams>; Querystring: { limit: number } }>(
+    '/api/dashboard/users/:userId/history',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: "a user's training interactions with item metadata, newest first",
+        params: UserParams,
+        querystring: Type.Object({ limit: Limit(500, 50) }),
+      },
+    },
+    async (req, reply) => {
+      const h = await catalog.history(req.params.userId, req.query.limit);
+      return h ?? notFound(reply, 'PP_SERVE_USER_UNKNOWN', `no user ${req.params.userId} with training history in split ${catalog.split}`);
+    },
+  );
+
+  app.get<{ Querystring: Static<typeof SearchQuery> }>(
+    '/api/dashboard/items',
+    { schema: { tags: ['dashboard'], summary: 'items by id or title, most popular first', querystring: SearchQuery } },
+    async (req) => ({ items: await catalog.searchItems(req.query.q.trim(), req.query.limit) }),
+  );
+
+  app.get<{ Querystring: Static<typeof IdsQuery> }>(
+    '/api/dashboard/item-meta',
+    { schema: { tags: ['dashboard'], summary: 'metadata of comma-separated item ids (at most 200)', querystring: IdsQuery } },
+    async (req, reply) => {
+      const ids = req.query.ids.split(',').filter((s) => s.length > 0);
+      if (ids.length > 200 || ids.some((id) => !ITEM_ID_RE.test(id))) {
+        return reply.code(400).send({ error: { code: 'PP_USAGE', message: 'ids: at most 200 comma-separated item ids' } });
+      }
+      return { items: await catalog.items(ids) };
+    },
+  );
+
+  app.get<{ Params: Static<typeof ItemParams> }>(
+    '/api/dashboard/images/:itemId',
+    { schema: { tags: ['dashboard'], summary: "an item's local image, as its metadata names it", params: ItemParams } },
+    async (req, reply) => {
+      const path = await catalog.imagePath(req.params.itemId);
+      const type = path ? IMAGE_TYPES[extname(path).toLowerCase()] : undefined;
+      if (!path || !type || !existsSync(path)) return notFound(reply, 'PP_INPUT_NOT_FOUND', `no local image for item ${req.params.itemId}`);
+      // Resolve links and check what is really there: a regular file of an image type, within the size cap.
+      const real = await realpath(path);
+      const info = await stat(real);
+      if (!info.isFile() || !IMAGE_TYPES[extname(real).toLowerCase()] || info.size > MAX_IMAGE_BYTES) {
+        return notFound(reply, 'PP_INPUT_NOT_FOUND', `no servable image for item ${req.params.itemId}`);
+      }
+      return reply
+        .type(type)
+        .header('content-length', info.size)
+        .header('cache-control', 'public, max-age=3600')
+        .header('x-content-type-options', 'nosniff')
+        .send(createReadStream(real));
+    },
+  );
+
+  const runStore = async (): Promise<RunStore | null> =>
+    existsSync(join(catalog.paths.lake, RUN_STORE_FILE)) ? RunStore.open(catalog.paths.lake, { create: false }) : null;
+
+  app.get<{ Querystring: { limit: number } }>(
+    '/api/dashboard/runs',
+    { schema: { tags: ['dashboard'], summary: "the dataset's runs, newest first", querystring: Type.Object({ limit: Limit(1000, 200) }) } },
+    async (req) => {
+      const store = await runStore();
+      if (!store) return { runs: [], blessed: [] };
+      try {
+        const runs = await store.list({ dataset: opts.name, limit: req.query.limit });
+        return { runs };
+      } finally {
+        store.close();
+      }
+    },
+  );
+
+  app.get<{ Params: Static<typeof RunParams> }>(
+    '/api/dashboard/runs/:runId',
+    { schema: { tags: ['dashboard'], summary: 'one run with its per-epoch log', params: RunParams } },
+    async (req, reply) => {
+      const store = await runStore();
+      const run = store ? await store.get(req.params.runId).finally(() => store.close()) : null;
+      if (!run || run.dataset !== opts.name) return notFound(reply, 'PP_RUN_NOT_FOUND', `no run ${req.params.runId} of dataset ${opts.name}`);
+      return run;
+    },
+  );
+
+  app.get('/api/dashboard/ablations', { schema: { tags: ['dashboard'], summary: 'ablation tables (ablate output), newest first' } }, async () => ({
+    ablations: await readAblations(catalog.paths.artifacts),
+  }));
+};
