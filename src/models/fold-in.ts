@@ -58,8 +58,9 @@ export function foldInUser(
 }
 
 /** Scores of one user vector over all items: s_i = ⟨u, e_i⟩ (row-major items, numItems × dim). */
-export function scoreAllItems(user: Float32Array, items: Float32Array, dim: number, out = new Float32Array(items.length / dim)): Float32Array {
+export function scoreAllItems(user: Float32Array, items: Float32Array, dim: number, into?: Float32Array): Float32Array {
   const n = items.length / dim;
+  const out: Float32Array = into ?? new Float32Array(n);
   for (let i = 0; i < n; i++) {
     let s = 0;
     const o = i * dim;
