@@ -8,6 +8,7 @@ import './lightgcn.js';
 import './gat.js';
 import './gfcf.js';
 import './bspm.js';
+import './mmgat.js';
 
 export { getModel, listModels, resolveParams } from './registry.js';
 export type { ModelSpec, Recommender, FitContext, Params, EpochReport } from './model.js';

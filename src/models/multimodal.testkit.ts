@@ -93,3 +93,32 @@ export function syntheticMultimodal(opts: { seed?: number; users?: number; items
   const image = make('image', 8, 0.9, (i) => i % 5 === 1);
   return { data, content: memoryContent({ text, image }), text, image, cluster, coldFrom };
 }
+
+/** Mean NDCG@k of the test items ≥ coldFrom (cold items), ranking all items with the user's train items masked. */
+export async function coldItemNdcg(model: { scoreUsers(users: Int32Array, out: Float32Array): void | Promise<void> }, data: SplitData, coldFrom: number, k = 10): Promise<number> {
+  const users = Int32Array.from({ length: data.numUsers }, (_, u) => u);
+  const scores = new Float32Array(users.length * data.numItems);
+  await model.scoreUsers(users, scores);
+  let total = 0;
+  let n = 0;
+  for (let u = 0; u < data.numUsers; u++) {
+    const row = scores.subarray(u * data.numItems, (u + 1) * data.numItems);
+    for (let e = data.train.indptr[u]; e < data.train.indptr[u + 1]; e++) row[data.train.indices[e]] = -Infinity;
+    for (let e = data.test.indptr[u]; e < data.test.indptr[u + 1]; e++) {
+      const i = data.test.indices[e];
+      if (i < coldFrom) continue;
+      let rank = 0;
+      for (let j = 0; j < data.numItems; j++) if (row[j] > row[i]) rank++;
+      total += rank < k ? 1 / Math.log2(rank + 2) : 0;
+      n++;
+    }
+  }
+  return n ? total / n : 0;
+}
+
+/** A deterministic pseudo-random scorer (the chance level of a ranking metric). */
+export const randomScorer = {
+  scoreUsers(users: Int32Array, out: Float32Array): void {
+    for (let k = 0; k < out.length; k++) out[k] = Math.abs((Math.sin(k * 12.9898 + users[0]) * 43758.5453) % 1);
+  },
+};

@@ -16,6 +16,7 @@ import type { ContentModality, ContentSource, FitContext, ItemContent } from '..
 import { BprSampler, pickHardest, type BprBatch } from '../../train/sampler.js';
 import { trainLoop, type TrainableModel, type TrainLoopResult } from '../../train/trainer.js';
 import type { TensorState } from '../../train/checkpoint.js';
+import { WarmNegatives } from '../../models/warm-negatives.js';
 import { FusionMlp, type FusionModality } from './fusion-mlp.js';
 
 export interface FusionTrainOptions {
@@ -37,6 +38,8 @@ export interface FusionTrainOptions {
   weightDecay: number;
   negatives: 'uniform' | 'popularity' | 'hard';
   hardCandidates: number;
+  /** draw negatives among warm items only (see src/models/warm-negatives.ts) */
+  warmNegatives: boolean;
 }
 
 export const FUSION_TRAIN_DEFAULTS: FusionTrainOptions = {
@@ -54,6 +57,7 @@ export const FUSION_TRAIN_DEFAULTS: FusionTrainOptions = {
   weightDecay: 1e-4,
   negatives: 'uniform',
   hardCandidates: 8,
+  warmNegatives: true,
 };
 
 /** The split's content for the fusion: the requested modalities that the lake has (null entries dropped). */
@@ -84,6 +88,7 @@ export class FusionBprModel implements TrainableModel {
   private readonly userOpt: Adam;
   private readonly rng: Rng;
   private sampler: BprSampler | null = null;
+  private warmNeg: WarmNegatives | null = null;
   private items: Float32Array | null = null;
   private itemsT: Float32Array | null = null;
 
@@ -163,6 +168,7 @@ export class FusionBprModel implements TrainableModel {
   private step(batch: BprBatch, hardFrom: Float32Array | null): number {
     const n = batch.size;
     const users = batch.users.subarray(0, n);
+    this.warmNeg?.replace(batch.users, batch.neg, this.sampler!.negPerPos, n);
     let neg = batch.neg.subarray(0, n);
     if (hardFrom) {
       const d = this.options.dim;
@@ -194,6 +200,7 @@ export class FusionBprModel implements TrainableModel {
     const o = this.options;
     if (!this.sampler) {
       this.sampler = new BprSampler(this.data.train, this.numItems, { negatives: o.negatives, hardCandidates: o.hardCandidates, seed: this.seed });
+      if (o.warmNegatives) this.warmNeg = new WarmNegatives(this.data.train, this.data.coldItems, this.seed);
     }
     const hardFrom = o.negatives === 'hard' ? this.itemVectors() : null;
     this.invalidate();

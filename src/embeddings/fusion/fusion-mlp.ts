@@ -54,6 +54,8 @@ export interface FusionMlpOptions {
   seed?: number;
   /** standard deviation of the ID embedding's initialisation (default 0.1) */
   idInitStd?: number;
+  /** W₂ is initialised N(0, outScale²/H) (default 1; smaller starts the outputs near the scale of learned embeddings) */
+  outScale?: number;
 }
 
 export const FUSION_DEFAULTS = { hidden: 256, out: 128, dropout: 0.1, activation: 'gelu' as const, idInitStd: 0.1 };
@@ -161,7 +163,7 @@ export class FusionMlp {
     // He initialisation for the hidden layer, Glorot-like for the output
     this.w1 = parameter(normal(rng, this.inputDim * this.hidden, Math.sqrt(2 / this.inputDim)), [this.inputDim, this.hidden]);
     this.b1 = parameter(allocF32(this.hidden), [this.hidden]);
-    this.w2 = parameter(normal(rng, this.hidden * this.out, Math.sqrt(1 / this.hidden)), [this.hidden, this.out]);
+    this.w2 = parameter(normal(rng, this.hidden * this.out, (opts.outScale ?? 1) / Math.sqrt(this.hidden)), [this.hidden, this.out]);
     this.b2 = parameter(allocF32(this.out), [this.out]);
   }
 
