@@ -12,7 +12,6 @@ import { createProgress, type Progress } from './progress.js';
 import { loadConfig } from '../config/load.js';
 import { registerSplitCommand, renderSplit, runSplit, splitOptionsFromConfig } from './split.js';
 import { generateDemo, type DemoSummary } from '../data/demo/generate.js';
-import { runDemoJob, renderDemoJob } from '../pipeline/demo-job.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 /** Parses repeated `key=value` flags. */
@@ -218,20 +217,6 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
           (s: DemoSummary) =>
             `generated ${s.counts.catalogItems.toLocaleString('en-US')} products (${s.counts.images} images), ${s.counts.users.toLocaleString('en-US')} users and ${s.counts.reviews.toLocaleString('en-US')} reviews in ${s.out} (${s.seconds.toFixed(1)} s)`,
         ),
-      );
-    });
-}
-
-/** `plotpointe demo`: the main job on the embedded demo catalog (what `npm start` runs). */
-export function registerDemoJob(program: Command, setExit: (code: number) => void): void {
-  program
-    .command('demo')
-    .description('the main job on the embedded demo catalog: generate, ingest, validate and split it (npm start)')
-    .option('--lake <dir>', 'lake folder (config lake.dir)')
-    .action(async (_o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & { lake?: string; config?: string };
-      setExit(
-        await runCommand(o, () => runDemoJob(loadConfig({ file: o.config, overrides: { 'lake.dir': o.lake } })), renderDemoJob),
       );
     });
 }

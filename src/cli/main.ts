@@ -1,12 +1,14 @@
 import { Command, CommanderError } from 'commander';
 import { codeVersion } from '../lake/manifest.js';
 import { reportError, type GlobalOptions } from './output.js';
-import { registerDataCommands, registerDemoJob } from './data.js';
+import { registerDataCommands } from './data.js';
+import { registerPipelineCommands } from './pipeline.js';
 import { registerConfigCommands } from './config.js';
 import { registerTrainCommands } from './train.js';
 import { registerRunsCommands } from './runs.js';
 import { registerEmbedCommands } from './embed.js';
 import { registerIndexCommands } from './index-cmd.js';
+import { registerServeCommand } from './serve.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -21,12 +23,13 @@ export function buildProgram(setExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ writeErr: () => {} });
   registerDataCommands(program, setExit);
-  registerDemoJob(program, setExit);
+  registerPipelineCommands(program, setExit);
   registerTrainCommands(program, setExit);
   registerConfigCommands(program, setExit);
   registerRunsCommands(program, setExit);
   registerEmbedCommands(program, setExit);
   registerIndexCommands(program, setExit);
+  registerServeCommand(program, setExit);
   return program;
 }
 

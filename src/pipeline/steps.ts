@@ -1,0 +1,248 @@
+import type { ArtifactRef, StepContext, StepSpec } from './dag.js';
+
+/**
+ * The PlotPointe DAG as data:
+ *
+ *   demo → ingest → split ──────────────────────────────┐
+ *                 ├→ embed-text ─┬→ graph-text            ├→ train → evaluate ─┐
+ *                 └→ embed-image ┴→ fuse → graph-fused ───┘        └→ index ───┴→ publish
+ *                                └→ graph-image
+ *
+ * Every step is one `plotpointe` command. A step whose command is not registered in this checkout (its stage
+ * has not landed) is left out of the default DAG with a note; steps that need it are left out too unless the
+ * dependency is optional (`optionalNeeds`: train uses whatever content exists).
+ */
+
+/** A step of the catalog: the DAG step plus the CLI command it needs and its optional dependencies. */
+export interface CatalogStep extends Omit<StepSpec, 'needs'> {
+  /** The command path that must be registered, e.g. ['embed', 'image']. */
+  requires: string[];
+  /** Dependencies without which the step cannot run. */
+  needs: readonly string[];
+  /** Dependencies used when present in the DAG (dropped otherwise). */
+  optionalNeeds?: readonly string[];
+  /** Only in the DAG when this holds for the config (e.g. the demo generator when pipeline.source = demo). */
+  when?(config: Readonly<Record<string, unknown>>): boolean;
+}
+
+const s = (v: unknown) => String(v);
+const art = (ctx: StepContext, ...p: string[]) => ['artifacts', ctx.name, ...p].join('/');
+const splitName = (ctx: StepContext) => s(ctx.config['split.name']);
+const embeddingFiles = (ctx: StepContext, modality: string): ArtifactRef[] =>
+  ['f32', 'mask', 'json'].map((ext) => ({ path: art(ctx, 'embeddings', `${modality}.${ext}`) }));
+const csrFiles = (prefix: string): ArtifactRef[] =>
+  ['indptr.i32', 'indices.i32', 'weights.f32', 'json'].map((ext) => ({ path: `${prefix}.${ext}` }));
+const lakeArgs = (ctx: StepContext) => ['--lake', ctx.lake, '--name', ctx.name];
+/** The train step's run id (from its JSON result). */
+const trainRun = (ctx: StepContext) => s(ctx.results.train?.run_id);
+/** `a=1,b=2` → ['a=1', 'b=2'] */
+export const parseParamList = (v: unknown) =>
+  s(v ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+
+export const STEP_CATALOG: readonly CatalogStep[] = [
+  {
+    id: 'demo',
+    title: 'generate the demo catalog (products, reviews, images) as the raw input',
+    requires: ['data', 'demo'],
+    needs: [],
+    resource: 'cpu',
+    when: (c) => c['pipeline.source'] === 'demo',
+    configKeys: ['pipeline.source', 'demo.seed', 'demo.users', 'demo.items', 'demo.catalog_items', 'demo.images'],
+    inputs: () => [],
+    outputs: (ctx) => [{ path: `sources/${ctx.name}` }],
+    command: (ctx) => [
+      'data', 'demo', '--out', `${ctx.lake}/sources/${ctx.name}`,
+      '--seed', s(ctx.config['demo.seed']), '--users', s(ctx.config['demo.users']), '--items', s(ctx.config['demo.items']),
+      '--catalog-items', s(Math.max(Number(ctx.config['demo.catalog_items']), Number(ctx.config['demo.items']))),
+      ...(ctx.config['demo.images'] ? [] : ['--no-images']),
+    ],
+  },
+  {
+    id: 'ingest',
+    title: 'validate the raw files into Parquet staging with rejects and a data card',
+    requires: ['data', 'ingest'],
+    needs: [],
+    optionalNeeds: ['demo'],
+    resource: 'io',
+    configKeys: ['pipeline.source', 'pipeline.format', 'pipeline.inputs'],
+    inputs: (ctx) => (ctx.config['pipeline.source'] === 'files' ? parseParamList(ctx.config['pipeline.inputs']).map((p) => ({ path: p })) : []),
+    outputs: (ctx) => [{ path: `raw/${ctx.name}` }, { path: `staging/${ctx.name}`, exclude: ['splits'] }],
+    command: (ctx) => {
+      const demo = ctx.results.demo as { files?: { meta: string; reviews: string } } | undefined;
+      const inputs = ctx.config['pipeline.source'] === 'demo' ? [s(demo?.files?.meta), s(demo?.files?.reviews)] : parseParamList(ctx.config['pipeline.inputs']);
+      const format = ctx.config['pipeline.source'] === 'demo' ? 'amazon2018' : s(ctx.config['pipeline.format']);
+      return ['data', 'ingest', '--format', format, '--input', ...inputs, ...lakeArgs(ctx), '--memory-limit', s(ctx.config['ingest.memory_limit'])];
+    },
+  },
+  {
+    id: 'split',
+    title: 'split the interactions into train/valid/test with dense id maps',
+    requires: ['data', 'split'],
+    needs: ['ingest'],
+    resource: 'io',
+    configKeys: ['split.name', 'split.strategy', 'split.ratio', 'split.leave_k', 'split.kcore', 'split.valid_share', 'split.cold_share', 'split.seed'],
+    inputs: () => [],
+    outputs: (ctx) => [{ path: `staging/${ctx.name}/splits/${splitName(ctx)}` }],
+    command: (ctx) => ['data', 'split', ...lakeArgs(ctx)],
+  },
+  {
+    id: 'embed-text',
+    title: 'embed item text with a pretrained encoder',
+    requires: ['embed', 'text'],
+    needs: ['ingest'],
+    resource: 'cpu',
+    configKeys: ['pipeline.text_encoder'],
+    inputs: () => [],
+    outputs: (ctx) => embeddingFiles(ctx, 'text'),
+    command: (ctx) => ['embed', 'text', ...lakeArgs(ctx), '--encoder', s(ctx.config['pipeline.text_encoder'])],
+  },
+  {
+    id: 'embed-image',
+    title: 'embed product images with a pretrained encoder',
+    requires: ['embed', 'image'],
+    needs: ['ingest'],
+    optionalNeeds: ['demo'],
+    resource: 'cpu',
+    configKeys: [],
+    inputs: (ctx) => [{ path: `sources/${ctx.name}`, optional: true }],
+    outputs: (ctx) => embeddingFiles(ctx, 'image'),
+    command: (ctx) => ['embed', 'image', ...lakeArgs(ctx)],
+  },
+  {
+    id: 'fuse',
+    title: 'fuse text and image vectors into one item vector, trained on the split\'s train part',
+    requires: ['embed', 'fuse'],
+    needs: ['split', 'embed-text'],
+    optionalNeeds: ['embed-image'],
+    resource: 'cpu',
+    configKeys: [],
+    inputs: () => [],
+    outputs: (ctx) => [{ path: art(ctx, 'splits', splitName(ctx), 'embeddings') }],
+    command: (ctx) => ['embed', 'fuse', ...lakeArgs(ctx), '--split', splitName(ctx)],
+  },
+  {
+    id: 'graph-text',
+    title: 'item–item kNN graph over the text vectors',
+    requires: ['graph', 'knn'],
+    needs: ['embed-text'],
+    resource: 'cpu',
+    configKeys: ['graph.k', 'graph.symmetrize', 'graph.recall_sample'],
+    inputs: () => [],
+    outputs: (ctx) => csrFiles(art(ctx, 'graphs', 'knn-text')),
+    command: (ctx) => ['graph', 'knn', '--modality', 'text', ...lakeArgs(ctx)],
+  },
+  {
+    id: 'graph-image',
+    title: 'item–item kNN graph over the image vectors',
+    requires: ['graph', 'knn'],
+    needs: ['embed-image'],
+    resource: 'cpu',
+    configKeys: ['graph.k', 'graph.symmetrize', 'graph.recall_sample'],
+    inputs: () => [],
+    outputs: (ctx) => csrFiles(art(ctx, 'graphs', 'knn-image')),
+    command: (ctx) => ['graph', 'knn', '--modality', 'image', ...lakeArgs(ctx)],
+  },
+  {
+    id: 'graph-fused',
+    title: 'item–item kNN graph over the fused vectors of the split',
+    requires: ['graph', 'knn'],
+    needs: ['fuse'],
+    resource: 'cpu',
+    configKeys: ['split.name', 'graph.k', 'graph.symmetrize', 'graph.recall_sample'],
+    inputs: () => [],
+    outputs: (ctx) => csrFiles(art(ctx, 'splits', splitName(ctx), 'graphs', 'knn-fused')),
+    command: (ctx) => ['graph', 'knn', '--modality', 'fused', '--split', splitName(ctx), ...lakeArgs(ctx)],
+  },
+  {
+    id: 'train',
+    title: 'fit the model on the split (content-aware models read the embeddings and graphs), evaluate, record the run',
+    requires: ['train'],
+    needs: ['split'],
+    optionalNeeds: ['embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'],
+    resource: 'cpu',
+    configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.seed', 'train.budget_min', 'eval.ks'],
+    inputs: () => [],
+    outputs: (ctx) => [{ path: art(ctx, trainRun(ctx)), exclude: ['work', 'serving'] }],
+    command: (ctx) => {
+      const params = parseParamList(ctx.config['pipeline.model_params']);
+      return ['train', ...lakeArgs(ctx), '--split', splitName(ctx), '--model', s(ctx.config['pipeline.model']), ...(params.length ? ['--param', ...params] : [])];
+    },
+  },
+  {
+    id: 'evaluate',
+    title: 'reload the saved model and evaluate it on test by full ranking (an eval run in the run store)',
+    requires: ['eval'],
+    needs: ['train'],
+    resource: 'cpu',
+    configKeys: ['eval.ks'],
+    inputs: () => [],
+    outputs: () => [],
+    command: (ctx) => ['eval', '--run', trainRun(ctx), '--lake', ctx.lake, '--part', 'test'],
+  },
+  {
+    id: 'index',
+    title: 'build the serving bundle of the run: embeddings, id maps, metadata, one ANN index per modality',
+    requires: ['index', 'build'],
+    needs: ['train'],
+    optionalNeeds: ['embed-text', 'embed-image', 'fuse'],
+    resource: 'cpu',
+    configKeys: ['index.connectivity', 'index.expansion_add', 'index.expansion_search', 'index.quantization'],
+    inputs: () => [],
+    outputs: (ctx) => [{ path: art(ctx, trainRun(ctx), 'serving') }],
+    command: (ctx) => ['index', 'build', ...lakeArgs(ctx), '--run', trainRun(ctx)],
+  },
+  {
+    id: 'publish',
+    title: 'bless the evaluated, indexed run: the server and `index build` default to it',
+    requires: ['runs', 'bless'],
+    needs: ['evaluate'],
+    optionalNeeds: ['index'],
+    resource: 'io',
+    configKeys: [],
+    inputs: () => [],
+    outputs: () => [],
+    command: (ctx) => ['runs', 'bless', trainRun(ctx), '--lake', ctx.lake, '--note', 'published by plotpointe pipeline run'],
+  },
+];
+
+/** A step left out of the DAG, and why. */
+export interface LeftOut {
+  step: string;
+  reason: string;
+}
+
+/**
+ * The default DAG for this checkout: catalog steps whose command is registered (`hasCommand`) and whose
+ * required dependencies are in; optional dependencies that are out are dropped; `disabled` steps (pipeline
+ * file `steps.<id>.skip: true`) are out with their dependants.
+ */
+export function buildDag(
+  config: Readonly<Record<string, unknown>>,
+  hasCommand: (path: string[]) => boolean,
+  disabled: ReadonlySet<string> = new Set(),
+): { steps: StepSpec[]; leftOut: LeftOut[] } {
+  const inDag = new Map<string, StepSpec>();
+  const leftOut: LeftOut[] = [];
+  for (const c of STEP_CATALOG) {
+    if (c.when && !c.when(config)) continue;
+    if (disabled.has(c.id)) {
+      leftOut.push({ step: c.id, reason: 'skipped in the pipeline file' });
+      continue;
+    }
+    if (!hasCommand(c.requires)) {
+      leftOut.push({ step: c.id, reason: `\`plotpointe ${c.requires.join(' ')}\` is not in this checkout yet` });
+      continue;
+    }
+    const missing = c.needs.filter((d) => !inDag.has(d));
+    if (missing.length) {
+      leftOut.push({ step: c.id, reason: `needs ${missing.join(', ')}, which is left out` });
+      continue;
+    }
+    const { requires: _r, optionalNeeds, when: _w, ...rest } = c;
+    inDag.set(c.id, { ...rest, needs: [...c.needs, ...(optionalNeeds ?? []).filter((d) => inDag.has(d))] });
+  }
+  return { steps: [...inDag.values()], leftOut };
+}
