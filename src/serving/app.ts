@@ -1,0 +1,179 @@
+/**
+ * The HTTP API (Fastify 5): `buildApp(ctx, opts)` registers the routes (one file per resource under routes/),
+ * OpenAPI from the TypeBox route schemas (@fastify/swagger, UI at /docs), Prometheus metrics per route, the
+ * request log, request ids (`x-request-id`, echoed back) and the error mapping:
+ *
+ *   PP_SERVE_USER_UNKNOWN / ITEM_UNKNOWN / MODALITY_MISSING, PP_RUN_NOT_FOUND, unknown routes → 404
+ *   validation failures, malformed JSON, PP_SERVE_BAD_REQUEST, PP_FETCH_BLOCKED               → 400 (with `field`)
+ *   missing/wrong bearer token → 401;  body over the limit, PP_FETCH_TOO_LARGE → 413
+ *   PP_SERVE_BUNDLE / PP_RUN_NOT_BLESSED / PP_RUN_INVALID (reload) → 409;  undecodable image, fetch
+ *   failure/timeout, PP_SERVE_COLD_START → 422;  PP_SERVE_UNAVAILABLE → 503;  anything else → 500 (a bug).
+ *
+ * Errors answer `{error: {code, message, field?}, request_id}`. Shutdown (`app.close()`) stops accepting,
+ * lets in-flight requests finish, flushes the request log and closes the analytics store.
+ */
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { isPlotPointeError, type ErrorCode } from '../errors.js';
+import { codeVersion } from '../lake/manifest.js';
+import type { ServingContext } from './context.js';
+import { ColdStartEncoders, type EncoderFactory } from './cold-start.js';
+import type { Recommendation, SimilarItem } from './served-model.js';
+import { adminRoutes } from './routes/admin.js';
+import { coldStartRoutes } from './routes/cold-start.js';
+import { eventRoutes } from './routes/events.js';
+import { healthRoutes } from './routes/health.js';
+import { itemRoutes } from './routes/items.js';
+import { recommendationRoutes } from './routes/recommendations.js';
+import { userRoutes } from './routes/users.js';
+
+/** What a recommendation handler leaves for the request log (written after the response, off the hot path). */
+export interface PendingLogRow {
+  user_id: string | null;
+  model_version: string;
+  variant: string;
+  k: number;
+  items: (Recommendation | SimilarItem)[];
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    ppLog: PendingLogRow | null;
+  }
+}
+
+export interface BuildAppOptions {
+  /** Fastify logger: true = pino JSON at info, an object = pino options, false = none (default). */
+  logger?: FastifyServerOptions['logger'];
+  /** Creates cold-start encoders (tests inject fakes; default: the real text encoders). */
+  encoderFactory?: EncoderFactory;
+  /** Serve the OpenAPI UI at /docs (default true). */
+  docs?: boolean;
+}
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
+  PP_SERVE_USER_UNKNOWN: 404,
+  PP_SERVE_ITEM_UNKNOWN: 404,
+  PP_SERVE_MODALITY_MISSING: 404,
+  PP_SERVE_NOT_FOUND: 404,
+  PP_RUN_NOT_FOUND: 404,
+  PP_SERVE_BAD_REQUEST: 400,
+  PP_USAGE: 400,
+  PP_FETCH_BLOCKED: 400,
+  PP_SERVE_UNAUTHORIZED: 401,
+  PP_SERVE_BODY_TOO_LARGE: 413,
+  PP_FETCH_TOO_LARGE: 413,
+  PP_SERVE_BUNDLE: 409,
+  PP_RUN_NOT_BLESSED: 409,
+  PP_RUN_INVALID: 409,
+  PP_SERVE_COLD_START: 422,
+  PP_EMBED_IMAGE_DECODE: 422,
+  PP_FETCH_FAILED: 422,
+  PP_FETCH_TIMEOUT: 422,
+  PP_SERVE_UNAVAILABLE: 503,
+};
+
+interface ErrorShape {
+  code: string;
+  message: string;
+  field?: string;
+}
+
+/** Status and body of an error (see the module comment). */
+function describeError(err: unknown): { status: number; body: ErrorShape } {
+  if (isPlotPointeError(err)) {
+    const status = HTTP_STATUS[err.code] ?? 500;
+    // Details name the field first ("k: must be …") for 400s.
+    const field = status === 400 ? /: ([a-z_]+(?:\.[a-z_0-9]+)*): /.exec(err.message)?.[1] : undefined;
+    return { status, body: { code: err.code, message: err.message, ...(field ? { field } : {}) } };
+  }
+  const e = err as { statusCode?: number; code?: string; message?: string; validation?: { instancePath?: string; params?: Record<string, unknown>; message?: string }[]; validationContext?: string };
+  if (e.validation && e.validation.length > 0) {
+    const v = e.validation[0];
+    const missing = v.params && typeof v.params.missingProperty === 'string' ? `/${v.params.missingProperty}` : '';
+    const extra = v.params && typeof v.params.additionalProperty === 'string' ? `/${v.params.additionalProperty}` : '';
+    const path = `${v.instancePath ?? ''}${missing}${extra}`.replace(/^\//, '').replace(/\//g, '.');
+    const field = path || e.validationContext || 'request';
+    return { status: 400, body: { code: 'PP_SERVE_BAD_REQUEST', message: `${e.validationContext ?? 'request'} ${field}: ${v.message ?? 'invalid'}`, field } };
+  }
+  if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { status: 413, body: { code: 'PP_SERVE_BODY_TOO_LARGE', message: e.message ?? 'body too large' } };
+  const status = e.statusCode ?? 500;
+  if (status >= 400 && status < 500) {
+    return { status, body: { code: status === 404 ? 'PP_SERVE_NOT_FOUND' : 'PP_SERVE_BAD_REQUEST', message: e.message ?? 'bad request', field: status === 400 || status === 415 ? 'body' : undefined } };
+  }
+  return { status: 500, body: { code: 'PP_INTERNAL', message: 'internal error' } };
+}
+
+/** The Fastify app over a serving context (not listening; call `listen`, or `inject` in tests). */
+export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: opts.logger ?? false,
+    bodyLimit: ctx.settings.bodyLimit,
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
+  });
+  app.decorateRequest('ppLog', null);
+
+  app.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    ctx.metrics.requests.inc({ method: req.method, route, status: reply.statusCode });
+    ctx.metrics.latency.observe({ method: req.method, route }, seconds);
+    const row = req.ppLog;
+    if (row && ctx.logs) {
+      ctx.logs.logRequest({
+        request_id: req.id,
+        ts: new Date(Date.now() - reply.elapsedTime).toISOString(),
+        route,
+        user_id: row.user_id,
+        model_version: row.model_version,
+        variant: row.variant,
+        k: row.k,
+        items: row.items.map((x) => ({ item_id: x.item_id, score: x.score, rank: x.rank })),
+        latency_ms: reply.elapsedTime,
+        status: reply.statusCode,
+      });
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const { status, body } = describeError(err);
+    if (status >= 500) req.log.error({ err }, 'request failed');
+    else req.log.info({ code: body.code, status }, body.message);
+    return reply.code(status).send({ error: body, request_id: req.id });
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send({ error: { code: 'PP_SERVE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` }, request_id: req.id }));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'PlotPointe recommendation API', version: codeVersion().version, description: 'Recommendations, similar items, cold start and feedback events over a trained PlotPointe run.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    },
+  });
+  if (opts.docs !== false) await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const encoders = new ColdStartEncoders(opts.encoderFactory);
+  await app.register(healthRoutes, { ctx });
+  await app.register(userRoutes, { ctx });
+  await app.register(recommendationRoutes, { ctx });
+  await app.register(itemRoutes, { ctx });
+  await app.register(coldStartRoutes, { ctx, encoders });
+  await app.register(eventRoutes, { ctx });
+  await app.register(adminRoutes, { ctx });
+
+  app.addHook('preClose', async () => {
+    ctx.closing = true;
+  });
+  app.addHook('onClose', async () => {
+    await encoders.dispose();
+    await ctx.close();
+  });
+  return app;
+}

@@ -1,0 +1,172 @@
+/**
+ * The serving context: the served model variants (one {@link ServedModel} per A/B variant), the analytics
+ * store, metrics and settings. Routes read `ctx.state` once per request and use that snapshot to the end, so a
+ * reload — which opens the new bundle completely, then replaces the single `state` reference — never produces a
+ * failed or mixed-version response: requests that started before the swap finish on the old model, later ones
+ * get the new one.
+ */
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ppError } from '../errors.js';
+import { openServingBundle } from '../index/serving-bundle.js';
+import { resolveServedRun, servingDir } from '../index/build-serving.js';
+import { ServedModel } from './served-model.js';
+import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.js';
+import { ServingLogs } from './request-log.js';
+import { ServingMetrics } from './metrics.js';
+
+export interface ServingSettings {
+  /** Largest k of a request. */
+  maxK: number;
+  /** Largest request body, bytes. */
+  bodyLimit: number;
+  /** History items an explanation compares against (0 = none). */
+  explainHistory: number;
+  /** Bearer token of /v1/admin/reload; empty = reload refused (401). */
+  adminToken: string;
+  imageMaxBytes: number;
+  imageTimeoutMs: number;
+  /** Let cold-start image URLs reach private/loopback addresses (tests only). */
+  allowPrivateImageUrls: boolean;
+}
+
+export const DEFAULT_SETTINGS: ServingSettings = {
+  maxK: 100,
+  bodyLimit: 1 << 20,
+  explainHistory: 200,
+  adminToken: '',
+  imageMaxBytes: 10 << 20,
+  imageTimeoutMs: 10_000,
+  allowPrivateImageUrls: false,
+};
+
+export interface LoadServingOptions {
+  lake: string;
+  name: string;
+  /** The run of the `default` variant (and of variants without a run); default: the blessed run. */
+  runId?: string;
+  /** `serve.variants` (see experiments.ts); empty = one variant. */
+  variants?: string;
+  settings?: Partial<ServingSettings>;
+  /** Open `<lake>/logs/serving.duckdb` (default true). */
+  logs?: boolean;
+  logFlushRows?: number;
+  logFlushMs?: number;
+  onLogError?: (err: unknown, rows: number) => void;
+}
+
+/** What one request works with: an immutable snapshot of the served variants. */
+export interface ServingState {
+  readonly variants: ReadonlyMap<string, ServedModel>;
+  readonly assigner: VariantAssigner;
+  /** The first variant: serves item routes and users' routes when there is one variant. */
+  readonly primary: string;
+}
+
+/** Opens the serving bundle of a run (PP_SERVE_BUNDLE with the build command when it is missing). */
+export async function loadServedModel(lake: string, name: string, runId: string, explainHistory: number): Promise<ServedModel> {
+  const dir = servingDir(lake, name, runId);
+  try {
+    await access(join(dir, 'manifest.json'));
+  } catch {
+    throw ppError('PP_SERVE_BUNDLE', `run ${runId} has no serving bundle in ${dir}: run plotpointe index build --lake ${lake} --name ${name} --run ${runId}`);
+  }
+  const bundle = await openServingBundle(dir);
+  if (!bundle.indexes.graph) throw ppError('PP_SERVE_BUNDLE', `${dir} has no graph index`);
+  return new ServedModel(bundle, { explainHistory });
+}
+
+export class ServingContext {
+  readonly lake: string;
+  readonly name: string;
+  readonly settings: ServingSettings;
+  readonly metrics = new ServingMetrics();
+  readonly logs: ServingLogs | null;
+  readonly specs: readonly VariantSpec[];
+  /** True once shutdown started (readyz answers 503). */
+  closing = false;
+  #state: ServingState;
+  /** Reloads run one at a time. */
+  #reloading: Promise<unknown> = Promise.resolve();
+
+  private constructor(lake: string, name: string, settings: ServingSettings, specs: VariantSpec[], state: ServingState, logs: ServingLogs | null) {
+    this.lake = lake;
+    this.name = name;
+    this.settings = settings;
+    this.specs = specs;
+    this.#state = state;
+    this.logs = logs;
+    this.#publishModelMetrics();
+  }
+
+  static async load(o: LoadServingOptions): Promise<ServingContext> {
+    const settings = { ...DEFAULT_SETTINGS, ...o.settings };
+    let defaultRun: string | null = o.runId ?? null;
+    const specs = parseVariants(o.variants ?? '', defaultRun);
+    const models = new Map<string, ServedModel>();
+    for (const v of specs) {
+      if (!v.runId) defaultRun ??= (await resolveServedRun(o.lake, o.name)).id;
+      const runId = v.runId ?? defaultRun!;
+      models.set(v.name, await loadServedModel(o.lake, o.name, runId, settings.explainHistory));
+    }
+    const state: ServingState = { variants: models, assigner: new VariantAssigner(specs), primary: specs[0].name };
+    const logs = o.logs === false ? null : await ServingLogs.open(o.lake, { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError });
+    return new ServingContext(o.lake, o.name, settings, specs, state, logs);
+  }
+
+  get state(): ServingState {
+    return this.#state;
+  }
+
+  /** The variant and model serving `key` (a user id; anonymous requests pass another stable key). */
+  modelFor(key: string | null, state: ServingState = this.#state): { variant: string; model: ServedModel } {
+    const variant = key === null ? state.primary : state.assigner.assign(key);
+    return { variant, model: state.variants.get(variant)! };
+  }
+
+  /**
+   * Loads run `runId` (default: the variant's current run… re-read, or the blessed run when the variant has
+   * none) into `variant` (default: the primary one): the new bundle is opened completely, then the state
+   * reference is replaced in one assignment.
+   */
+  reload(o: { variant?: string; runId?: string } = {}): Promise<{ variant: string; previous_model_version: string; model_version: string; seconds: number }> {
+    const job = async () => {
+      const started = performance.now();
+      const state = this.#state;
+      const variant = o.variant ?? state.primary;
+      const current = state.variants.get(variant);
+      if (!current) throw ppError('PP_SERVE_BAD_REQUEST', `variant: unknown variant "${variant}" (served: ${[...state.variants.keys()].join(', ')})`);
+      try {
+        const runId = o.runId ?? (await resolveServedRun(this.lake, this.name)).id;
+        const model = await loadServedModel(this.lake, this.name, runId, this.settings.explainHistory);
+        const variants = new Map(this.#state.variants);
+        variants.set(variant, model);
+        this.#state = { ...this.#state, variants };
+        this.#publishModelMetrics();
+        this.metrics.reloads.inc({ variant, outcome: 'ok' });
+        return { variant, previous_model_version: current.modelVersion, model_version: model.modelVersion, seconds: (performance.now() - started) / 1000 };
+      } catch (err) {
+        this.metrics.reloads.inc({ variant, outcome: 'failed' });
+        throw err;
+      }
+    };
+    const next = this.#reloading.then(job, job);
+    this.#reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  #publishModelMetrics(): void {
+    this.metrics.modelInfo.reset();
+    this.metrics.indexSize.reset();
+    for (const [variant, m] of this.#state.variants) {
+      this.metrics.modelInfo.set({ variant, model_version: m.modelVersion, model: m.model }, 1);
+      for (const [modality, size] of Object.entries(m.indexSizes())) this.metrics.indexSize.set({ variant, modality }, size);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    await this.#reloading;
+    await this.logs?.close();
+  }
+}

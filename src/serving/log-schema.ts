@@ -1,0 +1,54 @@
+/**
+ * The serving logs' schema (the contract in HELPERS.md): `<lake>/logs/serving.duckdb` with
+ *
+ *   requests  one row per recommendation response (GET /v1/users/{id}/recommendations, POST /v1/recommendations,
+ *             GET /v1/items/{id}/similar, POST /v1/items/cold-start), shaped like the reference's BigQuery log:
+ *             request_id, ts (UTC), route (the route pattern), user_id (null for anonymous/item routes),
+ *             model_version (run id), variant (A/B), k, items JSON [{item_id, score, rank}], latency_ms, status
+ *   events    feedback events: event_id, ts, request_id (the response they follow, may be null), user_id,
+ *             item_id, type (impression | click | purchase | rating), value (rating or amount, may be null), variant
+ *
+ * The analytics helper reads these tables (src/analytics/source.ts).
+ */
+import { join } from 'node:path';
+
+export const LOGS_DIR = 'logs';
+export const LOGS_FILE = 'serving.duckdb';
+
+export const EVENT_TYPES = ['impression', 'click', 'purchase', 'rating'] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+export const REQUESTS_DDL =
+  'CREATE TABLE IF NOT EXISTS requests(request_id VARCHAR, ts TIMESTAMP, route VARCHAR, user_id VARCHAR, model_version VARCHAR, variant VARCHAR, k INTEGER, items JSON, latency_ms DOUBLE, status INTEGER)';
+export const EVENTS_DDL =
+  'CREATE TABLE IF NOT EXISTS events(event_id VARCHAR, ts TIMESTAMP, request_id VARCHAR, user_id VARCHAR, item_id VARCHAR, type VARCHAR, value DOUBLE, variant VARCHAR)';
+
+/** `<lake>/logs/serving.duckdb`. */
+export function servingLogsPath(lake: string): string {
+  return join(lake, LOGS_DIR, LOGS_FILE);
+}
+
+export interface RequestLogRow {
+  request_id: string;
+  /** ISO 8601 UTC */
+  ts: string;
+  route: string;
+  user_id: string | null;
+  model_version: string;
+  variant: string;
+  k: number;
+  items: { item_id: string; score: number; rank: number }[];
+  latency_ms: number;
+  status: number;
+}
+
+export interface EventRow {
+  event_id: string;
+  ts: string;
+  request_id: string | null;
+  user_id: string | null;
+  item_id: string | null;
+  type: EventType;
+  value: number | null;
+  variant: string | null;
+}

@@ -1,0 +1,38 @@
+/**
+ * Prometheus metrics of the API (prom-client, one registry per app so several apps can live in one process):
+ *   plotpointe_http_requests_total{method, route, status}   counter
+ *   plotpointe_http_request_duration_seconds{method, route}  histogram (0.25 ms … 2.5 s)
+ *   plotpointe_index_size{variant, modality}                 vectors per ANN index
+ *   plotpointe_model_info{variant, model_version, model}     1 for each served model version
+ *   plotpointe_reloads_total{variant, outcome}               admin reloads
+ *   plotpointe_request_log_rows_total{outcome}               request-log rows written / dropped
+ * plus the process's default metrics (CPU, memory, event-loop lag).
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class ServingMetrics {
+  readonly registry = new Registry();
+  readonly requests: Counter<'method' | 'route' | 'status'>;
+  readonly latency: Histogram<'method' | 'route'>;
+  readonly indexSize: Gauge<'variant' | 'modality'>;
+  readonly modelInfo: Gauge<'variant' | 'model_version' | 'model'>;
+  readonly reloads: Counter<'variant' | 'outcome'>;
+  readonly logRows: Gauge<'outcome'>;
+
+  constructor() {
+    const registers = [this.registry];
+    this.requests = new Counter({ name: 'plotpointe_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers });
+    this.latency = new Histogram({
+      name: 'plotpointe_http_request_duration_seconds',
+      help: 'HTTP request latency by route (server side, seconds)',
+      labelNames: ['method', 'route'],
+      buckets: [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.indexSize = new Gauge({ name: 'plotpointe_index_size', help: 'Vectors in each ANN index of each served variant', labelNames: ['variant', 'modality'], registers });
+    this.modelInfo = new Gauge({ name: 'plotpointe_model_info', help: 'The served model version of each variant (value 1)', labelNames: ['variant', 'model_version', 'model'], registers });
+    this.reloads = new Counter({ name: 'plotpointe_reloads_total', help: 'Admin reloads by outcome', labelNames: ['variant', 'outcome'], registers });
+    this.logRows = new Gauge({ name: 'plotpointe_request_log_rows', help: 'Request-log rows written or dropped since start', labelNames: ['outcome'], registers });
+    collectDefaultMetrics({ register: this.registry, prefix: 'plotpointe_' });
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * The serving analytics store: `<lake>/logs/serving.duckdb` (tables in log-schema.ts), held open by the server
+ * (DuckDB allows one writer process; analytics inside the server connects to the same instance through
+ * {@link ServingLogs.instance}).
+ *
+ * - Request rows are buffered and written in batches off the request path: a flush runs when `flushRows`
+ *   rows are waiting or `flushMs` after the first waiting row, and at {@link ServingLogs.close}. A failed flush
+ *   is logged and its rows are dropped (the log must never take the API down).
+ * - Events are written at once: `insertEvent` resolves after the row is in the database (the route answers
+ *   2xx only then).
+ * All writes go through one queue, one statement at a time.
+ */
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath, type EventRow, type RequestLogRow } from './log-schema.js';
+
+export interface ServingLogsOptions {
+  flushRows: number;
+  flushMs: number;
+  /** Called with a flush error (rows dropped). */
+  onError?: (err: unknown, rows: number) => void;
+}
+
+export class ServingLogs {
+  readonly path: string;
+  readonly instance: DuckDBInstance;
+  readonly #conn: DuckDBConnection;
+  readonly #opts: ServingLogsOptions;
+  #pending: RequestLogRow[] = [];
+  #timer: NodeJS.Timeout | null = null;
+  #queue: Promise<unknown> = Promise.resolve();
+  #closed = false;
+  /** Rows written so far (a diagnostic, also exported as a metric). */
+  written = 0;
+  dropped = 0;
+
+  private constructor(path: string, instance: DuckDBInstance, conn: DuckDBConnection, opts: ServingLogsOptions) {
+    this.path = path;
+    this.instance = instance;
+    this.#conn = conn;
+    this.#opts = opts;
+  }
+
+  static async open(lake: string, opts: ServingLogsOptions): Promise<ServingLogs> {
+    const path = servingLogsPath(lake);
+    await mkdir(dirname(path), { recursive: true });
+    const instance = await DuckDBInstance.create(path, { threads: '1' });
+    const conn = await instance.connect();
+    await conn.run(REQUESTS_DDL);
+    await conn.run(EVENTS_DDL);
+    return new ServingLogs(path, instance, conn, opts);
+  }
+
+  #enqueue<T>(job: () => Promise<T>): Promise<T> {
+    const next = this.#queue.then(job, job);
+    this.#queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Buffers one request row (never blocks the request). */
+  logRequest(row: RequestLogRow): void {
+    if (this.#closed) return;
+    this.#pending.push(row);
+    if (this.#pending.length >= this.#opts.flushRows) void this.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#opts.flushMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Writes the waiting request rows now. */
+  flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    const rows = this.#pending;
+    if (rows.length === 0) return this.#queue.then(() => undefined);
+    this.#pending = [];
+    return this.#enqueue(async () => {
+      try {
+        const params: DuckDBValue[] = [];
+        const values: string[] = [];
+        for (const r of rows) {
+          values.push('(?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, CAST(? AS JSON), ?, ?)');
+          params.push(r.request_id, r.ts, r.route, r.user_id, r.model_version, r.variant, r.k, JSON.stringify(r.items), r.latency_ms, r.status);
+        }
+        await this.#conn.run(`INSERT INTO requests VALUES ${values.join(', ')}`, params);
+        this.written += rows.length;
+      } catch (err) {
+        this.dropped += rows.length;
+        this.#opts.onError?.(err, rows.length);
+      }
+    });
+  }
+
+  /** Inserts one event; resolves when it is stored. */
+  insertEvent(e: EventRow): Promise<void> {
+    return this.#enqueue(async () => {
+      await this.#conn.run('INSERT INTO events VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?)', [
+        e.event_id,
+        e.ts,
+        e.request_id,
+        e.user_id,
+        e.item_id,
+        e.type,
+        e.value,
+        e.variant,
+      ]);
+    });
+  }
+
+  /** Rows of a read query on the server's connection (queued behind writes). */
+  query(sql: string, params: DuckDBValue[] = []): Promise<Record<string, unknown>[]> {
+    return this.#enqueue(async () => (await this.#conn.runAndReadAll(sql, params)).getRowObjectsJS() as Record<string, unknown>[]);
+  }
+
+  /** Flushes the waiting rows and closes the database. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    await this.#queue;
+    this.#conn.closeSync();
+    this.instance.closeSync();
+  }
+}

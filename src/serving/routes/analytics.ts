@@ -1,0 +1,171 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import { isPlotPointeError, ppError, type ErrorCode } from '../../errors.js';
+import { loadConfig } from '../../config/load.js';
+import type { Config } from '../../config/schema.js';
+import { computeDrift, driftOptionsFromConfig } from '../../analytics/drift.js';
+import { analyticsQuery } from '../../analytics/query.js';
+import { analyticsReport } from '../../analytics/report.js';
+import { openAnalytics, type AnalyticsSession, type LogsHandle } from '../../analytics/source.js';
+import { parseDuration, parseSince } from '../../analytics/stats.js';
+
+/**
+ * Read-only analytics over the server's own request/event logs, for the dashboard and for
+ * `plotpointe analytics … --server URL` (the CLI cannot open serving.duckdb while the server holds it):
+ *
+ *   GET  /v1/analytics/report?since=&split=&top=               the report (src/analytics/report.ts)
+ *   GET  /v1/analytics/drift?window=&reference=&since=&split=   drift rows computed now (not stored; the CLI
+ *                                                                stores what it fetches in drift.parquet)
+ *   GET  /v1/analytics/tables                                   the views a query may use, with columns
+ *   POST /v1/analytics/query {sql, max_rows?}                   one read-only statement, sandboxed to those
+ *                                                                views (sql-guard.ts); bearer admin token when
+ *                                                                the server has one, else loopback clients only
+ *
+ * Each request flushes the buffered request rows, opens its own connection on the server's DuckDB instance
+ * (lake views are TEMP views of that connection, nothing is written to serving.duckdb) and closes it.
+ * Errors are `{error: {code, message}}`: 400 for a bad query or parameter, 401 for a missing token, 404 for a
+ * missing dataset/split, 503 when the server runs without logs.
+ */
+
+/** What the plugin needs of the serving context (ServingContext satisfies it). */
+export interface AnalyticsHost {
+  lake: string;
+  name: string;
+  logs: { instance: LogsHandle; flush(): Promise<void> } | null;
+  settings: { adminToken: string };
+}
+
+export interface AnalyticsRoutesOptions {
+  ctx: AnalyticsHost;
+  /** Drift thresholds and limits (default: the config defaults). */
+  config?: Config;
+}
+
+const STATUS: Partial<Record<ErrorCode, number>> = {
+  PP_ANALYTICS_INVALID: 400,
+  PP_ANALYTICS_SQL_REJECTED: 400,
+  PP_ANALYTICS_SQL_ERROR: 400,
+  PP_CONFIG_INVALID: 400,
+  PP_USAGE: 400,
+  PP_SERVE_UNAUTHORIZED: 401,
+  PP_LAKE_NOT_FOUND: 404,
+  PP_ANALYTICS_UNAVAILABLE: 503,
+  PP_RUN_STORE_LOCKED: 503,
+};
+
+function bearerMatches(header: string | undefined, token: string): boolean {
+  const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
+  if (!token || !m) return false;
+  const a = Buffer.from(m[1].trim());
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
+
+const Split = Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', description: 'split (default: the split of the served run)' }));
+const Since = Type.Optional(Type.String({ maxLength: 64, description: 'ISO time or a duration back from now (24h, 7d)' }));
+
+export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async (app, { ctx, config }) => {
+  const cfg = config ?? loadConfig();
+
+  app.setErrorHandler((err, _req, reply) => {
+    if (isPlotPointeError(err)) {
+      return reply.code(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } });
+    }
+    const e = err as { validation?: unknown; statusCode?: number; message: string };
+    if (e.validation) return reply.code(400).send({ error: { code: 'PP_ANALYTICS_INVALID', message: `invalid analytics settings: ${e.message}` } });
+    return reply.code(e.statusCode && e.statusCode >= 400 ? e.statusCode : 500).send({ error: { code: 'PP_INTERNAL', message: e.message } });
+  });
+
+  async function withSession<T>(split: string | undefined, body: (s: AnalyticsSession) => Promise<T>): Promise<T> {
+    if (!ctx.logs) throw ppError('PP_ANALYTICS_UNAVAILABLE', 'this server runs without request logs');
+    await ctx.logs.flush();
+    const s = await openAnalytics({ lake: ctx.lake, name: ctx.name, split }, { logs: ctx.logs.instance });
+    try {
+      return await body(s);
+    } finally {
+      s.close();
+    }
+  }
+
+  app.get<{ Querystring: { since?: string; split?: string; top?: number } }>(
+    '/v1/analytics/report',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'CTR by variant (95% Wilson interval), catalog coverage, popularity bias, latency percentiles, top items, events by type',
+        querystring: Type.Object({ since: Since, split: Split, top: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
+      },
+    },
+    async (req) =>
+      withSession(req.query.split, (s) =>
+        analyticsReport(s, { since: req.query.since ? parseSince(req.query.since) : undefined, topItems: req.query.top ?? cfg['analytics.top_items'] }),
+      ),
+  );
+
+  app.get<{ Querystring: { window?: string; reference?: string; since?: string; split?: string; modality?: 'text' | 'image' } }>(
+    '/v1/analytics/drift',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'hourly drift summaries (unknown users/items, 404 share, score PSI, embedding gap of new items) with ok/warn/alert status',
+        querystring: Type.Object({
+          window: Type.Optional(Type.String({ maxLength: 16 })),
+          reference: Type.Optional(Type.String({ maxLength: 16 })),
+          since: Since,
+          split: Split,
+          modality: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('image')])),
+        }),
+      },
+    },
+    async (req) => {
+      const q = req.query;
+      const o = driftOptionsFromConfig(cfg, parseDuration(q.window ?? cfg['drift.window'], 'window'), parseDuration(q.reference ?? cfg['drift.reference'], 'reference'));
+      return withSession(q.split, (s) => computeDrift(s, { ...o, since: q.since ? parseSince(q.since) : undefined, modality: q.modality }));
+    },
+  );
+
+  app.get<{ Querystring: { split?: string } }>(
+    '/v1/analytics/tables',
+    { schema: { tags: ['analytics'], summary: 'the views POST /v1/analytics/query can use, with their columns', querystring: Type.Object({ split: Split }) } },
+    async (req) =>
+      withSession(req.query.split, async (s) => {
+        const tables = [];
+        for (const t of s.tables) {
+          const cols = await s.db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${t}`);
+          tables.push({ name: t, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })) });
+        }
+        return { dataset: s.name, split: s.split, tables };
+      }),
+  );
+
+  const requireQueryAccess = async (req: FastifyRequest) => {
+    const token = ctx.settings.adminToken;
+    if (token ? !bearerMatches(req.headers.authorization, token) : !isLoopback(req.ip)) {
+      throw ppError('PP_SERVE_UNAUTHORIZED', token ? 'POST /v1/analytics/query needs the admin bearer token' : 'without an admin token, queries are accepted from loopback clients only');
+    }
+  };
+
+  app.post<{ Body: { sql: string; max_rows?: number; split?: string } }>(
+    '/v1/analytics/query',
+    {
+      schema: {
+        tags: ['analytics'],
+        summary: 'one read-only SQL statement over the analytics views (SELECT/WITH/DESCRIBE/SHOW/PRAGMA table_info)',
+        security: [{ bearer: [] }],
+        body: Type.Object({
+          sql: Type.String({ minLength: 1, maxLength: 100_000 }),
+          max_rows: Type.Optional(Type.Integer({ minimum: 1 })),
+          split: Split,
+        }),
+      },
+      preValidation: requireQueryAccess,
+    },
+    async (req) => {
+      const maxRows = Math.min(req.body.max_rows ?? cfg['analytics.max_rows'], cfg['analytics.max_rows']);
+      return withSession(req.body.split, async (s) => ({ dataset: s.name, split: s.split, ...(await analyticsQuery(s, req.body.sql, { maxRows, sandbox: true })) }));
+    },
+  );
+};

@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { Type } from '@sinclair/typebox';
+import type { ServingContext } from '../context.js';
+
+/** GET /healthz (the process is up), GET /readyz (models loaded, not shutting down), GET /metrics (Prometheus). */
+export const healthRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (app, { ctx }) => {
+  app.get('/healthz', { schema: { tags: ['ops'], summary: 'liveness', response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['ops'],
+        summary: 'readiness: the served variants, their model versions and index sizes',
+        response: {
+          200: Type.Object({ status: Type.String(), variants: Type.Record(Type.String(), Type.Object({ model_version: Type.String(), model: Type.String(), indexes: Type.Record(Type.String(), Type.Integer()) })) }),
+          503: Type.Object({ status: Type.String() }),
+        },
+      },
+    },
+    async (_req, reply) => {
+      if (ctx.closing) return reply.code(503).send({ status: 'shutting down' });
+      const variants: Record<string, { model_version: string; model: string; indexes: Record<string, number> }> = {};
+      for (const [name, m] of ctx.state.variants) variants[name] = { model_version: m.modelVersion, model: m.model, indexes: m.indexSizes() };
+      return { status: 'ready', variants };
+    },
+  );
+
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
+    if (ctx.logs) {
+      ctx.metrics.logRows.set({ outcome: 'written' }, ctx.logs.written);
+      ctx.metrics.logRows.set({ outcome: 'dropped' }, ctx.logs.dropped);
+    }
+    reply.header('content-type', ctx.metrics.registry.contentType);
+    return ctx.metrics.registry.metrics();
+  });
+};

@@ -1,0 +1,153 @@
+/**
+ * Route schemas (TypeBox → JSON Schema → request validation and the OpenAPI document at /docs).
+ */
+import { Type, type Static } from '@sinclair/typebox';
+import { EVENT_TYPES } from './log-schema.js';
+
+export const Modality = Type.Union([Type.Literal('fused'), Type.Literal('text'), Type.Literal('image'), Type.Literal('graph')], {
+  description: 'fused | text | image (content indexes, cosine) or graph (the model\'s item embeddings)',
+});
+
+export const ErrorBody = Type.Object(
+  {
+    error: Type.Object({
+      code: Type.String({ description: 'stable error code, e.g. PP_SERVE_USER_UNKNOWN' }),
+      message: Type.String(),
+      field: Type.Optional(Type.String({ description: 'the offending request field, for 400s' })),
+    }),
+    request_id: Type.String(),
+  },
+  { $id: 'ErrorBody' },
+);
+
+export const ExplanationEntry = Type.Object({
+  item_id: Type.String({ description: 'a history item of the user' }),
+  cosine: Type.Number({ description: 'cos(e_rec, e_hist) in model space' }),
+  dot: Type.Number({ description: '⟨e_rec, e_hist⟩ in model space' }),
+  attention: Type.Union([Type.Number(), Type.Null()], { description: "the model's attention weight of the user on this history item (GAT), else null" }),
+  knn_edge: Type.Union([Type.Number(), Type.Null()], { description: 'similarity weight of the item–item kNN edge between the two items, null without one' }),
+});
+
+export const RecommendedItem = Type.Object({
+  item_id: Type.String(),
+  score: Type.Number({ description: 'model score ⟨u, e_i⟩' }),
+  rank: Type.Integer({ minimum: 1 }),
+  title: Type.Union([Type.String(), Type.Null()]),
+  explanation: Type.Optional(Type.Array(ExplanationEntry, { description: 'the history items that contributed most, by cosine' })),
+});
+
+export const RecommendationsResponse = Type.Object({
+  request_id: Type.String(),
+  user_id: Type.Union([Type.String(), Type.Null()]),
+  model_version: Type.String(),
+  variant: Type.String(),
+  k: Type.Integer(),
+  items: Type.Array(RecommendedItem),
+});
+
+export const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }) });
+export const ItemParams = Type.Object({ itemId: Type.String({ minLength: 1, maxLength: 256 }) });
+
+export const K = (max: number) => Type.Integer({ minimum: 1, maximum: max, default: 20, description: `number of results (1–${max})` });
+
+export const RecommendationsQuery = (maxK: number) =>
+  Type.Object(
+    {
+      k: K(maxK),
+      exclude_seen: Type.Boolean({ default: true, description: "drop the user's known items" }),
+      explain: Type.Boolean({ default: true, description: 'attach explanations' }),
+    },
+    { additionalProperties: false },
+  );
+
+export const AnonymousBody = (maxK: number) =>
+  Type.Object(
+    {
+      item_ids: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 500, description: 'the short history (known item ids)' }),
+      k: Type.Optional(K(maxK)),
+      user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'an id for logging and A/B assignment (not a known user)' })),
+      exclude_seen: Type.Optional(Type.Boolean({ default: true })),
+      explain: Type.Optional(Type.Boolean({ default: true })),
+    },
+    { additionalProperties: false },
+  );
+export type AnonymousBodyT = Static<ReturnType<typeof AnonymousBody>>;
+
+export const ItemResponse = Type.Object({
+  item_id: Type.String(),
+  title: Type.Union([Type.String(), Type.Null()]),
+  brand: Type.Union([Type.String(), Type.Null()]),
+  categories: Type.Array(Type.String()),
+  price: Type.Union([Type.Number(), Type.Null()]),
+  image_url: Type.Union([Type.String(), Type.Null()]),
+  image_path: Type.Union([Type.String(), Type.Null()]),
+  modalities: Type.Array(Type.String(), { description: 'modalities with a vector for this item' }),
+  model_version: Type.String(),
+});
+
+export const SimilarQuery = (maxK: number) =>
+  Type.Object({ k: K(maxK), modality: Type.Optional(Modality) }, { additionalProperties: false });
+
+export const SimilarItem = Type.Object({ item_id: Type.String(), score: Type.Number({ description: 'cosine similarity' }), rank: Type.Integer(), title: Type.Union([Type.String(), Type.Null()]) });
+
+export const SimilarResponse = Type.Object({
+  request_id: Type.String(),
+  item_id: Type.String(),
+  modality: Type.String(),
+  model_version: Type.String(),
+  variant: Type.String(),
+  k: Type.Integer(),
+  items: Type.Array(SimilarItem),
+});
+
+export const ColdStartBody = (maxK: number) =>
+  Type.Object(
+    {
+      title: Type.Optional(Type.String({ maxLength: 2000 })),
+      description: Type.Optional(Type.String({ maxLength: 20000 })),
+      brand: Type.Optional(Type.String({ maxLength: 500 })),
+      categories: Type.Optional(Type.Array(Type.String({ maxLength: 500 }), { maxItems: 20 })),
+      image_url: Type.Optional(Type.String({ maxLength: 4096, description: 'http(s) only; private/loopback targets are refused' })),
+      image_base64: Type.Optional(Type.String({ description: 'PNG or JPEG bytes, base64' })),
+      k: Type.Optional(K(maxK)),
+      users_k: Type.Optional(Type.Integer({ minimum: 1, maximum: maxK, default: 20, description: 'number of users to return' })),
+    },
+    { additionalProperties: false },
+  );
+export type ColdStartBodyT = Static<ReturnType<typeof ColdStartBody>>;
+
+export const ColdStartResponse = Type.Object({
+  request_id: Type.String(),
+  model_version: Type.String(),
+  variant: Type.String(),
+  modalities: Type.Array(Type.String(), { description: 'the content modalities the new item was encoded in' }),
+  similar: Type.Record(Type.String(), Type.Array(SimilarItem), { description: 'per modality, the most similar warm items (cosine)' }),
+  users: Type.Array(Type.Object({ user_id: Type.String(), score: Type.Number(), rank: Type.Integer() }), {
+    description: 'users the item would be recommended to: top ⟨u, v⟩ where v = similarity-weighted mean of the model vectors of its content-nearest warm items',
+  }),
+  neighbours_used: Type.Integer(),
+});
+
+export const EventBody = Type.Object(
+  {
+    type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
+    item_id: Type.String({ minLength: 1, maxLength: 256 }),
+    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+    request_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the response this event follows' })),
+    value: Type.Optional(Type.Number({ description: 'rating (rating events) or amount' })),
+    ts: Type.Optional(Type.String({ format: 'date-time', description: 'when it happened (default: now)' })),
+  },
+  { additionalProperties: false },
+);
+export type EventBodyT = Static<typeof EventBody>;
+
+export const EventResponse = Type.Object({ event_id: Type.String(), variant: Type.Union([Type.String(), Type.Null()]), stored: Type.Boolean() });
+
+export const ReloadBody = Type.Object(
+  {
+    run_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the run to serve (default: the blessed run)' })),
+    variant: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the A/B variant to swap (default: the first)' })),
+  },
+  { additionalProperties: false },
+);
+export const ReloadResponse = Type.Object({ variant: Type.String(), previous_model_version: Type.String(), model_version: Type.String(), seconds: Type.Number() });

@@ -1,0 +1,320 @@
+/**
+ * One served run: a serving bundle (src/index/serving-bundle.ts) opened for requests, with the lookups and the
+ * hot-path queries the routes call. Everything here is synchronous and allocation-light: per request it
+ * allocates only the k-sized result arrays (the ANN search result and the response objects).
+ *
+ * Scores and similarities:
+ * - recommendation score of item i for user vector u: ⟨u, e_i⟩ (the model's own score), found by querying the
+ *   `graph` index (metric ip, distance = 1 − ⟨q, x⟩) with u and over-fetching |seen| extra results to drop the
+ *   user's known items (exclude_seen);
+ * - graph similarity of items i, j: cos(e_i, e_j) — the ip index is queried with e_i/‖e_i‖, 4k (≥ k + 1)
+ *   candidates are re-ranked by exact cosine with the precomputed norms (ip alone would favour long vectors);
+ * - content similarity (text / image / fused): cosine of the normalised content vectors (cos index).
+ *
+ * Explanations: for each recommended item r, the history items h (at most `explainHistory` of them) ranked by
+ * cos(e_r, e_h) in model space, each with dot = ⟨e_r, e_h⟩, the model's attention weight of the user on h when
+ * the model exports attention (GAT: softmax weight averaged over heads and layers), and the weight of the
+ * item–item kNN edge r → h or h → r when the bundle has a content kNN graph and the edge exists.
+ */
+import { ppError } from '../errors.js';
+import type { AnnIndex } from '../index/ann-index.js';
+import type { ServingBundle, ServingModality, ItemMeta } from '../index/serving-bundle.js';
+
+export interface Recommendation {
+  item_id: string;
+  score: number;
+  rank: number;
+  explanation?: ExplanationEntry[];
+}
+
+export interface ExplanationEntry {
+  /** a history item of the user */
+  item_id: string;
+  /** cos(e_rec, e_hist) in model space */
+  cosine: number;
+  /** ⟨e_rec, e_hist⟩ in model space */
+  dot: number;
+  /** attention of the user on this history item (models that export it), else null */
+  attention: number | null;
+  /** similarity weight of the item–item kNN edge between the two items, null when there is no edge */
+  knn_edge: number | null;
+}
+
+export interface SimilarItem {
+  item_id: string;
+  score: number;
+  rank: number;
+}
+
+export interface ServedModelOptions {
+  /** Most history items an explanation compares against (0 = none). */
+  explainHistory: number;
+  /** History items listed per recommended item. */
+  explainTop?: number;
+}
+
+export class ServedModel {
+  readonly bundle: ServingBundle;
+  readonly modelVersion: string;
+  readonly model: string;
+  readonly numUsers: number;
+  readonly numItems: number;
+  readonly dim: number;
+  readonly userIndex: Map<string, number>;
+  readonly itemIndex: Map<string, number>;
+  /** ‖e_i‖ of every item in model space. */
+  readonly itemNorms: Float32Array;
+  readonly explainHistory: number;
+  readonly explainTop: number;
+  /** Scratch buffer for a normalised query [dim] (requests run one at a time on the event loop). */
+  readonly #query: Float32Array;
+
+  constructor(bundle: ServingBundle, opts: ServedModelOptions) {
+    this.bundle = bundle;
+    this.modelVersion = bundle.manifest.model_version;
+    this.model = bundle.manifest.model;
+    this.numUsers = bundle.manifest.num_users;
+    this.numItems = bundle.manifest.num_items;
+    this.dim = bundle.manifest.dim;
+    this.userIndex = new Map(bundle.userIds.map((id, i) => [id, i]));
+    this.itemIndex = new Map(bundle.itemIds.map((id, i) => [id, i]));
+    const d = this.dim;
+    this.itemNorms = new Float32Array(this.numItems);
+    for (let i = 0; i < this.numItems; i++) {
+      let s = 0;
+      for (let j = 0; j < d; j++) s += bundle.items[i * d + j] ** 2;
+      this.itemNorms[i] = Math.sqrt(s);
+    }
+    this.explainHistory = opts.explainHistory;
+    this.explainTop = opts.explainTop ?? 3;
+    this.#query = new Float32Array(Math.max(d, ...Object.values(bundle.content).map((c) => c.dim)));
+  }
+
+  /** The modalities with an index in this bundle. */
+  get modalities(): ServingModality[] {
+    return Object.keys(this.bundle.indexes) as ServingModality[];
+  }
+
+  indexSizes(): Record<string, number> {
+    return Object.fromEntries(Object.entries(this.bundle.indexes).map(([m, x]) => [m, (x as AnnIndex).size]));
+  }
+
+  userId(uid: number): string {
+    return this.bundle.userIds[uid];
+  }
+
+  itemId(iid: number): string {
+    return this.bundle.itemIds[iid];
+  }
+
+  /** Split id of a user, or a 404 error. */
+  requireUser(userId: string): number {
+    const u = this.userIndex.get(userId);
+    if (u === undefined) throw ppError('PP_SERVE_USER_UNKNOWN', userId);
+    return u;
+  }
+
+  /** Split id of an item, or a 404 error. */
+  requireItem(itemId: string): number {
+    const i = this.itemIndex.get(itemId);
+    if (i === undefined) throw ppError('PP_SERVE_ITEM_UNKNOWN', itemId);
+    return i;
+  }
+
+  itemMeta(iid: number): ItemMeta {
+    return this.bundle.itemMeta[iid];
+  }
+
+  /** The user's known items (sorted item ids), a view into the bundle. */
+  history(uid: number): Int32Array {
+    const { indptr, indices } = this.bundle.history;
+    return indices.subarray(indptr[uid], indptr[uid + 1]);
+  }
+
+  userVector(uid: number): Float32Array {
+    return this.bundle.users.subarray(uid * this.dim, (uid + 1) * this.dim);
+  }
+
+  itemVector(iid: number): Float32Array {
+    return this.bundle.items.subarray(iid * this.dim, (iid + 1) * this.dim);
+  }
+
+  /**
+   * Top-k items for a model-space user vector by ⟨u, e_i⟩ through the ANN index, skipping `exclude` (sorted
+   * item ids). `historyForExplanation` (item ids) and `attentionOffset` (the user's first history entry, for
+   * attention weights) drive the explanations.
+   */
+  recommend(
+    vector: Float32Array,
+    k: number,
+    exclude: Int32Array | null,
+    explain: { history: ArrayLike<number>; attentionFrom: number | null } | null,
+  ): Recommendation[] {
+    const index = this.bundle.indexes.graph!;
+    const skip = exclude?.length ?? 0;
+    const want = Math.min(this.numItems, k + skip);
+    if (want === 0) return [];
+    const m = index.search(vector, want);
+    const out: Recommendation[] = [];
+    const n = m.counts[0];
+    for (let j = 0; j < n && out.length < k; j++) {
+      const iid = m.keys[j];
+      if (exclude && exclude.length > 0 && binarySearch(exclude, iid)) continue;
+      const rec: Recommendation = { item_id: this.bundle.itemIds[iid], score: 1 - m.distances[j], rank: out.length + 1 };
+      if (explain && this.explainHistory > 0 && explain.history.length > 0) rec.explanation = this.explain(iid, explain.history, explain.attentionFrom);
+      out.push(rec);
+    }
+    return out;
+  }
+
+  /** History items that contributed most to recommending `iid` (see the module comment). */
+  explain(iid: number, history: ArrayLike<number>, attentionFrom: number | null): ExplanationEntry[] {
+    const d = this.dim;
+    const E = this.bundle.items;
+    const top = this.explainTop;
+    const n = Math.min(history.length, this.explainHistory);
+    // Keep the best `top` by cosine with an insertion list (top is small).
+    const bestPos: number[] = [];
+    const bestCos: number[] = [];
+    const bestDot: number[] = [];
+    const nr = this.itemNorms[iid];
+    const ro = iid * d;
+    for (let p = 0; p < n; p++) {
+      const h = history[p];
+      if (h === iid) continue;
+      const ho = h * d;
+      let s = 0;
+      for (let j = 0; j < d; j++) s += E[ro + j] * E[ho + j];
+      const nh = this.itemNorms[h];
+      const c = nr > 0 && nh > 0 ? s / (nr * nh) : 0;
+      if (bestCos.length === top && c <= bestCos[top - 1]) continue;
+      let at = bestCos.length;
+      while (at > 0 && bestCos[at - 1] < c) at--;
+      bestPos.splice(at, 0, p);
+      bestCos.splice(at, 0, c);
+      bestDot.splice(at, 0, s);
+      if (bestCos.length > top) {
+        bestPos.pop();
+        bestCos.pop();
+        bestDot.pop();
+      }
+    }
+    const att = this.bundle.history.attention;
+    return bestPos.map((p, r) => {
+      const h = history[p];
+      const a = att && attentionFrom !== null ? att[attentionFrom + p] : NaN;
+      return {
+        item_id: this.bundle.itemIds[h],
+        cosine: bestCos[r],
+        dot: bestDot[r],
+        attention: Number.isFinite(a) ? a : null,
+        knn_edge: this.knnEdge(iid, h),
+      };
+    });
+  }
+
+  /** Weight of the kNN edge a → b (or b → a), null without one. */
+  knnEdge(a: number, b: number): number | null {
+    const g = this.bundle.itemGraph;
+    if (!g) return null;
+    for (const [x, y] of [
+      [a, b],
+      [b, a],
+    ]) {
+      const s = g.indptr[x];
+      const e = g.indptr[x + 1];
+      const at = lowerBound(g.indices, s, e, y);
+      if (at < e && g.indices[at] === y) return g.weights[at];
+    }
+    return null;
+  }
+
+  /** Items most similar to item `iid` in a modality (the item itself excluded). */
+  similar(iid: number, modality: ServingModality, k: number): SimilarItem[] {
+    const index = this.bundle.indexes[modality];
+    if (!index) throw ppError('PP_SERVE_MODALITY_MISSING', `${modality} (this bundle has: ${this.modalities.join(', ')})`);
+    if (modality === 'graph') return this.similarInModelSpace(iid, k);
+    const c = this.bundle.content[modality]!;
+    if (!c.present[iid]) throw ppError('PP_SERVE_MODALITY_MISSING', `item ${this.itemId(iid)} has no ${modality} vector`);
+    const q = c.vectors.subarray(iid * c.dim, (iid + 1) * c.dim);
+    const m = index.search(q, Math.min(index.size, k + 1));
+    const out: SimilarItem[] = [];
+    for (let j = 0; j < m.counts[0] && out.length < k; j++) {
+      if (m.keys[j] === iid) continue;
+      out.push({ item_id: this.bundle.itemIds[m.keys[j]], score: 1 - m.distances[j], rank: out.length + 1 });
+    }
+    return out;
+  }
+
+  /** Cosine neighbours in model space: ip-index candidates re-ranked by exact cosine. */
+  similarInModelSpace(iid: number, k: number): SimilarItem[] {
+    const d = this.dim;
+    const q = this.#query.subarray(0, d);
+    const v = this.itemVector(iid);
+    const nq = this.itemNorms[iid] || 1;
+    for (let j = 0; j < d; j++) q[j] = v[j] / nq;
+    const index = this.bundle.indexes.graph!;
+    const m = index.search(q, Math.min(index.size, Math.max(4 * k, k + 1)));
+    const cand: { iid: number; cos: number }[] = [];
+    for (let j = 0; j < m.counts[0]; j++) {
+      const c = m.keys[j];
+      if (c === iid) continue;
+      const nc = this.itemNorms[c];
+      // 1 − distance = ⟨q̂, e_c⟩; cosine = that / ‖e_c‖.
+      cand.push({ iid: c, cos: nc > 0 ? (1 - m.distances[j]) / nc : 0 });
+    }
+    cand.sort((a, b) => b.cos - a.cos || a.iid - b.iid);
+    return cand.slice(0, k).map((x, r) => ({ item_id: this.bundle.itemIds[x.iid], score: x.cos, rank: r + 1 }));
+  }
+
+  /**
+   * Items nearest to a content vector (cold start): normalised query, cos index. Returns split ids and cosines.
+   */
+  nearestByContent(modality: Exclude<ServingModality, 'graph'>, vector: Float32Array, k: number): { iids: Int32Array; sims: Float32Array } {
+    const index = this.bundle.indexes[modality];
+    if (!index) throw ppError('PP_SERVE_MODALITY_MISSING', modality);
+    if (vector.length !== index.dimensions) {
+      throw ppError('PP_SERVE_COLD_START', `the ${modality} encoder gives ${vector.length}-d vectors, the index holds ${index.dimensions}-d`);
+    }
+    const m = index.search(vector, Math.min(index.size, k));
+    const n = m.counts[0];
+    const sims = new Float32Array(n);
+    for (let j = 0; j < n; j++) sims[j] = 1 - m.distances[j];
+    return { iids: m.keys.slice(0, n), sims };
+  }
+
+  /** Top users by ⟨u, v⟩ for a model-space item vector v (exact scan over users; cold start only). */
+  topUsers(v: Float32Array, k: number): { user_id: string; score: number; rank: number }[] {
+    const d = this.dim;
+    const U = this.bundle.users;
+    const best: { u: number; s: number }[] = [];
+    for (let u = 0; u < this.numUsers; u++) {
+      let s = 0;
+      const o = u * d;
+      for (let j = 0; j < d; j++) s += U[o + j] * v[j];
+      if (best.length === k && s <= best[k - 1].s) continue;
+      let at = best.length;
+      while (at > 0 && best[at - 1].s < s) at--;
+      best.splice(at, 0, { u, s });
+      if (best.length > k) best.pop();
+    }
+    return best.map((b, r) => ({ user_id: this.bundle.userIds[b.u], score: b.s, rank: r + 1 }));
+  }
+}
+
+function lowerBound(a: Int32Array, s: number, e: number, x: number): number {
+  let lo = s;
+  let hi = e;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (a[mid] < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** True when sorted `a` contains x. */
+export function binarySearch(a: Int32Array, x: number): boolean {
+  const at = lowerBound(a, 0, a.length, x);
+  return at < a.length && a[at] === x;
+}
