@@ -9,7 +9,6 @@ import { registerRunsCommands } from './runs.js';
 import { registerEmbedCommands } from './embed.js';
 import { registerIndexCommands } from './index-cmd.js';
 import { registerServeCommand } from './serve.js';
-import { registerServeCommand } from './serve.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -30,7 +29,6 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerRunsCommands(program, setExit);
   registerEmbedCommands(program, setExit);
   registerIndexCommands(program, setExit);
-  registerServeCommand(program, setExit);
   registerServeCommand(program, setExit);
   return program;
 }
