@@ -1,0 +1,277 @@
+/**
+ * Cold-start reports (`plotpointe cold-start items` and `plotpointe cold-start fold-in`).
+ *
+ * Cold items (`coldItemsReport`). On a cold-item split (items held out of training entirely), the cold set
+ * C = items with no train interaction. Every method ranks, for each user, the cold items only ('candidates'
+ * pool of cold-start.ts), with the user's train and valid items masked; relevant = test(u) ∩ C; users with
+ * no cold test item are skipped. Compared:
+ *   - a trained run's model (loaded with the split's ContentSource, so content-aware models place cold items);
+ *   - random ranking — the EXACT expectation, computed analytically (no draws): with E_u = |C \ seen(u)|
+ *     eligible items, R_u = test(u) ∩ C, a_u = |R_u \ seen(u)| retrievable, K' = min(K, E_u), each position
+ *     of a uniformly random ranking holds a given retrievable item with probability 1/E_u, so
+ *       E[Recall@K(u)] = a_u · K' / (E_u · |R_u|)
+ *       E[NDCG@K(u)]   = (a_u / E_u) · Σ_{i=1..K'} 1/log2(i+1)  /  Σ_{i=1..min(|R_u|,K)} 1/log2(i+1)
+ *     (IDCG does not depend on the ranking, so E[DCG/IDCG] = E[DCG]/IDCG), averaged over the evaluated users;
+ *   - plain content similarity per available modality (content-similarity.ts: cosine between the mean of the
+ *     user's train-history embeddings and each cold item).
+ *
+ * Fold-in (`foldInReport`). For a trained embedding model: full-ranking test metrics (train and valid masked)
+ * of the learned user vectors vs. user vectors folded in from each user's train history over the model's item
+ * embeddings (fold-in.ts), plain and rating-weighted.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ppError } from '../errors.js';
+import { datasetPaths } from '../lake/paths.js';
+import { loadSplit, type SplitData } from '../graphs/split-data.js';
+import { openContentSource } from '../embeddings/split-content.js';
+import { getModel } from '../models/index.js';
+import type { ContentModality, ContentSource } from '../models/model.js';
+import { foldInRecommender } from '../models/fold-in.js';
+import { RunStore } from '../tracking/index.js';
+import type { Csr } from './csr.js';
+import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from './cold-start.js';
+import { evaluateRecommender, unionRows } from './evaluate-model.js';
+import { contentSimilarityRecommender } from './content-similarity.js';
+import type { Recommender } from '../models/model.js';
+
+/** E[metric@K] of a uniformly random ranking of the candidates (see the module comment). */
+export function expectedRandomMetrics(o: {
+  seen: Csr;
+  test: Csr;
+  candidates: ArrayLike<number>;
+  numItems: number;
+  ks: readonly number[];
+}): { metrics: Record<string, number>; users: number } {
+  const cand = itemMask(o.candidates, o.numItems);
+  let numCand = 0;
+  for (let i = 0; i < o.numItems; i++) numCand += cand[i];
+  const maxK = Math.max(...o.ks);
+  const prefix = new Float64Array(maxK + 1); // Σ_{i<n} 1/log2(i+2)
+  for (let i = 0; i < maxK; i++) prefix[i + 1] = prefix[i] + 1 / Math.log2(i + 2);
+  const numUsers = o.test.indptr.length - 1;
+  const sums = Object.fromEntries(o.ks.flatMap((k) => [[`recall@${k}`, 0], [`ndcg@${k}`, 0]])) as Record<string, number>;
+  let users = 0;
+  const seenMark = new Int32Array(o.numItems).fill(-1);
+  const relMark = new Int32Array(o.numItems).fill(-1);
+  for (let u = 0; u < numUsers; u++) {
+    let seenCand = 0;
+    for (let e = o.seen.indptr[u]; e < o.seen.indptr[u + 1]; e++) {
+      const i = o.seen.indices[e];
+      if (seenMark[i] !== u) {
+        seenMark[i] = u;
+        if (cand[i]) seenCand++;
+      }
+    }
+    let rel = 0;
+    let avail = 0;
+    for (let e = o.test.indptr[u]; e < o.test.indptr[u + 1]; e++) {
+      const i = o.test.indices[e];
+      if (!cand[i] || relMark[i] === u) continue;
+      relMark[i] = u;
+      rel++;
+      if (seenMark[i] !== u) avail++;
+    }
+    if (rel === 0) continue;
+    users++;
+    const eligible = numCand - seenCand;
+    if (eligible <= 0) continue;
+    for (const k of o.ks) {
+      const kk = Math.min(k, eligible);
+      sums[`recall@${k}`] += (avail * kk) / (eligible * rel);
+      sums[`ndcg@${k}`] += ((avail / eligible) * prefix[kk]) / prefix[Math.min(rel, k)];
+    }
+  }
+  const metrics: Record<string, number> = {};
+  for (const [key, s] of Object.entries(sums)) metrics[key] = users ? s / users : NaN;
+  return { metrics, users };
+}
+
+export interface ColdItemsOptions {
+  lake: string;
+  /** A trained run to evaluate (its dataset and split are used); optional: without it only the baselines. */
+  runId?: string;
+  name?: string;
+  split?: string;
+  ks?: number[];
+  /** Content-similarity baselines (default: every modality the lake has for the split). */
+  modalities?: ContentModality[];
+  /** Pass a content source (tests); default openContentSource(lake, name, split). */
+  content?: ContentSource;
+}
+
+export interface ColdMethodResult {
+  method: string;
+  metrics: Record<string, number>;
+  users: number;
+  note?: string;
+}
+
+export interface ColdItemsReport {
+  dataset: string;
+  split: string;
+  protocol: 'cold-items: rank among cold items (no train interaction), train+valid masked, relevant = test ∩ cold';
+  cold_items: number;
+  items: number;
+  users_evaluated: number;
+  random_method: 'analytic expectation';
+  run_id: string | null;
+  model: string | null;
+  results: ColdMethodResult[];
+  /** model Recall@20 / random Recall@20, and model − best content similarity (when a run is given) */
+  summary: { model_over_random?: number; best_content?: string; model_minus_best_content?: number; key: string };
+  path: string | null;
+}
+
+const MODALITIES: ContentModality[] = ['text', 'image', 'fused'];
+
+/** Cold-item Recall/NDCG of a run vs. random vs. content similarity (see the module comment). */
+export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsReport> {
+  const ks = o.ks ?? [10, 20, 50];
+  const key = ks.includes(20) ? 'recall@20' : `recall@${ks[ks.length - 1]}`;
+  let name = o.name;
+  let split = o.split;
+  let modelName: string | null = null;
+  let modelDir: string | null = null;
+  let store: RunStore | null = null;
+  let splitHash: string | null = null;
+  if (o.runId) {
+    store = await RunStore.open(o.lake);
+    const run = await store.require(o.runId);
+    if (run.kind !== 'train') throw ppError('PP_EVAL_INVALID', `run ${o.runId} is a ${run.kind} run; pass a train run`);
+    name = run.dataset;
+    split = run.split;
+    modelName = run.model;
+    modelDir = run.artifacts?.model ?? null;
+    splitHash = run.splitHash;
+    if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
+  }
+  if (!name || !split) throw ppError('PP_USAGE', 'cold-start items needs --run, or --name and --split');
+  const data = await loadSplit(datasetPaths(o.lake, name).split(split));
+  if (splitHash && data.manifest.split_hash !== splitHash) {
+    throw ppError('PP_MODEL_LOAD', `split ${split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${splitHash})`);
+  }
+  const cold = coldItemSet(itemTrainCounts(data.train, data.numItems), 0);
+  if (cold.length === 0) throw ppError('PP_EVAL_INVALID', `split ${split} has no cold items (every item has a train interaction); make a cold-item split`);
+  const seen = unionRows(data.train, data.valid);
+  const content = o.content ?? openContentSource(o.lake, name, split);
+  const evalCold = async (model: Recommender) =>
+    evaluateColdStart({
+      numUsers: data.numUsers,
+      numItems: data.numItems,
+      scoreBatch: (users, out) => model.scoreUsers(users, out),
+      train: seen,
+      test: data.test,
+      ks,
+      coldItems: cold,
+      batchSize: 256,
+    });
+  const results: ColdMethodResult[] = [];
+  let modelRecall: number | undefined;
+  if (modelName && modelDir) {
+    const model = await getModel(modelName).load(modelDir, data, content);
+    try {
+      const r = await evalCold(model);
+      results.push({ method: `model:${modelName}`, metrics: r.metrics, users: r.usersEvaluated });
+      modelRecall = r.metrics[key];
+    } finally {
+      model.dispose?.();
+    }
+  }
+  const random = expectedRandomMetrics({ seen, test: data.test, candidates: cold, numItems: data.numItems, ks });
+  results.push({ method: 'random', metrics: random.metrics, users: random.users, note: 'exact expectation of a uniformly random ranking (analytic)' });
+  let best: { method: string; value: number } | null = null;
+  for (const m of o.modalities ?? MODALITIES) {
+    const c = await content.modality(m);
+    if (!c) {
+      if (o.modalities) throw ppError('PP_EMBED_STORE', `no ${m} embeddings for ${name}/${split}`);
+      continue;
+    }
+    const rec = contentSimilarityRecommender(c, data.train);
+    const r = await evalCold(rec);
+    let coldWith = 0;
+    for (const i of cold) coldWith += c.present[i];
+    results.push({
+      method: `content-similarity:${m}`,
+      metrics: r.metrics,
+      users: r.usersEvaluated,
+      note: `${c.encoder}; ${coldWith}/${cold.length} cold items have ${m}; cosine(mean of train-history embeddings, item)`,
+    });
+    if (!best || r.metrics[key] > best.value) best = { method: `content-similarity:${m}`, value: r.metrics[key] };
+  }
+  const summary: ColdItemsReport['summary'] = { key };
+  if (modelRecall !== undefined) {
+    summary.model_over_random = modelRecall / random.metrics[key];
+    if (best) {
+      summary.best_content = best.method;
+      summary.model_minus_best_content = modelRecall - best.value;
+    }
+  }
+  const report: ColdItemsReport = {
+    dataset: name,
+    split,
+    protocol: 'cold-items: rank among cold items (no train interaction), train+valid masked, relevant = test ∩ cold',
+    cold_items: cold.length,
+    items: data.numItems,
+    users_evaluated: random.users,
+    random_method: 'analytic expectation',
+    run_id: o.runId ?? null,
+    model: modelName,
+    results,
+    summary,
+    path: null,
+  };
+  if (o.runId && store) {
+    const dir = datasetPaths(o.lake, name).run(o.runId);
+    await mkdir(dir, { recursive: true });
+    report.path = join(dir, 'cold-start.json');
+    await writeFile(report.path, JSON.stringify(report, null, 1) + '\n');
+  }
+  return report;
+}
+
+export interface FoldInReport {
+  dataset: string;
+  split: string;
+  run_id: string;
+  model: string;
+  protocol: 'full ranking on test, train+valid masked';
+  history: 'train part';
+  learned: Record<string, number>;
+  fold_in: Record<string, number>;
+  fold_in_rating_weighted: Record<string, number>;
+  users_evaluated: number;
+}
+
+/** Test metrics of a run's learned user vectors vs. fold-in users built from their train history. */
+export async function foldInReport(o: { lake: string; runId: string; ks?: number[] }): Promise<FoldInReport> {
+  const ks = o.ks ?? [10, 20, 50];
+  const store = await RunStore.open(o.lake);
+  const run = await store.require(o.runId);
+  const modelDir = run.artifacts?.model;
+  if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
+  const data: SplitData = await loadSplit(datasetPaths(o.lake, run.dataset).split(run.split));
+  const model = await getModel(run.model).load(modelDir, data, openContentSource(o.lake, run.dataset, run.split));
+  try {
+    const emb = model.embeddings?.() ?? null;
+    if (!emb) throw ppError('PP_EVAL_INVALID', `${run.model} has no user/item embeddings to fold users into`);
+    const base = { items: emb.items, dim: emb.dim, numItems: data.numItems, modelName: run.model };
+    const learned = await evaluateRecommender(model, data, 'test', { ks });
+    const folded = await evaluateRecommender(foldInRecommender(base, data.train), data, 'test', { ks });
+    const weighted = await evaluateRecommender(foldInRecommender(base, data.train, { useRatings: true }), data, 'test', { ks });
+    return {
+      dataset: run.dataset,
+      split: run.split,
+      run_id: o.runId,
+      model: run.model,
+      protocol: 'full ranking on test, train+valid masked',
+      history: 'train part',
+      learned: learned.metrics,
+      fold_in: folded.metrics,
+      fold_in_rating_weighted: weighted.metrics,
+      users_evaluated: learned.usersEvaluated,
+    };
+  } finally {
+    model.dispose?.();
+  }
+}
