@@ -7,7 +7,8 @@ import { ppError } from '../errors.js';
  *     DESCRIBE, SHOW, SUMMARIZE or `PRAGMA table_info|show_tables` — everything else (INSERT, COPY, ATTACH,
  *     SET, CREATE, other PRAGMAs, …) is refused before DuckDB sees it;
  *  2. DuckDB's own parser finds exactly one statement in it;
- *  3. DuckDB's planner types that statement as SELECT (DESCRIBE/SHOW/PRAGMA table_info are rewritten to
+ *  3. (sandbox, below, checked here — before binding, which already touches files)
+ *  4. DuckDB's planner types that statement as SELECT (DESCRIBE/SHOW/PRAGMA table_info are rewritten to
  *     SELECTs), so `WITH x AS (…) INSERT …` is caught even though it starts with WITH.
  * Refusals throw PP_ANALYTICS_SQL_REJECTED; a query that passes the gate but fails to bind/run is
  * PP_ANALYTICS_SQL_ERROR.
@@ -56,6 +57,8 @@ export async function assertReadOnlySql(conn: DuckDBConnection, sql: string, opt
     throw ppError('PP_ANALYTICS_SQL_ERROR', (err as Error).message, err);
   }
   if (count !== 1) throw ppError('PP_ANALYTICS_SQL_REJECTED', `one statement at a time (found ${count})`);
+  // Before preparing: binding already touches files (read_parquet globs its pattern).
+  if (options.sandboxTables) await assertSandboxed(conn, sql, options.sandboxTables);
   let type: StatementType;
   try {
     type = (await extracted.prepare(0)).statementType;
@@ -65,7 +68,6 @@ export async function assertReadOnlySql(conn: DuckDBConnection, sql: string, opt
   if (type !== StatementType.SELECT) {
     throw ppError('PP_ANALYTICS_SQL_REJECTED', `a ${StatementType[type] ?? 'non-SELECT'} statement is not read-only`);
   }
-  if (options.sandboxTables) await assertSandboxed(conn, sql, options.sandboxTables);
 }
 
 async function assertSandboxed(conn: DuckDBConnection, sql: string, tables: ReadonlySet<string>): Promise<void> {
