@@ -7,8 +7,11 @@ import { registerConfigCommands } from './config.js';
 import { registerTrainCommands } from './train.js';
 import { registerRunsCommands } from './runs.js';
 import { registerEmbedCommands } from './embed.js';
+import { registerAnalyticsCommands } from './analytics.js';
 import { registerIndexCommands } from './index-cmd.js';
 import { registerServeCommand } from './serve.js';
+import { registerGraphCommands } from './graph.js';
+import { registerColdStartCommands } from './cold-start.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -28,8 +31,11 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerConfigCommands(program, setExit);
   registerRunsCommands(program, setExit);
   registerEmbedCommands(program, setExit);
+  registerAnalyticsCommands(program, setExit);
   registerIndexCommands(program, setExit);
   registerServeCommand(program, setExit);
+  registerGraphCommands(program, setExit);
+  registerColdStartCommands(program, setExit);
   return program;
 }
 
