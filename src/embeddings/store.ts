@@ -16,7 +16,7 @@ export const EMBEDDINGS_FORMAT = 'plotpointe-embeddings/1';
 export interface EmbeddingMeta {
   format: typeof EMBEDDINGS_FORMAT;
   name: string;
-  modality: 'text' | 'image';
+  modality: 'text' | 'image' | 'fused';
   /** Encoder display name and stable id (see Encoder). */
   encoder: string;
   encoder_id: string;
@@ -51,7 +51,7 @@ export interface WriteEmbeddingsInput {
   dim: number;
   /** One byte per row (non-zero = present); all present when omitted. */
   present?: Uint8Array;
-  modality: 'text' | 'image';
+  modality: 'text' | 'image' | 'fused';
   encoder: string;
   encoder_id: string;
   normalised: boolean;
