@@ -50,6 +50,7 @@ export const CONFIG_SCHEMA = {
 
   'train.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of initialisation, sampling and dropout in training.' },
   'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
+  'ablate.seeds': { type: 'integer', default: 3, min: 1, max: 20, doc: 'Seeds per grid cell of `plotpointe ablate` (the table reports mean ± sd over them).' },
   'eval.ks': { type: 'numbers', default: [10, 20, 50], doc: 'Cut-offs K of the final evaluation (Recall@K, NDCG@K, …).' },
 
   'pipeline.jobs': { type: 'integer', default: 0, min: 0, doc: 'CPU budget of `pipeline run`: cpu-class steps running at once (0 = the number of cores).' },

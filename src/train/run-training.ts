@@ -30,6 +30,8 @@ export interface TrainOptions {
    * params and seed, whose trainer restores the checkpoint and goes on from the next epoch.
    */
   resumeRunId?: string;
+  /** The run this one belongs to (e.g. the `ablate` run of a grid); ignored with resumeRunId. */
+  parentRunId?: string;
 }
 
 export interface TrainSummary {
@@ -100,7 +102,7 @@ export async function runTraining(options: TrainOptions): Promise<TrainSummary> 
     kind: 'train',
     config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks },
     artifactsDir: null,
-    parentRunId: o.resumeRunId,
+    parentRunId: o.resumeRunId ?? o.parentRunId,
   });
   const dir = paths.run(run.id);
   const started = performance.now();
