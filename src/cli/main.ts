@@ -12,6 +12,7 @@ import { registerIndexCommands } from './index-cmd.js';
 import { registerServeCommand } from './serve.js';
 import { registerGraphCommands } from './graph.js';
 import { registerColdStartCommands } from './cold-start.js';
+import { registerAblateCommands } from './ablate.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -36,6 +37,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerServeCommand(program, setExit);
   registerGraphCommands(program, setExit);
   registerColdStartCommands(program, setExit);
+  registerAblateCommands(program, setExit);
   return program;
 }
 
