@@ -149,9 +149,8 @@ async function encoderSpecOf(lake: string, name: string, split: string, modality
   const loc = embeddingLocation(lake, name, split, modality);
   const meta = await readEmbeddingMeta(loc.dir, loc.file);
   for (const k of ['encoder_spec', 'spec']) if (typeof meta[k] === 'string') return meta[k] as string;
-  // Specs that are their own display name (use-lite, bundled).
-  if (meta.encoder === 'use-lite' || meta.encoder === 'bundled') return meta.encoder;
-  return null;
+  // Most specs are their own display name (use-lite, bundled); cold start reports an encoder it cannot recreate.
+  return meta.encoder || null;
 }
 
 /** Builds `<lake>/artifacts/<name>/<run>/serving/` for a run (see the module comment). */

@@ -113,12 +113,22 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
     bodyLimit: ctx.settings.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
-    ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, useDefaults: true, allErrors: false } },
+    routerOptions: { maxParamLength: 2048 },
+    // Errors raised before routing (a malformed URL): the same error body as everything else.
+    frameworkErrors: (err, req, reply) => {
+      void reply.code(400 as never).send({ error: { code: 'PP_SERVE_BAD_REQUEST', message: err.message, field: 'url' }, request_id: req.id } as never);
+    },
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false } },
   });
   app.decorateRequest('ppLog', null);
 
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+  });
+
+  // While shutting down, in-flight responses close their keep-alive connection so that close() ends promptly.
+  app.addHook('onSend', async (_req, reply) => {
+    if (ctx.closing) reply.header('connection', 'close');
   });
 
   app.addHook('onResponse', async (req, reply) => {

@@ -13,6 +13,7 @@ import { resolveServedRun, servingDir } from '../index/build-serving.js';
 import { ServedModel } from './served-model.js';
 import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.js';
 import { ServingLogs } from './request-log.js';
+import { servingLogsPath } from './log-schema.js';
 import { ServingMetrics } from './metrics.js';
 
 export interface ServingSettings {
@@ -50,6 +51,8 @@ export interface LoadServingOptions {
   settings?: Partial<ServingSettings>;
   /** Open `<lake>/logs/serving.duckdb` (default true). */
   logs?: boolean;
+  /** Another database file for the logs (tests running several servers in one process). */
+  logsFile?: string;
   logFlushRows?: number;
   logFlushMs?: number;
   onLogError?: (err: unknown, rows: number) => void;
@@ -110,7 +113,7 @@ export class ServingContext {
       models.set(v.name, await loadServedModel(o.lake, o.name, runId, settings.explainHistory));
     }
     const state: ServingState = { variants: models, assigner: new VariantAssigner(specs), primary: specs[0].name };
-    const logs = o.logs === false ? null : await ServingLogs.open(o.lake, { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError });
+    const logs = o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError });
     return new ServingContext(o.lake, o.name, settings, specs, state, logs);
   }
 
@@ -137,7 +140,7 @@ export class ServingContext {
       const current = state.variants.get(variant);
       if (!current) throw ppError('PP_SERVE_BAD_REQUEST', `variant: unknown variant "${variant}" (served: ${[...state.variants.keys()].join(', ')})`);
       try {
-        const runId = o.runId ?? (await resolveServedRun(this.lake, this.name)).id;
+        const runId = (await resolveServedRun(this.lake, this.name, o.runId)).id;
         const model = await loadServedModel(this.lake, this.name, runId, this.settings.explainHistory);
         const variants = new Map(this.#state.variants);
         variants.set(variant, model);

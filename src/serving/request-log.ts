@@ -13,7 +13,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath, type EventRow, type RequestLogRow } from './log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
 
 export interface ServingLogsOptions {
   flushRows: number;
@@ -42,8 +42,8 @@ export class ServingLogs {
     this.#opts = opts;
   }
 
-  static async open(lake: string, opts: ServingLogsOptions): Promise<ServingLogs> {
-    const path = servingLogsPath(lake);
+  /** Opens (creating when missing) the log database at `path` (normally `servingLogsPath(lake)`). */
+  static async open(path: string, opts: ServingLogsOptions): Promise<ServingLogs> {
     await mkdir(dirname(path), { recursive: true });
     const instance = await DuckDBInstance.create(path, { threads: '1' });
     const conn = await instance.connect();

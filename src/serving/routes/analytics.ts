@@ -70,13 +70,15 @@ const Since = Type.Optional(Type.String({ maxLength: 64, description: 'ISO time 
 export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async (app, { ctx, config }) => {
   const cfg = config ?? loadConfig();
 
-  app.setErrorHandler((err, _req, reply) => {
+  app.setErrorHandler((err, req, reply) => {
     if (isPlotPointeError(err)) {
-      return reply.code(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message } });
+      return reply.code(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message }, request_id: req.id });
     }
     const e = err as { validation?: unknown; statusCode?: number; message: string };
-    if (e.validation) return reply.code(400).send({ error: { code: 'PP_ANALYTICS_INVALID', message: `invalid analytics settings: ${e.message}` } });
-    return reply.code(e.statusCode && e.statusCode >= 400 ? e.statusCode : 500).send({ error: { code: 'PP_INTERNAL', message: e.message } });
+    if (e.validation) return reply.code(400).send({ error: { code: 'PP_ANALYTICS_INVALID', message: `invalid analytics settings: ${e.message}` }, request_id: req.id });
+    const status = e.statusCode && e.statusCode >= 400 ? e.statusCode : 500;
+    if (status >= 500) req.log.error({ err }, 'analytics request failed');
+    return reply.code(status).send({ error: { code: 'PP_INTERNAL', message: status >= 500 ? 'internal error' : e.message }, request_id: req.id });
   });
 
   async function withSession<T>(split: string | undefined, body: (s: AnalyticsSession) => Promise<T>): Promise<T> {
