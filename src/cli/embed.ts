@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ppError } from '../errors.js';
 import { embedItemsText, type EmbedTextSummary } from '../embeddings/embed-items.js';
 import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text.js';
+import { registerEmbedImageCommand } from './embed-image.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 const renderEmbedText = (s: EmbedTextSummary) =>
@@ -20,9 +21,9 @@ function intFlag(v: unknown, flag: string): number | undefined {
   return n;
 }
 
-/** `plotpointe embed text`: pretrained item embeddings (image encoders join this group later). */
+/** `plotpointe embed text|image`: pretrained item embeddings. */
 export function registerEmbedCommands(program: Command, setExit: (code: number) => void): void {
-  const embed = program.command('embed').description('embed items with pretrained encoders (text now; image later)');
+  const embed = program.command('embed').description('embed items with pretrained encoders (text, image)');
   embed
     .command('text')
     .description('embed the staged items\' text (title, brand, categories, description) into <lake>/artifacts/<name>/embeddings/text.f32')
@@ -54,4 +55,5 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
         ),
       );
     });
+  registerEmbedImageCommand(embed, setExit);
 }
