@@ -26,6 +26,8 @@ export interface PathHash {
   sha256: string;
   bytes: number;
   files: number;
+  /** Entries of a folder left out of its hash (relative prefixes). */
+  exclude?: string[];
 }
 
 /** What a finished step leaves in the cache. */
@@ -126,7 +128,7 @@ export class FileHasher {
       bytes += f.bytes;
       h.update(`${rel}\0${f.sha256}\n`);
     }
-    return { path: ref.path, sha256: h.digest('hex'), bytes, files: files.length };
+    return { path: ref.path, sha256: h.digest('hex'), bytes, files: files.length, ...(ref.exclude?.length ? { exclude: [...ref.exclude] } : {}) };
   }
 
   async save(): Promise<void> {

@@ -1,0 +1,130 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repoRoot } from '../test-support/fixtures.js';
+import { listFiles, readCacheRecord } from './cache.js';
+import type { PipelineReport } from './report.js';
+
+/** Test helpers for the pipeline: a small, fast demo pipeline file, the real bin, output hashes. */
+
+export const BIN = join(repoRoot, 'bin', 'plotpointe.mjs');
+
+/**
+ * Environment of pipeline test processes: the code version is pinned (other people edit the tree while the
+ * tests run; an edit between two runs of one test would invalidate the cache for reasons the test is not
+ * about) and training uses one thread.
+ */
+export const TEST_ENV = { ...process.env, PLOTPOINTE_PIPELINE_CODE_VERSION: 'pipeline-test', PLOTPOINTE_CORE_THREADS: '1' };
+
+/** A pipeline file for a tiny demo lake (60 users, 40 items, 50 products; mf for 3 epochs, fusion for 5, 5-NN graphs) plus `extra` YAML lines. */
+export function smallPipelineFile(dir: string, lake: string, extra: string[] = [], file = 'pipeline.yaml'): string {
+  const path = join(dir, file);
+  writeFileSync(
+    path,
+    [
+      `lake: { dir: ${JSON.stringify(lake)} }`,
+      'demo: { users: 60, items: 40, catalog_items: 50 }',
+      'pipeline: { model: mf, model_params: "epochs=3,evalEvery=1" }',
+      'graph: { k: 5, recall_sample: 20 }',
+      'steps: { fuse: { args: ["--epochs", "5", "--dim", "16", "--hidden", "32"] } }',
+      ...extra,
+    ].join('\n') + '\n',
+  );
+  return path;
+}
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+  json: Record<string, unknown> & Partial<PipelineReport>;
+}
+
+/** Runs the real `plotpointe` bin and parses its last stdout line. */
+export function cli(args: string[], env: NodeJS.ProcessEnv = TEST_ENV): CliResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env, cwd: repoRoot });
+  const lines = r.stdout.trimEnd().split('\n');
+  let json: CliResult['json'] = {};
+  try {
+    json = JSON.parse(lines[lines.length - 1] ?? '{}');
+  } catch {
+    json = {};
+  }
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
+}
+
+/** Starts the bin in the background (stderr collected). */
+export function cliBackground(args: string[], env: NodeJS.ProcessEnv = TEST_ENV): { child: ChildProcess; stderr: () => string; stdout: () => string; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let err = '';
+  let out = '';
+  child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  const exit = new Promise<number | null>((r) => child.on('close', (code) => r(code)));
+  return { child, stderr: () => err, stdout: () => out, exit };
+}
+
+/** Status of each step in a report: { demo: 'cached', split: 'ran', … }. */
+export const statuses = (r: Partial<PipelineReport>) => Object.fromEntries((r.steps ?? []).map((s) => [s.step, s.status]));
+
+/** Waits until `pred()` holds, polling every 50 ms; throws after `ms`. */
+export async function waitFor(pred: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!pred()) {
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The journal lines of a run. */
+export function journalEvents(path: string): Array<Record<string, unknown>> {
+  try {
+    return readFileSync(path, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Keys of JSON fields that record when or how fast something ran (or how much came from a cache), not what
+ * was computed; `artifactHashes` drops them before hashing JSON files. Every other byte counts.
+ */
+export const VOLATILE_JSON_KEY = /^(created_at|finished_at|started_at|seconds|.*_seconds|.*_per_s|usersPerSecond|cache_hits|encoded)$/;
+
+function stripVolatile(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripVolatile);
+  if (v && typeof v === 'object') {
+    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => !VOLATILE_JSON_KEY.test(k)).map(([k, x]) => [k, stripVolatile(x)]));
+  }
+  return v;
+}
+
+/**
+ * sha256 of every file of every step's declared outputs in the report (read from the cache records), keyed by
+ * lake-relative path with the train run id replaced by RUN (run ids carry the start time). JSON files are
+ * hashed without their volatile fields; everything else byte for byte.
+ */
+export async function artifactHashes(report: Partial<PipelineReport>): Promise<Record<string, string>> {
+  const { createHash } = await import('node:crypto');
+  const lake = report.lake!;
+  const out: Record<string, string> = {};
+  const runId = String((await readCacheRecord(lake, 'train', report.steps!.find((s) => s.step === 'train')!.key))?.result.run_id ?? 'none');
+  for (const s of report.steps ?? []) {
+    const rec = await readCacheRecord(lake, s.step, s.key);
+    if (!rec) throw new Error(`no cache record for ${s.step}`);
+    for (const o of rec.outputs) {
+      const abs = join(lake, o.path);
+      const keep = (rel: string) => !(o.exclude ?? []).some((x) => rel === x || rel.startsWith(x + '/'));
+      const files = statSync(abs).isDirectory() ? (await listFiles(abs)).filter(keep).map((f) => join(o.path, f)) : [o.path];
+      for (const f of files) {
+        const bytes = readFileSync(join(lake, f));
+        const body = f.endsWith('.json') ? JSON.stringify(stripVolatile(JSON.parse(bytes.toString('utf8')))) : bytes;
+        out[`${s.step}:${f.split(runId).join('RUN')}`] = createHash('sha256').update(body).digest('hex');
+      }
+    }
+  }
+  return out;
+}
