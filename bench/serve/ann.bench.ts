@@ -31,28 +31,13 @@ import { clusteredVectors } from '../../src/graphs/synthetic-vectors.js';
 import { AnnIndex, type AnnMetric, type AnnQuantization } from '../../src/index/ann-index.js';
 import { shutdownPool } from '../../src/core/pool.js';
 import { compareTopK, exactTopK, naiveTopK, recallAtK, type TopK } from './exact-search.js';
+import { annTable, type AnnRow } from './tables.js';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
 }
 
-/** One row of the result table. */
-export interface AnnRow {
-  engine: 'usearch' | 'faiss';
-  metric: string;
-  quantization: string;
-  connectivity: number;
-  expansionAdd: number;
-  expansionSearch: number;
-  buildSeconds: number;
-  indexMB: number;
-  rssGrowthMB: number;
-  p50Ms: number;
-  p99Ms: number;
-  batchQps: number;
-  recall: number;
-}
 
 interface WorkerJob {
   dir: string;
@@ -171,30 +156,6 @@ function runChild(cmd: string, args: string[]): Promise<AnnRow[]> {
   });
 }
 
-const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '—');
-
-export function annTable(rows: AnnRow[], k: number): string {
-  const head = ['engine', 'metric', 'quant', 'M', 'efC', 'ef', 'build s', 'index MB', 'RSS+ MB', 'p50 ms', 'p99 ms', 'batch q/s', `recall@${k}`, 'target'];
-  const body = rows.map((r) => [
-    r.engine,
-    r.metric,
-    r.quantization,
-    String(r.connectivity),
-    String(r.expansionAdd),
-    String(r.expansionSearch),
-    fmt(r.buildSeconds, 1),
-    fmt(r.indexMB, 0),
-    fmt(r.rssGrowthMB, 0),
-    fmt(r.p50Ms, 3),
-    fmt(r.p99Ms, 3),
-    fmt(r.batchQps, 0),
-    fmt(r.recall, 4),
-    r.p50Ms <= 0.2 && r.recall >= 0.95 ? 'met' : 'missed',
-  ]);
-  const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
-  const line = (cells: string[]): string => cells.map((x, c) => (c < 3 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
-}
 
 async function main(): Promise<void> {
   const workerArg = arg('worker', '');

@@ -1,0 +1,261 @@
+/**
+ * HTTP serving at catalogue scale: a synthetic bundle of 500,000 items × 128-d and 100,000 users
+ * (bench/serve/synthetic-bundle.ts, written with the serving helper's `writeServingBundle` into a lake folder as
+ * the bundle of run `bench-synthetic` of dataset `bench`), served by the real `plotpointe serve --run
+ * bench-synthetic --port 0` in a child process (default config: request log to DuckDB, explanations), loaded
+ * with autocannon from this process on loopback — server and load share the machine's cores.
+ *
+ * Scenarios (each: `--warmup` seconds unmeasured, then `--duration` seconds measured, `--connections`
+ * keep-alive connections, a fresh random id per request):
+ *   similar          GET /v1/items/{id}/similar?k=20            target ≥ 5,000 req/s, p99 ≤ 10 ms
+ *   recommendations  GET /v1/users/{id}/recommendations?k=20    target ≥ 3,000 req/s, p99 ≤ 15 ms
+ * Latency is taken per response from autocannon's `response` event (float ms; its own histogram rounds to
+ * whole ms). Also reported: errors (connection errors and timeouts), non-2xx responses, and the CPU seconds
+ * the server process used per second of the run (its share of the 2 cores).
+ *
+ *   node --import tsx bench/serve/http.bench.ts [--items 500000] [--users 100000] [--dim 128] [--duration 15]
+ *     [--warmup 3] [--connections 16] [--lake DIR] [--rebuild] [--only similar|recommendations]
+ *     [--server-log-level info|warn|…] [--cpu-prof DIR]
+ *
+ * The lake with the bundle is cached under $TMPDIR/pp-serve-bench/ (pass --rebuild to write it again). The server
+ * logs at `--server-log-level` (default info, the CLI default: one pino line per request on its stderr, discarded
+ * here). The last line is one JSON object with every figure.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
+import { servingDir } from '../../src/index/build-serving.js';
+import { syntheticBundleInput } from './synthetic-bundle.js';
+import { httpTable, type HttpRow } from './tables.js';
+
+function arg(name: string, fallback: string): string {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
+}
+const flag = (name: string): boolean => process.argv.includes(`--${name}`);
+
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+/** The bundle sits in the lake as run RUN of dataset DATASET (no run store needed when --run is given). */
+const DATASET = 'bench';
+const RUN = 'bench-synthetic';
+
+/** utime + stime of a process, seconds (Linux /proc). */
+function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Writes (or reuses) the synthetic bundle and returns its folder. */
+async function ensureBundle(dir: string, items: number, users: number, dim: number, rebuild: boolean): Promise<ServingManifest> {
+  if (!rebuild && existsSync(join(dir, 'manifest.json'))) {
+    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ServingManifest;
+    if (m.num_items === items && m.num_users === users && m.dim === dim) {
+      console.log(`reusing the bundle in ${dir} (built ${m.created_at}, ${m.build_seconds.toFixed(0)} s)`);
+      return m;
+    }
+  }
+  let t0 = performance.now();
+  const input = syntheticBundleInput({ items, users, dim });
+  console.log(`generated ${items} items × ${users} users × ${dim}-d in ${((performance.now() - t0) / 1000).toFixed(1)} s; writing the bundle …`);
+  t0 = performance.now();
+  let last = 0;
+  const manifest = await writeServingBundle(dir, input, {
+    threads: 2,
+    onProgress: (stage, done, total) => {
+      if (performance.now() - last > 15000 || done === total) {
+        last = performance.now();
+        console.log(`  ${stage} ${done}/${total} at ${((performance.now() - t0) / 1000).toFixed(0)} s (load ${loadavg()[0].toFixed(2)})`);
+      }
+    },
+  });
+  console.log(`bundle written in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${dir}`);
+  return manifest;
+}
+
+/** Starts `plotpointe serve` on a free port and resolves with its base URL once it answers /readyz. */
+async function startServer(lake: string, logLevel: string, cpuProfDir: string): Promise<{ child: ChildProcess; url: string }> {
+  const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
+  const bin = join(here, '..', '..', 'bin', 'plotpointe.mjs');
+  const args = ['serve', '--lake', lake, '--name', DATASET, '--run', RUN, '--port', '0', '--log-level', logLevel];
+  const child = spawn(process.execPath, [...nodeArgs, bin, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, PLOTPOINTE_CORE_THREADS: '1' },
+  });
+  // keep the tail of the server's log (pino lines on stderr) to show when it fails
+  let tail = '';
+  child.stderr!.on('data', (b: Buffer) => {
+    tail = (tail + b.toString()).slice(-4000);
+  });
+  child.on('exit', (code, signal) => {
+    if (code !== 0 && signal !== 'SIGTERM') console.log(`server exited with ${code ?? signal}; its last log lines:\n${tail}`);
+  });
+  const url = await new Promise<string>((resolve, reject) => {
+    let buf = '';
+    const onData = (b: Buffer): void => {
+      buf += b.toString();
+      const m = /listening on (http:\/\/[^\s,)]+)/.exec(buf);
+      if (m) {
+        child.stdout!.off('data', onData);
+        child.stdout!.resume(); // keep draining
+        resolve(m[1]);
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`server exited with ${code} before listening:\n${buf}`)));
+  });
+  for (let i = 0; i < 100; i++) {
+    const r = await fetch(`${url}/readyz`).catch(() => null);
+    if (r?.ok) return { child, url };
+    await new Promise((r2) => setTimeout(r2, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('server never became ready');
+}
+
+async function stopServer(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000);
+  await exited;
+  clearTimeout(timer);
+}
+
+interface Load {
+  requests: number;
+  seconds: number;
+  latencies: Float64Array;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+}
+
+/** One autocannon run with a random path per request; latencies from the response events. */
+function runLoad(url: string, makePath: () => string, seconds: number, connections: number): Promise<Load> {
+  return new Promise((resolve, reject) => {
+    const lat: number[] = [];
+    const t0 = performance.now();
+    const instance = autocannon(
+      {
+        url,
+        connections,
+        pipelining: 1,
+        duration: seconds,
+        timeout: 10,
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (req: Record<string, unknown>) => ({ ...req, path: makePath() }),
+          },
+        ],
+      },
+      (err: Error | null, result: autocannon.Result) => {
+        if (err) return reject(err);
+        resolve({
+          requests: lat.length,
+          seconds: (performance.now() - t0) / 1000,
+          latencies: Float64Array.from(lat).sort(),
+          errors: result.errors,
+          timeouts: result.timeouts,
+          non2xx: result.non2xx,
+        });
+      },
+    );
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
+      lat.push(responseTime);
+    });
+  });
+}
+
+const q = (sorted: Float64Array, p: number): number => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] : NaN);
+
+async function main(): Promise<void> {
+  const items = Number(arg('items', '500000'));
+  const users = Number(arg('users', '100000'));
+  const dim = Number(arg('dim', '128'));
+  const duration = Number(arg('duration', '15'));
+  const warmup = Number(arg('warmup', '3'));
+  const connections = Number(arg('connections', '16'));
+  const only = arg('only', '');
+  const cpuProf = arg('cpu-prof', '');
+  const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}`));
+  const bundleDir = servingDir(lake, DATASET, RUN);
+  const serverLogLevel = arg('server-log-level', 'info');
+  console.log(
+    `http bench: ${items} items × ${dim}-d, ${users} users; ${connections} connections, ${warmup} s warm-up + ${duration} s per scenario; ` +
+      `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const manifest = await ensureBundle(bundleDir, items, users, dim, flag('rebuild'));
+  const nI = manifest.num_items;
+  const nU = manifest.num_users;
+  const scenarios = [
+    { scenario: 'similar', path: '/v1/items/{id}/similar?k=20', make: () => `/v1/items/I${Math.floor(Math.random() * nI)}/similar?k=20`, targetReqPerSec: 5000, targetP99Ms: 10 },
+    {
+      scenario: 'recommendations',
+      path: '/v1/users/{id}/recommendations?k=20',
+      make: () => `/v1/users/U${Math.floor(Math.random() * nU)}/recommendations?k=20`,
+      targetReqPerSec: 3000,
+      targetP99Ms: 15,
+    },
+  ].filter((s) => !only || s.scenario === only);
+
+  const t0 = performance.now();
+  const { child, url } = await startServer(lake, serverLogLevel, cpuProf);
+  console.log(`plotpointe serve (log level ${serverLogLevel}) ready at ${url} in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
+  const rows: HttpRow[] = [];
+  try {
+    for (const s of scenarios) {
+      // sanity: one request must succeed before we measure
+      const probe = await fetch(url + s.make());
+      if (!probe.ok) throw new Error(`${s.scenario}: probe answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
+      await probe.arrayBuffer();
+      if (warmup > 0) await runLoad(url, s.make, warmup, connections);
+      const cpu0 = cpuSeconds(child.pid!);
+      const load = await runLoad(url, s.make, duration, connections);
+      const serverCpuShare = (cpuSeconds(child.pid!) - cpu0) / load.seconds;
+      const reqPerSec = load.requests / load.seconds;
+      const p99 = q(load.latencies, 0.99);
+      const row: HttpRow = {
+        scenario: s.scenario,
+        path: s.path,
+        connections,
+        seconds: load.seconds,
+        requests: load.requests,
+        reqPerSec,
+        p50Ms: q(load.latencies, 0.5),
+        p90Ms: q(load.latencies, 0.9),
+        p99Ms: p99,
+        maxMs: load.latencies.length ? load.latencies[load.latencies.length - 1] : NaN,
+        errors: load.errors,
+        timeouts: load.timeouts,
+        non2xx: load.non2xx,
+        serverCpuShare,
+        targetReqPerSec: s.targetReqPerSec,
+        targetP99Ms: s.targetP99Ms,
+        met: reqPerSec >= s.targetReqPerSec && p99 <= s.targetP99Ms && load.errors + load.timeouts + load.non2xx === 0,
+      };
+      rows.push(row);
+      console.log(
+        `${s.scenario}: ${reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${row.maxMs.toFixed(1)} ms, ` +
+          `errors ${row.errors + row.timeouts}, non-2xx ${row.non2xx}, server CPU ${(serverCpuShare * 100).toFixed(0)}% (load ${loadavg()[0].toFixed(2)})`,
+      );
+    }
+  } finally {
+    await stopServer(child);
+  }
+  console.log('');
+  console.log(httpTable(rows));
+  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, serverLogLevel, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
+}
+
+await main();

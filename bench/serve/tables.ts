@@ -1,0 +1,88 @@
+/** The result rows and printed tables of the serving benchmarks (shared by the benches and bench/serve/run.ts). */
+
+/** One row of the ANN table of bench/serve/ann.bench.ts (usearch or FAISS at one setting). */
+export interface AnnRow {
+  engine: 'usearch' | 'faiss';
+  metric: string;
+  quantization: string;
+  connectivity: number;
+  expansionAdd: number;
+  expansionSearch: number;
+  buildSeconds: number;
+  indexMB: number;
+  rssGrowthMB: number;
+  p50Ms: number;
+  p99Ms: number;
+  batchQps: number;
+  recall: number;
+}
+
+/** One HTTP scenario of bench/serve/http.bench.ts. */
+export interface HttpRow {
+  scenario: string;
+  path: string;
+  connections: number;
+  seconds: number;
+  requests: number;
+  reqPerSec: number;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  errors: number;
+  timeouts: number;
+  non2xx: number;
+  serverCpuShare: number;
+  targetReqPerSec: number;
+  targetP99Ms: number;
+  met: boolean;
+}
+
+const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+
+/** The ANN rows as an aligned text table (target: p50 ≤ 0.2 ms at recall ≥ 0.95). */
+export function annTable(rows: AnnRow[], k: number): string {
+  const head = ['engine', 'metric', 'quant', 'M', 'efC', 'ef', 'build s', 'index MB', 'RSS+ MB', 'p50 ms', 'p99 ms', 'batch q/s', `recall@${k}`, 'target'];
+  const body = rows.map((r) => [
+    r.engine,
+    r.metric,
+    r.quantization,
+    String(r.connectivity),
+    String(r.expansionAdd),
+    String(r.expansionSearch),
+    fmt(r.buildSeconds, 1),
+    fmt(r.indexMB, 0),
+    fmt(r.rssGrowthMB, 0),
+    fmt(r.p50Ms, 3),
+    fmt(r.p99Ms, 3),
+    fmt(r.batchQps, 0),
+    fmt(r.recall, 4),
+    r.p50Ms <= 0.2 && r.recall >= 0.95 ? 'met' : 'missed',
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
+  const line = (cells: string[]): string => cells.map((x, c) => (c < 3 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+
+/** The HTTP rows as an aligned text table with each target and whether it was met. */
+export function httpTable(rows: HttpRow[]): string {
+  const head = ['scenario', 'conns', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'server CPU', 'target', 'met'];
+  const body = rows.map((r) => [
+    r.scenario,
+    String(r.connections),
+    fmt(r.reqPerSec, 0),
+    fmt(r.p50Ms, 2),
+    fmt(r.p90Ms, 2),
+    fmt(r.p99Ms, 2),
+    fmt(r.maxMs, 1),
+    String(r.errors + r.timeouts),
+    String(r.non2xx),
+    `${fmt(r.serverCpuShare * 100, 0)}%`,
+    `≥ ${r.targetReqPerSec} req/s, p99 ≤ ${r.targetP99Ms} ms`,
+    r.met ? 'met' : 'missed',
+  ]);
+  const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
+  const line = (cells: string[]): string => cells.map((x, c) => (c === 0 || c >= 10 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
