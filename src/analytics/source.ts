@@ -8,6 +8,7 @@ import { assertName, datasetPaths } from '../lake/paths.js';
 import { isLockError, openWithLockWait } from '../tracking/lock-wait.js';
 import { MIGRATIONS } from '../tracking/schema.js';
 import { RUN_STORE_FILE } from '../tracking/run-store.js';
+import { EVENTS_DDL, LOGS_DIR, REQUESTS_DDL, servingLogsPath } from '../serving/log-schema.js';
 
 /**
  * An analytics session: one DuckDB connection on which the lake and the serving logs appear as plain views,
@@ -35,20 +36,16 @@ import { RUN_STORE_FILE } from '../tracking/run-store.js';
  * A locked file without `--server` is PP_ANALYTICS_LOGS_LOCKED, naming the holder.
  */
 
-/** The contract DDL of the serving logs (HELPERS.md; the serving helper owns src/serving/log-schema.ts). */
+/** The serving logs' tables without `CREATE TABLE IF NOT EXISTS` (schema owned by src/serving/log-schema.ts). */
 export const LOG_TABLES_DDL: Readonly<Record<'requests' | 'events', string>> = {
-  requests:
-    'requests(request_id VARCHAR, ts TIMESTAMP, route VARCHAR, user_id VARCHAR, model_version VARCHAR, variant VARCHAR, k INTEGER, items JSON, latency_ms DOUBLE, status INTEGER)',
-  events: 'events(event_id VARCHAR, ts TIMESTAMP, request_id VARCHAR, user_id VARCHAR, item_id VARCHAR, type VARCHAR, value DOUBLE, variant VARCHAR)',
+  requests: REQUESTS_DDL.replace(/^CREATE TABLE IF NOT EXISTS /, ''),
+  events: EVENTS_DDL.replace(/^CREATE TABLE IF NOT EXISTS /, ''),
 };
 
-export const LOGS_DIR = 'logs';
-export const LOGS_FILE = 'serving.duckdb';
 export const DRIFT_FILE = 'drift.parquet';
 
-export function logsPath(lake: string): string {
-  return join(lake, LOGS_DIR, LOGS_FILE);
-}
+/** `<lake>/logs/serving.duckdb`. */
+export const logsPath = servingLogsPath;
 export function driftPath(lake: string): string {
   return join(lake, LOGS_DIR, DRIFT_FILE);
 }

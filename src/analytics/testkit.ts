@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { LOG_TABLES_DDL, logsPath } from './source.js';
+import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from '../serving/log-schema.js';
 
 /**
  * Test data for analytics: a small lake whose every number is known, and serving logs generated from a
@@ -186,14 +186,14 @@ export function generateLogs(hours: HourSpec[], seed = 1): { requests: LogReques
 
 const tsLiteral = (d: Date) => `TIMESTAMP '${d.toISOString().replace('T', ' ').replace('Z', '')}'`;
 
-/** Writes the logs into `<lake>/logs/serving.duckdb` with the contract schema (created when missing). */
+/** Writes the logs into `<lake>/logs/serving.duckdb` with the serving schema (log-schema.ts; created when missing). */
 export async function writeLogs(lake: string, logs: { requests: LogRequest[]; events: LogEvent[] }): Promise<string> {
-  const file = logsPath(lake);
+  const file = servingLogsPath(lake);
   mkdirSync(join(lake, 'logs'), { recursive: true });
   const db = await openDb({ path: file });
   try {
-    await db.run(`CREATE TABLE IF NOT EXISTS ${LOG_TABLES_DDL.requests}`);
-    await db.run(`CREATE TABLE IF NOT EXISTS ${LOG_TABLES_DDL.events}`);
+    await db.run(REQUESTS_DDL);
+    await db.run(EVENTS_DDL);
     const chunks = <T>(xs: T[], size = 500) => Array.from({ length: Math.ceil(xs.length / size) }, (_, i) => xs.slice(i * size, (i + 1) * size));
     for (const c of chunks(logs.requests)) {
       const values = c.map(
