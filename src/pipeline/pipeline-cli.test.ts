@@ -47,7 +47,7 @@ test('changing split.seed re-runs split and the steps downstream of it, nothing 
   const r = cli(['pipeline', 'run', '--config', file, '--json']);
   assert.equal(r.status, 0, r.stderr);
   // The DAG of this checkout (stages join as they land): split and everything downstream of it run again.
-  const dag = cli(['pipeline', 'steps', '--config', file, '--json']).json.steps as Array<{ id: string; needs: string[] }>;
+  const dag = cli(['pipeline', 'steps', '--config', file, '--json']).json.steps as unknown as Array<{ id: string; needs: string[] }>;
   const downstream = downstreamOf(dag as never, 'split');
   assert.ok(['train', 'evaluate', 'index', 'publish'].every((id) => downstream.has(id)));
   const want = Object.fromEntries(dag.map((s) => [s.id, s.id === 'split' || downstream.has(s.id) ? 'ran' : 'cached']));
