@@ -22,6 +22,7 @@ import type { ServingContext } from './context.js';
 import { ColdStartEncoders, type EncoderFactory } from './cold-start.js';
 import type { Recommendation, SimilarItem } from './served-model.js';
 import { adminRoutes } from './routes/admin.js';
+import { analyticsRoutes } from './routes/analytics.js';
 import { coldStartRoutes } from './routes/cold-start.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -177,6 +178,7 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
   await app.register(coldStartRoutes, { ctx, encoders });
   await app.register(eventRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
+  await app.register(analyticsRoutes, { ctx });
 
   app.addHook('preClose', async () => {
     ctx.closing = true;
