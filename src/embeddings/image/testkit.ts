@@ -10,7 +10,7 @@ export const MOBILENET = sharedPath('models', 'mobilenetv2', 'mobilenetv2-12-int
 
 /** Generates a small demo catalog with one PNG per product and ingests it as `<dir>/lake`, dataset `name`. */
 export async function demoImageLake(dir: string, items = 60, name = 'demo'): Promise<{ lake: string; name: string; imagesDir: string }> {
-  const demo = await generateDemo({ out: join(dir, 'demo'), users: Math.max(20, items), items, catalogItems: items, progress: false, seed: 7 });
+  const demo = await generateDemo({ out: join(dir, 'demo'), users: Math.max(20, items), items, catalogItems: items, meanReviewsPerUser: 5, progress: false, seed: 7 });
   const lake = join(dir, 'lake');
   await ingest({ format: 'amazon2018', inputs: [demo.files.meta, demo.files.reviews], lake, name, progress: () => silentProgress });
   return { lake, name, imagesDir: demo.files.images! };
