@@ -3,6 +3,8 @@ import { ppError } from '../errors.js';
 import { embedItemsText, type EmbedTextSummary } from '../embeddings/embed-items.js';
 import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text.js';
 import { registerEmbedImageCommand } from './embed-image.js';
+import { fuseSplit, type FuseSummary } from '../embeddings/fusion/fuse-split.js';
+import type { ContentModality } from '../models/model.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 const renderEmbedText = (s: EmbedTextSummary) =>
@@ -11,6 +13,14 @@ const renderEmbedText = (s: EmbedTextSummary) =>
     `  cache hits ${s.cache_hits.toLocaleString('en-US')}, encoded ${s.encoded.toLocaleString('en-US')}` +
       (s.encoded > 0 ? ` (${s.encode_items_per_s.toFixed(1)} texts/s)` : '') +
       `, missing (zero rows) ${s.missing.toLocaleString('en-US')}`,
+    `  ${s.paths.data}`,
+  ].join('\n');
+
+const renderFuse = (s: FuseSummary) =>
+  [
+    `fused ${s.modalities.join(' + ')} of ${s.count.toLocaleString('en-US')} items of ${s.name}/${s.split} into ${s.dim}-d in ${s.seconds.toFixed(1)} s` +
+      (s.missing_modalities.length ? ` (no ${s.missing_modalities.join(', ')} embeddings)` : ''),
+    `  best epoch ${s.best_epoch} of ${s.epochs} (${s.stopped_by}); valid ndcg@20 ${(s.valid['ndcg@20'] ?? NaN).toFixed(4)}, content-only test ndcg@20 ${(s.test['ndcg@20'] ?? NaN).toFixed(4)}`,
     `  ${s.paths.data}`,
   ].join('\n');
 
@@ -52,6 +62,43 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
               cache: o.cache !== false,
             }),
           renderEmbedText,
+        ),
+      );
+    });
+  embed
+    .command('fuse')
+    .description("train the fusion MLP of a split by content-only BPR (early stopping on valid) and write every split item's fused vector to <lake>/artifacts/<name>/splits/<split>/embeddings/fused.f32")
+    .requiredOption('--lake <dir>', 'lake folder')
+    .requiredOption('--name <name>', 'dataset name in the lake')
+    .requiredOption('--split <name>', 'split whose train part trains the fusion')
+    .option('--modalities <list>', 'comma-separated content modalities (text,image); default: those the lake has')
+    .option('--dim <n>', 'fused vector size', '128')
+    .option('--hidden <n>', 'hidden units of the MLP', '256')
+    .option('--epochs <n>', 'maximum epochs', '200')
+    .option('--lr <x>', 'Adam learning rate', '0.001')
+    .option('--seed <n>', 'seed', '42')
+    .option('--budget-min <m>', 'wall-clock budget for training, minutes')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+      const lr = Number(o.lr);
+      const budget = o.budgetMin === undefined ? undefined : Number(o.budgetMin);
+      setExit(
+        await runCommand(
+          o,
+          () => {
+            if (!(lr > 0)) throw ppError('PP_USAGE', `--lr expects a positive number, got "${String(o.lr)}"`);
+            if (budget !== undefined && !(budget > 0)) throw ppError('PP_USAGE', `--budget-min expects a positive number, got "${String(o.budgetMin)}"`);
+            return fuseSplit({
+              lake: String(o.lake),
+              name: String(o.name),
+              split: String(o.split),
+              modalities: o.modalities === undefined ? undefined : (String(o.modalities).split(',').map((x) => x.trim()).filter(Boolean) as ContentModality[]),
+              seed: intFlag(o.seed, '--seed'),
+              budgetMinutes: budget,
+              train: { dim: intFlag(o.dim, '--dim'), hidden: intFlag(o.hidden, '--hidden'), epochs: intFlag(o.epochs, '--epochs'), lr },
+            });
+          },
+          renderFuse,
         ),
       );
     });
