@@ -1,0 +1,84 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setProgressMode } from '../cli/progress.js';
+import { shutdownPool } from '../core/index.js';
+import { runTraining } from '../train/run-training.js';
+import { repoRoot } from '../test-support/fixtures.js';
+import { buildServeFixture } from './testkit.js';
+
+setProgressMode('silent');
+after(() => shutdownPool());
+
+const bin = join(repoRoot, 'bin', 'plotpointe.mjs');
+
+function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const r = spawnSync(process.execPath, [bin, ...args, '--json', '--quiet'], { encoding: 'utf8', env: { ...process.env, ...env } });
+  const lines = r.stdout.trimEnd().split('\n');
+  return { status: r.status, stderr: r.stderr, out: JSON.parse(lines[lines.length - 1]) };
+}
+
+test('plotpointe index build + plotpointe serve through the real bin: listen, answer, reload with the env token, stop on SIGTERM', async () => {
+  const fx = await buildServeFixture('serve-cli');
+  const lakeArgs = ['--lake', fx.lake, '--name', fx.name];
+
+  const built = cli(['index', 'build', ...lakeArgs, '--run', fx.runA, '--expansion-search', '96']);
+  assert.equal(built.status, 0, built.stderr);
+  assert.equal(built.out.run_id, fx.runA);
+  assert.ok(built.out.indexes.graph.size > 0 && built.out.indexes.text.size > 0);
+
+  const pop = await runTraining({ lake: fx.lake, name: fx.name, split: 'default', model: 'pop', ks: [20] });
+  const refused = cli(['index', 'build', ...lakeArgs, '--run', pop.run_id]);
+  assert.equal(refused.status, 2);
+  assert.equal(refused.out.error.code, 'PP_INDEX_NO_EMBEDDINGS');
+  assert.match(refused.out.error.message, /mf, lightgcn, gat/);
+  const noBlessed = cli(['index', 'build', ...lakeArgs]);
+  assert.equal(noBlessed.out.error.code, 'PP_RUN_NOT_BLESSED');
+  const noBundle = cli(['serve', ...lakeArgs, '--run', pop.run_id, '--port', '0']);
+  assert.equal(noBundle.out.error.code, 'PP_SERVE_BUNDLE');
+
+  const child = spawn(process.execPath, [bin, 'serve', ...lakeArgs, '--run', fx.runA, '--port', '0', '--json'], {
+    env: { ...process.env, PLOTPOINTE_ADMIN_TOKEN: 'from-env' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (l) => stdout.push(l));
+  try {
+    const [first] = (await Promise.race([once(lines, 'line'), new Promise((_, rej) => setTimeout(() => rej(new Error(`no listening line; stderr: ${stderr}`)), 60_000))])) as [string];
+    const { listening, variants } = JSON.parse(first) as { listening: string; variants: Record<string, string> };
+    assert.deepEqual(variants, { default: fx.runA });
+
+    assert.equal((await fetch(`${listening}/healthz`)).status, 200);
+    const items = (await (await fetch(`${listening}/readyz`)).json()) as { variants: { default: { indexes: Record<string, number> } } };
+    assert.ok(items.variants.default.indexes.text > 0);
+    const ids = (await (await fetch(`${listening}/docs/json`)).json()) as { paths: Record<string, unknown> };
+    assert.ok(ids.paths['/v1/users/{userId}/recommendations']);
+    const unknown = await fetch(`${listening}/v1/users/nobody/recommendations`);
+    assert.equal(unknown.status, 404);
+
+    const reload = await fetch(`${listening}/v1/admin/reload`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer from-env', 'content-type': 'application/json' },
+      body: JSON.stringify({ run_id: fx.runB }),
+    });
+    assert.equal(reload.status, 200, await reload.clone().text());
+    assert.equal(((await reload.json()) as { model_version: string }).model_version, fx.runB);
+
+    // Structured JSON logs with request ids on stderr.
+    const logLine = stderr.split('\n').find((l) => l.includes('"reqId"'));
+    assert.ok(logLine, stderr.slice(0, 500));
+    assert.ok(JSON.parse(logLine!).reqId);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0, stderr.slice(-2000));
+  const summary = JSON.parse(stdout[stdout.length - 1]) as { signal: string };
+  assert.equal(summary.signal, 'SIGTERM');
+});
