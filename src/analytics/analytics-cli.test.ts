@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot, tempDir } from '../test-support/fixtures.js';
 import { analyticsReport, type AnalyticsReport } from './report.js';
@@ -119,6 +119,15 @@ test('while a server holds serving.duckdb: a coded refusal without --server, the
   const d = JSON.parse(drift.last);
   assert.equal(d.rows.length, 10);
   assert.equal(d.stored.rows, 10, 'the CLI stores what the server computed');
+  assert.equal(d.worst.not_found_share, 'alert');
+  // Statuses follow the CLI's config, not the server's defaults.
+  const cfg = join(lake, '..', 'lenient.json');
+  writeFileSync(cfg, JSON.stringify({ drift: { not_found: { warn: 0.9, alert: 0.95 } } }));
+  const lenient = cli(['--config', cfg, 'analytics', 'drift', '--lake', lake, '--name', KIT.name, '--server', url, '--reference', '1h', '--json']);
+  assert.equal(lenient.status, 0, lenient.stderr);
+  const l = JSON.parse(lenient.last);
+  assert.equal(l.worst.not_found_share, 'ok');
+  assert.ok(l.rows.filter((r: { metric: string }) => r.metric === 'not_found_share').every((r: { warn: number }) => r.warn === 0.9));
 
   const down = cli(['analytics', 'report', '--lake', lake, '--server', 'http://127.0.0.1:9', '--json']);
   assert.equal(down.status, 4);

@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { loadEmbeddings } from '../embeddings/store.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { tempDir } from '../test-support/fixtures.js';
-import { computeDrift, driftOptionsFromConfig, writeDriftTable, type DriftMetric, type DriftOptions, type DriftResult } from './drift.js';
+import { applyThresholds, computeDrift, driftOptionsFromConfig, writeDriftTable, type DriftMetric, type DriftOptions, type DriftResult } from './drift.js';
 import { openAnalytics, type AnalyticsSession } from './source.js';
 import { KIT, LOG_START, buildAnalyticsLake, generateLogs, writeLogs, type LogEvent, type LogRequest } from './testkit.js';
 
@@ -195,4 +195,16 @@ test('drift.parquet keeps one row per dataset, bucket and metric across re-runs'
 
 test('alert below warn in the config is refused', () => {
   assert.throws(() => driftOptionsFromConfig(loadConfig({ overrides: { 'drift.score_psi.warn': 0.3, 'drift.score_psi.alert': 0.2 } }), H, H), /PP_CONFIG_INVALID|must be ≥/);
+});
+
+test('re-applying thresholds to computed rows equals computing with them', async () => {
+  const strict = { ...opts, minCount: 50, thresholds: { ...opts.thresholds, unknown_item_share: { warn: 0.01, alert: 0.02 }, score_psi: { warn: 0.001, alert: 0.002 } } };
+  const direct = await computeDrift(s, strict);
+  const re = applyThresholds(d, strict);
+  assert.deepEqual(
+    re.rows.map((r) => [r.bucket_start, r.metric, r.status, r.warn, r.alert]),
+    direct.rows.map((r) => [r.bucket_start, r.metric, r.status, r.warn, r.alert]),
+  );
+  assert.deepEqual(re.worst, direct.worst);
+  assert.ok(re.rows.some((r, i) => r.status !== d.rows[i].status), 'the stricter thresholds change some statuses');
 });

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { loadEmbeddings } from '../embeddings/store.js';
@@ -9,7 +9,6 @@ import { datasetPaths } from '../lake/paths.js';
 import type { Config } from '../config/schema.js';
 import { driftPath, type AnalyticsSession } from './source.js';
 import { psi, sqlTimestamp, thresholdStatus, type DriftStatus } from './stats.js';
-import { mkdir } from 'node:fs/promises';
 
 /**
  * Drift summaries of the serving logs, one row per (time bucket, metric), each with an ok / warn / alert
@@ -223,6 +222,21 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
     worst,
     notes,
   };
+}
+
+/**
+ * Re-applies thresholds and min_count to computed rows — the CLI's own config when the server computed the
+ * values (`--server`), so the statuses stored follow the config of whoever stores them.
+ */
+export function applyThresholds(result: DriftResult, o: Pick<DriftOptions, 'thresholds' | 'minCount'>): DriftResult {
+  const worst: Record<string, DriftStatus> = {};
+  const rows = result.rows.map((r) => {
+    const th = o.thresholds[r.metric];
+    const status = thresholdStatus(r.value, r.n, r.metric === 'embedding_gap' ? 1 : o.minCount, th.warn, th.alert);
+    if (!worst[r.metric] || SEVERITY[status] > SEVERITY[worst[r.metric]]) worst[r.metric] = status;
+    return { ...r, warn: th.warn, alert: th.alert, status };
+  });
+  return { ...result, rows, worst };
 }
 
 async function embeddingGap(

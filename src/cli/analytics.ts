@@ -5,7 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ppError } from '../errors.js';
 import { callServer, type ServerOptions } from '../analytics/client.js';
-import { computeDrift, driftOptionsFromConfig, writeDriftTable, type DriftResult } from '../analytics/drift.js';
+import { applyThresholds, computeDrift, driftOptionsFromConfig, writeDriftTable, type DriftResult } from '../analytics/drift.js';
 import { analyticsQuery, toCsv, toTable, type QueryResult } from '../analytics/query.js';
 import { analyticsReport, renderReport, type AnalyticsReport } from '../analytics/report.js';
 import { openAnalytics, type AnalyticsSession } from '../analytics/source.js';
@@ -150,7 +150,7 @@ export function registerAnalyticsCommands(program: Command, setExit: (code: numb
           const modality = o.modality as 'text' | 'image' | undefined;
           if (modality !== undefined && modality !== 'text' && modality !== 'image') throw ppError('PP_USAGE', `--modality must be text or image, got "${modality}"`);
           const result: DriftResult = t.server
-            ? await callServer<DriftResult>(t.server, 'v1/analytics/drift', { query: { window, reference, since: since?.toISOString(), split: t.split, modality } })
+            ? applyThresholds(await callServer<DriftResult>(t.server, 'v1/analytics/drift', { query: { window, reference, since: since?.toISOString(), split: t.split, modality } }), opts)
             : await withSession(t, (s) => computeDrift(s, { ...opts, since, modality }));
           const stored = o.write === false ? undefined : await writeDriftTable(t.lake, result.rows);
           return { ...result, stored };
