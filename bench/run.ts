@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   'demo-gen': 'bench/demo-gen.ts',
   core: 'bench/core/spmm.bench.ts',
   eval: 'bench/eval/full-ranking.bench.ts',
+  embed: 'bench/embeddings/embed.bench.ts',
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
