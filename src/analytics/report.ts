@@ -237,9 +237,10 @@ export function renderReport(r: AnalyticsReport): string {
       `popularity: recommended items have ${f(r.popularity.recommended_mean)} train interactions on average vs catalog ${f(r.popularity.catalog_mean)} (×${f(r.popularity.ratio)}); exposure Gini ${f(r.popularity.exposure_gini, 3)} over ${r.popularity.slots} slots`,
     );
   }
-  lines.push('', 'latency (ms)           requests  errors    p50      p95      p99');
+  const w = Math.max(20, ...r.latency.map((l) => l.route.length));
+  lines.push('', `${'latency (ms)'.padEnd(w + 2)} ${'requests'.padStart(8)} ${'errors'.padStart(7)} ${'p50'.padStart(8)} ${'p95'.padStart(8)} ${'p99'.padStart(8)}`);
   for (const l of r.latency) {
-    lines.push(`  ${l.route.padEnd(20)} ${String(l.requests).padStart(8)} ${String(l.errors).padStart(7)} ${f(l.p50, 1).padStart(8)} ${f(l.p95, 1).padStart(8)} ${f(l.p99, 1).padStart(8)}`);
+    lines.push(`  ${l.route.padEnd(w)} ${String(l.requests).padStart(8)} ${String(l.errors).padStart(7)} ${f(l.p50, 1).padStart(8)} ${f(l.p95, 1).padStart(8)} ${f(l.p99, 1).padStart(8)}`);
   }
   lines.push('', 'top items              slots  clicks  title');
   for (const t of r.top_items) lines.push(`  ${t.item_id.padEnd(20)} ${String(t.slots).padStart(6)} ${String(t.clicks).padStart(7)}  ${(t.title ?? '').slice(0, 60)}`);
