@@ -17,13 +17,16 @@
  *   node --import tsx bench/serve/ann.bench.ts [--rows 500000] [--dim 128] [--queries 1000] [--k 10]
  *     [--threads 2] [--builds M:efC:quant[:metric],… (default 16:128:f32:cos,16:128:f32:ip,16:128:f16:cos,
  *     16:128:i8:cos,12:64:f32:cos)] [--ef 16,24,32,48,64]
- *     [--metric cos|ip] [--faiss true|false] [--seed 1] [--keep DIR]
+ *     [--metric cos|ip] [--faiss true|false] [--python /usr/bin/python3] [--seed 1] [--keep DIR]
+ *
+ * --keep DIR keeps the vectors, exact neighbours and built indexes in DIR and reuses them on the next run with
+ * the same sizes (the build figures are then the recorded ones of that build, marked in the output).
  *
  * Prints one table (usearch and FAISS rows side by side), the settings chosen for the target
  * (p50 ≤ 0.2 ms at recall@k ≥ 0.95) and, as the last line, one JSON object with every figure.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,6 +54,17 @@ interface WorkerJob {
   connectivity: number;
   expansionAdd: number;
   efs: number[];
+  /** keep built indexes in `dir` and reuse them (with their recorded build figures) on the next run */
+  reuse: boolean;
+}
+
+/** Figures of a build, kept beside a reused index. */
+interface BuildInfo {
+  buildSeconds: number;
+  rssGrowthMB: number;
+  builtAt: string;
+  /** 1-minute load average at the start or end of the build, whichever was higher */
+  load: number;
 }
 
 const MB = 1024 * 1024;
@@ -78,21 +92,34 @@ async function worker(job: WorkerJob): Promise<void> {
   const base = readF32(join(dir, 'base.f32'));
   const queries = readF32(join(dir, 'queries.f32'));
   const exact: TopK = { k, ids: readI32(join(dir, 'exact_ids.i32')), scores: readF32(join(dir, 'exact_scores.f32')) };
-  const rss0 = process.memoryUsage().rss;
-  const t0 = performance.now();
-  const index = AnnIndex.build(base, {
-    dimensions: d,
-    metric: job.metric,
-    quantization: job.quantization,
-    connectivity: job.connectivity,
-    expansionAdd: job.expansionAdd,
-    expansionSearch: Math.max(...job.efs),
-    threads: job.threads,
-  });
-  const buildSeconds = (performance.now() - t0) / 1000;
-  const rssGrowthMB = (process.memoryUsage().rss - rss0) / MB;
   const path = join(dir, `usearch-${job.connectivity}-${job.expansionAdd}-${job.quantization}-${job.metric}.usearch`);
-  await index.save(path);
+  const buildInfoPath = `${path}.build.json`;
+  let build: BuildInfo;
+  let cached = false;
+  if (job.reuse && existsSync(buildInfoPath) && existsSync(path)) {
+    build = JSON.parse(readFileSync(buildInfoPath, 'utf8')) as BuildInfo;
+    cached = true;
+    console.error(`  reusing the index built at ${build.builtAt} in ${build.buildSeconds.toFixed(1)} s (load then ${build.load.toFixed(2)})`);
+  } else {
+    const rss0 = process.memoryUsage().rss;
+    const load = loadavg()[0];
+    const t0 = performance.now();
+    const index = AnnIndex.build(base, {
+      dimensions: d,
+      metric: job.metric,
+      quantization: job.quantization,
+      connectivity: job.connectivity,
+      expansionAdd: job.expansionAdd,
+      expansionSearch: Math.max(...job.efs),
+      threads: job.threads,
+    });
+    const buildSeconds = (performance.now() - t0) / 1000;
+    build = { buildSeconds, rssGrowthMB: (process.memoryUsage().rss - rss0) / MB, builtAt: new Date().toISOString(), load: Math.max(load, loadavg()[0]) };
+    await index.save(path);
+    writeFileSync(buildInfoPath, JSON.stringify(build));
+    console.error(`  built in ${buildSeconds.toFixed(1)} s (load ${loadavg()[0].toFixed(2)})`);
+  }
+  const { buildSeconds, rssGrowthMB } = build;
   const indexMB = statSync(path).size / MB;
   for (const ef of job.efs) {
     const view = await AnnIndex.view(path, { expansionSearch: ef, threads: job.threads });
@@ -123,6 +150,7 @@ async function worker(job: WorkerJob): Promise<void> {
       expansionAdd: job.expansionAdd,
       expansionSearch: ef,
       buildSeconds,
+      buildCached: cached,
       indexMB,
       rssGrowthMB,
       p50Ms: quantile(lat, 0.5),
@@ -132,30 +160,40 @@ async function worker(job: WorkerJob): Promise<void> {
     };
     console.log(JSON.stringify(row));
   }
-  rmSync(path, { force: true });
-  rmSync(`${path}.json`, { force: true });
+  if (!job.reuse) for (const f of [path, `${path}.json`, buildInfoPath]) rmSync(f, { force: true });
 }
 
 /** Runs a child and returns the AnnRow JSON lines of its stdout (its stderr passes through). */
 function runChild(cmd: string, args: string[]): Promise<AnnRow[]> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    const rows: AnnRow[] = [];
+    let pending = '';
+    const take = (line: string): void => {
+      const s = line.trim();
+      if (!s) return;
+      if (!s.startsWith('{')) return console.log(`  ${s}`);
+      const r = JSON.parse(s) as AnnRow;
+      rows.push(r);
+      console.log(
+        `  ${r.engine} ef=${r.expansionSearch}: p50 ${r.p50Ms.toFixed(3)} ms, p99 ${r.p99Ms.toFixed(3)} ms, ${r.batchQps.toFixed(0)} q/s batched, ` +
+          `recall ${r.recall.toFixed(4)} (load ${loadavg()[0].toFixed(2)})`,
+      );
+    };
+    child.stdout.on('data', (b: Buffer) => {
+      pending += b.toString();
+      const lines = pending.split('\n');
+      pending = lines.pop() ?? '';
+      lines.forEach(take);
+    });
     child.on('error', reject);
     child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}\n${out}`));
-      const rows: AnnRow[] = [];
-      for (const line of out.split('\n')) {
-        const s = line.trim();
-        if (s.startsWith('{')) rows.push(JSON.parse(s) as AnnRow);
-        else if (s) console.log(`  ${s}`);
-      }
+      take(pending);
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited with ${code}`));
       resolve(rows);
     });
   });
 }
-
 
 async function main(): Promise<void> {
   const workerArg = arg('worker', '');
@@ -177,6 +215,8 @@ async function main(): Promise<void> {
       return { connectivity: Number(m), expansionAdd: Number(efc), quantization: (quant ?? 'f32') as AnnQuantization, metric: (met ?? metric) as AnnMetric };
     });
   const keep = arg('keep', '');
+  // Debian's python3-faiss lives in the system interpreter's dist-packages (a pyenv `python3` on PATH does not see it)
+  const python = arg('python', process.env.PLOTPOINTE_PYTHON ?? (existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3'));
   const dir = keep || mkdtempSync(join(tmpdir(), 'pp-ann-bench-'));
   mkdirSync(dir, { recursive: true });
   console.log(
@@ -184,34 +224,46 @@ async function main(): Promise<void> {
       `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
   try {
-    let t0 = performance.now();
-    const { vectors } = clusteredVectors(rows + q, dim, { seed });
-    const base = vectors.subarray(0, rows * dim);
-    const queries = vectors.subarray(rows * dim);
-    console.log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const dataInfo = JSON.stringify({ rows, dim, q, k, seed });
+    const dataInfoPath = join(dir, 'data.json');
+    let exactSeconds = NaN;
+    let check = { sameRows: NaN, maxScoreDiff: NaN };
+    if (keep && existsSync(dataInfoPath) && readFileSync(dataInfoPath, 'utf8') === dataInfo) {
+      const saved = JSON.parse(readFileSync(join(dir, 'exact.json'), 'utf8')) as { exactSeconds: number; check: typeof check };
+      ({ exactSeconds, check } = saved);
+      console.log(`reusing the vectors and exact neighbours in ${dir} (exact search took ${exactSeconds.toFixed(1)} s; check ${JSON.stringify(check)})`);
+    } else {
+      let t0 = performance.now();
+      const { vectors } = clusteredVectors(rows + q, dim, { seed });
+      const base = vectors.subarray(0, rows * dim);
+      const queries = vectors.subarray(rows * dim);
+      console.log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
-    t0 = performance.now();
-    const exact = exactTopK(base, rows, dim, queries, q, k);
-    const exactSeconds = (performance.now() - t0) / 1000;
-    const checkQ = Math.min(10, q);
-    const naive = naiveTopK(base, rows, dim, queries.subarray(0, checkQ * dim), checkQ, k);
-    const sub: TopK = { k, ids: exact.ids.subarray(0, checkQ * k), scores: exact.scores.subarray(0, checkQ * k) };
-    const check = compareTopK(sub, naive, checkQ);
-    console.log(
-      `exact top-${k} of ${q} queries (blocked matmul + heap) in ${exactSeconds.toFixed(1)} s; ` +
-        `vs float64 loop on ${checkQ} queries: ${(check.sameRows * 100).toFixed(0)}% identical rows, max |Δscore| ${check.maxScoreDiff.toExponential(1)}`,
-    );
-    if (check.sameRows < 1 || check.maxScoreDiff > 1e-4) throw new Error('exact search disagrees with the float64 brute force');
+      t0 = performance.now();
+      const exact = exactTopK(base, rows, dim, queries, q, k);
+      exactSeconds = (performance.now() - t0) / 1000;
+      const checkQ = Math.min(10, q);
+      const naive = naiveTopK(base, rows, dim, queries.subarray(0, checkQ * dim), checkQ, k);
+      const sub: TopK = { k, ids: exact.ids.subarray(0, checkQ * k), scores: exact.scores.subarray(0, checkQ * k) };
+      check = compareTopK(sub, naive, checkQ);
+      console.log(
+        `exact top-${k} of ${q} queries (blocked matmul + heap) in ${exactSeconds.toFixed(1)} s; ` +
+          `vs float64 loop on ${checkQ} queries: ${(check.sameRows * 100).toFixed(0)}% identical rows, max |Δscore| ${check.maxScoreDiff.toExponential(1)}`,
+      );
+      if (check.sameRows < 1 || check.maxScoreDiff > 1e-4) throw new Error('exact search disagrees with the float64 brute force');
 
-    writeTyped(join(dir, 'base.f32'), base);
-    writeTyped(join(dir, 'queries.f32'), queries);
-    writeTyped(join(dir, 'exact_ids.i32'), exact.ids);
-    writeTyped(join(dir, 'exact_scores.f32'), exact.scores);
-    await shutdownPool();
+      writeTyped(join(dir, 'base.f32'), base);
+      writeTyped(join(dir, 'queries.f32'), queries);
+      writeTyped(join(dir, 'exact_ids.i32'), exact.ids);
+      writeTyped(join(dir, 'exact_scores.f32'), exact.scores);
+      writeFileSync(join(dir, 'exact.json'), JSON.stringify({ exactSeconds, check }));
+      writeFileSync(dataInfoPath, dataInfo);
+      await shutdownPool();
+    }
 
     const results: AnnRow[] = [];
     for (const b of builds) {
-      const job: WorkerJob = { dir, rows, dim, queries: q, k, threads, ...b, efs };
+      const job: WorkerJob = { dir, rows, dim, queries: q, k, threads, ...b, efs, reuse: Boolean(keep) };
       const jobPath = join(dir, `job-${b.connectivity}-${b.expansionAdd}-${b.quantization}-${b.metric}.json`);
       writeFileSync(jobPath, JSON.stringify(job));
       console.log(`usearch M=${b.connectivity} efC=${b.expansionAdd} ${b.quantization} ${b.metric}: building (load ${loadavg()[0].toFixed(2)}) …`);
@@ -226,7 +278,7 @@ async function main(): Promise<void> {
         console.log(`faiss M=${b.connectivity} efC=${b.expansionAdd}: building (load ${loadavg()[0].toFixed(2)}) …`);
         try {
           results.push(
-            ...(await runChild('python3', [
+            ...(await runChild(python, [
               join(here, 'faiss_hnsw.py'),
               '--dir', dir,
               '--rows', String(rows),

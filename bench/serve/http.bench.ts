@@ -10,8 +10,10 @@
  *   similar          GET /v1/items/{id}/similar?k=20            target ≥ 5,000 req/s, p99 ≤ 10 ms
  *   recommendations  GET /v1/users/{id}/recommendations?k=20    target ≥ 3,000 req/s, p99 ≤ 15 ms
  * Latency is taken per response from autocannon's `response` event (float ms; its own histogram rounds to
- * whole ms). Also reported: errors (connection errors and timeouts), non-2xx responses, and the CPU seconds
- * the server process used per second of the run (its share of the 2 cores).
+ * whole ms). Also reported: errors (connection errors and timeouts), non-2xx responses, the CPU seconds the
+ * server process used per second of the run (its share of the 2 cores) and per request (CPU ms/req: what a
+ * request costs the server, less sensitive to other load on a shared machine than req/s; 1000 / it bounds
+ * the req/s of one fully available core).
  *
  *   node --import tsx bench/serve/http.bench.ts [--items 500000] [--users 100000] [--dim 128] [--duration 15]
  *     [--warmup 3] [--connections 16] [--lake DIR] [--rebuild] [--only similar|recommendations]
@@ -222,7 +224,8 @@ async function main(): Promise<void> {
       if (warmup > 0) await runLoad(url, s.make, warmup, connections);
       const cpu0 = cpuSeconds(child.pid!);
       const load = await runLoad(url, s.make, duration, connections);
-      const serverCpuShare = (cpuSeconds(child.pid!) - cpu0) / load.seconds;
+      const serverCpu = cpuSeconds(child.pid!) - cpu0;
+      const serverCpuShare = serverCpu / load.seconds;
       const reqPerSec = load.requests / load.seconds;
       const p99 = q(load.latencies, 0.99);
       const row: HttpRow = {
@@ -240,6 +243,7 @@ async function main(): Promise<void> {
         timeouts: load.timeouts,
         non2xx: load.non2xx,
         serverCpuShare,
+        serverCpuMsPerRequest: (serverCpu * 1000) / Math.max(1, load.requests),
         targetReqPerSec: s.targetReqPerSec,
         targetP99Ms: s.targetP99Ms,
         met: reqPerSec >= s.targetReqPerSec && p99 <= s.targetP99Ms && load.errors + load.timeouts + load.non2xx === 0,
@@ -247,7 +251,7 @@ async function main(): Promise<void> {
       rows.push(row);
       console.log(
         `${s.scenario}: ${reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${row.maxMs.toFixed(1)} ms, ` +
-          `errors ${row.errors + row.timeouts}, non-2xx ${row.non2xx}, server CPU ${(serverCpuShare * 100).toFixed(0)}% (load ${loadavg()[0].toFixed(2)})`,
+          `errors ${row.errors + row.timeouts}, non-2xx ${row.non2xx}, server CPU ${(serverCpuShare * 100).toFixed(0)}% = ${row.serverCpuMsPerRequest.toFixed(3)} ms per request (load ${loadavg()[0].toFixed(2)})`,
       );
     }
   } finally {

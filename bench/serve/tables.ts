@@ -9,6 +9,8 @@ export interface AnnRow {
   expansionAdd: number;
   expansionSearch: number;
   buildSeconds: number;
+  /** the index was built by an earlier run (--keep) and reused: buildSeconds is that build's */
+  buildCached?: boolean;
   indexMB: number;
   rssGrowthMB: number;
   p50Ms: number;
@@ -33,6 +35,8 @@ export interface HttpRow {
   timeouts: number;
   non2xx: number;
   serverCpuShare: number;
+  /** server CPU time per request, ms (utime + stime of the server process / requests answered) */
+  serverCpuMsPerRequest: number;
   targetReqPerSec: number;
   targetP99Ms: number;
   met: boolean;
@@ -50,7 +54,7 @@ export function annTable(rows: AnnRow[], k: number): string {
     String(r.connectivity),
     String(r.expansionAdd),
     String(r.expansionSearch),
-    fmt(r.buildSeconds, 1),
+    fmt(r.buildSeconds, 1) + (r.buildCached ? '*' : ''),
     fmt(r.indexMB, 0),
     fmt(r.rssGrowthMB, 0),
     fmt(r.p50Ms, 3),
@@ -61,13 +65,14 @@ export function annTable(rows: AnnRow[], k: number): string {
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
   const line = (cells: string[]): string => cells.map((x, c) => (c < 3 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
-  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+  const note = rows.some((r) => r.buildCached) ? ['* build reused from an earlier run (--keep): its recorded build time'] : [];
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line), ...note].join('\n');
 }
 
 
 /** The HTTP rows as an aligned text table with each target and whether it was met. */
 export function httpTable(rows: HttpRow[]): string {
-  const head = ['scenario', 'conns', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'server CPU', 'target', 'met'];
+  const head = ['scenario', 'conns', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'server CPU', 'CPU ms/req', 'target', 'met'];
   const body = rows.map((r) => [
     r.scenario,
     String(r.connections),
@@ -79,10 +84,11 @@ export function httpTable(rows: HttpRow[]): string {
     String(r.errors + r.timeouts),
     String(r.non2xx),
     `${fmt(r.serverCpuShare * 100, 0)}%`,
+    fmt(r.serverCpuMsPerRequest, 3),
     `≥ ${r.targetReqPerSec} req/s, p99 ≤ ${r.targetP99Ms} ms`,
     r.met ? 'met' : 'missed',
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
-  const line = (cells: string[]): string => cells.map((x, c) => (c === 0 || c >= 10 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
+  const line = (cells: string[]): string => cells.map((x, c) => (c === 0 || c >= 11 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
