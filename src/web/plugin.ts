@@ -4,6 +4,7 @@ import { extname, join } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type {} from '@fastify/swagger'; // route schema fields tags/summary/hide
 import { Type, type Static } from '@sinclair/typebox';
+import type { ServedModel } from '../serving/served-model.js';
 import { RunStore, RUN_STORE_FILE } from '../tracking/index.js';
 import { readAblations } from './ablations.js';
 import { dashboardAssets } from './assets.js';
@@ -26,6 +27,20 @@ export interface DashboardPluginOptions {
   split?: string;
   /** What the server is serving, shown on the overview (run id, model, version, …); called per request. */
   servingInfo?: () => Record<string, unknown> | null;
+  /**
+   * The serving context (ServingContext satisfies it): lets the explorer put every A/B variant's
+   * recommendations for one user side by side (`/api/dashboard/users/{id}/variants`).
+   */
+  serving?: DashboardServingHost;
+}
+
+/** What the dashboard reads of the serving context: the current snapshot of served variants. */
+export interface DashboardServingHost {
+  readonly state: {
+    readonly variants: ReadonlyMap<string, ServedModel>;
+    readonly primary: string;
+    readonly assigner: { assign(key: string): string };
+  };
 }
 
 /** Image types the image route serves, by file extension. */
@@ -90,6 +105,42 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     async (req, reply) => {
       const h = await catalog.history(req.params.userId, req.query.limit);
       return h ?? notFound(reply, 'PP_SERVE_USER_UNKNOWN', `no user ${req.params.userId} with training history in split ${catalog.split}`);
+    },
+  );
+
+  app.get<{ Params: Static<typeof UserParams>; Querystring: { k: number } }>(
+    '/api/dashboard/users/:userId/variants',
+    {
+      schema: {
+        tags: ['dashboard'],
+        summary: "one user's recommendations from every served A/B variant, side by side (not logged)",
+        description:
+          'Computed exactly as GET /v1/users/{userId}/recommendations (exclude_seen=true, explain=true) but for each variant, not only the ' +
+          "one the user is assigned to. Not written to the request log, so browsing the dashboard does not bias the A/B analytics.",
+        params: UserParams,
+        querystring: Type.Object({ k: Limit(100, 10) }),
+      },
+    },
+    async (req, reply) => {
+      if (!opts.serving) return reply.code(503).send({ error: { code: 'PP_SERVE_UNAVAILABLE', message: 'the dashboard runs without a serving context' } });
+      const { userId } = req.params;
+      const state = opts.serving.state;
+      const assigned = state.variants.size === 1 ? state.primary : state.assigner.assign(userId);
+      const variants = [...state.variants].map(([variant, model]) => {
+        const uid = model.userIndex.get(userId);
+        if (uid === undefined) return { variant, model: model.model, model_version: model.modelVersion, assigned: variant === assigned, items: null };
+        const history = model.history(uid);
+        const items = model.recommend(model.userVector(uid), req.query.k, history, { history, attentionFrom: model.bundle.history.indptr[uid]! });
+        return {
+          variant,
+          model: model.model,
+          model_version: model.modelVersion,
+          assigned: variant === assigned,
+          items: items.map((r) => ({ ...r, title: model.itemMeta(model.itemIndex.get(r.item_id)!).title })),
+        };
+      });
+      if (variants.every((v) => v.items === null)) return notFound(reply, 'PP_SERVE_USER_UNKNOWN', `user ${userId} is unknown to every served variant`);
+      return { user_id: userId, assigned, variants };
     },
   );
 

@@ -58,7 +58,11 @@ function mount(box: HTMLElement, spec: ChartSpec): void {
     width,
     height: spec.height ?? 220,
     scales: {
-      x: spec.logX ? { distr: 3, time: false } : { time: Boolean(spec.time) },
+      x: spec.logX
+        ? { distr: 3, time: false }
+        : spec.bars
+          ? { time: false, range: (_u, min, max) => [min - 0.5, max + 0.5] }
+          : { time: Boolean(spec.time) },
       y: spec.logY ? { distr: 3 } : { auto: true },
       ...(spec.yRightLabel ? { r: { auto: true } } : {}),
     },

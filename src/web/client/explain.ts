@@ -9,6 +9,7 @@ import { itemLink } from './items.js';
 export function explanation(ex: unknown): HTMLElement | null {
   if (ex === null || ex === undefined) return null;
   if (typeof ex === 'string') return h('div', { class: 'explain' }, ex);
+  if (Array.isArray(ex)) return entries(ex as Record<string, unknown>[]);
   const o = ex as Record<string, unknown>;
   const list = (['contributors', 'because', 'history', 'items'] as const).map((k) => o[k]).find(Array.isArray) as Record<string, unknown>[] | undefined;
   if (list) {
@@ -22,4 +23,28 @@ export function explanation(ex: unknown): HTMLElement | null {
     return h('div', { class: 'explain' }, label, h('ul', {}, ...parts));
   }
   return h('div', { class: 'explain' }, h('code', {}, JSON.stringify(ex).slice(0, 300)));
+}
+
+/**
+ * The serving API's explanation entries: per history item of the user, the model-space cosine and dot
+ * product with the recommended item, the user's attention on that item (models that export it) and the
+ * weight of an item–item kNN edge between the two (null when none).
+ */
+function entries(list: Record<string, unknown>[]): HTMLElement | null {
+  if (list.length === 0) return null;
+  const num = (v: unknown, label: string) => (typeof v === 'number' ? `${label} ${fmt(v, 3)}` : null);
+  return h(
+    'div',
+    { class: 'explain' },
+    'Because of:',
+    h(
+      'ul',
+      {},
+      ...list.slice(0, 3).map((c) => {
+        const id = String(c.item_id ?? '');
+        const facts = [num(c.cosine, 'cos'), num(c.attention, 'attention'), num(c.knn_edge, 'kNN edge')].filter(Boolean).join(', ');
+        return h('li', { 'data-explain-item': id }, itemLink(id, typeof c.title === 'string' ? c.title : id), facts ? ` (${facts})` : '');
+      }),
+    ),
+  );
 }

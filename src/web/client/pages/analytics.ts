@@ -41,35 +41,73 @@ export async function renderAnalytics({ main, alive }: PageContext): Promise<voi
 }
 
 const rowsOf = (v: unknown): Json[] => (Array.isArray(v) ? (v as Json[]) : []);
+const num = (v: unknown): number | null => (typeof v === 'number' ? v : null);
 
+/** CTR per variant with its 95% interval (report.ctr). */
 function ctrTable(r: Json): HTMLElement {
-  const rows = rowsOf(r.ctr_by_variant ?? r.ctr);
-  if (rows.length === 0) return empty('No data yet: no impressions have been logged.');
+  const rows = rowsOf(r.ctr);
+  if (rows.length === 0 || rows.every((x) => !num(x.impressions))) return empty('No data yet: no impressions have been logged.');
   return table(
     'Clicks per impression, per model variant',
-    ['variant', 'impressions', 'clicks', 'CTR'],
-    rows.map((x) => [String(x.variant ?? '–'), fmt(Number(x.impressions)), fmt(Number(x.clicks)), h('span', { 'data-ctr-variant': String(x.variant) }, pct(x.ctr === null || x.ctr === undefined ? null : Number(x.ctr), 2))]),
+    ['variant', 'requests', 'impressions', 'clicks', 'CTR', '95% interval'],
+    rows.map((x) => {
+      const ci = Array.isArray(x.ci95) ? (x.ci95 as number[]) : null;
+      return [
+        String(x.variant ?? '–'),
+        fmt(num(x.requests)),
+        fmt(num(x.impressions)),
+        fmt(num(x.clicks)),
+        h('span', { 'data-ctr-variant': String(x.variant) }, pct(num(x.ctr), 2)),
+        ci ? `${pct(ci[0], 2)} – ${pct(ci[1], 2)}` : '–',
+      ];
+    }),
     { id: 'ctr-table' },
   );
 }
 
+/** Catalog coverage (share of items ever recommended) and popularity bias of what was recommended. */
 function coverage(r: Json): HTMLElement {
   const cov = (r.coverage ?? null) as Json | null;
-  const pop = (r.popularity_bias ?? r.popularity ?? null) as Json | null;
-  if (!cov && !pop) return empty('No data yet: no recommendations have been logged.');
-  const stats = (o: Json | null, prefix: string) =>
-    o ? Object.entries(o).filter(([, v]) => typeof v === 'number').map(([k, v]) => h('div', { 'data-stat': `${prefix}.${k}` }, h('dt', {}, `${prefix} ${k.replace(/_/g, ' ')}`), h('dd', {}, fmt(v as number, 4)))) : [];
-  return h('dl', { class: 'stats', id: 'coverage-stats' }, ...stats(cov, 'coverage'), ...stats(pop, 'popularity'));
+  const pop = (r.popularity ?? null) as Json | null;
+  if (!num(r.served) || !cov) return empty('No data yet: no recommendations have been logged.');
+  const stat = (key: string, label: string, value: string) => h('div', { 'data-stat': key }, h('dt', {}, label), h('dd', {}, value));
+  return h(
+    'div',
+    {},
+    h(
+      'dl',
+      { class: 'stats', id: 'coverage-stats' },
+      stat('coverage', 'Catalog coverage', pct(num(cov.coverage), 1)),
+      stat('recommended_items', 'Items recommended', `${fmt(num(cov.recommended_items))} of ${fmt(num(cov.catalog_items))}`),
+      stat('served', 'Recommendation responses', fmt(num(r.served))),
+      ...(pop
+        ? [
+            stat('popularity_ratio', 'Popularity of recommended / catalog mean', fmt(num(pop.ratio), 2)),
+            stat('exposure_gini', 'Exposure Gini', fmt(num(pop.exposure_gini), 3)),
+          ]
+        : []),
+    ),
+    rowsOf(cov.by_variant).length
+      ? table('Coverage per variant', ['variant', 'items recommended', 'coverage'], rowsOf(cov.by_variant).map((v) => [String(v.variant), fmt(num(v.recommended_items)), pct(num(v.coverage), 1)]))
+      : null,
+  );
 }
 
+/** The worst status per drift metric, then the rows of the latest bucket. */
 function driftTable(d: Json): HTMLElement {
-  const rows = rowsOf(d.rows ?? d.drift ?? d.buckets ?? d.metrics);
+  const rows = rowsOf(d.rows);
   if (rows.length === 0) return empty('No data yet: no drift summaries have been computed.');
-  const cols = [...new Set(rows.flatMap((x) => Object.keys(x)))];
-  return table(
-    'Drift summaries (ok / warn / alert against the configured thresholds)',
-    cols,
-    rows.map((x) => cols.map((c) => (c === 'status' ? h('span', { class: `badge ${String(x[c])}` }, String(x[c])) : typeof x[c] === 'number' ? fmt(x[c] as number, 4) : String(x[c] ?? '–')))),
-    { id: 'drift-table' },
+  const worst = (d.worst ?? {}) as Record<string, string>;
+  const last = String(rows.map((x) => String(x.bucket_start)).sort().at(-1));
+  return h(
+    'div',
+    {},
+    h('p', {}, 'Worst status per metric: ', ...Object.entries(worst).flatMap(([m, st]) => [h('span', { class: `badge ${st}`, 'data-drift-metric': m }, `${m}: ${st}`), ' '])),
+    table(
+      `Latest bucket (${last})`,
+      ['metric', 'value', 'samples', 'warn at', 'alert at', 'status'],
+      rows.filter((x) => String(x.bucket_start) === last).map((x) => [String(x.metric), fmt(num(x.value), 4), fmt(num(x.n)), fmt(num(x.warn), 3), fmt(num(x.alert), 3), h('span', { class: `badge ${String(x.status)}` }, String(x.status))]),
+      { id: 'drift-table' },
+    ),
   );
 }

@@ -20,7 +20,7 @@ export async function renderColdStart({ main, alive }: PageContext): Promise<voi
   const image = h('input', { type: 'file', name: 'image', accept: 'image/png,image/jpeg' });
   const submit = h('button', { type: 'submit' }, 'Find similar items and users');
   const status = h('p', { class: 'muted small', role: 'status', id: 'cold-status' });
-  const itemsBox = h('ul', { class: 'items', id: 'cold-items' });
+  const itemsBox = h('ul', { class: 'items cold-modalities', id: 'cold-items' });
   const usersBox = h('div', { id: 'cold-users' });
 
   const form = h(
@@ -63,12 +63,20 @@ export async function renderColdStart({ main, alive }: PageContext): Promise<voi
     const t0 = performance.now();
     try {
       const resp = await api<Record<string, unknown>>('/v1/items/cold-start', { method: 'POST', body: JSON.stringify(body) });
-      const items = scoredItems(resp, 'similar_items', 'items', 'similar');
-      const users = scoredUsers(resp, 'users', 'similar_users');
-      const metas = await itemMeta(items.map((r) => r.itemId));
+      const similar = Object.entries((resp.similar ?? {}) as Record<string, unknown>).map(([m, list]) => [m, scoredItems(list)] as const);
+      const users = scoredUsers(resp, 'users');
+      const metas = await itemMeta(similar.flatMap(([, rows]) => rows.map((r) => r.itemId)));
       if (!alive()) return;
-      setChildren(status, `Answered in ${fmt(performance.now() - t0, 0)} ms${resp.modalities ? ` · modalities ${JSON.stringify(resp.modalities)}` : ''}`);
-      setChildren(itemsBox, ...(items.length ? items.map((r) => itemRow(r.itemId, metas.get(r.itemId), h('div', { class: 'score' }, `#${r.rank} · score ${fmt(r.score, 4)}`))) : [empty('No similar items.')]));
+      const modalities = Array.isArray(resp.modalities) ? (resp.modalities as string[]).join(', ') : '–';
+      setChildren(status, `Answered in ${fmt(performance.now() - t0, 0)} ms · encoded as ${modalities} · model ${String(resp.model_version)} (variant ${String(resp.variant)})`);
+      setChildren(
+        itemsBox,
+        ...(similar.length
+          ? similar.map(([m, rows]) =>
+              h('li', { 'data-modality': m }, h('h3', {}, `by ${m}`), rows.length ? h('ul', { class: 'items' }, ...rows.map((r) => itemRow(r.itemId, metas.get(r.itemId), h('div', { class: 'score' }, `#${r.rank} · cosine ${fmt(r.score, 4)}`)))) : empty('No similar items.')),
+            )
+          : [empty('No similar items.')]),
+      );
       setChildren(
         usersBox,
         users.length

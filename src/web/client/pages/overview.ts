@@ -1,6 +1,6 @@
 import { api, ApiError } from '../api.js';
 import { chart, shareBars } from '../charts.js';
-import { empty, fmt, h, pct, section, setChildren } from '../dom.js';
+import { empty, fmt, h, pct, section, setChildren, table } from '../dom.js';
 import type { PageContext } from '../main.js';
 import { interval, parsePrometheus, scrapeRequests, type Scrape } from '../prometheus.js';
 import type { DashboardSummary } from '../../catalog.js';
@@ -12,7 +12,7 @@ const WINDOW = 60;
 
 export async function renderOverview({ main, alive }: PageContext): Promise<() => void> {
   const [summary, ready] = await Promise.all([
-    api<DashboardSummary & { serving: Record<string, unknown> | null }>('/api/dashboard/summary'),
+    api<DashboardSummary>('/api/dashboard/summary'),
     api<Record<string, unknown>>('/readyz').catch((e: ApiError) => ({ error: e.message })),
   ]);
   if (!alive()) return () => undefined;
@@ -31,7 +31,7 @@ export async function renderOverview({ main, alive }: PageContext): Promise<() =
           stat('Interactions', fmt(counts.interactions), 'interactions'),
           stat('Density', pct(counts.density, 2), 'density'),
           stat('Rejected records', fmt(counts.rejects), 'rejects'),
-          ...Object.entries(summary.splitCounts ?? {}).map(([part, n]) => stat(`${part} part`, fmt(n), `split-${part}`)),
+          ...Object.entries(summary.splitCounts ?? {}).filter(([part]) => part !== 'total').map(([part, n]) => stat(`${part} part`, fmt(n), `split-${part}`)),
         )
       : empty('No data card for this data set yet (it is written by plotpointe data ingest).'),
   );
@@ -66,16 +66,15 @@ export async function renderOverview({ main, alive }: PageContext): Promise<() =
     );
   charts.append(degreeChart('User degree distribution', 'users', summary.userDegree, card?.user_degree), degreeChart('Item degree distribution', 'items', summary.itemDegree, card?.item_degree));
 
-  const serving = summary.serving ?? ready;
+  const variants = Object.entries(((ready as { variants?: Record<string, { model: string; model_version: string; indexes: Record<string, number> }> }).variants ?? {}));
   const servingSection = section(
     'Model in service',
-    serving && !('error' in serving && Object.keys(serving).length === 1)
-      ? h(
-          'dl',
-          { class: 'stats', id: 'serving-info' },
-          ...Object.entries(serving)
-            .filter(([, v]) => v === null || ['string', 'number', 'boolean'].includes(typeof v))
-            .map(([k, v]) => stat(k, String(v), `serving-${k}`)),
+    variants.length
+      ? table(
+          'Served A/B variants (from /readyz)',
+          ['variant', 'model', 'run (model version)', 'ANN indexes (vectors)'],
+          variants.map(([name, v]) => [name, v.model, h('code', { 'data-model-version': v.model_version }, v.model_version), Object.entries(v.indexes).map(([m, n]) => `${m} ${fmt(n)}`).join(' · ')]),
+          { id: 'serving-variants' },
         )
       : empty(`The serving API reports no model (${(ready as { error?: string }).error ?? 'not ready'}).`),
   );

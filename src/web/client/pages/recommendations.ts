@@ -8,10 +8,19 @@ import type { HistoryRow, UserRow } from '../../catalog.js';
 
 /**
  * Recommendations explorer: pick or search a user, see their training history with images, and two
- * recommenders side by side — (A) the served model's own user vector (`GET /v1/users/{id}/recommendations`,
- * the user's A/B variant) and (B) the same model folding the user in from their recent history only
- * (`POST /v1/recommendations`), i.e. what an anonymous visitor with that history would get.
+ * recommenders side by side — (A) what the API serves the user (`GET /v1/users/{id}/recommendations`, the
+ * user's A/B variant) and (B), to choose: another served variant's recommendations for the same user
+ * (`/api/dashboard/users/{id}/variants`, computed like the API) or the assigned model folding the user in from
+ * their recent history only (`POST /v1/recommendations`), i.e. what an anonymous visitor with that history gets.
  */
+
+interface VariantRecs {
+  variant: string;
+  model: string;
+  model_version: string;
+  assigned: boolean;
+  items: Record<string, unknown>[] | null;
+}
 
 const K = 10;
 const FOLD_IN_HISTORY = 20;
@@ -34,6 +43,16 @@ export async function renderRecommendations({ main, params, alive }: PageContext
     return;
   }
   if (!alive()) return;
+  const variants = await api<{ assigned: string; variants: VariantRecs[] }>(`/api/dashboard/users/${enc(userId)}/variants?k=${K}`).catch(() => null);
+  if (!alive()) return;
+  const others = (variants?.variants ?? []).filter((v) => !v.assigned && v.items);
+  const foldInLabel = `fold-in from the last ${Math.min(FOLD_IN_HISTORY, history.items.length)} history items (POST /v1/recommendations)`;
+  const pickB = h(
+    'select',
+    { name: 'recommender-b', id: 'pick-b' },
+    ...others.map((v) => h('option', { value: `variant:${v.variant}` }, `variant ${v.variant} · ${v.model} ${v.model_version}`)),
+    h('option', { value: 'fold-in' }, foldInLabel),
+  );
   const colA = h('ul', { class: 'items', id: 'recs-a' }, h('li', { class: 'muted' }, 'Loading…'));
   const colB = h('ul', { class: 'items', id: 'recs-b' }, h('li', { class: 'muted' }, 'Loading…'));
   const metaA = h('p', { class: 'muted small', id: 'recs-a-meta' });
@@ -47,7 +66,7 @@ export async function renderRecommendations({ main, params, alive }: PageContext
         h('ul', { class: 'items', id: 'history' }, ...history.items.map((r) => itemRow(r.itemId, r, h('div', { class: 'small' }, `rating ${r.rating ?? '–'}${r.ts ? ` · ${new Date(r.ts * 1000).toISOString().slice(0, 10)}` : ''}`)))),
       ),
       section('A · served model (user vector)', metaA, colA),
-      section(`B · fold-in from the last ${Math.min(FOLD_IN_HISTORY, history.items.length)} history items`, metaB, colB),
+      section('B · compare with', field('Recommender B', pickB), metaB, colB),
     ),
   );
 
@@ -65,12 +84,19 @@ export async function renderRecommendations({ main, params, alive }: PageContext
       if (alive()) setChildren(col, errorBox((err as Error).message));
     }
   };
-  await Promise.all([
-    fill(colA, metaA, () => api(`/v1/users/${enc(userId)}/recommendations?k=${K}&exclude_seen=true`)),
-    fill(colB, metaB, () =>
-      api('/v1/recommendations', { method: 'POST', body: JSON.stringify({ item_ids: history.items.slice(0, FOLD_IN_HISTORY).map((r) => r.itemId), k: K }) }),
-    ),
-  ]);
+  const fillB = () => {
+    const choice = pickB.value;
+    colB.dataset.source = choice;
+    if (choice.startsWith('variant:')) {
+      const v = others.find((o) => `variant:${o.variant}` === choice)!;
+      return fill(colB, metaB, async () => ({ model_version: v.model_version, variant: v.variant, items: v.items }));
+    }
+    return fill(colB, metaB, () =>
+      api('/v1/recommendations', { method: 'POST', body: JSON.stringify({ item_ids: history.items.slice(0, FOLD_IN_HISTORY).map((r) => r.itemId), k: K, user_id: userId }) }),
+    );
+  };
+  pickB.addEventListener('change', () => void fillB());
+  await Promise.all([fill(colA, metaA, () => api(`/v1/users/${enc(userId)}/recommendations?k=${K}&exclude_seen=true`)), fillB()]);
 }
 
 function userPicker(initial: string): HTMLElement {

@@ -86,18 +86,27 @@ function curves(runs: RunDetails[]): HTMLElement {
   );
 }
 
-/** Final valid and test metrics of one or two runs; with two, the delta B − A. */
+/** Final metrics, one row per metric: valid and test of each run; with two runs, the test delta B − A. */
 function comparison(runs: RunDetails[]): HTMLElement {
-  const names = (part: 'valid' | 'test') => [...new Set(runs.flatMap((r) => Object.keys(r.metrics[part])))].sort();
-  const rows = (['test', 'valid'] as const).flatMap((part) =>
-    names(part).map((m) => {
-      const vals = runs.map((r) => r.metrics[part][m] ?? null);
-      const delta = vals.length === 2 && vals[0] !== null && vals[1] !== null ? vals[1] - vals[0] : null;
-      return [`${part} ${m}`, ...vals.map((v, i) => h('span', { 'data-metric': `${part}.${m}`, 'data-run-id': runs[i]!.id }, fmt(v, 4))), ...(runs.length === 2 ? [delta === null ? '–' : `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`] : [])];
-    }),
-  );
-  const head = ['metric', ...runs.map((r) => `${r.model} ${r.id}`), ...(runs.length === 2 ? ['B − A'] : [])];
-  return section(runs.length === 2 ? 'Comparison' : 'Final metrics', rows.length ? table('Final metrics (selection on valid, evaluation on test)', head, rows, { id: 'run-metrics' }) : empty('The run has no final metrics yet.'));
+  const names = [...new Set(runs.flatMap((r) => [...Object.keys(r.metrics.valid), ...Object.keys(r.metrics.test)]))].sort(byMetric);
+  const cell = (r: RunDetails, part: 'valid' | 'test', m: string) => h('span', { 'data-metric': `${part}.${m}`, 'data-run-id': r.id }, fmt(r.metrics[part][m] ?? null, 4));
+  const rows = names.map((m) => {
+    const a = runs[0]!.metrics.test[m];
+    const b = runs[1]?.metrics.test[m];
+    const delta = a !== undefined && b !== undefined && a !== null && b !== null ? b - a : null;
+    return [m, ...runs.flatMap((r) => [cell(r, 'valid', m), cell(r, 'test', m)]), ...(runs.length === 2 ? [delta === null ? '–' : `${delta >= 0 ? '+' : ''}${delta.toFixed(4)}`] : [])];
+  });
+  const tag = (r: RunDetails) => (runs.length === 2 ? `${r === runs[0] ? 'A' : 'B'} ${r.model}` : r.model);
+  const head = ['metric', ...runs.flatMap((r) => [`${tag(r)} valid`, `${tag(r)} test`]), ...(runs.length === 2 ? ['test B − A'] : [])];
+  const caption = runs.length === 2 ? `A = ${runs[0]!.id}, B = ${runs[1]!.id}` : `${runs[0]!.id}: selection on valid, evaluation on test`;
+  return section(runs.length === 2 ? 'Comparison' : 'Final metrics', rows.length ? table(caption, head, rows, { id: 'run-metrics' }) : empty('The run has no final metrics yet.'));
+}
+
+/** Orders metric names by name, then by cut-off: recall@10 < recall@20 < recall@50. */
+function byMetric(a: string, b: string): number {
+  const [na, ka] = a.split('@');
+  const [nb, kb] = b.split('@');
+  return na === nb ? Number(ka) - Number(kb) : na!.localeCompare(nb!);
 }
 
 /** An ablation file as a table: its rows (an array, or the first array property), nested objects flattened one level. */
