@@ -15,6 +15,7 @@ export const ERRORS = {
   PP_USAGE: { message: 'invalid command line', exit: 2 },
   PP_CONFIG_INVALID: { message: 'invalid configuration', exit: 2 },
   PP_CONFIG_UNREADABLE: { message: 'cannot read configuration file', exit: 2 },
+  PP_ANALYTICS_DRIFT: { message: 'drift at or above the --fail-on status', exit: 1 },
   PP_ANALYTICS_INVALID: { message: 'invalid analytics settings', exit: 2 },
   PP_ANALYTICS_LOGS_LOCKED: { message: 'the serving logs are held by the running server; pass --server URL to query through it', exit: 75 },
   PP_ANALYTICS_SERVER: { message: 'the analytics request to the server failed', exit: 4 },
