@@ -7,7 +7,8 @@
  *   validation failures, malformed JSON, PP_SERVE_BAD_REQUEST, PP_FETCH_BLOCKED               → 400 (with `field`)
  *   missing/wrong bearer token → 401;  body over the limit, PP_FETCH_TOO_LARGE → 413
  *   PP_SERVE_BUNDLE / PP_RUN_NOT_BLESSED / PP_RUN_INVALID (reload) → 409;  undecodable image, fetch
- *   failure/timeout, PP_SERVE_COLD_START → 422;  PP_SERVE_UNAVAILABLE → 503;  anything else → 500 (a bug).
+ *   failure/timeout, PP_SERVE_COLD_START, an encoder the bundle names but this build lacks → 422;
+ *   PP_SERVE_UNAVAILABLE, an encoder that fails to load → 503;  anything else → 500 (a bug).
  *
  * Errors answer `{error: {code, message, field?}, request_id}`. Shutdown (`app.close()`) stops accepting,
  * lets in-flight requests finish, flushes the request log and closes the analytics store.
@@ -70,6 +71,8 @@ const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
   PP_RUN_NOT_BLESSED: 409,
   PP_RUN_INVALID: 409,
   PP_SERVE_COLD_START: 422,
+  PP_EMBED_ENCODER_UNKNOWN: 422,
+  PP_EMBED_MODEL_LOAD: 503,
   PP_EMBED_IMAGE_DECODE: 422,
   PP_FETCH_FAILED: 422,
   PP_FETCH_TIMEOUT: 422,

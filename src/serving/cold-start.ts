@@ -13,7 +13,6 @@
  */
 import { ppError } from '../errors.js';
 import type { Encoder } from '../embeddings/encoder.js';
-import { createTextEncoder } from '../embeddings/text/encoders.js';
 import { DEFAULT_ITEM_TEXT, itemText } from '../embeddings/text/item-text.js';
 import type { ContentModalityName } from '../index/serving-bundle.js';
 import type { ServedModel, SimilarItem } from './served-model.js';
@@ -38,8 +37,9 @@ export interface ColdStartResult {
 export type EncoderFactory = (modality: 'text' | 'image', spec: string) => Promise<Encoder<string> | Encoder<Buffer>>;
 
 export const defaultEncoderFactory: EncoderFactory = async (modality, spec) => {
-  if (modality === 'text') return createTextEncoder(spec);
-  throw ppError('PP_SERVE_COLD_START', `no image encoder is available in this build (spec ${spec})`);
+  // Imported on first use: the encoders pull in tfjs / onnxruntime, which the other routes do not need.
+  if (modality === 'text') return (await import('../embeddings/text/encoders.js')).createTextEncoder(spec);
+  return (await import('../embeddings/image/encoders.js')).createImageEncoder(spec);
 };
 
 export class ColdStartEncoders {

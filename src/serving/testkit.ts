@@ -1,6 +1,7 @@
 /**
  * Test fixture of the serving tests: a small demo lake with two trained MF runs (different seeds), text
- * embeddings from a deterministic fake encoder (CountingEncoder, 16-d) and the serving bundles of both runs.
+ * embeddings from a deterministic fake encoder (CountingEncoder, 16-d), image embeddings from a fake byte-hash
+ * encoder (8-d, every 5th item missing) and the serving bundles of both runs.
  */
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
@@ -14,6 +15,12 @@ import { silentProgress } from '../cli/progress.js';
 import { buildServingBundle } from '../index/build-serving.js';
 import { tempDir } from '../test-support/fixtures.js';
 import type { EncoderFactory } from './cold-start.js';
+import type { Encoder } from '../embeddings/encoder.js';
+import { writeEmbeddings } from '../embeddings/store.js';
+import { stagingEmbeddingsDir } from '../embeddings/split-content.js';
+import { openDb, sqlString } from '../lake/duckdb.js';
+import { datasetPaths } from '../lake/paths.js';
+import { ppError } from '../errors.js';
 
 export interface ServeFixture {
   dir: string;
@@ -24,12 +31,59 @@ export interface ServeFixture {
 }
 
 export const FAKE_TEXT_DIM = 16;
+export const FAKE_IMAGE_DIM = 8;
 
-/** Cold-start encoders for the fixture: the same fake text encoder the lake was embedded with. */
+/** A deterministic fake image encoder: the normalised FNV hash spread of the bytes (equal bytes → cosine 1). */
+export class FakeImageEncoder implements Encoder<Buffer> {
+  readonly name = 'fake-image';
+  readonly id = 'fake-image@1';
+  readonly modality = 'image' as const;
+  readonly normalised = true;
+  readonly dim = FAKE_IMAGE_DIM;
+  async encode(batch: readonly Buffer[]): Promise<Float32Array> {
+    const out = new Float32Array(batch.length * this.dim);
+    batch.forEach((b, i) => out.set(fakeImageVector(b), i * this.dim));
+    return out;
+  }
+  async dispose(): Promise<void> {}
+}
+
+export function fakeImageVector(bytes: Uint8Array): Float32Array {
+  const v = new Float32Array(FAKE_IMAGE_DIM);
+  let h = 2166136261;
+  for (const x of bytes) {
+    h = Math.imul(h ^ x, 16777619) >>> 0;
+    v[h % FAKE_IMAGE_DIM] += 1 + (h >>> 24) / 255;
+  }
+  const n = Math.hypot(...v) || 1;
+  return v.map((x) => x / n);
+}
+
+/** Cold-start encoders for the fixture: the same fake encoders the lake was embedded with. */
 export const fakeEncoderFactory: EncoderFactory = async (modality, spec) => {
   if (modality === 'text' && spec === 'fake') return new CountingEncoder(FAKE_TEXT_DIM);
-  throw new Error(`no fake ${modality} encoder ${spec}`);
+  if (modality === 'image' && spec === 'fake-image') return new FakeImageEncoder();
+  throw ppError('PP_EMBED_ENCODER_UNKNOWN', `no fake ${modality} encoder ${spec}`);
 };
+
+/** Image embeddings of the staged items: the fake encoder over the bytes of the item id (every 5th item has none). */
+async function writeFakeImageEmbeddings(lake: string, name: string): Promise<void> {
+  const db = await openDb();
+  let ids: string[];
+  try {
+    ids = (await db.all<{ item_id: string }>(`SELECT item_id FROM read_parquet(${sqlString(join(datasetPaths(lake, name).staging, 'item_map.parquet'))}) ORDER BY iid`)).map((r) => r.item_id);
+  } finally {
+    db.close();
+  }
+  const data = new Float32Array(ids.length * FAKE_IMAGE_DIM);
+  const present = new Uint8Array(ids.length);
+  ids.forEach((id, i) => {
+    if (i % 5 === 4) return;
+    data.set(fakeImageVector(Buffer.from(id)), i * FAKE_IMAGE_DIM);
+    present[i] = 1;
+  });
+  await writeEmbeddings(stagingEmbeddingsDir(lake, name), 'image', { data, dim: FAKE_IMAGE_DIM, present, modality: 'image', encoder: 'fake-image', encoder_id: 'fake-image@1', normalised: true, seconds: 0, items_per_s: 0 });
+}
 
 export async function buildServeFixture(prefix: string): Promise<ServeFixture> {
   const dir = tempDir(prefix);
@@ -45,6 +99,7 @@ export async function buildServeFixture(prefix: string): Promise<ServeFixture> {
   const a = await runTraining({ lake, name, split: config['split.name'], model: 'mf', params, seed: 1, ks: [20] });
   const b = await runTraining({ lake, name, split: config['split.name'], model: 'mf', params, seed: 2, ks: [20] });
   await embedItemsText({ lake, name, encoder: new CountingEncoder(FAKE_TEXT_DIM), cache: false, progress: () => silentProgress });
+  await writeFakeImageEmbeddings(lake, name);
   for (const runId of [a.run_id, b.run_id]) await buildServingBundle({ lake, name, runId, threads: 1 });
   return { dir, lake, name, runA: a.run_id, runB: b.run_id };
 }
