@@ -152,19 +152,35 @@ export class ServedModel {
   ): Recommendation[] {
     const index = this.bundle.indexes.graph!;
     const skip = exclude?.length ?? 0;
-    const want = Math.min(this.numItems, k + skip);
+    // Over-fetch by the history size, capped at 4k first (a long history rarely fills the top); search again
+    // with the full over-fetch only when too many results were known items.
+    let want = Math.min(this.numItems, k + Math.min(skip, 4 * k));
     if (want === 0) return [];
-    const m = index.search(vector, want);
+    let m = index.search(vector, want);
+    let kept = this.#unseen(m.keys, m.counts[0], exclude, k);
+    if (kept < k && want < Math.min(this.numItems, k + skip)) {
+      want = Math.min(this.numItems, k + skip);
+      m = index.search(vector, want);
+      kept = this.#unseen(m.keys, m.counts[0], exclude, k);
+    }
     const out: Recommendation[] = [];
     const n = m.counts[0];
     for (let j = 0; j < n && out.length < k; j++) {
       const iid = m.keys[j];
-      if (exclude && exclude.length > 0 && binarySearch(exclude, iid)) continue;
+      if (skip > 0 && binarySearch(exclude!, iid)) continue;
       const rec: Recommendation = { item_id: this.bundle.itemIds[iid], score: 1 - m.distances[j], rank: out.length + 1 };
       if (explain && this.explainHistory > 0 && explain.history.length > 0) rec.explanation = this.explain(iid, explain.history, explain.attentionFrom);
       out.push(rec);
     }
     return out;
+  }
+
+  /** How many of the first n keys are not in `exclude` (stops counting at k). */
+  #unseen(keys: Int32Array, n: number, exclude: Int32Array | null, k: number): number {
+    if (!exclude || exclude.length === 0) return Math.min(n, k);
+    let c = 0;
+    for (let j = 0; j < n && c < k; j++) if (!binarySearch(exclude, keys[j])) c++;
+    return c;
   }
 
   /** History items that contributed most to recommending `iid` (see the module comment). */
