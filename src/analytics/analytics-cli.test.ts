@@ -71,6 +71,16 @@ test('analytics drift stores its rows in logs/drift.parquet, which query then re
   assert.ok(existsSync(join(lake, 'logs', 'drift.parquet')));
   const q = cli(['analytics', 'query', "SELECT count(*) AS n FROM drift WHERE metric = 'not_found_share' AND status = 'alert'", '--lake', lake, '--json']);
   assert.equal(JSON.parse(q.last).rows[0].n, 1);
+  const gate = cli(['analytics', 'drift', '--lake', lake, '--reference', '1h', '--fail-on', 'alert', '--json']);
+  assert.equal(gate.status, 1, 'a 404 share of ~20% in hour 2 is an alert');
+  assert.match(gate.stderr, /^error PP_ANALYTICS_DRIFT: .*not_found_share alert/m);
+  const relaxed = join(lake, '..', 'relaxed.json');
+  const loose = { warn: 0.9, alert: 0.95 };
+  writeFileSync(relaxed, JSON.stringify({ drift: { not_found: loose, unknown_user: loose, unknown_item: loose, embedding_gap: { warn: 1.5, alert: 1.9 }, score_psi: { warn: 50, alert: 100 } } }));
+  const calm = cli(['--config', relaxed, 'analytics', 'drift', '--lake', lake, '--name', KIT.name, '--reference', '1h', '--variant', 'A', '--fail-on', 'warn', '--no-write', '--json']);
+  assert.equal(calm.status, 0, calm.stderr);
+  assert.equal(JSON.parse(calm.last).variant, 'A');
+  assert.equal(cli(['analytics', 'drift', '--lake', lake, '--fail-on', 'bogus']).status, 2);
   const badWindow = cli(['analytics', 'drift', '--lake', lake, '--window', 'soon']);
   assert.equal(badWindow.status, 2);
   assert.match(badWindow.stderr, /^error PP_ANALYTICS_INVALID: .*--window "soon"/m);

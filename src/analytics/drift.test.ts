@@ -208,3 +208,50 @@ test('re-applying thresholds to computed rows equals computing with them', async
   assert.deepEqual(re.worst, direct.worst);
   assert.ok(re.rows.some((r, i) => r.status !== d.rows[i].status), 'the stricter thresholds change some statuses');
 });
+
+test('--variant: a score shift in one variant alerts there and not in the other; rows are kept per variant', async () => {
+  const vlake = join(tempDir('analytics-drift-variant'), 'lake');
+  await buildAnalyticsLake(vlake);
+  await writeLogs(vlake, generateLogs([{ requests: 200, ctr: { A: 0.1, B: 0.1 } }, { requests: 200, ctr: { A: 0.1, B: 0.1 }, scoreMeanByVariant: { B: 0.7 } }], 21));
+  const vs = await openAnalytics({ lake: vlake, name: KIT.name });
+  try {
+    const o = { ...opts, referenceMs: H };
+    const a = await computeDrift(vs, { ...o, variant: 'A' });
+    const b = await computeDrift(vs, { ...o, variant: 'B' });
+    const pooled = await computeDrift(vs, o);
+    assert.equal(a.variant, 'A');
+    assert.equal(row(a, 1, 'score_psi').status, 'ok');
+    assert.equal(row(b, 1, 'score_psi').status, 'alert');
+    assert.equal(row(a, 1, 'not_found_share').n, 100, 'half of the 200 requests');
+    assert.ok(row(pooled, 1, 'score_psi').value! < row(b, 1, 'score_psi').value!, 'pooling dilutes the shift');
+    await writeDriftTable(vlake, pooled.rows);
+    await writeDriftTable(vlake, a.rows);
+    const all = await writeDriftTable(vlake, b.rows);
+    assert.equal(all.rows, 3 * pooled.rows.length);
+  } finally {
+    vs.close();
+  }
+});
+
+test('a drift.parquet written before the variant column is merged as pooled rows', async () => {
+  const olake = join(tempDir('analytics-drift-old'), 'lake');
+  const path = join(olake, 'logs', 'drift.parquet');
+  const db = await openDb();
+  try {
+    await (await import('node:fs/promises')).mkdir(join(olake, 'logs'), { recursive: true });
+    await db.run(`COPY (SELECT 'shop' AS dataset, TIMESTAMP '2026-11-19 00:00:00' AS bucket_start, TIMESTAMP '2026-11-19 01:00:00' AS bucket_end, 'score_psi' AS metric,
+      0.3 AS value, 50::BIGINT AS n, 0.1 AS warn, 0.25 AS alert, 'alert' AS status, NULL::TIMESTAMP AS reference_from, NULL::TIMESTAMP AS reference_to,
+      TIMESTAMP '2026-11-19 02:00:00' AS computed_at) TO ${sqlString(path)} (FORMAT parquet)`);
+  } finally {
+    db.close();
+  }
+  const w = await writeDriftTable(olake, d.rows);
+  assert.equal(w.rows, d.rows.length + 1);
+  const db2 = await openDb();
+  try {
+    const old = await db2.one<{ variant: string; value: number }>(`SELECT variant, value FROM read_parquet(${sqlString(path)}) WHERE bucket_start = TIMESTAMP '2026-11-19 00:00:00'`);
+    assert.deepEqual(old, { variant: '*', value: 0.3 });
+  } finally {
+    db2.close();
+  }
+});

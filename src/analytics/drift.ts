@@ -31,9 +31,12 @@ import { psi, sqlTimestamp, thresholdStatus, type DriftStatus } from './stats.js
  *                      the trained items themselves. Needs ≥ 1 new item (n = new items; min_count does not
  *                      apply — a handful of new items per hour is normal; read n).
  *
+ * All variants are pooled unless `variant` is given — with A/B variants serving different models, the score
+ * distribution is a mixture whose shape moves with the traffic split, so compare one variant at a time.
+ *
  * The rows go to `<lake>/logs/drift.parquet` (writeDriftTable): a Parquet file, not a table of
  * serving.duckdb, because the server holds that file while it runs; re-running replaces the rows of the same
- * (dataset, bucket, metric). The `drift` view of `analytics query` reads it.
+ * (dataset, variant, bucket, metric). The `drift` view of `analytics query` reads it.
  */
 
 export const DRIFT_METRICS = ['not_found_share', 'unknown_user_share', 'unknown_item_share', 'score_psi', 'embedding_gap'] as const;
@@ -57,10 +60,14 @@ export interface DriftOptions {
   psiBins: number;
   thresholds: Record<DriftMetric, Thresholds>;
   modality?: 'text' | 'image';
+  /** Only this A/B variant's requests and events (variants serving different models score differently). */
+  variant?: string;
 }
 
 export interface DriftRow {
   dataset: string;
+  /** The A/B variant the row covers; '*' = all variants pooled. */
+  variant: string;
   bucket_start: string;
   bucket_end: string;
   metric: DriftMetric;
@@ -78,6 +85,7 @@ export interface DriftResult {
   dataset: string;
   split: string | null;
   window_ms: number;
+  variant: string | null;
   reference: { from: string | null; to: string | null; scores: number };
   buckets: number;
   rows: DriftRow[];
@@ -117,11 +125,13 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
   const notes = [...s.notes];
   const ms = Math.round(o.windowMs);
   const bucket = (col: string) => `time_bucket(to_milliseconds(${ms}), ${col})`;
-  const since = o.since ? ` AND ${bucket('ts')} >= ${bucket(sqlTimestamp(o.since))}` : '';
+  // One filter for every query over requests, events and recommendations: the buckets asked for, one variant.
+  const variant = o.variant !== undefined ? ` AND variant = ${sqlString(o.variant)}` : '';
+  const since = (o.since ? ` AND ${bucket('ts')} >= ${bucket(sqlTimestamp(o.since))}` : '') + variant;
   const computedAt = new Date().toISOString();
 
   // Reference window.
-  const first = await db.one<{ t: unknown }>(`SELECT min(ts) AS t FROM requests`);
+  const first = await db.one<{ t: unknown }>(`SELECT min(ts) AS t FROM requests WHERE true${variant}`);
   const refFrom = o.referenceFrom ?? (first?.t ? new Date(isoOf(first.t)) : null);
   const refTo = o.referenceTo ?? (refFrom ? new Date(refFrom.getTime() + o.referenceMs) : null);
 
@@ -159,7 +169,7 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
   // Score PSI against the reference window.
   let refScores = 0;
   if (refFrom && refTo) {
-    const served = `FROM recommendations WHERE status BETWEEN 200 AND 299 AND score IS NOT NULL`;
+    const served = `FROM recommendations WHERE status BETWEEN 200 AND 299 AND score IS NOT NULL${variant}`;
     const inRef = `ts >= ${sqlTimestamp(refFrom)} AND ts < ${sqlTimestamp(refTo)}`;
     const bins = Math.max(2, Math.floor(o.psiBins));
     const qs = Array.from({ length: bins - 1 }, (_, i) => (i + 1) / bins);
@@ -197,6 +207,7 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
       const status = thresholdStatus(acc.value, acc.n, m === 'embedding_gap' ? 1 : o.minCount, th.warn, th.alert);
       rows.push({
         dataset: s.name,
+        variant: o.variant ?? '*',
         bucket_start: key,
         bucket_end: new Date(new Date(key).getTime() + ms).toISOString(),
         metric: m,
@@ -216,6 +227,7 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
     dataset: s.name,
     split: s.split,
     window_ms: ms,
+    variant: o.variant ?? null,
     reference: { from: refFrom?.toISOString() ?? null, to: refTo?.toISOString() ?? null, scores: refScores },
     buckets: perBucket.size,
     rows,
@@ -302,8 +314,8 @@ async function embeddingGap(
 }
 
 /**
- * Merges `rows` into `<lake>/logs/drift.parquet` (rows of the same dataset, bucket and metric are replaced)
- * through a temporary file and a rename. Returns the file and its row count.
+ * Merges `rows` into `<lake>/logs/drift.parquet` (rows of the same dataset, variant, bucket and metric are
+ * replaced) through a temporary file and a rename. Returns the file and its row count.
  */
 export async function writeDriftTable(lake: string, rows: DriftRow[]): Promise<{ path: string; rows: number }> {
   const path = driftPath(lake);
@@ -311,21 +323,24 @@ export async function writeDriftTable(lake: string, rows: DriftRow[]): Promise<{
   const tmp = tempSibling(path) + '.parquet';
   const db = await openDb({ threads: 1 });
   try {
-    await db.run(`CREATE TABLE fresh (dataset VARCHAR, bucket_start TIMESTAMP, bucket_end TIMESTAMP, metric VARCHAR, value DOUBLE, n BIGINT,
+    await db.run(`CREATE TABLE fresh (dataset VARCHAR, variant VARCHAR, bucket_start TIMESTAMP, bucket_end TIMESTAMP, metric VARCHAR, value DOUBLE, n BIGINT,
       warn DOUBLE, alert DOUBLE, status VARCHAR, reference_from TIMESTAMP, reference_to TIMESTAMP, computed_at TIMESTAMP)`);
     const ts = (v: string | null) => (v === null ? 'NULL' : sqlTimestamp(new Date(v)));
     for (let i = 0; i < rows.length; i += 500) {
       const values = rows.slice(i, i + 500).map(
         (r) =>
-          `(${sqlString(r.dataset)}, ${ts(r.bucket_start)}, ${ts(r.bucket_end)}, ${sqlString(r.metric)}, ${r.value === null || !Number.isFinite(r.value) ? 'NULL' : r.value}, ${r.n},
+          `(${sqlString(r.dataset)}, ${sqlString(r.variant ?? '*')}, ${ts(r.bucket_start)}, ${ts(r.bucket_end)}, ${sqlString(r.metric)}, ${r.value === null || !Number.isFinite(r.value) ? 'NULL' : r.value}, ${r.n},
             ${r.warn}, ${r.alert}, ${sqlString(r.status)}, ${ts(r.reference_from)}, ${ts(r.reference_to)}, ${ts(r.computed_at)})`,
       );
       if (values.length) await db.run(`INSERT INTO fresh VALUES ${values.join(',')}`);
     }
-    const old = existsSync(path)
-      ? `UNION ALL SELECT o.* FROM read_parquet(${sqlString(path)}) o ANTI JOIN fresh f ON o.dataset = f.dataset AND o.bucket_start = f.bucket_start AND o.metric = f.metric`
-      : '';
-    await db.run(`COPY (SELECT * FROM (SELECT * FROM fresh ${old}) ORDER BY dataset, bucket_start, metric) TO ${sqlString(tmp)} (FORMAT parquet)`);
+    if (existsSync(path)) {
+      const cols = new Set((await db.all<{ column_name: string }>(`DESCRIBE SELECT * FROM read_parquet(${sqlString(path)})`)).map((c) => c.column_name));
+      // Files written before the variant column existed hold pooled rows.
+      await db.run(`CREATE TABLE old AS SELECT *${cols.has('variant') ? '' : ", '*' AS variant"} FROM read_parquet(${sqlString(path)})`);
+      await db.run(`INSERT INTO fresh BY NAME SELECT o.* FROM old o ANTI JOIN fresh f ON o.dataset = f.dataset AND o.variant = f.variant AND o.bucket_start = f.bucket_start AND o.metric = f.metric`);
+    }
+    await db.run(`COPY (SELECT * FROM fresh ORDER BY dataset, variant, bucket_start, metric) TO ${sqlString(tmp)} (FORMAT parquet)`);
     const count = await db.one<{ n: unknown }>(`SELECT count(*) AS n FROM read_parquet(${sqlString(tmp)})`);
     await rename(tmp, path);
     return { path, rows: Number(count?.n ?? 0) };

@@ -98,6 +98,8 @@ export interface HourSpec {
   notFound?: number;
   /** Mean of the served scores (default 0.5; sd 0.1). */
   scoreMean?: number;
+  /** Mean of the served scores per variant (wins over scoreMean). */
+  scoreMeanByVariant?: Record<string, number>;
   /** Which new items appear in recommendations (one slot of each request): none, similar (i50–i54), drifted (i55–i59). */
   newItems?: 'none' | 'similar' | 'drifted';
 }
@@ -166,7 +168,8 @@ export function generateLogs(hours: HourSpec[], seed = 1): { requests: LogReques
         if (!chosen.includes(j)) chosen.push(j);
       }
       if (h.newItems && h.newItems !== 'none') chosen[4] = (h.newItems === 'similar' ? 50 : 55) + (q % 5);
-      const scores = chosen.map(() => Math.round((( h.scoreMean ?? 0.5) + 0.1 * gaussian(r)) * 1e6) / 1e6).sort((a, b) => b - a);
+      const mean = h.scoreMeanByVariant?.[variant] ?? h.scoreMean ?? 0.5;
+      const scores = chosen.map(() => Math.round((mean + 0.1 * gaussian(r)) * 1e6) / 1e6).sort((a, b) => b - a);
       const items = chosen.map((j, i) => ({ item_id: itemId(j), score: scores[i], rank: i + 1 }));
       requests.push({ request_id: id, ts, route, user_id: user, model_version: 'run-1', variant, k: 5, items, latency_ms: latency, status: 200 });
       items.forEach((it, i) => {

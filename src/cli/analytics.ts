@@ -47,7 +47,7 @@ const serverFlags = (cmd: Command) =>
     .option('--token <token>', "the server's admin bearer token for query (env PLOTPOINTE_ADMIN_TOKEN)");
 
 const renderDrift = (d: DriftResult & { stored?: { path: string; rows: number } }) => {
-  const lines = [`drift of ${d.dataset}${d.split ? ` (split ${d.split})` : ''}: ${d.buckets} buckets of ${d.window_ms / 60_000} min, reference ${d.reference.from ?? '-'} → ${d.reference.to ?? '-'} (${d.reference.scores} scores)`];
+  const lines = [`drift of ${d.dataset}${d.split ? ` (split ${d.split})` : ''}${d.variant ? `, variant ${d.variant}` : ''}: ${d.buckets} buckets of ${d.window_ms / 60_000} min, reference ${d.reference.from ?? '-'} → ${d.reference.to ?? '-'} (${d.reference.scores} scores)`];
   lines.push('worst: ' + Object.entries(d.worst).map(([m, s]) => `${m} ${s}`).join(', '));
   const buckets = [...new Set(d.rows.map((r) => r.bucket_start))].sort().slice(-6);
   lines.push('', `bucket (UTC)           ${Object.keys(d.worst).map((m) => m.padStart(20)).join('')}`);
@@ -135,6 +135,8 @@ export function registerAnalyticsCommands(program: Command, setExit: (code: numb
       .option('--reference <duration>', 'reference window of the score distribution: the first <duration> of the logs (config drift.reference)')
       .option('--since <when>', 'only buckets from this ISO time, or this far back (24h, 7d)')
       .option('--modality <m>', 'content vectors of the embedding gap: text | image (default: text when present)')
+      .option('--variant <name>', 'only this A/B variant (default: all variants pooled)')
+      .option('--fail-on <status>', 'exit 1 (PP_ANALYTICS_DRIFT) when a computed bucket has a metric at this status or worse: warn | alert')
       .option('--no-write', 'print only; do not store the rows in drift.parquet'),
   ).action(async (_o, cmd: Command) => {
     const o = cmd.optsWithGlobals() as Opts;
@@ -149,10 +151,20 @@ export function registerAnalyticsCommands(program: Command, setExit: (code: numb
           const since = o.since ? parseSince(String(o.since)) : undefined;
           const modality = o.modality as 'text' | 'image' | undefined;
           if (modality !== undefined && modality !== 'text' && modality !== 'image') throw ppError('PP_USAGE', `--modality must be text or image, got "${modality}"`);
+          const variant = o.variant as string | undefined;
+          const failOn = o.failOn as string | undefined;
+          if (failOn !== undefined && failOn !== 'warn' && failOn !== 'alert') throw ppError('PP_USAGE', `--fail-on must be warn or alert, got "${failOn}"`);
           const result: DriftResult = t.server
-            ? applyThresholds(await callServer<DriftResult>(t.server, 'v1/analytics/drift', { query: { window, reference, since: since?.toISOString(), split: t.split, modality } }), opts)
-            : await withSession(t, (s) => computeDrift(s, { ...opts, since, modality }));
+            ? applyThresholds(await callServer<DriftResult>(t.server, 'v1/analytics/drift', { query: { window, reference, since: since?.toISOString(), split: t.split, modality, variant } }), opts)
+            : await withSession(t, (s) => computeDrift(s, { ...opts, since, modality, variant }));
           const stored = o.write === false ? undefined : await writeDriftTable(t.lake, result.rows);
+          if (failOn) {
+            const bad = result.rows.filter((r) => r.status === 'alert' || (failOn === 'warn' && r.status === 'warn'));
+            if (bad.length > 0) {
+              const first = bad.slice(0, 3).map((r) => `${r.metric} ${r.status} (${r.value?.toFixed(3)}) at ${r.bucket_start}`);
+              throw ppError('PP_ANALYTICS_DRIFT', `${bad.length} metric-bucket(s) at ${failOn} or worse: ${first.join('; ')}${bad.length > 3 ? '; …' : ''}${stored ? ` (stored in ${stored.path})` : ''}`);
+            }
+          }
           return { ...result, stored };
         },
         renderDrift,

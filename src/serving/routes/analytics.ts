@@ -15,7 +15,7 @@ import { parseDuration, parseSince } from '../../analytics/stats.js';
  * `plotpointe analytics … --server URL` (the CLI cannot open serving.duckdb while the server holds it):
  *
  *   GET  /v1/analytics/report?since=&split=&top=               the report (src/analytics/report.ts)
- *   GET  /v1/analytics/drift?window=&reference=&since=&split=   drift rows computed now (not stored; the CLI
+ *   GET  /v1/analytics/drift?window=&reference=&since=&split=&variant=  drift rows computed now (not stored; the CLI
  *                                                                stores what it fetches in drift.parquet)
  *   GET  /v1/analytics/tables                                   the views a query may use, with columns
  *   POST /v1/analytics/query {sql, max_rows?}                   one read-only statement, sandboxed to those
@@ -107,7 +107,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
       ),
   );
 
-  app.get<{ Querystring: { window?: string; reference?: string; since?: string; split?: string; modality?: 'text' | 'image' } }>(
+  app.get<{ Querystring: { window?: string; reference?: string; since?: string; split?: string; modality?: 'text' | 'image'; variant?: string } }>(
     '/v1/analytics/drift',
     {
       schema: {
@@ -119,13 +119,14 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
           since: Since,
           split: Split,
           modality: Type.Optional(Type.Union([Type.Literal('text'), Type.Literal('image')])),
+          variant: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'one A/B variant (default: all pooled)' })),
         }),
       },
     },
     async (req) => {
       const q = req.query;
       const o = driftOptionsFromConfig(cfg, parseDuration(q.window ?? cfg['drift.window'], 'window'), parseDuration(q.reference ?? cfg['drift.reference'], 'reference'));
-      return withSession(q.split, (s) => computeDrift(s, { ...o, since: q.since ? parseSince(q.since) : undefined, modality: q.modality }));
+      return withSession(q.split, (s) => computeDrift(s, { ...o, since: q.since ? parseSince(q.since) : undefined, modality: q.modality, variant: q.variant }));
     },
   );
 
