@@ -197,6 +197,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
       logPath: join(runDir, 'logs', `${s.id}.log`),
       lake,
       inputs: inputs.filter((i) => i.sha256 !== 'absent').map((i) => i.path),
+      // Shards only for a distributed executor and steps that declare them (none of the current stages does).
+      shards: o.executor.kind === 'bullmq' && s.shards && Number(o.config['pipeline.shards']) > 0 ? s.shards(ctx, Number(o.config['pipeline.shards'])) : undefined,
     };
     const outcome = await o.executor.run(task);
     const endS = (performance.now() - started) / 1000;

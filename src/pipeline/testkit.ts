@@ -53,6 +53,20 @@ export function cli(args: string[], env: NodeJS.ProcessEnv = TEST_ENV): CliResul
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, json };
 }
 
+/** Like `cli`, without blocking the event loop (output of other child processes keeps flowing meanwhile). */
+export async function cliAsync(args: string[], env: NodeJS.ProcessEnv = TEST_ENV): Promise<CliResult> {
+  const bg = cliBackground(args, env);
+  const status = await bg.exit;
+  const lines = bg.stdout().trimEnd().split('\n');
+  let json: CliResult['json'] = {};
+  try {
+    json = JSON.parse(lines[lines.length - 1] ?? '{}');
+  } catch {
+    json = {};
+  }
+  return { status, stdout: bg.stdout(), stderr: bg.stderr(), json };
+}
+
 /** Starts the bin in the background (stderr collected). */
 export function cliBackground(args: string[], env: NodeJS.ProcessEnv = TEST_ENV): { child: ChildProcess; stderr: () => string; stdout: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, [BIN, ...args], { env, cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
