@@ -20,8 +20,9 @@ import { preprocessBatch, preprocessFingerprint, type ImagePreprocessSpec } from
  *
  * Preprocessing (as nsfwjs does it): squash to 224 × 224 ('fill'), p/255 (mean 0, std 1), NHWC.
  * Runs on @tensorflow/tfjs 4.22 with the WASM backend (SIMD, single-threaded in Node). Loading reads the
- * base64 shard (~0.2 s). Measured on the 2-core machine under load average ~10: ~130 ms per image in
- * batches of 8–16 (~8 images/s).
+ * base64 shard (~0.2 s quiet, 1.5–3.4 s under load). `npm run bench:embed` on 300 demo pictures (batch 16,
+ * load average 22–26 on 2 cores): 3.1 items/s wall, 13.3 items per CPU-second (decode included), peak RSS
+ * 811 MB; a probe on random tensors under load ~10 gave ~130 ms per image (~8 images/s).
  * Output rows are L2-normalised.
  */
 export const BUNDLED_IMAGE_MODEL = 'nsfwjs-mobilenet_v2';
