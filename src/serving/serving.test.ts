@@ -102,6 +102,32 @@ describe('serving API on a demo lake with a trained mf run', () => {
       total += 10;
     }
     assert.ok(agree / total >= 0.95, `ANN recall@10 vs exact ${agree / total}`);
+    assert.equal(m.bundle.manifest.item_graph?.source, 'knn-text');
+  });
+
+  test('explanations name the item–item kNN edges of the text graph with their weights', async () => {
+    const m = ctx.state.variants.get('default')!;
+    const g = m.bundle.itemGraph!;
+    let edges = 0;
+    for (let uid = 0; uid < m.numUsers; uid += 3) {
+      const r = await get(`/v1/users/${m.userId(uid)}/recommendations?k=20`);
+      for (const it of r.body.items as { item_id: string; explanation: { item_id: string; knn_edge: number | null }[] }[]) {
+        const a = m.itemIndex.get(it.item_id)!;
+        for (const x of it.explanation) {
+          const b = m.itemIndex.get(x.item_id)!;
+          const row = (u: number, v: number) => Array.from(g.indices.subarray(g.indptr[u], g.indptr[u + 1])).indexOf(v);
+          const ab = row(a, b);
+          const ba = row(b, a);
+          if (ab < 0 && ba < 0) assert.equal(x.knn_edge, null);
+          else {
+            edges++;
+            const w = ab >= 0 ? g.weights[g.indptr[a] + ab] : g.weights[g.indptr[b] + ba];
+            assert.ok(Math.abs((x.knn_edge as number) - w) < 1e-6);
+          }
+        }
+      }
+    }
+    assert.ok(edges > 0, 'some explanations follow a kNN edge');
   });
 
   test('exclude_seen=false may return known items; explain=false drops explanations', async () => {

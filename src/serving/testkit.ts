@@ -1,7 +1,7 @@
 /**
  * Test fixture of the serving tests: a small demo lake with two trained MF runs (different seeds), text
  * embeddings from a deterministic fake encoder (CountingEncoder, 16-d), image embeddings from a fake byte-hash
- * encoder (8-d, every 5th item missing) and the serving bundles of both runs.
+ * encoder (8-d, every 5th item missing), the text kNN graph (k = 10) and the serving bundles of both runs.
  */
 import { join } from 'node:path';
 import { loadConfig } from '../config/load.js';
@@ -21,6 +21,7 @@ import { stagingEmbeddingsDir } from '../embeddings/split-content.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { ppError } from '../errors.js';
+import { buildItemGraph } from '../graphs/item-graphs.js';
 
 export interface ServeFixture {
   dir: string;
@@ -100,6 +101,7 @@ export async function buildServeFixture(prefix: string): Promise<ServeFixture> {
   const b = await runTraining({ lake, name, split: config['split.name'], model: 'mf', params, seed: 2, ks: [20] });
   await embedItemsText({ lake, name, encoder: new CountingEncoder(FAKE_TEXT_DIM), cache: false, progress: () => silentProgress });
   await writeFakeImageEmbeddings(lake, name);
+  await buildItemGraph({ lake, name, modality: 'text', k: 10, recallSample: 0, threads: 1 });
   for (const runId of [a.run_id, b.run_id]) await buildServingBundle({ lake, name, runId, threads: 1 });
   return { dir, lake, name, runA: a.run_id, runB: b.run_id };
 }
