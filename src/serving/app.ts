@@ -30,6 +30,7 @@ import { healthRoutes } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
 import { recommendationRoutes } from './routes/recommendations.js';
 import { userRoutes } from './routes/users.js';
+import { dashboardPlugin } from '../web/plugin.js';
 
 /** What a recommendation handler leaves for the request log (written after the response, off the hot path). */
 export interface PendingLogRow {
@@ -182,6 +183,7 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
   await app.register(eventRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx });
+  await app.register(dashboardPlugin, { serving: ctx });
 
   app.addHook('preClose', async () => {
     ctx.closing = true;

@@ -30,6 +30,8 @@ export interface DemoServing {
   lightgcnRun: string;
   /** The run the server serves (mf). */
   servedRun: string;
+  /** `--variants` serving mf and lightgcn as two A/B variants of equal weight. */
+  variants: string;
 }
 
 function cli(cwd: string, args: string[]): Record<string, unknown> {
@@ -45,9 +47,9 @@ function cli(cwd: string, args: string[]): Record<string, unknown> {
 
 /**
  * Demo lake of `users` users and `items` items with images, trained mf and lightgcn runs and a serving bundle
- * for the mf run, all under `dir` (≈ 20 s on 2 cores for the default sizes).
+ * for each (with text and image indexes unless `content: false`), all under `dir` (≈ 40 s on 2 quiet cores).
  */
-export async function prepareDemoServing(dir: string, sizes: { users?: number; items?: number; epochs?: number } = {}): Promise<DemoServing> {
+export async function prepareDemoServing(dir: string, sizes: { users?: number; items?: number; epochs?: number; content?: boolean } = {}): Promise<DemoServing> {
   const users = sizes.users ?? 200;
   const items = sizes.items ?? 160;
   const epochs = sizes.epochs ?? 8;
@@ -63,8 +65,15 @@ export async function prepareDemoServing(dir: string, sizes: { users?: number; i
   const mf = cli(dir, ['train', '--model', 'mf', '--param', `epochs=${epochs}`, 'evalEvery=2', 'lr=0.01', 'batch=256', ...c]);
   const lg = cli(dir, ['train', '--model', 'lightgcn', '--param', `epochs=${epochs}`, 'evalEvery=2', 'lr=0.01', 'batch=256', ...c]);
   const mfRun = String(mf.run_id);
-  cli(dir, ['index', 'build', '--run', mfRun, ...c]);
-  return { dir, lake, name: 'demo', config, mfRun, lightgcnRun: String(lg.run_id), servedRun: mfRun };
+  const lightgcnRun = String(lg.run_id);
+  // Content embeddings (text: USE lite; image: the bundled MobileNetV2), so the bundles hold text and image
+  // indexes and cold start can encode a new item.
+  if (sizes.content !== false) {
+    cli(dir, ['embed', 'text', '--lake', lake, '--name', 'demo', ...c]);
+    cli(dir, ['embed', 'image', '--lake', lake, '--name', 'demo', '--encoder', 'bundled', ...c]);
+  }
+  for (const run of [mfRun, lightgcnRun]) cli(dir, ['index', 'build', '--lake', lake, '--name', 'demo', '--run', run, ...c]);
+  return { dir, lake, name: 'demo', config, mfRun, lightgcnRun, servedRun: mfRun, variants: `mf=${mfRun}:1,lightgcn=${lightgcnRun}:1` };
 }
 
 async function freePort(): Promise<number> {
@@ -87,13 +96,16 @@ export interface RunningServer {
   output(): string;
 }
 
-/** Starts `plotpointe serve` on a free loopback port and waits until /readyz answers 200 (≤ 60 s). */
+/**
+ * Starts `plotpointe serve` on a free loopback port and waits until /readyz answers 200 (≤ 120 s). `extra`
+ * flags are appended (e.g. `['--variants', d.variants]`).
+ */
 export async function startServer(d: DemoServing, extra: string[] = []): Promise<RunningServer> {
   const port = await freePort();
   let log = '';
   const child = spawn(
     process.execPath,
-    [join(repoRoot, 'bin', 'plotpointe.mjs'), 'serve', '--config', d.config, '--lake', d.lake, '--name', d.name, '--run', d.servedRun, '--port', String(port), '--host', '127.0.0.1', ...extra],
+    [join(repoRoot, 'bin', 'plotpointe.mjs'), 'serve', '--config', d.config, '--lake', d.lake, '--name', d.name, '--run', d.servedRun, '--port', String(port), '--host', '127.0.0.1', '--log-level', 'warn', ...extra],
     { cwd: d.dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, PLOTPOINTE_CORE_THREADS: '1' } },
   );
   child.stdout!.on('data', (b: Buffer) => (log += b.toString()));
@@ -107,7 +119,7 @@ export async function startServer(d: DemoServing, extra: string[] = []): Promise
     await done;
     clearTimeout(timer);
   };
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 120_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`plotpointe serve exited with ${child.exitCode}: ${log.slice(-3000)}`);
     try {
@@ -118,7 +130,7 @@ export async function startServer(d: DemoServing, extra: string[] = []): Promise
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`plotpointe serve was not ready within 60 s: ${log.slice(-3000)}`);
+      throw new Error(`plotpointe serve was not ready within 120 s: ${log.slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 200));
   }

@@ -6,6 +6,7 @@ import type {} from '@fastify/swagger'; // route schema fields tags/summary/hide
 import { Type, type Static } from '@sinclair/typebox';
 import type { ServedModel } from '../serving/served-model.js';
 import { RunStore, RUN_STORE_FILE } from '../tracking/index.js';
+import { datasetPaths } from '../lake/paths.js';
 import { readAblations } from './ablations.js';
 import { dashboardAssets } from './assets.js';
 import { DashboardCatalog, ITEM_ID_RE, USER_ID_RE } from './catalog.js';
@@ -17,13 +18,18 @@ import { DashboardCatalog, ITEM_ID_RE, USER_ID_RE } from './catalog.js';
  * epochs, ablation tables. Recommendations, similar items, cold start, metrics and analytics come from the
  * serving API itself (`/v1/...`, `/metrics`), which the client calls directly.
  *
- * Register it from the serving app: `app.register(dashboardPlugin, { lake, name, split })`.
+ * Registered by the serving app: `app.register(dashboardPlugin, { serving: ctx })` (lake, dataset and split from
+ * the served bundle); standalone: `{ lake, name, split }`.
  */
 export interface DashboardPluginOptions {
-  lake: string;
-  /** Dataset name in the lake. */
-  name: string;
-  /** Split whose training history the explorer shows (default: `default`, else the first split on disk). */
+  /** Lake folder (default: the serving context's). */
+  lake?: string;
+  /** Dataset name in the lake (default: the serving context's). */
+  name?: string;
+  /**
+   * Split whose training history the explorer shows (default: the split of the primary served bundle, else
+   * `default`, else the first split on disk).
+   */
   split?: string;
   /** What the server is serving, shown on the overview (run id, model, version, …); called per request. */
   servingInfo?: () => Record<string, unknown> | null;
@@ -36,6 +42,8 @@ export interface DashboardPluginOptions {
 
 /** What the dashboard reads of the serving context: the current snapshot of served variants. */
 export interface DashboardServingHost {
+  readonly lake: string;
+  readonly name: string;
   readonly state: {
     readonly variants: ReadonlyMap<string, ServedModel>;
     readonly primary: string;
@@ -66,9 +74,26 @@ function notFound(reply: FastifyReply, code: string, message: string) {
 }
 
 export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async (app: FastifyInstance, opts) => {
-  const catalog = new DashboardCatalog(opts.lake, opts.name, opts.split);
+  const lake = opts.lake ?? opts.serving?.lake;
+  const name = opts.name ?? opts.serving?.name;
+  if (!lake || !name) throw new Error('dashboardPlugin needs lake and name, or a serving context');
+  const primary = opts.serving?.state.variants.get(opts.serving.state.primary);
+  const split = opts.split ?? primary?.bundle.manifest.split;
+  // Without a staged dataset (e.g. a synthetic serving bundle) the shell still loads and the data routes say
+  // what is missing with a 404.
+  let catalog: DashboardCatalog | null = null;
+  let missing = '';
+  try {
+    catalog = new DashboardCatalog(lake, name, split);
+  } catch (err) {
+    missing = (err as Error).message;
+  }
+  const data = (reply: FastifyReply): DashboardCatalog | null => {
+    if (!catalog) void notFound(reply, 'PP_LAKE_NOT_FOUND', missing);
+    return catalog;
+  };
   const assets = await dashboardAssets();
-  app.addHook('onClose', async () => catalog.close());
+  app.addHook('onClose', async () => catalog?.close());
   const hide = { hide: true, tags: ['dashboard'] };
 
   app.get('/', { schema: hide }, async (_req, reply) =>
@@ -81,15 +106,18 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=31536000, immutable').send(assets.css),
   );
 
-  app.get('/api/dashboard/summary', { schema: { tags: ['dashboard'], summary: 'data card, split counts and degree distributions' } }, async () => ({
-    ...(await catalog.summary()),
-    serving: opts.servingInfo?.() ?? null,
-  }));
+  app.get('/api/dashboard/summary', { schema: { tags: ['dashboard'], summary: 'data card, split counts and degree distributions' } }, async (_req, reply) => {
+    const c = data(reply);
+    return c ? { ...(await c.summary()), serving: opts.servingInfo?.() ?? null } : reply;
+  });
 
   app.get<{ Querystring: Static<typeof SearchQuery> }>(
     '/api/dashboard/users',
     { schema: { tags: ['dashboard'], summary: 'users with training history, most active first', querystring: SearchQuery } },
-    async (req) => ({ users: await catalog.searchUsers(req.query.q.trim(), req.query.limit) }),
+    async (req, reply) => {
+      const c = data(reply);
+      return c ? { users: await c.searchUsers(req.query.q.trim(), req.query.limit) } : reply;
+    },
   );
 
   app.get<{ Params: Static<typeof UserParams>; Querystring: { limit: number } }>(
@@ -103,8 +131,10 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       },
     },
     async (req, reply) => {
-      const h = await catalog.history(req.params.userId, req.query.limit);
-      return h ?? notFound(reply, 'PP_SERVE_USER_UNKNOWN', `no user ${req.params.userId} with training history in split ${catalog.split}`);
+      const c = data(reply);
+      if (!c) return reply;
+      const h = await c.history(req.params.userId, req.query.limit);
+      return h ?? notFound(reply, 'PP_SERVE_USER_UNKNOWN', `no user ${req.params.userId} with training history in split ${c.split}`);
     },
   );
 
@@ -147,7 +177,10 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
   app.get<{ Querystring: Static<typeof SearchQuery> }>(
     '/api/dashboard/items',
     { schema: { tags: ['dashboard'], summary: 'items by id or title, most popular first', querystring: SearchQuery } },
-    async (req) => ({ items: await catalog.searchItems(req.query.q.trim(), req.query.limit) }),
+    async (req, reply) => {
+      const c = data(reply);
+      return c ? { items: await c.searchItems(req.query.q.trim(), req.query.limit) } : reply;
+    },
   );
 
   app.get<{ Querystring: Static<typeof IdsQuery> }>(
@@ -158,7 +191,8 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       if (ids.length > 200 || ids.some((id) => !ITEM_ID_RE.test(id))) {
         return reply.code(400).send({ error: { code: 'PP_USAGE', message: 'ids: at most 200 comma-separated item ids' } });
       }
-      return { items: await catalog.items(ids) };
+      const c = data(reply);
+      return c ? { items: await c.items(ids) } : reply;
     },
   );
 
@@ -166,7 +200,9 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     '/api/dashboard/images/:itemId',
     { schema: { tags: ['dashboard'], summary: "an item's local image, as its metadata names it", params: ItemParams } },
     async (req, reply) => {
-      const path = await catalog.imagePath(req.params.itemId);
+      const c = data(reply);
+      if (!c) return reply;
+      const path = await c.imagePath(req.params.itemId);
       const type = path ? IMAGE_TYPES[extname(path).toLowerCase()] : undefined;
       if (!path || !type || !existsSync(path)) return notFound(reply, 'PP_INPUT_NOT_FOUND', `no local image for item ${req.params.itemId}`);
       // Resolve links and check what is really there: a regular file of an image type, within the size cap.
@@ -184,8 +220,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     },
   );
 
-  const runStore = async (): Promise<RunStore | null> =>
-    existsSync(join(catalog.paths.lake, RUN_STORE_FILE)) ? RunStore.open(catalog.paths.lake, { create: false }) : null;
+  const runStore = async (): Promise<RunStore | null> => (existsSync(join(lake, RUN_STORE_FILE)) ? RunStore.open(lake, { create: false }) : null);
 
   app.get<{ Querystring: { limit: number } }>(
     '/api/dashboard/runs',
@@ -194,7 +229,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       const store = await runStore();
       if (!store) return { runs: [], blessed: [] };
       try {
-        const runs = await store.list({ dataset: opts.name, limit: req.query.limit });
+        const runs = await store.list({ dataset: name, limit: req.query.limit });
         return { runs };
       } finally {
         store.close();
@@ -208,12 +243,12 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     async (req, reply) => {
       const store = await runStore();
       const run = store ? await store.get(req.params.runId).finally(() => store.close()) : null;
-      if (!run || run.dataset !== opts.name) return notFound(reply, 'PP_RUN_NOT_FOUND', `no run ${req.params.runId} of dataset ${opts.name}`);
+      if (!run || run.dataset !== name) return notFound(reply, 'PP_RUN_NOT_FOUND', `no run ${req.params.runId} of dataset ${name}`);
       return run;
     },
   );
 
   app.get('/api/dashboard/ablations', { schema: { tags: ['dashboard'], summary: 'ablation tables (ablate output), newest first' } }, async () => ({
-    ablations: await readAblations(catalog.paths.artifacts),
+    ablations: await readAblations(datasetPaths(lake, name).artifacts),
   }));
 };

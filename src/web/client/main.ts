@@ -68,5 +68,10 @@ async function route(focus: boolean): Promise<void> {
   }
 }
 
+// The skip link moves focus to the content; it must not change the hash (that would be a route).
+document.querySelector<HTMLAnchorElement>('.skip-link')?.addEventListener('click', (e) => {
+  e.preventDefault();
+  document.getElementById('main')?.focus();
+});
 window.addEventListener('hashchange', () => void route(true));
 void route(false);
