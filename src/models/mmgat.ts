@@ -98,6 +98,7 @@ export const MMGAT_PARAMS = {
   warm_negatives: { default: true, doc: 'draw negatives among warm items only (a cold item is never a positive; as a negative it would only learn to rank last)' },
   negatives: { default: 'uniform', choices: ['uniform', 'popularity', 'hard'], doc: 'negative sampling (see BprSampler)' },
   hard_candidates: { default: 8, min: 2, max: 256, doc: "candidates per triple with negatives 'hard'" },
+  content_init: { default: 0.4, min: 0, max: 10, doc: 'scale of the fusion output at initialisation (W₂ ~ N(0, content_init²/hidden)); small values start the model near its ID/graph part and let BPR grow the content part' },
   init_std: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the embeddings at initialisation (and the fusion output scale)' },
   leaky_slope: { default: 0.2, min: 0, max: 1, doc: 'negative slope of the LeakyReLU on attention logits' },
 } as const satisfies Record<string, ParamSpec>;
@@ -327,7 +328,7 @@ export class MmgatModel implements TrainableModel {
         dropout: q.dropout,
         activation: 'gelu',
         seed: seed ^ 0x1b873593,
-        outScale: q.init_std * 4,
+        outScale: q.content_init,
       });
       for (const [name, t] of this.fusion.parameters()) this.named.push([name, t]);
     }
