@@ -289,6 +289,7 @@ async function main(): Promise<void> {
               '--M', String(b.connectivity),
               '--efc', String(b.expansionAdd),
               '--ef', efs.join(','),
+              ...(keep ? ['--reuse'] : []),
             ])),
           );
         } catch (err) {

@@ -15,7 +15,6 @@ Prints one JSON object per efSearch on stdout (the AnnRow shape of ann.bench.ts)
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 
@@ -44,6 +43,7 @@ def main() -> None:
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--efc", type=int, default=128)
     p.add_argument("--ef", default="16,24,32,48,64")
+    p.add_argument("--reuse", action="store_true", help="keep the built index in --dir and reuse it next time")
     a = p.parse_args()
     d, n, q, k = a.dim, a.rows, a.queries, a.k
     base = np.fromfile(os.path.join(a.dir, "base.f32"), dtype=np.float32).reshape(n, d)
@@ -52,18 +52,37 @@ def main() -> None:
     kth = exact_scores[:, k - 1].astype(np.float64)
 
     faiss.omp_set_num_threads(a.threads)
-    rss0 = rss_mb()
-    index = faiss.IndexHNSWFlat(d, a.M, faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = a.efc
-    t0 = time.perf_counter()
-    index.add(base)
-    build_seconds = time.perf_counter() - t0
-    rss_growth = rss_mb() - rss0
     path = os.path.join(a.dir, f"faiss-{a.M}-{a.efc}.index")
-    faiss.write_index(index, path)
+    info_path = path + ".build.json"
+    cached = a.reuse and os.path.exists(path) and os.path.exists(info_path)
+    if cached:
+        index = faiss.read_index(path)
+        with open(info_path) as f:
+            info = json.load(f)
+        print(f"  reusing the FAISS index built at {info['builtAt']} in {info['buildSeconds']:.1f} s", file=sys.stderr)
+    else:
+        rss0 = rss_mb()
+        load0 = os.getloadavg()[0]
+        index = faiss.IndexHNSWFlat(d, a.M, faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = a.efc
+        t0 = time.perf_counter()
+        index.add(base)
+        info = {
+            "buildSeconds": time.perf_counter() - t0,
+            "rssGrowthMB": rss_mb() - rss0,
+            "builtAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "load": max(load0, os.getloadavg()[0]),
+        }
+        faiss.write_index(index, path)
+        if a.reuse:
+            with open(info_path, "w") as f:
+                json.dump(info, f)
+        print(f"faiss {faiss.__version__}: built {n} x {d} M={a.M} efC={a.efc} in {info['buildSeconds']:.1f} s", file=sys.stderr)
+    build_seconds = info["buildSeconds"]
+    rss_growth = info["rssGrowthMB"]
     index_mb = os.path.getsize(path) / 2**20
-    os.remove(path)
-    print(f"faiss {faiss.__version__}: built {n} x {d} M={a.M} efC={a.efc} in {build_seconds:.1f} s", file=sys.stderr)
+    if not a.reuse:
+        os.remove(path)
 
     base64 = base.astype(np.float64)
     q64 = queries.astype(np.float64)
@@ -103,6 +122,7 @@ def main() -> None:
                     "expansionAdd": a.efc,
                     "expansionSearch": ef,
                     "buildSeconds": build_seconds,
+                    "buildCached": cached,
                     "indexMB": index_mb,
                     "rssGrowthMB": rss_growth,
                     "p50Ms": float(lat[min(q - 1, int(0.5 * q))]),

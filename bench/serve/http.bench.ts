@@ -13,11 +13,12 @@
  * whole ms). Also reported: errors (connection errors and timeouts), non-2xx responses, the CPU seconds the
  * server process used per second of the run (its share of the 2 cores) and per request (CPU ms/req: what a
  * request costs the server, less sensitive to other load on a shared machine than req/s; 1000 / it bounds
- * the req/s of one fully available core).
+ * the req/s of one fully available core). Before the load, the routes' ServedModel calls are timed in this
+ * process without HTTP (handler µs per call), which separates the search from the framework's cost.
  *
  *   node --import tsx bench/serve/http.bench.ts [--items 500000] [--users 100000] [--dim 128] [--duration 15]
  *     [--warmup 3] [--connections 16] [--lake DIR] [--rebuild] [--only similar|recommendations]
- *     [--server-log-level info|warn|…] [--cpu-prof DIR]
+ *     [--server-log-level info|warn|…] [--cpu-prof DIR] [--handler-calls 2000]
  *
  * The lake with the bundle is cached under $TMPDIR/pp-serve-bench/ (pass --rebuild to write it again). The server
  * logs at `--server-log-level` (default info, the CLI default: one pino line per request on its stderr, discarded
@@ -31,6 +32,9 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
 import { servingDir } from '../../src/index/build-serving.js';
+import { openServingBundle } from '../../src/index/serving-bundle.js';
+import { ServedModel } from '../../src/serving/served-model.js';
+import { withTitles } from '../../src/serving/routes/shared.js';
 import { syntheticBundleInput } from './synthetic-bundle.js';
 import { httpTable, type HttpRow } from './tables.js';
 
@@ -82,6 +86,41 @@ async function ensureBundle(dir: string, items: number, users: number, dim: numb
   });
   console.log(`bundle written in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${dir}`);
   return manifest;
+}
+
+/**
+ * The handlers' work without HTTP: the same ServedModel calls the two routes make (similar in model space with
+ * titles; recommendations with exclude_seen and explanations, with titles), `calls` random ids each, one at a
+ * time in this process. Returns µs per call (p50 and mean) — what the search and the response objects cost
+ * before Fastify, serialisation, logging and the socket.
+ */
+async function handlerCosts(bundleDir: string, calls: number): Promise<Record<string, { p50Us: number; meanUs: number }>> {
+  const bundle = await openServingBundle(bundleDir, { threads: 1 });
+  const model = new ServedModel(bundle, { explainHistory: 200 });
+  const nI = model.numItems;
+  const nU = model.numUsers;
+  const work: Record<string, () => unknown> = {
+    similar: () => withTitles(model, model.similar(model.requireItem(`I${Math.floor(Math.random() * nI)}`), 'graph', 20)),
+    recommendations: () => {
+      const uid = model.requireUser(`U${Math.floor(Math.random() * nU)}`);
+      const history = model.history(uid);
+      return withTitles(model, model.recommend(model.userVector(uid), 20, history, { history, attentionFrom: bundle.history.indptr[uid] }));
+    },
+  };
+  const out: Record<string, { p50Us: number; meanUs: number }> = {};
+  for (const [name, fn] of Object.entries(work)) {
+    for (let i = 0; i < 200; i++) fn(); // warm-up
+    const t = new Float64Array(calls);
+    for (let i = 0; i < calls; i++) {
+      const s = process.hrtime.bigint();
+      fn();
+      t[i] = Number(process.hrtime.bigint() - s) / 1000;
+    }
+    const mean = t.reduce((a, b) => a + b, 0) / calls;
+    t.sort();
+    out[name] = { p50Us: q(t, 0.5), meanUs: mean };
+  }
+  return out;
 }
 
 /** Starts `plotpointe serve` on a free port and resolves with its base URL once it answers /readyz. */
@@ -211,6 +250,12 @@ async function main(): Promise<void> {
     },
   ].filter((s) => !only || s.scenario === only);
 
+  const handlers = await handlerCosts(bundleDir, Number(arg('handler-calls', '2000')));
+  console.log(
+    `handler work without HTTP (µs per call, p50 / mean): ` +
+      Object.entries(handlers).map(([n, h]) => `${n} ${h.p50Us.toFixed(0)} / ${h.meanUs.toFixed(0)}`).join(', ') +
+      ` (load ${loadavg()[0].toFixed(2)})`,
+  );
   const t0 = performance.now();
   const { child, url } = await startServer(lake, serverLogLevel, cpuProf);
   console.log(`plotpointe serve (log level ${serverLogLevel}) ready at ${url} in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
@@ -259,7 +304,7 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(httpTable(rows));
-  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, serverLogLevel, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
+  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, serverLogLevel, handlers, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
 }
 
 await main();
