@@ -31,6 +31,8 @@ export const BUNDLED_IMAGE_VERSION = '4.4.0';
 export const BUNDLED_IMAGE_DIM = 1280;
 /** The layer whose output is the embedding: Flatten of the 7×7 average pool of `out_relu`. */
 export const BUNDLED_FEATURE_LAYER = 'flatten_1';
+/** The classes of the dropped nsfwjs head, in output order. */
+export const BUNDLED_HEAD_CLASSES = ['drawing', 'hentai', 'neutral', 'porn', 'sexy'] as const;
 
 export const BUNDLED_PREPROCESS: ImagePreprocessSpec = {
   size: 224,
@@ -150,6 +152,23 @@ export class BundledImageEncoder implements Encoder<Uint8Array> {
     } finally {
       x.dispose();
       y?.dispose();
+    }
+  }
+
+  /**
+   * The original network's 5 class probabilities per picture (`BUNDLED_HEAD_CLASSES` order), `batch × 5`: not an
+   * embedding, a check that the shipped weights are the trained ones (product photos come out `neutral`).
+   */
+  async headScores(batch: readonly Uint8Array[]): Promise<Float32Array> {
+    if (!this.model) throw ppError('PP_INTERNAL', 'bundled image encoder used after dispose');
+    const s = this.preprocess.size;
+    const x = this.tf.tensor4d(await preprocessBatch(batch, this.preprocess), [batch.length, s, s, 3], 'float32');
+    const y = this.full.predict(x);
+    try {
+      return Float32Array.from(await y.data());
+    } finally {
+      x.dispose();
+      y.dispose();
     }
   }
 

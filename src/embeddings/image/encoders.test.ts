@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import sharp from 'sharp';
@@ -8,6 +8,7 @@ import { isPlotPointeError } from '../../errors.js';
 import { tempDir } from '../../test-support/fixtures.js';
 import { cosine, type Encoder } from '../encoder.js';
 import { createImageEncoder } from './encoders.js';
+import { BUNDLED_HEAD_CLASSES, BundledImageEncoder } from './bundled-encoder.js';
 import { demoImageLake, drawnImage, MOBILENET } from './testkit.js';
 
 /** Row i of a batch × dim matrix. */
@@ -139,6 +140,27 @@ function encoderContract(label: string, spec: string, skip: string | false) {
 
 encoderContract('ONNX ImageNet MobileNetV2 features', `onnx:${MOBILENET.path}`, MOBILENET.skip);
 encoderContract('bundled nsfwjs MobileNetV2 features', 'bundled', false);
+
+test('the bundled weights are the trained nsfwjs ones: its own 5-class head calls demo product pictures neutral', async () => {
+  const enc = await BundledImageEncoder.load();
+  try {
+    const { imagesDir } = await demoImageLake(tempDir('img-head'), 20);
+    const pics = readdirSync(imagesDir).sort().slice(0, 12).map((f) => readFileSync(join(imagesDir, f)));
+    const scores = await enc.headScores(pics);
+    let neutral = 0;
+    for (let i = 0; i < pics.length; i++) {
+      const p = row(scores, 5, i);
+      assert.ok(Math.abs(p.reduce((a, b) => a + b, 0) - 1) < 1e-3, 'softmax rows');
+      if (BUNDLED_HEAD_CLASSES[argmax(p)] === 'neutral') neutral++;
+    }
+    assert.ok(neutral >= 9, `${neutral} of 12 product pictures neutral`);
+    // …and not because the head answers the same for everything (as zero or shuffled weights might).
+    const spread = Math.max(...Array.from({ length: pics.length }, (_, i) => maxAbsDiff(row(scores, 5, i), row(scores, 5, 0))));
+    assert.ok(spread > 0.05, `scores vary between pictures (max difference ${spread.toFixed(3)})`);
+  } finally {
+    await enc.dispose();
+  }
+});
 
 describe('ONNX MobileNetV2 logits', { skip: MOBILENET.skip }, () => {
   test("the 'output' logits name the ImageNet class of simple synthetic pictures (918 crossword puzzle, 646 maze)", async () => {
