@@ -103,10 +103,18 @@ export function journalEvents(path: string): Array<Record<string, unknown>> {
 }
 
 /**
- * Keys of JSON fields that record when or how fast something ran (or how much came from a cache), not what
- * was computed; `artifactHashes` drops them before hashing JSON files. Every other byte counts.
+ * Keys of JSON fields that record when, how fast or by which commit something ran (or how much came from a
+ * cache), not what was computed; `artifactHashes` drops them before hashing JSON files. Every other byte counts.
  */
-export const VOLATILE_JSON_KEY = /^(created_at|finished_at|started_at|seconds|.*_seconds|.*_per_s|usersPerSecond|cache_hits|encoded)$/;
+export const VOLATILE_JSON_KEY = /^(created_at|finished_at|started_at|seconds|.*_seconds|duration_ms|.*_per_s|usersPerSecond|cache_hits|encoded|code_version)$/;
+
+/**
+ * Files not byte-reproducible by their stage even between two local runs: usearch HNSW indexes are built
+ * with one insertion thread per core, and the graph depends on the threads' interleaving (measured: three
+ * `index build` runs of one run id gave three different index-graph.usearch files). Their settings sidecars
+ * (`.usearch.json`) and every vector they index are compared.
+ */
+export const NOT_REPRODUCIBLE = /\.usearch$/;
 
 function stripVolatile(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripVolatile);
@@ -134,6 +142,7 @@ export async function artifactHashes(report: Partial<PipelineReport>): Promise<R
       const keep = (rel: string) => !(o.exclude ?? []).some((x) => rel === x || rel.startsWith(x + '/'));
       const files = statSync(abs).isDirectory() ? (await listFiles(abs)).filter(keep).map((f) => join(o.path, f)) : [o.path];
       for (const f of files) {
+        if (NOT_REPRODUCIBLE.test(f)) continue;
         const bytes = readFileSync(join(lake, f));
         const body = f.endsWith('.json') ? JSON.stringify(stripVolatile(JSON.parse(bytes.toString('utf8')))) : bytes;
         out[`${s.step}:${f.split(runId).join('RUN')}`] = createHash('sha256').update(body).digest('hex');
