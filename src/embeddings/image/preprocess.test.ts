@@ -67,6 +67,21 @@ test('fit cover centre-crops a wide image; fill squashes it; resize > size crops
   assert.ok(whiteRun(cover) >= 3 && whiteRun(cover) <= 5, `cover white run ${whiteRun(cover)}`);
 });
 
+test('EXIF orientation is applied before the geometry (a phone photo taken sideways)', async () => {
+  // Stored 16 × 8: left half red, right half blue; orientation 6 = display rotated 90° clockwise, so the
+  // displayed picture is 8 × 16 with red on top.
+  const stored = await drawnImage(16, 8, (x) => (x < 8 ? [255, 0, 0] : [0, 0, 255]), 'jpeg');
+  const sideways = await sharp(stored).withMetadata({ orientation: 6 }).jpeg({ quality: 95 }).toBuffer();
+  const rgb = await decodeRgb(sideways, spec({ size: 8, fit: 'fill' }));
+  assert.ok(near(px(rgb, 8, 4, 0), [255, 0, 0], 40), `top is red, got ${px(rgb, 8, 4, 0)}`);
+  assert.ok(near(px(rgb, 8, 4, 7), [0, 0, 255], 40), `bottom is blue, got ${px(rgb, 8, 4, 7)}`);
+  // fit cover of the displayed 8 × 16 keeps the centre rows: red above the middle, blue below.
+  const cover = await decodeRgb(sideways, spec({ size: 8, resize: 8 }));
+  assert.ok(near(px(cover, 8, 4, 1), [255, 0, 0], 40) && near(px(cover, 8, 4, 6), [0, 0, 255], 40));
+  const zoom = await decodeRgb(sideways, spec({ size: 8, resize: 12 }));
+  assert.ok(near(px(zoom, 8, 4, 1), [255, 0, 0], 40) && near(px(zoom, 8, 4, 6), [0, 0, 255], 40));
+});
+
 test('transparency is flattened onto white and greyscale becomes RGB', async () => {
   const transparent = await sharp({ create: { width: 8, height: 8, channels: 4, background: { r: 0, g: 0, b: 0, alpha: 0 } } }).png().toBuffer();
   const rgb = await decodeRgb(transparent, spec());
