@@ -151,7 +151,7 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
         model_version: row.model_version,
         variant: row.variant,
         k: row.k,
-        items: row.items.map((x) => ({ item_id: x.item_id, score: x.score, rank: x.rank })),
+        items: row.items,
         latency_ms: reply.elapsedTime,
         status: reply.statusCode,
       });

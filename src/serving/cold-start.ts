@@ -102,7 +102,7 @@ export async function coldStart(
   const weight = new Map<number, number>();
   for (const q of queries) {
     const { iids, sims } = model.nearestByContent(q.modality, q.vector, neighbours);
-    similar[q.modality] = Array.from(iids.subarray(0, o.k), (iid, r) => ({ item_id: model.itemId(iid), score: sims[r], rank: r + 1 }));
+    similar[q.modality] = Array.from(iids.subarray(0, o.k), (iid, r) => ({ item_id: model.itemId(iid), score: sims[r], rank: r + 1, title: model.itemMeta(iid).title }));
     for (let j = 0; j < iids.length; j++) if (sims[j] > 0) weight.set(iids[j], (weight.get(iids[j]) ?? 0) + sims[j]);
   }
   const d = model.dim;

@@ -3,7 +3,7 @@
  * (DuckDB allows one writer process; analytics inside the server connects to the same instance through
  * {@link ServingLogs.instance}).
  *
- * - Request rows are buffered and written in batches off the request path: a flush runs when `flushRows`
+ * - Request rows are buffered (holding the response's item objects; only item_id, score and rank are written) and written in batches off the request path: a flush runs when `flushRows`
  *   rows are waiting or `flushMs` after the first waiting row, and at {@link ServingLogs.close}. A failed flush
  *   is logged and its rows are dropped (the log must never take the API down).
  * - Events are written at once: `insertEvent` resolves after the row is in the database (the route answers
@@ -14,6 +14,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { EVENTS_DDL, REQUESTS_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
+
+/** The fields of a served item kept in the log (the response objects carry more: title, explanation). */
+const LOGGED_ITEM_FIELDS = ['item_id', 'score', 'rank'];
 
 export interface ServingLogsOptions {
   flushRows: number;
@@ -84,7 +87,7 @@ export class ServingLogs {
         const values: string[] = [];
         for (const r of rows) {
           values.push('(?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, CAST(? AS JSON), ?, ?)');
-          params.push(r.request_id, r.ts, r.route, r.user_id, r.model_version, r.variant, r.k, JSON.stringify(r.items), r.latency_ms, r.status);
+          params.push(r.request_id, r.ts, r.route, r.user_id, r.model_version, r.variant, r.k, JSON.stringify(r.items, LOGGED_ITEM_FIELDS), r.latency_ms, r.status);
         }
         await this.#conn.run(`INSERT INTO requests VALUES ${values.join(', ')}`, params);
         this.written += rows.length;

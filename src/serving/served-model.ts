@@ -24,6 +24,7 @@ export interface Recommendation {
   item_id: string;
   score: number;
   rank: number;
+  title: string | null;
   explanation?: ExplanationEntry[];
 }
 
@@ -44,6 +45,7 @@ export interface SimilarItem {
   item_id: string;
   score: number;
   rank: number;
+  title: string | null;
 }
 
 export interface ServedModelOptions {
@@ -68,6 +70,9 @@ export class ServedModel {
   readonly explainTop: number;
   /** Scratch buffer for a normalised query [dim] (requests run one at a time on the event loop). */
   readonly #query: Float32Array;
+  /** Scratch rows of explain() [explainHistory]. */
+  readonly #explainCos: Float64Array;
+  readonly #explainDot: Float64Array;
 
   constructor(bundle: ServingBundle, opts: ServedModelOptions) {
     this.bundle = bundle;
@@ -87,6 +92,8 @@ export class ServedModel {
     }
     this.explainHistory = opts.explainHistory;
     this.explainTop = opts.explainTop ?? 3;
+    this.#explainCos = new Float64Array(this.explainHistory);
+    this.#explainDot = new Float64Array(this.explainHistory);
     this.#query = new Float32Array(Math.max(d, ...Object.values(bundle.content).map((c) => c.dim)));
   }
 
@@ -168,7 +175,7 @@ export class ServedModel {
     for (let j = 0; j < n && out.length < k; j++) {
       const iid = m.keys[j];
       if (skip > 0 && binarySearch(exclude!, iid)) continue;
-      const rec: Recommendation = { item_id: this.bundle.itemIds[iid], score: 1 - m.distances[j], rank: out.length + 1 };
+      const rec: Recommendation = { item_id: this.bundle.itemIds[iid], score: 1 - m.distances[j], rank: out.length + 1, title: this.bundle.itemMeta[iid].title };
       if (explain && this.explainHistory > 0 && explain.history.length > 0) rec.explanation = this.explain(iid, explain.history, explain.attentionFrom);
       out.push(rec);
     }
@@ -189,44 +196,43 @@ export class ServedModel {
     const E = this.bundle.items;
     const top = this.explainTop;
     const n = Math.min(history.length, this.explainHistory);
-    // Keep the best `top` by cosine with an insertion list (top is small).
-    const bestPos: number[] = [];
-    const bestCos: number[] = [];
-    const bestDot: number[] = [];
+    const cos = this.#explainCos;
+    const dots = this.#explainDot;
     const nr = this.itemNorms[iid];
     const ro = iid * d;
     for (let p = 0; p < n; p++) {
       const h = history[p];
-      if (h === iid) continue;
       const ho = h * d;
-      let s = 0;
-      for (let j = 0; j < d; j++) s += E[ro + j] * E[ho + j];
-      const nh = this.itemNorms[h];
-      const c = nr > 0 && nh > 0 ? s / (nr * nh) : 0;
-      if (bestCos.length === top && c <= bestCos[top - 1]) continue;
-      let at = bestCos.length;
-      while (at > 0 && bestCos[at - 1] < c) at--;
-      bestPos.splice(at, 0, p);
-      bestCos.splice(at, 0, c);
-      bestDot.splice(at, 0, s);
-      if (bestCos.length > top) {
-        bestPos.pop();
-        bestCos.pop();
-        bestDot.pop();
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let j = 0;
+      for (; j + 3 < d; j += 4) {
+        s0 += E[ro + j] * E[ho + j];
+        s1 += E[ro + j + 1] * E[ho + j + 1];
+        s2 += E[ro + j + 2] * E[ho + j + 2];
+        s3 += E[ro + j + 3] * E[ho + j + 3];
       }
+      for (; j < d; j++) s0 += E[ro + j] * E[ho + j];
+      const s = s0 + s1 + s2 + s3;
+      const nh = this.itemNorms[h];
+      dots[p] = s;
+      cos[p] = h === iid ? -Infinity : nr > 0 && nh > 0 ? s / (nr * nh) : 0;
     }
     const att = this.bundle.history.attention;
-    return bestPos.map((p, r) => {
-      const h = history[p];
-      const a = att && attentionFrom !== null ? att[attentionFrom + p] : NaN;
-      return {
-        item_id: this.bundle.itemIds[h],
-        cosine: bestCos[r],
-        dot: bestDot[r],
-        attention: Number.isFinite(a) ? a : null,
-        knn_edge: this.knnEdge(iid, h),
-      };
-    });
+    const out: ExplanationEntry[] = [];
+    // top is small (3): repeated arg-max over the scratch row.
+    for (let r = 0; r < top && r < n; r++) {
+      let best = -1;
+      for (let p = 0; p < n; p++) if (cos[p] > -Infinity && (best < 0 || cos[p] > cos[best])) best = p;
+      if (best < 0) break;
+      const h = history[best];
+      const a = att && attentionFrom !== null ? att[attentionFrom + best] : NaN;
+      out.push({ item_id: this.bundle.itemIds[h], cosine: cos[best], dot: dots[best], attention: Number.isFinite(a) ? a : null, knn_edge: this.knnEdge(iid, h) });
+      cos[best] = -Infinity;
+    }
+    return out;
   }
 
   /** Weight of the kNN edge a → b (or b → a), null without one. */
@@ -257,7 +263,7 @@ export class ServedModel {
     const out: SimilarItem[] = [];
     for (let j = 0; j < m.counts[0] && out.length < k; j++) {
       if (m.keys[j] === iid) continue;
-      out.push({ item_id: this.bundle.itemIds[m.keys[j]], score: 1 - m.distances[j], rank: out.length + 1 });
+      out.push({ item_id: this.bundle.itemIds[m.keys[j]], score: 1 - m.distances[j], rank: out.length + 1, title: this.bundle.itemMeta[m.keys[j]].title });
     }
     return out;
   }
@@ -280,7 +286,7 @@ export class ServedModel {
       cand.push({ iid: c, cos: nc > 0 ? (1 - m.distances[j]) / nc : 0 });
     }
     cand.sort((a, b) => b.cos - a.cos || a.iid - b.iid);
-    return cand.slice(0, k).map((x, r) => ({ item_id: this.bundle.itemIds[x.iid], score: x.cos, rank: r + 1 }));
+    return cand.slice(0, k).map((x, r) => ({ item_id: this.bundle.itemIds[x.iid], score: x.cos, rank: r + 1, title: this.bundle.itemMeta[x.iid].title }));
   }
 
   /**
