@@ -60,6 +60,7 @@ function shell(version: string): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>PlotPointe dashboard</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css?v=${version}">
 <script type="module" src="/assets/app.js?v=${version}"></script>
 </head>

@@ -6,10 +6,10 @@ import { itemLink } from './items.js';
  * with their weights. Known shapes are rendered as "because of …" lists; anything else as compact JSON, so
  * the dashboard never hides what the server said.
  */
-export function explanation(ex: unknown): HTMLElement | null {
+export function explanation(ex: unknown, titles: Map<string, { title: string | null }> = new Map()): HTMLElement | null {
   if (ex === null || ex === undefined) return null;
   if (typeof ex === 'string') return h('div', { class: 'explain' }, ex);
-  if (Array.isArray(ex)) return entries(ex as Record<string, unknown>[]);
+  if (Array.isArray(ex)) return entries(ex as Record<string, unknown>[], titles);
   const o = ex as Record<string, unknown>;
   const list = (['contributors', 'because', 'history', 'items'] as const).map((k) => o[k]).find(Array.isArray) as Record<string, unknown>[] | undefined;
   if (list) {
@@ -30,7 +30,7 @@ export function explanation(ex: unknown): HTMLElement | null {
  * product with the recommended item, the user's attention on that item (models that export it) and the
  * weight of an item–item kNN edge between the two (null when none).
  */
-function entries(list: Record<string, unknown>[]): HTMLElement | null {
+function entries(list: Record<string, unknown>[], titles: Map<string, { title: string | null }>): HTMLElement | null {
   if (list.length === 0) return null;
   const num = (v: unknown, label: string) => (typeof v === 'number' ? `${label} ${fmt(v, 3)}` : null);
   return h(
@@ -43,7 +43,7 @@ function entries(list: Record<string, unknown>[]): HTMLElement | null {
       ...list.slice(0, 3).map((c) => {
         const id = String(c.item_id ?? '');
         const facts = [num(c.cosine, 'cos'), num(c.attention, 'attention'), num(c.knn_edge, 'kNN edge')].filter(Boolean).join(', ');
-        return h('li', { 'data-explain-item': id }, itemLink(id, typeof c.title === 'string' ? c.title : id), facts ? ` (${facts})` : '');
+        return h('li', { 'data-explain-item': id }, itemLink(id, titles.get(id)?.title ?? id), facts ? ` (${facts})` : '');
       }),
     ),
   );

@@ -60,7 +60,11 @@ async function route(focus: boolean): Promise<void> {
   if (focus) heading.focus();
   try {
     cleanup = await page.render({ main, params: new URLSearchParams(query), alive: () => mine === generation });
-    if (mine === generation) main.dataset.state = 'ready';
+    if (mine === generation) {
+      main.dataset.state = 'ready';
+      // The moment the page's data is on screen, for the page-load bench (bench/web/page-load.bench.ts).
+      performance.mark(`pp:ready:${id}`);
+    }
   } catch (err) {
     if (mine !== generation) return;
     main.append(errorBox(`This page could not load: ${(err as Error).message}`));

@@ -117,6 +117,7 @@ export async function renderOverview({ main, alive }: PageContext): Promise<() =
           stat('Mean latency', last.mean === null ? '–' : `${fmt(last.mean, 2)} ms`, 'mean-latency'),
           stat('p95 latency (bucket)', last.p95 === null ? '–' : `≤ ${fmt(last.p95, 1)} ms`, 'p95-latency'),
           stat('Requests served', fmt(now.count), 'total'),
+          stat('Mean latency since start', now.count > 0 ? `${fmt((now.sum / now.count) * (now.seconds ? 1000 : 1), 2)} ms` : '–', 'mean-latency-all'),
         ),
         points.length >= 2
           ? chart({

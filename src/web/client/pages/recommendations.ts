@@ -24,6 +24,8 @@ interface VariantRecs {
 
 const K = 10;
 const FOLD_IN_HISTORY = 20;
+/** History rows shown (newest first). */
+export const HISTORY_SHOWN = 20;
 
 export async function renderRecommendations({ main, params, alive }: PageContext): Promise<void> {
   const userId = params.get('user');
@@ -37,7 +39,7 @@ export async function renderRecommendations({ main, params, alive }: PageContext
 
   let history: { userId: string; total: number; items: HistoryRow[] };
   try {
-    history = await api(`/api/dashboard/users/${enc(userId)}/history?limit=50`);
+    history = await api(`/api/dashboard/users/${enc(userId)}/history?limit=${HISTORY_SHOWN}`);
   } catch (err) {
     if (alive()) main.append(errorBox(err instanceof ApiError && err.status === 404 ? `No user ${userId} with training history.` : (err as Error).message));
     return;
@@ -62,7 +64,7 @@ export async function renderRecommendations({ main, params, alive }: PageContext
       'div',
       { class: 'grid three' },
       section(
-        `History of ${userId} (${history.total} training interactions, newest first)`,
+        `History of ${userId}: ${history.items.length} newest of ${history.total} training interactions`,
         h('ul', { class: 'items', id: 'history' }, ...history.items.map((r) => itemRow(r.itemId, r, h('div', { class: 'small' }, `rating ${r.rating ?? '–'}${r.ts ? ` · ${new Date(r.ts * 1000).toISOString().slice(0, 10)}` : ''}`)))),
       ),
       section('A · served model (user vector)', metaA, colA),
@@ -74,12 +76,13 @@ export async function renderRecommendations({ main, params, alive }: PageContext
     try {
       const resp = await call();
       const rows = scoredItems(resp);
-      const metas = await itemMeta(rows.map((r) => r.itemId));
+      const because = rows.flatMap((r) => (Array.isArray(r.explanation) ? (r.explanation as { item_id: string }[]).slice(0, 3).map((e) => e.item_id) : []));
+      const metas = await itemMeta([...rows.map((r) => r.itemId), ...because]);
       if (!alive()) return;
       setChildren(meta, ['model_version', 'variant', 'request_id'].filter((k) => resp[k] !== undefined).map((k) => `${k} ${String(resp[k])}`).join(' · '));
       if (resp.request_id) col.dataset.requestId = String(resp.request_id);
-      if (rows.length === 0) setChildren(col, empty('No recommendations.'));
-      else setChildren(col, ...rows.map((r) => itemRow(r.itemId, metas.get(r.itemId), h('div', { class: 'score', 'data-score': String(r.score) }, `#${r.rank} · score ${fmt(r.score, 4)}`), explanation(r.explanation))));
+      if (rows.length === 0) setChildren(col, empty('The API returned no items (the user may already know every item the model can recommend).'));
+      else setChildren(col, ...rows.map((r) => itemRow(r.itemId, metas.get(r.itemId), h('div', { class: 'score', 'data-score': String(r.score) }, `#${r.rank} · score ${fmt(r.score, 4)}`), explanation(r.explanation, metas))));
     } catch (err) {
       if (alive()) setChildren(col, errorBox((err as Error).message));
     }
