@@ -85,10 +85,16 @@ export interface ResolvedPipeline {
 }
 
 /** Defaults ← pipeline file ← flags; the DAG of this checkout with the file's skips; `--only` narrows it. */
-export function resolvePipeline(root: Command, file: string | undefined, flags: Partial<Record<ConfigKey, unknown>>, only: string[] = []): ResolvedPipeline {
+export function resolvePipeline(
+  root: Command,
+  file: string | undefined,
+  flags: Partial<Record<ConfigKey, unknown>>,
+  only: string[] = [],
+  defaults: Partial<Record<ConfigKey, unknown>> = {},
+): ResolvedPipeline {
   const pf = readPipelineFile(file);
   const defined = Object.fromEntries(Object.entries(flags).filter(([, v]) => v !== undefined));
-  const config = { ...loadConfig({ overrides: { ...pf.config, ...defined } as Partial<Record<ConfigKey, unknown>> }) } as Record<string, unknown>;
+  const config = { ...loadConfig({ overrides: { ...defaults, ...pf.config, ...defined } as Partial<Record<ConfigKey, unknown>> }) } as Record<string, unknown>;
   const dag = buildDag(config, commandChecker(root), pf.skip);
   return { config, steps: selectSteps(dag.steps, only), leftOut: dag.leftOut, args: pf.args };
 }
@@ -106,6 +112,9 @@ const int = (v: unknown, flag: string) => {
   if (!Number.isInteger(n) || n < 0) throw ppError('PP_USAGE', `${flag} expects a non-negative integer, got "${String(v)}"`);
   return n;
 };
+
+/** What `plotpointe demo` trains unless the config says otherwise: LightGCN (served) with a short schedule. */
+export const DEMO_DEFAULTS: Partial<Record<ConfigKey, unknown>> = { 'pipeline.model': 'lightgcn', 'pipeline.model_params': 'epochs=30,evalEvery=5' };
 
 /** `plotpointe pipeline run|steps`, `plotpointe worker`, `plotpointe demo`. */
 export function registerPipelineCommands(program: Command, setExit: (code: number) => void): void {
@@ -235,7 +244,7 @@ export function registerPipelineCommands(program: Command, setExit: (code: numbe
               'pipeline.jobs': o.jobs,
               'pipeline.source': 'demo',
               'pipeline.executor': 'local',
-            });
+            }, [], DEMO_DEFAULTS);
             return runDemo({
               root: rootOf(cmd),
               resolved: p,

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { request } from 'node:http';
+import { dirname, join } from 'node:path';
 import type { ResolvedPipeline } from '../cli/pipeline.js';
 import { commandChecker } from '../cli/pipeline.js';
 import { runPipeline } from './run.js';
@@ -31,24 +31,6 @@ export interface DemoResult {
   note?: string;
 }
 
-/** Polls `url` until the server answers (any status) or `timeoutMs` passes. */
-function waitForHttp(url: string, timeoutMs: number, alive: () => boolean): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolveWait) => {
-    const attempt = () => {
-      if (!alive() || Date.now() > deadline) return resolveWait(false);
-      const req = request(url, { method: 'GET', timeout: 1000 }, (res) => {
-        res.resume();
-        resolveWait(true);
-      });
-      req.on('error', () => setTimeout(attempt, 300));
-      req.on('timeout', () => req.destroy());
-      req.end();
-    };
-    attempt();
-  });
-}
-
 export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   const c = o.resolved.config;
   const lake = String(c['lake.dir']);
@@ -77,27 +59,46 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   if (!commandChecker(o.root)(['serve'])) {
     return { pipeline: report, run, url: null, served: false, note: '`plotpointe serve` is not in this checkout yet: the pipeline ran, nothing is served' };
   }
-  const port = o.port ?? (c['serve.port'] !== undefined ? String(c['serve.port']) : '8080');
-  const host = o.host ?? (c['serve.host'] !== undefined ? String(c['serve.host']) : '127.0.0.1');
-  const args = ['serve', '--lake', lake, '--name', name, '--port', port, '--host', host, ...(run ? ['--run', run] : []), ...(o.globals.config ? ['--config', o.globals.config] : [])];
-  const child = spawn(process.execPath, [PLOTPOINTE_BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
-  let exited = false;
-  const exitedP = new Promise<number>((r) => child.on('exit', (code) => ((exited = true), r(code ?? 1))));
+  const configFile = join(dirname(report.journal), 'config.json');
+  const args = [
+    'serve', '--lake', lake, '--name', name, '--config', configFile, '--log-level', 'warn', '--json',
+    ...(run ? ['--run', run] : []),
+    ...(o.port !== undefined ? ['--port', o.port] : []),
+    ...(o.host !== undefined ? ['--host', o.host] : []),
+  ];
+  const child = spawn(process.execPath, [PLOTPOINTE_BIN, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
   const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
   const onInt = forward('SIGINT');
   const onTerm = forward('SIGTERM');
   process.on('SIGINT', onInt);
   process.on('SIGTERM', onTerm);
-  const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}/`;
-  const up = await waitForHttp(url, 120_000, () => !exited);
-  if (up) {
-    process.stderr.write(`${renderReport(report)}\n\nPlotPointe is up: ${url} (API docs ${url}docs) — Ctrl-C stops it\n`);
-    if (o.globals.json) process.stdout.write(JSON.stringify({ url, run, pipeline_run: report.run }) + '\n');
-  }
-  const code = await exitedP;
+  let url: string | null = null;
+  let buffered = '';
+  child.stdout!.on('data', (b: Buffer) => {
+    buffered += b.toString('utf8');
+    let nl: number;
+    while ((nl = buffered.indexOf('\n')) >= 0) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let listening: string | undefined;
+      try {
+        listening = (JSON.parse(line) as { listening?: string }).listening;
+      } catch {
+        listening = undefined;
+      }
+      if (listening && !url) {
+        url = listening.endsWith('/') ? listening : `${listening}/`;
+        process.stderr.write(`${renderReport(report)}\n\n`);
+        process.stdout.write(`PlotPointe is up: ${url} (dashboard), API docs ${url}docs — Ctrl-C stops it\n`);
+      } else if (line.trim()) {
+        process.stderr.write(`serve: ${line}\n`);
+      }
+    }
+  });
+  const code = await new Promise<number>((r) => child.on('exit', (c) => r(c ?? 1)));
   process.off('SIGINT', onInt);
   process.off('SIGTERM', onTerm);
-  return { pipeline: report, run, url: up ? url : null, served: up, note: up ? `server exited with status ${code}` : `the server did not come up (exit ${code})` };
+  return { pipeline: report, run, url, served: url !== null, note: url ? `server stopped (exit ${code})` : `the server did not come up (exit ${code})` };
 }
 
 /** The train step's run id, from its cache record or this run's result (the report keeps keys, so re-read the record). */

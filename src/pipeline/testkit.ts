@@ -144,7 +144,8 @@ export async function artifactHashes(report: Partial<PipelineReport>): Promise<R
       for (const f of files) {
         if (NOT_REPRODUCIBLE.test(f)) continue;
         const bytes = readFileSync(join(lake, f));
-        const body = f.endsWith('.json') ? JSON.stringify(stripVolatile(JSON.parse(bytes.toString('utf8')))) : bytes;
+        // JSON: without volatile fields, and with the train run id (which carries its start time) as RUN.
+        const body = f.endsWith('.json') ? JSON.stringify(stripVolatile(JSON.parse(bytes.toString('utf8')))).split(runId).join('RUN') : bytes;
         out[`${s.step}:${f.split(runId).join('RUN')}`] = createHash('sha256').update(body).digest('hex');
       }
     }

@@ -1,0 +1,93 @@
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { tempDir } from '../test-support/fixtures.js';
+import { checkRedis } from './executors/bullmq.js';
+import { artifactHashes, cli, cliAsync, cliBackground, smallPipelineFile, statuses, waitFor } from './testkit.js';
+
+/**
+ * Distributed mode against a real Redis (PLOTPOINTE_TEST_REDIS, e.g. redis://127.0.0.1:6379; `.ci/run` starts
+ * one): the demo pipeline on 2 `plotpointe worker` processes gives the same artifacts as the local executor,
+ * and a worker SIGKILLed mid-job has its job retried by the other (short lock for the test).
+ */
+const url = process.env.PLOTPOINTE_TEST_REDIS;
+let skip: string | false = url ? false : 'set PLOTPOINTE_TEST_REDIS=redis://127.0.0.1:6379 to run the distributed tests';
+if (url) {
+  try {
+    await checkRedis(url);
+  } catch (err) {
+    skip = `Redis at ${url} is unreachable (${(err as Error).message})`;
+  }
+}
+
+const prefix = `pptest-${process.pid}-${randomBytes(3).toString('hex')}`;
+const dir = tempDir('pipeline-bullmq');
+const lake = join(dir, 'lake');
+const workers: Array<ReturnType<typeof cliBackground>> = [];
+const startWorker = () => {
+  const w = cliBackground(['worker', '--redis', url!, '--prefix', prefix, '--lock-ms', '2000', '--stalled-ms', '1000']);
+  workers.push(w);
+  return w;
+};
+
+after(async () => {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
+  await Promise.all(workers.map((w) => w.exit));
+  workers.forEach((w, i) => writeFileSync(join(dir, `worker-${i}.log`), w.stderr()));
+  if (!url || skip) return;
+  const r = new Redis(url);
+  const keys = await r.keys(`${prefix}:*`);
+  if (keys.length) await r.del(...keys);
+  r.disconnect();
+});
+
+let localHashes: Record<string, string> = {};
+
+test('the demo pipeline on 2 workers (BullMQ) writes the same artifacts as the local executor', { skip }, async () => {
+  const file = smallPipelineFile(dir, lake);
+  const local = cli(['pipeline', 'run', '--config', file, '--json']);
+  assert.equal(local.status, 0, local.stderr);
+  localHashes = await artifactHashes(local.json);
+  assert.ok(Object.keys(localHashes).length > 20, `files compared: ${Object.keys(localHashes).length}`);
+  rmSync(lake, { recursive: true, force: true });
+
+  startWorker();
+  startWorker();
+  const dist = await cliAsync(['pipeline', 'run', '--config', file, '--executor', 'bullmq', '--redis', url!, '--prefix', prefix, '--json']);
+  assert.equal(dist.status, 0, dist.stderr + workers.map((w) => w.stderr()).join('\n'));
+  assert.equal(dist.json.executor, 'bullmq');
+  assert.ok(Object.values(statuses(dist.json)).every((s) => s === 'ran'), JSON.stringify(statuses(dist.json)));
+  const jobsRun = workers.map((w) => (w.stderr().match(/ \(job /g) ?? []).length);
+  assert.equal(jobsRun[0] + jobsRun[1], dist.json.steps!.length, `one job per step: ${jobsRun} (worker logs in ${dir})`);
+  assert.deepEqual(await artifactHashes(dist.json), localHashes);
+});
+
+test('a worker SIGKILLed mid-job loses the job to the other worker (stalled → retried) and the run completes', { skip }, async () => {
+  assert.ok(Object.keys(localHashes).length > 0, 'needs the previous test');
+  const file = smallPipelineFile(dir, lake);
+  const live = workers.filter((w) => w.child.exitCode === null);
+  assert.equal(live.length, 2);
+  const run = cliBackground(['pipeline', 'run', '--force', '--config', file, '--executor', 'bullmq', '--redis', url!, '--prefix', prefix, '--json']);
+  let victim: (typeof live)[number] | undefined;
+  const before = live.map((w) => w.stderr().length);
+  const trainJob = (w: (typeof live)[number], from = 0) => /worker: train \(job (train-[0-9a-f]+)/.exec(w.stderr().slice(from))?.[1];
+  await waitFor(() => (victim = live.find((w, i) => trainJob(w, before[i]))) !== undefined, 300_000, 'a worker to start the train job');
+  const jobId = trainJob(victim!, before[live.indexOf(victim!)])!;
+  // Kill it once the step process runs (its command line is the first line of the step log).
+  const newestRun = () => readdirSync(join(lake, 'pipeline')).filter((d) => /^\d{8}-/.test(d)).sort().pop()!;
+  const logPath = () => join(lake, 'pipeline', newestRun(), 'logs', 'train.log');
+  await waitFor(() => existsSync(logPath()) && /^\$ plotpointe train /m.test(readFileSync(logPath(), 'utf8')), 60_000, 'the train step process');
+  victim!.child.kill('SIGKILL');
+  const status = await run.exit;
+  assert.equal(status, 0, run.stderr());
+  const report = JSON.parse(run.stdout().trimEnd().split('\n').pop()!);
+  assert.equal(statuses(report).train, 'ran');
+  const survivor = live.find((w) => w !== victim)!;
+  assert.ok(survivor.stderr().includes(`worker: train (job ${jobId}`), `the other worker ran the stalled job ${jobId} again (worker logs in ${dir})`);
+  const trainLog = readFileSync(join(lake, 'pipeline', report.run, 'logs', 'train.log'), 'utf8');
+  assert.equal(trainLog.match(/^\$ plotpointe train /gm)?.length, 2, 'two attempts in the step log');
+  assert.deepEqual(await artifactHashes(report), localHashes, 'same artifacts after the retry');
+});
