@@ -16,7 +16,7 @@ export const CONFIG_SCHEMA = {
   'lake.dir': { type: 'string', default: './lake', doc: 'Folder of the data lake (raw/, staging/, artifacts/).' },
   'dataset.name': { type: 'string', default: 'demo', doc: 'Dataset name in the lake used by commands that take no --name.' },
 
-  'demo.dir': { type: 'string', default: './lake/sources/demo', doc: 'Where `plotpointe demo` writes the generated catalog files.' },
+  'demo.dir': { type: 'string', default: './lake/sources/demo', doc: 'Not used by `plotpointe demo` and `pipeline run`, which generate the catalog into <lake>/sources/<name> (a pipeline output).' },
   'demo.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of the demo catalog: the same seed gives the same bytes.' },
   'demo.users': { type: 'integer', default: 1500, min: 10, doc: 'Demo users.' },
   'demo.items': { type: 'integer', default: 2000, min: 10, doc: 'Demo items that receive interactions.' },
