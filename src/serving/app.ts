@@ -54,6 +54,11 @@ export interface BuildAppOptions {
   encoderFactory?: EncoderFactory;
   /** Serve the OpenAPI UI at /docs (default true). */
   docs?: boolean;
+  /**
+   * Start loading the cold-start encoders of the primary model in the background once the app is ready, so the
+   * first cold-start request does not pay for it (default false; `plotpointe serve` turns it on).
+   */
+  warmEncoders?: boolean;
 }
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
@@ -184,6 +189,16 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
   await app.register(adminRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx });
   await app.register(dashboardPlugin, { serving: ctx });
+
+  if (opts.warmEncoders) {
+    app.addHook('onReady', async () => {
+      const { model } = ctx.modelFor(null);
+      for (const m of ['text', 'image'] as const) {
+        const spec = model.bundle.manifest.indexes[m]?.encoder_spec;
+        if (spec) encoders.get(m, spec).then(() => app.log.info({ modality: m, spec }, 'cold-start encoder ready'), (err) => app.log.warn({ err, modality: m, spec }, 'cold-start encoder unavailable'));
+      }
+    });
+  }
 
   app.addHook('preClose', async () => {
     ctx.closing = true;
