@@ -50,8 +50,8 @@ function cli(cwd: string, args: string[]): Record<string, unknown> {
  * for each (with text and image indexes unless `content: false`), all under `dir` (≈ 40 s on 2 quiet cores).
  */
 export async function prepareDemoServing(dir: string, sizes: { users?: number; items?: number; epochs?: number; content?: boolean } = {}): Promise<DemoServing> {
-  const users = sizes.users ?? 200;
-  const items = sizes.items ?? 160;
+  const users = sizes.users ?? 250;
+  const items = sizes.items ?? 400;
   const epochs = sizes.epochs ?? 8;
   const config = join(dir, 'plotpointe.json');
   const lake = join(dir, 'lake');

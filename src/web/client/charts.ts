@@ -15,6 +15,10 @@ export interface SeriesSpec {
   values: (number | null)[];
   /** Draw on the right-hand axis (e.g. a metric beside a loss). */
   right?: boolean;
+  /** Palette index (default: the series' position): series of one metric from two runs share a colour… */
+  color?: number;
+  /** …and the second run is dashed. */
+  dashed?: boolean;
 }
 
 export interface ChartSpec {
@@ -78,8 +82,9 @@ function mount(box: HTMLElement, spec: ChartSpec): void {
       ...spec.series.map(
         (s, i): uPlot.Series => ({
           label: s.label,
-          stroke: PALETTE[i % PALETTE.length],
-          fill: spec.bars ? `${PALETTE[i % PALETTE.length]}99` : undefined,
+          stroke: PALETTE[(s.color ?? i) % PALETTE.length],
+          fill: spec.bars ? `${PALETTE[(s.color ?? i) % PALETTE.length]}99` : undefined,
+          dash: s.dashed ? [6, 4] : undefined,
           width: 2,
           paths: bars,
           points: { show: spec.bars ? false : spec.x.length <= 60 },

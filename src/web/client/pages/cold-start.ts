@@ -16,7 +16,8 @@ export async function renderColdStart({ main, alive }: PageContext): Promise<voi
   const title = h('input', { type: 'text', name: 'title', required: true, maxlength: 500, placeholder: 'e.g. Wireless noise-cancelling headphones' });
   const description = h('textarea', { name: 'description', rows: 4, maxlength: 5000 });
   const brand = h('input', { type: 'text', name: 'brand', maxlength: 200 });
-  const categories = h('input', { type: 'text', name: 'categories', placeholder: 'comma-separated, e.g. Electronics, Headphones' });
+  // One per line: category names may contain commas ("Bags, Cases & Sleeves").
+  const categories = h('textarea', { name: 'categories', rows: 3, placeholder: 'Electronics\nHeadphones' });
   const image = h('input', { type: 'file', name: 'image', accept: 'image/png,image/jpeg' });
   const submit = h('button', { type: 'submit' }, 'Find similar items and users');
   const status = h('p', { class: 'muted small', role: 'status', id: 'cold-status' });
@@ -36,7 +37,7 @@ export async function renderColdStart({ main, alive }: PageContext): Promise<voi
     h('h2', {}, 'A new item'),
     field('Title', title),
     field('Description', description),
-    h('div', { class: 'grid two' }, field('Brand', brand), field('Categories', categories)),
+    h('div', { class: 'grid two' }, field('Brand', brand), field('Categories (one per line)', categories)),
     field('Image (PNG or JPEG, optional)', image),
     submit,
     status,
@@ -48,7 +49,7 @@ export async function renderColdStart({ main, alive }: PageContext): Promise<voi
       title: title.value.trim(),
       description: description.value.trim() || undefined,
       brand: brand.value.trim() || undefined,
-      categories: categories.value.split(',').map((s) => s.trim()).filter(Boolean),
+      categories: categories.value.split('\n').map((s) => s.trim()).filter(Boolean),
     };
     const file = image.files?.[0];
     if (file) {

@@ -61,7 +61,8 @@ export async function renderRuns({ main, params, alive }: PageContext): Promise<
 function curves(runs: RunDetails[]): HTMLElement {
   const epochs = [...new Set(runs.flatMap((r) => r.epochs.map((e) => e.epoch)))].sort((a, b) => a - b);
   if (epochs.length === 0) return section('Training curves', empty(`Run ${runs[0]!.id} logged no epochs (closed-form models have none).`));
-  const tag = (r: RunDetails) => (runs.length > 1 ? `${r.model} ${r.id.slice(-6)} ` : '');
+  // Two runs: "A lightgcn f079 ndcg@20" solid, "B mf f1c6 ndcg@20" dashed, one colour per metric.
+  const tag = (r: RunDetails) => (runs.length > 1 ? `${r === runs[0] ? 'A' : 'B'} ${r.model} ${r.id.split('-').at(-1)} ` : '');
   const at = (r: RunDetails, pick: (e: RunDetails['epochs'][number]) => number | null) => {
     const byEpoch = new Map(r.epochs.map((e) => [e.epoch, pick(e)]));
     return epochs.map((ep) => byEpoch.get(ep) ?? null);
@@ -72,14 +73,14 @@ function curves(runs: RunDetails[]): HTMLElement {
     h(
       'div',
       { class: 'grid two', id: 'run-curves' },
-      chart({ title: 'Training loss per epoch', xLabel: 'epoch', yLabel: 'loss', x: epochs, series: runs.map((r) => ({ label: `${tag(r)}loss`, values: at(r, (e) => e.loss) })) }),
+      chart({ title: 'Training loss per epoch', xLabel: 'epoch', yLabel: 'loss', x: epochs, series: runs.map((r, ri) => ({ label: `${tag(r)}loss`, values: at(r, (e) => e.loss), color: ri }) )}),
       metricNames.length
         ? chart({
             title: 'Validation metrics per epoch',
             xLabel: 'epoch',
             yLabel: 'metric',
             x: epochs,
-            series: runs.flatMap((r) => metricNames.map((m) => ({ label: `${tag(r)}${m}`, values: at(r, (e) => e.metrics[m] ?? null) }))),
+            series: runs.flatMap((r, ri) => metricNames.map((m, mi) => ({ label: `${tag(r)}${m}`, values: at(r, (e) => e.metrics[m] ?? null), color: mi, dashed: ri === 1 }))),
           })
         : empty('No validation metrics were logged per epoch.'),
     ),
