@@ -11,6 +11,8 @@
  *   candidates are re-ranked by exact cosine with the precomputed norms (ip alone would favour long vectors);
  * - content similarity (text / image / fused): cosine of the normalised content vectors (cos index).
  *
+ * Scores and similarities in responses are rounded to 6 decimals.
+ *
  * Explanations: for each recommended item r, the history items h (at most `explainHistory` of them) ranked by
  * cos(e_r, e_h) in model space, each with dot = ⟨e_r, e_h⟩, the model's attention weight of the user on h when
  * the model exports attention (GAT: softmax weight averaged over heads and layers), and the weight of the
@@ -175,7 +177,7 @@ export class ServedModel {
     for (let j = 0; j < n && out.length < k; j++) {
       const iid = m.keys[j];
       if (skip > 0 && binarySearch(exclude!, iid)) continue;
-      const rec: Recommendation = { item_id: this.bundle.itemIds[iid], score: 1 - m.distances[j], rank: out.length + 1, title: this.bundle.itemMeta[iid].title };
+      const rec: Recommendation = { item_id: this.bundle.itemIds[iid], score: round6(1 - m.distances[j]), rank: out.length + 1, title: this.bundle.itemMeta[iid].title };
       if (explain && this.explainHistory > 0 && explain.history.length > 0) rec.explanation = this.explain(iid, explain.history, explain.attentionFrom);
       out.push(rec);
     }
@@ -229,7 +231,8 @@ export class ServedModel {
       if (best < 0) break;
       const h = history[best];
       const a = att && attentionFrom !== null ? att[attentionFrom + best] : NaN;
-      out.push({ item_id: this.bundle.itemIds[h], cosine: cos[best], dot: dots[best], attention: Number.isFinite(a) ? a : null, knn_edge: this.knnEdge(iid, h) });
+      const edge = this.knnEdge(iid, h);
+      out.push({ item_id: this.bundle.itemIds[h], cosine: round6(cos[best]), dot: round6(dots[best]), attention: Number.isFinite(a) ? round6(a) : null, knn_edge: edge === null ? null : round6(edge) });
       cos[best] = -Infinity;
     }
     return out;
@@ -263,7 +266,7 @@ export class ServedModel {
     const out: SimilarItem[] = [];
     for (let j = 0; j < m.counts[0] && out.length < k; j++) {
       if (m.keys[j] === iid) continue;
-      out.push({ item_id: this.bundle.itemIds[m.keys[j]], score: 1 - m.distances[j], rank: out.length + 1, title: this.bundle.itemMeta[m.keys[j]].title });
+      out.push({ item_id: this.bundle.itemIds[m.keys[j]], score: round6(1 - m.distances[j]), rank: out.length + 1, title: this.bundle.itemMeta[m.keys[j]].title });
     }
     return out;
   }
@@ -286,7 +289,7 @@ export class ServedModel {
       cand.push({ iid: c, cos: nc > 0 ? (1 - m.distances[j]) / nc : 0 });
     }
     cand.sort((a, b) => b.cos - a.cos || a.iid - b.iid);
-    return cand.slice(0, k).map((x, r) => ({ item_id: this.bundle.itemIds[x.iid], score: x.cos, rank: r + 1, title: this.bundle.itemMeta[x.iid].title }));
+    return cand.slice(0, k).map((x, r) => ({ item_id: this.bundle.itemIds[x.iid], score: round6(x.cos), rank: r + 1, title: this.bundle.itemMeta[x.iid].title }));
   }
 
   /**
@@ -322,6 +325,11 @@ export class ServedModel {
     }
     return best.map((b, r) => ({ user_id: this.bundle.userIds[b.u], score: b.s, rank: r + 1 }));
   }
+}
+
+/** Rounds to 6 decimals: shorter JSON (scores are float32 products; more digits carry no information). */
+export function round6(x: number): number {
+  return Math.round(x * 1e6) / 1e6;
 }
 
 function lowerBound(a: Int32Array, s: number, e: number, x: number): number {
