@@ -182,7 +182,7 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
   const annOpts = {
     connectivity: opts.connectivity ?? 16,
     expansionAdd: opts.expansionAdd ?? 128,
-    expansionSearch: opts.expansionSearch ?? 64,
+    expansionSearch: opts.expansionSearch ?? 32,
     quantization: opts.quantization ?? 'f32',
     threads: opts.threads,
   };
