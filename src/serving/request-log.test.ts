@@ -1,0 +1,56 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { tempDir } from '../test-support/fixtures.js';
+import { ServingLogs } from './request-log.js';
+import type { RequestLogRow } from './log-schema.js';
+
+const row = (i: number): RequestLogRow => ({
+  request_id: `r${i}`,
+  ts: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+  route: '/v1/users/:userId/recommendations',
+  user_id: `u${i}`,
+  model_version: 'RUN',
+  variant: 'default',
+  k: 2,
+  items: [
+    { item_id: 'a', score: 1.5, rank: 1 },
+    { item_id: 'b', score: 0.5, rank: 2 },
+  ],
+  latency_ms: 0.25,
+  status: 200,
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+test('the request log writes in batches: by row count, by age, and at close; events are stored before the promise resolves', async () => {
+  const path = join(tempDir('request-log'), 'logs', 'serving.duckdb');
+  const logs = await ServingLogs.open(path, { flushRows: 3, flushMs: 80 });
+  logs.logRequest(row(1));
+  logs.logRequest(row(2));
+  await sleep(10);
+  assert.equal(logs.written, 0, 'two rows wait for the batch');
+  await sleep(150);
+  assert.equal(logs.written, 2, 'the timer flushed them');
+  for (let i = 3; i <= 5; i++) logs.logRequest(row(i));
+  await logs.flush();
+  assert.equal(logs.written, 5, 'three rows fill a batch');
+  logs.logRequest(row(6));
+  await logs.insertEvent({ event_id: 'e1', ts: '2026-01-01T00:00:09Z', request_id: 'r1', user_id: 'u1', item_id: 'a', type: 'click', value: null, variant: 'default' });
+  const events = await logs.query('SELECT event_id, type, request_id FROM events');
+  assert.deepEqual(events, [{ event_id: 'e1', type: 'click', request_id: 'r1' }]);
+  await logs.close();
+  assert.equal(logs.written, 6, 'close flushes the rest');
+
+  // The file holds the contract schema; items are JSON with item_id, score and rank only.
+  const db = await DuckDBInstance.create(path);
+  const conn = await db.connect();
+  const rows = (await conn.runAndReadAll("SELECT request_id, CAST(ts AS VARCHAR) AS ts, CAST(items AS VARCHAR) AS items, typeof(items) AS t FROM requests ORDER BY request_id")).getRowObjectsJS();
+  assert.equal(rows.length, 6);
+  assert.equal(rows[0].ts, '2026-01-01 00:00:01');
+  assert.equal(rows[0].t, 'JSON');
+  assert.deepEqual(JSON.parse(String(rows[0].items)), row(1).items);
+  conn.closeSync();
+  db.closeSync();
+});
