@@ -10,7 +10,7 @@ import { selectSteps, type StepSpec } from '../pipeline/dag.js';
 import { runPipeline } from '../pipeline/run.js';
 import { renderReport, type PipelineReport } from '../pipeline/report.js';
 import { LocalExecutor, type Executor } from '../pipeline/executors/local.js';
-import { BullmqExecutor } from '../pipeline/executors/bullmq.js';
+import { BullmqExecutor, checkRedis } from '../pipeline/executors/bullmq.js';
 import { runWorker } from '../pipeline/worker.js';
 import { runDemo, renderDemo } from '../pipeline/demo-job.js';
 import { runCommand, type GlobalOptions } from './output.js';
@@ -148,6 +148,7 @@ export function registerPipelineCommands(program: Command, setExit: (code: numbe
           o,
           async () => {
             const p = resolvePipeline(rootOf(cmd), o.config as string | undefined, flagsOf(o), (o.only as string[] | undefined) ?? []);
+            if (p.config['pipeline.executor'] === 'bullmq') await checkRedis(String(p.config['pipeline.redis']));
             const executor = makeExecutor(p.config);
             try {
               return await runPipeline({
