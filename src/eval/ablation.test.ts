@@ -102,6 +102,27 @@ test('ablate: every cell × seed is a tracked run, the table holds mean ± sd of
   assert.equal(abl.kind, 'ablate');
   assert.equal(abl.status, 'finished');
 
+  assert.equal(mf.cold, null, 'a ratio split has no cold items: no cold columns');
+  assert.ok(!readFileSync(mf.paths.md, 'utf8').includes('cold recall@20'));
+
   // a value the model refuses fails the whole grid before training anything
   await assert.rejects(runAblation({ lake, name, split: 'r', model: 'mf', grid: { dim: ['8', '-1'] }, seeds: 1 }), /PP_MODEL_PARAM|dim/);
+});
+
+test('ablate on a cold-item split adds cold-item metrics per run (equal to the cold-start report of that run) and the analytic random line', async (t) => {
+  t.after(() => shutdownPool());
+  const { lake, name } = await buildDemoLake({ users: 150, items: 200, splits: { cold: { strategy: 'cold-item', coldItemShare: 0.3 } } });
+  const r = await runAblation({ lake, name, split: 'cold', model: 'test-content-probe', grid: { features: ['none', 'text'] }, seeds: 1, ks: [20] });
+  assert.ok(r.cold && r.cold.items > 0 && r.cold.users > 0);
+  const { coldItemsReport } = await import('./cold-start-report.js');
+  for (const cell of r.cells) {
+    const report = await coldItemsReport({ lake, runId: cell.runs[0].run_id!, ks: [20], modalities: [] });
+    assert.equal(cell.cold!['recall@20'].mean, report.results[0].metrics['recall@20']);
+    assert.equal(r.cold.random['recall@20'], report.results.find((x) => x.method === 'random')!.metrics['recall@20']);
+  }
+  // popularity cannot rank cold items (all zero: ties); text similarity can
+  assert.ok(r.cells[1].cold!['recall@20'].mean > 1.5 * r.cold.random['recall@20']);
+  const md = readFileSync(r.paths.md, 'utf8');
+  assert.match(md, /cold recall@20/);
+  assert.match(md, /Random ranking \(analytic expectation\): recall@20 0\.\d{4}/);
 });

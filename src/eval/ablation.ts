@@ -11,6 +11,11 @@
  * any other failure marks the cell (or the seed) `failed`. The grid goes on either way. Parameter values
  * are checked against the model's documented params before anything is trained.
  *
+ * On a split with cold items (items without a train interaction, e.g. the cold-item strategy) every run is
+ * also scored on the cold items alone (cold-start.ts: ranking among the cold items, train+valid masked,
+ * relevant = test ∩ cold), with the analytic expectation of a random ranking beside the table
+ * (cold-start-report.ts) — where content shows whether it carries signal.
+ *
  * Written to `<lake>/artifacts/<name>/ablations/<ablation run id>/ablation.{json,md}`.
  */
 import { mkdir } from 'node:fs/promises';
@@ -22,6 +27,8 @@ import { loadSplit } from '../graphs/split-data.js';
 import { getModel, resolveParams } from '../models/index.js';
 import { RunStore, peakRssMb } from '../tracking/index.js';
 import { runTraining, type TrainSummary } from '../train/run-training.js';
+import { openContentSource } from '../embeddings/split-content.js';
+import { coldItemMetricsOfModel, coldSetup, expectedRandomMetrics } from './cold-start-report.js';
 
 export type GridValue = string | number | boolean;
 export type Grid = Record<string, GridValue[]>;
@@ -77,9 +84,11 @@ export interface AblationCell {
   params: Record<string, GridValue>;
   status: 'ok' | 'partial' | 'unavailable' | 'failed';
   /** one per seed that was run: the tracked run id, or the error */
-  runs: { seed: number; run_id: string | null; test: Record<string, number>; valid: Record<string, number>; fit_seconds: number; epochs: number; error?: { code: string; message: string } }[];
+  runs: { seed: number; run_id: string | null; test: Record<string, number>; valid: Record<string, number>; cold?: Record<string, number>; fit_seconds: number; epochs: number; error?: { code: string; message: string } }[];
   test: Record<string, Stat>;
   valid: Record<string, Stat>;
+  /** cold-item metrics (only on splits with cold items) */
+  cold?: Record<string, Stat>;
   fit_seconds: Stat;
   epochs: Stat;
   error?: { code: string; message: string };
@@ -97,6 +106,8 @@ export interface AblationReport {
   seeds: number[];
   budget_minutes: number | null;
   metrics: string[];
+  /** cold-item evaluation: the cold set size, users, and the analytic random expectation (null without cold items) */
+  cold: { items: number; users: number; random: Record<string, number> } | null;
   cells: AblationCell[];
   seconds: number;
   paths: { json: string; md: string };
@@ -141,6 +152,14 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
   });
   const dir = join(paths.artifacts, 'ablations', ablation.id);
   const metricKeys = ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]);
+  const { cold: coldSet, seen } = coldSetup(data);
+  let coldTest = 0;
+  for (let e = 0; e < data.test.indices.length && coldSet.length; e++) if (data.coldItems[data.test.indices[e]]) coldTest++;
+  const coldInfo = coldSet.length > 0 && coldTest > 0 ? (() => {
+    const r = expectedRandomMetrics({ seen, test: data.test, candidates: coldSet, numItems: data.numItems, ks });
+    return { items: coldSet.length, users: r.users, random: r.metrics };
+  })() : null;
+  const content = openContentSource(o.lake, o.name, o.split);
   const cells: AblationCell[] = [];
   const total = cellsParams.length * seeds.length;
   let done = 0;
@@ -162,7 +181,8 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
             ks,
             parentRunId: ablation.id,
           });
-          runs.push({ seed, run_id: r.run_id, test: r.test, valid: r.valid, fit_seconds: r.fit_seconds, epochs: r.epochs });
+          const cold = coldInfo ? (await coldItemMetricsOfModel({ data, content, model: o.model, modelDir: r.artifacts.model, ks })).metrics : undefined;
+          runs.push({ seed, run_id: r.run_id, test: r.test, valid: r.valid, ...(cold ? { cold } : {}), fit_seconds: r.fit_seconds, epochs: r.epochs });
           o.onRun?.(++done, total, params, seed, r);
         } catch (err) {
           const error = { code: isPlotPointeError(err) ? err.code : 'PP_INTERNAL', message: err instanceof Error ? err.message : String(err) };
@@ -178,13 +198,14 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
         }
       }
       const ok = runs.filter((r) => r.run_id !== null);
-      const statOf = (part: 'test' | 'valid') => Object.fromEntries(metricKeys.map((k) => [k, stat(ok.map((r) => r[part][k] ?? NaN))]));
+      const statOf = (part: 'test' | 'valid' | 'cold') => Object.fromEntries(metricKeys.map((k) => [k, stat(ok.map((r) => r[part]?.[k] ?? NaN))]));
       cells.push({
         params,
         status: ok.length === seeds.length ? 'ok' : ok.length > 0 ? 'partial' : unavailable ? 'unavailable' : 'failed',
         runs,
         test: statOf('test'),
         valid: statOf('valid'),
+        ...(coldInfo ? { cold: statOf('cold') } : {}),
         fit_seconds: stat(ok.map((r) => r.fit_seconds)),
         epochs: stat(ok.map((r) => r.epochs)),
         ...(cellError ? { error: cellError } : {}),
@@ -203,6 +224,7 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
       seeds,
       budget_minutes: o.budgetMinutes ?? null,
       metrics: metricKeys,
+      cold: coldInfo,
       cells,
       seconds: (performance.now() - started) / 1000,
       paths: { json: join(dir, 'ablation.json'), md: join(dir, 'ablation.md') },
@@ -232,10 +254,12 @@ export function ablationMarkdown(r: AblationReport): string {
   const keys = Object.keys(r.grid);
   const shown = r.metrics.filter((m) => m.endsWith('@20'));
   const metrics = shown.length ? shown : r.metrics.slice(0, 2);
-  const head = [...keys, ...metrics.map((m) => `test ${m}`), 'valid ndcg@20', 'fit s', 'epochs', 'seeds', 'status'];
+  const coldCols = r.cold ? metrics : [];
+  const head = [...keys, ...metrics.map((m) => `test ${m}`), ...coldCols.map((m) => `cold ${m}`), 'valid ndcg@20', 'fit s', 'epochs', 'seeds', 'status'];
   const rows = r.cells.map((c) => [
     ...keys.map((k) => String(c.params[k])),
     ...metrics.map((m) => pm(c.test[m])),
+    ...coldCols.map((m) => pm(c.cold?.[m])),
     pm(c.valid['ndcg@20']),
     pm(c.fit_seconds, 1),
     pm(c.epochs, 1),
@@ -251,6 +275,13 @@ export function ablationMarkdown(r: AblationReport): string {
     line(head),
     line(head.map(() => '---')),
     ...rows.map(line),
+    ...(r.cold
+      ? [
+          '',
+          `cold = ranking among the ${r.cold.items} cold items (no train interaction; train+valid masked; ${r.cold.users} users with a cold test item). ` +
+            `Random ranking (analytic expectation): ${coldCols.map((m) => `${m} ${r.cold!.random[m].toFixed(4)}`).join(', ')}.`,
+        ]
+      : []),
     '',
     'Run ids per cell are in ablation.json (`cells[].runs[].run_id`); each is a tracked train run (`plotpointe runs show <id>`).',
     '',

@@ -87,6 +87,39 @@ export function expectedRandomMetrics(o: {
   return { metrics, users };
 }
 
+/** The cold set of a split (items without a train interaction) and the seen items to mask (train ∪ valid). */
+export function coldSetup(data: SplitData): { cold: Int32Array; seen: Csr } {
+  return { cold: coldItemSet(itemTrainCounts(data.train, data.numItems), 0), seen: unionRows(data.train, data.valid) };
+}
+
+/** Cold-item metrics (ranking among cold items, train+valid masked) of a saved model. */
+export async function coldItemMetricsOfModel(o: {
+  data: SplitData;
+  content: ContentSource;
+  model: string;
+  modelDir: string;
+  ks: number[];
+}): Promise<{ metrics: Record<string, number>; users: number }> {
+  const { cold, seen } = coldSetup(o.data);
+  if (cold.length === 0) throw ppError('PP_EVAL_INVALID', 'the split has no cold items');
+  const model = await getModel(o.model).load(o.modelDir, o.data, o.content);
+  try {
+    const r = await evaluateColdStart({
+      numUsers: o.data.numUsers,
+      numItems: o.data.numItems,
+      scoreBatch: (users, out) => model.scoreUsers(users, out),
+      train: seen,
+      test: o.data.test,
+      ks: o.ks,
+      coldItems: cold,
+      batchSize: 256,
+    });
+    return { metrics: r.metrics, users: r.usersEvaluated };
+  } finally {
+    model.dispose?.();
+  }
+}
+
 export interface ColdItemsOptions {
   lake: string;
   /** A trained run to evaluate (its dataset and split are used); optional: without it only the baselines. */
