@@ -91,6 +91,7 @@ export const ItemResponse = Type.Object({
   image_path: Nullable('string'),
   modalities: Type.Array(Type.String(), { description: 'modalities with a vector for this item' }),
   model_version: Type.String(),
+  variant: Type.String(),
 });
 
 export const SimilarQuery = (maxK: number) =>

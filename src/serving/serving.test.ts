@@ -168,6 +168,7 @@ describe('serving API on a demo lake with a trained mf run', () => {
     const item = await get(`/v1/items/${id}`);
     assert.equal(item.status, 200);
     assert.equal(item.body.item_id, id);
+    assert.equal(item.body.variant, 'default');
     assert.equal(typeof item.body.title, 'string');
     const img5 = m.bundle.content.image!.present[5] === 1;
     assert.deepEqual(item.body.modalities.sort(), img5 ? ['graph', 'image', 'text'] : ['graph', 'text']);

@@ -10,11 +10,11 @@ export const itemRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (ap
     '/v1/items/:itemId',
     { schema: { tags: ['items'], summary: 'an item and its metadata', params: ItemParams, response: { 200: ItemResponse, 404: ErrorBody } } },
     async (req) => {
-      const { model } = ctx.modelFor(null);
+      const { variant, model } = ctx.modelFor(null);
       const iid = model.requireItem(req.params.itemId);
       const meta = model.itemMeta(iid);
       const modalities = model.modalities.filter((m) => m === 'graph' || model.bundle.content[m]?.present[iid]);
-      return { item_id: req.params.itemId, ...meta, modalities, model_version: model.modelVersion };
+      return { item_id: req.params.itemId, ...meta, modalities, model_version: model.modelVersion, variant };
     },
   );
 
