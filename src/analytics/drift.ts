@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -127,9 +128,34 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
   const bucket = (col: string) => `time_bucket(to_milliseconds(${ms}), ${col})`;
   // One filter for every query over requests, events and recommendations: the buckets asked for, one variant.
   const variant = o.variant !== undefined ? ` AND variant = ${sqlString(o.variant)}` : '';
-  const since = (o.since ? ` AND ${bucket('ts')} >= ${bucket(sqlTimestamp(o.since))}` : '') + variant;
+  const sinceOnly = o.since ? ` AND ${bucket('ts')} >= ${bucket(sqlTimestamp(o.since))}` : '';
+  const since = sinceOnly + variant;
   const computedAt = new Date().toISOString();
 
+  // The served scores, unnested from the JSON once (the recommendations view would parse it per query).
+  const served = `pp_served_${randomBytes(4).toString('hex')}`;
+  await db.run(`CREATE TEMP TABLE ${served} AS SELECT ts, item_id, score FROM recommendations WHERE status BETWEEN 200 AND 299${variant}`);
+  try {
+    return await driftOver(s, o, served, { ms, bucket, since, sinceOnly, variant, notes, computedAt });
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${served}`);
+  }
+}
+
+interface DriftContext {
+  ms: number;
+  bucket: (col: string) => string;
+  /** Bucket filter + variant filter (requests, events); the bucket filter alone (the served-scores table). */
+  since: string;
+  sinceOnly: string;
+  variant: string;
+  notes: string[];
+  computedAt: string;
+}
+
+async function driftOver(s: AnalyticsSession, o: DriftOptions, servedTable: string, c: DriftContext): Promise<DriftResult> {
+  const db = s.db;
+  const { ms, bucket, since, sinceOnly, variant, notes, computedAt } = c;
   // Reference window.
   const first = await db.one<{ t: unknown }>(`SELECT min(ts) AS t FROM requests WHERE true${variant}`);
   const refFrom = o.referenceFrom ?? (first?.t ? new Date(isoOf(first.t)) : null);
@@ -169,7 +195,7 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
   // Score PSI against the reference window.
   let refScores = 0;
   if (refFrom && refTo) {
-    const served = `FROM recommendations WHERE status BETWEEN 200 AND 299 AND score IS NOT NULL${variant}`;
+    const served = `FROM ${servedTable} WHERE score IS NOT NULL`;
     const inRef = `ts >= ${sqlTimestamp(refFrom)} AND ts < ${sqlTimestamp(refTo)}`;
     const bins = Math.max(2, Math.floor(o.psiBins));
     const qs = Array.from({ length: bins - 1 }, (_, i) => (i + 1) / bins);
@@ -181,7 +207,7 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
       const refCounts = new Array<number>(bins).fill(0);
       for (const r of await db.all<{ bin: unknown; n: unknown }>(`SELECT ${binOf} AS bin, count(*) AS n ${served} AND ${inRef} GROUP BY 1`)) refCounts[Number(r.bin)] = Number(r.n);
       const cur = new Map<string, number[]>();
-      for (const r of await db.all<{ b: unknown; bin: unknown; n: unknown }>(`SELECT ${bucket('ts')} AS b, ${binOf} AS bin, count(*) AS n ${served}${since} GROUP BY 1, 2`)) {
+      for (const r of await db.all<{ b: unknown; bin: unknown; n: unknown }>(`SELECT ${bucket('ts')} AS b, ${binOf} AS bin, count(*) AS n ${served}${sinceOnly} GROUP BY 1, 2`)) {
         const key = isoOf(r.b);
         const counts = cur.get(key) ?? new Array<number>(bins).fill(0);
         counts[Number(r.bin)] = Number(r.n);
@@ -194,7 +220,7 @@ export async function computeDrift(s: AnalyticsSession, o: DriftOptions): Promis
   }
 
   // Embedding gap of new items.
-  if (s.split) await embeddingGap(s, o, bucket, since, put, notes);
+  if (s.split) await embeddingGap(s, o, servedTable, bucket, since, sinceOnly, put, notes);
 
   const rows: DriftRow[] = [];
   const worst: Record<string, DriftStatus> = {};
@@ -254,8 +280,10 @@ export function applyThresholds(result: DriftResult, o: Pick<DriftOptions, 'thre
 async function embeddingGap(
   s: AnalyticsSession,
   o: DriftOptions,
+  servedTable: string,
   bucket: (col: string) => string,
   since: string,
+  sinceOnly: string,
   put: (b: unknown, m: DriftMetric, acc: { value: number | null; n: number }) => void,
   notes: string[],
 ): Promise<void> {
@@ -296,7 +324,7 @@ async function embeddingGap(
   const baseline = trainedVecs.reduce((a, v) => a + cos(v), 0) / trainedVecs.length;
 
   const seen = await s.db.all<{ b: unknown; item_id: string }>(
-    `SELECT DISTINCT ${bucket('ts')} AS b, item_id FROM recommendations WHERE status BETWEEN 200 AND 299${since}
+    `SELECT DISTINCT ${bucket('ts')} AS b, item_id FROM ${servedTable} WHERE true${sinceOnly}
      UNION SELECT DISTINCT ${bucket('ts')} AS b, item_id FROM events WHERE item_id IS NOT NULL${since}`,
   );
   const perBucket = new Map<string, { sum: number; n: number; b: unknown }>();

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { AnalyticsSession } from './source.js';
 import { sqlTimestamp, wilsonInterval } from './stats.js';
 
@@ -88,7 +89,24 @@ export async function analyticsReport(s: AnalyticsSession, options: ReportOption
   const since = options.since ? sqlTimestamp(options.since) : null;
   const and = (col = 'ts') => (since ? ` AND ${col} >= ${since}` : '');
   const ok = `status BETWEEN 200 AND 299`;
-  const recs = `(SELECT * FROM recommendations WHERE ${ok}${and()})`;
+  // The served slots of the window, unnested from the JSON once (the view would parse it per query).
+  const recs = `pp_recs_${randomBytes(4).toString('hex')}`;
+  await db.run(`CREATE TEMP TABLE ${recs} AS SELECT request_id, variant, item_id FROM recommendations WHERE ${ok}${and()}`);
+  try {
+    return await buildReport(s, options, recs, and, ok);
+  } finally {
+    await db.run(`DROP TABLE IF EXISTS ${recs}`);
+  }
+}
+
+async function buildReport(
+  s: AnalyticsSession,
+  options: ReportOptions,
+  recs: string,
+  and: (col?: string) => string,
+  ok: string,
+): Promise<AnalyticsReport> {
+  const db = s.db;
   const evts = `(SELECT * FROM events WHERE true${and()})`;
 
   const totals = await db.one<Record<string, unknown>>(
