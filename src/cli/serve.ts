@@ -6,6 +6,7 @@ import { runCommand, type GlobalOptions } from './output.js';
 
 export interface ServeSummary {
   url: string;
+  /** variant → the model version served at shutdown */
   variants: Record<string, string>;
   uptime_seconds: number;
   log_rows_written: number;
@@ -70,7 +71,8 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
               process.once('SIGTERM', on);
             });
             await app.close();
-            return { url, variants, uptime_seconds: (performance.now() - started) / 1000, log_rows_written: ctx.logs?.written ?? 0, signal };
+            const served = Object.fromEntries([...ctx.state.variants].map(([v, m]) => [v, m.modelVersion]));
+            return { url, variants: served, uptime_seconds: (performance.now() - started) / 1000, log_rows_written: ctx.logs?.written ?? 0, signal };
           },
           (s: ServeSummary) => `stopped (${s.signal}) after ${s.uptime_seconds.toFixed(1)} s; ${s.log_rows_written} request-log rows written`,
         ),

@@ -395,6 +395,9 @@ describe('serving API on a demo lake with a trained mf run', () => {
     const unknown = await post('/v1/admin/reload', { run_id: '20200101-000000-mf-0000' }, { authorization: `Bearer ${TOKEN}` });
     assert.equal(unknown.status, 404, JSON.stringify(unknown.body));
     assert.equal(unknown.body.error.code, 'PP_RUN_NOT_FOUND');
+    const noBody = await fetch(base + '/v1/admin/reload', { method: 'POST', headers: { authorization: `Bearer ${TOKEN}` } });
+    assert.equal(noBody.status, 409, 'no body = the blessed run, and this lake has none');
+    assert.equal(((await noBody.json()) as { error: { code: string } }).error.code, 'PP_RUN_NOT_BLESSED');
     const badVariant = await post('/v1/admin/reload', { run_id: fx.runA, variant: 'nope' }, { authorization: `Bearer ${TOKEN}` });
     assert.equal(badVariant.status, 400);
     assert.equal(ctx.state.variants.get('default')!.modelVersion, fx.runA, 'failed reloads leave the served model alone');

@@ -30,6 +30,8 @@ export const adminRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (a
       },
       preValidation: async (req) => {
         if (!tokenMatches(req.headers.authorization, ctx.settings.adminToken)) throw ppError('PP_SERVE_UNAUTHORIZED');
+        // No body = reload the primary variant to the blessed run.
+        if (req.body === undefined || req.body === null) req.body = {};
       },
     },
     async (req) => {
