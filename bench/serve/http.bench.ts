@@ -19,13 +19,14 @@
  *   node --import tsx bench/serve/http.bench.ts [--items 500000] [--users 100000] [--dim 128] [--duration 15]
  *     [--warmup 3] [--connections 16] [--lake DIR] [--rebuild] [--only similar|recommendations]
  *     [--server-log-level info|warn|…] [--cpu-prof DIR] [--handler-calls 2000]
+ *     [--graph-index <ann.bench --keep dir>/usearch-16-128-f32-cos.usearch [--ann-queries 1000] [--ef 32]]
  *
  * The lake with the bundle is cached under $TMPDIR/pp-serve-bench/ (pass --rebuild to write it again). The server
  * logs at `--server-log-level` (default info, the CLI default: one pino line per request on its stderr, discarded
  * here). The last line is one JSON object with every figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +34,7 @@ import autocannon from 'autocannon';
 import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
 import { servingDir } from '../../src/index/build-serving.js';
 import { openServingBundle } from '../../src/index/serving-bundle.js';
+import type { AnnIndexMeta } from '../../src/index/ann-index.js';
 import { ServedModel } from '../../src/serving/served-model.js';
 import { withTitles } from '../../src/serving/routes/shared.js';
 import { syntheticBundleInput } from './synthetic-bundle.js';
@@ -61,8 +63,21 @@ function cpuSeconds(pid: number): number {
   }
 }
 
-/** Writes (or reuses) the synthetic bundle and returns its folder. */
-async function ensureBundle(dir: string, items: number, users: number, dim: number, rebuild: boolean): Promise<ServingManifest> {
+/**
+ * Writes (or reuses) the synthetic bundle. With `prebuiltGraphIndex` (an index saved by ann.bench.ts --keep over
+ * the same vectors), the bundle is written by writeServingBundle with a throw-away graph index (M 2, efC 1: the
+ * writer always builds one) which is then replaced by the prebuilt one (same AnnIndex wrapper, default
+ * settings; metric cos, equal to ip on these unit vectors), its query-time ef set to `ef`, and the manifest
+ * updated — so a shared, overloaded machine does not have to build the same 500K index twice.
+ */
+async function ensureBundle(
+  dir: string,
+  items: number,
+  users: number,
+  dim: number,
+  rebuild: boolean,
+  prebuilt: { path: string; annQueries: number; ef: number } | null,
+): Promise<ServingManifest> {
   if (!rebuild && existsSync(join(dir, 'manifest.json'))) {
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ServingManifest;
     if (m.num_items === items && m.num_users === users && m.dim === dim) {
@@ -71,12 +86,13 @@ async function ensureBundle(dir: string, items: number, users: number, dim: numb
     }
   }
   let t0 = performance.now();
-  const input = syntheticBundleInput({ items, users, dim });
+  const input = syntheticBundleInput({ items, users, dim, annBenchQueries: prebuilt?.annQueries });
   console.log(`generated ${items} items × ${users} users × ${dim}-d in ${((performance.now() - t0) / 1000).toFixed(1)} s; writing the bundle …`);
   t0 = performance.now();
   let last = 0;
-  const manifest = await writeServingBundle(dir, input, {
+  let manifest = await writeServingBundle(dir, input, {
     threads: 2,
+    ...(prebuilt ? { connectivity: 2, expansionAdd: 1 } : {}),
     onProgress: (stage, done, total) => {
       if (performance.now() - last > 15000 || done === total) {
         last = performance.now();
@@ -84,6 +100,21 @@ async function ensureBundle(dir: string, items: number, users: number, dim: numb
       }
     },
   });
+  if (prebuilt) {
+    const entry = manifest.indexes.graph!;
+    const target = join(dir, entry.file);
+    copyFileSync(prebuilt.path, target);
+    const meta = JSON.parse(readFileSync(`${prebuilt.path}.json`, 'utf8')) as AnnIndexMeta;
+    if (meta.size !== items || meta.dimensions !== dim) throw new Error(`${prebuilt.path} holds ${meta.size} × ${meta.dimensions}, not ${items} × ${dim}`);
+    meta.expansionSearch = prebuilt.ef;
+    writeFileSync(`${target}.json`, JSON.stringify(meta, null, 2) + '\n');
+    const build = JSON.parse(readFileSync(`${prebuilt.path}.build.json`, 'utf8')) as { buildSeconds: number };
+    entry.params = { connectivity: meta.connectivity, expansionAdd: meta.expansionAdd, expansionSearch: meta.expansionSearch, quantization: meta.quantization };
+    entry.build_seconds = build.buildSeconds;
+    manifest = { ...manifest, build_seconds: manifest.build_seconds + build.buildSeconds };
+    writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    console.log(`graph index: the ann bench's ${prebuilt.path} (M ${meta.connectivity}, efC ${meta.expansionAdd}, ef ${meta.expansionSearch}, ${meta.quantization}, ${meta.metric})`);
+  }
   console.log(`bundle written in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${dir}`);
   return manifest;
 }
@@ -229,14 +260,16 @@ async function main(): Promise<void> {
   const connections = Number(arg('connections', '16'));
   const only = arg('only', '');
   const cpuProf = arg('cpu-prof', '');
-  const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}`));
+  const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}${arg('graph-index', '') ? '-prebuilt' : ''}`));
   const bundleDir = servingDir(lake, DATASET, RUN);
   const serverLogLevel = arg('server-log-level', 'info');
   console.log(
     `http bench: ${items} items × ${dim}-d, ${users} users; ${connections} connections, ${warmup} s warm-up + ${duration} s per scenario; ` +
       `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
   );
-  const manifest = await ensureBundle(bundleDir, items, users, dim, flag('rebuild'));
+  const graphIndex = arg('graph-index', '');
+  const prebuilt = graphIndex ? { path: graphIndex, annQueries: Number(arg('ann-queries', '1000')), ef: Number(arg('ef', '32')) } : null;
+  const manifest = await ensureBundle(bundleDir, items, users, dim, flag('rebuild'), prebuilt);
   const nI = manifest.num_items;
   const nU = manifest.num_users;
   const scenarios = [

@@ -24,6 +24,13 @@ export interface SyntheticBundleOptions {
   seed?: number;
   /** neighbours per item in the item–item graph (0 = no graph) */
   graphK?: number;
+  /**
+   * Use exactly the base vectors of bench/serve/ann.bench.ts (`clusteredVectors(items + annQueries, dim, {seed})`,
+   * first `items` rows, unit length, no norm scaling), so the ANN bench's saved index over them can serve as the
+   * bundle's graph index (cos = ip on unit vectors). Users are then normalise(x_a + x_b) of two random items of a
+   * random cluster.
+   */
+  annBenchQueries?: number;
 }
 
 /** The in-memory input of a synthetic bundle (see the module comment). */
@@ -33,18 +40,42 @@ export function syntheticBundleInput(opts: SyntheticBundleOptions = {}): Serving
   const d = opts.dim ?? 128;
   const graphK = opts.graphK ?? 10;
   const rng = new SplitMix((opts.seed ?? 1) * 7919 + 13);
-  const { vectors, cluster } = clusteredVectors(nI + nU, d, { seed: opts.seed ?? 1, clusters: Math.max(1, Math.round(nI / 250)) });
-  const items = vectors.slice(0, nI * d);
-  for (let i = 0; i < nI; i++) {
-    const s = Math.exp(0.25 * rng.normal());
-    for (let j = 0; j < d; j++) items[i * d + j] *= s;
-  }
-  const users = vectors.slice(nI * d);
-
-  // items of each cluster (for histories and the item graph)
-  const clusters = Math.max(1, Math.round(nI / 250));
+  const same = opts.annBenchQueries !== undefined;
+  const generated = same
+    ? clusteredVectors(nI + opts.annBenchQueries!, d, { seed: opts.seed ?? 1 })
+    : clusteredVectors(nI + nU, d, { seed: opts.seed ?? 1, clusters: Math.max(1, Math.round(nI / 250)) });
+  const clusters = same ? Math.max(1, Math.round((nI + opts.annBenchQueries!) / 250)) : Math.max(1, Math.round(nI / 250));
+  const items = generated.vectors.slice(0, nI * d);
+  const cluster = new Int32Array(nI + nU);
+  cluster.set(generated.cluster.subarray(0, same ? nI : nI + nU));
+  // items of each cluster (for users, histories and the item graph)
   const byCluster: number[][] = Array.from({ length: clusters }, () => []);
   for (let i = 0; i < nI; i++) byCluster[cluster[i] % clusters].push(i);
+  let users: Float32Array;
+  if (same) {
+    users = new Float32Array(nU * d);
+    for (let u = 0; u < nU; u++) {
+      let c = rng.int(clusters);
+      while (byCluster[c].length === 0) c = rng.int(clusters);
+      cluster[nI + u] = c;
+      const a = byCluster[c][rng.int(byCluster[c].length)];
+      const b = byCluster[c][rng.int(byCluster[c].length)];
+      let norm = 0;
+      for (let j = 0; j < d; j++) {
+        const x = items[a * d + j] + items[b * d + j];
+        users[u * d + j] = x;
+        norm += x * x;
+      }
+      norm = Math.sqrt(norm) || 1;
+      for (let j = 0; j < d; j++) users[u * d + j] /= norm;
+    }
+  } else {
+    for (let i = 0; i < nI; i++) {
+      const s = Math.exp(0.25 * rng.normal());
+      for (let j = 0; j < d; j++) items[i * d + j] *= s;
+    }
+    users = generated.vectors.slice(nI * d);
+  }
 
   const indptr = new Int32Array(nU + 1);
   const indices: number[] = [];
