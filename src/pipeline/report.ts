@@ -19,6 +19,8 @@ export interface StepReport {
   /** ran: executed now; cached: an intact cache record from an earlier run; resumed: finished by the interrupted attempt of this run. */
   status: 'ran' | 'cached' | 'resumed' | 'failed' | 'blocked';
   key: string;
+  /** sha256 of the step's config slice and args (part of the key; equal slices ⇒ the step was configured alike). */
+  config_hash?: string;
   wall_s: number;
   cpu_s: number;
   peak_rss_mb: number;

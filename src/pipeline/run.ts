@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ppError } from '../errors.js';
 import { CONFIG_SCHEMA, type KeySpec } from '../config/schema.js';
-import { stableStringify } from '../lake/hash.js';
+import { sha256Of, stableStringify } from '../lake/hash.js';
 import { writeFileAtomically } from '../lake/atomic.js';
 import { criticalPath, topoOrder, type ArtifactRef, type StepContext, type StepSpec } from './dag.js';
 import {
@@ -159,18 +159,18 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
   });
 
   /** Inputs = declared inputs + every dependency's outputs; the key covers them, the config slice, args and code. */
-  async function keyOf(s: StepSpec, ctx: StepContext): Promise<{ key: string; inputs: PathHash[] }> {
+  async function keyOf(s: StepSpec, ctx: StepContext): Promise<{ key: string; inputs: PathHash[]; configHash: string }> {
     const refs = [...s.inputs(ctx), ...s.needs.flatMap((d) => outputsOf[d] ?? [])];
     const inputs: PathHash[] = [];
     for (const r of refs) inputs.push(await hasher.ref(lake, r));
     const slice: Record<string, unknown> = Object.fromEntries(s.configKeys.map((k) => [k, o.config[k] ?? null]));
     if (ctx.args.length) slice['@args'] = ctx.args;
-    return { key: stepKey(s.id, slice, inputs, code), inputs };
+    return { key: stepKey(s.id, slice, inputs, code), inputs, configHash: sha256Of(slice).slice(0, 16) };
   }
 
   async function start(s: StepSpec): Promise<void> {
     const ctx = ctxOf(s);
-    const { key, inputs } = await keyOf(s, ctx);
+    const { key, inputs, configHash } = await keyOf(s, ctx);
     const record = o.force ? null : await readCacheRecord(lake, s.id, key);
     if (record) {
       const refs = s.outputs({ ...ctx, results: { ...results, [s.id]: record.result } });
@@ -180,7 +180,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
         const from = finishedBefore.has(`${s.id}:${key}`) ? 'journal' : 'cache';
         status.set(s.id, from === 'journal' ? 'resumed' : 'cached');
         journal.append({ event: 'step-cached', step: s.id, key, from });
-        reports.set(s.id, { step: s.id, resource: s.resource, status: from === 'journal' ? 'resumed' : 'cached', key, wall_s: 0, cpu_s: 0, peak_rss_mb: 0, recorded: record.usage, start_s: 0, end_s: 0 });
+        reports.set(s.id, { step: s.id, resource: s.resource, status: from === 'journal' ? 'resumed' : 'cached', key, config_hash: configHash, wall_s: 0, cpu_s: 0, peak_rss_mb: 0, recorded: record.usage, start_s: 0, end_s: 0 });
         log(`${s.id}: ${from === 'journal' ? 'done before the interruption' : 'cached'} (${key})`);
         return;
       }
@@ -202,7 +202,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
     };
     const outcome = await o.executor.run(task);
     const endS = (performance.now() - started) / 1000;
-    const base = { step: s.id, resource: s.resource, key, wall_s: outcome.usage.wall_s, cpu_s: outcome.usage.cpu_s, peak_rss_mb: outcome.usage.peak_rss_mb, start_s: startS, end_s: endS };
+    const base = { step: s.id, resource: s.resource, key, config_hash: configHash, wall_s: outcome.usage.wall_s, cpu_s: outcome.usage.cpu_s, peak_rss_mb: outcome.usage.peak_rss_mb, start_s: startS, end_s: endS };
     if (outcome.exitCode !== 0 || !outcome.result) {
       const why = interrupted ? `interrupted (${interrupted})` : outcome.error ?? `exit ${outcome.exitCode ?? outcome.signal}`;
       status.set(s.id, 'failed');
