@@ -148,12 +148,11 @@ test('recommendations: pick a user with the keyboard; history, served recommenda
 
   // Fold-in from the history through POST /v1/recommendations.
   await page.selectOption('#pick-b', 'fold-in');
-  await page.waitForSelector('#recs-b[data-source="fold-in"] li.item-row[data-item-id]');
+  await page.waitForSelector('#recs-b[data-source="fold-in"][data-state="ready"]');
   const foldIn = await getJson('/v1/recommendations', {
     method: 'POST',
     body: JSON.stringify({ item_ids: (history.items as { itemId: string }[]).slice(0, 20).map((i) => i.itemId), k: 10, user_id: userId }),
   });
-  await page.waitForFunction((n) => document.querySelectorAll('#recs-b li.item-row').length === n, (foldIn.items as unknown[]).length);
   assert.deepEqual(await ids(page, '#recs-b li.item-row'), (foldIn.items as Json[]).map((r) => r.item_id));
 });
 
@@ -230,10 +229,13 @@ test('runs: the table shows the run store’s metrics; training curves; comparin
       assert.equal(await page.textContent(`#runs-table [data-metric="test.${m}"][data-run-id="${r.id}"]`), r.metrics.test[m]!.toFixed(4), `${r.id} ${m}`);
     }
   }
-  const selected = runs[0]!;
+  // The page selects the newest finished train run (lightgcn), and offers to compare it with the others.
+  const selected = runs.find((r) => r.kind === 'train' && r.status === 'finished')!;
+  assert.equal(selected.id, d.lightgcnRun);
+  assert.equal(await page.getAttribute(`#runs-table button[data-run-id="${selected.id}"]`, 'aria-pressed'), 'true');
   assert.equal(await page.$$eval('#run-curves canvas', (c) => c.length), 2, 'loss and validation metrics per epoch');
-  assert.equal(details[0]!.epochs.length, 8);
-  const other = runs[1]!;
+  assert.equal(details.find((x) => x!.id === selected.id)!.epochs.length, 8);
+  const other = runs.find((r) => r.id === d.mfRun)!;
   await page.click(`#runs-table button[data-compare-id="${other.id}"]`);
   await page.waitForURL(/compare=/);
   await ready();
@@ -243,6 +245,16 @@ test('runs: the table shows the run store’s metrics; training curves; comparin
   const legend = await page.$$eval('#run-curves .u-legend .u-series', (els) => els.map((e) => e.textContent ?? ''));
   const suffix = (id: string) => id.split('-').at(-1)!;
   assert.ok(legend.some((t) => t.includes(`A ${selected.model} ${suffix(selected.id)}`)) && legend.some((t) => t.includes(`B ${other.model} ${suffix(other.id)}`)), 'both runs are on the curves');
+  // The ablation table: one row per grid cell, test metrics as mean ± sd over the seeds, as ablate wrote them.
+  const report = JSON.parse(readFileSync(join(d.lake, 'artifacts', 'demo', 'ablations', d.ablationId!, 'ablation.json'), 'utf8'));
+  const rows = await page.$$eval(`[data-ablation="${d.ablationId}"] tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  assert.equal(rows.length, report.cells.length);
+  const col = 2 + (report.metrics as string[]).indexOf('ndcg@20') + 1; // dim, status, metrics…
+  for (const [i, cell] of (report.cells as Json[]).entries()) {
+    assert.equal(rows[i]![0], String(cell.params.dim));
+    const st = cell.test['ndcg@20'];
+    assert.equal(rows[i]![col - 1], `${st.mean.toFixed(4)} ± ${st.sd.toFixed(4)}`);
+  }
   await shot('runs');
 });
 

@@ -30,6 +30,8 @@ export interface DemoServing {
   lightgcnRun: string;
   /** The run the server serves (mf). */
   servedRun: string;
+  /** The id of a 2×2-seed mf ablation (`plotpointe ablate`), or null. */
+  ablationId: string | null;
   /** `--variants` serving mf and lightgcn as two A/B variants of equal weight. */
   variants: string;
 }
@@ -49,7 +51,7 @@ function cli(cwd: string, args: string[]): Record<string, unknown> {
  * Demo lake of `users` users and `items` items with images, trained mf and lightgcn runs and a serving bundle
  * for each (with text and image indexes unless `content: false`), all under `dir` (≈ 40 s on 2 quiet cores).
  */
-export async function prepareDemoServing(dir: string, sizes: { users?: number; items?: number; epochs?: number; content?: boolean } = {}): Promise<DemoServing> {
+export async function prepareDemoServing(dir: string, sizes: { users?: number; items?: number; epochs?: number; content?: boolean; ablation?: boolean } = {}): Promise<DemoServing> {
   const users = sizes.users ?? 250;
   const items = sizes.items ?? 400;
   const epochs = sizes.epochs ?? 8;
@@ -62,6 +64,8 @@ export async function prepareDemoServing(dir: string, sizes: { users?: number; i
   await generateDemo({ out: sources, users, items, catalogItems: items, images: true, progress: false });
   cli(dir, ['data', 'ingest', '--format', 'amazon2018', '--input', sources, '--lake', lake, '--name', 'demo', ...c]);
   cli(dir, ['data', 'split', '--lake', lake, '--name', 'demo', '--split', 'default', '--strategy', 'ratio', ...c]);
+  // A small ablation first (its runs are tracked too; the two runs below are then the newest).
+  const ablation = sizes.ablation === false ? null : cli(dir, ['ablate', '--model', 'mf', '--grid', 'dim=8,16', '--seeds', '2', '--param', 'epochs=2', 'evalEvery=1', 'batch=256', '--lake', lake, '--name', 'demo', '--split', 'default', ...c]);
   const mf = cli(dir, ['train', '--model', 'mf', '--param', `epochs=${epochs}`, 'evalEvery=2', 'lr=0.01', 'batch=256', ...c]);
   const lg = cli(dir, ['train', '--model', 'lightgcn', '--param', `epochs=${epochs}`, 'evalEvery=2', 'lr=0.01', 'batch=256', ...c]);
   const mfRun = String(mf.run_id);
@@ -73,7 +77,7 @@ export async function prepareDemoServing(dir: string, sizes: { users?: number; i
     cli(dir, ['embed', 'image', '--lake', lake, '--name', 'demo', '--encoder', 'bundled', ...c]);
   }
   for (const run of [mfRun, lightgcnRun]) cli(dir, ['index', 'build', '--lake', lake, '--name', 'demo', '--run', run, ...c]);
-  return { dir, lake, name: 'demo', config, mfRun, lightgcnRun, servedRun: mfRun, variants: `mf=${mfRun}:1,lightgcn=${lightgcnRun}:1` };
+  return { dir, lake, name: 'demo', config, mfRun, lightgcnRun, servedRun: mfRun, ablationId: ablation ? String(ablation.id) : null, variants: `mf=${mfRun}:1,lightgcn=${lightgcnRun}:1` };
 }
 
 async function freePort(): Promise<number> {

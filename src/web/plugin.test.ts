@@ -146,6 +146,12 @@ test('runs: the run store rows of the dataset with their epochs; ablation tables
   assert.deepEqual(one.epochs, JSON.parse(JSON.stringify(expected!.epochs)));
   assert.equal(one.epochs.length, 3);
   assert.equal((await app.inject('/api/dashboard/runs/20990101-000000-x-0000')).statusCode, 404);
+  // The view is cached until the store changes: a new blessing shows at once.
+  const s2 = await RunStore.open(lake, { create: false });
+  await s2.bless(runId);
+  s2.close();
+  const again = await json<{ runs: { id: string; blessedIn: string[] }[] }>('/api/dashboard/runs');
+  assert.deepEqual(again.runs[0]!.blessedIn, ['default']);
 
   assert.deepEqual(await json('/api/dashboard/ablations'), { ablations: [] });
   const abl = join(lake, 'artifacts', 'demo', 'ablations', 'grid-1');

@@ -1,13 +1,13 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { extname } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type {} from '@fastify/swagger'; // route schema fields tags/summary/hide
 import { Type, type Static } from '@sinclair/typebox';
 import type { ServedModel } from '../serving/served-model.js';
-import { RunStore, RUN_STORE_FILE } from '../tracking/index.js';
 import { datasetPaths } from '../lake/paths.js';
 import { readAblations } from './ablations.js';
+import { RunsView } from './runs-view.js';
 import { dashboardAssets } from './assets.js';
 import { DashboardCatalog, ITEM_ID_RE, USER_ID_RE } from './catalog.js';
 
@@ -220,32 +220,18 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     },
   );
 
-  const runStore = async (): Promise<RunStore | null> => (existsSync(join(lake, RUN_STORE_FILE)) ? RunStore.open(lake, { create: false }) : null);
+  const runs = new RunsView(lake, name);
 
   app.get<{ Querystring: { limit: number } }>(
     '/api/dashboard/runs',
     { schema: { tags: ['dashboard'], summary: "the dataset's runs, newest first", querystring: Type.Object({ limit: Limit(1000, 200) }) } },
-    async (req) => {
-      const store = await runStore();
-      if (!store) return { runs: [], blessed: [] };
-      try {
-        const runs = await store.list({ dataset: name, limit: req.query.limit });
-        return { runs };
-      } finally {
-        store.close();
-      }
-    },
+    async (req) => ({ runs: await runs.list(req.query.limit) }),
   );
 
   app.get<{ Params: Static<typeof RunParams> }>(
     '/api/dashboard/runs/:runId',
     { schema: { tags: ['dashboard'], summary: 'one run with its per-epoch log', params: RunParams } },
-    async (req, reply) => {
-      const store = await runStore();
-      const run = store ? await store.get(req.params.runId).finally(() => store.close()) : null;
-      if (!run || run.dataset !== name) return notFound(reply, 'PP_RUN_NOT_FOUND', `no run ${req.params.runId} of dataset ${name}`);
-      return run;
-    },
+    async (req, reply) => (await runs.get(req.params.runId)) ?? notFound(reply, 'PP_RUN_NOT_FOUND', `no run ${req.params.runId} of dataset ${name}`),
   );
 
   app.get('/api/dashboard/ablations', { schema: { tags: ['dashboard'], summary: 'ablation tables (ablate output), newest first' } }, async () => ({

@@ -81,15 +81,20 @@ export async function renderRecommendations({ main, params, alive }: PageContext
       if (!alive()) return;
       setChildren(meta, ['model_version', 'variant', 'request_id'].filter((k) => resp[k] !== undefined).map((k) => `${k} ${String(resp[k])}`).join(' · '));
       if (resp.request_id) col.dataset.requestId = String(resp.request_id);
+      col.dataset.state = 'ready';
       if (rows.length === 0) setChildren(col, empty('The API returned no items (the user may already know every item the model can recommend).'));
       else setChildren(col, ...rows.map((r) => itemRow(r.itemId, metas.get(r.itemId), h('div', { class: 'score', 'data-score': String(r.score) }, `#${r.rank} · score ${fmt(r.score, 4)}`), explanation(r.explanation, metas))));
     } catch (err) {
       if (alive()) setChildren(col, errorBox((err as Error).message));
+      col.dataset.state = 'error';
     }
   };
   const fillB = () => {
     const choice = pickB.value;
     colB.dataset.source = choice;
+    colB.dataset.state = 'loading';
+    setChildren(colB, h('li', { class: 'muted' }, 'Loading…'));
+    setChildren(metaB);
     if (choice.startsWith('variant:')) {
       const v = others.find((o) => `variant:${o.variant}` === choice)!;
       return fill(colB, metaB, async () => ({ model_version: v.model_version, variant: v.variant, items: v.items }));

@@ -110,10 +110,42 @@ function byMetric(a: string, b: string): number {
   return na === nb ? Number(ka) - Number(kb) : na!.localeCompare(nb!);
 }
 
-/** An ablation file as a table: its rows (an array, or the first array property), nested objects flattened one level. */
+interface Stat {
+  mean: number;
+  sd: number;
+  n: number;
+}
+interface AblationCell {
+  params: Record<string, unknown>;
+  status: string;
+  test: Record<string, Stat>;
+  fit_seconds: Stat | null;
+}
+
+/**
+ * An ablation report (`plotpointe ablate`, src/eval/ablation.ts) as a table: one row per grid cell — its
+ * parameters, status, each test metric as mean ± sd over seeds, fit time. Other JSON is shown as its rows
+ * (the first array of objects) or, failing that, as text.
+ */
 function ablationTable(a: AblationFile): HTMLElement {
-  const t = a.table as Record<string, unknown> | unknown[];
-  const rows = (Array.isArray(t) ? t : (Object.values(t ?? {}).find(Array.isArray) as unknown[] | undefined) ?? []) as Record<string, unknown>[];
+  const t = (a.table ?? {}) as Record<string, unknown>;
+  const ms = (st: Stat | undefined, digits = 4) => (st && typeof st.mean === 'number' ? `${st.mean.toFixed(digits)} ± ${(st.sd ?? 0).toFixed(digits)}` : '–');
+  if (Array.isArray(t.cells)) {
+    const cells = t.cells as AblationCell[];
+    const params = [...new Set(cells.flatMap((c) => Object.keys(c.params ?? {})))];
+    const metrics = Array.isArray(t.metrics) ? (t.metrics as string[]) : [...new Set(cells.flatMap((c) => Object.keys(c.test ?? {})))];
+    const seeds = Array.isArray(t.seeds) ? (t.seeds as number[]).length : null;
+    return h(
+      'div',
+      { 'data-ablation': a.id },
+      table(
+        `${a.id}: ${String(t.model ?? '')} on ${String(t.dataset ?? '')}/${String(t.split ?? '')}, test mean ± sd${seeds ? ` over ${seeds} seeds` : ''}`,
+        [...params, 'status', ...metrics.map((m) => `test ${m}`), 'fit s'],
+        cells.map((c) => [...params.map((p) => String(c.params?.[p] ?? '–')), h('span', { class: `badge ${c.status === 'ok' ? 'ok' : c.status === 'failed' ? 'failed' : 'warn'}` }, c.status), ...metrics.map((m) => ms(c.test?.[m])), ms(c.fit_seconds ?? undefined, 1)]),
+      ),
+    );
+  }
+  const rows = (Array.isArray(t) ? t : ((Object.values(t).find((v) => Array.isArray(v) && v.every((x) => x && typeof x === 'object')) as unknown[] | undefined) ?? [])) as Record<string, unknown>[];
   const flat = rows.map((r) => {
     const o: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(r ?? {})) {
