@@ -12,6 +12,7 @@ const renderKnn = (s: ItemGraphSummary) =>
     `${s.modality} kNN graph of ${s.dataset}${s.split ? `/${s.split}` : ''}: ${s.items_with_modality.toLocaleString('en-US')} of ${s.items.toLocaleString('en-US')} items (${s.dim}-d, ${s.encoder}), k ${s.k}, cosine, symmetrize ${s.symmetrize}, built in ${s.seconds.build.toFixed(1)} s`,
     `  recall@${s.recall?.k ?? s.k} vs exact: ${s.recall ? `${s.recall.value.toFixed(4)} on ${s.recall.sample_rows} rows` : 'not measured'}`,
     `  degree min/mean/max ${s.stats.degree.min}/${s.stats.degree.mean.toFixed(2)}/${s.stats.degree.max}, isolated ${s.stats.isolated}, symmetry ${s.stats.symmetry.toFixed(3)}, similarity mean ${s.stats.similarity.mean.toFixed(4)}`,
+    ...(s.warning ? [`  warning: ${s.warning}`] : []),
     `  ${s.paths.header}`,
   ].join('\n');
 

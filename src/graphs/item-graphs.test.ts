@@ -87,6 +87,13 @@ test('graph knn: union symmetrisation is symmetric; fused needs --split and read
   assert.ok(u.stats.degree.mean >= 5);
   await assert.rejects(buildItemGraph({ lake: dir, name: 'd', modality: 'image' }), (e) => isPlotPointeError(e, 'PP_EMBED_STORE'));
   await assert.rejects(buildItemGraph({ lake: dir, name: 'd', modality: 'fused' }), (e) => isPlotPointeError(e, 'PP_USAGE'));
+  // no item has an image (a catalog without pictures): an edgeless graph with a warning, not a failed stage
+  await writeEmbeddings(join(dir, 'artifacts', 'd', 'embeddings'), 'image', { ...meta, modality: 'image', data: new Float32Array(N * 4), dim: 4, present: new Uint8Array(N) });
+  const empty = await buildItemGraph({ lake: dir, name: 'd', modality: 'image', k: 5 });
+  assert.equal(empty.stats.nnz, 0);
+  assert.equal(empty.recall, null);
+  assert.match(empty.warning!, /only 0 of 600 items have image vectors/);
+  assert.equal((await openContentSource(dir, 'd', 's').itemGraph('image'))!.indptr[N / 2], 0);
   const { vectors } = clusteredVectors(N / 2, 8, { clusters: 3, seed: 9 });
   await writeEmbeddings(join(splitArtifactsDir(dir, 'd', 's'), 'embeddings'), 'fused', { ...meta, modality: 'text', data: vectors, dim: 8 });
   const f = await buildItemGraph({ lake: dir, name: 'd', modality: 'fused', split: 's', k: 5, recallSample: 50, threads: 1 });

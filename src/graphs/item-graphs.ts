@@ -57,6 +57,8 @@ export interface ItemGraphSummary {
   seconds: { build: number; add: number; search: number; repair: number; assemble: number; total: number };
   lost_rows: number;
   exact_repaired: number;
+  /** set when fewer than two items have the modality (the graph then has no edges) */
+  warning: string | null;
   paths: { dir: string; header: string };
 }
 
@@ -81,23 +83,21 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
   const present = emb.present;
   let withModality = 0;
   for (let i = 0; i < n; i++) withModality += present[i];
-  if (withModality < 2) throw ppError('PP_GRAPH_INVALID', `${modality}: only ${withModality} items have vectors, a kNN graph needs 2`);
+  // Fewer than two items with the modality (e.g. a catalog without pictures): a graph without edges, with a
+  // warning, so that a pipeline goes on and models see an empty relation rather than a failed stage.
+  const warning = withModality < 2 ? `only ${withModality} of ${n} items have ${modality} vectors: the graph has no edges` : null;
 
   const t0 = performance.now();
-  const { graph, index, info } = buildKnnGraphWithIndex(emb.data, n, d, {
-    k,
-    metric: 'cosine',
-    present,
-    symmetrize,
-    threads: o.threads,
-    onProgress: o.onProgress,
-  });
+  const built = warning
+    ? { graph: { rows: n, cols: n, indptr: new Int32Array(n + 1), indices: new Int32Array(0), weights: new Float32Array(0) }, info: null }
+    : buildKnnGraphWithIndex(emb.data, n, d, { k, metric: 'cosine', present, symmetrize, threads: o.threads, onProgress: o.onProgress });
+  const { graph } = built;
+  const info = built.info ?? { addSeconds: 0, searchSeconds: 0, repairSeconds: 0, assembleSeconds: 0, lostRows: 0, exactRepaired: 0 };
   const buildSeconds = (performance.now() - t0) / 1000;
-  void index; // the index is not kept: serving builds its own bundle
 
   let recall: ItemGraphSummary['recall'] = null;
   const sampleSize = o.recallSample ?? 1000;
-  if (sampleSize > 0) {
+  if (sampleSize > 0 && !warning) {
     const sample = sampleRows(n, sampleSize, { seed: o.seed ?? 7, present });
     const kk = Math.min(k, withModality - 1);
     const r = knnRecall(graph, emb.data, n, d, sample, { k: kk, metric: 'cosine', present });
@@ -131,6 +131,7 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
       seconds,
       lost_rows: info.lostRows,
       exact_repaired: info.exactRepaired,
+      warning,
       created_at: new Date().toISOString(),
     },
   });
@@ -151,6 +152,7 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
     seconds,
     lost_rows: info.lostRows,
     exact_repaired: info.exactRepaired,
+    warning,
     paths: { dir: out.dir, header: `${out.dir}/${out.file}.json` },
   };
 }
