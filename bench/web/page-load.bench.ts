@@ -7,6 +7,9 @@
  *   data   the page's data on screen: the `pp:ready:<page>` mark the client sets once the page module has
  *          rendered what its API calls returned (overview: data card charts, /readyz; recommendations: history,
  *          both recommendation lists; item: the four similar lists; runs: table and curves; …)
+ * Each row is preceded by one unmeasured load (its data time is printed as `first`): the server's first answer
+ * of a route can be slower (the dashboard materialises the lake tables on first use; the run-store view is
+ * cached until runs.duckdb changes).
  * Modes: `cold` = browser cache disabled (every asset fetched again), `warm` = cache on (the hashed assets come
  * from the cache, API calls still go to the server). Target: < 1 s.
  *
@@ -62,7 +65,7 @@ async function main(): Promise<void> {
   }
   const prepSeconds = (performance.now() - t0) / 1000;
   const server = await startServer(d, ['--variants', d.variants]);
-  const results: { page: string; mode: 'cold' | 'warm'; load: number[]; data: number[] }[] = [];
+  const results: { page: string; mode: 'cold' | 'warm'; load: number[]; data: number[]; first: number }[] = [];
   try {
     const top = (await (await fetch(`${server.url}/api/dashboard/users?limit=1`)).json()) as { users: { userId: string }[] };
     const userId = top.users[0]!.userId;
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
     try {
       for (const mode of ['cold', 'warm'] as const) {
         for (const [name, hash] of pages) {
-          const row = { page: name, mode, load: [] as number[], data: [] as number[] };
+          const row = { page: name, mode, load: [] as number[], data: [] as number[], first: NaN };
           // One unmeasured load first (server-side caches, the warm mode's browser cache).
           for (let i = -1; i < iterations; i++) {
             const page = await ctx.newPage();
@@ -96,7 +99,7 @@ async function main(): Promise<void> {
             if (i >= 0) {
               row.load.push(t.load);
               row.data.push(t.data);
-            }
+            } else row.first = t.data;
             await cdp.detach();
             await page.close();
           }
@@ -111,8 +114,8 @@ async function main(): Promise<void> {
   }
   const f = (x: number) => x.toFixed(0).padStart(6);
   console.log(`\nDashboard page load on loopback (ms from navigation start; ${iterations} loads per row; median / max)`);
-  console.log('page             mode   load med  load max  data med  data max');
-  for (const r of results) console.log(`${r.page.padEnd(16)} ${r.mode.padEnd(5)} ${f(median(r.load))}    ${f(Math.max(...r.load))}    ${f(median(r.data))}    ${f(Math.max(...r.data))}`);
+  console.log('page             mode   load med  load max  data med  data max  data of the unmeasured first load');
+  for (const r of results) console.log(`${r.page.padEnd(16)} ${r.mode.padEnd(5)} ${f(median(r.load))}    ${f(Math.max(...r.load))}    ${f(median(r.data))}    ${f(Math.max(...r.data))}    ${f(r.first)}`);
   const worst = Math.max(...results.flatMap((r) => r.data));
   const uptime = loadavg().map((x) => x.toFixed(2)).join(', ');
   console.log(`\nworst data-on-screen ${worst.toFixed(0)} ms (target < 1000 ms) · load average ${uptime} · ${cpus().length} cores · lake prepared in ${prepSeconds.toFixed(0)} s`);
@@ -122,7 +125,7 @@ async function main(): Promise<void> {
       users,
       items,
       iterations,
-      pages: results.map((r) => ({ page: r.page, mode: r.mode, load_ms: { median: median(r.load), p90: quantile(r.load, 0.9), max: Math.max(...r.load) }, data_ms: { median: median(r.data), p90: quantile(r.data, 0.9), max: Math.max(...r.data) } })),
+      pages: results.map((r) => ({ page: r.page, mode: r.mode, load_ms: { median: median(r.load), p90: quantile(r.load, 0.9), max: Math.max(...r.load) }, data_ms: { median: median(r.data), p90: quantile(r.data, 0.9), max: Math.max(...r.data) }, first_data_ms: r.first })),
       worst_data_ms: worst,
       target_ms: 1000,
       pass: worst < 1000,

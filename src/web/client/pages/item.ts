@@ -20,6 +20,11 @@ export async function renderItem({ main, params, alive }: PageContext): Promise<
     main.append(section('Popular items', h('ul', { class: 'items', id: 'item-picks' }, ...top.items.map((m) => itemRow(m.itemId, m)))));
     return;
   }
+  // The item, its metadata and the four similar lists are requested at once.
+  const similarP = new Map(MODALITIES.map((m) => [m, api<unknown>(`/v1/items/${enc(id)}/similar?k=${K}&modality=${m}`)] as const));
+  for (const p of similarP.values()) p.catch(() => undefined); // handled per modality below
+  const metaP = itemMeta([id]);
+  metaP.catch(() => undefined);
   let item: Record<string, unknown>;
   try {
     item = await api<Record<string, unknown>>(`/v1/items/${enc(id)}`);
@@ -28,7 +33,7 @@ export async function renderItem({ main, params, alive }: PageContext): Promise<
     main.append(errorBox(err instanceof ApiError && err.status === 404 ? `No item ${id} in the served model.` : (err as Error).message));
     return;
   }
-  const meta = (await itemMeta([id])).get(id);
+  const meta = (await metaP).get(id);
   if (!alive()) return;
   const title = String(item.title ?? meta?.title ?? id);
   const cats = (item.categories as string[] | undefined) ?? meta?.categories ?? [];
@@ -62,7 +67,7 @@ export async function renderItem({ main, params, alive }: PageContext): Promise<
       const card = h('section', { class: 'card', 'data-modality': m }, h('h3', {}, `${m}`), box);
       grid.append(card);
       try {
-        const resp = await api<unknown>(`/v1/items/${enc(id)}/similar?k=${K}&modality=${m}`);
+        const resp = await similarP.get(m)!;
         const rows = scoredItems(resp);
         const metas = await itemMeta(rows.map((r) => r.itemId));
         if (!alive()) return;

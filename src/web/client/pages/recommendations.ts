@@ -32,20 +32,27 @@ export async function renderRecommendations({ main, params, alive }: PageContext
   main.append(userPicker(userId ?? ''));
   const picks = h('ul', { class: 'pick-list', id: 'user-picks', 'aria-label': 'Most active users' });
   main.append(section('Most active users', picks));
-  const top = await api<{ users: UserRow[] }>(`/api/dashboard/users?limit=12`);
+  // Everything that depends only on the user id is requested at once (one round trip instead of four).
+  const topP = api<{ users: UserRow[] }>(`/api/dashboard/users?limit=12`);
+  const historyP = userId ? api<{ userId: string; total: number; items: HistoryRow[] }>(`/api/dashboard/users/${enc(userId)}/history?limit=${HISTORY_SHOWN}`) : null;
+  const variantsP = userId ? api<{ assigned: string; variants: VariantRecs[] }>(`/api/dashboard/users/${enc(userId)}/variants?k=${K}`).catch(() => null) : null;
+  const servedP = userId ? api<Record<string, unknown>>(`/v1/users/${enc(userId)}/recommendations?k=${K}&exclude_seen=true`) : null;
+  servedP?.catch(() => undefined); // handled below; no unhandled rejection meanwhile
+  historyP?.catch(() => undefined);
+  const top = await topP;
   if (!alive()) return;
   setChildren(picks, ...top.users.map((u) => h('li', {}, h('button', { type: 'button', 'aria-pressed': String(u.userId === userId), 'data-user-id': u.userId, onclick: () => go('recommendations', { user: u.userId }) }, `${u.userId} (${u.trainCount})`))));
-  if (!userId) return;
+  if (!userId || !historyP || !servedP) return;
 
   let history: { userId: string; total: number; items: HistoryRow[] };
   try {
-    history = await api(`/api/dashboard/users/${enc(userId)}/history?limit=${HISTORY_SHOWN}`);
+    history = await historyP;
   } catch (err) {
     if (alive()) main.append(errorBox(err instanceof ApiError && err.status === 404 ? `No user ${userId} with training history.` : (err as Error).message));
     return;
   }
   if (!alive()) return;
-  const variants = await api<{ assigned: string; variants: VariantRecs[] }>(`/api/dashboard/users/${enc(userId)}/variants?k=${K}`).catch(() => null);
+  const variants = await variantsP;
   if (!alive()) return;
   const others = (variants?.variants ?? []).filter((v) => !v.assigned && v.items);
   const foldInLabel = `fold-in from the last ${Math.min(FOLD_IN_HISTORY, history.items.length)} history items (POST /v1/recommendations)`;
@@ -104,7 +111,7 @@ export async function renderRecommendations({ main, params, alive }: PageContext
     );
   };
   pickB.addEventListener('change', () => void fillB());
-  await Promise.all([fill(colA, metaA, () => api(`/v1/users/${enc(userId)}/recommendations?k=${K}&exclude_seen=true`)), fillB()]);
+  await Promise.all([fill(colA, metaA, () => servedP), fillB()]);
 }
 
 function userPicker(initial: string): HTMLElement {
