@@ -183,7 +183,7 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
     connectivity: opts.connectivity ?? 16,
     expansionAdd: opts.expansionAdd ?? 128,
     expansionSearch: opts.expansionSearch ?? 32,
-    quantization: opts.quantization ?? 'f32',
+    quantization: opts.quantization ?? 'f16',
     threads: opts.threads,
   };
 
