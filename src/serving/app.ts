@@ -10,15 +10,20 @@
  *   failure/timeout, PP_SERVE_COLD_START, an encoder the bundle names but this build lacks → 422;
  *   PP_SERVE_UNAVAILABLE, an encoder that fails to load → 503;  anything else → 500 (a bug).
  *
- * Errors answer `{error: {code, message, field?}, request_id}`. Shutdown (`app.close()`) stops accepting,
+ * Errors answer `{error: {code, message, field?}, request_id}`. Every response of the four recommendation routes
+ * (users/{id}/recommendations, recommendations, items/{id}/similar, items/cold-start) is written to the request
+ * log, errors included: a 404 (unknown user/item), 400 (invalid request), 422… row carries its status, the user
+ * id / query item id the request named, the variant it was assigned and empty items — what analytics drift's
+ * not_found_share and unknown_user_share count. Shutdown (`app.close()`) stops accepting,
  * lets in-flight requests finish, flushes the request log and closes the analytics store.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { isPlotPointeError, type ErrorCode } from '../errors.js';
 import { codeVersion } from '../lake/manifest.js';
+import type { Config } from '../config/schema.js';
 import type { ServingContext } from './context.js';
 import { ColdStartEncoders, type EncoderFactory } from './cold-start.js';
 import type { Recommendation, SimilarItem } from './served-model.js';
@@ -35,6 +40,8 @@ import { dashboardPlugin } from '../web/plugin.js';
 /** What a recommendation handler leaves for the request log (written after the response, off the hot path). */
 export interface PendingLogRow {
   user_id: string | null;
+  /** The query item of an item route (GET /v1/items/{id}/similar). */
+  item_id?: string | null;
   model_version: string;
   variant: string;
   k: number;
@@ -59,6 +66,45 @@ export interface BuildAppOptions {
    * first cold-start request does not pay for it (default false; `plotpointe serve` turns it on).
    */
   warmEncoders?: boolean;
+  /**
+   * The loaded config: the analytics routes take their drift thresholds (`drift.*`) and limits (`analytics.*`)
+   * from it (default: the config defaults).
+   */
+  config?: Config;
+}
+
+/** What a logged route's request names (from params/query/body as sent), for the rows of requests its handler did not describe. */
+interface RequestNames {
+  /** The A/B assignment key the handler would use (null = the primary variant). */
+  key: string | null;
+  user_id: string | null;
+  item_id: string | null;
+  k: unknown;
+}
+
+const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+const field = (o: unknown, name: string): unknown => (o && typeof o === 'object' ? (o as Record<string, unknown>)[name] : undefined);
+
+/** The routes whose every response is logged, and what a request says about itself when it fails before its handler ran (validation). */
+const LOGGED_ROUTES: Record<string, (req: FastifyRequest) => RequestNames> = {
+  '/v1/users/:userId/recommendations': (req) => {
+    const user = str(field(req.params, 'userId'));
+    return { key: user, user_id: user, item_id: null, k: field(req.query, 'k') };
+  },
+  '/v1/recommendations': (req) => {
+    const user = str(field(req.body, 'user_id'));
+    const items = field(req.body, 'item_ids');
+    const key = user ?? (Array.isArray(items) && items.every((x) => typeof x === 'string') ? [...(items as string[])].sort().join('|') : null);
+    return { key, user_id: user, item_id: null, k: field(req.body, 'k') ?? 20 };
+  },
+  '/v1/items/:itemId/similar': (req) => ({ key: null, user_id: null, item_id: str(field(req.params, 'itemId')), k: field(req.query, 'k') }),
+  '/v1/items/cold-start': (req) => ({ key: null, user_id: null, item_id: null, k: field(req.body, 'k') ?? 20 }),
+};
+
+/** k as the INTEGER column takes it: the requested k when it is one, else 0 (the request was rejected for it). */
+function loggedK(k: unknown): number {
+  const n = typeof k === 'number' ? k : typeof k === 'string' && /^\d{1,10}$/.test(k) ? Number(k) : NaN;
+  return Number.isSafeInteger(n) && n >= 0 && n <= 0x7fffffff ? n : 0;
 }
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
@@ -146,8 +192,16 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
     const seconds = reply.elapsedTime / 1000;
     ctx.metrics.requests.inc({ method: req.method, route, status: reply.statusCode });
     ctx.metrics.latency.observe({ method: req.method, route }, seconds);
-    const row = req.ppLog;
-    if (row && ctx.logs) {
+    if (!ctx.logs) return;
+    let row = req.ppLog;
+    const names = LOGGED_ROUTES[route];
+    if (!row && names) {
+      // Failed before the handler described it (validation): named from the request as sent.
+      const n = names(req);
+      const { variant, model } = ctx.modelFor(n.key);
+      row = { user_id: n.user_id, item_id: n.item_id, model_version: model.modelVersion, variant, k: loggedK(n.k), items: [] };
+    }
+    if (row) {
       ctx.logs.logRequest({
         request_id: req.id,
         ts: new Date(Date.now() - reply.elapsedTime).toISOString(),
@@ -156,9 +210,10 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
         model_version: row.model_version,
         variant: row.variant,
         k: row.k,
-        items: row.items,
+        items: reply.statusCode >= 400 ? [] : row.items,
         latency_ms: reply.elapsedTime,
         status: reply.statusCode,
+        item_id: row.item_id ?? null,
       });
     }
   });
@@ -187,7 +242,7 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
   await app.register(coldStartRoutes, { ctx, encoders });
   await app.register(eventRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
-  await app.register(analyticsRoutes, { ctx });
+  await app.register(analyticsRoutes, { ctx, config: opts.config });
   await app.register(dashboardPlugin, { serving: ctx });
 
   if (opts.warmEncoders) {

@@ -2,9 +2,13 @@
  * The serving logs' schema (the contract in HELPERS.md): `<lake>/logs/serving.duckdb` with
  *
  *   requests  one row per recommendation response (GET /v1/users/{id}/recommendations, POST /v1/recommendations,
- *             GET /v1/items/{id}/similar, POST /v1/items/cold-start), shaped like the reference's BigQuery log:
+ *             GET /v1/items/{id}/similar, POST /v1/items/cold-start), error responses included (404 unknown
+ *             user/item, 400 invalid request, 422…: empty items), shaped like the reference's BigQuery log:
  *             request_id, ts (UTC), route (the route pattern), user_id (null for anonymous/item routes),
- *             model_version (run id), variant (A/B), k, items JSON [{item_id, score, rank}], latency_ms, status
+ *             model_version (run id), variant (A/B), k, items JSON [{item_id, score, rank}], latency_ms, status,
+ *             item_id (the query item of GET /v1/items/{id}/similar, else null — a column added after the
+ *             contract's ten, last and nullable, so writers that insert the ten positionally into a table made
+ *             from REQUESTS_DDL keep working; the server adds it with REQUESTS_ITEM_COLUMN_DDL)
  *   events    feedback events: event_id, ts, request_id (the response they follow, may be null), user_id,
  *             item_id, type (impression | click | purchase | rating), value (rating or amount, may be null), variant
  *
@@ -20,6 +24,8 @@ export type EventType = (typeof EVENT_TYPES)[number];
 
 export const REQUESTS_DDL =
   'CREATE TABLE IF NOT EXISTS requests(request_id VARCHAR, ts TIMESTAMP, route VARCHAR, user_id VARCHAR, model_version VARCHAR, variant VARCHAR, k INTEGER, items JSON, latency_ms DOUBLE, status INTEGER)';
+/** Adds the query-item column to a requests table made from REQUESTS_DDL (idempotent). */
+export const REQUESTS_ITEM_COLUMN_DDL = 'ALTER TABLE requests ADD COLUMN IF NOT EXISTS item_id VARCHAR';
 export const EVENTS_DDL =
   'CREATE TABLE IF NOT EXISTS events(event_id VARCHAR, ts TIMESTAMP, request_id VARCHAR, user_id VARCHAR, item_id VARCHAR, type VARCHAR, value DOUBLE, variant VARCHAR)';
 
@@ -40,6 +46,8 @@ export interface RequestLogRow {
   items: { item_id: string; score: number; rank: number }[];
   latency_ms: number;
   status: number;
+  /** The query item of an item route (GET /v1/items/{id}/similar), even when unknown (404); else null. */
+  item_id?: string | null;
 }
 
 export interface EventRow {

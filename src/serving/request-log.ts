@@ -13,10 +13,12 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
-import { EVENTS_DDL, REQUESTS_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
 
 /** The fields of a served item kept in the log (the response objects carry more: title, explanation). */
 const LOGGED_ITEM_FIELDS = ['item_id', 'score', 'rank'];
+/** Named, so that a table with more columns than these still takes the rows. */
+const REQUEST_COLUMNS = 'request_id, ts, route, user_id, model_version, variant, k, items, latency_ms, status, item_id';
 
 export interface ServingLogsOptions {
   flushRows: number;
@@ -51,6 +53,7 @@ export class ServingLogs {
     const instance = await DuckDBInstance.create(path, { threads: '1' });
     const conn = await instance.connect();
     await conn.run(REQUESTS_DDL);
+    await conn.run(REQUESTS_ITEM_COLUMN_DDL);
     await conn.run(EVENTS_DDL);
     return new ServingLogs(path, instance, conn, opts);
   }
@@ -86,10 +89,10 @@ export class ServingLogs {
         const params: DuckDBValue[] = [];
         const values: string[] = [];
         for (const r of rows) {
-          values.push('(?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, CAST(? AS JSON), ?, ?)');
-          params.push(r.request_id, r.ts, r.route, r.user_id, r.model_version, r.variant, r.k, JSON.stringify(r.items, LOGGED_ITEM_FIELDS), r.latency_ms, r.status);
+          values.push('(?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, CAST(? AS JSON), ?, ?, ?)');
+          params.push(r.request_id, r.ts, r.route, r.user_id, r.model_version, r.variant, r.k, JSON.stringify(r.items, LOGGED_ITEM_FIELDS), r.latency_ms, r.status, r.item_id ?? null);
         }
-        await this.#conn.run(`INSERT INTO requests VALUES ${values.join(', ')}`, params);
+        await this.#conn.run(`INSERT INTO requests (${REQUEST_COLUMNS}) VALUES ${values.join(', ')}`, params);
         this.written += rows.length;
       } catch (err) {
         this.dropped += rows.length;

@@ -9,6 +9,9 @@ import { shutdownPool } from '../core/index.js';
 import { foldInUser } from '../models/fold-in.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
+import { computeDrift, driftOptionsFromConfig } from '../analytics/drift.js';
+import { openAnalytics } from '../analytics/source.js';
+import { loadConfig } from '../config/load.js';
 import { buildApp } from './app.js';
 import { ServingContext } from './context.js';
 import { fnv1a32 } from './experiments.js';
@@ -319,6 +322,77 @@ describe('serving API on a demo lake with a trained mf run', () => {
       assert.deepEqual(items.map((x) => x.rank), [1, 2, 3, 4]);
     }
     assert.ok(rows.some((r) => r.route === '/v1/items/:itemId/similar' && r.user_id === null));
+  });
+
+  test('error responses of recommendation routes are logged (status, user/item id, variant, empty items) and analytics drift counts them', async () => {
+    const m = ctx.state.variants.get('default')!;
+    const ghost = 'no-such-user-xyz';
+    const notFound = await get(`/v1/users/${ghost}/recommendations?k=4`);
+    assert.equal(notFound.status, 404);
+    const unknownItem = await get('/v1/items/no-such-item-xyz/similar?k=3');
+    assert.equal(unknownItem.status, 404);
+    const badK = await get(`/v1/users/${m.userId(0)}/recommendations?k=0`);
+    assert.equal(badK.status, 400);
+    const anon = await post('/v1/recommendations', { user_id: 'anon-xyz', item_ids: ['no-such-item-xyz'], k: 5 });
+    assert.equal(anon.status, 404);
+    const ok = await get(`/v1/users/${m.userId(1)}/recommendations?k=4`);
+    assert.equal(ok.status, 200);
+    const ids = [notFound, unknownItem, badK, anon].map((r) => r.body.request_id as string);
+    await ctx.logs!.flush();
+    const rows = await ctx.logs!.query(
+      `SELECT request_id, route, user_id, item_id, model_version, variant, k, CAST(items AS VARCHAR) AS items, latency_ms, status FROM requests WHERE request_id IN (${ids.map(() => '?').join(',')})`,
+      ids,
+    );
+    const byId = new Map(rows.map((r) => [r.request_id as string, r]));
+    const expect = [
+      [ids[0], '/v1/users/:userId/recommendations', ghost, null, 4, 404],
+      [ids[1], '/v1/items/:itemId/similar', null, 'no-such-item-xyz', 3, 404],
+      [ids[2], '/v1/users/:userId/recommendations', m.userId(0), null, 0, 400],
+      [ids[3], '/v1/recommendations', 'anon-xyz', null, 5, 404],
+    ] as const;
+    for (const [id, route, user, item, k, status] of expect) {
+      const r = byId.get(id);
+      assert.ok(r, `request ${id} (${route} ${status}) is in the log`);
+      assert.deepEqual([r.route, r.user_id, r.item_id, r.k, r.status, r.items, r.model_version, r.variant], [route, user, item, k, status, '[]', fx.runA, 'default']);
+      assert.ok((r.latency_ms as number) >= 0);
+    }
+
+    // Analytics drift (src/analytics/drift.ts) over the server's own log: the 404s and the unknown user count.
+    const s = await openAnalytics({ lake: fx.lake, name: fx.name }, { logs: ctx.logs!.instance });
+    try {
+      const d = await computeDrift(s, driftOptionsFromConfig(loadConfig({ overrides: { 'drift.min_count': 1 } }), 3_600_000, 86_400_000));
+      const share = (metric: string) => d.rows.filter((r) => r.metric === metric && r.n > 0);
+      assert.ok(share('not_found_share').some((r) => (r.value ?? 0) > 0), JSON.stringify(share('not_found_share')));
+      assert.ok(share('unknown_user_share').some((r) => (r.value ?? 0) > 0), JSON.stringify(share('unknown_user_share')));
+    } finally {
+      s.close();
+    }
+  });
+
+  test('the drift thresholds the server reports come from the config given to buildApp', async () => {
+    const statusOf = async (config: ReturnType<typeof loadConfig> | undefined, file: string) => {
+      const c = await ServingContext.load({ lake: fx.lake, name: fx.name, runId: fx.runA, logFlushRows: 1000, logFlushMs: 10_000, logsFile: join(fx.dir, file) });
+      const a = await buildApp(c, { encoderFactory: fakeEncoderFactory, docs: false, config });
+      try {
+        const m = c.state.variants.get('default')!;
+        // 15 answered, 5 unknown users: a 404 share of 0.25 in one hourly bucket (n = 20 = the default min_count).
+        for (let i = 0; i < 15; i++) assert.equal((await a.inject({ url: `/v1/users/${m.userId(i)}/recommendations?k=3` })).statusCode, 200);
+        for (let i = 0; i < 5; i++) assert.equal((await a.inject({ url: `/v1/users/ghost-${i}/recommendations?k=3` })).statusCode, 404);
+        const r = await a.inject({ url: '/v1/analytics/drift?window=1h' });
+        assert.equal(r.statusCode, 200, r.body);
+        const rows = (r.json().rows as { metric: string; value: number; n: number; warn: number; alert: number; status: string }[]).filter((x) => x.metric === 'not_found_share');
+        assert.equal(rows.length, 1, JSON.stringify(rows));
+        assert.equal(rows[0].n, 20);
+        assert.ok(Math.abs(rows[0].value - 0.25) < 1e-12, String(rows[0].value));
+        return rows[0];
+      } finally {
+        await a.close();
+      }
+    };
+    const byDefault = await statusOf(undefined, 'drift-default.duckdb');
+    assert.deepEqual([byDefault.warn, byDefault.alert, byDefault.status], [0.02, 0.1, 'alert']);
+    const configured = await statusOf(loadConfig({ overrides: { 'drift.not_found.warn': 0.3, 'drift.not_found.alert': 0.5 } }), 'drift-configured.duckdb');
+    assert.deepEqual([configured.warn, configured.alert, configured.status], [0.3, 0.5, 'ok']);
   });
 
   test('health, readiness, Prometheus metrics and the OpenAPI document', async () => {

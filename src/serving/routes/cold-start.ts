@@ -28,6 +28,9 @@ export const coldStartRoutes: FastifyPluginAsync<{ ctx: ServingContext; encoders
     },
     async (req) => {
       const b = req.body;
+      const { variant, model } = ctx.modelFor(null);
+      const k = b.k ?? 20;
+      req.ppLog = { user_id: null, model_version: model.modelVersion, variant, k, items: [] }; // logged as is on an error
       if (b.image_url !== undefined && b.image_base64 !== undefined) throw ppError('PP_SERVE_BAD_REQUEST', 'image_url: give image_url or image_base64, not both');
       let image: Buffer | undefined;
       if (b.image_base64 !== undefined) {
@@ -38,8 +41,6 @@ export const coldStartRoutes: FastifyPluginAsync<{ ctx: ServingContext; encoders
       } else if (b.image_url !== undefined) {
         image = await safeFetch(b.image_url, { maxBytes: ctx.settings.imageMaxBytes, timeoutMs: ctx.settings.imageTimeoutMs, retries: 0, allowPrivate: ctx.settings.allowPrivateImageUrls });
       }
-      const { variant, model } = ctx.modelFor(null);
-      const k = b.k ?? 20;
       const r = await coldStart(model, encoders, { title: b.title, description: b.description, brand: b.brand, categories: b.categories, image }, { k, usersK: b.users_k ?? 20 });
       const first = r.modalities[0];
       req.ppLog = { user_id: null, model_version: model.modelVersion, variant, k, items: first ? r.similar[first] : [] };

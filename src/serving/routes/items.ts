@@ -34,11 +34,12 @@ export const itemRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (ap
     },
     async (req) => {
       const { variant, model } = ctx.modelFor(null);
+      const k = req.query.k;
+      req.ppLog = { user_id: null, item_id: req.params.itemId, model_version: model.modelVersion, variant, k, items: [] }; // logged as is on a 404
       const iid = model.requireItem(req.params.itemId);
       const modality = req.query.modality ?? (model.bundle.indexes.fused ? 'fused' : 'graph');
-      const k = req.query.k;
       const items = model.similar(iid, modality, k);
-      req.ppLog = { user_id: null, model_version: model.modelVersion, variant, k, items };
+      req.ppLog = { user_id: null, item_id: req.params.itemId, model_version: model.modelVersion, variant, k, items };
       return { request_id: req.id, item_id: req.params.itemId, modality, model_version: model.modelVersion, variant, k, items: withTitles(model, items) };
     },
   );

@@ -27,6 +27,7 @@ export const recommendationRoutes: FastifyPluginAsync<{ ctx: ServingContext }> =
       const k = body.k ?? 20;
       const key = body.user_id ?? [...body.item_ids].sort().join('|');
       const { variant, model } = ctx.modelFor(key);
+      req.ppLog = { user_id: body.user_id ?? null, model_version: model.modelVersion, variant, k, items: [] }; // logged as is on a 404
       const unknown = body.item_ids.filter((id) => !model.itemIndex.has(id));
       if (unknown.length > 0) throw ppError('PP_SERVE_ITEM_UNKNOWN', `item_ids: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` (+${unknown.length - 10} more)` : ''}`);
       const history = Int32Array.from(new Set(body.item_ids.map((id) => model.itemIndex.get(id)!)));

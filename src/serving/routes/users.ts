@@ -24,6 +24,7 @@ export const userRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (ap
       const { userId } = req.params;
       const { k, exclude_seen: excludeSeen, explain } = req.query;
       const { variant, model } = ctx.modelFor(userId);
+      req.ppLog = { user_id: userId, model_version: model.modelVersion, variant, k, items: [] }; // logged as is when the user is unknown (404)
       const uid = model.requireUser(userId);
       const history = model.history(uid);
       const items = model.recommend(model.userVector(uid), k, excludeSeen ? history : null, explain ? { history, attentionFrom: model.bundle.history.indptr[uid] } : null);
