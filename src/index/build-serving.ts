@@ -17,6 +17,7 @@ import { getModel } from '../models/index.js';
 import type { ContentModality, Recommender } from '../models/model.js';
 import { embeddingLocation, openContentSource } from '../embeddings/split-content.js';
 import { readEmbeddingMeta } from '../embeddings/store.js';
+import { readFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
 import { RunStore, type RunRecord } from '../tracking/index.js';
 import {
   SERVING_DIR,
@@ -46,6 +47,8 @@ export interface BuildServingSummary {
   attention: boolean;
   item_graph: string | null;
   indexes: Record<string, { size: number; dim: number; metric: string; build_seconds: number }>;
+  /** Cold start in fused space: 'exported' (the fusion MLP is in the bundle), or why not. */
+  fusion: string;
   seconds: number;
 }
 
@@ -153,6 +156,24 @@ async function encoderSpecOf(lake: string, name: string, split: string, modality
   return meta.encoder || null;
 }
 
+/**
+ * The fusion MLP saved beside the split's fused vectors, when cold start can use it: its modalities must be
+ * content indexes of the bundle made by the encoders the fusion was trained on (same name and dim).
+ */
+async function fusionFor(lake: string, name: string, split: string, content: Partial<Record<ContentModality, ContentVectors>>): Promise<{ weights: FusionWeights | null; status: string }> {
+  if (!content.fused) return { weights: null, status: 'no fused vectors' };
+  const loc = embeddingLocation(lake, name, split, 'fused');
+  const weights = await readFusionWeights(loc.dir, loc.file);
+  if (!weights) return { weights: null, status: 'fused vectors written without the fusion weights (re-run plotpointe embed fuse)' };
+  const trainedOn = ((await readEmbeddingMeta(loc.dir, loc.file)) as { encoders?: Record<string, string> }).encoders ?? {};
+  for (const m of weights.modalities) {
+    const c = content[m.name as ContentModality];
+    if (!c || c.dim !== m.dim) return { weights: null, status: `the fusion takes ${m.name} (${m.dim}-d), the bundle has ${c ? `${c.dim}-d` : 'none'}` };
+    if (trainedOn[m.name] && trainedOn[m.name] !== c.encoder) return { weights: null, status: `the fusion was trained on ${m.name} from ${trainedOn[m.name]}, the lake's ${m.name} embeddings are now ${c.encoder}` };
+  }
+  return { weights, status: 'exported' };
+}
+
 /** Builds `<lake>/artifacts/<name>/<run>/serving/` for a run (see the module comment). */
 export async function buildServingBundle(o: BuildServingOptions): Promise<BuildServingSummary> {
   const started = performance.now();
@@ -185,6 +206,7 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
         break;
       }
     }
+    const fusion = await fusionFor(o.lake, o.name, run.split, contentVectors);
     const dir = servingDir(o.lake, o.name, run.id);
     const manifest: ServingManifest = await writeServingBundle(
       dir,
@@ -202,6 +224,7 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
         history,
         content: contentVectors,
         itemGraph,
+        fusion: fusion.weights,
       },
       o,
     );
@@ -218,6 +241,7 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
       indexes: Object.fromEntries(
         Object.entries(manifest.indexes).map(([k, v]) => [k, { size: v.size, dim: v.dim, metric: v.metric, build_seconds: v.build_seconds }]),
       ),
+      fusion: fusion.status,
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

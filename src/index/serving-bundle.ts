@@ -13,6 +13,7 @@
  *   history.attention.f32      optional: per history entry, the model's attention weight of the user on that
  *                              item (GAT: softmax weight averaged over heads and layers); NaN for entries that are
  *                              not train edges
+ *   fusion.mlp.json / .f32     optional: the fusion MLP of the fused vectors (fusion-export.ts), for cold start
  *   content-<m>.f32 / .present optional per content modality m ∈ {text, image, fused}: L2-normalised vectors
  *                              [numItems × d_m] (zero rows where absent) and one byte per item
  *   itemgraph.{indptr,indices}.i32 / itemgraph.weights.f32  optional item–item kNN graph (split ids, cosine
@@ -25,7 +26,10 @@ import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeDirAtomically } from '../lake/atomic.js';
 import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
+import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
 
+/** Base name of the fusion MLP weights in a bundle: `fusion.mlp.json` / `fusion.mlp.f32`. */
+export const FUSION_FILE = 'fusion';
 export const SERVING_FORMAT = 'plotpointe-serving/1';
 export const SERVING_DIR = 'serving';
 
@@ -71,6 +75,12 @@ export interface ServingManifest {
   has_attention: boolean;
   item_graph: { source: string; edges: number } | null;
   indexes: Partial<Record<ServingModality, ServingIndexEntry>>;
+  /**
+   * The fusion MLP of the split's fused vectors (`fusion.mlp.{json,f32}`, src/embeddings/fusion/fusion-export.ts),
+   * so cold start can fuse a new item's content; absent when the split has no fused vectors or they were written
+   * without weights.
+   */
+  fusion?: { modalities: string[]; hidden: number; out: number; activation: string } | null;
   created_at: string;
   build_seconds: number;
 }
@@ -106,6 +116,8 @@ export interface ServingBundleInput {
   history: { indptr: Int32Array; indices: Int32Array; attention?: Float32Array };
   content?: Partial<Record<ContentModalityName, ContentVectors>>;
   itemGraph?: ItemGraphCsr | null;
+  /** The fusion MLP's weights (with `content.fused`). */
+  fusion?: FusionWeights | null;
 }
 
 export interface IndexBuildOptions {
@@ -245,6 +257,13 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
       await writeFile(join(tmp, 'itemgraph.weights.f32'), bytes(g.weights));
       itemGraph = { source: g.source, edges: g.indices.length };
     }
+    let fusion: ServingManifest['fusion'] = null;
+    if (input.fusion && input.content?.fused) {
+      const w = input.fusion;
+      check(w.out === input.content.fused.dim, `fusion MLP output ${w.out} ≠ fused dim ${input.content.fused.dim}`);
+      await writeFusionWeights(tmp, FUSION_FILE, w);
+      fusion = { modalities: w.modalities.map((m) => m.name), hidden: w.hidden, out: w.out, activation: w.activation };
+    }
     const manifest: ServingManifest = {
       format: SERVING_FORMAT,
       dataset: input.dataset,
@@ -259,6 +278,7 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
       has_attention: Boolean(history.attention),
       item_graph: itemGraph,
       indexes,
+      fusion,
       created_at: new Date().toISOString(),
       build_seconds: (performance.now() - started) / 1000,
     };
@@ -280,6 +300,8 @@ export interface ServingBundle {
   content: Partial<Record<ContentModalityName, { vectors: Float32Array; present: Uint8Array; dim: number }>>;
   itemGraph: { indptr: Int32Array; indices: Int32Array; weights: Float32Array } | null;
   indexes: Partial<Record<ServingModality, AnnIndex>>;
+  /** The fusion MLP's weights when the bundle has them (cold start in fused space). */
+  fusion: FusionWeights | null;
 }
 
 async function readTyped<T extends Float32Array | Int32Array>(path: string, Ctor: new (n: number) => T, expected: number): Promise<T> {
@@ -344,5 +366,7 @@ export async function openServingBundle(dir: string, opts: { threads?: number } 
       weights: await readTyped(join(dir, 'itemgraph.weights.f32'), Float32Array, manifest.item_graph.edges),
     };
   }
-  return { dir, manifest, users, items, userIds, itemIds, itemMeta, history, content, itemGraph, indexes };
+  const fusion = manifest.fusion ? await readFusionWeights(dir, FUSION_FILE) : null;
+  check(!manifest.fusion || fusion !== null, `${dir}: the manifest names fusion weights, ${FUSION_FILE}.mlp.json is missing`);
+  return { dir, manifest, users, items, userIds, itemIds, itemMeta, history, content, itemGraph, indexes, fusion };
 }

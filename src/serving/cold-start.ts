@@ -9,6 +9,11 @@
  * of their model item embeddings e_j, and the users it would be recommended to are the top users by ⟨u, v⟩
  * (an exact scan over the user embeddings).
  *
+ * Fused space: when the bundle carries the fusion MLP (exported by `embed fuse`, see fusion-forward.ts) and the
+ * request gives at least one of its modalities, the raw encoder outputs go through the MLP (placeholders for the
+ * missing modalities), the result is normalised and queries the fused index like any other modality — its
+ * neighbours join N.
+ *
  * Encoders are created lazily on the first cold-start request of a spec and kept for the life of the process.
  */
 import { ppError } from '../errors.js';
@@ -16,6 +21,7 @@ import type { Encoder } from '../embeddings/encoder.js';
 import { DEFAULT_ITEM_TEXT, itemText } from '../embeddings/text/item-text.js';
 import type { ContentModalityName } from '../index/serving-bundle.js';
 import type { ServedModel, SimilarItem } from './served-model.js';
+import { fusionForward } from './fusion-forward.js';
 
 export interface ColdStartInput {
   title?: string;
@@ -84,19 +90,26 @@ export async function coldStart(
   const text = itemText({ title: input.title ?? null, brand: input.brand ?? null, description: input.description ?? null, categories: input.categories ?? null }, DEFAULT_ITEM_TEXT);
   if (!text && !input.image) throw ppError('PP_SERVE_BAD_REQUEST', 'body: give at least one of title, description, brand, categories, image_url, image_base64');
   const queries: { modality: ContentModalityName; vector: Float32Array }[] = [];
+  const raw: Partial<Record<string, Float32Array>> = {};
   const textIndex = model.bundle.manifest.indexes.text;
   if (text) {
     if (!textIndex) throw ppError('PP_SERVE_COLD_START', 'the bundle has no text index (run plotpointe embed text, then index build)');
     if (!textIndex.encoder_spec) throw ppError('PP_SERVE_COLD_START', `the text index's encoder "${textIndex.encoder}" cannot be recreated (no spec in its meta)`);
     const enc = (await encoders.get('text', textIndex.encoder_spec)) as Encoder<string>;
-    queries.push({ modality: 'text', vector: normalise((await enc.encode([text])).slice(0, enc.dim)) });
+    raw.text = (await enc.encode([text])).slice(0, enc.dim);
+    queries.push({ modality: 'text', vector: normalise(raw.text.slice()) });
   }
   if (input.image) {
     const imageIndex = model.bundle.manifest.indexes.image;
     if (!imageIndex) throw ppError('PP_SERVE_COLD_START', 'the bundle has no image index (run plotpointe embed image, then index build)');
     if (!imageIndex.encoder_spec) throw ppError('PP_SERVE_COLD_START', `the image index's encoder "${imageIndex.encoder}" cannot be recreated (no spec in its meta)`);
     const enc = (await encoders.get('image', imageIndex.encoder_spec)) as Encoder<Buffer>;
-    queries.push({ modality: 'image', vector: normalise((await enc.encode([input.image])).slice(0, enc.dim)) });
+    raw.image = (await enc.encode([input.image])).slice(0, enc.dim);
+    queries.push({ modality: 'image', vector: normalise(raw.image.slice()) });
+  }
+  const fusion = model.bundle.fusion;
+  if (fusion && model.bundle.indexes.fused && fusion.modalities.some((m) => raw[m.name])) {
+    queries.push({ modality: 'fused', vector: normalise(fusionForward(fusion, raw)) });
   }
   const similar: Record<string, SimilarItem[]> = {};
   const weight = new Map<number, number>();

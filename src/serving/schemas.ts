@@ -129,7 +129,7 @@ export const ColdStartResponse = Type.Object({
   request_id: Type.String(),
   model_version: Type.String(),
   variant: Type.String(),
-  modalities: Type.Array(Type.String(), { description: 'the content modalities the new item was encoded in' }),
+  modalities: Type.Array(Type.String(), { description: 'the content modalities the new item was encoded in (fused: text/image through the fusion MLP, when the bundle has it)' }),
   similar: Type.Record(Type.String(), Type.Array(SimilarItem), { description: 'per modality, the most similar warm items (cosine)' }),
   users: Type.Array(Type.Object({ user_id: Type.String(), score: Type.Number(), rank: Type.Integer() }), {
     description: 'users the item would be recommended to: top ⟨u, v⟩ where v = similarity-weighted mean of the model vectors of its content-nearest warm items',

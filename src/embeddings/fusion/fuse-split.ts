@@ -15,6 +15,7 @@ import { evaluateRecommender } from '../../eval/evaluate-model.js';
 import type { ContentModality, ContentSource } from '../../models/model.js';
 import { writeEmbeddings } from '../store.js';
 import { embeddingLocation, openContentSource } from '../split-content.js';
+import { fusionWeightsOf, writeFusionWeights } from './fusion-export.js';
 import { FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion, type FusionTrainOptions } from './fusion-bpr.js';
 
 export interface FuseOptions {
@@ -98,6 +99,8 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
       items_per_s: data.numItems / seconds,
       extra: { split: o.split, split_hash: data.manifest.split_hash, order: 'split', modalities: names, encoders, train: options, seed, best_epoch: result.bestEpoch, valid: result.bestMetrics },
     });
+    // The layer's inference weights beside the vectors: serve-time cold start fuses a new item's content with them.
+    await writeFusionWeights(loc.dir, loc.file, fusionWeightsOf(model.fusion));
     await writeManifest(loc.dir, {
       stage: 'embed-fuse',
       config: { modalities: names, seed, ...options },

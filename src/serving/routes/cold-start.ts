@@ -20,7 +20,7 @@ export const coldStartRoutes: FastifyPluginAsync<{ ctx: ServingContext; encoders
         summary: 'similar items and likely users for a new item (content only, no retraining)',
         description:
           'Encodes the text (title, brand, categories, description) with the text encoder of the lake\'s text embeddings and the image with its image encoder, ' +
-          'finds the nearest warm items per content index (cosine), and ranks users by ⟨u, v⟩ where v is the similarity-weighted mean of the model ' +
+          'fuses them with the fusion MLP when the bundle carries it (fused space), finds the nearest warm items per content index (cosine), and ranks users by ⟨u, v⟩ where v is the similarity-weighted mean of the model ' +
           'vectors of those warm items.',
         body: ColdStartBody(ctx.settings.maxK),
         response: { 200: ColdStartResponse, 400: ErrorBody, 404: ErrorBody, 413: ErrorBody, 422: ErrorBody },
