@@ -285,8 +285,12 @@ export class ServedModel {
       const c = m.keys[j];
       if (c === iid) continue;
       const nc = this.itemNorms[c];
-      // 1 − distance = ⟨q̂, e_c⟩; cosine = that / ‖e_c‖.
-      cand.push({ iid: c, cos: nc > 0 ? (1 - m.distances[j]) / nc : 0 });
+      // cosine = ⟨q̂, e_c⟩ / ‖e_c‖, from the f32 item vectors (the index's distance is only as exact as its
+      // quantization, f16 by default).
+      const items = this.bundle.items;
+      let dot = 0;
+      for (let t = 0, o = c * d; t < d; t++) dot += q[t] * items[o + t];
+      cand.push({ iid: c, cos: nc > 0 ? dot / nc : 0 });
     }
     cand.sort((a, b) => b.cos - a.cos || a.iid - b.iid);
     return cand.slice(0, k).map((x, r) => ({ item_id: this.bundle.itemIds[x.iid], score: round6(x.cos), rank: r + 1, title: this.bundle.itemMeta[x.iid].title }));
