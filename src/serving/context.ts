@@ -9,6 +9,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { openServingBundle } from '../index/serving-bundle.js';
+import { readSimilarTables } from '../index/similar-table.js';
 import { resolveServedRun, servingDir } from '../index/build-serving.js';
 import { ServedModel } from './served-model.js';
 import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.js';
@@ -76,7 +77,7 @@ export async function loadServedModel(lake: string, name: string, runId: string,
   }
   const bundle = await openServingBundle(dir);
   if (!bundle.indexes.graph) throw ppError('PP_SERVE_BUNDLE', `${dir} has no graph index`);
-  return new ServedModel(bundle, { explainHistory });
+  return new ServedModel(bundle, { explainHistory, similarTables: await readSimilarTables(dir, bundle.manifest.num_items) });
 }
 
 export class ServingContext {

@@ -10,6 +10,9 @@
  * - graph similarity of items i, j: cos(e_i, e_j) — the ip index is queried with e_i/‖e_i‖, 4k (≥ k + 1)
  *   candidates are re-ranked by exact cosine with the precomputed norms (ip alone would favour long vectors);
  * - content similarity (text / image / fused): cosine of the normalised content vectors (cos index).
+ * With a precomputed similar table for the modality (index build, src/index/similar-table.ts: the same
+ * similarity, neighbours found once per item in a cos index — for graph, better neighbours than the ip
+ * over-fetch + re-rank below), `similar` with k ≤ K is a lookup of row iid; larger k searches the index.
  *
  * Scores and similarities in responses are rounded to 6 decimals.
  *
@@ -21,6 +24,7 @@
 import { ppError } from '../errors.js';
 import type { AnnIndex } from '../index/ann-index.js';
 import type { ServingBundle, ServingModality, ItemMeta } from '../index/serving-bundle.js';
+import type { SimilarTables } from '../index/similar-table.js';
 
 export interface Recommendation {
   item_id: string;
@@ -55,6 +59,11 @@ export interface ServedModelOptions {
   explainHistory: number;
   /** History items listed per recommended item. */
   explainTop?: number;
+  /**
+   * Precomputed top-K neighbours per modality (src/index/similar-table.ts): `similar` with k ≤ K reads them
+   * instead of searching the index.
+   */
+  similarTables?: SimilarTables;
 }
 
 export class ServedModel {
@@ -70,6 +79,7 @@ export class ServedModel {
   readonly itemNorms: Float32Array;
   readonly explainHistory: number;
   readonly explainTop: number;
+  readonly similarTables: SimilarTables;
   /** Scratch buffer for a normalised query [dim] (requests run one at a time on the event loop). */
   readonly #query: Float32Array;
   /** Scratch rows of explain() [explainHistory]. */
@@ -94,6 +104,7 @@ export class ServedModel {
     }
     this.explainHistory = opts.explainHistory;
     this.explainTop = opts.explainTop ?? 3;
+    this.similarTables = opts.similarTables ?? {};
     this.#explainCos = new Float64Array(this.explainHistory);
     this.#explainDot = new Float64Array(this.explainHistory);
     this.#query = new Float32Array(Math.max(d, ...Object.values(bundle.content).map((c) => c.dim)));
@@ -242,15 +253,14 @@ export class ServedModel {
   knnEdge(a: number, b: number): number | null {
     const g = this.bundle.itemGraph;
     if (!g) return null;
-    for (const [x, y] of [
-      [a, b],
-      [b, a],
-    ]) {
-      const s = g.indptr[x];
-      const e = g.indptr[x + 1];
-      const at = lowerBound(g.indices, s, e, y);
-      if (at < e && g.indices[at] === y) return g.weights[at];
-    }
+    let s = g.indptr[a];
+    let e = g.indptr[a + 1];
+    let at = lowerBound(g.indices, s, e, b);
+    if (at < e && g.indices[at] === b) return g.weights[at];
+    s = g.indptr[b];
+    e = g.indptr[b + 1];
+    at = lowerBound(g.indices, s, e, a);
+    if (at < e && g.indices[at] === a) return g.weights[at];
     return null;
   }
 
@@ -258,15 +268,30 @@ export class ServedModel {
   similar(iid: number, modality: ServingModality, k: number): SimilarItem[] {
     const index = this.bundle.indexes[modality];
     if (!index) throw ppError('PP_SERVE_MODALITY_MISSING', `${modality} (this bundle has: ${this.modalities.join(', ')})`);
-    if (modality === 'graph') return this.similarInModelSpace(iid, k);
-    const c = this.bundle.content[modality]!;
-    if (!c.present[iid]) throw ppError('PP_SERVE_MODALITY_MISSING', `item ${this.itemId(iid)} has no ${modality} vector`);
+    const c = modality === 'graph' ? null : this.bundle.content[modality]!;
+    if (c && !c.present[iid]) throw ppError('PP_SERVE_MODALITY_MISSING', `item ${this.itemId(iid)} has no ${modality} vector`);
+    const table = this.similarTables[modality];
+    if (table && k <= table.k) return this.#similarFromTable(table.ids, table.scores, iid * table.k, k);
+    if (!c) return this.similarInModelSpace(iid, k);
     const q = c.vectors.subarray(iid * c.dim, (iid + 1) * c.dim);
     const m = index.search(q, Math.min(index.size, k + 1));
     const out: SimilarItem[] = [];
     for (let j = 0; j < m.counts[0] && out.length < k; j++) {
       if (m.keys[j] === iid) continue;
       out.push({ item_id: this.bundle.itemIds[m.keys[j]], score: round6(1 - m.distances[j]), rank: out.length + 1, title: this.bundle.itemMeta[m.keys[j]].title });
+    }
+    return out;
+  }
+
+  /** The first k entries of a precomputed row (ids −1 end it) starting at `off`. */
+  #similarFromTable(ids: Int32Array, scores: Float32Array, off: number, k: number): SimilarItem[] {
+    const out: SimilarItem[] = [];
+    const itemIds = this.bundle.itemIds;
+    const meta = this.bundle.itemMeta;
+    for (let j = 0; j < k; j++) {
+      const n = ids[off + j];
+      if (n < 0) break;
+      out.push({ item_id: itemIds[n], score: round6(scores[off + j]), rank: j + 1, title: meta[n].title });
     }
     return out;
   }

@@ -1,0 +1,120 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from '../test-support/fixtures.js';
+import { isPlotPointeError } from '../errors.js';
+import { clusteredVectors } from '../graphs/synthetic-vectors.js';
+import { AnnIndex } from './ann-index.js';
+import type { ServingBundle, ServingManifest } from './serving-bundle.js';
+import { ServedModel } from '../serving/served-model.js';
+import { computeSimilarTable, graphSimilarTable, readSimilarTables, writeSimilarTables } from './similar-table.js';
+
+const n = 1500;
+const d = 16;
+const K = 10;
+const { vectors: unit } = clusteredVectors(n, d, { seed: 5 });
+// Model-space vectors of varied length: ip ranking differs from cosine ranking.
+const vectors = new Float32Array(unit);
+for (let i = 0; i < n; i++) for (let j = 0; j < d; j++) vectors[i * d + j] *= 0.8 + ((i * 7919) % 100) / 220; // 0.8–1.25
+const norms = new Float32Array(n);
+for (let i = 0; i < n; i++) {
+  let s = 0;
+  for (let j = 0; j < d; j++) s += vectors[i * d + j] ** 2;
+  norms[i] = Math.sqrt(s);
+}
+const cosine = (a: number, b: number): number => {
+  let s = 0;
+  for (let j = 0; j < d; j++) s += vectors[a * d + j] * vectors[b * d + j];
+  return s / (norms[a] * norms[b]);
+};
+/** Exact top-K cosine neighbours of item a (a excluded). */
+const exactTop = (a: number): number[] =>
+  Array.from({ length: n }, (_, j) => j)
+    .filter((j) => j !== a)
+    .sort((x, y) => cosine(a, y) - cosine(a, x))
+    .slice(0, K);
+
+const ipIndex = AnnIndex.build(vectors, { dimensions: d, metric: 'ip', threads: 2, expansionSearch: 64 });
+
+test('graph table of an ip graph index: each row holds the cosine neighbours (self excluded), best first, with exact cosines', () => {
+  const t = graphSimilarTable(ipIndex, vectors, d, { k: K, threads: 2 });
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    const row = [...t.ids.subarray(i * K, (i + 1) * K)];
+    assert.ok(!row.includes(i), 'the item itself is not its own neighbour');
+    for (let j = 0; j < K; j++) {
+      assert.ok(Math.abs(t.scores[i * K + j] - cosine(i, row[j])) < 1e-4, 'scores are model-space cosines');
+      if (j > 0) assert.ok(t.scores[i * K + j] <= t.scores[i * K + j - 1] + 1e-7, 'best first');
+    }
+    if (i % 15 === 0) {
+      const exact = new Set(exactTop(i));
+      hits += row.filter((x) => exact.has(x)).length;
+    }
+  }
+  const recall = hits / (Math.ceil(n / 15) * K);
+  assert.ok(recall >= 0.95, `recall@${K} vs exact cosine ${recall}`);
+  // The cheap alternative (ip candidates re-ranked by cosine) has exact scores but misses neighbours.
+  const reranked = computeSimilarTable(ipIndex, vectors, d, { k: K, norms, batch: 256 });
+  assert.equal(reranked.candidates, 2 * K + 1, 'over-fetches for the cosine re-rank');
+  for (let j = 0; j < K; j++) assert.ok(Math.abs(reranked.scores[j] - cosine(0, reranked.ids[j])) < 1e-4);
+});
+
+test('rows of items without the modality stay empty (−1); tables round-trip through the bundle directory', async () => {
+  const present = new Uint8Array(n).fill(1);
+  present[3] = 0;
+  const cosIndex = AnnIndex.build(unit, { dimensions: d, metric: 'cos', threads: 2 });
+  const t = computeSimilarTable(cosIndex, unit, d, { k: K, present, batch: 100 });
+  assert.equal(t.candidates, K + 1, 'a cos index needs no over-fetch');
+  assert.deepEqual([...t.ids.subarray(3 * K, 4 * K)], new Array(K).fill(-1));
+  const dir = tempDir('similar-table');
+  assert.deepEqual(await readSimilarTables(dir, n), {}, 'a bundle without tables');
+  await writeSimilarTables(dir, { text: { ...t, seconds: 1 } });
+  const back = await readSimilarTables(dir, n);
+  assert.equal(back.text!.k, K);
+  assert.deepEqual(back.text!.ids, t.ids);
+  assert.deepEqual(back.text!.scores, t.scores);
+  writeFileSync(join(dir, 'similar-text.i32'), Buffer.alloc(8));
+  await assert.rejects(readSimilarTables(dir, n), (e) => isPlotPointeError(e) && e.code === 'PP_SERVE_BUNDLE');
+});
+
+test('ServedModel.similar answers k ≤ K from the table and larger k by ANN search, with the same similarities', () => {
+  const t = graphSimilarTable(ipIndex, vectors, d, { k: K, threads: 2 });
+  const itemIds = Array.from({ length: n }, (_, i) => `I${i}`);
+  const bundle = {
+    dir: '',
+    manifest: { model_version: 'v', model: 'm', num_users: 0, num_items: n, dim: d } as ServingManifest,
+    users: new Float32Array(0),
+    items: vectors,
+    userIds: [],
+    itemIds,
+    itemMeta: itemIds.map((id) => ({ title: `t${id}`, brand: null, categories: [], image_path: null, image_url: null, price: null })),
+    history: { indptr: Int32Array.of(0), indices: new Int32Array(0), attention: null },
+    content: {},
+    itemGraph: null,
+    indexes: { graph: ipIndex },
+    fusion: null,
+  } satisfies ServingBundle;
+  const withTable = new ServedModel(bundle, { explainHistory: 0, similarTables: { graph: t } });
+  const without = new ServedModel(bundle, { explainHistory: 0 });
+  for (const i of [0, 77, 1499]) {
+    const a = withTable.similar(i, 'graph', 5);
+    assert.deepEqual(
+      a.map((x) => x.item_id),
+      [...t.ids.subarray(i * K, i * K + 5)].map((j) => `I${j}`),
+      'read from the table',
+    );
+    assert.deepEqual(a.map((x) => x.rank), [1, 2, 3, 4, 5]);
+    assert.equal(a[0].title, `t${a[0].item_id}`);
+    for (const x of a) assert.ok(Math.abs(x.score - cosine(i, Number(x.item_id.slice(1)))) < 1e-5);
+    // Past K: the search path, the same similarities.
+    const big = withTable.similar(i, 'graph', K + 5);
+    assert.deepEqual(big, without.similar(i, 'graph', K + 5));
+    assert.equal(big.length, K + 5);
+  }
+  // A tampered table shows the lookup is what answers.
+  const fake = { k: 2, ids: new Int32Array(2 * n).fill(9), scores: new Float32Array(2 * n).fill(0.5) };
+  const tampered = new ServedModel(bundle, { explainHistory: 0, similarTables: { graph: fake } });
+  assert.deepEqual(tampered.similar(0, 'graph', 2).map((x) => x.item_id), ['I9', 'I9']);
+  assert.equal(tampered.similar(0, 'graph', 3).length, 3);
+});
