@@ -55,7 +55,7 @@ test('graph table of an ip graph index: each row holds the cosine neighbours (se
   const recall = hits / (Math.ceil(n / 15) * K);
   assert.ok(recall >= 0.95, `recall@${K} vs exact cosine ${recall}`);
   // The cheap alternative (ip candidates re-ranked by cosine) has exact scores but misses neighbours.
-  const reranked = computeSimilarTable(ipIndex, vectors, d, { k: K, norms, batch: 256 });
+  const reranked = computeSimilarTable(ipIndex, vectors, d, { k: K, batch: 256 });
   assert.equal(reranked.candidates, 2 * K + 1, 'over-fetches for the cosine re-rank');
   for (let j = 0; j < K; j++) assert.ok(Math.abs(reranked.scores[j] - cosine(0, reranked.ids[j])) < 1e-4);
 });

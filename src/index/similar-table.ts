@@ -14,6 +14,7 @@
  *   table). Over the ip graph index, re-ranking over-fetched candidates by ⟨ê_i, e_j⟩ / ‖e_j‖ (what the route
  *   does per request beyond K) misses most true neighbours when norms vary (recall@10 0.3 on clustered test
  *   vectors with norms 0.8–1.25): ip favours long vectors before the re-rank sees them;
+ *   scores are exact cosines of the f32 vectors (not the index's quantized distances);
  * - text / image / fused (normalised content vectors, cos index): 1 − distance = cos(c_i, c_j); items without
  *   the modality get an empty row.
  */
@@ -43,13 +44,7 @@ interface SimilarManifest {
 export interface ComputeSimilarOptions {
   /** Neighbours kept per item (K). */
   k: number;
-  /**
-   * Model-space vectors re-ranked by cosine (graph modality over an ip index): pass the item norms; the query
-   * is normalised and, over an ip index, `candidates` ≥ K + 1 results are re-ranked. Absent: the index's own ranking (cos index
-   * over normalised content vectors), K + 1 results.
-   */
-  norms?: Float32Array;
-  /** Results fetched per item before dropping the item itself / re-ranking (default K + 1, or 2K + 1 with norms). */
+  /** Results fetched per item before dropping the item itself and re-ranking (default K + 1 over a cos index, 2K + 1 over ip). */
   candidates?: number;
   /** Items whose row stays empty (no vector in this modality). */
   present?: Uint8Array;
@@ -60,14 +55,22 @@ export interface ComputeSimilarOptions {
 
 /**
  * The table of one modality: vectors [n × d] (row = item id, the vectors the index holds), searched in batches
- * on the index's threads. Cost: n ANN searches of `candidates` results, once per build.
+ * on the index's threads (over an ip index with the normalised row, so 1 − distance = ⟨ê_i, e_j⟩). Candidates are
+ * scored by their exact cosine cos(v_i, v_j) = ⟨v_i, v_j⟩ / (‖v_i‖ ‖v_j‖) from the f32 vectors (an f16 / i8
+ * index's distances are only as exact as its quantization) and sorted by it. Cost: n ANN searches of
+ * `candidates` results, once per build.
  */
 export function computeSimilarTable(index: AnnIndex, vectors: Float32Array, dim: number, opts: ComputeSimilarOptions): SimilarTable & { candidates: number } {
   const n = vectors.length / dim;
   const K = opts.k;
-  // Re-rank by ⟨ê_i, e_j⟩ / ‖e_j‖ only over an ip index (a cos index already ranks by cosine).
-  const rerank = opts.norms !== undefined && index.metric === 'ip';
-  const candidates = Math.min(index.size, Math.max(K + 1, opts.candidates ?? (rerank ? 2 * K + 1 : K + 1)));
+  const ip = index.metric === 'ip';
+  const candidates = Math.min(index.size, Math.max(K + 1, opts.candidates ?? (ip ? 2 * K + 1 : K + 1)));
+  const norms = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    let s = 0;
+    for (let j = i * dim; j < (i + 1) * dim; j++) s += vectors[j] * vectors[j];
+    norms[i] = Math.sqrt(s);
+  }
   const ids = new Int32Array(n * K).fill(-1);
   const scores = new Float32Array(n * K);
   const batch = opts.batch ?? 4096;
@@ -75,17 +78,14 @@ export function computeSimilarTable(index: AnnIndex, vectors: Float32Array, dim:
   const rows = new Int32Array(batch);
   const candId = new Int32Array(candidates);
   const candScore = new Float64Array(candidates);
-  const order = new Int32Array(candidates);
   for (let s = 0; s < n; ) {
     let b = 0;
     for (; s < n && b < batch; s++) {
       if (opts.present && !opts.present[s]) continue;
       const src = vectors.subarray(s * dim, (s + 1) * dim);
       const dst = q.subarray(b * dim, (b + 1) * dim);
-      if (opts.norms) {
-        const inv = opts.norms[s] > 0 ? 1 / opts.norms[s] : 0;
-        for (let j = 0; j < dim; j++) dst[j] = src[j] * inv;
-      } else dst.set(src);
+      const inv = ip && norms[s] > 0 ? 1 / norms[s] : 1;
+      for (let j = 0; j < dim; j++) dst[j] = src[j] * inv;
       rows[b++] = s;
     }
     if (b === 0) continue;
@@ -97,15 +97,15 @@ export function computeSimilarTable(index: AnnIndex, vectors: Float32Array, dim:
       let c = 0;
       for (let j = 0; j < found; j++) {
         const key = m.keys[off + j];
-        if (key === item) continue;
-        const sim = 1 - m.distances[off + j];
+        if (key === item || key < 0) continue;
+        let dot = 0;
+        for (let t = 0, a = item * dim, o = key * dim; t < dim; t++) dot += vectors[a + t] * vectors[o + t];
+        const den = norms[item] * norms[key];
         candId[c] = key;
-        candScore[c] = rerank ? (opts.norms![key] > 0 ? sim / opts.norms![key] : 0) : sim;
-        order[c] = c;
+        candScore[c] = den > 0 ? dot / den : 0;
         c++;
       }
-      const ord = Array.from(order.subarray(0, c));
-      if (rerank) ord.sort((x, y) => candScore[y] - candScore[x] || candId[x] - candId[y]);
+      const ord = Array.from({ length: c }, (_, j) => j).sort((x, y) => candScore[y] - candScore[x] || candId[x] - candId[y]);
       const keep = Math.min(K, c);
       for (let j = 0; j < keep; j++) {
         ids[item * K + j] = candId[ord[j]];
