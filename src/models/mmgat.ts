@@ -38,22 +38,23 @@
  * k = `ii_k`, for catalogs up to 50,000 items; the HNSW builder above). The graph used is saved with the model.
  *
  * Measured on Amazon Scientific (leave-one-out split `given`: 8,442 users, 4,385 items, ~5 train items per
- * user; USE-lite 512-d text, no images; full ranking; valid NDCG@20, seed 1, lr 0.005, batch 8192, dim 64,
- * 2 layers, ii_k 10; machine load 20–28 on 2 cores, so runs were cut by 12–15 min budgets):
+ * user; USE-lite 512-d text, no images; full ranking; lr 0.005, batch 8192, 2 layers, ii_k 10, attention
+ * none unless said; machine load 5–28 on 2 cores, budget-cut runs resumed with `train --resume`):
  *
- * | config | valid NDCG@20 (epochs) |
- * |---|---|
- * | features none, item_edges (text kNN), attention none | 0.0895 (early-stopped at 78) |
- * | features none, item_edges (text kNN), additive attention | 0.0843 (budget, 103) |
- * | features text, item_edges, attention none, content_init 0.02 | 0.0634 (stopped at 28; C2 had 0.085 there) |
- * | features text, item_edges, additive attention | 0.0657 (stopped at 20) |
- * | LightGCN (lr 0.001), for reference | 0.0868 (budget, 250) |
+ * | config | valid NDCG@20 (seed 1) | test NDCG@20 / Recall@20 (3 seeds) |
+ * |---|---|---|
+ * | features none, item_edges (text kNN), dim 128 (selected on valid) | 0.0975 | 0.0662 ± 0.0006 / 0.1285 ± 0.0003 |
+ * | features none, item_edges (text kNN), dim 64 | 0.0895 | 0.0629 ± 0.0006 / 0.1232 ± 0.0013 |
+ * | same, additive attention, dim 64 | 0.0843 (15-min budget) | — |
+ * | features text, item_edges, dim 64, content_init 0.02 | 0.0634 (stopped at epoch 28; the row above had 0.085 there) | — |
+ * | features text, item_edges, additive attention, dim 64 | 0.0657 (stopped at epoch 20) | — |
+ * | ID-only references: itemknn tuned on valid / LightGCN dim 64 | 0.0982 / 0.0868 | 0.0648 / 0.0613 ± 0.0010 |
  *
  * On this catalog the text helps through the item–item graph (ID embeddings smoothed over text neighbours,
- * as FREEDOM found for frozen content graphs), while text fed through the fusion MLP as item input makes the
- * model rank by topic and loses ~0.02 NDCG; uniform attention beats learned attention at equal time (and
- * each epoch costs less). On the synthetic cold-item split of the tests the fusion input is what carries
- * cold items. Defaults stay general (features 'fused'); the Scientific configuration is in the issue note.
+ * as FREEDOM found for frozen content graphs), while text fed through the fusion MLP as the item input makes
+ * the model rank by topic and loses ~0.02 valid NDCG; uniform attention beats learned attention at equal
+ * time (and an epoch costs less). On the synthetic cold-item split of the tests the fusion input is what
+ * carries cold items. Defaults stay general (features 'fused').
  *
  * {@link MmgatModel.explain} gives the attention behind a (user, item) score: the user's history items, the
  * item's content neighbours and its train users, each with its attention weight and contribution.
