@@ -20,6 +20,10 @@
  *     [--warmup 3] [--connections 16] [--lake DIR] [--rebuild] [--only similar|recommendations]
  *     [--server-log-level info|warn|…] [--cpu-prof DIR] [--handler-calls 2000]
  *     [--graph-index <ann.bench --keep dir>/usearch-16-128-f32-cos.usearch [--ann-queries 1000] [--ef 32]]
+ *     [--similar-k 50]
+ *
+ * The bundle carries precomputed similar tables (index.similar_k, K = --similar-k; 0 = the bundle's as they
+ * are): similar?k=20 is a table lookup, as it is after `plotpointe index build`.
  *
  * The lake with the bundle is cached under $TMPDIR/pp-serve-bench/ (pass --rebuild to write it again). The server
  * logs at `--server-log-level` (default info, the CLI default: one pino line per request on its stderr, discarded
@@ -36,6 +40,7 @@ import { servingDir } from '../../src/index/build-serving.js';
 import { openServingBundle } from '../../src/index/serving-bundle.js';
 import type { AnnIndexMeta } from '../../src/index/ann-index.js';
 import { ServedModel } from '../../src/serving/served-model.js';
+import { graphSimilarTable, readSimilarTables, writeSimilarTables } from '../../src/index/similar-table.js';
 import { withTitles } from '../../src/serving/routes/shared.js';
 import { syntheticBundleInput } from './synthetic-bundle.js';
 import { httpTable, type HttpRow } from './tables.js';
@@ -77,11 +82,13 @@ async function ensureBundle(
   dim: number,
   rebuild: boolean,
   prebuilt: { path: string; annQueries: number; ef: number } | null,
+  similarK: number,
 ): Promise<ServingManifest> {
   if (!rebuild && existsSync(join(dir, 'manifest.json'))) {
     const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ServingManifest;
     if (m.num_items === items && m.num_users === users && m.dim === dim) {
       console.log(`reusing the bundle in ${dir} (built ${m.created_at}, ${m.build_seconds.toFixed(0)} s)`);
+      await ensureSimilarTables(dir, m, similarK);
       return m;
     }
   }
@@ -92,7 +99,8 @@ async function ensureBundle(
   let last = 0;
   let manifest = await writeServingBundle(dir, input, {
     threads: 2,
-    ...(prebuilt ? { connectivity: 2, expansionAdd: 1 } : {}),
+    // with a prebuilt graph index the similar tables are computed from it below, not from the throw-away one
+    ...(prebuilt ? { connectivity: 2, expansionAdd: 1, similarK: 0 } : { similarK }),
     onProgress: (stage, done, total) => {
       if (performance.now() - last > 15000 || done === total) {
         last = performance.now();
@@ -114,9 +122,38 @@ async function ensureBundle(
     manifest = { ...manifest, build_seconds: manifest.build_seconds + build.buildSeconds };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     console.log(`graph index: the ann bench's ${prebuilt.path} (M ${meta.connectivity}, efC ${meta.expansionAdd}, ef ${meta.expansionSearch}, ${meta.quantization}, ${meta.metric})`);
+    await ensureSimilarTables(dir, manifest, similarK);
   }
   console.log(`bundle written in ${((performance.now() - t0) / 1000).toFixed(1)} s: ${dir}`);
   return manifest;
+}
+
+/**
+ * Adds the precomputed similar tables (K = similarK, src/index/similar-table.ts) to a bundle that lacks them
+ * (a cached bundle, or one whose graph index was swapped in), from its graph index in one batched search.
+ */
+async function ensureSimilarTables(dir: string, manifest: ServingManifest, similarK: number): Promise<void> {
+  if (similarK <= 0) return;
+  const existing = await readSimilarTables(dir, manifest.num_items);
+  if (existing.graph && existing.graph.k >= similarK) {
+    console.log(`similar tables: reusing graph K ${existing.graph.k}`);
+    return;
+  }
+  const bundle = await openServingBundle(dir, { threads: 2 });
+  const t0 = performance.now();
+  let last = 0;
+  const t = graphSimilarTable(bundle.indexes.graph!, bundle.items, manifest.dim, {
+    k: similarK,
+    threads: 2,
+    onProgress: (stage, done, total) => {
+      if (performance.now() - last > 15000) {
+        last = performance.now();
+        console.log(`  ${stage} ${done}/${total} at ${((performance.now() - t0) / 1000).toFixed(0)} s (load ${loadavg()[0].toFixed(2)})`);
+      }
+    },
+  });
+  await writeSimilarTables(dir, { graph: { ...t, seconds: (performance.now() - t0) / 1000 } });
+  console.log(`similar tables: graph K ${similarK} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
 /**
@@ -127,7 +164,7 @@ async function ensureBundle(
  */
 async function handlerCosts(bundleDir: string, calls: number): Promise<Record<string, { p50Us: number; meanUs: number }>> {
   const bundle = await openServingBundle(bundleDir, { threads: 1 });
-  const model = new ServedModel(bundle, { explainHistory: 200 });
+  const model = new ServedModel(bundle, { explainHistory: 200, similarTables: await readSimilarTables(bundleDir, bundle.manifest.num_items) });
   const nI = model.numItems;
   const nU = model.numUsers;
   const work: Record<string, () => unknown> = {
@@ -269,7 +306,7 @@ async function main(): Promise<void> {
   );
   const graphIndex = arg('graph-index', '');
   const prebuilt = graphIndex ? { path: graphIndex, annQueries: Number(arg('ann-queries', '1000')), ef: Number(arg('ef', '32')) } : null;
-  const manifest = await ensureBundle(bundleDir, items, users, dim, flag('rebuild'), prebuilt);
+  const manifest = await ensureBundle(bundleDir, items, users, dim, flag('rebuild'), prebuilt, Number(arg('similar-k', '50')));
   const nI = manifest.num_items;
   const nU = manifest.num_users;
   const scenarios = [

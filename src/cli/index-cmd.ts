@@ -25,6 +25,7 @@ export function registerIndexCommands(program: Command, setExit: (code: number) 
     .option('--expansion-add <n>', 'HNSW efConstruction (config index.expansion_add)')
     .option('--expansion-search <n>', 'HNSW ef at query time (config index.expansion_search)')
     .option('--quantization <q>', 'f32 | f16 (config index.quantization)')
+    .option('--similar-k <k>', 'precomputed similar items per item and modality, 0 = none (config index.similar_k)')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, string | undefined>;
       setExit(
@@ -40,6 +41,7 @@ export function registerIndexCommands(program: Command, setExit: (code: number) 
                 'index.expansion_add': o.expansionAdd,
                 'index.expansion_search': o.expansionSearch,
                 'index.quantization': o.quantization,
+                'index.similar_k': o.similarK,
               },
             });
             const bars = new Map<string, Progress>();
@@ -52,6 +54,7 @@ export function registerIndexCommands(program: Command, setExit: (code: number) 
                 expansionAdd: c['index.expansion_add'],
                 expansionSearch: c['index.expansion_search'],
                 quantization: c['index.quantization'] as 'f32' | 'f16',
+                similarK: c['index.similar_k'],
                 onProgress: (stage, done, total) => {
                   let bar = bars.get(stage);
                   if (!bar) bars.set(stage, (bar = createProgress(stage, total, { unit: 'vectors' })));

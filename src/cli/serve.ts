@@ -57,7 +57,12 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
               logFlushRows: c['serve.log_flush_rows'],
               logFlushMs: c['serve.log_flush_ms'],
             });
-            const app = await buildApp(ctx, { logger: { level: o.logLevel ?? 'info', stream: process.stderr }, warmEncoders: true, config: c });
+            const app = await buildApp(ctx, {
+              logger: { level: o.logLevel ?? 'info', stream: process.stderr },
+              requestLogLevel: c['serve.request_log_level'] as 'off' | 'trace' | 'debug' | 'info',
+              warmEncoders: true,
+              config: c,
+            });
             const url = await app.listen({ port: c['serve.port'], host: c['serve.host'] });
             const variants = Object.fromEntries([...ctx.state.variants].map(([v, m]) => [v, m.modelVersion]));
             process.stdout.write(

@@ -95,6 +95,7 @@ export const CONFIG_SCHEMA = {
   'index.expansion_add': { type: 'integer', default: 128, min: 8, max: 2048, doc: 'Serving indexes: HNSW efConstruction.' },
   'index.expansion_search': { type: 'integer', default: 32, min: 8, max: 2048, doc: 'Serving indexes: HNSW ef at query time (searches use max(ef, k)). 32: recall@10 0.983 on 500K × 128 clustered vectors with M 16 / efC 128 (24: 0.972, 64: 0.997; npm run bench:serve).' },
   'index.quantization': { type: 'enum', choices: ['f32', 'f16'], default: 'f16', doc: 'Serving indexes: vector precision inside the usearch indexes. f16: half the memory and ~2× faster queries at the same recall (100K × 128, M 16 / efC 128, ef 32: p50 0.083 ms at recall@10 0.997 vs f32 0.194 ms at 0.998; npm run bench:serve).' },
+  'index.similar_k': { type: 'integer', default: 50, min: 0, max: 1000, doc: 'Serving bundle: each item\'s top-K most similar items per modality, precomputed at index build (graph: in a cos index over the normalised item embeddings; scores: exact cosines), so GET /v1/items/{id}/similar with k ≤ K is a table lookup (larger k searches the index). 0 = no tables. 500K items: 200 MB per modality at K 50.' },
 
   'serve.host': { type: 'string', default: '127.0.0.1', doc: 'Address `plotpointe serve` listens on.' },
   'serve.port': { type: 'integer', default: 8080, min: 0, max: 65535, doc: 'Port of `plotpointe serve` (0 = any free port).' },
@@ -105,6 +106,7 @@ export const CONFIG_SCHEMA = {
   'serve.explain_history': { type: 'integer', default: 200, min: 0, doc: "Most history items a recommendation's explanation compares against (0 = no explanations)." },
   'serve.log_flush_rows': { type: 'integer', default: 500, min: 1, doc: 'The request log is written to <lake>/logs/serving.duckdb every this many rows …' },
   'serve.log_flush_ms': { type: 'integer', default: 1000, min: 10, doc: '… or every this many milliseconds, and at shutdown.' },
+  'serve.request_log_level': { type: 'enum', choices: ['off', 'trace', 'debug', 'info'], default: 'debug', doc: 'Pino level of the one JSON line `plotpointe serve` writes per request (method, url, route, status, ms; errors are logged regardless). debug: not written at the default --log-level info — at info a line per request cost ~7 % of the CPU of a similar/recommendations request (bench:serve). Every recommendation request is still in the DuckDB request log.' },
   'serve.image_max_bytes': { type: 'integer', default: 10485760, min: 1024, doc: 'Cold start: size cap of a fetched or uploaded image.' },
   'serve.image_timeout_ms': { type: 'integer', default: 10000, min: 100, doc: 'Cold start: timeout of an image fetch.' },
 } as const satisfies Record<string, KeySpec>;

@@ -20,11 +20,14 @@
  *                              weights) used to name kNN edges in explanations
  *   index-<m>.usearch (+ .json)  one usearch HNSW index per modality: `graph` over items.f32 (metric ip, all
  *                              items), `text` / `image` / `fused` over content-<m>.f32 (metric cos, present items)
+ *   similar.json + similar-<m>.i32 / .f32  optional: each item's top-K cosine neighbours per modality
+ *                              (similar-table.ts; read by the server, not by openServingBundle)
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeDirAtomically } from '../lake/atomic.js';
+import { computeSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
 import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
 import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
 
@@ -126,6 +129,11 @@ export interface IndexBuildOptions {
   expansionSearch?: number;
   quantization?: AnnQuantization;
   threads?: number;
+  /**
+   * Precomputed similar items per modality (src/index/similar-table.ts): K neighbours per item, so that
+   * GET /v1/items/{id}/similar with k ≤ K is a table lookup (default 50; 0 = none, every request searches).
+   */
+  similarK?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
@@ -209,6 +217,7 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
     await writeFile(join(tmp, 'history.indices.i32'), bytes(history.indices));
     if (history.attention) await writeFile(join(tmp, 'history.attention.f32'), bytes(history.attention));
     const indexes: ServingManifest['indexes'] = {};
+    const built: Partial<Record<ServingModality, { index: AnnIndex; vectors: Float32Array; dim: number; present?: Uint8Array }>> = {};
 
     const buildIndex = async (m: ServingModality, vectors: Float32Array, d: number, metric: 'ip' | 'cos', present?: Uint8Array) => {
       const t0 = performance.now();
@@ -225,6 +234,7 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
       if (rows.length > 0) index.add(rows, { keys, onProgress: (done, total) => opts.onProgress?.(`index ${m}`, done, total) });
       const file = `index-${m}.usearch`;
       await index.save(join(tmp, file));
+      built[m] = { index, vectors, dim: d, present };
       const meta = index.meta();
       indexes[m] = {
         file,
@@ -247,6 +257,20 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
       await buildIndex(m, normalised, c.dim, 'cos', c.present);
       indexes[m]!.encoder = c.encoder;
       indexes[m]!.encoder_spec = c.encoderSpec;
+    }
+    const similarK = Math.min(opts.similarK ?? 50, Math.max(0, nI - 1));
+    if (similarK > 0) {
+      const tables: Parameters<typeof writeSimilarTables>[1] = {};
+      for (const [m, b] of Object.entries(built)) {
+        const t0 = performance.now();
+        const onProgress = (stage: string, done: number, total: number) => opts.onProgress?.(stage, done, total);
+        const t =
+          m === 'graph'
+            ? graphSimilarTable(b.index, b.vectors, b.dim, { k: similarK, threads: opts.threads, onProgress })
+            : computeSimilarTable(b.index, b.vectors, b.dim, { k: similarK, present: b.present, onProgress: (done, total) => onProgress(`similar ${m}`, done, total) });
+        tables[m] = { ...t, seconds: (performance.now() - t0) / 1000 };
+      }
+      await writeSimilarTables(tmp, tables);
     }
     let itemGraph: ServingManifest['item_graph'] = null;
     if (input.itemGraph) {

@@ -6,7 +6,7 @@ import { tempDir } from '../test-support/fixtures.js';
 import { isPlotPointeError } from '../errors.js';
 import { clusteredVectors } from '../graphs/synthetic-vectors.js';
 import { AnnIndex } from './ann-index.js';
-import type { ServingBundle, ServingManifest } from './serving-bundle.js';
+import { writeServingBundle, type ServingBundle, type ServingManifest } from './serving-bundle.js';
 import { ServedModel } from '../serving/served-model.js';
 import { computeSimilarTable, graphSimilarTable, readSimilarTables, writeSimilarTables } from './similar-table.js';
 
@@ -117,4 +117,36 @@ test('ServedModel.similar answers k ≤ K from the table and larger k by ANN sea
   const tampered = new ServedModel(bundle, { explainHistory: 0, similarTables: { graph: fake } });
   assert.deepEqual(tampered.similar(0, 'graph', 2).map((x) => x.item_id), ['I9', 'I9']);
   assert.equal(tampered.similar(0, 'graph', 3).length, 3);
+});
+
+test('writeServingBundle writes the tables at similarK (graph and content modalities), none at 0', async () => {
+  const m = 60;
+  const itemIds = Array.from({ length: m }, (_, i) => `I${i}`);
+  const present = new Uint8Array(m).fill(1);
+  present[0] = 0;
+  const input = {
+    dataset: 'x',
+    split: 's',
+    runId: 'r',
+    model: 'mf',
+    dim: d,
+    users: vectors.slice(0, 2 * d),
+    items: vectors.slice(0, m * d),
+    userIds: ['U0', 'U1'],
+    itemIds,
+    itemMeta: itemIds.map(() => ({ title: null, brand: null, categories: [], image_path: null, image_url: null, price: null })),
+    history: { indptr: Int32Array.of(0, 1, 2), indices: Int32Array.of(0, 1) },
+    content: { text: { vectors: unit.slice(0, m * d), present, dim: d, encoder: 'fake', encoderSpec: 'fake' } },
+  } as unknown as Parameters<typeof writeServingBundle>[1];
+  const dir = join(tempDir('similar-bundle'), 'serving');
+  await writeServingBundle(dir, input, { similarK: 7, threads: 1 });
+  const t = await readSimilarTables(dir, m);
+  assert.equal(t.graph!.k, 7);
+  assert.equal(t.text!.k, 7);
+  assert.equal(t.text!.ids[0], -1, 'no text vector, no row');
+  assert.ok(t.text!.ids[7] >= 1, 'items with text have neighbours');
+  for (let j = 0; j < 7; j++) assert.ok(Math.abs(t.graph!.scores[j] - cosine(0, t.graph!.ids[j])) < 1e-4);
+  const none = join(tempDir('similar-bundle'), 'serving');
+  await writeServingBundle(none, input, { similarK: 0, threads: 1 });
+  assert.deepEqual(await readSimilarTables(none, m), {});
 });
