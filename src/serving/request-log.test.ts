@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { tempDir } from '../test-support/fixtures.js';
-import { ServingLogs } from './request-log.js';
+import { loggedItemsJson, ServingLogs } from './request-log.js';
 import type { RequestLogRow } from './log-schema.js';
 
 const row = (i: number): RequestLogRow => ({
@@ -53,4 +53,43 @@ test('the request log writes in batches: by row count, by age, and at close; eve
   assert.deepEqual(JSON.parse(String(rows[0].items)), row(1).items);
   conn.closeSync();
   db.closeSync();
+});
+
+test('a requests table of another layout (an extra column) still takes the rows, through the INSERT with named columns', async () => {
+  const path = join(tempDir('request-log-layout'), 'serving.duckdb');
+  const db = await DuckDBInstance.create(path);
+  const conn = await db.connect();
+  await conn.run(
+    'CREATE TABLE requests(request_id VARCHAR, ts TIMESTAMP, route VARCHAR, user_id VARCHAR, model_version VARCHAR, variant VARCHAR, k INTEGER, items JSON, latency_ms DOUBLE, status INTEGER, note VARCHAR)',
+  );
+  conn.closeSync();
+  db.closeSync();
+  const logs = await ServingLogs.open(path, { flushRows: 100, flushMs: 1000 });
+  logs.logRequest({ ...row(1), item_id: 'q' });
+  logs.logRequest(row(2));
+  await logs.close();
+  assert.equal(logs.written, 2);
+  assert.equal(logs.dropped, 0);
+  const db2 = await DuckDBInstance.create(path);
+  const c2 = await db2.connect();
+  const rows = (await c2.runAndReadAll('SELECT request_id, item_id, note, CAST(items AS VARCHAR) AS items FROM requests ORDER BY request_id')).getRowObjectsJS();
+  assert.deepEqual(
+    rows.map((r) => [r.request_id, r.item_id, r.note]),
+    [
+      ['r1', 'q', null],
+      ['r2', null, null],
+    ],
+  );
+  assert.deepEqual(JSON.parse(String(rows[0].items)), row(1).items);
+  c2.closeSync();
+  db2.closeSync();
+});
+
+test('logged items JSON keeps item_id, score and rank only, as JSON.stringify with those fields writes it', () => {
+  const items = [
+    { item_id: 'a"\\é\u0001', score: 0.123456, rank: 1, title: 't', explanation: [{ item_id: 'h' }] },
+    { item_id: 'b', score: -2, rank: 2, title: null },
+  ];
+  assert.equal(loggedItemsJson(items), JSON.stringify(items, ['item_id', 'score', 'rank']));
+  assert.equal(loggedItemsJson([]), '[]');
 });
