@@ -55,7 +55,7 @@ test('the request log writes in batches: by row count, by age, and at close; eve
   db.closeSync();
 });
 
-test('a requests table of another layout (an extra column) still takes the rows, through the INSERT with named columns', async () => {
+test('a requests table of another layout (an extra column) still takes the rows (the batch INSERT names its columns)', async () => {
   const path = join(tempDir('request-log-layout'), 'serving.duckdb');
   const db = await DuckDBInstance.create(path);
   const conn = await db.connect();
@@ -92,4 +92,19 @@ test('logged items JSON keeps item_id, score and rank only, as JSON.stringify wi
   ];
   assert.equal(loggedItemsJson(items), JSON.stringify(items, ['item_id', 'score', 'rank']));
   assert.equal(loggedItemsJson([]), '[]');
+});
+
+test('a batch with JSON-hostile strings, null ids and k 0 round-trips through the one-parameter INSERT', async () => {
+  const path = join(tempDir('request-log-escape'), 'serving.duckdb');
+  const logs = await ServingLogs.open(path, { flushRows: 100, flushMs: 1000 });
+  const odd = { ...row(1), request_id: 'r"\\\n\u2028é', user_id: null, k: 0, items: [], status: 404, item_id: "it's" };
+  logs.logRequest(odd);
+  await logs.close();
+  assert.equal(logs.dropped, 0);
+  const db = await DuckDBInstance.create(path);
+  const conn = await db.connect();
+  const rows = (await conn.runAndReadAll('SELECT request_id, user_id, k, CAST(items AS VARCHAR) AS items, status, item_id FROM requests')).getRowObjectsJS();
+  assert.deepEqual(rows, [{ request_id: odd.request_id, user_id: null, k: 0, items: '[]', status: 404, item_id: "it's" }]);
+  conn.closeSync();
+  db.closeSync();
 });

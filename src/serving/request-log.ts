@@ -6,25 +6,43 @@
  * - Request rows are buffered (holding the response's item objects; only item_id, score and rank are written) and written in batches off the request path: a flush runs when `flushRows`
  *   rows are waiting or `flushMs` after the first waiting row, and at {@link ServingLogs.close}. A failed flush
  *   is logged and its rows are dropped (the log must never take the API down).
- *   Rows go through DuckDB's appender when the table has the server's layout (REQUESTS_DDL + item_id): a
- *   multi-row INSERT binding 11 parameters per row cost ~20 % of the server CPU of a similar request at 4,500
- *   req/s (bench:serve profile: prepared-statement binding and destruction), the appender a fraction of it. A
- *   table of another layout (more columns) gets the INSERT with named columns.
+ *   A batch is one INSERT with one parameter, the rows as a JSON array unpacked inside DuckDB (its thread, not
+ *   the event loop; ~3 ms of main-thread JSON building per 500 rows). Measured alternatives: a multi-row INSERT
+ *   binding 11 parameters per row cost ~20 % of the server CPU of a similar request at 4,500 req/s
+ *   (bench:serve profile: binding and destroying the values); DuckDB's appender is synchronous, and its
+ *   flushSync commits on the event loop: 500 rows blocked it 12 ms at p50 and 219 ms at a WAL checkpoint.
  * - Events are written at once: `insertEvent` resolves after the row is in the database (the route answers
  *   2xx only then).
  * All writes go through one queue, one statement at a time.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBAppender, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from '@duckdb/node-api';
 import { EVENTS_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
 
-/** The fields of a served item kept in the log (the response objects carry more: title, explanation). */
-const LOGGED_ITEM_FIELDS = ['item_id', 'score', 'rank'];
-/** Named, so that a table with more columns than these still takes the rows. */
-const REQUEST_COLUMNS = 'request_id, ts, route, user_id, model_version, variant, k, items, latency_ms, status, item_id';
-/** The requests table as REQUESTS_DDL + REQUESTS_ITEM_COLUMN_DDL make it: the appender's column order. */
-const APPENDER_LAYOUT = 'request_id VARCHAR,ts TIMESTAMP,route VARCHAR,user_id VARCHAR,model_version VARCHAR,variant VARCHAR,k INTEGER,items JSON,latency_ms DOUBLE,status INTEGER,item_id VARCHAR';
+/**
+ * One statement per batch with one parameter: the rows as a JSON array, unpacked by DuckDB (from_json +
+ * unnest) on its own thread. Named columns, so that a table with more columns than these still takes the rows.
+ */
+const INSERT_BATCH =
+  'INSERT INTO requests (request_id, ts, route, user_id, model_version, variant, k, items, latency_ms, status, item_id) ' +
+  'SELECT r.request_id, CAST(r.ts AS TIMESTAMP), r.route, r.user_id, r.model_version, r.variant, r.k, r.items, r.latency_ms, r.status, r.item_id ' +
+  `FROM (SELECT unnest(from_json(CAST(? AS JSON), '[{"request_id":"VARCHAR","ts":"VARCHAR","route":"VARCHAR","user_id":"VARCHAR","model_version":"VARCHAR",` +
+  `"variant":"VARCHAR","k":"INTEGER","items":"JSON","latency_ms":"DOUBLE","status":"INTEGER","item_id":"VARCHAR"}]')) AS r)`;
+
+/** The batch parameter of INSERT_BATCH: the rows as one JSON array (items with item_id, score and rank only). */
+export function batchJson(rows: readonly RequestLogRow[]): string {
+  let out = '[';
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
+    if (i > 0) out += ',';
+    out +=
+      `{"request_id":${JSON.stringify(r.request_id)},"ts":${JSON.stringify(r.ts)},"route":${JSON.stringify(r.route)},"user_id":${JSON.stringify(r.user_id)},` +
+      `"model_version":${JSON.stringify(r.model_version)},"variant":${JSON.stringify(r.variant)},"k":${JSON.stringify(r.k)},"items":${loggedItemsJson(r.items)},` +
+      `"latency_ms":${JSON.stringify(r.latency_ms)},"status":${JSON.stringify(r.status)},"item_id":${JSON.stringify(r.item_id ?? null)}}`;
+  }
+  return out + ']';
+}
 
 /** The logged items as JSON [{item_id, score, rank}] (the same text as JSON.stringify with those fields, without the replacer's cost). */
 export function loggedItemsJson(items: RequestLogRow['items']): string {
@@ -49,8 +67,6 @@ export class ServingLogs {
   readonly instance: DuckDBInstance;
   readonly #conn: DuckDBConnection;
   readonly #opts: ServingLogsOptions;
-  /** Set when the requests table has APPENDER_LAYOUT; dropped after a failed append (later batches INSERT). */
-  #appender: DuckDBAppender | null;
   #pending: RequestLogRow[] = [];
   #timer: NodeJS.Timeout | null = null;
   #queue: Promise<unknown> = Promise.resolve();
@@ -59,12 +75,11 @@ export class ServingLogs {
   written = 0;
   dropped = 0;
 
-  private constructor(path: string, instance: DuckDBInstance, conn: DuckDBConnection, opts: ServingLogsOptions, appender: DuckDBAppender | null) {
+  private constructor(path: string, instance: DuckDBInstance, conn: DuckDBConnection, opts: ServingLogsOptions) {
     this.path = path;
     this.instance = instance;
     this.#conn = conn;
     this.#opts = opts;
-    this.#appender = appender;
   }
 
   /** Opens (creating when missing) the log database at `path` (normally `servingLogsPath(lake)`). */
@@ -75,12 +90,7 @@ export class ServingLogs {
     await conn.run(REQUESTS_DDL);
     await conn.run(REQUESTS_ITEM_COLUMN_DDL);
     await conn.run(EVENTS_DDL);
-    const columns = (
-      await conn.runAndReadAll("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = 'requests' AND table_schema = 'main' ORDER BY ordinal_position")
-    ).getRows() as [string, string][];
-    const layout = columns.map(([name, type]) => `${name} ${type}`).join(',');
-    const appender = layout === APPENDER_LAYOUT ? await conn.createAppender('requests') : null;
-    return new ServingLogs(path, instance, conn, opts, appender);
+    return new ServingLogs(path, instance, conn, opts);
   }
 
   #enqueue<T>(job: () => Promise<T>): Promise<T> {
@@ -111,51 +121,13 @@ export class ServingLogs {
     this.#pending = [];
     return this.#enqueue(async () => {
       try {
-        if (this.#appender) this.#append(this.#appender, rows);
-        else {
-          const params: DuckDBValue[] = [];
-          const values: string[] = [];
-          for (const r of rows) {
-            values.push('(?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, CAST(? AS JSON), ?, ?, ?)');
-            params.push(r.request_id, r.ts, r.route, r.user_id, r.model_version, r.variant, r.k, JSON.stringify(r.items, LOGGED_ITEM_FIELDS), r.latency_ms, r.status, r.item_id ?? null);
-          }
-          await this.#conn.run(`INSERT INTO requests (${REQUEST_COLUMNS}) VALUES ${values.join(', ')}`, params);
-        }
+        await this.#conn.run(INSERT_BATCH, [batchJson(rows)]);
         this.written += rows.length;
       } catch (err) {
-        if (this.#appender) {
-          // A half-appended row leaves the appender unusable: give it up, later batches use the INSERT.
-          try {
-            this.#appender.closeSync();
-          } catch {
-            /* already broken */
-          }
-          this.#appender = null;
-        }
         this.dropped += rows.length;
         this.#opts.onError?.(err, rows.length);
       }
     });
-  }
-
-  /** Appends the rows and flushes the appender (all or none: a failed flush drops the batch). */
-  #append(a: DuckDBAppender, rows: RequestLogRow[]): void {
-    const text = (v: string | null | undefined) => (v == null ? a.appendNull() : a.appendVarchar(v));
-    for (const r of rows) {
-        a.appendVarchar(r.request_id);
-        a.appendTimestamp(new DuckDBTimestampValue(BigInt(Date.parse(r.ts)) * 1000n));
-        a.appendVarchar(r.route);
-        text(r.user_id);
-        a.appendVarchar(r.model_version);
-        a.appendVarchar(r.variant);
-        a.appendInteger(r.k);
-        a.appendVarchar(loggedItemsJson(r.items));
-        a.appendDouble(r.latency_ms);
-        a.appendInteger(r.status);
-        text(r.item_id);
-        a.endRow();
-    }
-    a.flushSync();
   }
 
   /** Inserts one event; resolves when it is stored. */
@@ -185,7 +157,6 @@ export class ServingLogs {
     await this.flush();
     this.#closed = true;
     await this.#queue;
-    this.#appender?.closeSync();
     this.#conn.closeSync();
     this.instance.closeSync();
   }
