@@ -11,14 +11,19 @@ function cli(cwd: string, args: string[]) {
   return { status: r.status, stderr: r.stderr, out: JSON.parse(lines[lines.length - 1]) };
 }
 
-test('demo → train → eval → runs: the whole core path through the real CLI on a small demo lake', () => {
+test('data demo → ingest → split → train → eval → runs: the whole core path through the real CLI on a small demo lake', () => {
   const dir = tempDir('train-cli');
   const small = ['--config', join(dir, 'c.json')];
-  // A small demo so the test stays fast.
-  spawnSync('sh', ['-c', `echo '{"demo":{"users":150,"items":120,"catalog_items":120,"images":false}}' > c.json`], { cwd: dir });
-  const demo = cli(dir, ['demo', ...small]);
-  assert.equal(demo.status, 0, demo.stderr);
-  assert.ok(demo.out.split.interactions.test > 0);
+  // A small catalog so the test stays fast (the full `plotpointe demo` pipeline has its own test in src/pipeline).
+  spawnSync('sh', ['-c', `echo '{"lake":{"dir":"lake"},"dataset":{"name":"demo"}}' > c.json`], { cwd: dir });
+  const gen = cli(dir, ['data', 'demo', '--out', 'src', '--users', '150', '--items', '120', '--catalog-items', '120', '--no-images']);
+  assert.equal(gen.status, 0, gen.stderr);
+  const at = ['--lake', 'lake', '--name', 'demo'];
+  const ingest = cli(dir, ['data', 'ingest', '--format', 'amazon2018', '--input', 'src', ...at]);
+  assert.equal(ingest.status, 0, ingest.stderr);
+  const split = cli(dir, ['data', 'split', ...at]);
+  assert.equal(split.status, 0, split.stderr);
+  assert.ok(split.out.interactions.test > 0);
 
   const pop = cli(dir, ['train', '--model', 'pop', ...small]);
   assert.equal(pop.status, 0, pop.stderr);
