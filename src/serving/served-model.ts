@@ -172,9 +172,10 @@ export class ServedModel {
   ): Recommendation[] {
     const index = this.bundle.indexes.graph!;
     const skip = exclude?.length ?? 0;
-    // Over-fetch by the history size, capped at 4k first (a long history rarely fills the top); search again
-    // with the full over-fetch only when too many results were known items.
-    let want = Math.min(this.numItems, k + Math.min(skip, 4 * k));
+    // Over-fetch by the history size, capped at max(8, k/2) first: a user's known items rarely fill the top
+    // (500K × 128 bench bundle: 1.4 of the top 20 on average for 22 known items), and a search's cost grows with
+    // max(ef, want). Search again with the full over-fetch only when too many results were known items.
+    let want = Math.min(this.numItems, k + Math.min(skip, Math.max(8, Math.ceil(k / 2))));
     if (want === 0) return [];
     let m = index.search(vector, want);
     let kept = this.#unseen(m.keys, m.counts[0], exclude, k);
