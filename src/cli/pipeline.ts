@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 import { parse as parseYaml } from 'yaml';
 import { ppError } from '../errors.js';
-import { loadConfig } from '../config/load.js';
+import { flatten, loadConfig } from '../config/load.js';
 import type { ConfigKey } from '../config/schema.js';
 import { buildDag, type LeftOut } from '../pipeline/steps.js';
 import { selectSteps, type StepSpec } from '../pipeline/dag.js';
@@ -14,16 +14,6 @@ import { BullmqExecutor, checkRedis } from '../pipeline/executors/bullmq.js';
 import { runWorker } from '../pipeline/worker.js';
 import { runDemo, renderDemo } from '../pipeline/demo-job.js';
 import { runCommand, type GlobalOptions } from './output.js';
-
-/** `{a: {b: 1}}` → `{'a.b': 1}` (arrays are values). */
-function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
-  for (const [k, v] of Object.entries(obj)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v as Record<string, unknown>, key, out);
-    else out[key] = v;
-  }
-  return out;
-}
 
 /** A pipeline file: plotpointe config keys (nested or dotted, YAML or JSON) plus `steps: {<id>: {skip, args}}`. */
 export interface PipelineFile {

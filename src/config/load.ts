@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { ppError } from '../errors.js';
 import { CONFIG_SCHEMA, type Config, type ConfigKey, type KeySpec } from './schema.js';
 
-/** Flattens `{split: {ratio: [..]}}` into `{'split.ratio': [..]}`; dotted keys pass through. */
-function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+/** Flattens `{split: {ratio: [..]}}` into `{'split.ratio': [..]}`; dotted keys pass through (arrays are values). */
+export function flatten(obj: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
   for (const [k, v] of Object.entries(obj)) {
     const key = prefix ? `${prefix}.${k}` : k;
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatten(v as Record<string, unknown>, key, out);
