@@ -1,9 +1,9 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { ppError } from '../errors.js';
-import { sqlIdent, sqlString, type Db } from '../lake/duckdb.js';
+import { dbOnConnection, openDb, sqlIdent, sqlString, type Db } from '../lake/duckdb.js';
 import { assertName, datasetPaths } from '../lake/paths.js';
 import { isLockError, openWithLockWait } from '../tracking/lock-wait.js';
 import { MIGRATIONS } from '../tracking/schema.js';
@@ -81,31 +81,6 @@ export interface OpenAnalyticsOptions {
   threads?: number;
 }
 
-/** A Db over one connection (rows as plain objects, safe BIGINTs as numbers). */
-export function dbOnConnection(conn: DuckDBConnection, close: () => void): Db {
-  const db: Db = {
-    conn,
-    async run(sql) {
-      await conn.run(sql);
-    },
-    async all<T>(sql: string) {
-      const reader = await conn.runAndReadAll(sql);
-      return reader.getRowObjectsJS().map((row) => {
-        for (const k of Object.keys(row)) {
-          const v = row[k];
-          if (typeof v === 'bigint' && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) row[k] = Number(v);
-        }
-        return row;
-      }) as T[];
-    },
-    async one<T>(sql: string) {
-      return (await db.all<T>(sql))[0];
-    },
-    close,
-  };
-  return db;
-}
-
 /** Opens a session; see the module comment for the three log modes. */
 export async function openAnalytics(target: AnalyticsTarget, options: OpenAnalyticsOptions = {}): Promise<AnalyticsSession> {
   const paths = datasetPaths(target.lake, target.name);
@@ -120,12 +95,7 @@ export async function openAnalytics(target: AnalyticsTarget, options: OpenAnalyt
     db = dbOnConnection(conn, () => conn.closeSync());
     mode = 'server';
   } else {
-    const instance = await DuckDBInstance.create(':memory:', { threads: String(options.threads ?? 2) });
-    const conn = await instance.connect();
-    db = dbOnConnection(conn, () => {
-      conn.closeSync();
-      instance.closeSync();
-    });
+    db = await openDb({ threads: options.threads });
     const file = logsPath(paths.lake);
     mode = existsSync(file) ? 'file' : 'none';
     if (mode === 'file') {

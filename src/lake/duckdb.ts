@@ -32,6 +32,14 @@ export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
   if (options.tempDirectory) config.temp_directory = options.tempDirectory;
   const instance = await DuckDBInstance.create(options.path ?? ':memory:', config);
   const conn = await instance.connect();
+  return dbOnConnection(conn, () => {
+    conn.closeSync();
+    instance.closeSync();
+  });
+}
+
+/** A Db over a connection opened elsewhere (e.g. on another process's instance); `close` releases what the caller owns. */
+export function dbOnConnection(conn: DuckDBConnection, close: () => void): Db {
   const db: Db = {
     conn,
     async run(sql) {
@@ -44,10 +52,7 @@ export async function openDb(options: OpenDbOptions = {}): Promise<Db> {
     async one<T>(sql: string) {
       return (await db.all<T>(sql))[0];
     },
-    close() {
-      conn.closeSync();
-      instance.closeSync();
-    },
+    close,
   };
   return db;
 }
