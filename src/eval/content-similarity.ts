@@ -15,20 +15,7 @@ import type { Csr } from './csr.js';
 import type { ItemContent, Recommender } from '../models/model.js';
 import { foldInUser, scoreAllItems } from '../models/fold-in.js';
 import { ppError } from '../errors.js';
-
-/** Rows scaled to unit L2 norm (zero rows stay zero). */
-export function unitRows(vectors: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(vectors.length);
-  const n = vectors.length / dim;
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    const o = i * dim;
-    for (let j = 0; j < dim; j++) s += vectors[o + j] * vectors[o + j];
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) out[o + j] = vectors[o + j] * inv;
-  }
-  return out;
-}
+import { l2NormaliseRows } from '../embeddings/encoder.js';
 
 export interface ContentSimilarityRecommender extends Recommender {
   /** Users whose history has no item with the modality (their scores are all 0 / −2). */
@@ -43,7 +30,7 @@ export function contentSimilarityRecommender(content: ItemContent, history: Csr)
   const { dim, present } = content;
   const numItems = present.length;
   if (content.vectors.length !== numItems * dim) throw ppError('PP_EVAL_INVALID', `${content.modality}: ${content.vectors.length} floats for ${numItems} × ${dim}`);
-  const unit = unitRows(content.vectors, dim);
+  const unit = l2NormaliseRows(content.vectors.slice(), dim);
   const numUsers = history.indptr.length - 1;
   const profile = (u: number): Float32Array | null => {
     const items: number[] = [];
