@@ -7,6 +7,7 @@ import { loadCsr } from '../graphs/csr-io.js';
 import { csrFromEdges, type KnnGraph } from '../graphs/knn-graph.js';
 import type { ContentModality, ContentSource, ItemContent } from '../models/model.js';
 import { loadEmbeddings, embeddingFiles, type Embeddings } from './store.js';
+import { embeddingsDir } from './embed-run.js';
 
 /**
  * Item content of one split, as models see it (the {@link ContentSource} contract of src/models/model.ts).
@@ -26,10 +27,8 @@ import { loadEmbeddings, embeddingFiles, type Embeddings } from './store.js';
  * a present but corrupt one throws (PP_EMBED_STORE / PP_GRAPH_LOAD).
  */
 
-/** `<lake>/artifacts/<name>/embeddings` — text and image matrices in staging iid order. */
-export function stagingEmbeddingsDir(lake: string, name: string): string {
-  return join(datasetPaths(lake, name).artifacts, 'embeddings');
-}
+/** `<lake>/artifacts/<name>/embeddings` — text and image matrices in staging iid order ({@link embeddingsDir}). */
+export const stagingEmbeddingsDir: (lake: string, name: string) => string = embeddingsDir;
 
 /** `<lake>/artifacts/<name>/splits/<split>` — per-split artifacts (fused embeddings, the fused graph). */
 export function splitArtifactsDir(lake: string, name: string, split: string): string {
