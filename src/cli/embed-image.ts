@@ -17,7 +17,8 @@ const renderEmbedImage = (s: EmbedImagesSummary) =>
     `  ${s.paths.data}`,
   ].join('\n');
 
-function intFlag(v: unknown, flag: string): number | undefined {
+/** An optional integer flag (undefined when not given); PP_USAGE when it is not an integer. */
+export function intFlag(v: unknown, flag: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!Number.isInteger(n)) throw ppError('PP_USAGE', `${flag} expects an integer, got "${String(v)}"`);

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { ppError } from '../errors.js';
 import { embedItemsText, type EmbedTextSummary } from '../embeddings/embed-items.js';
 import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text.js';
-import { registerEmbedImageCommand } from './embed-image.js';
+import { intFlag, registerEmbedImageCommand } from './embed-image.js';
 import { fuseSplit, type FuseSummary } from '../embeddings/fusion/fuse-split.js';
 import type { ContentModality } from '../models/model.js';
 import { runCommand, type GlobalOptions } from './output.js';
@@ -23,13 +23,6 @@ const renderFuse = (s: FuseSummary) =>
     `  best epoch ${s.best_epoch} of ${s.epochs} (${s.stopped_by}); valid ndcg@20 ${(s.valid['ndcg@20'] ?? NaN).toFixed(4)}, content-only test ndcg@20 ${(s.test['ndcg@20'] ?? NaN).toFixed(4)}`,
     `  ${s.paths.data}`,
   ].join('\n');
-
-function intFlag(v: unknown, flag: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw ppError('PP_USAGE', `${flag} expects an integer, got "${String(v)}"`);
-  return n;
-}
 
 /** `plotpointe embed text|image`: pretrained item embeddings. */
 export function registerEmbedCommands(program: Command, setExit: (code: number) => void): void {
