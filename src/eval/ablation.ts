@@ -152,7 +152,8 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
   });
   const dir = join(paths.artifacts, 'ablations', ablation.id);
   const metricKeys = ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]);
-  const { cold: coldSet, seen } = coldSetup(data);
+  const setup = coldSetup(data);
+  const { cold: coldSet, seen } = setup;
   let coldTest = 0;
   for (let e = 0; e < data.test.indices.length && coldSet.length; e++) if (data.coldItems[data.test.indices[e]]) coldTest++;
   const coldInfo = coldSet.length > 0 && coldTest > 0 ? (() => {
@@ -181,7 +182,7 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
             ks,
             parentRunId: ablation.id,
           });
-          const cold = coldInfo ? (await coldItemMetricsOfModel({ data, content, model: o.model, modelDir: r.artifacts.model, ks })).metrics : undefined;
+          const cold = coldInfo ? (await coldItemMetricsOfModel({ data, content, model: o.model, modelDir: r.artifacts.model, ks, setup })).metrics : undefined;
           runs.push({ seed, run_id: r.run_id, test: r.test, valid: r.valid, ...(cold ? { cold } : {}), fit_seconds: r.fit_seconds, epochs: r.epochs });
           o.onRun?.(++done, total, params, seed, r);
         } catch (err) {

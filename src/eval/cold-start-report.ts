@@ -88,32 +88,47 @@ export function expectedRandomMetrics(o: {
 }
 
 /** The cold set of a split (items without a train interaction) and the seen items to mask (train ∪ valid). */
-export function coldSetup(data: SplitData): { cold: Int32Array; seen: Csr } {
+export interface ColdSetup {
+  cold: Int32Array;
+  seen: Csr;
+}
+
+/** {@link ColdSetup} of a split. */
+export function coldSetup(data: SplitData): ColdSetup {
   return { cold: coldItemSet(itemTrainCounts(data.train, data.numItems), 0), seen: unionRows(data.train, data.valid) };
 }
 
-/** Cold-item metrics (ranking among cold items, train+valid masked) of a saved model. */
+/** Cold-item metrics of one recommender: ranking among `setup.cold`, `setup.seen` masked, relevant = test ∩ cold. */
+function evaluateAmongCold(data: SplitData, setup: ColdSetup, model: Recommender, ks: number[]) {
+  return evaluateColdStart({
+    numUsers: data.numUsers,
+    numItems: data.numItems,
+    scoreBatch: (users, out) => model.scoreUsers(users, out),
+    train: setup.seen,
+    test: data.test,
+    ks,
+    coldItems: setup.cold,
+    batchSize: 256,
+  });
+}
+
+/**
+ * Cold-item metrics (ranking among cold items, train+valid masked) of a saved model. Pass `setup` when
+ * evaluating several models of one split (default: {@link coldSetup} of `data`).
+ */
 export async function coldItemMetricsOfModel(o: {
   data: SplitData;
   content: ContentSource;
   model: string;
   modelDir: string;
   ks: number[];
+  setup?: ColdSetup;
 }): Promise<{ metrics: Record<string, number>; users: number }> {
-  const { cold, seen } = coldSetup(o.data);
-  if (cold.length === 0) throw ppError('PP_EVAL_INVALID', 'the split has no cold items');
+  const setup = o.setup ?? coldSetup(o.data);
+  if (setup.cold.length === 0) throw ppError('PP_EVAL_INVALID', 'the split has no cold items');
   const model = await getModel(o.model).load(o.modelDir, o.data, o.content);
   try {
-    const r = await evaluateColdStart({
-      numUsers: o.data.numUsers,
-      numItems: o.data.numItems,
-      scoreBatch: (users, out) => model.scoreUsers(users, out),
-      train: seen,
-      test: o.data.test,
-      ks: o.ks,
-      coldItems: cold,
-      batchSize: 256,
-    });
+    const r = await evaluateAmongCold(o.data, setup, model, o.ks);
     return { metrics: r.metrics, users: r.usersEvaluated };
   } finally {
     model.dispose?.();
@@ -184,21 +199,11 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
   if (splitHash && data.manifest.split_hash !== splitHash) {
     throw ppError('PP_MODEL_LOAD', `split ${split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${splitHash})`);
   }
-  const cold = coldItemSet(itemTrainCounts(data.train, data.numItems), 0);
+  const setup = coldSetup(data);
+  const { cold, seen } = setup;
   if (cold.length === 0) throw ppError('PP_EVAL_INVALID', `split ${split} has no cold items (every item has a train interaction); make a cold-item split`);
-  const seen = unionRows(data.train, data.valid);
   const content = o.content ?? openContentSource(o.lake, name, split);
-  const evalCold = async (model: Recommender) =>
-    evaluateColdStart({
-      numUsers: data.numUsers,
-      numItems: data.numItems,
-      scoreBatch: (users, out) => model.scoreUsers(users, out),
-      train: seen,
-      test: data.test,
-      ks,
-      coldItems: cold,
-      batchSize: 256,
-    });
+  const evalCold = (model: Recommender) => evaluateAmongCold(data, setup, model, ks);
   const results: ColdMethodResult[] = [];
   let modelRecall: number | undefined;
   if (modelName && modelDir) {
