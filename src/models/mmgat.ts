@@ -81,6 +81,7 @@ import {
   type CsrTransposed,
 } from '../core/index.js';
 import { FusionMlp, type FusionModality } from '../embeddings/fusion/fusion-mlp.js';
+import { fusionInputs } from '../embeddings/fusion/fusion-bpr.js';
 import { BprSampler, pickHardest, type BprBatch } from '../train/sampler.js';
 import { trainLoop, type TrainableModel } from '../train/trainer.js';
 import { loadState, saveState, type TensorState } from '../train/checkpoint.js';
@@ -248,19 +249,16 @@ export async function resolveMmgatInputs(data: SplitData, params: Params, conten
   const encoders: Record<string, string> = {};
   if (q.features !== 'none') {
     const names: ContentModality[] = q.features === 'fused' ? ['text', 'image'] : [q.features as ContentModality];
-    for (const name of names) {
-      const m = content ? await content.modality(name) : null;
-      if (!m) {
-        if (q.features === 'fused') continue;
-        throw need(`features '${name}' needs ${name} embeddings`);
-      }
+    const found = content ? await fusionInputs(content, names) : { inputs: [], encoders: {}, missing: names };
+    if (q.features !== 'fused' && found.missing.length > 0) throw need(`features '${found.missing[0]}' needs ${found.missing[0]} embeddings`);
+    for (const m of found.inputs) {
       if (m.vectors.length !== data.numItems * m.dim || m.present.length !== data.numItems) {
-        throw ppError('PP_MODEL_PARAM', `mmgat: ${name} content has ${m.present.length} rows, the split has ${data.numItems} items`);
+        throw ppError('PP_MODEL_PARAM', `mmgat: ${m.name} content has ${m.present.length} rows, the split has ${data.numItems} items`);
       }
-      modalities.push({ name, dim: m.dim, vectors: m.vectors, present: m.present });
-      encoders[name] = m.encoder;
     }
-    if (modalities.length === 0) throw need("features 'fused' found neither text nor image embeddings");
+    if (found.inputs.length === 0) throw need("features 'fused' found neither text nor image embeddings");
+    modalities.push(...found.inputs);
+    Object.assign(encoders, found.encoders);
   }
   let graph: KnnGraph | null = null;
   let graphSource = 'none';
