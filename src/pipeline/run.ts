@@ -131,7 +131,6 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
   const outputsOf: Record<string, ArtifactRef[]> = {};
   const reports = new Map<string, StepReport>();
   const started = performance.now();
-  const startedAt = new Map<string, number>();
   let failure: Error | null = null;
   let interrupted: string | null = null;
   const running = new Map<string, Promise<void>>();
@@ -187,7 +186,6 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
     }
     status.set(s.id, 'running');
     const startS = (performance.now() - started) / 1000;
-    startedAt.set(s.id, startS);
     journal.append({ event: 'step-start', step: s.id, key });
     log(`${s.id}: running (${s.resource}) ${key}`);
     const task: StepTask = {
@@ -234,7 +232,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
     log(`${s.id}: done in ${usage.wall_s.toFixed(1)} s (cpu ${usage.cpu_s.toFixed(1)} s, peak ${usage.peak_rss_mb} MB)`);
   }
 
-  // Priority among ready steps: the longest remaining chain (by recorded times when known) first.
+  // Priority among ready steps: the longest remaining chain of steps below it first.
   const priority = new Map<string, number>();
   {
     const rev = [...steps].reverse();
