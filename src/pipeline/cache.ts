@@ -4,7 +4,7 @@ import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomically } from '../lake/atomic.js';
-import { sha256File, sha256Of, stableStringify } from '../lake/hash.js';
+import { sha256File, sha256Of } from '../lake/hash.js';
 import type { ArtifactRef } from './dag.js';
 
 /**
@@ -157,7 +157,7 @@ export async function listFiles(dir: string): Promise<string[]> {
 
 /** The cache key of a step (see the file comment). */
 export function stepKey(step: string, configSlice: Record<string, unknown>, inputs: PathHash[], codeVersion: string): string {
-  return sha256Of(stableStringify({ step, config: configSlice, inputs: inputs.map((i) => [i.path, i.sha256]), code: codeVersion })).slice(0, 24);
+  return sha256Of({ step, config: configSlice, inputs: inputs.map((i) => [i.path, i.sha256]), code: codeVersion }).slice(0, 24);
 }
 
 export const pipelineDir = (lake: string) => join(lake, 'pipeline');
