@@ -120,7 +120,7 @@ export class FileHasher {
       const f = await this.file(abs);
       return { path: ref.path, sha256: f.sha256, bytes: f.bytes, files: 1 };
     }
-    const files = (await listFiles(abs)).filter((rel) => !(ref.exclude ?? []).some((x) => rel === x || rel.startsWith(x + '/')));
+    const files = (await listFiles(abs)).filter((rel) => !isExcluded(rel, ref.exclude));
     const h = createHash('sha256');
     let bytes = 0;
     for (const rel of files) {
@@ -153,6 +153,11 @@ export async function listFiles(dir: string): Promise<string[]> {
   };
   await walk(dir);
   return out.sort();
+}
+
+/** Whether `rel` (a path inside a folder ref) is one of its `exclude` prefixes or under one. */
+export function isExcluded(rel: string, exclude: readonly string[] = []): boolean {
+  return exclude.some((x) => rel === x || rel.startsWith(x + '/'));
 }
 
 /** The cache key of a step (see the file comment). */

@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { repoRoot } from '../test-support/fixtures.js';
-import { listFiles, readCacheRecord } from './cache.js';
+import { isExcluded, listFiles, readCacheRecord } from './cache.js';
 import type { PipelineReport } from './report.js';
 
 /** Test helpers for the pipeline: a small, fast demo pipeline file, the real bin, output hashes. */
@@ -130,7 +131,6 @@ function stripVolatile(v: unknown): unknown {
  * hashed without their volatile fields; everything else byte for byte.
  */
 export async function artifactHashes(report: Partial<PipelineReport>): Promise<Record<string, string>> {
-  const { createHash } = await import('node:crypto');
   const lake = report.lake!;
   const out: Record<string, string> = {};
   const runId = String((await readCacheRecord(lake, 'train', report.steps!.find((s) => s.step === 'train')!.key))?.result.run_id ?? 'none');
@@ -139,8 +139,7 @@ export async function artifactHashes(report: Partial<PipelineReport>): Promise<R
     if (!rec) throw new Error(`no cache record for ${s.step}`);
     for (const o of rec.outputs) {
       const abs = join(lake, o.path);
-      const keep = (rel: string) => !(o.exclude ?? []).some((x) => rel === x || rel.startsWith(x + '/'));
-      const files = statSync(abs).isDirectory() ? (await listFiles(abs)).filter(keep).map((f) => join(o.path, f)) : [o.path];
+      const files = statSync(abs).isDirectory() ? (await listFiles(abs)).filter((rel) => !isExcluded(rel, o.exclude)).map((f) => join(o.path, f)) : [o.path];
       for (const f of files) {
         if (NOT_REPRODUCIBLE.test(f)) continue;
         const bytes = readFileSync(join(lake, f));
