@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
 import type { ResolvedPipeline } from '../cli/pipeline.js';
 import { commandChecker } from '../cli/pipeline.js';
+import { readCacheRecord } from './cache.js';
 import { runPipeline } from './run.js';
 import { LocalExecutor, PLOTPOINTE_BIN } from './executors/local.js';
 import { renderReport, type PipelineReport } from './report.js';
@@ -53,8 +54,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   } finally {
     await executor.close();
   }
-  const train = report.steps.find((s) => s.step === 'train');
-  const run = train ? await trainRunOf(report) : null;
+  const run = await trainRunOf(report);
   if (!o.serve) return { pipeline: report, run, url: null, served: false };
   if (!commandChecker(o.root)(['serve'])) {
     return { pipeline: report, run, url: null, served: false, note: '`plotpointe serve` is not in this checkout yet: the pipeline ran, nothing is served' };
@@ -101,9 +101,8 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
   return { pipeline: report, run, url, served: url !== null, note: url ? `server stopped (exit ${code})` : `the server did not come up (exit ${code})` };
 }
 
-/** The train step's run id, from its cache record or this run's result (the report keeps keys, so re-read the record). */
+/** The train step's run id, from its cache record (the report keeps keys, not results, so re-read the record); null without a train step. */
 async function trainRunOf(report: PipelineReport): Promise<string | null> {
-  const { readCacheRecord } = await import('./cache.js');
   const t = report.steps.find((s) => s.step === 'train');
   if (!t || !t.key) return null;
   const rec = await readCacheRecord(report.lake, 'train', t.key);
