@@ -223,14 +223,11 @@ async function driftOver(s: AnalyticsSession, o: DriftOptions, servedTable: stri
   if (s.split) await embeddingGap(s, o, servedTable, bucket, since, sinceOnly, put, notes);
 
   const rows: DriftRow[] = [];
-  const worst: Record<string, DriftStatus> = {};
   const metrics = DRIFT_METRICS.filter((m) => s.split || (m !== 'unknown_user_share' && m !== 'unknown_item_share' && m !== 'embedding_gap'));
   for (const key of [...perBucket.keys()].sort()) {
     const values = perBucket.get(key)!;
     for (const m of metrics) {
       const acc = values[m] ?? { value: null, n: 0 };
-      const th = o.thresholds[m];
-      const status = thresholdStatus(acc.value, acc.n, m === 'embedding_gap' ? 1 : o.minCount, th.warn, th.alert);
       rows.push({
         dataset: s.name,
         variant: o.variant ?? '*',
@@ -239,32 +236,36 @@ async function driftOver(s: AnalyticsSession, o: DriftOptions, servedTable: stri
         metric: m,
         value: acc.value,
         n: acc.n,
-        warn: th.warn,
-        alert: th.alert,
-        status,
+        // warn, alert and status are set by applyThresholds below.
+        warn: 0,
+        alert: 0,
+        status: 'na',
         reference_from: m === 'score_psi' && refFrom ? refFrom.toISOString() : null,
         reference_to: m === 'score_psi' && refTo ? refTo.toISOString() : null,
         computed_at: computedAt,
       });
-      if (!worst[m] || SEVERITY[status] > SEVERITY[worst[m]]) worst[m] = status;
     }
   }
-  return {
-    dataset: s.name,
-    split: s.split,
-    window_ms: ms,
-    variant: o.variant ?? null,
-    reference: { from: refFrom?.toISOString() ?? null, to: refTo?.toISOString() ?? null, scores: refScores },
-    buckets: perBucket.size,
-    rows,
-    worst,
-    notes,
-  };
+  return applyThresholds(
+    {
+      dataset: s.name,
+      split: s.split,
+      window_ms: ms,
+      variant: o.variant ?? null,
+      reference: { from: refFrom?.toISOString() ?? null, to: refTo?.toISOString() ?? null, scores: refScores },
+      buckets: perBucket.size,
+      rows,
+      worst: {},
+      notes,
+    },
+    o,
+  );
 }
 
 /**
- * Re-applies thresholds and min_count to computed rows — the CLI's own config when the server computed the
- * values (`--server`), so the statuses stored follow the config of whoever stores them.
+ * Sets each row's thresholds and status (min_count does not apply to embedding_gap) and the worst status per
+ * metric: for rows just computed, and again with the CLI's own config when the server computed the values
+ * (`--server`), so the statuses stored follow the config of whoever stores them.
  */
 export function applyThresholds(result: DriftResult, o: Pick<DriftOptions, 'thresholds' | 'minCount'>): DriftResult {
   const worst: Record<string, DriftStatus> = {};
