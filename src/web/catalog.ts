@@ -1,9 +1,10 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { ppError } from '../errors.js';
 import { openDb, sqlString, type Db } from '../lake/duckdb.js';
 import { datasetPaths, type DatasetPaths } from '../lake/paths.js';
+import { listSplits } from '../analytics/source.js';
 import type { DataCard } from '../data/datacard.js';
 
 /**
@@ -63,12 +64,7 @@ export const USER_ID_RE = ITEM_ID_RE;
 /** Picks the split the dashboard shows: the requested one, else `default`, else the first one on disk. */
 export function pickSplit(paths: DatasetPaths, requested?: string): string | null {
   if (requested) return requested;
-  const dir = join(paths.staging, 'splits');
-  if (!existsSync(dir)) return null;
-  const names = readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(dir, d.name, 'train.parquet')))
-    .map((d) => d.name)
-    .sort();
+  const names = listSplits(paths.staging);
   if (names.includes('default')) return 'default';
   return names[0] ?? null;
 }
