@@ -27,7 +27,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeDirAtomically } from '../lake/atomic.js';
-import { computeSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
+import { computeSimilarTable, exactSimilarFits, exactSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
 import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
 import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
 
@@ -264,8 +264,9 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
       for (const [m, b] of Object.entries(built)) {
         const t0 = performance.now();
         const onProgress = (stage: string, done: number, total: number) => opts.onProgress?.(stage, done, total);
-        const t =
-          m === 'graph'
+        const t = exactSimilarFits(nI, b.dim)
+          ? exactSimilarTable(b.vectors, b.dim, similarK, b.present)
+          : m === 'graph'
             ? graphSimilarTable(b.index, b.vectors, b.dim, { k: similarK, threads: opts.threads, onProgress })
             : computeSimilarTable(b.index, b.vectors, b.dim, { k: similarK, present: b.present, onProgress: (done, total) => onProgress(`similar ${m}`, done, total) });
         tables[m] = { ...t, seconds: (performance.now() - t0) / 1000 };

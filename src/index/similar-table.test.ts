@@ -8,7 +8,7 @@ import { clusteredVectors } from '../graphs/synthetic-vectors.js';
 import { AnnIndex } from './ann-index.js';
 import { writeServingBundle, type ServingBundle, type ServingManifest } from './serving-bundle.js';
 import { ServedModel } from '../serving/served-model.js';
-import { computeSimilarTable, graphSimilarTable, readSimilarTables, writeSimilarTables } from './similar-table.js';
+import { computeSimilarTable, exactSimilarTable, graphSimilarTable, readSimilarTables, writeSimilarTables } from './similar-table.js';
 
 const n = 1500;
 const d = 16;
@@ -149,4 +149,21 @@ test('writeServingBundle writes the tables at similarK (graph and content modali
   const none = join(tempDir('similar-bundle'), 'serving');
   await writeServingBundle(none, input, { similarK: 0, threads: 1 });
   assert.deepEqual(await readSimilarTables(none, m), {});
+});
+
+test('the exact table (small catalogs) holds every present item\'s true top-K by cosine, ties by lower id, absent rows empty', () => {
+  const present = new Uint8Array(n).fill(1);
+  for (let i = 0; i < n; i += 13) present[i] = 0;
+  const t = exactSimilarTable(vectors, d, K, present);
+  for (const i of [1, 2, 500, 1499]) {
+    const truth = Array.from({ length: n }, (_, j) => j)
+      .filter((j) => j !== i && present[j])
+      .sort((a, b) => cosine(i, b) - cosine(i, a) || a - b)
+      .slice(0, K);
+    const got = Array.from(t.ids.subarray(i * K, (i + 1) * K));
+    for (let r = 0; r < K; r++) assert.ok(Math.abs(t.scores[i * K + r] - cosine(i, truth[r])) < 1e-5, `item ${i} rank ${r}`);
+    assert.deepEqual(new Set(got), new Set(truth), `item ${i}`);
+  }
+  assert.ok(Array.from(t.ids.subarray(0, K)).every((j) => j === -1), 'item 0 has no vector: empty row');
+  assert.deepEqual(exactSimilarTable(vectors, d, K, present).ids, t.ids, 'deterministic');
 });
