@@ -297,7 +297,9 @@ async function embeddingGap(
   const emb = await loadEmbeddings(dir, modality);
   const iidOf = new Map<string, number>();
   for (const r of await s.db.all<{ item_id: string; iid: number }>(`SELECT item_id, iid FROM items WHERE iid IS NOT NULL`)) iidOf.set(r.item_id, Number(r.iid));
-  const trained = new Set((await s.db.all<{ item_id: string }>(`SELECT DISTINCT item_id FROM train`)).map((r) => r.item_id));
+  // Sorted, so that the float sums below run in one order: DISTINCT/UNION results come in hash order, which
+  // varies between runs and would move the last bits of the gap (and its status at a threshold).
+  const trained = new Set((await s.db.all<{ item_id: string }>(`SELECT DISTINCT item_id FROM train ORDER BY item_id`)).map((r) => r.item_id));
   const unit = (iid: number): Float64Array | null => {
     if (iid < 0 || iid >= emb.count || !emb.present[iid]) return null;
     const v = Float64Array.from(emb.data.subarray(iid * emb.dim, (iid + 1) * emb.dim));
@@ -326,7 +328,8 @@ async function embeddingGap(
 
   const seen = await s.db.all<{ b: unknown; item_id: string }>(
     `SELECT DISTINCT ${bucket('ts')} AS b, item_id FROM ${servedTable} WHERE true${sinceOnly}
-     UNION SELECT DISTINCT ${bucket('ts')} AS b, item_id FROM events WHERE item_id IS NOT NULL${since}`,
+     UNION SELECT DISTINCT ${bucket('ts')} AS b, item_id FROM events WHERE item_id IS NOT NULL${since}
+     ORDER BY b, item_id`,
   );
   const perBucket = new Map<string, { sum: number; n: number; b: unknown }>();
   for (const r of seen) {
