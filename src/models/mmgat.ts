@@ -84,7 +84,7 @@ import { FusionMlp, type FusionModality } from '../embeddings/fusion/fusion-mlp.
 import { fusionInputs } from '../embeddings/fusion/fusion-bpr.js';
 import { BprSampler, pickHardest, type BprBatch } from '../train/sampler.js';
 import { trainLoop, type TrainableModel } from '../train/trainer.js';
-import { loadState, saveState, type TensorState } from '../train/checkpoint.js';
+import { loadState, paramTensors, restoreParamTensors, saveState, type TensorState } from '../train/checkpoint.js';
 import { registerModel, resolveParams } from './registry.js';
 import { WarmNegatives } from './warm-negatives.js';
 import type { ContentModality, ContentSource, FitContext, ModelSpec, ParamSpec, Params, Recommender } from './model.js';
@@ -772,29 +772,11 @@ export class MmgatModel implements TrainableModel {
   }
 
   getState(): TensorState {
-    const tensors: Record<string, Float32Array> = {};
-    for (const [name, t] of this.named) {
-      tensors[name] = t.data;
-      const m = this.optFor(name).moments(t);
-      tensors[`${name}.m`] = m.m;
-      tensors[`${name}.v`] = m.v;
-    }
-    return { tensors, meta: { embStep: this.embOpt.t, otherStep: this.otherOpt?.t ?? 0 } };
+    return { tensors: paramTensors(this.named, (n) => this.optFor(n)), meta: { embStep: this.embOpt.t, otherStep: this.otherOpt?.t ?? 0 } };
   }
 
   setState(state: TensorState): void {
-    for (const [name, t] of this.named) {
-      const src = state.tensors[name];
-      if (!src || src.length !== t.size) throw ppError('PP_MODEL_LOAD', `mmgat: tensor ${name} missing or of the wrong size`);
-      t.data.set(src);
-      const m = this.optFor(name).moments(t);
-      const sm = state.tensors[`${name}.m`];
-      const sv = state.tensors[`${name}.v`];
-      if (sm && sv) {
-        m.m.set(sm);
-        m.v.set(sv);
-      }
-    }
+    restoreParamTensors('mmgat', this.named, (n) => this.optFor(n), state.tensors);
     const meta = state.meta as { embStep?: number; otherStep?: number };
     if (typeof meta.embStep === 'number') this.embOpt.t = meta.embStep;
     if (this.otherOpt && typeof meta.otherStep === 'number') this.otherOpt.t = meta.otherStep;

@@ -15,7 +15,7 @@ import type { SplitData } from '../../graphs/split-data.js';
 import type { ContentModality, ContentSource, FitContext, ItemContent } from '../../models/model.js';
 import { BprSampler, pickHardest, type BprBatch } from '../../train/sampler.js';
 import { trainLoop, type TrainableModel, type TrainLoopResult } from '../../train/trainer.js';
-import type { TensorState } from '../../train/checkpoint.js';
+import { paramTensors, restoreParamTensors, type TensorState } from '../../train/checkpoint.js';
 import { WarmNegatives } from '../../models/warm-negatives.js';
 import { FusionMlp, type FusionModality } from './fusion-mlp.js';
 
@@ -238,28 +238,16 @@ export class FusionBprModel implements TrainableModel {
     return { users: this.users.data.slice(), items: this.itemVectors().slice(), dim: this.options.dim };
   }
 
+  private optFor(name: string): Adam {
+    return name === 'users' ? this.userOpt : this.opt;
+  }
+
   getState(): TensorState {
-    const tensors: Record<string, Float32Array> = {};
-    for (const [name, t] of this.named()) {
-      tensors[name] = t.data;
-      const m = (name === 'users' ? this.userOpt : this.opt).moments(t);
-      tensors[`${name}.m`] = m.m;
-      tensors[`${name}.v`] = m.v;
-    }
-    return { tensors, meta: { step: this.opt.t, userStep: this.userOpt.t } };
+    return { tensors: paramTensors(this.named(), (n) => this.optFor(n)), meta: { step: this.opt.t, userStep: this.userOpt.t } };
   }
 
   setState(state: TensorState): void {
-    for (const [name, t] of this.named()) {
-      const src = state.tensors[name];
-      if (!src || src.length !== t.size) throw ppError('PP_MODEL_LOAD', `fusion: tensor ${name} missing or of the wrong size`);
-      t.data.set(src);
-      const m = (name === 'users' ? this.userOpt : this.opt).moments(t);
-      if (state.tensors[`${name}.m`] && state.tensors[`${name}.v`]) {
-        m.m.set(state.tensors[`${name}.m`]);
-        m.v.set(state.tensors[`${name}.v`]);
-      }
-    }
+    restoreParamTensors('fusion', this.named(), (n) => this.optFor(n), state.tensors);
     const meta = state.meta as { step?: number; userStep?: number };
     if (typeof meta.step === 'number') this.opt.t = meta.step;
     if (typeof meta.userStep === 'number') this.userOpt.t = meta.userStep;
