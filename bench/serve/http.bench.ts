@@ -32,7 +32,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
@@ -297,7 +297,9 @@ async function main(): Promise<void> {
   const connections = Number(arg('connections', '16'));
   const only = arg('only', '');
   const cpuProf = arg('cpu-prof', '');
-  const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}${arg('graph-index', '') ? '-prebuilt' : ''}`));
+  // one cached lake per prebuilt index (f32 and f16 builds of the ann bench give different bundles)
+  const prebuiltName = arg('graph-index', '') ? `-${basename(arg('graph-index', ''), '.usearch')}` : '';
+  const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}${prebuiltName}`));
   const bundleDir = servingDir(lake, DATASET, RUN);
   const serverLogLevel = arg('server-log-level', 'info');
   console.log(
