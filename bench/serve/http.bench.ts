@@ -11,7 +11,8 @@
  *   recommendations  GET /v1/users/{id}/recommendations?k=20    target ≥ 3,000 req/s, p99 ≤ 15 ms
  * Latency is taken per response from autocannon's `response` event (float ms; its own histogram rounds to
  * whole ms). Also reported: errors (connection errors and timeouts), non-2xx responses, the CPU seconds the
- * server process used per second of the run (its share of the 2 cores) and per request (CPU ms/req: what a
+ * server used per second of the run (its share of the 2 cores; the server process and all its descendants, so
+ * cluster workers count) and per request (CPU ms/req: what a
  * request costs the server, less sensitive to other load on a shared machine than req/s; 1000 / it bounds
  * the req/s of one fully available core). Before the load, the routes' ServedModel calls are timed in this
  * process without HTTP (handler µs per call), which separates the search from the framework's cost.
@@ -30,7 +31,7 @@
  * here). The last line is one JSON object with every figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,15 +58,36 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const DATASET = 'bench';
 const RUN = 'bench-synthetic';
 
-/** utime + stime of a process, seconds (Linux /proc). */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN;
+/**
+ * CPU seconds used so far by process `pid` and all its descendants (Linux /proc): utime + stime + cutime + cstime
+ * of every process in the tree, found by one scan of /proc/<n>/stat for parent pids. The server may be a cluster
+ * primary whose workers do the serving, so its own utime + stime would miss most of the work; cutime + cstime
+ * keep a worker that exits and is reaped during a run counted (its time moves to its parent's). NaN when `pid`
+ * itself is gone; descendants that exit while being read count 0.
+ */
+function treeCpuSeconds(pid: number): number {
+  const stats = new Map<number, { ppid: number; ticks: number }>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state) of proc(5)
+      stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+    } catch {
+      // the process ended between readdir and read
+    }
   }
+  if (!stats.has(pid)) return NaN;
+  const children = new Map<number, number[]>();
+  for (const [p, s] of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), p]);
+  let ticks = 0;
+  const todo = [pid];
+  while (todo.length) {
+    const p = todo.pop()!;
+    ticks += stats.get(p)?.ticks ?? 0;
+    todo.push(...(children.get(p) ?? []));
+  }
+  return ticks / 100; // clock ticks (USER_HZ = 100)
 }
 
 /**
@@ -339,9 +361,9 @@ async function main(): Promise<void> {
       if (!probe.ok) throw new Error(`${s.scenario}: probe answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
       await probe.arrayBuffer();
       if (warmup > 0) await runLoad(url, s.make, warmup, connections);
-      const cpu0 = cpuSeconds(child.pid!);
+      const cpu0 = treeCpuSeconds(child.pid!);
       const load = await runLoad(url, s.make, duration, connections);
-      const serverCpu = cpuSeconds(child.pid!) - cpu0;
+      const serverCpu = treeCpuSeconds(child.pid!) - cpu0;
       const serverCpuShare = serverCpu / load.seconds;
       const reqPerSec = load.requests / load.seconds;
       const p99 = q(load.latencies, 0.99);

@@ -35,7 +35,7 @@ export interface HttpRow {
   timeouts: number;
   non2xx: number;
   serverCpuShare: number;
-  /** server CPU time per request, ms (utime + stime of the server process / requests answered) */
+  /** server CPU time per request, ms (utime + stime of the server process and its descendants / requests answered) */
   serverCpuMsPerRequest: number;
   targetReqPerSec: number;
   targetP99Ms: number;
