@@ -19,7 +19,7 @@
  *
  *   node --import tsx bench/serve/http.bench.ts [--items 500000] [--users 100000] [--dim 128] [--duration 15]
  *     [--warmup 3] [--connections 16] [--lake DIR] [--rebuild] [--only similar|recommendations]
- *     [--server-log-level info|warn|…] [--cpu-prof DIR] [--handler-calls 2000]
+ *     [--server-log-level info|warn|…] [--server-args "<extra serve args>"] [--cpu-prof DIR] [--handler-calls 2000]
  *     [--graph-index <ann.bench --keep dir>/usearch-16-128-f32-cos.usearch [--ann-queries 1000] [--ef 32]]
  *     [--similar-k 50]
  *
@@ -28,7 +28,8 @@
  *
  * The lake with the bundle is cached under $TMPDIR/pp-serve-bench/ (pass --rebuild to write it again). The server
  * logs at `--server-log-level` (default info, the CLI default: one pino line per request on its stderr, discarded
- * here). The last line is one JSON object with every figure.
+ * here). `--server-args "…"` is split on whitespace and appended to the serve command line (e.g. `--workers 2`).
+ * The last line is one JSON object with every figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -213,11 +214,14 @@ async function handlerCosts(bundleDir: string, calls: number): Promise<Record<st
   return out;
 }
 
-/** Starts `plotpointe serve` on a free port and resolves with its base URL once it answers /readyz. */
-async function startServer(lake: string, logLevel: string, cpuProfDir: string): Promise<{ child: ChildProcess; url: string }> {
+/**
+ * Starts `plotpointe serve` on a free port, with `extraArgs` (--server-args, e.g. `--workers 2`) appended to its
+ * command line, and resolves with its base URL once it answers /readyz.
+ */
+async function startServer(lake: string, logLevel: string, cpuProfDir: string, extraArgs: string[]): Promise<{ child: ChildProcess; url: string }> {
   const nodeArgs = cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`] : [];
   const bin = join(here, '..', '..', 'bin', 'plotpointe.mjs');
-  const args = ['serve', '--lake', lake, '--name', DATASET, '--run', RUN, '--port', '0', '--log-level', logLevel];
+  const args = ['serve', '--lake', lake, '--name', DATASET, '--run', RUN, '--port', '0', '--log-level', logLevel, ...extraArgs];
   const child = spawn(process.execPath, [...nodeArgs, bin, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PLOTPOINTE_CORE_THREADS: '1' },
@@ -324,6 +328,8 @@ async function main(): Promise<void> {
   const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}${prebuiltName}`));
   const bundleDir = servingDir(lake, DATASET, RUN);
   const serverLogLevel = arg('server-log-level', 'info');
+  // split on whitespace (no shell quoting): `--server-args "--workers 2"` → ['--workers', '2']
+  const serverArgs = arg('server-args', '').split(/\s+/).filter(Boolean);
   console.log(
     `http bench: ${items} items × ${dim}-d, ${users} users; ${connections} connections, ${warmup} s warm-up + ${duration} s per scenario; ` +
       `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
@@ -351,8 +357,8 @@ async function main(): Promise<void> {
       ` (load ${loadavg()[0].toFixed(2)})`,
   );
   const t0 = performance.now();
-  const { child, url } = await startServer(lake, serverLogLevel, cpuProf);
-  console.log(`plotpointe serve (log level ${serverLogLevel}) ready at ${url} in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
+  const { child, url } = await startServer(lake, serverLogLevel, cpuProf, serverArgs);
+  console.log(`plotpointe serve (log level ${serverLogLevel}${serverArgs.length ? `, extra args ${serverArgs.join(' ')}` : ''}) ready at ${url} in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
   const rows: HttpRow[] = [];
   try {
     for (const s of scenarios) {
@@ -398,7 +404,7 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(httpTable(rows));
-  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, serverLogLevel, handlers, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
+  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, serverLogLevel, serverArgs: serverArgs.join(' '), handlers, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
 }
 
 await main();
