@@ -3,22 +3,28 @@
  * (bench/serve/synthetic-bundle.ts, written with the serving helper's `writeServingBundle` into a lake folder as
  * the bundle of run `bench-synthetic` of dataset `bench`), served by the real `plotpointe serve --run
  * bench-synthetic --port 0` in a child process (default config: request log to DuckDB, explanations), loaded
- * with autocannon from this process on loopback — server and load share the machine's cores.
+ * on loopback — server and load share the machine's cores. The load generator (`--client`, default auto) is wrk
+ * (C, one thread, a Lua script written to a temp dir for the run) when `wrk` is on PATH, else autocannon in this
+ * Node process, which costs ~0.1 ms of CPU per request that the server then lacks (`apt-get install wrk`).
  *
  * Scenarios (each: `--warmup` seconds unmeasured, then `--duration` seconds measured, `--connections`
  * keep-alive connections, a fresh random id per request):
  *   similar          GET /v1/items/{id}/similar?k=20            target ≥ 5,000 req/s, p99 ≤ 10 ms
  *   recommendations  GET /v1/users/{id}/recommendations?k=20    target ≥ 3,000 req/s, p99 ≤ 15 ms
- * Latency is taken per response from autocannon's `response` event (float ms; its own histogram rounds to
- * whole ms). Also reported: errors (connection errors and timeouts), non-2xx responses, the CPU seconds the
- * server used per second of the run (its share of the 2 cores; the server process and all its descendants, so
- * cluster workers count) and per request (CPU ms/req: what a
- * request costs the server, less sensitive to other load on a shared machine than req/s; 1000 / it bounds
- * the req/s of one fully available core). Before the load, the routes' ServedModel calls are timed in this
- * process without HTTP (handler µs per call), which separates the search from the framework's cost.
+ * Latency is per request on its connection, from writing the request to reading the whole response: with
+ * autocannon from its `response` event (float ms; its own histogram rounds to whole ms), with wrk from its
+ * per-request histogram (µs resolution), which wrk times the same way (request write to response read, per
+ * connection). Also reported: errors (connection errors and timeouts; wrk: connect + read + write + timeout),
+ * timeouts, non-2xx responses (wrk counts status ≥ 400), the CPU seconds the server used per second of the run
+ * (its share of the 2 cores; the server process and all its descendants, so cluster workers count) and per
+ * request (CPU ms/req: what a request costs the server, less sensitive to other load on a shared machine than
+ * req/s; 1000 / it bounds the req/s of one fully available core). req/s is over the run's wall time (wrk's own
+ * measured duration; around the autocannon call). Before the load, the routes' ServedModel calls are timed in
+ * this process without HTTP (handler µs per call), which separates the search from the framework's cost.
  *
  *   node --import tsx bench/serve/http.bench.ts [--items 500000] [--users 100000] [--dim 128] [--duration 15]
- *     [--warmup 3] [--connections 16] [--lake DIR] [--rebuild] [--only similar|recommendations]
+ *     [--warmup 3] [--connections 16] [--client wrk|autocannon|auto] [--lake DIR] [--rebuild]
+ *     [--only similar|recommendations]
  *     [--server-log-level info|warn|…] [--server-args "<extra serve args>"] [--cpu-prof DIR] [--handler-calls 2000]
  *     [--graph-index <ann.bench --keep dir>/usearch-16-128-f32-cos.usearch [--ann-queries 1000] [--ef 32]]
  *     [--similar-k 50]
@@ -32,9 +38,9 @@
  * The last line is one JSON object with every figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
@@ -266,17 +272,32 @@ async function stopServer(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
+/** The load generators the bench can drive. */
+type Client = 'wrk' | 'autocannon';
+
+/** What one load run measured (latencies in ms; errors include timeouts, as autocannon counts them). */
 interface Load {
   requests: number;
   seconds: number;
-  latencies: Float64Array;
+  p50Ms: number;
+  p90Ms: number;
+  p99Ms: number;
+  maxMs: number;
   errors: number;
   timeouts: number;
   non2xx: number;
 }
 
+/** Request paths of a scenario: `pattern` with `{id}` replaced by a uniformly random integer in [0, n). */
+interface PathPattern {
+  pattern: string;
+  n: number;
+}
+
+const randomPath = (p: PathPattern): string => p.pattern.replace('{id}', String(Math.floor(Math.random() * p.n)));
+
 /** One autocannon run with a random path per request; latencies from the response events. */
-function runLoad(url: string, makePath: () => string, seconds: number, connections: number): Promise<Load> {
+function runAutocannon(url: string, paths: PathPattern, seconds: number, connections: number): Promise<Load> {
   return new Promise((resolve, reject) => {
     const lat: number[] = [];
     const t0 = performance.now();
@@ -290,16 +311,20 @@ function runLoad(url: string, makePath: () => string, seconds: number, connectio
         requests: [
           {
             method: 'GET',
-            setupRequest: (req: Record<string, unknown>) => ({ ...req, path: makePath() }),
+            setupRequest: (req: Record<string, unknown>) => ({ ...req, path: randomPath(paths) }),
           },
         ],
       },
       (err: Error | null, result: autocannon.Result) => {
         if (err) return reject(err);
+        const sorted = Float64Array.from(lat).sort();
         resolve({
           requests: lat.length,
           seconds: (performance.now() - t0) / 1000,
-          latencies: Float64Array.from(lat).sort(),
+          p50Ms: q(sorted, 0.5),
+          p90Ms: q(sorted, 0.9),
+          p99Ms: q(sorted, 0.99),
+          maxMs: sorted.length ? sorted[sorted.length - 1] : NaN,
           errors: result.errors,
           timeouts: result.timeouts,
           non2xx: result.non2xx,
@@ -309,6 +334,68 @@ function runLoad(url: string, makePath: () => string, seconds: number, connectio
     instance.on('response', (_client: unknown, _status: number, _bytes: number, responseTime: number) => {
       lat.push(responseTime);
     });
+  });
+}
+
+/**
+ * The wrk script: each request GETs `prefix .. id .. suffix` with id uniform in [0, n) (init's args: prefix, n,
+ * suffix, seed; math.random seeded per run), and done() writes one JSON line with the run's figures
+ * (latency:percentile and latency.max are µs, summary.duration µs; errors.status counts responses ≥ 400).
+ */
+const WRK_SCRIPT = `-- written by bench/serve/http.bench.ts for one run, removed afterwards
+local prefix, n, suffix
+function init(args)
+  prefix, n, suffix = args[1], tonumber(args[2]), args[3]
+  math.randomseed(tonumber(args[4]))
+  for _ = 1, 10 do math.random() end -- the first draws after seeding are poorly mixed
+end
+function request()
+  return wrk.format("GET", prefix .. string.format("%d", math.random(0, n - 1)) .. suffix)
+end
+function done(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{"requests":%d,"seconds":%.6f,"p50Ms":%.4f,"p90Ms":%.4f,"p99Ms":%.4f,"maxMs":%.4f,"errors":%d,"timeouts":%d,"non2xx":%d}\\n',
+    summary.requests, summary.duration / 1e6,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000, latency.max / 1000,
+    e.connect + e.read + e.write + e.timeout, e.timeout, e.status))
+end
+`;
+
+/**
+ * One wrk run (`wrk -t1 -c<connections> -d<seconds>s --timeout 10s -s <script> <url> -- <args>`): one thread,
+ * random paths from the script, figures from the JSON line its done() writes last.
+ */
+function runWrk(url: string, paths: PathPattern, seconds: number, connections: number, script: string): Promise<Load> {
+  const [prefix, suffix] = paths.pattern.split('{id}');
+  const seed = String(1 + Math.floor(Math.random() * 2 ** 31));
+  const args = ['-t1', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '-s', script, url, '--', prefix, String(paths.n), suffix, seed];
+  return new Promise((resolve, reject) => {
+    const child = spawn('wrk', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const line = out.split('\n').filter((l) => l.startsWith('{"requests"')).pop();
+      if (code !== 0 || !line) return reject(new Error(`wrk ${args.join(' ')} exited with ${code}: ${(err || out).trim().slice(-500)}`));
+      const r = JSON.parse(line) as Load;
+      const none = r.requests === 0; // wrk reports 0 percentiles for an empty histogram
+      resolve({ ...r, ...(none ? { p50Ms: NaN, p90Ms: NaN, p99Ms: NaN, maxMs: NaN } : {}) });
+    });
+  });
+}
+
+/** Whether `cmd` is an executable file in a directory of PATH. */
+function onPath(cmd: string): boolean {
+  return (process.env.PATH ?? '').split(delimiter).some((d) => {
+    try {
+      accessSync(join(d || '.', cmd), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
   });
 }
 
@@ -330,6 +417,11 @@ async function main(): Promise<void> {
   const serverLogLevel = arg('server-log-level', 'info');
   // split on whitespace (no shell quoting): `--server-args "--workers 2"` → ['--workers', '2']
   const serverArgs = arg('server-args', '').split(/\s+/).filter(Boolean);
+  const clientArg = arg('client', 'auto');
+  if (!['wrk', 'autocannon', 'auto'].includes(clientArg)) throw new Error(`--client ${clientArg}: expected wrk, autocannon or auto`);
+  const hasWrk = onPath('wrk');
+  if (clientArg === 'wrk' && !hasWrk) throw new Error('--client wrk: wrk is not on PATH (Debian: apt-get install wrk)');
+  const client: Client = clientArg === 'auto' ? (hasWrk ? 'wrk' : 'autocannon') : (clientArg as Client);
   console.log(
     `http bench: ${items} items × ${dim}-d, ${users} users; ${connections} connections, ${warmup} s warm-up + ${duration} s per scenario; ` +
       `${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 1024 ** 3).toFixed(1)} GiB, node ${process.version}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
@@ -340,15 +432,20 @@ async function main(): Promise<void> {
   const nI = manifest.num_items;
   const nU = manifest.num_users;
   const scenarios = [
-    { scenario: 'similar', path: '/v1/items/{id}/similar?k=20', make: () => `/v1/items/I${Math.floor(Math.random() * nI)}/similar?k=20`, targetReqPerSec: 5000, targetP99Ms: 10 },
+    { scenario: 'similar', path: '/v1/items/{id}/similar?k=20', paths: { pattern: '/v1/items/I{id}/similar?k=20', n: nI }, targetReqPerSec: 5000, targetP99Ms: 10 },
     {
       scenario: 'recommendations',
       path: '/v1/users/{id}/recommendations?k=20',
-      make: () => `/v1/users/U${Math.floor(Math.random() * nU)}/recommendations?k=20`,
+      paths: { pattern: '/v1/users/U{id}/recommendations?k=20', n: nU },
       targetReqPerSec: 3000,
       targetP99Ms: 15,
     },
   ].filter((s) => !only || s.scenario === only);
+  console.log(
+    client === 'wrk'
+      ? `load generator: wrk (one thread, ${connections} connections)`
+      : `load generator: autocannon in this process${clientArg === 'auto' ? ' (wrk is not on PATH: apt-get install wrk would give the server more of the CPU)' : ''}`,
+  );
 
   const handlers = await handlerCosts(bundleDir, Number(arg('handler-calls', '2000')));
   console.log(
@@ -360,30 +457,36 @@ async function main(): Promise<void> {
   const { child, url } = await startServer(lake, serverLogLevel, cpuProf, serverArgs);
   console.log(`plotpointe serve (log level ${serverLogLevel}${serverArgs.length ? `, extra args ${serverArgs.join(' ')}` : ''}) ready at ${url} in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
   const rows: HttpRow[] = [];
+  const scriptDir = client === 'wrk' ? mkdtempSync(join(tmpdir(), 'pp-http-wrk-')) : '';
+  const script = join(scriptDir, 'random-path.lua');
+  if (scriptDir) writeFileSync(script, WRK_SCRIPT);
+  const runLoad = (paths: PathPattern, seconds: number): Promise<Load> =>
+    client === 'wrk' ? runWrk(url, paths, seconds, connections, script) : runAutocannon(url, paths, seconds, connections);
   try {
     for (const s of scenarios) {
       // sanity: one request must succeed before we measure
-      const probe = await fetch(url + s.make());
+      const probe = await fetch(url + randomPath(s.paths));
       if (!probe.ok) throw new Error(`${s.scenario}: probe answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
       await probe.arrayBuffer();
-      if (warmup > 0) await runLoad(url, s.make, warmup, connections);
+      if (warmup > 0) await runLoad(s.paths, warmup);
       const cpu0 = treeCpuSeconds(child.pid!);
-      const load = await runLoad(url, s.make, duration, connections);
+      const load = await runLoad(s.paths, duration);
       const serverCpu = treeCpuSeconds(child.pid!) - cpu0;
       const serverCpuShare = serverCpu / load.seconds;
       const reqPerSec = load.requests / load.seconds;
-      const p99 = q(load.latencies, 0.99);
+      const p99 = load.p99Ms;
       const row: HttpRow = {
         scenario: s.scenario,
         path: s.path,
+        client,
         connections,
         seconds: load.seconds,
         requests: load.requests,
         reqPerSec,
-        p50Ms: q(load.latencies, 0.5),
-        p90Ms: q(load.latencies, 0.9),
+        p50Ms: load.p50Ms,
+        p90Ms: load.p90Ms,
         p99Ms: p99,
-        maxMs: load.latencies.length ? load.latencies[load.latencies.length - 1] : NaN,
+        maxMs: load.maxMs,
         errors: load.errors,
         timeouts: load.timeouts,
         non2xx: load.non2xx,
@@ -401,10 +504,14 @@ async function main(): Promise<void> {
     }
   } finally {
     await stopServer(child);
+    if (scriptDir) rmSync(scriptDir, { recursive: true, force: true });
   }
   console.log('');
   console.log(httpTable(rows));
-  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, serverLogLevel, serverArgs: serverArgs.join(' '), handlers, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
+  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, client, serverLogLevel, serverArgs: serverArgs.join(' '), handlers, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
 }
 
-await main();
+await main().catch((err: unknown) => {
+  console.error(`http bench: ${err instanceof Error ? err.message : String(err)}`);
+  process.exitCode = 1;
+});

@@ -23,6 +23,8 @@ export interface AnnRow {
 export interface HttpRow {
   scenario: string;
   path: string;
+  /** the load generator: wrk (a separate C process) or autocannon (in the bench's Node process) */
+  client: 'wrk' | 'autocannon';
   connections: number;
   seconds: number;
   requests: number;
@@ -72,9 +74,10 @@ export function annTable(rows: AnnRow[], k: number): string {
 
 /** The HTTP rows as an aligned text table with each target and whether it was met. */
 export function httpTable(rows: HttpRow[]): string {
-  const head = ['scenario', 'conns', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'server CPU', 'CPU ms/req', 'target', 'met'];
+  const head = ['scenario', 'client', 'conns', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'errors', 'non-2xx', 'server CPU', 'CPU ms/req', 'target', 'met'];
   const body = rows.map((r) => [
     r.scenario,
+    r.client ?? '—', // rows from before the client was recorded
     String(r.connections),
     fmt(r.reqPerSec, 0),
     fmt(r.p50Ms, 2),
@@ -89,6 +92,6 @@ export function httpTable(rows: HttpRow[]): string {
     r.met ? 'met' : 'missed',
   ]);
   const widths = head.map((h, c) => Math.max(h.length, ...body.map((b) => b[c].length)));
-  const line = (cells: string[]): string => cells.map((x, c) => (c === 0 || c >= 11 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
+  const line = (cells: string[]): string => cells.map((x, c) => (c <= 1 || c >= 12 ? x.padEnd(widths[c]) : x.padStart(widths[c]))).join('  ');
   return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
 }
