@@ -499,7 +499,7 @@ async function main(): Promise<void> {
       rows.push(row);
       console.log(
         `${s.scenario}: ${reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${row.maxMs.toFixed(1)} ms, ` +
-          `errors ${row.errors + row.timeouts}, non-2xx ${row.non2xx}, server CPU ${(serverCpuShare * 100).toFixed(0)}% = ${row.serverCpuMsPerRequest.toFixed(3)} ms per request (load ${loadavg()[0].toFixed(2)})`,
+          `errors ${row.errors} (${row.timeouts} timeouts), non-2xx ${row.non2xx}, server CPU ${(serverCpuShare * 100).toFixed(0)}% = ${row.serverCpuMsPerRequest.toFixed(3)} ms per request (load ${loadavg()[0].toFixed(2)})`,
       );
     }
   } finally {

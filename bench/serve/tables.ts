@@ -33,7 +33,9 @@ export interface HttpRow {
   p90Ms: number;
   p99Ms: number;
   maxMs: number;
+  /** connection errors and timeouts (autocannon's count; wrk: connect + read + write + timeout) */
   errors: number;
+  /** the timeouts among `errors` */
   timeouts: number;
   non2xx: number;
   serverCpuShare: number;
@@ -84,7 +86,7 @@ export function httpTable(rows: HttpRow[]): string {
     fmt(r.p90Ms, 2),
     fmt(r.p99Ms, 2),
     fmt(r.maxMs, 1),
-    String(r.errors + r.timeouts),
+    String(r.errors), // timeouts are among them
     String(r.non2xx),
     `${fmt(r.serverCpuShare * 100, 0)}%`,
     fmt(r.serverCpuMsPerRequest, 3),
