@@ -20,7 +20,9 @@
  *     [--metric cos|ip] [--faiss true|false] [--python /usr/bin/python3] [--seed 1] [--keep DIR]
  *
  * --keep DIR keeps the vectors, exact neighbours and built indexes in DIR and reuses them on the next run with
- * the same sizes (the build figures are then the recorded ones of that build, marked in the output).
+ * the same sizes (the build figures are then the recorded ones of that build, marked in the output). The FAISS
+ * index is kept as DIR/faiss-<M>-<efC>.index (faiss_hnsw.py --index; reused when its sidecar records the same
+ * M, efC, rows and dim).
  *
  * Prints one table (usearch and FAISS rows side by side), the settings chosen for the target
  * (p50 ≤ 0.2 ms at recall@k ≥ 0.95) and, as the last line, one JSON object with every figure.
@@ -289,7 +291,7 @@ async function main(): Promise<void> {
               '--M', String(b.connectivity),
               '--efc', String(b.expansionAdd),
               '--ef', efs.join(','),
-              ...(keep ? ['--reuse'] : []),
+              ...(keep ? ['--index', join(dir, `faiss-${b.connectivity}-${b.expansionAdd}.index`)] : []),
             ])),
           );
         } catch (err) {

@@ -10,6 +10,12 @@ searched alone with one OpenMP thread, timed with perf_counter_ns, after a warm-
 (all queries in one call on --threads threads, repeated >= 1 s) and recall@k computed exactly as the
 TS side does (a returned id is a hit when its true inner product reaches the exact k-th score - 1e-5).
 
+With --index PATH (ann.bench.ts --keep passes <keep dir>/faiss-<M>-<efC>.index) the index is kept: when PATH
+exists and its sidecar PATH.build.json records the same M, efConstruction, rows and dim, it is read with
+faiss.read_index instead of built, and the rows carry the recorded build seconds and RSS growth with
+buildCached true (as ann.bench.ts does for usearch); otherwise it is built and written to PATH with the sidecar.
+Without --index the built index is written to --dir only to measure its size, then removed.
+
 Prints one JSON object per efSearch on stdout (the AnnRow shape of ann.bench.ts); progress on stderr.
 """
 import argparse
@@ -43,7 +49,7 @@ def main() -> None:
     p.add_argument("--M", type=int, default=16)
     p.add_argument("--efc", type=int, default=128)
     p.add_argument("--ef", default="16,24,32,48,64")
-    p.add_argument("--reuse", action="store_true", help="keep the built index in --dir and reuse it next time")
+    p.add_argument("--index", default="", help="keep the built index at this path and reuse it when its sidecar matches")
     a = p.parse_args()
     d, n, q, k = a.dim, a.rows, a.queries, a.k
     base = np.fromfile(os.path.join(a.dir, "base.f32"), dtype=np.float32).reshape(n, d)
@@ -52,15 +58,28 @@ def main() -> None:
     kth = exact_scores[:, k - 1].astype(np.float64)
 
     faiss.omp_set_num_threads(a.threads)
-    path = os.path.join(a.dir, f"faiss-{a.M}-{a.efc}.index")
+    keep = bool(a.index)
+    path = a.index or os.path.join(a.dir, f"faiss-{a.M}-{a.efc}.index")
     info_path = path + ".build.json"
-    cached = a.reuse and os.path.exists(path) and os.path.exists(info_path)
+    settings = {"M": a.M, "efConstruction": a.efc, "rows": n, "dim": d}
+    info = None
+    if keep and os.path.exists(path) and os.path.exists(info_path):
+        with open(info_path) as f:
+            recorded = json.load(f)
+        if all(recorded.get(key) == value for key, value in settings.items()):
+            info = recorded
+        else:
+            was = "/".join(str(recorded.get(key)) for key in settings)
+            print(f"  {info_path} records M/efC/rows/dim {was}, not {a.M}/{a.efc}/{n}/{d}: building again", file=sys.stderr)
+    cached = info is not None
     if cached:
         index = faiss.read_index(path)
-        with open(info_path) as f:
-            info = json.load(f)
-        print(f"  reusing the FAISS index built at {info['builtAt']} in {info['buildSeconds']:.1f} s", file=sys.stderr)
-    else:
+        if index.ntotal != n or index.d != d:  # the sidecar does not describe this file
+            print(f"  {path} holds {index.ntotal} x {index.d}, not {n} x {d}: building again", file=sys.stderr)
+            cached = False
+        else:
+            print(f"  reusing the FAISS index built at {info['builtAt']} in {info['buildSeconds']:.1f} s: {path}", file=sys.stderr)
+    if not cached:
         rss0 = rss_mb()
         load0 = os.getloadavg()[0]
         index = faiss.IndexHNSWFlat(d, a.M, faiss.METRIC_INNER_PRODUCT)
@@ -68,20 +87,23 @@ def main() -> None:
         t0 = time.perf_counter()
         index.add(base)
         info = {
+            **settings,
             "buildSeconds": time.perf_counter() - t0,
             "rssGrowthMB": rss_mb() - rss0,
             "builtAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "load": max(load0, os.getloadavg()[0]),
         }
+        if keep and os.path.exists(info_path):
+            os.remove(info_path)  # a stale sidecar must not outlive a half-written index
         faiss.write_index(index, path)
-        if a.reuse:
+        if keep:
             with open(info_path, "w") as f:
                 json.dump(info, f)
         print(f"faiss {faiss.__version__}: built {n} x {d} M={a.M} efC={a.efc} in {info['buildSeconds']:.1f} s", file=sys.stderr)
     build_seconds = info["buildSeconds"]
     rss_growth = info["rssGrowthMB"]
     index_mb = os.path.getsize(path) / 2**20
-    if not a.reuse:
+    if not keep:
         os.remove(path)
 
     base64 = base.astype(np.float64)
