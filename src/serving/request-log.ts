@@ -8,9 +8,8 @@
  *   is logged and its rows are dropped (the log must never take the API down).
  *   A batch is one INSERT with one parameter, the rows as a JSON array unpacked inside DuckDB (its thread, not
  *   the event loop). Each row is turned into its JSON when it is logged (~10 µs after its response) and
- *   appended, UTF-8, to a Buffer outside the JS heap; a flush decodes the buffer once and binds the string to a
- *   statement prepared once. (Rows held as strings until the flush survived scavenges and were promoted: at
- *   3,700 similar req/s on 500K items the young-generation pauses were 11 ms at p50 and set the p99.) Measured alternatives: a multi-row INSERT
+ *   appended to a RowBuffer (row-buffer.ts: outside the JS heap); a flush decodes the buffer once and binds the
+ *   string to a statement prepared once. Cluster workers' rows arrive in batches through `appendRows`. Measured alternatives: a multi-row INSERT
  *   binding 11 parameters per row cost ~20 % of the server CPU of a similar request at 4,500 req/s
  *   (bench:serve profile: binding and destroying the values); DuckDB's appender is synchronous, and its
  *   flushSync commits on the event loop: 500 rows blocked it 12 ms at p50 and 219 ms at a WAL checkpoint.
@@ -21,6 +20,8 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
+import type { LogStore } from './log-store.js';
+import { RowBuffer } from './row-buffer.js';
 import { EVENTS_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
 
 /**
@@ -64,19 +65,13 @@ export interface ServingLogsOptions {
   onError?: (err: unknown, rows: number) => void;
 }
 
-export class ServingLogs {
+export class ServingLogs implements LogStore {
   readonly path: string;
   readonly instance: DuckDBInstance;
   readonly #conn: DuckDBConnection;
   readonly #opts: ServingLogsOptions;
-  /**
-   * Waiting rows as the comma-separated elements of INSERT_BATCH's JSON array (rowJson), UTF-8 in a Buffer
-   * (outside the JS heap): a row's string dies young instead of waiting in the heap for the flush, surviving
-   * scavenges and being promoted (bench:serve, 500K items: young-generation pauses were most of the p99).
-   */
-  #pending: Buffer = Buffer.allocUnsafe(1 << 20);
-  #pendingBytes = 0;
-  #pendingRows = 0;
+  /** Waiting rows (off the JS heap until their batch). */
+  readonly #pending = new RowBuffer();
   /** INSERT_BATCH, prepared once (created with the first flush). */
   #insert: DuckDBPreparedStatement | null = null;
   #timer: NodeJS.Timeout | null = null;
@@ -115,17 +110,17 @@ export class ServingLogs {
     if (this.#closed) return;
     // Serialised now, a few µs after the response, into the off-heap buffer: a flush then only decodes it
     // (one long main-thread stall per batch otherwise), and no row object or string waits in the heap.
-    const json = rowJson(row);
-    const need = this.#pendingBytes + 1 + Buffer.byteLength(json);
-    if (need > this.#pending.length) {
-      const grown = Buffer.allocUnsafe(Math.max(need, 2 * this.#pending.length));
-      this.#pending.copy(grown, 0, 0, this.#pendingBytes);
-      this.#pending = grown;
-    }
-    if (this.#pendingRows > 0) this.#pending[this.#pendingBytes++] = 0x2c; // ','
-    this.#pendingBytes += this.#pending.write(json, this.#pendingBytes);
-    this.#pendingRows++;
-    if (this.#pendingRows >= this.#opts.flushRows) void this.flush();
+    this.appendRows(rowJson(row), 1);
+  }
+
+  /**
+   * Buffers `rows` rows given as comma-separated rowJson elements (a cluster worker's batch, cluster/primary.ts);
+   * flushes when flushRows are waiting, else within flushMs.
+   */
+  appendRows(elements: string, rows: number): void {
+    if (this.#closed) return;
+    this.#pending.append(elements, rows);
+    if (this.#pending.rows >= this.#opts.flushRows) void this.flush();
     else if (!this.#timer) {
       this.#timer = setTimeout(() => void this.flush(), this.#opts.flushMs);
       this.#timer.unref();
@@ -138,11 +133,9 @@ export class ServingLogs {
       clearTimeout(this.#timer);
       this.#timer = null;
     }
-    const rows = this.#pendingRows;
-    if (rows === 0) return this.#queue.then(() => undefined);
-    const batch = `[${this.#pending.toString('utf8', 0, this.#pendingBytes)}]`;
-    this.#pendingBytes = 0;
-    this.#pendingRows = 0;
+    if (this.#pending.rows === 0) return this.#queue.then(() => undefined);
+    const { elements, rows } = this.#pending.take();
+    const batch = `[${elements}]`;
     return this.#enqueue(async () => {
       try {
         this.#insert ??= await this.#conn.prepare(INSERT_BATCH);

@@ -13,8 +13,12 @@ import { computeDrift, driftOptionsFromConfig } from '../analytics/drift.js';
 import { openAnalytics } from '../analytics/source.js';
 import { loadConfig } from '../config/load.js';
 import { buildApp } from './app.js';
+import { ServingLogs } from './request-log.js';
 import { ServingContext } from './context.js';
 import { fnv1a32 } from './experiments.js';
+
+/** The server's DuckDB log store (these servers run in one process, so it is the ServingLogs itself). */
+const store = (c: ServingContext): ServingLogs => c.logs as ServingLogs;
 import { buildServeFixture, fakeEncoderFactory, type ServeFixture } from './testkit.js';
 
 setProgressMode('silent');
@@ -283,7 +287,7 @@ describe('serving API on a demo lake with a trained mf run', () => {
     const r = await post('/v1/events', { type: 'click', item_id: rec.body.items[0].item_id, user_id: m.userId(1), request_id: rec.body.request_id });
     assert.equal(r.status, 201);
     assert.equal(r.body.variant, 'default');
-    const rows = await ctx.logs!.query('SELECT * FROM events WHERE event_id = ?', [r.body.event_id]);
+    const rows = await store(ctx).query('SELECT * FROM events WHERE event_id = ?', [r.body.event_id]);
     assert.equal(rows.length, 1);
     assert.equal(rows[0].request_id, rec.body.request_id);
     assert.equal(rows[0].type, 'click');
@@ -309,7 +313,7 @@ describe('serving API on a demo lake with a trained mf run', () => {
     for (let uid = 0; uid < 12; uid++) ids.push((await get(`/v1/users/${m.userId(uid)}/recommendations?k=4`)).body.request_id);
     ids.push((await get(`/v1/items/${m.itemId(0)}/similar?k=4`)).body.request_id);
     await ctx.logs!.flush();
-    const rows = await ctx.logs!.query(`SELECT request_id, route, user_id, model_version, variant, k, CAST(items AS VARCHAR) AS items, latency_ms, status FROM requests WHERE request_id IN (${ids.map(() => '?').join(',')})`, ids);
+    const rows = await store(ctx).query(`SELECT request_id, route, user_id, model_version, variant, k, CAST(items AS VARCHAR) AS items, latency_ms, status FROM requests WHERE request_id IN (${ids.map(() => '?').join(',')})`, ids);
     assert.equal(rows.length, ids.length);
     for (const row of rows) {
       assert.equal(row.model_version, fx.runA);
@@ -339,7 +343,7 @@ describe('serving API on a demo lake with a trained mf run', () => {
     assert.equal(ok.status, 200);
     const ids = [notFound, unknownItem, badK, anon].map((r) => r.body.request_id as string);
     await ctx.logs!.flush();
-    const rows = await ctx.logs!.query(
+    const rows = await store(ctx).query(
       `SELECT request_id, route, user_id, item_id, model_version, variant, k, CAST(items AS VARCHAR) AS items, latency_ms, status FROM requests WHERE request_id IN (${ids.map(() => '?').join(',')})`,
       ids,
     );
@@ -358,7 +362,7 @@ describe('serving API on a demo lake with a trained mf run', () => {
     }
 
     // Analytics drift (src/analytics/drift.ts) over the server's own log: the 404s and the unknown user count.
-    const s = await openAnalytics({ lake: fx.lake, name: fx.name }, { logs: ctx.logs!.instance });
+    const s = await openAnalytics({ lake: fx.lake, name: fx.name }, { logs: store(ctx).instance });
     try {
       const d = await computeDrift(s, driftOptionsFromConfig(loadConfig({ overrides: { 'drift.min_count': 1 } }), 3_600_000, 86_400_000));
       const share = (metric: string) => d.rows.filter((r) => r.metric === metric && r.n > 0);
@@ -534,7 +538,7 @@ describe('serving API on a demo lake with a trained mf run', () => {
       const counts = [...seen.values()].reduce((c, v) => ((c[v] = (c[v] ?? 0) + 1), c), {} as Record<string, number>);
       assert.ok(counts.control > 5 && counts.treatment > 5, JSON.stringify(counts));
       await ab.logs!.flush();
-      const rows = await ab.logs!.query("SELECT variant, model_version, count(*) AS n FROM requests WHERE variant IN ('control', 'treatment') GROUP BY ALL ORDER BY variant");
+      const rows = await store(ab).query("SELECT variant, model_version, count(*) AS n FROM requests WHERE variant IN ('control', 'treatment') GROUP BY ALL ORDER BY variant");
       assert.deepEqual(
         rows.map((r) => [r.variant, r.model_version]),
         [
@@ -564,6 +568,6 @@ describe('serving API on a demo lake with a trained mf run', () => {
     const statuses = await Promise.allSettled(inflight);
     await closing;
     assert.deepEqual(statuses.map((x) => (x.status === 'fulfilled' ? x.value : String(x.reason))), Array(30).fill(200), 'in-flight requests complete');
-    assert.equal(c.logs!.written, 30, 'every completed recommendation was flushed at shutdown');
+    assert.equal(store(c).written, 30, 'every completed recommendation was flushed at shutdown');
   });
 });

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServingContext } from '../context.js';
+import { ServingLogs } from '../request-log.js';
 
 /** GET /healthz (the process is up), GET /readyz (models loaded, not shutting down), GET /metrics (Prometheus). */
 export const healthRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (app, { ctx }) => {
@@ -26,12 +27,13 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (
     },
   );
 
-  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    if (ctx.logs) {
+  app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics (of every process of a cluster)' } }, async (_req, reply) => {
+    reply.header('content-type', ctx.metrics.registry.contentType);
+    if (ctx.cluster) return ctx.cluster.metrics();
+    if (ctx.logs instanceof ServingLogs) {
       ctx.metrics.logRows.set({ outcome: 'written' }, ctx.logs.written);
       ctx.metrics.logRows.set({ outcome: 'dropped' }, ctx.logs.dropped);
     }
-    reply.header('content-type', ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });
 };

@@ -1,0 +1,17 @@
+import type { EventRow, RequestLogRow } from './log-schema.js';
+
+/**
+ * Where a server's request log and feedback events go: the DuckDB store itself (ServingLogs, request-log.ts) or,
+ * in a cluster worker, the primary process that holds it (RemoteLogs, cluster/remote-logs.ts) — DuckDB lets one
+ * process open the file.
+ */
+export interface LogStore {
+  /** Buffers one request row (never blocks the request; written in batches). */
+  logRequest(row: RequestLogRow): void;
+  /** Writes (or ships) the waiting request rows; resolves when they are stored. */
+  flush(): Promise<void>;
+  /** Stores one event; resolves when it is durable. */
+  insertEvent(e: EventRow): Promise<void>;
+  /** Flushes and releases the store. */
+  close(): Promise<void>;
+}
