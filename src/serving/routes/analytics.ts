@@ -7,7 +7,7 @@ import type { Config } from '../../config/schema.js';
 import { computeDrift, driftOptionsFromConfig } from '../../analytics/drift.js';
 import { analyticsQuery } from '../../analytics/query.js';
 import { analyticsReport } from '../../analytics/report.js';
-import { openAnalytics, type AnalyticsSession, type LogsHandle } from '../../analytics/source.js';
+import { openAnalytics, type LogsHandle } from '../../analytics/source.js';
 import { parseDuration, parseSince } from '../../analytics/stats.js';
 
 /**
@@ -23,16 +23,33 @@ import { parseDuration, parseSince } from '../../analytics/stats.js';
  *                                                                the server has one, else loopback clients only
  *
  * Each request flushes the buffered request rows, opens its own connection on the server's DuckDB instance
- * (lake views are TEMP views of that connection, nothing is written to serving.duckdb) and closes it.
+ * (lake views are TEMP views of that connection, nothing is written to serving.duckdb) and closes it
+ * ({@link runAnalytics}); a cluster worker forwards the request to the primary, which holds the instance.
  * Errors are `{error: {code, message}}`: 400 for a bad query or parameter, 401 for a missing token, 404 for a
  * missing dataset/split, 503 when the server runs without logs.
  */
+
+/** The DuckDB store analytics reads (ServingLogs satisfies it). */
+export interface AnalyticsLogs {
+  instance: LogsHandle;
+  flush(): Promise<void>;
+}
+
+/** One analytics question, as the routes receive it (and as a cluster worker forwards it to the primary). */
+export type AnalyticsRequest =
+  | { kind: 'report'; split?: string; since?: string; top?: number }
+  | { kind: 'drift'; split?: string; window?: string; reference?: string; since?: string; modality?: 'text' | 'image'; variant?: string }
+  | { kind: 'tables'; split?: string }
+  | { kind: 'query'; split?: string; sql: string; max_rows?: number };
 
 /** What the plugin needs of the serving context (ServingContext satisfies it). */
 export interface AnalyticsHost {
   lake: string;
   name: string;
-  logs: { instance: LogsHandle; flush(): Promise<void> } | null;
+  /** The store (local analytics); anything else (a cluster worker's RemoteLogs) or null = not here. */
+  logs: AnalyticsLogs | object | null;
+  /** In a cluster worker: runs the request in the primary, which holds the store. */
+  cluster?: { analytics(req: AnalyticsRequest): Promise<unknown> } | null;
   settings: { adminToken: string };
 }
 
@@ -81,16 +98,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
     return reply.code(status).send({ error: { code: 'PP_INTERNAL', message: status >= 500 ? 'internal error' : e.message }, request_id: req.id });
   });
 
-  async function withSession<T>(split: string | undefined, body: (s: AnalyticsSession) => Promise<T>): Promise<T> {
-    if (!ctx.logs) throw ppError('PP_ANALYTICS_UNAVAILABLE', 'this server runs without request logs');
-    await ctx.logs.flush();
-    const s = await openAnalytics({ lake: ctx.lake, name: ctx.name, split }, { logs: ctx.logs.instance });
-    try {
-      return await body(s);
-    } finally {
-      s.close();
-    }
-  }
+  const run = (r: AnalyticsRequest): Promise<unknown> => (ctx.cluster ? ctx.cluster.analytics(r) : runAnalytics(ctx, cfg, r));
 
   app.get<{ Querystring: { since?: string; split?: string; top?: number } }>(
     '/v1/analytics/report',
@@ -101,10 +109,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
         querystring: Type.Object({ since: Since, split: Split, top: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       },
     },
-    async (req) =>
-      withSession(req.query.split, (s) =>
-        analyticsReport(s, { since: req.query.since ? parseSince(req.query.since) : undefined, topItems: req.query.top ?? cfg['analytics.top_items'] }),
-      ),
+    async (req) => run({ kind: 'report', ...req.query }),
   );
 
   app.get<{ Querystring: { window?: string; reference?: string; since?: string; split?: string; modality?: 'text' | 'image'; variant?: string } }>(
@@ -123,25 +128,13 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
         }),
       },
     },
-    async (req) => {
-      const q = req.query;
-      const o = driftOptionsFromConfig(cfg, parseDuration(q.window ?? cfg['drift.window'], 'window'), parseDuration(q.reference ?? cfg['drift.reference'], 'reference'));
-      return withSession(q.split, (s) => computeDrift(s, { ...o, since: q.since ? parseSince(q.since) : undefined, modality: q.modality, variant: q.variant }));
-    },
+    async (req) => run({ kind: 'drift', ...req.query }),
   );
 
   app.get<{ Querystring: { split?: string } }>(
     '/v1/analytics/tables',
     { schema: { tags: ['analytics'], summary: 'the views POST /v1/analytics/query can use, with their columns', querystring: Type.Object({ split: Split }) } },
-    async (req) =>
-      withSession(req.query.split, async (s) => {
-        const tables = [];
-        for (const t of s.tables) {
-          const cols = await s.db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${t}`);
-          tables.push({ name: t, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })) });
-        }
-        return { dataset: s.name, split: s.split, tables };
-      }),
+    async (req) => run({ kind: 'tables', ...req.query }),
   );
 
   const requireQueryAccess = async (req: FastifyRequest) => {
@@ -166,9 +159,42 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
       },
       preValidation: requireQueryAccess,
     },
-    async (req) => {
-      const maxRows = Math.min(req.body.max_rows ?? cfg['analytics.max_rows'], cfg['analytics.max_rows']);
-      return withSession(req.body.split, async (s) => ({ dataset: s.name, split: s.split, ...(await analyticsQuery(s, req.body.sql, { maxRows, sandbox: true })) }));
-    },
+    async (req) => run({ kind: 'query', ...req.body }),
   );
 };
+
+/**
+ * Answers one analytics request over the store of `host` (flushing its buffered request rows first): a session on
+ * a fresh connection of the store's DuckDB instance, closed afterwards. Called by the routes, and by a cluster
+ * primary for its workers.
+ */
+export async function runAnalytics(host: Pick<AnalyticsHost, 'lake' | 'name' | 'logs'>, cfg: Config, r: AnalyticsRequest): Promise<unknown> {
+  const logs = host.logs && 'instance' in host.logs ? (host.logs as AnalyticsLogs) : null;
+  if (!logs) throw ppError('PP_ANALYTICS_UNAVAILABLE', 'this server runs without request logs');
+  await logs.flush();
+  const s = await openAnalytics({ lake: host.lake, name: host.name, split: r.split }, { logs: logs.instance });
+  try {
+    switch (r.kind) {
+      case 'report':
+        return await analyticsReport(s, { since: r.since ? parseSince(r.since) : undefined, topItems: r.top ?? cfg['analytics.top_items'] });
+      case 'drift': {
+        const o = driftOptionsFromConfig(cfg, parseDuration(r.window ?? cfg['drift.window'], 'window'), parseDuration(r.reference ?? cfg['drift.reference'], 'reference'));
+        return await computeDrift(s, { ...o, since: r.since ? parseSince(r.since) : undefined, modality: r.modality, variant: r.variant });
+      }
+      case 'tables': {
+        const tables = [];
+        for (const t of s.tables) {
+          const cols = await s.db.all<{ column_name: string; column_type: string }>(`DESCRIBE ${t}`);
+          tables.push({ name: t, columns: cols.map((c) => ({ name: c.column_name, type: c.column_type })) });
+        }
+        return { dataset: s.name, split: s.split, tables };
+      }
+      case 'query': {
+        const maxRows = Math.min(r.max_rows ?? cfg['analytics.max_rows'], cfg['analytics.max_rows']);
+        return { dataset: s.name, split: s.split, ...(await analyticsQuery(s, r.sql, { maxRows, sandbox: true })) };
+      }
+    }
+  } finally {
+    s.close();
+  }
+}
