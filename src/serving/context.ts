@@ -14,6 +14,8 @@ import { resolveServedRun, servingDir } from '../index/build-serving.js';
 import { ServedModel } from './served-model.js';
 import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.js';
 import { ServingLogs } from './request-log.js';
+import type { LogStore } from './log-store.js';
+import type { AnalyticsRequest } from './routes/analytics.js';
 import { servingLogsPath } from './log-schema.js';
 import { ServingMetrics } from './metrics.js';
 
@@ -57,6 +59,25 @@ export interface LoadServingOptions {
   logFlushRows?: number;
   logFlushMs?: number;
   onLogError?: (err: unknown, rows: number) => void;
+  /** A cluster worker: its log store (RemoteLogs, instead of opening the DuckDB file) and its link to the primary. */
+  worker?: { logs: LogStore; cluster: ClusterLink };
+}
+
+export interface ReloadResult {
+  variant: string;
+  previous_model_version: string;
+  model_version: string;
+  seconds: number;
+}
+
+/**
+ * What a cluster worker asks of the primary (cluster/worker.ts): reloads (prepared in every worker, then
+ * committed together), analytics over the store the primary holds, and the metrics of all processes.
+ */
+export interface ClusterLink {
+  reload(o: { variant?: string; runId?: string }): Promise<ReloadResult>;
+  analytics(req: AnalyticsRequest): Promise<unknown>;
+  metrics(): Promise<string>;
 }
 
 /** What one request works with: an immutable snapshot of the served variants. */
@@ -85,7 +106,9 @@ export class ServingContext {
   readonly name: string;
   readonly settings: ServingSettings;
   readonly metrics = new ServingMetrics();
-  readonly logs: ServingLogs | null;
+  readonly logs: LogStore | null;
+  /** Set in a cluster worker (see {@link ClusterLink}). */
+  readonly cluster: ClusterLink | null;
   readonly specs: readonly VariantSpec[];
   /** True once shutdown started (readyz answers 503). */
   closing = false;
@@ -93,8 +116,9 @@ export class ServingContext {
   /** Reloads run one at a time. */
   #reloading: Promise<unknown> = Promise.resolve();
 
-  private constructor(lake: string, name: string, settings: ServingSettings, specs: VariantSpec[], state: ServingState, logs: ServingLogs | null) {
+  private constructor(lake: string, name: string, settings: ServingSettings, specs: VariantSpec[], state: ServingState, logs: LogStore | null, cluster: ClusterLink | null) {
     this.lake = lake;
+    this.cluster = cluster;
     this.name = name;
     this.settings = settings;
     this.specs = specs;
@@ -114,8 +138,10 @@ export class ServingContext {
       models.set(v.name, await loadServedModel(o.lake, o.name, runId, settings.explainHistory));
     }
     const state: ServingState = { variants: models, assigner: new VariantAssigner(specs), primary: specs[0].name };
-    const logs = o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError });
-    return new ServingContext(o.lake, o.name, settings, specs, state, logs);
+    const logs =
+      o.worker?.logs ??
+      (o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError }));
+    return new ServingContext(o.lake, o.name, settings, specs, state, logs, o.worker?.cluster ?? null);
   }
 
   get state(): ServingState {
@@ -129,31 +155,50 @@ export class ServingContext {
   }
 
   /**
-   * Loads run `runId` (default: the variant's current run… re-read, or the blessed run when the variant has
-   * none) into `variant` (default: the primary one): the new bundle is opened completely, then the state
-   * reference is replaced in one assignment.
+   * Loads run `runId` (default: the blessed run) into `variant` (default: the primary one): the new bundle is
+   * opened completely, then the state reference is replaced in one assignment. Reloads run one at a time. In a
+   * cluster worker the primary runs it: every worker prepares the model, then all commit (cluster/primary.ts).
    */
-  reload(o: { variant?: string; runId?: string } = {}): Promise<{ variant: string; previous_model_version: string; model_version: string; seconds: number }> {
-    const job = async () => {
-      const started = performance.now();
-      const state = this.#state;
-      const variant = o.variant ?? state.primary;
-      const current = state.variants.get(variant);
-      if (!current) throw ppError('PP_SERVE_BAD_REQUEST', `variant: unknown variant "${variant}" (served: ${[...state.variants.keys()].join(', ')})`);
-      try {
-        const runId = (await resolveServedRun(this.lake, this.name, o.runId)).id;
-        const model = await loadServedModel(this.lake, this.name, runId, this.settings.explainHistory);
-        const variants = new Map(this.#state.variants);
-        variants.set(variant, model);
-        this.#state = { ...this.#state, variants };
-        this.#publishModelMetrics();
-        this.metrics.reloads.inc({ variant, outcome: 'ok' });
-        return { variant, previous_model_version: current.modelVersion, model_version: model.modelVersion, seconds: (performance.now() - started) / 1000 };
-      } catch (err) {
-        this.metrics.reloads.inc({ variant, outcome: 'failed' });
-        throw err;
-      }
+  reload(o: { variant?: string; runId?: string } = {}): Promise<ReloadResult> {
+    if (this.cluster) return this.cluster.reload(o);
+    return this.#serialised(async () => {
+      const prepared = await this.prepareReload(o);
+      prepared.commit();
+      return prepared.result;
+    });
+  }
+
+  /**
+   * The first half of a reload: opens the new model and returns the result it will have and `commit`, which swaps
+   * it in (one assignment) — or, when not called, leaves the served state as it is. A failure counts as a failed
+   * reload at once; `commit` counts the success.
+   */
+  async prepareReload(o: { variant?: string; runId?: string }): Promise<{ result: ReloadResult; commit: () => void }> {
+    const started = performance.now();
+    const variant = o.variant ?? this.#state.primary;
+    const current = this.#state.variants.get(variant);
+    if (!current) throw ppError('PP_SERVE_BAD_REQUEST', `variant: unknown variant "${variant}" (served: ${[...this.#state.variants.keys()].join(', ')})`);
+    let model: ServedModel;
+    try {
+      const runId = (await resolveServedRun(this.lake, this.name, o.runId)).id;
+      model = await loadServedModel(this.lake, this.name, runId, this.settings.explainHistory);
+    } catch (err) {
+      this.metrics.reloads.inc({ variant, outcome: 'failed' });
+      throw err;
+    }
+    const result = { variant, previous_model_version: current.modelVersion, model_version: model.modelVersion, seconds: (performance.now() - started) / 1000 };
+    const commit = (): void => {
+      const variants = new Map(this.#state.variants);
+      variants.set(variant, model);
+      this.#state = { ...this.#state, variants };
+      this.#publishModelMetrics();
+      this.metrics.reloads.inc({ variant, outcome: 'ok' });
     };
+    return { result, commit };
+  }
+
+  /** Runs `job` after every reload queued before it. */
+  #serialised<T>(job: () => Promise<T>): Promise<T> {
     const next = this.#reloading.then(job, job);
     this.#reloading = next.catch(() => undefined);
     return next;

@@ -6,7 +6,8 @@
  *   plotpointe_model_info{variant, model_version, model}     1 for each served model version
  *   plotpointe_reloads_total{variant, outcome}               admin reloads
  *   plotpointe_request_log_rows_total{outcome}               request-log rows written / dropped
- * plus the process's default metrics (CPU, memory, event-loop lag).
+ * plus the process's default metrics (CPU, memory, event-loop lag). A cluster (`serve --workers N`) answers with
+ * the metrics of all its processes aggregated.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
@@ -29,9 +30,11 @@ export class ServingMetrics {
       buckets: [0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     });
-    this.indexSize = new Gauge({ name: 'plotpointe_index_size', help: 'Vectors in each ANN index of each served variant', labelNames: ['variant', 'modality'], registers });
-    this.modelInfo = new Gauge({ name: 'plotpointe_model_info', help: 'The served model version of each variant (value 1)', labelNames: ['variant', 'model_version', 'model'], registers });
-    this.reloads = new Counter({ name: 'plotpointe_reloads_total', help: 'Admin reloads by outcome', labelNames: ['variant', 'outcome'], registers });
+    // Cluster aggregation (AggregatorRegistry, cluster/primary.ts): request counters and histograms are summed over
+    // the workers; every worker serves the same models and takes part in every reload, so those are taken once.
+    this.indexSize = new Gauge({ name: 'plotpointe_index_size', help: 'Vectors in each ANN index of each served variant', labelNames: ['variant', 'modality'], registers, aggregator: 'first' });
+    this.modelInfo = new Gauge({ name: 'plotpointe_model_info', help: 'The served model version of each variant (value 1)', labelNames: ['variant', 'model_version', 'model'], registers, aggregator: 'first' });
+    this.reloads = new Counter({ name: 'plotpointe_reloads_total', help: 'Admin reloads by outcome', labelNames: ['variant', 'outcome'], registers, aggregator: 'max' });
     this.logRows = new Gauge({ name: 'plotpointe_request_log_rows', help: 'Request-log rows written or dropped since start', labelNames: ['outcome'], registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'plotpointe_' });
   }
