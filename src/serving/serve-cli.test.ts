@@ -50,7 +50,7 @@ test('plotpointe index build + plotpointe serve through the real bin: listen, an
   const lines = createInterface({ input: child.stdout });
   lines.on('line', (l) => stdout.push(l));
   try {
-    const [first] = (await Promise.race([once(lines, 'line'), new Promise((_, rej) => setTimeout(() => rej(new Error(`no listening line; stderr: ${stderr}`)), 60_000))])) as [string];
+    const [first] = (await once(lines, 'line', { signal: AbortSignal.timeout(60_000) }).catch((err: Error) => Promise.reject(new Error(`no listening line (${err.message}); stderr: ${stderr}`)))) as [string];
     const { listening, variants } = JSON.parse(first) as { listening: string; variants: Record<string, string> };
     assert.deepEqual(variants, { default: fx.runA });
 

@@ -1,0 +1,216 @@
+/**
+ * The primary of `plotpointe serve --workers N` (N ≥ 2): it forks N API workers (cluster/worker.ts) that share
+ * the listening port — Node's cluster accepts connections here and hands each to a worker in turn — and holds
+ * what one process must: the DuckDB log store (`<lake>/logs/serving.duckdb` allows one writer). It serves no HTTP
+ * itself. Over IPC (ipc.ts) it answers its workers:
+ *
+ *   log-rows {elements, rows}   a worker's batch of request rows → ServingLogs.appendRows
+ *   event e                     one feedback event, stored before the answer (the worker's 201 waits for it)
+ *   analytics request           every worker ships its waiting rows first, then runAnalytics over the store
+ *   reload {variant, runId}     the run is resolved once here; every worker prepares (opens) the model, then —
+ *                               all prepared — every worker commits (one reference swap each); a failure in
+ *                               any worker aborts all, so the cluster never serves two runs for one variant
+ *                               beyond the moment the commit messages take
+ *   metrics                     each worker's registry as JSON + the primary's (request-log rows), aggregated
+ *                               by prom-client's AggregatorRegistry (counters summed; model/index gauges first)
+ *
+ * A worker that dies is replaced (at most `maxRestarts` within a minute, then the cluster shuts down), pinned to
+ * the runs the others serve. Shutdown (SIGINT/SIGTERM): each worker closes its app (in-flight requests finish,
+ * its rows are shipped) and exits; then the store is flushed and closed.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import { ppError } from '../../errors.js';
+import type { Config } from '../../config/schema.js';
+import { resolveServedRun } from '../../index/build-serving.js';
+import { servingLogsPath, type EventRow } from '../log-schema.js';
+import { ServingMetrics } from '../metrics.js';
+import { ServingLogs } from '../request-log.js';
+import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';
+import type { ReloadResult } from '../context.js';
+import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
+import { PINNED_RUNS_ENV } from './worker.js';
+
+export interface ClusterPrimaryOptions {
+  workers: number;
+  lake: string;
+  name: string;
+  config: Config;
+  /** Env of the workers on top of this process's (they re-run this process's command line). */
+  env?: Record<string, string>;
+  maxRestarts?: number;
+  /** One line for the operator (stderr): worker deaths and replacements. */
+  log?: (line: string) => void;
+}
+
+export interface ClusterSummary {
+  url: string;
+  /** variant → model version served at shutdown */
+  variants: Record<string, string>;
+  log_rows_written: number;
+}
+
+interface Member {
+  worker: Worker;
+  channel: IpcChannel;
+  ready: Promise<{ url: string; variants: Record<string, string> }>;
+}
+
+export class ClusterPrimary {
+  readonly #o: ClusterPrimaryOptions;
+  readonly #logs: ServingLogs;
+  readonly #metrics = new ServingMetrics();
+  readonly #members = new Set<Member>();
+  /** variant → run id the workers serve (their start, then every committed reload). */
+  #runs: Record<string, string> = {};
+  #url = '';
+  #restarts: number[] = [];
+  #stopping = false;
+  #reloading: Promise<unknown> = Promise.resolve();
+  /** Settles when the cluster must stop on its own (a worker cannot be kept up). */
+  readonly #fatal: { promise: Promise<Error>; fail: (e: Error) => void };
+
+  private constructor(o: ClusterPrimaryOptions, logs: ServingLogs) {
+    this.#o = o;
+    this.#logs = logs;
+    let fail!: (e: Error) => void;
+    this.#fatal = { promise: new Promise<Error>((r) => (fail = r)), fail };
+  }
+
+  /** Opens the store, forks the workers and resolves once every one listens (or fails with the first worker's error). */
+  static async start(o: ClusterPrimaryOptions): Promise<ClusterPrimary> {
+    const c = o.config;
+    const logs = await ServingLogs.open(servingLogsPath(o.lake), { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'] });
+    const p = new ClusterPrimary(o, logs);
+    try {
+      const members = Array.from({ length: o.workers }, () => p.#fork());
+      const ready = await Promise.all(members.map((m) => m.ready));
+      p.#url = ready[0].url;
+      p.#runs = ready[0].variants;
+    } catch (err) {
+      await p.stop();
+      throw err;
+    }
+    return p;
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  /** variant → run id served. */
+  get variants(): Record<string, string> {
+    return { ...this.#runs };
+  }
+
+  /** Resolves with an error when the cluster cannot keep its workers up. */
+  get fatal(): Promise<Error> {
+    return this.#fatal.promise;
+  }
+
+  #fork(): Member {
+    cluster.setupPrimary({ silent: false });
+    const worker = cluster.fork({ ...this.#o.env, [PINNED_RUNS_ENV]: JSON.stringify(this.#runs) });
+    let onReady!: (v: { url: string; variants: Record<string, string> }) => void;
+    let onFailed!: (e: Error) => void;
+    const ready = new Promise<{ url: string; variants: Record<string, string> }>((res, rej) => {
+      onReady = res;
+      onFailed = rej;
+    });
+    const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
+      ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
+      failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
+      'log-rows': (b: { elements: string; rows: number }) => this.#logs.appendRows(b.elements, b.rows),
+      event: (e: EventRow) => this.#logs.insertEvent(e),
+      analytics: (r: AnalyticsRequest) => this.#analytics(r),
+      reload: (o: { variant?: string; runId?: string }) => this.#reload(o),
+      metrics: () => this.#metricsText(),
+    });
+    const member: Member = { worker, channel, ready };
+    this.#members.add(member);
+    worker.on('exit', (code, signal) => {
+      this.#members.delete(member);
+      channel.close('worker exited');
+      onFailed(ppError('PP_SERVE_UNAVAILABLE', `worker ${worker.process.pid} exited (${signal ?? code}) before listening`));
+      if (!this.#stopping) this.#replace(worker.process.pid, signal ?? String(code));
+    });
+    return member;
+  }
+
+  #replace(pid: number | undefined, how: string): void {
+    const now = Date.now();
+    this.#restarts = this.#restarts.filter((t) => now - t < 60_000);
+    if (this.#restarts.length >= (this.#o.maxRestarts ?? 5)) {
+      this.#fatal.fail(ppError('PP_SERVE_UNAVAILABLE', `workers keep exiting (${this.#restarts.length + 1} within a minute; the last, pid ${pid}, with ${how})`));
+      return;
+    }
+    this.#restarts.push(now);
+    this.#o.log?.(`worker ${pid} exited (${how}); starting a replacement`);
+    const m = this.#fork();
+    m.ready.then(
+      () => this.#o.log?.(`replacement worker ${m.worker.process.pid} is serving`),
+      (err: Error) => this.#o.log?.(`replacement worker failed: ${err.message}`),
+    );
+  }
+
+  /** Live workers that are serving (their start finished). */
+  async #serving(): Promise<Member[]> {
+    const all = [...this.#members];
+    const ok = await Promise.all(all.map((m) => m.ready.then(() => true, () => false)));
+    return all.filter((_, i) => ok[i]);
+  }
+
+  async #analytics(r: AnalyticsRequest): Promise<unknown> {
+    await Promise.all((await this.#serving()).map((m) => m.channel.call('ship-logs').catch(() => undefined)));
+    return runAnalytics({ lake: this.#o.lake, name: this.#o.name, logs: this.#logs }, this.#o.config, r);
+  }
+
+  #reload(o: { variant?: string; runId?: string }): Promise<ReloadResult> {
+    const job = async (): Promise<ReloadResult> => {
+      const runId = (await resolveServedRun(this.#o.lake, this.#o.name, o.runId)).id;
+      const members = await this.#serving();
+      const prepared = await Promise.allSettled(members.map((m) => m.channel.call<ReloadResult>('reload-prepare', { variant: o.variant, runId })));
+      const failed = prepared.find((p): p is PromiseRejectedResult => p.status === 'rejected');
+      if (failed) {
+        await Promise.all(members.map((m) => m.channel.call('reload-abort').catch(() => undefined)));
+        throw failed.reason;
+      }
+      await Promise.all(members.map((m) => m.channel.call('reload-commit')));
+      const result = (prepared[0] as PromiseFulfilledResult<ReloadResult>).value;
+      this.#runs = { ...this.#runs, [result.variant]: result.model_version };
+      return result;
+    };
+    const next = this.#reloading.then(job, job);
+    this.#reloading = next.catch(() => undefined);
+    return next;
+  }
+
+  async #metricsText(): Promise<string> {
+    const parts = await Promise.all((await this.#serving()).map((m) => m.channel.call<object[]>('metrics-json')));
+    this.#metrics.logRows.set({ outcome: 'written' }, this.#logs.written);
+    this.#metrics.logRows.set({ outcome: 'dropped' }, this.#logs.dropped);
+    parts.push(await this.#metrics.registry.getMetricsAsJSON());
+    return AggregatorRegistry.aggregate(parts).metrics();
+  }
+
+  /** Shuts the workers down (each finishes its in-flight requests and ships its rows), then closes the store. */
+  async stop(): Promise<ClusterSummary> {
+    this.#stopping = true;
+    const members = [...this.#members];
+    await Promise.all(
+      members.map(
+        (m) =>
+          new Promise<void>((resolve) => {
+            if (m.worker.isDead()) return resolve();
+            m.worker.once('exit', () => resolve());
+            m.channel.call('shutdown').catch(() => undefined);
+            // a worker that does not exit in time (stuck request) is killed
+            setTimeout(() => m.worker.process.kill('SIGKILL'), 30_000).unref();
+          }),
+      ),
+    );
+    await this.#logs.close();
+    return { url: this.#url, variants: this.variants, log_rows_written: this.#logs.written };
+  }
+}
+

@@ -1,0 +1,64 @@
+/**
+ * A cluster worker's log store: request rows are buffered like the primary's store does (RowBuffer, off the JS
+ * heap) and shipped to the primary in batches (`log-rows`: flushRows rows, or flushMs after the first waiting
+ * row, and at close); the primary appends them to the one DuckDB store (ServingLogs.appendRows). Events go to the
+ * primary one by one (`event`) and resolve once stored there, so POST /v1/events still answers 2xx only after
+ * the event is durable.
+ */
+import type { EventRow, RequestLogRow } from '../log-schema.js';
+import type { LogStore } from '../log-store.js';
+import { rowJson } from '../request-log.js';
+import { RowBuffer } from '../row-buffer.js';
+import type { IpcChannel } from './ipc.js';
+
+export class RemoteLogs implements LogStore {
+  readonly #channel: IpcChannel;
+  readonly #opts: { flushRows: number; flushMs: number; onError?: (err: unknown, rows: number) => void };
+  readonly #pending = new RowBuffer();
+  #timer: NodeJS.Timeout | null = null;
+  #inFlight = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(channel: IpcChannel, opts: { flushRows: number; flushMs: number; onError?: (err: unknown, rows: number) => void }) {
+    this.#channel = channel;
+    this.#opts = opts;
+  }
+
+  logRequest(row: RequestLogRow): void {
+    if (this.#closed) return;
+    this.#pending.append(rowJson(row), 1);
+    if (this.#pending.rows >= this.#opts.flushRows) void this.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => void this.flush(), this.#opts.flushMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Ships the waiting rows; resolves when the primary has stored every batch shipped so far. */
+  async flush(): Promise<void> {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
+    if (this.#pending.rows > 0) {
+      const { elements, rows } = this.#pending.take();
+      const shipped = this.#channel.call('log-rows', { elements, rows }).then(
+        () => undefined,
+        (err) => this.#opts.onError?.(err, rows),
+      );
+      this.#inFlight.add(shipped);
+      void shipped.finally(() => this.#inFlight.delete(shipped));
+    }
+    await Promise.all(this.#inFlight);
+  }
+
+  insertEvent(e: EventRow): Promise<void> {
+    return this.#channel.call('event', e).then(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+  }
+}

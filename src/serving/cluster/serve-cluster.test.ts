@@ -1,0 +1,145 @@
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { setProgressMode } from '../../cli/progress.js';
+import { shutdownPool } from '../../core/index.js';
+import { openDb } from '../../lake/duckdb.js';
+import { repoRoot } from '../../test-support/fixtures.js';
+import { servingDir } from '../../index/build-serving.js';
+import { servingLogsPath } from '../log-schema.js';
+import { buildServeFixture } from '../testkit.js';
+
+setProgressMode('silent');
+after(() => shutdownPool());
+
+const bin = join(repoRoot, 'bin', 'plotpointe.mjs');
+const TOKEN = 'cluster-token';
+
+/** Child pids of a process (Linux /proc). */
+function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const task of spawnSync('ls', [`/proc/${pid}/task`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+    try {
+      out.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    } catch {
+      // the task ended meanwhile
+    }
+  }
+  return out;
+}
+
+async function until<T>(what: string, f: () => Promise<T | null> | T | null, seconds = 60): Promise<T> {
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const v = await f();
+    if (v !== null) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+test('serve --workers 2: two API processes share the port; events, request log, analytics, metrics, reload under load, a killed worker replaced on the new run, SIGTERM', async () => {
+  const fx = await buildServeFixture('serve-cluster');
+  const child = spawn(process.execPath, [bin, 'serve', '--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--port', '0', '--workers', '2', '--json'], {
+    env: { ...process.env, PLOTPOINTE_ADMIN_TOKEN: TOKEN },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const stdout: string[] = [];
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const lines = createInterface({ input: child.stdout });
+  lines.on('line', (l) => stdout.push(l));
+  let served = 0;
+  const recommend = async (user: string) => {
+    const r = await fetch(`${url}/v1/users/${user}/recommendations?k=5`);
+    assert.equal(r.status, 200, await r.clone().text());
+    served++;
+    return ((await r.json()) as { model_version: string }).model_version;
+  };
+  let url = '';
+  try {
+    const [first] = (await once(lines, 'line', { signal: AbortSignal.timeout(120_000) }).catch((err: Error) => Promise.reject(new Error(`no listening line (${err.message}); stderr: ${stderr}`)))) as [string];
+    const listening = JSON.parse(first) as { listening: string; variants: Record<string, string>; workers: number };
+    url = listening.listening;
+    assert.equal(listening.workers, 2);
+    assert.deepEqual(listening.variants, { default: fx.runA });
+    const workers = childPids(child.pid!);
+    assert.equal(workers.length, 2, `the primary has two worker processes: ${workers}`);
+
+    const bundle = servingDir(fx.lake, fx.name, fx.runA);
+    const known = { user: (JSON.parse(readFileSync(join(bundle, 'user_ids.json'), 'utf8')) as string[])[0], item: (JSON.parse(readFileSync(join(bundle, 'item_ids.json'), 'utf8')) as string[])[0] };
+    assert.equal(await recommend(known.user), fx.runA);
+
+    // A feedback event is stored (through the primary) before the 201.
+    const ev = await fetch(`${url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'click', item_id: known.item, user_id: known.user }) });
+    assert.equal(ev.status, 201, await ev.clone().text());
+
+    // Reload under load: no failed request, only the two runs seen, and afterwards every worker serves run B.
+    let stop = false;
+    const seen = new Set<string>();
+    const load = Promise.all(
+      Array.from({ length: 4 }, async () => {
+        while (!stop) seen.add(await recommend(known.user));
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const reload = await fetch(`${url}/v1/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ run_id: fx.runB }) });
+    assert.equal(reload.status, 200, await reload.clone().text());
+    assert.equal(((await reload.json()) as { model_version: string }).model_version, fx.runB);
+    await new Promise((r) => setTimeout(r, 300));
+    stop = true;
+    await load;
+    assert.deepEqual([...seen].sort(), [fx.runA, fx.runB].sort());
+    for (let i = 0; i < 20; i++) assert.equal(await recommend(known.user), fx.runB, 'both workers swapped');
+    const unauthorised = await fetch(`${url}/v1/admin/reload`, { method: 'POST' });
+    assert.equal(unauthorised.status, 401);
+
+    // Metrics are the cluster's: the request counter sums both workers.
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    const counted = Number(/plotpointe_http_requests_total\{method="GET",route="\/v1\/users\/:userId\/recommendations",status="200"\} (\d+)/.exec(metrics)?.[1]);
+    assert.equal(counted, served, 'every recommendation counted once');
+    assert.match(metrics, /plotpointe_model_info\{variant="default",model_version="[^"]+",model="mf"\} 1/);
+    assert.match(metrics, /plotpointe_reloads_total\{variant="default",outcome="ok"\} 1\b/);
+
+    // Analytics through the primary sees every row logged so far (workers ship their waiting rows first).
+    const q = await fetch(`${url}/v1/analytics/query`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: "SELECT count(*) AS n FROM requests WHERE route = '/v1/users/:userId/recommendations' AND status = 200" }),
+    });
+    assert.equal(q.status, 200, await q.clone().text());
+    assert.equal(Number(((await q.json()) as { rows: { n: number }[] }).rows[0].n), served);
+
+    // A killed worker is replaced, serving the run the cluster serves now (B), not the one on the command line.
+    process.kill(workers[0], 'SIGKILL');
+    await until('a replacement worker', () => {
+      const now = childPids(child.pid!);
+      return now.length === 2 && !now.includes(workers[0]) ? now : null;
+    });
+    await until('the replacement to listen', () => (/replacement worker \d+ is serving/.test(stderr) ? true : null));
+    for (let i = 0; i < 20; i++) assert.equal(await recommend(known.user), fx.runB);
+  } finally {
+    child.kill('SIGTERM');
+  }
+  const [code] = (await once(child, 'exit')) as [number];
+  assert.equal(code, 0, stderr.slice(-3000));
+  const summary = JSON.parse(stdout[stdout.length - 1]) as { signal: string; workers: number; log_rows_written: number; variants: Record<string, string> };
+  assert.equal(summary.signal, 'SIGTERM');
+  assert.equal(summary.workers, 2);
+  assert.deepEqual(summary.variants, { default: fx.runB });
+  // Every recommendation response is in the request log once the cluster has stopped.
+  const db = await openDb({ path: servingLogsPath(fx.lake) });
+  try {
+    const [row] = await db.all<{ n: bigint; events: bigint }>(
+      "SELECT (SELECT count(*) FROM requests WHERE route = '/v1/users/:userId/recommendations' AND status = 200) AS n, (SELECT count(*) FROM events) AS events",
+    );
+    assert.equal(Number(row.n), served);
+    assert.equal(Number(row.events), 1);
+  } finally {
+    db.close();
+  }
+});

@@ -1,0 +1,91 @@
+/**
+ * A cluster worker of `plotpointe serve --workers N` (the primary is cluster/primary.ts): a whole API server —
+ * its own event loop, its own copy of the served models, listening on the port the workers share (Node's
+ * cluster hands each accepted connection to one worker) — that reaches the primary over IPC for what one
+ * process must hold: the DuckDB log store (RemoteLogs), reloads, analytics and the cluster's metrics.
+ *
+ * Signals: the primary coordinates shutdown (`shutdown`: close the app — in-flight requests finish, the
+ * remaining request rows are shipped — then exit), so a worker ignores SIGINT/SIGTERM (a terminal's Ctrl-C
+ * reaches the whole process group). When the primary disappears (IPC disconnect) the worker closes and exits.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ClusterLink, ServingContext } from '../context.js';
+import type { LogStore } from '../log-store.js';
+import { IpcChannel, type IpcEndpoint } from './ipc.js';
+import { RemoteLogs } from './remote-logs.js';
+import { isPlotPointeError } from '../../errors.js';
+
+/** Env var naming the runs (JSON {variant: run id}) a replacement worker must serve (reloads since start). */
+export const PINNED_RUNS_ENV = 'PLOTPOINTE_SERVE_PINNED_RUNS';
+
+export interface WorkerStart {
+  /**
+   * Loads the context with these logs and cluster link, builds the app, awaits `beforeListen(ctx)` and listens;
+   * resolves with the URL.
+   */
+  start(worker: { logs: LogStore; cluster: ClusterLink }, beforeListen: (ctx: ServingContext) => Promise<void>): Promise<{ app: FastifyInstance; ctx: ServingContext; url: string }>;
+  flushRows: number;
+  flushMs: number;
+}
+
+/** Runs this process as a cluster worker until the primary shuts it down (never returns). */
+export async function runClusterWorker(w: WorkerStart): Promise<never> {
+  let served: { app: FastifyInstance; ctx: ServingContext } | null = null;
+  let pending: { commit: () => void } | null = null;
+  let exiting = false;
+  const exit = async (code: number): Promise<never> => {
+    if (!exiting) {
+      exiting = true;
+      try {
+        await served?.app.close();
+      } catch {
+        // closing is best effort on the way out
+      }
+      process.exit(code);
+    }
+    return new Promise<never>(() => undefined);
+  };
+  const channel = new IpcChannel(process as unknown as IpcEndpoint, {
+    'reload-prepare': async (o: { variant?: string; runId?: string }) => {
+      const p = await served!.ctx.prepareReload(o);
+      pending = p;
+      return p.result;
+    },
+    'reload-commit': () => {
+      pending?.commit();
+      pending = null;
+    },
+    'reload-abort': () => {
+      pending = null;
+    },
+    'metrics-json': () => served!.ctx.metrics.registry.getMetricsAsJSON(),
+    'ship-logs': () => served!.ctx.logs?.flush(),
+    shutdown: () => void exit(0),
+  });
+  const cluster: ClusterLink = {
+    reload: (o) => channel.call('reload', o),
+    analytics: (r) => channel.call('analytics', r),
+    metrics: () => channel.call('metrics'),
+  };
+  process.on('SIGINT', () => undefined);
+  process.on('SIGTERM', () => undefined);
+  process.on('disconnect', () => void exit(0));
+  const logs = new RemoteLogs(channel, { flushRows: w.flushRows, flushMs: w.flushMs });
+  try {
+    // A replacement for a worker that died after reloads serves what the others serve, from its first request.
+    const pinned = JSON.parse(process.env[PINNED_RUNS_ENV] || '{}') as Record<string, string>;
+    const { app, ctx, url } = await w.start({ logs, cluster }, async (ctx) => {
+      for (const [variant, runId] of Object.entries(pinned)) {
+        if (ctx.state.variants.get(variant)?.modelVersion !== runId) (await ctx.prepareReload({ variant, runId })).commit();
+      }
+    });
+    served = { app, ctx };
+    const variants = Object.fromEntries([...ctx.state.variants].map(([v, m]) => [v, m.modelVersion]));
+    await channel.call('ready', { url, variants, pid: process.pid });
+  } catch (err) {
+    const e = isPlotPointeError(err) ? { code: err.code, message: err.message } : { code: 'PP_INTERNAL', message: (err as Error)?.message ?? String(err) };
+    await channel.call('failed', e).catch(() => undefined);
+    return exit(1);
+  }
+  return new Promise<never>(() => undefined);
+}
