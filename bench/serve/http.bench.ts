@@ -25,7 +25,7 @@
  *   node --import tsx bench/serve/http.bench.ts [--items 500000] [--users 100000] [--dim 128] [--duration 15]
  *     [--warmup 3] [--connections 16] [--client wrk|autocannon|auto] [--lake DIR] [--rebuild]
  *     [--only similar|recommendations]
- *     [--server-log-level info|warn|…] [--server-args "<extra serve args>"] [--cpu-prof DIR] [--handler-calls 2000]
+ *     [--server-log-level info|warn|…] [--workers 0] [--server-args "<extra serve args>"] [--cpu-prof DIR] [--handler-calls 2000]
  *     [--graph-index <ann.bench --keep dir>/usearch-16-128-f32-cos.usearch [--ann-queries 1000] [--ef 32]]
  *     [--similar-k 50]
  *
@@ -34,7 +34,9 @@
  *
  * The lake with the bundle is cached under $TMPDIR/pp-serve-bench/ (pass --rebuild to write it again). The server
  * logs at `--server-log-level` (default info, the CLI default: one pino line per request on its stderr, discarded
- * here). `--server-args "…"` is split on whitespace and appended to the serve command line (e.g. `--workers 2`).
+ * here). The server runs `--workers N` API processes (default 0: one per CPU core — a cluster sharing the port, as
+ * `plotpointe serve --workers 0` on a multi-core machine; 1 = one process). `--server-args "…"` is split on whitespace
+ * and appended to the serve command line.
  * The last line is one JSON object with every figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -221,7 +223,7 @@ async function handlerCosts(bundleDir: string, calls: number): Promise<Record<st
 }
 
 /**
- * Starts `plotpointe serve` on a free port, with `extraArgs` (--server-args, e.g. `--workers 2`) appended to its
+ * Starts `plotpointe serve` on a free port, with `extraArgs` (--workers N and --server-args) appended to its
  * command line, and resolves with its base URL once it answers /readyz.
  */
 async function startServer(lake: string, logLevel: string, cpuProfDir: string, extraArgs: string[]): Promise<{ child: ChildProcess; url: string }> {
@@ -415,8 +417,9 @@ async function main(): Promise<void> {
   const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}${prebuiltName}`));
   const bundleDir = servingDir(lake, DATASET, RUN);
   const serverLogLevel = arg('server-log-level', 'info');
-  // split on whitespace (no shell quoting): `--server-args "--workers 2"` → ['--workers', '2']
-  const serverArgs = arg('server-args', '').split(/\s+/).filter(Boolean);
+  // --workers (default 0 = one API process per core, `serve --workers 0`): one Node process answers on one core
+  const workers = arg('workers', '0');
+  const serverArgs = ['--workers', workers, ...arg('server-args', '').split(/\s+/).filter(Boolean)];
   const clientArg = arg('client', 'auto');
   if (!['wrk', 'autocannon', 'auto'].includes(clientArg)) throw new Error(`--client ${clientArg}: expected wrk, autocannon or auto`);
   const hasWrk = onPath('wrk');
@@ -508,7 +511,7 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(httpTable(rows));
-  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, client, serverLogLevel, serverArgs: serverArgs.join(' '), handlers, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
+  console.log(JSON.stringify({ bench: 'http', items: nI, users: nU, dim, connections, duration, warmup, client, serverLogLevel, workers: Number(workers), serverArgs: serverArgs.join(' '), handlers, index: manifest.indexes.graph?.params, load: loadavg(), rows }));
 }
 
 await main().catch((err: unknown) => {

@@ -2,7 +2,8 @@
  * `npm run bench:serve`: the serving benchmarks of issue 5, one after the other, each in its own process.
  *
  *   1. bench/serve/ann.bench.ts  — in-process ANN (usearch sweep) vs exact search, FAISS HNSW side by side
- *   2. bench/serve/http.bench.ts — the real server under autocannon on loopback (similar, recommendations)
+ *   2. bench/serve/http.bench.ts — the real server (one API process per core) under wrk, or autocannon without
+ *      wrk, on loopback (similar, recommendations)
  *
  * Prints `uptime` and the machine (cores, CPU model, RAM, node) first, every benchmark's own output as it runs,
  * then a summary: the ANN table, the HTTP table, and each target as met / missed.

@@ -18,7 +18,7 @@
  * lets in-flight requests finish, flushes the request log and closes the analytics store.
  */
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { isPlotPointeError, type ErrorCode } from '../errors.js';
@@ -174,7 +174,7 @@ function describeError(err: unknown): { status: number; body: ErrorShape } {
 export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: opts.logger ?? false,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: ctx.settings.bodyLimit,
     requestIdHeader: 'x-request-id',
     genReqId: () => randomUUID(),
