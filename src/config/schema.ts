@@ -99,7 +99,7 @@ export const CONFIG_SCHEMA = {
 
   'serve.host': { type: 'string', default: '127.0.0.1', doc: 'Address `plotpointe serve` listens on.' },
   'serve.port': { type: 'integer', default: 8080, min: 0, max: 65535, doc: 'Port of `plotpointe serve` (0 = any free port).' },
-  'serve.workers': { type: 'integer', default: 1, min: 0, max: 64, doc: 'API processes of `plotpointe serve`: 1 = one process; N ≥ 2 = a cluster of N workers sharing the port (each its own event loop and copy of the models; a primary holds the request log, coordinates reloads and aggregates metrics); 0 = one per CPU core. One Node process answers on one core: on 2 cores, 2 workers served 1.6× the recommendations per second of one (bench:serve).' },
+  'serve.workers': { type: 'integer', default: 1, min: 0, max: 64, doc: 'API processes of `plotpointe serve`: 1 = one process; N ≥ 2 = a cluster of N workers sharing the port (each its own event loop and copy of the models; a primary holds the request log, coordinates reloads and aggregates metrics); 0 = one per CPU core. One Node process answers on one core: on 2 cores, 2 workers served 1.8× the recommendations per second of one (bench:serve, README Serving).' },
   'serve.admin_token': { type: 'string', default: '', doc: 'Bearer token of POST /v1/admin/reload (env PLOTPOINTE_ADMIN_TOKEN wins; empty = reload always 401).' },
   'serve.variants': { type: 'string', default: '', doc: 'A/B variants: `name=RUN:weight,…` (e.g. `control=RUN_A:90,treatment=RUN_B:10`); users are assigned by a hash of their id. Empty = one variant "default" serving --run or the blessed run.' },
   'serve.max_k': { type: 'integer', default: 100, min: 1, max: 1000, doc: 'Largest k a request may ask for.' },
