@@ -8,7 +8,7 @@ import type { EventRow, RequestLogRow } from './log-schema.js';
 export interface LogStore {
   /** Buffers one request row (never blocks the request; written in batches). */
   logRequest(row: RequestLogRow): void;
-  /** Writes (or ships) the waiting request rows; resolves when they are stored. */
+  /** Writes the waiting request rows (a cluster worker: hands them to the primary's store); resolves when done. */
   flush(): Promise<void>;
   /** Stores one event; resolves when it is durable. */
   insertEvent(e: EventRow): Promise<void>;

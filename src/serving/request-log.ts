@@ -71,10 +71,9 @@ export class ServingLogs implements LogStore {
   readonly #conn: DuckDBConnection;
   readonly #opts: ServingLogsOptions;
   /** Waiting rows (off the JS heap until their batch). */
-  readonly #pending = new RowBuffer();
+  readonly #pending: RowBuffer;
   /** INSERT_BATCH, prepared once (created with the first flush). */
   #insert: DuckDBPreparedStatement | null = null;
-  #timer: NodeJS.Timeout | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   #closed = false;
   /** Rows written so far (a diagnostic, also exported as a metric). */
@@ -86,6 +85,7 @@ export class ServingLogs implements LogStore {
     this.instance = instance;
     this.#conn = conn;
     this.#opts = opts;
+    this.#pending = new RowBuffer({ flushRows: opts.flushRows, flushMs: opts.flushMs, flush: () => void this.flush() });
   }
 
   /** Opens (creating when missing) the log database at `path` (normally `servingLogsPath(lake)`). */
@@ -120,19 +120,10 @@ export class ServingLogs implements LogStore {
   appendRows(elements: string, rows: number): void {
     if (this.#closed) return;
     this.#pending.append(elements, rows);
-    if (this.#pending.rows >= this.#opts.flushRows) void this.flush();
-    else if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), this.#opts.flushMs);
-      this.#timer.unref();
-    }
   }
 
   /** Writes the waiting request rows now. */
   flush(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
     if (this.#pending.rows === 0) return this.#queue.then(() => undefined);
     const { elements, rows } = this.#pending.take();
     const batch = `[${elements}]`;

@@ -11,6 +11,13 @@ export class RowBuffer {
   #buf = Buffer.allocUnsafe(1 << 20);
   #bytes = 0;
   #rows = 0;
+  readonly #due: { flushRows: number; flushMs: number; flush: () => void };
+  #timer: NodeJS.Timeout | null = null;
+
+  /** `due.flush` is called when `flushRows` rows wait, or `flushMs` after the first waiting row (timer unref'd). */
+  constructor(due: { flushRows: number; flushMs: number; flush: () => void }) {
+    this.#due = due;
+  }
 
   /** Rows waiting. */
   get rows(): number {
@@ -29,10 +36,19 @@ export class RowBuffer {
     if (this.#rows > 0) this.#buf[this.#bytes++] = 0x2c; // ','
     this.#bytes += this.#buf.write(elements, this.#bytes);
     this.#rows += rows;
+    if (this.#rows >= this.#due.flushRows) this.#due.flush();
+    else if (!this.#timer) {
+      this.#timer = setTimeout(() => this.#due.flush(), this.#due.flushMs);
+      this.#timer.unref();
+    }
   }
 
   /** The waiting rows as comma-separated elements (wrap in [ ] for a JSON array) and their count; empties the buffer. */
   take(): { elements: string; rows: number } {
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#timer = null;
+    }
     const out = { elements: this.#buf.toString('utf8', 0, this.#bytes), rows: this.#rows };
     this.#bytes = 0;
     this.#rows = 0;

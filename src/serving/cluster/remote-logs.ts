@@ -13,38 +13,32 @@ import type { IpcChannel } from './ipc.js';
 
 export class RemoteLogs implements LogStore {
   readonly #channel: IpcChannel;
-  readonly #opts: { flushRows: number; flushMs: number; onError?: (err: unknown, rows: number) => void };
-  readonly #pending = new RowBuffer();
-  #timer: NodeJS.Timeout | null = null;
+  readonly #onError?: (err: unknown, rows: number) => void;
+  readonly #pending: RowBuffer;
   #inFlight = new Set<Promise<void>>();
   #closed = false;
 
   constructor(channel: IpcChannel, opts: { flushRows: number; flushMs: number; onError?: (err: unknown, rows: number) => void }) {
     this.#channel = channel;
-    this.#opts = opts;
+    this.#onError = opts.onError;
+    this.#pending = new RowBuffer({ flushRows: opts.flushRows, flushMs: opts.flushMs, flush: () => void this.flush() });
   }
 
   logRequest(row: RequestLogRow): void {
     if (this.#closed) return;
     this.#pending.append(rowJson(row), 1);
-    if (this.#pending.rows >= this.#opts.flushRows) void this.flush();
-    else if (!this.#timer) {
-      this.#timer = setTimeout(() => void this.flush(), this.#opts.flushMs);
-      this.#timer.unref();
-    }
   }
 
-  /** Ships the waiting rows; resolves when the primary has stored every batch shipped so far. */
+  /**
+   * Ships the waiting rows; resolves when the primary holds every batch shipped so far (in its store's buffer:
+   * written within its flushMs, before any analytics request, and at shutdown).
+   */
   async flush(): Promise<void> {
-    if (this.#timer) {
-      clearTimeout(this.#timer);
-      this.#timer = null;
-    }
     if (this.#pending.rows > 0) {
       const { elements, rows } = this.#pending.take();
       const shipped = this.#channel.call('log-rows', { elements, rows }).then(
         () => undefined,
-        (err) => this.#opts.onError?.(err, rows),
+        (err) => this.#onError?.(err, rows),
       );
       this.#inFlight.add(shipped);
       void shipped.finally(() => this.#inFlight.delete(shipped));
