@@ -38,7 +38,10 @@ export class RowBuffer {
     this.#rows += rows;
     if (this.#rows >= this.#due.flushRows) this.#due.flush();
     else if (!this.#timer) {
-      this.#timer = setTimeout(() => this.#due.flush(), this.#due.flushMs);
+      this.#timer = setTimeout(() => {
+        this.#timer = null;
+        this.#due.flush();
+      }, this.#due.flushMs);
       this.#timer.unref();
     }
   }
