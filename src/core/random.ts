@@ -54,6 +54,16 @@ export class Rng {
     while (u === 0) u = this.next();
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
+
+  /**
+   * Fills `out` with independent N(0, std²) draws in index order, out[i] = {@link normal}() · std (rounded to
+   * float32), and returns it: the initialisation of embeddings and weights. Consumes the stream exactly as
+   * `out.length` calls of {@link normal}.
+   */
+  fillNormal(out: Float32Array, std: number): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.normal() * std;
+    return out;
+  }
 }
 
 function rotl(x: number, k: number): number {

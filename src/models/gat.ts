@@ -276,11 +276,6 @@ function buildGraph(data: SplitData, selfLoops: boolean): Graph {
   return { a, at: transpose(a), entry, calib };
 }
 
-function normalFill(rng: Rng, out: Float32Array, std: number): Float32Array {
-  for (let i = 0; i < out.length; i++) out[i] = rng.normal() * std;
-  return out;
-}
-
 function freeCsr(a: Csr): void {
   free(a.indptr);
   free(a.indices);
@@ -338,7 +333,7 @@ export class GatModel implements TrainableModel {
     }
     const N = data.numUsers + data.numItems;
     const rng = new Rng(seed);
-    const emb = parameter(normalFill(rng, allocF32(N * d, false), q.initStd as number), [N, d]);
+    const emb = parameter(rng.fillNormal(allocF32(N * d, false), q.initStd as number), [N, d]);
     this.named = [['emb', emb]];
     let featProj: Tensor | null = null;
     if (features) {
@@ -355,7 +350,7 @@ export class GatModel implements TrainableModel {
       const sel: Csr = { rows: N, cols: data.numItems, indptr, indices, values: allocF32(data.numItems, false).fill(1) };
       this.feat = { x, dim: features.dim, sel, selT: transpose(sel) };
       // projected (standardised) features start at the scale of the id embeddings
-      featProj = parameter(normalFill(rng, allocF32(features.dim * d, false), (q.initStd as number) / Math.sqrt(features.dim)), [features.dim, d]);
+      featProj = parameter(rng.fillNormal(allocF32(features.dim * d, false), (q.initStd as number) / Math.sqrt(features.dim)), [features.dim, d]);
       this.named.push(['featProj', featProj]);
     } else {
       this.feat = null;
@@ -369,7 +364,7 @@ export class GatModel implements TrainableModel {
         let w: Tensor | null = null;
         if (linear) {
           // identity (the head's block of columns of I when concatenating) plus a little noise
-          const wd = normalFill(rng, allocF32(d * out, false), 0.01);
+          const wd = rng.fillNormal(allocF32(d * out, false), 0.01);
           const off = concat && l < L - 1 ? k * out : 0;
           for (let c = 0; c < out; c++) wd[(off + c) * out + c] += 1;
           w = parameter(wd, [d, out]);
@@ -377,14 +372,14 @@ export class GatModel implements TrainableModel {
         }
         let att: Tensor | null = null;
         if (additive && linear) {
-          att = parameter(normalFill(rng, allocF32(out * 2, false), q.attnInitStd as number), [out, 2]);
+          att = parameter(rng.fillNormal(allocF32(out * 2, false), q.attnInitStd as number), [out, 2]);
           this.named.push([`l${l}.h${k}.att`, att]);
         }
         heads.push({ w, att });
       }
       let att: Tensor | null = null;
       if (additive && !linear) {
-        att = parameter(normalFill(rng, allocF32(d * 2 * H, false), q.attnInitStd as number), [d, 2 * H]);
+        att = parameter(rng.fillNormal(allocF32(d * 2 * H, false), q.attnInitStd as number), [d, 2 * H]);
         this.named.push([`l${l}.att`, att]);
       }
       layers.push({ heads, att });

@@ -187,12 +187,6 @@ interface Cache {
   alphas: Float32Array[][];
 }
 
-function normalFill(rng: Rng, n: number, std: number): Float32Array {
-  const a = allocF32(n, false);
-  for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
-  return a;
-}
-
 function freeCsr(a: Csr): void {
   free(a.indptr);
   free(a.indices);
@@ -321,11 +315,11 @@ export class MmgatModel implements TrainableModel {
       if (!inputs.graph) throw ppError('PP_MODEL_PARAM', 'mmgat: item_edges needs an item–item graph');
       this.relations.push(this.itemItemRelation(inputs.graph));
     }
-    const users = parameter(normalFill(rng, U * d, q.init_std), [U, d]);
+    const users = parameter(rng.fillNormal(allocF32(U * d, false), q.init_std), [U, d]);
     this.named = [['users', users]];
     let itemId: Tensor | null = null;
     if (q.features === 'none' || q.id_embedding) {
-      itemId = parameter(normalFill(rng, I * d, q.init_std), [I, d]);
+      itemId = parameter(rng.fillNormal(allocF32(I * d, false), q.init_std), [I, d]);
       this.named.push(['itemId', itemId]);
     }
     this.warm = null;
@@ -354,7 +348,7 @@ export class MmgatModel implements TrainableModel {
       for (let l = 0; l < q.layers; l++) {
         att.push(
           this.relations.map((r) => {
-            const t = parameter(normalFill(rng, d * 2, 0.1), [d, 2]);
+            const t = parameter(rng.fillNormal(allocF32(d * 2, false), 0.1), [d, 2]);
             this.named.push([`l${l}.${r.name}.att`, t]);
             return t;
           }),

@@ -72,12 +72,6 @@ interface ModalityState {
   scale: number;
 }
 
-function normal(rng: Rng, n: number, std: number): Float32Array {
-  const a = allocF32(n, false);
-  for (let i = 0; i < n; i++) a[i] = rng.normal() * std;
-  return a;
-}
-
 /** Column mean over present rows and the RMS of the centred present rows (1 when there are none). */
 export function standardisation(vectors: Float32Array, present: Uint8Array, dim: number): { mean: Float32Array; scale: number } {
   const n = present.length;
@@ -148,7 +142,7 @@ export class FusionMlp {
         for (let k = 0; k < m.dim; k++) x[i * m.dim + k] = (m.vectors[i * m.dim + k] - mean[k]) * scale;
       }
       // placeholders start like a standardised row
-      return { name: m.name, dim: m.dim, x, present: m.present, placeholder: parameter(normal(rng, m.dim, 1), [1, m.dim]), mean, scale };
+      return { name: m.name, dim: m.dim, x, present: m.present, placeholder: parameter(rng.fillNormal(allocF32(m.dim, false), 1), [1, m.dim]), mean, scale };
     });
     if (opts.idAllowed && opts.idAllowed.length !== n) throw ppError('PP_EMBED_INVALID', `idAllowed has ${opts.idAllowed.length} rows for ${n} items`);
     this.idAllowed = this.idDim > 0 ? (opts.idAllowed ?? null) : null;
@@ -156,14 +150,14 @@ export class FusionMlp {
     this.inputDim = this.mods.reduce((s, m) => s + m.dim, 0) + M + this.idDim;
     this.idEmb = null;
     if (this.idDim > 0) {
-      const e = normal(rng, n * this.idDim, opts.idInitStd ?? FUSION_DEFAULTS.idInitStd);
+      const e = rng.fillNormal(allocF32(n * this.idDim, false), opts.idInitStd ?? FUSION_DEFAULTS.idInitStd);
       if (this.idAllowed) for (let i = 0; i < n; i++) if (!this.idAllowed[i]) e.fill(0, i * this.idDim, (i + 1) * this.idDim);
       this.idEmb = parameter(e, [n, this.idDim]);
     }
     // He initialisation for the hidden layer, Glorot-like for the output
-    this.w1 = parameter(normal(rng, this.inputDim * this.hidden, Math.sqrt(2 / this.inputDim)), [this.inputDim, this.hidden]);
+    this.w1 = parameter(rng.fillNormal(allocF32(this.inputDim * this.hidden, false), Math.sqrt(2 / this.inputDim)), [this.inputDim, this.hidden]);
     this.b1 = parameter(allocF32(this.hidden), [this.hidden]);
-    this.w2 = parameter(normal(rng, this.hidden * this.out, (opts.outScale ?? 1) / Math.sqrt(this.hidden)), [this.hidden, this.out]);
+    this.w2 = parameter(rng.fillNormal(allocF32(this.hidden * this.out, false), (opts.outScale ?? 1) / Math.sqrt(this.hidden)), [this.hidden, this.out]);
     this.b2 = parameter(allocF32(this.out), [this.out]);
   }
 
