@@ -1,8 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { dirname, join } from 'node:path';
-import type { ResolvedPipeline } from '../cli/pipeline.js';
-import { commandChecker } from '../cli/pipeline.js';
+import { commandChecker, type ResolvedPipeline } from './resolve.js';
 import { readCacheRecord } from './cache.js';
 import { runPipeline } from './run.js';
 import { LocalExecutor, PLOTPOINTE_BIN } from './executors/local.js';
