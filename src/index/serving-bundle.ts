@@ -27,6 +27,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeDirAtomically } from '../lake/atomic.js';
+import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { computeSimilarTable, exactSimilarFits, exactSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
 import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
 import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
@@ -141,18 +142,6 @@ function bytes(a: Float32Array | Int32Array | Uint8Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
-/** Scales rows to unit L2 norm into a new array (zero rows stay zero). */
-export function normaliseRows(data: Float32Array, dim: number): Float32Array {
-  const out = new Float32Array(data.length);
-  for (let o = 0; o < data.length; o += dim) {
-    let s = 0;
-    for (let j = 0; j < dim; j++) s += data[o + j] * data[o + j];
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let j = 0; j < dim; j++) out[o + j] = data[o + j] * inv;
-  }
-  return out;
-}
-
 function check(cond: boolean, what: string): void {
   if (!cond) throw ppError('PP_SERVE_BUNDLE', what);
 }
@@ -251,7 +240,7 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
       const c = input.content?.[m];
       if (!c) continue;
       check(c.vectors.length === nI * c.dim && c.present.length === nI, `${m} content is not aligned to ${nI} items`);
-      const normalised = normaliseRows(c.vectors, c.dim);
+      const normalised = l2NormaliseRows(c.vectors.slice(), c.dim);
       await writeFile(join(tmp, `content-${m}.f32`), bytes(normalised));
       await writeFile(join(tmp, `content-${m}.present`), c.present);
       await buildIndex(m, normalised, c.dim, 'cos', c.present);

@@ -23,7 +23,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { AnnIndex } from './ann-index.js';
-import { normaliseRows } from './serving-bundle.js';
+import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { exactKnn } from '../graphs/knn-graph.js';
 
 export const SIMILAR_TABLE_FORMAT = 1;
@@ -166,7 +166,7 @@ export function graphSimilarTable(
   let index = graphIndex;
   let vectors = items;
   if (graphIndex.metric !== 'cos') {
-    vectors = normaliseRows(items, dim);
+    vectors = l2NormaliseRows(items.slice(), dim);
     index = AnnIndex.build(vectors, {
       dimensions: dim,
       metric: 'cos',
