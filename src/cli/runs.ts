@@ -107,14 +107,17 @@ export function renderShow(run: RunDetails, maxEpochs = 20): string {
     `run ${run.id} (${run.kind}, ${run.status})${run.blessedIn.length ? `, blessed in scope ${run.blessedIn.join(', ')}` : ''}`,
     `  dataset ${run.dataset}, split ${run.split}${run.splitHash ? ` (hash ${run.splitHash.slice(0, 12)})` : ''}`,
     `  model ${run.model}, config hash ${run.configHash.slice(0, 12)}${run.parentRunId ? `, parent ${run.parentRunId}` : ''}`,
-    `  code ${run.gitCommit ?? 'unknown commit'}, plotpointe ${run.packageVersion ?? '?'}, node ${run.nodeVersion ?? '?'} on ${run.hostname ?? '?'}`,
+    `  code ${run.gitCommit ?? 'unknown commit'}, plotpointe ${run.packageVersion ?? '?'}, node ${run.nodeVersion ?? '?'} on ${run.hostname ?? '?'}${
+      run.ownerPid !== null ? ` (pid ${run.ownerPid})` : ''
+    }`,
     `  started ${fmtTime(run.startedAt)}, finished ${fmtTime(run.finishedAt)}, wall ${fmtSeconds(run.wallSeconds)}, peak RSS ${
       run.peakRssMb === null ? '-' : `${Math.round(run.peakRssMb)} MB`
     }${run.bestEpoch !== null ? `, best epoch ${run.bestEpoch}` : ''}`,
   ];
   if (run.artifactsDir) lines.push(`  artifacts ${run.artifactsDir}`);
   for (const [k, v] of Object.entries(run.artifacts ?? {})) lines.push(`    ${k}: ${v}`);
-  if (run.error) lines.push(`  error: ${run.error}`);
+  if (run.error) lines.push(`  ${run.status === 'interrupted' ? 'why' : 'error'}: ${run.error.replace(/^interrupted: /, '')}`);
+  else if (run.status === 'running' && run.heartbeatAt) lines.push(`  last heartbeat ${fmtTime(run.heartbeatAt)}`);
   lines.push('config:', ...JSON.stringify(run.config, null, 2).split('\n').map((l) => '  ' + l));
   const names = [...new Set([...Object.keys(run.metrics.valid), ...Object.keys(run.metrics.test)])].sort(compareMetricNames);
   if (names.length) {

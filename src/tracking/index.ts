@@ -43,4 +43,5 @@ export {
   type PartMetrics,
 } from './analysis.js';
 export { makeRunId, modelSlug, RUN_ID_RE } from './run-id.js';
+export { DEFAULT_HEARTBEAT_MS, DEFAULT_STALE_MS, judgeRunning, type RunOwner, type Verdict } from './run-owner.js';
 export { MIGRATIONS, SCHEMA_VERSION } from './schema.js';

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { DuckDBConnection, DuckDBValue } from '@duckdb/node-api';
 import { isPlotPointeError, ppError } from '../errors.js';
@@ -20,6 +19,7 @@ import {
 } from './analysis.js';
 import { openWithLockWait } from './lock-wait.js';
 import { makeRunId } from './run-id.js';
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_STALE_MS, defaultJudgeContext, judgeRunning, thisProcess, type JudgeContext } from './run-owner.js';
 import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from './schema.js';
 
 /**
@@ -38,13 +38,26 @@ import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from './schema.js';
  * lock-wait.ts). Within one process the calls on one file are queued, since two DuckDB instances of one
  * process would not exclude each other.
  *
- * Runs that die without `failRun` (a killed process) stay `running`.
+ *
+ * Interrupted runs. A run is `running` from `startRun` until its process calls `finishRun` or `failRun`; a
+ * process that dies first (SIGKILL, the OOM killer, a reboot) cannot. So `startRun` records the run's owner
+ * (pid, host, a per-process token and, on Linux, the process start time) and, while the run lasts, this
+ * object writes a heartbeat every `heartbeatMs` from an unref'd timer. Every reading call (list, get,
+ * compare, bless, blessed, gate) first judges the `running` runs (run-owner.ts: on the same host the owner
+ * pid must still be the same process; from another host its heartbeat must be fresher than `staleMs`) and
+ * records those whose owner is gone as `interrupted`, with `finished_at` = their last sign of life and the
+ * reason in `error`. That write happens in the reader's open of the file, which excludes every other
+ * process's, so it cannot interleave with the owner's own writes. Only the heartbeat rule can be wrong
+ * about a live process (one silent for longer than `staleMs`, e.g. in a very long synchronous epoch): its
+ * next heartbeat, epoch or finish revives the run — a run's own process may log to, finish or fail its run
+ * when it is `interrupted`, and turns it back to `running` first.
  */
 
 export type RunKind = 'train' | 'eval' | 'ablate';
-export type RunStatus = 'running' | 'finished' | 'failed';
+/** `interrupted`: the run's process died without finishing or failing it (see above). */
+export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted';
 export const RUN_KINDS: readonly RunKind[] = ['train', 'eval', 'ablate'];
-export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed'];
+export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'interrupted'];
 export const RUN_STORE_FILE = 'runs.duckdb';
 export const DEFAULT_SCOPE = 'default';
 
@@ -120,8 +133,12 @@ export interface RunRecord {
   metrics: PartMetrics;
   artifacts: Record<string, string> | null;
   extra: Record<string, unknown> | null;
-  /** The failure message of a failed run. */
+  /** The failure message of a failed run; why an interrupted run was judged interrupted. */
   error: string | null;
+  /** The pid of the process that ran (runs) the run on `hostname`; null for runs recorded before owners were. */
+  ownerPid: number | null;
+  /** The newest heartbeat of the run's process (ISO 8601, UTC); null when it wrote none. */
+  heartbeatAt: string | null;
   /** Scopes in which this run is the currently blessed one of its (dataset, split). */
   blessedIn: string[];
 }
@@ -220,6 +237,10 @@ export interface RunStoreOptions {
   lockTimeoutMs?: number;
   /** First backoff (ms), doubled per retry up to 250 ms, with ±50% jitter (default 25). */
   lockBackoffMs?: number;
+  /** How often a run started here writes its heartbeat (ms, default 30 000; 0 = none). */
+  heartbeatMs?: number;
+  /** A run of another host without a sign of life for this long is interrupted (ms, default 600 000). */
+  staleMs?: number;
 }
 
 type Row = Record<string, unknown>;
@@ -250,12 +271,21 @@ export class RunStore {
   lockWaits = 0;
   private readonly lockTimeoutMs: number;
   private readonly lockBackoffMs: number;
+  private readonly heartbeatMs: number;
+  private readonly staleMs: number;
+  /** Heartbeat timers of the runs this object started and has not finished or failed. */
+  private readonly heartbeats = new Map<string, NodeJS.Timeout>();
   private closed = false;
 
   private constructor(path: string, options: RunStoreOptions) {
     this.path = path;
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
     this.lockBackoffMs = options.lockBackoffMs ?? 25;
+    this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    this.staleMs = options.staleMs ?? DEFAULT_STALE_MS;
+    for (const [k, v] of [['heartbeatMs', this.heartbeatMs], ['staleMs', this.staleMs]] as const) {
+      if (!Number.isFinite(v) || v < 0) throw ppError('PP_USAGE', `${k} must be a number ≥ 0, got ${v}`);
+    }
   }
 
   /** The store of a lake (`<lake>/runs.duckdb`), creating or upgrading its schema. */
@@ -272,12 +302,17 @@ export class RunStore {
     return store;
   }
 
-  /** Ends the use of this object. The file is not held between calls, so this releases nothing else. */
+  /** Ends the use of this object and stops its heartbeats. The file is not held between calls. */
   close(): void {
     this.closed = true;
+    for (const t of this.heartbeats.values()) clearInterval(t);
+    this.heartbeats.clear();
   }
 
-  /** Records a new run with status `running`. */
+  /**
+   * Records a new run with status `running`, owned by this process, and starts its heartbeat (until
+   * `finishRun`/`failRun` of the run on this object, or `close`).
+   */
   async startRun(o: StartRunOptions): Promise<RunDetails> {
     assertName('dataset', o.dataset);
     assertName('split', o.split);
@@ -299,8 +334,8 @@ export class RunStore {
         }
         await s.run(
           `INSERT INTO runs (id, dataset, split, split_hash, model, kind, status, config, config_hash, git_commit, package_version,
-             hostname, node_version, parent_run_id, artifacts_dir, started_at)
-           VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP))`,
+             hostname, node_version, parent_run_id, artifacts_dir, started_at, owner_pid, owner_token, owner_space, owner_start, heartbeat_at)
+           VALUES (?, ?, ?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, CAST(? AS TIMESTAMP))`,
           [
             runId,
             o.dataset,
@@ -312,16 +347,61 @@ export class RunStore {
             sha256Of(o.config),
             cv.commit,
             cv.version,
-            hostname(),
+            thisProcess.hostname,
             process.version,
             o.parentRunId ?? null,
             o.artifactsDir ?? null,
             started.toISOString(),
+            thisProcess.pid,
+            thisProcess.token,
+            thisProcess.space,
+            thisProcess.start,
+            this.heartbeatMs > 0 ? new Date().toISOString() : null,
           ],
         );
         return runId;
-      }).then(async (runId) => (await details(s, runId))!),
+      }).then(async (runId) => {
+        this.startHeartbeat(runId);
+        return (await details(s, runId))!;
+      }),
     );
+  }
+
+  /**
+   * Writes the heartbeat of a run of this process (and revives it when a reader took it for interrupted).
+   * Called by the timer `startRun` sets; a no-op for a finished or failed run or one of another process.
+   */
+  async heartbeat(runId: string): Promise<void> {
+    await this.withDb((s) =>
+      s.run(
+        `UPDATE runs SET heartbeat_at = CAST(? AS TIMESTAMP), status = 'running', finished_at = NULL, wall_seconds = NULL, error = NULL
+         WHERE id = ? AND owner_token = ? AND status IN ('running', 'interrupted')`,
+        [new Date().toISOString(), runId, thisProcess.token],
+      ),
+    );
+  }
+
+  private startHeartbeat(runId: string): void {
+    if (this.heartbeatMs <= 0 || this.closed) return;
+    let busy = false;
+    const timer = setInterval(() => {
+      // A beat waiting for the lock is enough; a deleted store (a test's temp lake) is not recreated.
+      if (busy || this.closed || !existsSync(this.path)) return;
+      busy = true;
+      this.heartbeat(runId)
+        .catch(() => undefined)
+        .finally(() => {
+          busy = false;
+        });
+    }, this.heartbeatMs);
+    timer.unref();
+    this.heartbeats.set(runId, timer);
+  }
+
+  private stopHeartbeat(runId: string): void {
+    const t = this.heartbeats.get(runId);
+    if (t) clearInterval(t);
+    this.heartbeats.delete(runId);
   }
 
   /** Records one epoch of a running run (logging an epoch again replaces it, e.g. after a resume). */
@@ -333,7 +413,7 @@ export class RunStore {
     checkMetrics(e.metrics, 'epoch metrics');
     await this.withDb((s) =>
       s.tx(async () => {
-        await requireStatus(s, runId, 'running', 'log an epoch of');
+        await requireOwnRunning(s, runId, 'log an epoch of');
         await s.run(
           `INSERT OR REPLACE INTO run_epochs (run_id, epoch, loss, metrics, seconds, lr, logged_at)
            VALUES (?, ?, ?, ?, ?, ?, CAST(? AS TIMESTAMP))`,
@@ -352,9 +432,10 @@ export class RunStore {
     if (f.bestEpoch !== undefined && (!Number.isInteger(f.bestEpoch) || f.bestEpoch < 0)) {
       throw ppError('PP_RUN_INVALID', `bestEpoch must be an integer ≥ 0, got ${f.bestEpoch}`);
     }
+    this.stopHeartbeat(runId);
     return this.withDb((s) =>
       s.tx(async () => {
-        const run = await requireStatus(s, runId, 'running', 'finish');
+        const run = await requireOwnRunning(s, runId, 'finish');
         await s.run(
           `UPDATE runs SET status = 'finished', finished_at = CAST(? AS TIMESTAMP), wall_seconds = ?, peak_rss_mb = ?, best_epoch = ?,
              valid_metrics = ?, test_metrics = ?, artifacts = ?, extra = ?
@@ -390,9 +471,10 @@ export class RunStore {
 
   /** Marks a running run failed with a message; wall seconds default to the time since its start. */
   async failRun(runId: string, message: string, o: FailRunOptions = {}): Promise<RunDetails> {
+    this.stopHeartbeat(runId);
     return this.withDb((s) =>
       s.tx(async () => {
-        const run = await requireStatus(s, runId, 'running', 'fail');
+        const run = await requireOwnRunning(s, runId, 'fail');
         const now = new Date();
         const wall = o.wallSeconds ?? (now.getTime() - toIso(run.started_at, 'started_at').valueOf()) / 1000;
         await s.run(
@@ -415,7 +497,7 @@ export class RunStore {
     }
     const limit = o.limit ?? 100;
     if (!Number.isInteger(limit) || limit < 1) throw ppError('PP_USAGE', `limit must be a positive integer, got ${limit}`);
-    return this.withDb(async (s) => {
+    return this.withJudgedDb(async (s) => {
       const rows = await s.all(
         `SELECT * FROM runs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY started_at DESC, id DESC LIMIT ${limit}`,
         params,
@@ -426,7 +508,7 @@ export class RunStore {
 
   /** One run with its epochs; null when there is no such run. */
   async get(runId: string): Promise<RunDetails | null> {
-    return this.withDb((s) => details(s, runId));
+    return this.withJudgedDb((s) => details(s, runId));
   }
 
   /** Like `get`, but an unknown id is PP_RUN_NOT_FOUND. */
@@ -443,7 +525,7 @@ export class RunStore {
   async compare(runIds: string[], metrics?: string[]): Promise<CompareTable> {
     if (runIds.length === 0) throw ppError('PP_USAGE', 'compare needs at least one run id');
     const selectors = metrics?.map((m) => parseMetricSelector(m));
-    const runs = await this.withDb(async (s) => {
+    const runs = await this.withJudgedDb(async (s) => {
       const out: RunRecord[] = [];
       for (const id of runIds) {
         const row = await s.one('SELECT * FROM runs WHERE id = ?', [id]);
@@ -465,7 +547,7 @@ export class RunStore {
   async bless(runId: string, o: BlessOptions = {}): Promise<BlessResult> {
     const scope = o.scope ?? DEFAULT_SCOPE;
     assertName('scope', scope);
-    return this.withDb((s) =>
+    return this.withJudgedDb((s) =>
       s.tx(async () => {
         const run = await s.one('SELECT id, dataset, split, status FROM runs WHERE id = ?', [runId]);
         if (!run) throw ppError('PP_RUN_NOT_FOUND', runId);
@@ -487,7 +569,7 @@ export class RunStore {
 
   /** The blessed run of a (dataset, split, scope), or null. */
   async blessed(dataset: string, split: string, scope: string = DEFAULT_SCOPE): Promise<RunRecord | null> {
-    const b = await this.withDb((s) => currentBlessing(s, dataset, split, scope));
+    const b = await this.withJudgedDb((s) => currentBlessing(s, dataset, split, scope));
     return b ? this.get(b.runId) : null;
   }
 
@@ -523,7 +605,7 @@ export class RunStore {
     if (o.runId === undefined && (o.dataset === undefined || o.split === undefined)) {
       throw ppError('PP_USAGE', 'gate needs a dataset and a split, or a run id');
     }
-    return this.withDb(async (s) => {
+    return this.withJudgedDb(async (s) => {
       let candidate: RunRecord;
       if (o.runId !== undefined) {
         const row = await s.one('SELECT * FROM runs WHERE id = ?', [o.runId]);
@@ -580,6 +662,17 @@ export class RunStore {
         delta: d.delta,
         relative: d.relative,
       };
+    });
+  }
+
+  /**
+   * Like `withDb`, after recording the `running` runs whose process is gone as `interrupted` (see the
+   * class comment): what a reader sees is judged in the same open of the file.
+   */
+  private withJudgedDb<T>(fn: (s: Session) => Promise<T>): Promise<T> {
+    return this.withDb(async (s) => {
+      await markInterrupted(s, defaultJudgeContext(this.staleMs));
+      return fn(s);
     });
   }
 
@@ -662,11 +755,54 @@ async function migrate(s: Session): Promise<void> {
   }
 }
 
-async function requireStatus(s: Session, runId: string, status: RunStatus, verb: string): Promise<Row> {
-  const run = await s.one('SELECT id, dataset, split, model, status, started_at FROM runs WHERE id = ?', [runId]);
+/**
+ * The run, which must be `running` — or `interrupted` and owned by this process, which is evidently alive:
+ * a reader took its silence for death (the heartbeat rule), so it is made `running` again.
+ */
+async function requireOwnRunning(s: Session, runId: string, verb: string): Promise<Row> {
+  const run = await s.one('SELECT id, dataset, split, model, status, started_at, owner_token FROM runs WHERE id = ?', [runId]);
   if (!run) throw ppError('PP_RUN_NOT_FOUND', runId);
-  if (run.status !== status) throw ppError('PP_RUN_INVALID', `cannot ${verb} run ${runId}: it is ${String(run.status)}`);
+  if (run.status === 'interrupted' && run.owner_token === thisProcess.token) {
+    await s.run(`UPDATE runs SET status = 'running', finished_at = NULL, wall_seconds = NULL, error = NULL WHERE id = ?`, [runId]);
+    return { ...run, status: 'running' };
+  }
+  if (run.status !== 'running') throw ppError('PP_RUN_INVALID', `cannot ${verb} run ${runId}: it is ${String(run.status)}`);
   return run;
+}
+
+/**
+ * Judges every `running` run (run-owner.ts) and records those whose process is gone as `interrupted`:
+ * `finished_at` and `wall_seconds` from its last sign of life, the reason in `error`.
+ */
+async function markInterrupted(s: Session, ctx: JudgeContext): Promise<void> {
+  const rows = await s.all(
+    `SELECT r.id, r.hostname, r.owner_pid, r.owner_token, r.owner_space, r.owner_start, r.started_at, r.heartbeat_at,
+            (SELECT max(e.logged_at) FROM run_epochs e WHERE e.run_id = r.id) AS last_epoch_at
+     FROM runs r WHERE r.status = 'running'`,
+  );
+  const gone: { id: string; reason: string; lastSeen: Date; startedAt: Date }[] = [];
+  for (const r of rows) {
+    const startedAt = toIso(r.started_at, 'started_at');
+    const verdict = judgeRunning(
+      {
+        owner: { hostname: str(r.hostname), pid: num(r.owner_pid), token: str(r.owner_token), space: str(r.owner_space), start: str(r.owner_start) },
+        startedAt,
+        heartbeatAt: r.heartbeat_at === null ? null : toIso(r.heartbeat_at, 'heartbeat_at'),
+        lastEpochAt: r.last_epoch_at === null ? null : toIso(r.last_epoch_at, 'last_epoch_at'),
+      },
+      ctx,
+    );
+    if (verdict.interrupted) gone.push({ id: String(r.id), reason: verdict.reason, lastSeen: verdict.lastSeen, startedAt });
+  }
+  if (gone.length === 0) return;
+  await s.tx(async () => {
+    for (const g of gone) {
+      await s.run(
+        `UPDATE runs SET status = 'interrupted', finished_at = CAST(? AS TIMESTAMP), wall_seconds = ?, error = ? WHERE id = ? AND status = 'running'`,
+        [g.lastSeen.toISOString(), Math.max(0, (g.lastSeen.getTime() - g.startedAt.getTime()) / 1000), `interrupted: ${g.reason}`, g.id],
+      );
+    }
+  });
 }
 
 async function currentBlessings(s: Session): Promise<Blessing[]> {
@@ -749,6 +885,8 @@ function toRecord(r: Row): RunRecord {
     artifacts: (parseJson(r.artifacts) as Record<string, string> | null) ?? null,
     extra: (parseJson(r.extra) as Record<string, unknown> | null) ?? null,
     error: str(r.error),
+    ownerPid: num(r.owner_pid),
+    heartbeatAt: r.heartbeat_at === null || r.heartbeat_at === undefined ? null : toIso(r.heartbeat_at, 'heartbeat_at').toISOString(),
     blessedIn: [],
   };
 }

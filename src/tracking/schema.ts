@@ -11,9 +11,19 @@
  *   run_metrics   final metrics in long form (run, part, metric, value) with the run's dataset, split and model
  *                 copied in, for plain SQL: SELECT model, value FROM run_metrics WHERE metric = 'ndcg@20'
  *   blessings     the history of blessed runs; the newest row per (dataset, split, scope) is the blessed one
+ *
+ * Version 2: the status `interrupted` (a run whose process died without finishing it), and the run's owner
+ * (owner_pid, owner_token, owner_space, owner_start; its host is `hostname`) with its heartbeat_at — see
+ * run-owner.ts. DuckDB cannot alter a CHECK constraint, so `runs` is rebuilt: renamed, recreated with the
+ * wider check and the new columns, its rows copied over, the old table dropped (one transaction).
  */
 
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+
+/** The columns of `runs` in version 1, copied over by migration 2. */
+const V1_RUN_COLUMNS =
+  'id, dataset, split, split_hash, model, kind, status, config, config_hash, git_commit, package_version, hostname, node_version, ' +
+  'parent_run_id, artifacts_dir, started_at, finished_at, wall_seconds, peak_rss_mb, best_epoch, valid_metrics, test_metrics, artifacts, extra, error';
 
 export const SCHEMA_VERSION_TABLE = `CREATE TABLE IF NOT EXISTS schema_version (
   version INTEGER PRIMARY KEY,
@@ -81,5 +91,42 @@ export const MIGRATIONS: readonly (readonly string[])[] = [
       blessed_at TIMESTAMP NOT NULL,
       note VARCHAR
     )`,
+  ],
+  [
+    `ALTER TABLE runs RENAME TO runs_v1`,
+    `CREATE TABLE runs (
+      id VARCHAR PRIMARY KEY,
+      dataset VARCHAR NOT NULL,
+      split VARCHAR NOT NULL,
+      split_hash VARCHAR,
+      model VARCHAR NOT NULL,
+      kind VARCHAR NOT NULL CHECK (kind IN ('train', 'eval', 'ablate')),
+      status VARCHAR NOT NULL CHECK (status IN ('running', 'finished', 'failed', 'interrupted')),
+      config JSON NOT NULL,
+      config_hash VARCHAR NOT NULL,
+      git_commit VARCHAR,
+      package_version VARCHAR,
+      hostname VARCHAR,
+      node_version VARCHAR,
+      parent_run_id VARCHAR,
+      artifacts_dir VARCHAR,
+      started_at TIMESTAMP NOT NULL,
+      finished_at TIMESTAMP,
+      wall_seconds DOUBLE,
+      peak_rss_mb DOUBLE,
+      best_epoch INTEGER,
+      valid_metrics JSON,
+      test_metrics JSON,
+      artifacts JSON,
+      extra JSON,
+      error VARCHAR,
+      owner_pid INTEGER,
+      owner_token VARCHAR,
+      owner_space VARCHAR,
+      owner_start VARCHAR,
+      heartbeat_at TIMESTAMP
+    )`,
+    `INSERT INTO runs (${V1_RUN_COLUMNS}) SELECT ${V1_RUN_COLUMNS} FROM runs_v1`,
+    `DROP TABLE runs_v1`,
   ],
 ];
