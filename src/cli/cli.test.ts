@@ -1,25 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { repoRoot, tempDir, writeLines } from '../test-support/fixtures.js';
-
-/** Runs the real `plotpointe` bin as a user would. */
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plotpointe.mjs'), ...args], { encoding: 'utf8' });
-  const lines = r.stdout.trimEnd().split('\n');
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr, last: lines[lines.length - 1] };
-}
+import { cliJson, runCli } from '../test-support/cli.js';
+import { tempDir, writeLines } from '../test-support/fixtures.js';
 
 test('data ingest --json prints one JSON object as the last stdout line and exits 0', () => {
   const dir = tempDir('cli');
   writeLines(dir, 'train.txt', ['0 1 2', '1 2']);
   writeLines(dir, 'test.txt', ['0 3']);
-  const r = cli(['data', 'ingest', '--format', 'lightgcn', '--input', dir, '--lake', join(dir, 'lake'), '--name', 'x', '--json']);
+  const r = runCli(['data', 'ingest', '--format', 'lightgcn', '--input', dir, '--lake', join(dir, 'lake'), '--name', 'x', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const out = JSON.parse(r.last);
+  const out = cliJson(r);
   assert.equal(out.interactions, 4);
   assert.equal(out.users, 2);
   assert.equal(out.reconciled, true);
@@ -29,7 +22,7 @@ test('a truncated gzip is one error line with its code, exit status 3 and no sta
   const dir = tempDir('cli-gz');
   const gz = gzipSync(Buffer.from(Array.from({ length: 2000 }, (_, i) => `${i} 1 2 3`).join('\n')));
   writeFileSync(join(dir, 'train.txt'), gz.subarray(0, gz.length - 30));
-  const r = cli(['data', 'ingest', '--format', 'lightgcn', '--input', dir, '--lake', join(dir, 'lake'), '--name', 'x']);
+  const r = runCli(['data', 'ingest', '--format', 'lightgcn', '--input', dir, '--lake', join(dir, 'lake'), '--name', 'x']);
   assert.equal(r.status, 3);
   const errLines = r.stderr.split('\n').filter((l) => l.startsWith('error '));
   assert.equal(errLines.length, 1);
@@ -39,25 +32,25 @@ test('a truncated gzip is one error line with its code, exit status 3 and no sta
 
 test('--debug adds the stack trace; --json adds the error as the last stdout line', () => {
   const dir = tempDir('cli-debug');
-  const r = cli(['data', 'ingest', '--format', 'lightgcn', '--input', join(dir, 'nope'), '--lake', dir, '--name', 'x', '--debug', '--json']);
+  const r = runCli(['data', 'ingest', '--format', 'lightgcn', '--input', join(dir, 'nope'), '--lake', dir, '--name', 'x', '--debug', '--json']);
   assert.equal(r.status, 3);
   assert.match(r.stderr, /^error PP_INPUT_NOT_FOUND: /m);
   assert.match(r.stderr, /\n\s+at /);
-  assert.equal(JSON.parse(r.last).error.code, 'PP_INPUT_NOT_FOUND');
+  assert.equal(cliJson(r).error.code, 'PP_INPUT_NOT_FOUND');
 });
 
 test('usage mistakes are PP_USAGE with exit status 2', () => {
-  const r = cli(['data', 'ingest', '--format', 'lightgcn']);
+  const r = runCli(['data', 'ingest', '--format', 'lightgcn']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^error PP_USAGE: required option/m);
-  const unknown = cli(['nonsense', '--json']);
+  const unknown = runCli(['nonsense', '--json']);
   assert.equal(unknown.status, 2);
-  assert.equal(JSON.parse(unknown.last).error.code, 'PP_USAGE');
+  assert.equal(cliJson(unknown).error.code, 'PP_USAGE');
 });
 
 test('data formats lists every reader', () => {
-  const r = cli(['data', 'formats', '--json']);
+  const r = runCli(['data', 'formats', '--json']);
   assert.equal(r.status, 0);
-  const names = JSON.parse(r.last).formats.map((f: { name: string }) => f.name);
+  const names = cliJson(r).formats.map((f: { name: string }) => f.name);
   assert.deepEqual(names, ['amazon2014', 'amazon2018', 'lightgcn', 'unisrec', 'movielens', 'csv', 'parquet']);
 });

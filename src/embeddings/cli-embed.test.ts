@@ -1,24 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, tempDir } from '../test-support/fixtures.js';
+import { cliJson, runCli } from '../test-support/cli.js';
+import { tempDir } from '../test-support/fixtures.js';
 import { loadEmbeddings } from './store.js';
 import { tinyLake } from './testkit.js';
 
-/** Runs the real `plotpointe` bin as a user would. */
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plotpointe.mjs'), ...args], { encoding: 'utf8' });
-  const lines = r.stdout.trimEnd().split('\n');
-  return { status: r.status, stderr: r.stderr, last: lines[lines.length - 1] };
-}
-
 test('plotpointe embed text --json embeds a tiny ingested lake with USE lite and writes text.f32/.json/.mask', async () => {
   const lake = await tinyLake(tempDir('cli-embed'));
-  const r = cli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--batch', '2', '--json']);
+  const r = runCli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--batch', '2', '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const s = JSON.parse(r.last);
+  const s = cliJson(r);
   assert.equal(s.count, 5);
   assert.equal(s.dim, 512);
   assert.equal(s.missing, 1);
@@ -30,7 +23,7 @@ test('plotpointe embed text --json embeds a tiny ingested lake with USE lite and
   assert.equal(e.meta.encoder, 'use-lite');
   assert.equal(e.meta.normalised, true);
 
-  const again = JSON.parse(cli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--json']).last);
+  const again = cliJson(runCli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--json']));
   assert.equal(again.cache_hits, 4);
   assert.equal(again.encoded, 0);
 });
@@ -45,9 +38,9 @@ test('embed text errors are one coded line: unknown encoder, bad fields, missing
     [['--name', 'tiny', '--encoder', `st:${join(dir, 'all-MiniLM-L6-v2')}`], 'PP_EMBED_MODEL_LOAD', 3],
   ];
   for (const [extra, code, status] of cases) {
-    const r = cli(['embed', 'text', '--lake', lake, ...extra, '--json']);
+    const r = runCli(['embed', 'text', '--lake', lake, ...extra, '--json']);
     assert.equal(r.status, status, r.stderr);
-    assert.equal(JSON.parse(r.last).error.code, code);
+    assert.equal(cliJson(r).error.code, code);
     assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('error ')).length, 1);
   }
 });

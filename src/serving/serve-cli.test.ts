@@ -1,44 +1,35 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { setProgressMode } from '../cli/progress.js';
 import { shutdownPool } from '../core/index.js';
 import { runTraining } from '../train/run-training.js';
-import { repoRoot } from '../test-support/fixtures.js';
+import { plotpointeBin as bin, runCli } from '../test-support/cli.js';
 import { buildServeFixture } from './testkit.js';
 
 setProgressMode('silent');
 after(() => shutdownPool());
 
-const bin = join(repoRoot, 'bin', 'plotpointe.mjs');
-
-function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args, '--json', '--quiet'], { encoding: 'utf8', env: { ...process.env, ...env } });
-  const lines = r.stdout.trimEnd().split('\n');
-  return { status: r.status, stderr: r.stderr, out: JSON.parse(lines[lines.length - 1]) };
-}
-
 test('plotpointe index build + plotpointe serve through the real bin: listen, answer, reload with the env token, stop on SIGTERM', async () => {
   const fx = await buildServeFixture('serve-cli');
   const lakeArgs = ['--lake', fx.lake, '--name', fx.name];
 
-  const built = cli(['index', 'build', ...lakeArgs, '--run', fx.runA, '--expansion-search', '96']);
+  const built = runCli(['index', 'build', ...lakeArgs, '--run', fx.runA, '--expansion-search', '96'], { json: true });
   assert.equal(built.status, 0, built.stderr);
-  assert.equal(built.out.run_id, fx.runA);
-  assert.ok(built.out.indexes.graph.size > 0 && built.out.indexes.text.size > 0);
+  assert.equal(built.json.run_id, fx.runA);
+  assert.ok(built.json.indexes.graph.size > 0 && built.json.indexes.text.size > 0);
 
   const pop = await runTraining({ lake: fx.lake, name: fx.name, split: 'default', model: 'pop', ks: [20] });
-  const refused = cli(['index', 'build', ...lakeArgs, '--run', pop.run_id]);
+  const refused = runCli(['index', 'build', ...lakeArgs, '--run', pop.run_id], { json: true });
   assert.equal(refused.status, 2);
-  assert.equal(refused.out.error.code, 'PP_INDEX_NO_EMBEDDINGS');
-  assert.match(refused.out.error.message, /mf, lightgcn, gat/);
-  const noBlessed = cli(['index', 'build', ...lakeArgs]);
-  assert.equal(noBlessed.out.error.code, 'PP_RUN_NOT_BLESSED');
-  const noBundle = cli(['serve', ...lakeArgs, '--run', pop.run_id, '--port', '0']);
-  assert.equal(noBundle.out.error.code, 'PP_SERVE_BUNDLE');
+  assert.equal(refused.json.error.code, 'PP_INDEX_NO_EMBEDDINGS');
+  assert.match(refused.json.error.message, /mf, lightgcn, gat/);
+  const noBlessed = runCli(['index', 'build', ...lakeArgs], { json: true });
+  assert.equal(noBlessed.json.error.code, 'PP_RUN_NOT_BLESSED');
+  const noBundle = runCli(['serve', ...lakeArgs, '--run', pop.run_id, '--port', '0'], { json: true });
+  assert.equal(noBundle.json.error.code, 'PP_SERVE_BUNDLE');
 
   const child = spawn(process.execPath, [bin, 'serve', ...lakeArgs, '--run', fx.runA, '--port', '0', '--json'], {
     env: { ...process.env, PLOTPOINTE_ADMIN_TOKEN: 'from-env' },

@@ -1,21 +1,14 @@
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot, tempDir } from '../../test-support/fixtures.js';
+import { cliJson, runCli } from '../../test-support/cli.js';
+import { tempDir } from '../../test-support/fixtures.js';
 import { cosine } from '../encoder.js';
 import { loadEmbeddings } from '../store.js';
 import { readStagedColumns } from '../embed-run.js';
 import { createImageEncoder } from './encoders.js';
 import { demoImageLake, MOBILENET } from './testkit.js';
-
-/** Runs the real `plotpointe` bin as a user would. */
-function cli(args: string[]) {
-  const r = spawnSync(process.execPath, [join(repoRoot, 'bin', 'plotpointe.mjs'), ...args], { encoding: 'utf8' });
-  const lines = r.stdout.trimEnd().split('\n');
-  return { status: r.status, stderr: r.stderr, last: lines[lines.length - 1]! };
-}
 
 describe('plotpointe embed image on a 60-item demo lake', () => {
   let lake: string;
@@ -31,9 +24,9 @@ describe('plotpointe embed image on a 60-item demo lake', () => {
     ['the bundled encoder (offline, npm-shipped weights)', 'bundled', false],
   ] as const) {
     test(`with ${label}: every item embedded in staging order, then a re-run answers from the cache`, { skip }, async () => {
-      const r = cli(['embed', 'image', '--lake', lake, '--name', 'demo', '--encoder', spec, '--batch', '8', '--json']);
+      const r = runCli(['embed', 'image', '--lake', lake, '--name', 'demo', '--encoder', spec, '--batch', '8', '--json']);
       assert.equal(r.status, 0, r.stderr);
-      const s = JSON.parse(r.last);
+      const s = cliJson(r);
       assert.equal(s.count, 60);
       assert.equal(s.present, 60);
       assert.equal(s.failed, 0);
@@ -61,9 +54,9 @@ describe('plotpointe embed image on a 60-item demo lake', () => {
       const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
       assert.equal(manifest.config.image.encoder_id, s.encoder_id);
 
-      const again = cli(['embed', 'image', '--lake', lake, '--name', 'demo', '--encoder', spec, '--json']);
+      const again = runCli(['embed', 'image', '--lake', lake, '--name', 'demo', '--encoder', spec, '--json']);
       assert.equal(again.status, 0, again.stderr);
-      const s2 = JSON.parse(again.last);
+      const s2 = cliJson(again);
       assert.equal(s2.cache_hits + s2.duplicates, 60);
       assert.equal(s2.encoded, 0);
     });
@@ -78,9 +71,9 @@ describe('plotpointe embed image on a 60-item demo lake', () => {
       [['--name', 'demo', '--concurrency', 'many'], 'PP_USAGE', 2],
     ];
     for (const [extra, code, status] of cases) {
-      const r = cli(['embed', 'image', '--lake', lake, ...extra, '--json']);
+      const r = runCli(['embed', 'image', '--lake', lake, ...extra, '--json']);
       assert.equal(r.status, status, `${extra.join(' ')}: ${r.stderr}`);
-      assert.equal(JSON.parse(r.last).error.code, code);
+      assert.equal(cliJson(r).error.code, code);
       assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('error ')).length, 1);
     }
   });
