@@ -1,13 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { setProgressMode } from '../cli/progress.js';
 import { shutdownPool } from '../core/index.js';
 import { runTraining } from '../train/run-training.js';
-import { plotpointeBin as bin, runCli } from '../test-support/cli.js';
-import { buildServeFixture } from './testkit.js';
+import { runCli } from '../test-support/cli.js';
+import { buildServeFixture, startServeProcess } from './testkit.js';
 
 setProgressMode('silent');
 after(() => shutdownPool());
@@ -31,18 +28,10 @@ test('plotpointe index build + plotpointe serve through the real bin: listen, an
   const noBundle = runCli(['serve', ...lakeArgs, '--run', pop.run_id, '--port', '0'], { json: true });
   assert.equal(noBundle.json.error.code, 'PP_SERVE_BUNDLE');
 
-  const child = spawn(process.execPath, [bin, 'serve', ...lakeArgs, '--run', fx.runA, '--port', '0', '--json'], {
-    env: { ...process.env, PLOTPOINTE_ADMIN_TOKEN: 'from-env' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (l) => stdout.push(l));
+  const server = await startServeProcess([...lakeArgs, '--run', fx.runA], { PLOTPOINTE_ADMIN_TOKEN: 'from-env' });
+  let stopped: Awaited<ReturnType<typeof server.stop>>;
   try {
-    const [first] = (await once(lines, 'line', { signal: AbortSignal.timeout(60_000) }).catch((err: Error) => Promise.reject(new Error(`no listening line (${err.message}); stderr: ${stderr}`)))) as [string];
-    const { listening, variants } = JSON.parse(first) as { listening: string; variants: Record<string, string> };
+    const { listening, variants } = server.listening;
     assert.deepEqual(variants, { default: fx.runA });
 
     assert.equal((await fetch(`${listening}/healthz`)).status, 200);
@@ -62,14 +51,15 @@ test('plotpointe index build + plotpointe serve through the real bin: listen, an
     assert.equal(((await reload.json()) as { model_version: string }).model_version, fx.runB);
 
     // Structured JSON logs with request ids on stderr.
-    const logLine = stderr.split('\n').find((l) => l.includes('"reqId"'));
-    assert.ok(logLine, stderr.slice(0, 500));
+    const logLine = server.stderr().split('\n').find((l) => l.includes('"reqId"'));
+    assert.ok(logLine, server.stderr().slice(0, 500));
     assert.ok(JSON.parse(logLine!).reqId);
   } finally {
-    child.kill('SIGTERM');
+    stopped = await server.stop();
   }
-  const [code] = (await once(child, 'exit')) as [number];
-  assert.equal(code, 0, stderr.slice(-2000));
-  const summary = JSON.parse(stdout[stdout.length - 1]) as { signal: string };
-  assert.equal(summary.signal, 'SIGTERM');
+  {
+    const { code, summary } = stopped;
+    assert.equal(code, 0, server.stderr().slice(-2000));
+    assert.equal(summary?.signal, 'SIGTERM');
+  }
 });

@@ -3,7 +3,11 @@
  * embeddings from a deterministic fake encoder (CountingEncoder, 16-d), image embeddings from a fake byte-hash
  * encoder (8-d, every 5th item missing), the text kNN graph (k = 10) and the serving bundles of both runs.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { plotpointeBin } from '../test-support/cli.js';
 import { loadConfig } from '../config/load.js';
 import { generateDemo } from '../data/demo/generate.js';
 import { ingest } from '../data/ingest.js';
@@ -104,4 +108,41 @@ export async function buildServeFixture(prefix: string): Promise<ServeFixture> {
   await buildItemGraph({ lake, name, modality: 'text', k: 10, recallSample: 0, threads: 1 });
   for (const runId of [a.run_id, b.run_id]) await buildServingBundle({ lake, name, runId, threads: 1 });
   return { dir, lake, name, runA: a.run_id, runB: b.run_id };
+}
+
+/** A `plotpointe serve … --json` child process started through the real bin, up and listening. */
+export interface ServeProcess {
+  child: ChildProcess;
+  /** Its `--json` listening line. */
+  listening: { listening: string; variants: Record<string, string>; workers: number };
+  /** Stdout lines so far (the last one is the summary once it has exited). */
+  stdout: string[];
+  /** Stderr so far (pino JSON lines). */
+  stderr(): string;
+  /** SIGTERM, then its exit code and summary line. */
+  stop(): Promise<{ code: number | null; summary: Record<string, unknown> | null }>;
+}
+
+/** Starts `plotpointe serve <args> --port 0 --json` and waits (at most `timeoutMs`) for its listening line. */
+export async function startServeProcess(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [plotpointeBin, 'serve', ...args, '--port', '0', '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const stdout: string[] = [];
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const lines = createInterface({ input: child.stdout! });
+  lines.on('line', (l) => stdout.push(l));
+  const exited = once(child, 'exit') as Promise<[number | null]>;
+  const stop = async () => {
+    child.kill('SIGTERM');
+    const [code] = await exited;
+    const last = stdout[stdout.length - 1];
+    return { code, summary: last && stdout.length > 1 ? (JSON.parse(last) as Record<string, unknown>) : null };
+  };
+  try {
+    const [first] = (await once(lines, 'line', { signal: AbortSignal.timeout(timeoutMs) })) as [string];
+    return { child, listening: JSON.parse(first) as ServeProcess['listening'], stdout, stderr: () => stderr, stop };
+  } catch (err) {
+    await stop();
+    throw new Error(`plotpointe serve ${args.join(' ')}: no listening line (${(err as Error).message}); stderr: ${stderr.slice(-3000)}`);
+  }
 }

@@ -1,28 +1,23 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { setProgressMode } from '../../cli/progress.js';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
-import { repoRoot } from '../../test-support/fixtures.js';
 import { servingDir } from '../../index/build-serving.js';
 import { servingLogsPath } from '../log-schema.js';
-import { buildServeFixture } from '../testkit.js';
+import { buildServeFixture, startServeProcess } from '../testkit.js';
 
 setProgressMode('silent');
 after(() => shutdownPool());
 
-const bin = join(repoRoot, 'bin', 'plotpointe.mjs');
 const TOKEN = 'cluster-token';
 
 /** Child pids of a process (Linux /proc). */
 function childPids(pid: number): number[] {
   const out: number[] = [];
-  for (const task of spawnSync('ls', [`/proc/${pid}/task`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean)) {
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
     try {
       out.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
     } catch {
@@ -44,15 +39,8 @@ async function until<T>(what: string, f: () => Promise<T | null> | T | null, sec
 
 test('serve --workers 2: two API processes share the port; events, request log, analytics, metrics, reload under load, a killed worker replaced on the new run, SIGTERM', async () => {
   const fx = await buildServeFixture('serve-cluster');
-  const child = spawn(process.execPath, [bin, 'serve', '--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--port', '0', '--workers', '2', '--json'], {
-    env: { ...process.env, PLOTPOINTE_ADMIN_TOKEN: TOKEN },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const stdout: string[] = [];
-  let stderr = '';
-  child.stderr.on('data', (d) => (stderr += d));
-  const lines = createInterface({ input: child.stdout });
-  lines.on('line', (l) => stdout.push(l));
+  const server = await startServeProcess(['--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN });
+  const child = server.child;
   let served = 0;
   const recommend = async (user: string) => {
     const r = await fetch(`${url}/v1/users/${user}/recommendations?k=5`);
@@ -61,9 +49,9 @@ test('serve --workers 2: two API processes share the port; events, request log, 
     return ((await r.json()) as { model_version: string }).model_version;
   };
   let url = '';
+  let stopped: Awaited<ReturnType<typeof server.stop>>;
   try {
-    const [first] = (await once(lines, 'line', { signal: AbortSignal.timeout(120_000) }).catch((err: Error) => Promise.reject(new Error(`no listening line (${err.message}); stderr: ${stderr}`)))) as [string];
-    const listening = JSON.parse(first) as { listening: string; variants: Record<string, string>; workers: number };
+    const listening = server.listening;
     url = listening.listening;
     assert.equal(listening.workers, 2);
     assert.deepEqual(listening.variants, { default: fx.runA });
@@ -120,17 +108,18 @@ test('serve --workers 2: two API processes share the port; events, request log, 
       const now = childPids(child.pid!);
       return now.length === 2 && !now.includes(workers[0]) ? now : null;
     });
-    await until('the replacement to listen', () => (/replacement worker \d+ is serving/.test(stderr) ? true : null));
+    await until('the replacement to listen', () => (/replacement worker \d+ is serving/.test(server.stderr()) ? true : null));
     for (let i = 0; i < 20; i++) assert.equal(await recommend(known.user), fx.runB);
   } finally {
-    child.kill('SIGTERM');
+    stopped = await server.stop();
   }
-  const [code] = (await once(child, 'exit')) as [number];
-  assert.equal(code, 0, stderr.slice(-3000));
-  const summary = JSON.parse(stdout[stdout.length - 1]) as { signal: string; workers: number; log_rows_written: number; variants: Record<string, string> };
-  assert.equal(summary.signal, 'SIGTERM');
-  assert.equal(summary.workers, 2);
-  assert.deepEqual(summary.variants, { default: fx.runB });
+  {
+    const { code, summary } = stopped;
+    assert.equal(code, 0, server.stderr().slice(-3000));
+    assert.equal(summary?.signal, 'SIGTERM');
+    assert.equal(summary?.workers, 2);
+    assert.deepEqual(summary?.variants, { default: fx.runB });
+  }
   // Every recommendation response is in the request log once the cluster has stopped.
   const db = await openDb({ path: servingLogsPath(fx.lake) });
   try {
