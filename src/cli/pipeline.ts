@@ -9,6 +9,7 @@ import { LocalExecutor, type Executor } from '../pipeline/executors/local.js';
 import { BullmqExecutor, checkRedis } from '../pipeline/executors/bullmq.js';
 import { runWorker } from '../pipeline/worker.js';
 import { runDemo, renderDemo } from '../pipeline/demo-job.js';
+import { registerShardCommands } from './worker-shards.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 /** The pipeline file reader moved to the pipeline layer with the rest of the resolution; kept importable from here. */
@@ -93,6 +94,8 @@ export function registerPipelineCommands(program: Command, setExit: (code: numbe
         ),
       );
     });
+
+  registerShardCommands(pipeline, setExit);
 
   pipeline
     .command('steps')

@@ -46,10 +46,17 @@ export interface StepSpec {
   /** The plotpointe command line of the step (without the global --json/--quiet, which the runner adds). */
   command(ctx: StepContext): string[];
   /**
-   * Shards for the distributed executor: independent command lines whose results the step command then
-   * assembles. Absent: the step runs whole.
+   * The step split for the distributed executor (`pipeline.shards` > 0): `count` independent shard commands
+   * and a merge command that assembles their parts into exactly the outputs `command` writes (so the cache key
+   * is the same either way). Absent: the step runs whole.
    */
-  shards?(ctx: StepContext, count: number): string[][];
+  sharded?: ShardedForm;
+}
+
+/** A step's sharded form: shard command lines (run in any order, on any workers) and the merge after them all. */
+export interface ShardedForm {
+  shards(ctx: StepContext, count: number): string[][];
+  merge(ctx: StepContext, count: number): string[];
 }
 
 /** Checks ids, dependencies and acyclicity; returns the steps in a topological order (declaration order among ties). */

@@ -27,6 +27,8 @@ export interface StepReport {
   /** Offsets from the run's start (ran steps only). */
   start_s: number;
   end_s: number;
+  /** Shard jobs the step ran as (distributed executor, `pipeline.shards`); usage then covers shards and merge. */
+  shards?: number;
   /** For cache hits: what the step cost when it ran. */
   recorded?: StepUsage;
   error?: string;

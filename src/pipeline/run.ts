@@ -186,21 +186,24 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
     }
     status.set(s.id, 'running');
     const startS = (performance.now() - started) / 1000;
-    journal.append({ event: 'step-start', step: s.id, key });
-    log(`${s.id}: running (${s.resource}) ${key}`);
+    // A distributed executor runs a step that has a sharded form as `shards` shard jobs and a merge (which
+    // writes the outputs `command` would, so the key is the same); the local executor always runs it whole.
+    const shards = o.executor.kind === 'bullmq' && s.sharded ? Math.max(0, Math.floor(Number(o.config['pipeline.shards']) || 0)) : 0;
+    journal.append({ event: 'step-start', step: s.id, key, ...(shards ? { shards } : {}) });
+    log(`${s.id}: running (${s.resource}${shards ? `, ${shards} shards` : ''}) ${key}`);
+    const tail = [...ctx.args, '--config', configFile, '--json', '--quiet'];
     const task: StepTask = {
       step: s.id,
-      argv: [...s.command(ctx), ...ctx.args, '--config', configFile, '--json', '--quiet'],
+      argv: [...(shards ? s.sharded!.merge(ctx, shards) : s.command(ctx)), ...tail],
       env: { PLOTPOINTE_CORE_THREADS: process.env.PLOTPOINTE_CORE_THREADS ?? threads, ...o.env },
       logPath: join(runDir, 'logs', `${s.id}.log`),
       lake,
       inputs: inputs.filter((i) => i.sha256 !== 'absent').map((i) => i.path),
-      // Shards only for a distributed executor and steps that declare them (none of the current stages does).
-      shards: o.executor.kind === 'bullmq' && s.shards && Number(o.config['pipeline.shards']) > 0 ? s.shards(ctx, Number(o.config['pipeline.shards'])) : undefined,
+      shards: shards ? s.sharded!.shards(ctx, shards).map((argv) => [...argv, ...tail]) : undefined,
     };
     const outcome = await o.executor.run(task);
     const endS = (performance.now() - started) / 1000;
-    const base = { step: s.id, resource: s.resource, key, config_hash: configHash, wall_s: outcome.usage.wall_s, cpu_s: outcome.usage.cpu_s, peak_rss_mb: outcome.usage.peak_rss_mb, start_s: startS, end_s: endS };
+    const base = { step: s.id, resource: s.resource, key, config_hash: configHash, wall_s: outcome.usage.wall_s, cpu_s: outcome.usage.cpu_s, peak_rss_mb: outcome.usage.peak_rss_mb, start_s: startS, end_s: endS, ...(shards ? { shards } : {}) };
     if (outcome.exitCode !== 0 || !outcome.result) {
       const why = interrupted ? `interrupted (${interrupted})` : outcome.error ?? `exit ${outcome.exitCode ?? outcome.signal}`;
       status.set(s.id, 'failed');

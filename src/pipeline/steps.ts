@@ -98,6 +98,12 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: (ctx) => embeddingFiles(ctx, 'text'),
     command: (ctx) => ['embed', 'text', ...lakeArgs(ctx), '--encoder', s(ctx.config['pipeline.text_encoder'])],
+    // Shards split the encoder batches; the merge writes text.{f32,mask,json} (src/pipeline/shards/embed-text.ts).
+    sharded: {
+      shards: (ctx, count) =>
+        Array.from({ length: count }, (_, i) => ['pipeline', 'shard', 'embed-text', ...lakeArgs(ctx), '--encoder', s(ctx.config['pipeline.text_encoder']), '--part', s(i), '--of', s(count)]),
+      merge: (ctx, count) => ['pipeline', 'merge', 'embed-text', ...lakeArgs(ctx), '--encoder', s(ctx.config['pipeline.text_encoder']), '--of', s(count)],
+    },
   },
   {
     id: 'embed-image',

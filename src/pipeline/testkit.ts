@@ -127,13 +127,16 @@ function stripVolatile(v: unknown): unknown {
 
 /**
  * sha256 of every file of every step's declared outputs in the report (read from the cache records), keyed by
- * lake-relative path with the train run id replaced by RUN (run ids carry the start time). JSON files are
- * hashed without their volatile fields; everything else byte for byte.
+ * lake-relative path with the train run id (when the report has a train step) replaced by RUN (run ids carry the
+ * start time). JSON files are hashed without their volatile fields; everything else byte for byte.
  */
 export async function artifactHashes(report: Partial<PipelineReport>): Promise<Record<string, string>> {
   const lake = report.lake!;
   const out: Record<string, string> = {};
-  const runId = String((await readCacheRecord(lake, 'train', report.steps!.find((s) => s.step === 'train')!.key))?.result.run_id ?? 'none');
+  const train = report.steps!.find((s) => s.step === 'train');
+  // Without a train step (a run of some steps only) there is no run id to replace.
+  const runId = train ? String((await readCacheRecord(lake, 'train', train.key))?.result.run_id ?? 'none') : null;
+  const unRun = (x: string) => (runId === null ? x : x.split(runId).join('RUN'));
   for (const s of report.steps ?? []) {
     const rec = await readCacheRecord(lake, s.step, s.key);
     if (!rec) throw new Error(`no cache record for ${s.step}`);
@@ -144,8 +147,8 @@ export async function artifactHashes(report: Partial<PipelineReport>): Promise<R
         if (NOT_REPRODUCIBLE.test(f)) continue;
         const bytes = readFileSync(join(lake, f));
         // JSON: without volatile fields, and with the train run id (which carries its start time) as RUN.
-        const body = f.endsWith('.json') ? JSON.stringify(stripVolatile(JSON.parse(bytes.toString('utf8')))).split(runId).join('RUN') : bytes;
-        out[`${s.step}:${f.split(runId).join('RUN')}`] = createHash('sha256').update(body).digest('hex');
+        const body = f.endsWith('.json') ? unRun(JSON.stringify(stripVolatile(JSON.parse(bytes.toString('utf8'))))) : bytes;
+        out[`${s.step}:${unRun(f)}`] = createHash('sha256').update(body).digest('hex');
       }
     }
   }

@@ -6,9 +6,11 @@ import type { Executor, StepOutcome, StepTask } from './local.js';
 
 /**
  * The distributed executor: each step becomes a BullMQ job on `<prefix>:pipeline-steps`, taken by any
- * `plotpointe worker` sharing the Redis and the lake (see storage.ts). A step with shards is a BullMQ flow:
- * the shard jobs are the children and the step's own command the parent, which BullMQ starts only when every
- * child completed. The DAG between steps is kept by the runner (run.ts), which dispatches a step when its
+ * `plotpointe worker` sharing the Redis and the lake (see storage.ts). A step run sharded (its `sharded` form,
+ * `pipeline.shards` > 0) is a BullMQ flow: the shard jobs are the children, spread over the workers, and the
+ * merge command the parent, which BullMQ starts only when every child completed; a shard whose command fails
+ * makes the worker skip the merge, and a shard job that fails outright fails the parent (failParentOnFailure).
+ * The DAG between steps is kept by the runner (run.ts), which dispatches a step when its
  * dependencies are done: BullMQ flows are trees (one parent per job) and this DAG has diamonds
  * (train needs split and the embeddings, which both need ingest).
  *
@@ -32,8 +34,10 @@ export interface BullmqExecutorOptions {
 export interface StepJobData {
   kind: 'step' | 'shard';
   task: StepTask;
-  /** For shards: the command line of this shard. */
+  /** For shards: the command line of this shard (with the global --config/--json/--quiet). */
   argv?: string[];
+  /** For shards: its index. */
+  part?: number;
 }
 
 /** Connects with a short timeout and PINGs; PP_PIPELINE_QUEUE when Redis is unreachable. */
@@ -86,8 +90,8 @@ export class BullmqExecutor implements Executor {
         children: task.shards.map((argv, i) => ({
           name: `${task.step}#${i}`,
           queueName: STEP_QUEUE,
-          data: { kind: 'shard', task, argv } satisfies StepJobData,
-          opts: { jobId: `${jobId}-s${i}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 } },
+          data: { kind: 'shard', task, argv, part: i } satisfies StepJobData,
+          opts: { jobId: `${jobId}-s${i}`, removeOnComplete: { age: 3600 }, removeOnFail: { age: 24 * 3600 }, failParentOnFailure: true },
         })),
       });
       job = node.job;

@@ -27,7 +27,7 @@ export interface StepTask {
   /** The lake and the lake-relative paths the step reads (a distributed worker checks it can see them). */
   lake?: string;
   inputs?: string[];
-  /** Shard command lines (distributed executor): run before `argv`, which assembles their results. */
+  /** Shard command lines (distributed executor): all run before `argv`, the merge that assembles their parts. */
   shards?: string[][];
 }
 

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import { intFlag } from './embed-image.js';
+import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text.js';
+import { mergeTextShards, runTextShard, type TextShardOptions, type TextShardSummary } from '../pipeline/shards/embed-text.js';
+import { runCommand, type GlobalOptions } from './output.js';
+
+/**
+ * `plotpointe pipeline shard <step>` and `plotpointe pipeline merge <step>`: the sharded form of a step, as
+ * the distributed executor runs it when `pipeline.shards` > 0 (shard jobs on any workers, then the merge).
+ * Only embed-text has one (src/pipeline/shards/embed-text.ts); the options are those of `embed text`, so the
+ * step's extra arguments from the pipeline file apply to its shards and merge alike.
+ */
+function textOptions(cmd: Command): Command {
+  return cmd
+    .requiredOption('--lake <dir>', 'lake folder')
+    .requiredOption('--name <name>', 'dataset name in the lake')
+    .option('--encoder <spec>', 'use-lite or st:<folder> (as embed text)', 'use-lite')
+    .option('--fields <list>', 'comma-separated text fields, in order', DEFAULT_ITEM_TEXT.fields.join(','))
+    .option('--max-description-chars <n>', 'cut the description to this many characters', String(DEFAULT_ITEM_TEXT.maxDescriptionChars))
+    .option('--max-chars <n>', 'cut the whole text to this many characters', String(DEFAULT_ITEM_TEXT.maxChars))
+    .option('--batch <n>', 'texts per encoder call', '32')
+    .option('--no-cache', 'skip the content-hash cache')
+    .requiredOption('--of <n>', 'number of shards');
+}
+
+const textShardOptions = (o: Record<string, unknown>): TextShardOptions & { of: number } => ({
+  lake: String(o.lake),
+  name: String(o.name),
+  encoder: String(o.encoder),
+  fields: parseTextFields(String(o.fields)),
+  maxDescriptionChars: intFlag(o.maxDescriptionChars, '--max-description-chars'),
+  maxChars: intFlag(o.maxChars, '--max-chars'),
+  batch: intFlag(o.batch, '--batch'),
+  cache: o.cache !== false,
+  of: intFlag(o.of, '--of')!,
+});
+
+export function registerShardCommands(pipeline: Command, setExit: (code: number) => void): void {
+  const shard = pipeline.command('shard').description('run one shard of a shardable step (what distributed workers run when pipeline.shards > 0)');
+  textOptions(shard.command('embed-text').description('encode one shard (--part i of --of n) of the embed-text encoder batches into a part file under <lake>/pipeline/shards/embed-text/'))
+    .requiredOption('--part <i>', 'this shard, 0-based')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+      setExit(
+        await runCommand(
+          o,
+          () => runTextShard({ ...textShardOptions(o), part: intFlag(o.part, '--part')! }),
+          (s: TextShardSummary) => `embed-text shard ${s.part + 1}/${s.of}: keys [${s.start}, ${s.end}) of ${s.keys} in ${s.batches} batches (cache hits ${s.cache_hits}, encoded ${s.encoded}) in ${s.seconds.toFixed(1)} s\n  ${s.path}`,
+        ),
+      );
+    });
+  const merge = pipeline.command('merge').description('assemble the part files of a sharded step into the artifact its unsharded command writes');
+  textOptions(merge.command('embed-text').description('merge the --of embed-text part files into <lake>/artifacts/<name>/embeddings/text.{f32,mask,json}')).action(async (_o, cmd: Command) => {
+    const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+    setExit(
+      await runCommand(
+        o,
+        () => mergeTextShards(textShardOptions(o)),
+        (s) => `merged ${s.shards} shards: ${s.present.toLocaleString('en-US')} of ${s.count.toLocaleString('en-US')} items of ${s.name} with ${s.encoder} (${s.dim}-d)\n  ${s.paths.data}`,
+      ),
+    );
+  });
+}
