@@ -26,7 +26,7 @@ import { pipelineDir } from '../cache.js';
  * writes `text.{f32,mask,json}` and the manifest exactly as `embed text` does: from the same embedding cache
  * state (e.g. a cold one) the files are byte-identical, the meta apart from its timing and cache counters.
  *
- * Part files, under `<lake>/pipeline/shards/embed-text/` (removed by the merge):
+ * Part files, under `<lake>/pipeline/shards/embed-text/` (the folder is removed by the merge):
  *   part-<i>-of-<n>.f32   (end − start) × dim float32 LE, the vectors of keys [start, end)
  *   part-<i>-of-<n>.json  PartHeader, written last
  */
@@ -209,7 +209,7 @@ async function readPart(lake: string, part: number, of: number): Promise<{ heade
 /**
  * The merge: checks that the `of` parts share the plan of the staged items now and tile its key range, places
  * each key's vector on its rows, writes `text.{f32,mask,json}` and the embeddings manifest as `embed text`
- * does (same meta fields, same order) and removes the part files. Returns the `embed text` summary (with the
+ * does (same meta fields, same order) and removes the part folder. Returns the `embed text` summary (with the
  * shard count).
  */
 export async function mergeTextShards(o: TextShardOptions & { of: number }): Promise<EmbedTextSummary & { shards: number }> {
@@ -281,7 +281,8 @@ export async function mergeTextShards(o: TextShardOptions & { of: number }): Pro
     },
   });
   await writeEmbeddingsManifest(dir, meta, { ...plan.textOptions, batch: plan.batch }, plan.inputs, seconds);
-  for (let i = 0; i < o.of; i++) for (const ext of ['json', 'f32']) await rm(`${partBase(o.lake, i, o.of)}.${ext}`, { force: true });
+  // Parts of this merge and any left by an interrupted run with another shard count (one runner per lake).
+  await rm(textShardDir(o.lake), { recursive: true, force: true });
   return {
     name: o.name,
     encoder: enc.name,
