@@ -152,13 +152,12 @@ test('a live process revives its run that a reader took for interrupted, by its 
     beat = (await store.require(run.id)).heartbeatAt!;
   }
   assert.ok(beat > first, `the timer writes heartbeats (${first} → ${beat})`);
-  // A call queued behind any beat in flight, then no more beats: the file is free for the edits below.
-  await store.require(run.id);
+  // No more beats; opening the store again queues behind a beat in flight: the file is free for the edits below.
   store.close();
+  const again = await RunStore.open(lake, { heartbeatMs: 0 });
 
   // As a reader on another host records it after a long silence:
   await setOwner(lake, run.id, `status = 'interrupted', finished_at = CAST(? AS TIMESTAMP), error = 'interrupted: no heartbeat'`, [new Date().toISOString()]);
-  const again = await RunStore.open(lake, { heartbeatMs: 0 });
   assert.equal((await again.require(run.id)).status, 'interrupted');
   await again.heartbeat(run.id);
   const revived = await again.require(run.id);
