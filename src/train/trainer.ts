@@ -87,6 +87,9 @@ export async function trainLoop(ctx: FitContext, model: TrainableModel, options:
         await saveState(lastDir, { ...model.getState(), meta: { epoch, best, bad } });
       }
       ctx.onEpoch({ epoch, loss, metrics, seconds: (performance.now() - t0) / 1000, lr: model.learningRate?.() });
+      // Let timers and I/O callbacks run between epochs (synchronous epochs otherwise hold them until the next
+      // validation): the run store's epoch writes and heartbeat, and its file lock, are released promptly.
+      await new Promise((r) => setImmediate(r));
       progress.update(epoch, { loss, ...(validateNow ? { [monitor]: metrics[monitor] ?? NaN } : {}), best: best.value });
       if (validateNow && bad >= options.patience) {
         stoppedBy = 'patience';
