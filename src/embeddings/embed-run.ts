@@ -264,33 +264,22 @@ export class EmbeddingRun<In> {
     }
     if (this.cache && this.cache.segmentsRead > COMPACT_AFTER_SEGMENTS) await this.cache.compact();
     const seconds = (performance.now() - this.started) / 1000;
-    let nPresent = 0;
-    for (const p of this.present) nPresent += p;
-    const itemsPerSecond = nPresent / Math.max(seconds, 1e-9);
-    const dir = embeddingsDir(this.o.lake, this.o.name);
-    const modality = this.o.modality;
-    const enc = this.o.encoder;
-    const meta = await writeEmbeddings(dir, modality, {
+    const { meta, dir, itemsPerSecond } = await writeEmbeddingOutputs({
+      lake: this.o.lake,
+      name: this.o.name,
+      modality: this.o.modality,
+      encoder: this.o.encoder,
       data: this.data,
       dim: this.dim,
       present: this.present,
-      modality,
-      encoder: enc.name,
-      encoder_id: enc.id,
-      normalised: enc.normalised,
       seconds,
-      items_per_s: itemsPerSecond,
-      extra: {
-        ...args.extra,
-        cache_hits: this.cacheHits,
-        encoded: this.encoded,
-        encode_items_per_s: this.encodeRate,
-        batch: this.o.batch,
-        failed: this.failedRows,
-        failure_counts: this.failureCounts,
-      },
+      batch: this.o.batch,
+      extra: args.extra,
+      counts: { cacheHits: this.cacheHits, encoded: this.encoded, encodeRate: this.encodeRate, failed: this.failedRows, failureCounts: this.failureCounts },
+      config: args.config,
+      inputs: args.inputs,
     });
-    await writeEmbeddingsManifest(dir, meta, { ...args.config, batch: this.o.batch }, args.inputs, seconds);
+    const modality = this.o.modality;
     return {
       meta,
       seconds,
@@ -337,6 +326,55 @@ async function withManifestLock<T>(dir: string, fn: () => Promise<T>): Promise<T
  * The embeddings folder holds one matrix per modality (text, image), so its manifest is merged: this run's
  * modality replaces its own entries and keeps the others'.
  */
+/**
+ * Writes a finished embedding run's outputs: the matrix, its meta (encoder, timing, `extra` then the run's
+ * counts) and this modality's entry in the embeddings manifest (`config` with the batch size). Used by
+ * {@link EmbeddingRun.finish} and by the merge of a sharded embed-text step, so both write the same files.
+ */
+export async function writeEmbeddingOutputs(o: {
+  lake: string;
+  name: string;
+  modality: 'text' | 'image';
+  encoder: { name: string; id: string; normalised: boolean };
+  data: Float32Array;
+  dim: number;
+  present: Uint8Array;
+  /** The run's wall seconds. */
+  seconds: number;
+  batch: number;
+  extra?: Record<string, unknown>;
+  counts: { cacheHits: number; encoded: number; encodeRate: number; failed: number; failureCounts: Record<string, number> };
+  config: Record<string, unknown>;
+  inputs: ManifestInput[];
+}): Promise<{ meta: EmbeddingMeta; dir: string; itemsPerSecond: number }> {
+  let nPresent = 0;
+  for (const p of o.present) nPresent += p;
+  const itemsPerSecond = nPresent / Math.max(o.seconds, 1e-9);
+  const dir = embeddingsDir(o.lake, o.name);
+  const meta = await writeEmbeddings(dir, o.modality, {
+    data: o.data,
+    dim: o.dim,
+    present: o.present,
+    modality: o.modality,
+    encoder: o.encoder.name,
+    encoder_id: o.encoder.id,
+    normalised: o.encoder.normalised,
+    seconds: o.seconds,
+    items_per_s: itemsPerSecond,
+    extra: {
+      ...o.extra,
+      cache_hits: o.counts.cacheHits,
+      encoded: o.counts.encoded,
+      encode_items_per_s: o.counts.encodeRate,
+      batch: o.batch,
+      failed: o.counts.failed,
+      failure_counts: o.counts.failureCounts,
+    },
+  });
+  await writeEmbeddingsManifest(dir, meta, { ...o.config, batch: o.batch }, o.inputs, o.seconds);
+  return { meta, dir, itemsPerSecond };
+}
+
 export async function writeEmbeddingsManifest(
   dir: string,
   meta: EmbeddingMeta,

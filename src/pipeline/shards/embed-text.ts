@@ -5,9 +5,8 @@ import { ppError } from '../../errors.js';
 import { writeFileAtomically } from '../../lake/atomic.js';
 import { createProgress } from '../../cli/progress.js';
 import { EmbeddingCache, cacheKey } from '../../embeddings/cache.js';
-import { embeddingsDir, readStagedItems, type EmbedTextSummary } from '../../embeddings/embed-items.js';
-import { writeEmbeddingsManifest } from '../../embeddings/embed-run.js';
-import { writeEmbeddings } from '../../embeddings/store.js';
+import { readStagedItems, type EmbedTextSummary } from '../../embeddings/embed-items.js';
+import { writeEmbeddingOutputs } from '../../embeddings/embed-run.js';
 import { checkTextEncoderSpec, createTextEncoder } from '../../embeddings/text/encoders.js';
 import { itemText, resolveItemTextOptions, type ItemTextOptions, type TextField } from '../../embeddings/text/item-text.js';
 import { pipelineDir } from '../cache.js';
@@ -255,32 +254,22 @@ export async function mergeTextShards(o: TextShardOptions & { of: number }): Pro
   const encodeRate = encoded > 0 ? encoded / Math.max(encodeSeconds, 1e-9) : 0;
   // Wall time of the sharded step: its slowest shard, then the merge.
   const seconds = Math.max(...parts.map((p) => p.header.seconds)) + (performance.now() - started) / 1000;
-  let nPresent = 0;
-  for (const p of present) nPresent += p;
-  const itemsPerSecond = nPresent / Math.max(seconds, 1e-9);
-  const dir = embeddingsDir(o.lake, o.name);
-  // The meta and manifest of EmbeddingRun.finish, field for field.
-  const meta = await writeEmbeddings(dir, 'text', {
+  // The files EmbeddingRun.finish writes, through the same function.
+  const { meta, dir, itemsPerSecond } = await writeEmbeddingOutputs({
+    lake: o.lake,
+    name: o.name,
+    modality: 'text',
+    encoder: enc,
     data,
     dim,
     present,
-    modality: 'text',
-    encoder: enc.name,
-    encoder_id: enc.id,
-    normalised: enc.normalised,
     seconds,
-    items_per_s: itemsPerSecond,
-    extra: {
-      text: plan.textOptions,
-      cache_hits: cacheHits,
-      encoded,
-      encode_items_per_s: encodeRate,
-      batch: plan.batch,
-      failed: 0,
-      failure_counts: {},
-    },
+    batch: plan.batch,
+    extra: { text: plan.textOptions },
+    counts: { cacheHits, encoded, encodeRate, failed: 0, failureCounts: {} },
+    config: { ...plan.textOptions },
+    inputs: plan.inputs,
   });
-  await writeEmbeddingsManifest(dir, meta, { ...plan.textOptions, batch: plan.batch }, plan.inputs, seconds);
   // Parts of this merge and any left by an interrupted run with another shard count (one runner per lake).
   await rm(textShardDir(o.lake), { recursive: true, force: true });
   return {
