@@ -24,12 +24,9 @@ const renderFuse = (s: FuseSummary) =>
     `  ${s.paths.data}`,
   ].join('\n');
 
-/** `plotpointe embed text|image`: pretrained item embeddings. */
-export function registerEmbedCommands(program: Command, setExit: (code: number) => void): void {
-  const embed = program.command('embed').description('embed items with pretrained encoders (text, image)');
-  embed
-    .command('text')
-    .description('embed the staged items\' text (title, brand, categories, description) into <lake>/artifacts/<name>/embeddings/text.f32')
+/** The options of `embed text` (also those of the sharded embed-text step's shard and merge commands). */
+export function textEmbedOptions(cmd: Command): Command {
+  return cmd
     .requiredOption('--lake <dir>', 'lake folder')
     .requiredOption('--name <name>', 'dataset name in the lake')
     .option('--encoder <spec>', 'use-lite (512-d, bundled) or st:<folder> (a local sentence-transformers ONNX export)', 'use-lite')
@@ -37,7 +34,17 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
     .option('--max-description-chars <n>', 'cut the description to this many characters', String(DEFAULT_ITEM_TEXT.maxDescriptionChars))
     .option('--max-chars <n>', 'cut the whole text to this many characters', String(DEFAULT_ITEM_TEXT.maxChars))
     .option('--batch <n>', 'texts per encoder call', '32')
-    .option('--no-cache', 'encode everything again (skip the content-hash cache under <lake>/cache/embeddings)')
+    .option('--no-cache', 'encode everything again (skip the content-hash cache under <lake>/cache/embeddings)');
+}
+
+/** `plotpointe embed text|image`: pretrained item embeddings. */
+export function registerEmbedCommands(program: Command, setExit: (code: number) => void): void {
+  const embed = program.command('embed').description('embed items with pretrained encoders (text, image)');
+  textEmbedOptions(
+    embed
+      .command('text')
+      .description('embed the staged items\' text (title, brand, categories, description) into <lake>/artifacts/<name>/embeddings/text.f32'),
+  )
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
       setExit(

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { intFlag } from './embed-image.js';
-import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text.js';
+import { parseTextFields } from '../embeddings/text/item-text.js';
+import { textEmbedOptions } from './embed.js';
 import { mergeTextShards, runTextShard, type TextShardOptions, type TextShardSummary } from '../pipeline/shards/embed-text.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
@@ -11,16 +12,7 @@ import { runCommand, type GlobalOptions } from './output.js';
  * step's extra arguments from the pipeline file apply to its shards and merge alike.
  */
 function textOptions(cmd: Command): Command {
-  return cmd
-    .requiredOption('--lake <dir>', 'lake folder')
-    .requiredOption('--name <name>', 'dataset name in the lake')
-    .option('--encoder <spec>', 'use-lite or st:<folder> (as embed text)', 'use-lite')
-    .option('--fields <list>', 'comma-separated text fields, in order', DEFAULT_ITEM_TEXT.fields.join(','))
-    .option('--max-description-chars <n>', 'cut the description to this many characters', String(DEFAULT_ITEM_TEXT.maxDescriptionChars))
-    .option('--max-chars <n>', 'cut the whole text to this many characters', String(DEFAULT_ITEM_TEXT.maxChars))
-    .option('--batch <n>', 'texts per encoder call', '32')
-    .option('--no-cache', 'skip the content-hash cache')
-    .requiredOption('--of <n>', 'number of shards');
+  return textEmbedOptions(cmd).requiredOption('--of <n>', 'number of shards');
 }
 
 const textShardOptions = (o: Record<string, unknown>): TextShardOptions & { of: number } => ({
