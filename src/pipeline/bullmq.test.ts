@@ -1,48 +1,16 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { tempDir } from '../test-support/fixtures.js';
-import { checkRedis } from './executors/bullmq.js';
-import { artifactHashes, cli, cliAsync, cliBackground, smallPipelineFile, statuses, waitFor } from './testkit.js';
+import { artifactHashes, cli, cliAsync, cliBackground, redisTestbed, smallPipelineFile, statuses, waitFor } from './testkit.js';
 
 /**
  * Distributed mode against a real Redis (PLOTPOINTE_TEST_REDIS, e.g. redis://127.0.0.1:6379; `.ci/run` starts
  * one): the demo pipeline on 2 `plotpointe worker` processes gives the same artifacts as the local executor,
  * and a worker SIGKILLed mid-job has its job retried by the other (short lock for the test).
  */
-const url = process.env.PLOTPOINTE_TEST_REDIS;
-let skip: string | false = url ? false : 'set PLOTPOINTE_TEST_REDIS=redis://127.0.0.1:6379 to run the distributed tests';
-if (url) {
-  try {
-    await checkRedis(url);
-  } catch (err) {
-    skip = `Redis at ${url} is unreachable (${(err as Error).message})`;
-  }
-}
-
-const prefix = `pptest-${process.pid}-${randomBytes(3).toString('hex')}`;
-const dir = tempDir('pipeline-bullmq');
-const lake = join(dir, 'lake');
-const workers: Array<ReturnType<typeof cliBackground>> = [];
-const startWorker = () => {
-  const w = cliBackground(['worker', '--redis', url!, '--prefix', prefix, '--lock-ms', '2000', '--stalled-ms', '1000']);
-  workers.push(w);
-  return w;
-};
-
-after(async () => {
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
-  await Promise.all(workers.map((w) => w.exit));
-  workers.forEach((w, i) => writeFileSync(join(dir, `worker-${i}.log`), w.stderr()));
-  if (!url || skip) return;
-  const r = new Redis(url);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  r.disconnect();
-});
+const { url, skip, prefix, dir, lake, workers, startWorker: start } = await redisTestbed('bullmq');
+const startWorker = () => start(['--lock-ms', '2000', '--stalled-ms', '1000']);
 
 let localHashes: Record<string, string> = {};
 let localKeys: Record<string, string> = {};

@@ -1,46 +1,19 @@
-import { test, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
-import { tempDir } from '../test-support/fixtures.js';
-import { STEP_QUEUE, checkRedis, connectionOf } from './executors/bullmq.js';
+import { STEP_QUEUE, connectionOf } from './executors/bullmq.js';
 import type { StepOutcome } from './executors/local.js';
 import { shardKeyRange, textShardDir, type TextShardSummary } from './shards/embed-text.js';
-import { artifactHashes, cli, cliAsync, cliBackground, journalEvents, statuses } from './testkit.js';
+import { artifactHashes, cli, cliAsync, journalEvents, redisTestbed, statuses } from './testkit.js';
 
 /**
  * The sharded embed-text step on BullMQ workers against a real Redis (PLOTPOINTE_TEST_REDIS, e.g.
  * redis://127.0.0.1:6379): with `pipeline.shards: 3` the step runs as a flow of 3 shard jobs and a merge job,
  * and writes the same text embeddings as the local executor's unsharded `embed text`.
  */
-const url = process.env.PLOTPOINTE_TEST_REDIS;
-let skip: string | false = url ? false : 'set PLOTPOINTE_TEST_REDIS=redis://127.0.0.1:6379 to run the distributed tests';
-if (url) {
-  try {
-    await checkRedis(url);
-  } catch (err) {
-    skip = `Redis at ${url} is unreachable (${(err as Error).message})`;
-  }
-}
-
-const prefix = `pptest-shard-${process.pid}-${randomBytes(3).toString('hex')}`;
-const dir = tempDir('pipeline-sharded');
-const lake = join(dir, 'lake');
-const workers: Array<ReturnType<typeof cliBackground>> = [];
-
-after(async () => {
-  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
-  await Promise.all(workers.map((w) => w.exit));
-  workers.forEach((w, i) => writeFileSync(join(dir, `worker-${i}.log`), w.stderr()));
-  if (!url || skip) return;
-  const r = new Redis(url);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  r.disconnect();
-});
+const { url, skip, prefix, dir, lake, workers, startWorker } = await redisTestbed('shard');
 
 test('embed-text in 3 shards on 2 BullMQ workers writes the text embeddings of the unsharded local step, byte for byte', { skip }, async (t) => {
   // 50 catalog items; batches of 8 make 7 batches, split 2/2/3 over the shards.
@@ -66,7 +39,7 @@ test('embed-text in 3 shards on 2 BullMQ workers writes the text embeddings of t
   assert.ok(localBytes.f32.length === 50 * 512 * 4, `text.f32 of 50 × 512: ${localBytes.f32.length} bytes`);
   rmSync(lake, { recursive: true, force: true });
 
-  for (let i = 0; i < 2; i++) workers.push(cliBackground(['worker', '--redis', url!, '--prefix', prefix]));
+  for (let i = 0; i < 2; i++) startWorker();
   const dist = await cliAsync(['pipeline', 'run', '--config', file, '--only', 'embed-text', '--executor', 'bullmq', '--redis', url!, '--prefix', prefix, '--json']);
   assert.equal(dist.status, 0, dist.stderr + workers.map((w) => w.stderr()).join('\n'));
   assert.deepEqual(statuses(dist.json), { demo: 'ran', ingest: 'ran', 'embed-text': 'ran' });

@@ -1,8 +1,11 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { after } from 'node:test';
+import { Redis } from 'ioredis';
+import { checkRedis } from './executors/bullmq.js';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { repoRoot } from '../test-support/fixtures.js';
+import { repoRoot, tempDir } from '../test-support/fixtures.js';
 import { isExcluded, listFiles, readCacheRecord } from './cache.js';
 import type { PipelineReport } from './report.js';
 
@@ -153,4 +156,49 @@ export async function artifactHashes(report: Partial<PipelineReport>): Promise<R
     }
   }
   return out;
+}
+
+/**
+ * The setting of the distributed tests: the Redis of PLOTPOINTE_TEST_REDIS (or why they skip: unset or
+ * unreachable), a key prefix of their own, a temp folder with a lake path, and `plotpointe worker` processes
+ * started through the bin. Registers an `after` hook that stops the workers (their logs are kept as
+ * worker-<i>.log in the folder) and deletes the prefix's keys.
+ */
+export async function redisTestbed(name: string) {
+  const url = process.env.PLOTPOINTE_TEST_REDIS;
+  let skip: string | false = url ? false : 'set PLOTPOINTE_TEST_REDIS=redis://127.0.0.1:6379 to run the distributed tests';
+  if (url) {
+    try {
+      await checkRedis(url);
+    } catch (err) {
+      skip = `Redis at ${url} is unreachable (${(err as Error).message})`;
+    }
+  }
+  const prefix = `pptest-${name}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const dir = tempDir(`pipeline-${name}`);
+  const workers: ReturnType<typeof cliBackground>[] = [];
+  after(async () => {
+    for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGTERM');
+    await Promise.all(workers.map((w) => w.exit));
+    workers.forEach((w, i) => writeFileSync(join(dir, `worker-${i}.log`), w.stderr()));
+    if (!url || skip) return;
+    const r = new Redis(url);
+    const keys = await r.keys(`${prefix}:*`);
+    if (keys.length) await r.del(...keys);
+    r.disconnect();
+  });
+  return {
+    url: url ?? '',
+    skip,
+    prefix,
+    dir,
+    lake: join(dir, 'lake'),
+    workers,
+    /** Starts `plotpointe worker --redis URL --prefix PREFIX …extra`. */
+    startWorker(extra: string[] = []) {
+      const w = cliBackground(['worker', '--redis', url!, '--prefix', prefix, ...extra]);
+      workers.push(w);
+      return w;
+    },
+  };
 }
