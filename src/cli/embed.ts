@@ -37,6 +37,20 @@ export function textEmbedOptions(cmd: Command): Command {
     .option('--no-cache', 'encode everything again (skip the content-hash cache under <lake>/cache/embeddings)');
 }
 
+/** The parsed values of {@link textEmbedOptions}. */
+export function textEmbedArgs(o: Record<string, unknown>) {
+  return {
+    lake: String(o.lake),
+    name: String(o.name),
+    encoder: String(o.encoder),
+    fields: parseTextFields(String(o.fields)),
+    maxDescriptionChars: intFlag(o.maxDescriptionChars, '--max-description-chars'),
+    maxChars: intFlag(o.maxChars, '--max-chars'),
+    batch: intFlag(o.batch, '--batch'),
+    cache: o.cache !== false,
+  };
+}
+
 /** `plotpointe embed text|image`: pretrained item embeddings. */
 export function registerEmbedCommands(program: Command, setExit: (code: number) => void): void {
   const embed = program.command('embed').description('embed items with pretrained encoders (text, image)');
@@ -51,16 +65,7 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
         await runCommand(
           o,
           () =>
-            embedItemsText({
-              lake: String(o.lake),
-              name: String(o.name),
-              encoder: String(o.encoder),
-              fields: parseTextFields(String(o.fields)),
-              maxDescriptionChars: intFlag(o.maxDescriptionChars, '--max-description-chars'),
-              maxChars: intFlag(o.maxChars, '--max-chars'),
-              batch: intFlag(o.batch, '--batch'),
-              cache: o.cache !== false,
-            }),
+            embedItemsText(textEmbedArgs(o)),
           renderEmbedText,
         ),
       );

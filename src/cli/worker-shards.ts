@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
 import { intFlag } from './embed-image.js';
-import { parseTextFields } from '../embeddings/text/item-text.js';
-import { textEmbedOptions } from './embed.js';
+import { textEmbedArgs, textEmbedOptions } from './embed.js';
 import { mergeTextShards, runTextShard, type TextShardOptions, type TextShardSummary } from '../pipeline/shards/embed-text.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
@@ -15,17 +14,7 @@ function textOptions(cmd: Command): Command {
   return textEmbedOptions(cmd).requiredOption('--of <n>', 'number of shards');
 }
 
-const textShardOptions = (o: Record<string, unknown>): TextShardOptions & { of: number } => ({
-  lake: String(o.lake),
-  name: String(o.name),
-  encoder: String(o.encoder),
-  fields: parseTextFields(String(o.fields)),
-  maxDescriptionChars: intFlag(o.maxDescriptionChars, '--max-description-chars'),
-  maxChars: intFlag(o.maxChars, '--max-chars'),
-  batch: intFlag(o.batch, '--batch'),
-  cache: o.cache !== false,
-  of: intFlag(o.of, '--of')!,
-});
+const textShardOptions = (o: Record<string, unknown>): TextShardOptions & { of: number } => ({ ...textEmbedArgs(o), of: intFlag(o.of, '--of')! });
 
 export function registerShardCommands(pipeline: Command, setExit: (code: number) => void): void {
   const shard = pipeline.command('shard').description('run one shard of a shardable step (what distributed workers run when pipeline.shards > 0)');
