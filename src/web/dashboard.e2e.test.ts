@@ -30,10 +30,24 @@ async function getJson(path: string, init?: RequestInit): Promise<Json> {
   return { status: r.status, ...body };
 }
 
-/** Waits until the page module finished rendering (main[data-state=ready]) and fails on a page error. */
+/**
+ * Waits until the page the URL names finished rendering (main[data-page=<that page>][data-state=ready]) and
+ * fails on a page error. Matching the page matters right after a navigation: until the router's hashchange
+ * handler runs, <main> still holds the previous page, ready.
+ */
 async function ready(p: Page = page): Promise<void> {
-  await p.waitForSelector('main[data-state="ready"], main[data-state="error"]', { timeout: 30_000 });
-  assert.equal(await p.$eval('main', (m) => (m as HTMLElement).dataset.state), 'ready', await p.$eval('main', (m) => m.textContent ?? ''));
+  const settled = await p.waitForFunction(
+    () => {
+      const m = document.querySelector<HTMLElement>('main');
+      const asked = /^#\/?([^?]*)/.exec(location.hash)?.[1] ?? '';
+      const want = asked && document.querySelector(`#nav a[data-page="${asked}"]`) ? asked : 'overview';
+      const state = m?.dataset.state;
+      return m?.dataset.page === want && (state === 'ready' || state === 'error') ? state : false;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+  assert.equal(await settled.jsonValue(), 'ready', await p.$eval('main', (m) => m.textContent ?? ''));
 }
 
 async function shot(name: string, p: Page = page): Promise<void> {
