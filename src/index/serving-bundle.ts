@@ -27,6 +27,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeDirAtomically } from '../lake/atomic.js';
+import { bytes, readTyped } from './bundle-files.js';
 import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { computeSimilarTable, exactSimilarFits, exactSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
 import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
@@ -136,10 +137,6 @@ export interface IndexBuildOptions {
    */
   similarK?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
-}
-
-function bytes(a: Float32Array | Int32Array | Uint8Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 }
 
 function check(cond: boolean, what: string): void {
@@ -316,20 +313,6 @@ export interface ServingBundle {
   indexes: Partial<Record<ServingModality, AnnIndex>>;
   /** The fusion MLP's weights when the bundle has them (cold start in fused space). */
   fusion: FusionWeights | null;
-}
-
-async function readTyped<T extends Float32Array | Int32Array>(path: string, Ctor: new (n: number) => T, expected: number): Promise<T> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (err) {
-    throw ppError('PP_SERVE_BUNDLE', `missing ${path}`, err);
-  }
-  check(buf.byteLength === expected * 4, `${path} has ${buf.byteLength} bytes, expected ${expected * 4}`);
-  // Copy into an aligned buffer (readFile's Buffer may sit at an unaligned offset).
-  const out = new Ctor(expected);
-  new Uint8Array(out.buffer).set(buf);
-  return out;
 }
 
 async function readJson<T>(path: string): Promise<T> {

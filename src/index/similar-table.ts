@@ -23,6 +23,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { AnnIndex } from './ann-index.js';
+import { bytes, readTyped } from './bundle-files.js';
 import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { exactKnn } from '../graphs/knn-graph.js';
 
@@ -181,10 +182,6 @@ export function graphSimilarTable(
   return computeSimilarTable(index, vectors, dim, { k: opts.k, onProgress: progress('similar graph') });
 }
 
-function bytes(a: Int32Array | Float32Array): Uint8Array {
-  return new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
-}
-
 /** Writes the tables (and similar.json) into the bundle directory `dir`, replacing earlier ones. */
 export async function writeSimilarTables(dir: string, tables: Record<string, SimilarTable & { candidates: number; seconds: number }>): Promise<void> {
   const manifest: SimilarManifest = { format: SIMILAR_TABLE_FORMAT, modalities: {} };
@@ -209,22 +206,10 @@ export async function readSimilarTables(dir: string, numItems: number): Promise<
   if (manifest.format !== SIMILAR_TABLE_FORMAT) throw ppError('PP_SERVE_BUNDLE', `${path}: unknown format ${String(manifest.format)}`);
   const out: SimilarTables = {};
   for (const [m, info] of Object.entries(manifest.modalities)) {
-    const ids = await readArray(join(dir, `similar-${m}.i32`), Int32Array, numItems * info.k);
-    const scores = await readArray(join(dir, `similar-${m}.f32`), Float32Array, numItems * info.k);
+    const ids = await readTyped(join(dir, `similar-${m}.i32`), Int32Array, numItems * info.k);
+    const scores = await readTyped(join(dir, `similar-${m}.f32`), Float32Array, numItems * info.k);
     out[m] = { k: info.k, ids, scores };
   }
   return out;
 }
 
-async function readArray<T extends Int32Array | Float32Array>(path: string, Ctor: new (n: number) => T, expected: number): Promise<T> {
-  let buf: Buffer;
-  try {
-    buf = await readFile(path);
-  } catch (err) {
-    throw ppError('PP_SERVE_BUNDLE', `missing ${path}`, err);
-  }
-  if (buf.byteLength !== expected * 4) throw ppError('PP_SERVE_BUNDLE', `${path} has ${buf.byteLength} bytes, expected ${expected * 4}`);
-  const out = new Ctor(expected);
-  new Uint8Array(out.buffer).set(buf);
-  return out;
-}
