@@ -36,8 +36,6 @@ export interface ClusterPrimaryOptions {
   lake: string;
   name: string;
   config: Config;
-  /** Env of the workers on top of this process's (they re-run this process's command line). */
-  env?: Record<string, string>;
   maxRestarts?: number;
   /** One line for the operator (stderr): worker deaths and replacements. */
   log?: (line: string) => void;
@@ -109,8 +107,8 @@ export class ClusterPrimary {
   }
 
   #fork(): Member {
-    cluster.setupPrimary({ silent: false });
-    const worker = cluster.fork({ ...this.#o.env, [PINNED_RUNS_ENV]: JSON.stringify(this.#runs) });
+    // Workers re-run this process's command line, with this process's env and the runs to serve.
+    const worker = cluster.fork({ [PINNED_RUNS_ENV]: JSON.stringify(this.#runs) });
     let onReady!: (v: { url: string; variants: Record<string, string> }) => void;
     let onFailed!: (e: Error) => void;
     const ready = new Promise<{ url: string; variants: Record<string, string> }>((res, rej) => {
