@@ -86,21 +86,31 @@ test('serve --workers 2: two API processes share the port; events, request log, 
     const unauthorised = await fetch(`${url}/v1/admin/reload`, { method: 'POST' });
     assert.equal(unauthorised.status, 401);
 
-    // Metrics are the cluster's: the request counter sums both workers.
-    const metrics = await (await fetch(`${url}/metrics`)).text();
-    const counted = Number(/plotpointe_http_requests_total\{method="GET",route="\/v1\/users\/:userId\/recommendations",status="200"\} (\d+)/.exec(metrics)?.[1]);
-    assert.equal(counted, served, 'every recommendation counted once');
+    // Metrics are the cluster's: the request counter sums both workers. A response's counter and log row are
+    // written in its onResponse hook, which may run just after the client has the response: poll briefly, but
+    // the figure must never exceed the requests made and must reach them exactly.
+    let metrics = '';
+    await until(`every one of ${served} recommendations counted once`, async () => {
+      metrics = await (await fetch(`${url}/metrics`)).text();
+      const counted = Number(/plotpointe_http_requests_total\{method="GET",route="\/v1\/users\/:userId\/recommendations",status="200"\} (\d+)/.exec(metrics)?.[1]);
+      assert.ok(counted <= served, `${counted} counted for ${served} requests`);
+      return counted === served ? true : null;
+    }, 10);
     assert.match(metrics, /plotpointe_model_info\{variant="default",model_version="[^"]+",model="mf"\} 1/);
     assert.match(metrics, /plotpointe_reloads_total\{variant="default",outcome="ok"\} 1\b/);
 
     // Analytics through the primary sees every row logged so far (workers ship their waiting rows first).
-    const q = await fetch(`${url}/v1/analytics/query`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ sql: "SELECT count(*) AS n FROM requests WHERE route = '/v1/users/:userId/recommendations' AND status = 200" }),
-    });
-    assert.equal(q.status, 200, await q.clone().text());
-    assert.equal(Number(((await q.json()) as { rows: { n: number }[] }).rows[0].n), served);
+    await until(`all ${served} recommendation rows in the analytics store`, async () => {
+      const q = await fetch(`${url}/v1/analytics/query`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ sql: "SELECT count(*) AS n FROM requests WHERE route = '/v1/users/:userId/recommendations' AND status = 200" }),
+      });
+      assert.equal(q.status, 200, await q.clone().text());
+      const n = Number(((await q.json()) as { rows: { n: number }[] }).rows[0].n);
+      assert.ok(n <= served, `${n} rows for ${served} requests`);
+      return n === served ? true : null;
+    }, 10);
 
     // A killed worker is replaced, serving the run the cluster serves now (B), not the one on the command line.
     process.kill(workers[0], 'SIGKILL');
