@@ -1,5 +1,6 @@
 /**
- * The error registry: every failure a user can meet has a stable code, a one-line message and an exit status.
+ * The error registry: every failure a user can meet has a stable code, a one-line message, an exit status and
+ * an HTTP status.
  * Modelled on Fastify's lib/errors.js. Commands throw `PlotPointeError`; the CLI prints
  * `error PP_CODE: message` on one line (the stack only with --debug) and exits with the registered status.
  */
@@ -9,75 +10,77 @@ export interface ErrorSpec {
   readonly message: string;
   /** Process exit status used by the CLI. */
   readonly exit: number;
+  /** HTTP status when the error reaches an API client (every route maps errors through this; 5xx hide the message). */
+  readonly http: number;
 }
 
 export const ERRORS = {
-  PP_USAGE: { message: 'invalid command line', exit: 2 },
-  PP_CONFIG_INVALID: { message: 'invalid configuration', exit: 2 },
-  PP_CONFIG_UNREADABLE: { message: 'cannot read configuration file', exit: 2 },
-  PP_ANALYTICS_DRIFT: { message: 'drift at or above the --fail-on status', exit: 1 },
-  PP_ANALYTICS_INVALID: { message: 'invalid analytics settings', exit: 2 },
-  PP_ANALYTICS_LOGS_LOCKED: { message: 'the serving logs are held by the running server; pass --server URL to query through it', exit: 75 },
-  PP_ANALYTICS_SERVER: { message: 'the analytics request to the server failed', exit: 4 },
-  PP_ANALYTICS_SQL_ERROR: { message: 'the analytics query failed', exit: 2 },
-  PP_ANALYTICS_SQL_REJECTED: { message: 'only read-only SQL is accepted (SELECT, WITH, DESCRIBE, SHOW, PRAGMA table_info)', exit: 2 },
-  PP_ANALYTICS_UNAVAILABLE: { message: 'analytics over the serving logs is not available here', exit: 3 },
-  PP_INPUT_NOT_FOUND: { message: 'input not found', exit: 3 },
-  PP_INPUT_UNREADABLE: { message: 'input cannot be read', exit: 3 },
-  PP_INGEST_BAD_GZIP: { message: 'corrupt or truncated gzip input', exit: 3 },
-  PP_INGEST_UNKNOWN_FORMAT: { message: 'unknown input format', exit: 2 },
-  PP_INGEST_MISSING_INPUT: { message: 'a required input file is missing for this format', exit: 3 },
-  PP_INGEST_BAD_HEADER: { message: 'input header does not match the format', exit: 3 },
-  PP_INGEST_NO_RECORDS: { message: 'no valid records were read', exit: 3 },
-  PP_DOWNLOAD_FAILED: { message: 'download failed', exit: 4 },
-  PP_DOWNLOAD_CHECKSUM: { message: 'downloaded file does not match its expected size or checksum', exit: 4 },
-  PP_FETCH_UNKNOWN_DATASET: { message: 'unknown dataset for fetch', exit: 2 },
-  PP_FETCH_BLOCKED: { message: 'the URL is not allowed (scheme, or a loopback/private/link-local address)', exit: 4 },
-  PP_FETCH_TOO_LARGE: { message: 'the response is larger than the size cap', exit: 4 },
-  PP_FETCH_TIMEOUT: { message: 'the request timed out', exit: 4 },
-  PP_FETCH_FAILED: { message: 'the request failed', exit: 4 },
-  PP_LAKE_NOT_FOUND: { message: 'lake dataset not found', exit: 3 },
-  PP_SPLIT_INVALID: { message: 'invalid split settings', exit: 2 },
-  PP_SPLIT_EMPTY: { message: 'the split leaves no data', exit: 3 },
-  PP_DEMO_INVALID: { message: 'invalid demo catalog settings', exit: 2 },
-  PP_EVAL_INVALID: { message: 'invalid evaluation settings or inputs', exit: 2 },
-  PP_PIPELINE_INVALID: { message: 'invalid pipeline definition or settings', exit: 2 },
-  PP_PIPELINE_LOCKED: { message: 'another pipeline run holds this lake', exit: 75 },
-  PP_PIPELINE_OUTPUT_MISSING: { message: 'a pipeline step finished without writing its declared outputs', exit: 6 },
-  PP_PIPELINE_QUEUE: { message: 'the job queue (Redis / BullMQ) is unreachable or failed', exit: 4 },
-  PP_PIPELINE_STEP_FAILED: { message: 'a pipeline step failed', exit: 6 },
-  PP_PIPELINE_STORAGE: { message: 'artifact storage failed', exit: 3 },
-  PP_RUN_NOT_FOUND: { message: 'run not found', exit: 3 },
-  PP_RUN_NOT_BLESSED: { message: 'no blessed run to compare against', exit: 3 },
-  PP_RUN_INVALID: { message: 'invalid run record or run operation', exit: 2 },
-  PP_RUN_STORE_LOCKED: { message: 'the run store is locked by another process', exit: 75 },
-  PP_GATE_FAILED: { message: 'the run regresses against the blessed run', exit: 1 },
-  PP_MODEL_UNKNOWN: { message: 'unknown model', exit: 2 },
-  PP_MODEL_PARAM: { message: 'invalid model parameter', exit: 2 },
-  PP_MODEL_LOAD: { message: 'cannot load the saved model', exit: 3 },
-  PP_TRAIN_DIVERGED: { message: 'training diverged (the loss is not finite)', exit: 5 },
-  PP_INDEX_INVALID: { message: 'invalid ANN index settings or inputs', exit: 2 },
-  PP_INDEX_LOAD: { message: 'cannot load the saved ANN index', exit: 3 },
-  PP_INDEX_NO_EMBEDDINGS: { message: 'the model exports no user/item embeddings to serve (served models: mf, lightgcn, gat)', exit: 2 },
-  PP_SERVE_BUNDLE: { message: 'the serving bundle is missing or inconsistent (run plotpointe index build)', exit: 3 },
-  PP_SERVE_INVALID: { message: 'invalid serving settings', exit: 2 },
-  PP_SERVE_BAD_REQUEST: { message: 'invalid request', exit: 2 },
-  PP_SERVE_USER_UNKNOWN: { message: 'unknown user', exit: 3 },
-  PP_SERVE_ITEM_UNKNOWN: { message: 'unknown item', exit: 3 },
-  PP_SERVE_MODALITY_MISSING: { message: 'no index for this modality in the serving bundle', exit: 3 },
-  PP_SERVE_UNAUTHORIZED: { message: 'missing or wrong bearer token', exit: 2 },
-  PP_SERVE_BODY_TOO_LARGE: { message: 'request body over the size limit', exit: 2 },
-  PP_SERVE_NOT_FOUND: { message: 'no such route', exit: 2 },
-  PP_SERVE_UNAVAILABLE: { message: 'the service is not ready or shutting down', exit: 75 },
-  PP_SERVE_COLD_START: { message: 'cold start is not possible with this bundle (no content encoder or index)', exit: 3 },
-  PP_GRAPH_INVALID: { message: 'invalid graph settings or inputs', exit: 2 },
-  PP_GRAPH_LOAD: { message: 'cannot load the saved graph', exit: 3 },
-  PP_EMBED_INVALID: { message: 'invalid embedding settings', exit: 2 },
-  PP_EMBED_ENCODER_UNKNOWN: { message: 'unknown encoder', exit: 2 },
-  PP_EMBED_MODEL_LOAD: { message: 'cannot load the encoder model', exit: 3 },
-  PP_EMBED_STORE: { message: 'embedding file is missing, corrupt or inconsistent', exit: 3 },
-  PP_EMBED_IMAGE_DECODE: { message: 'the image cannot be decoded (not a supported JPEG/PNG/WebP/GIF/TIFF, corrupt, or too many pixels)', exit: 3 },
-  PP_INTERNAL: { message: 'internal error', exit: 70 },
+  PP_USAGE: { message: 'invalid command line', exit: 2 , http: 400 },
+  PP_CONFIG_INVALID: { message: 'invalid configuration', exit: 2 , http: 400 },
+  PP_CONFIG_UNREADABLE: { message: 'cannot read configuration file', exit: 2 , http: 500 },
+  PP_ANALYTICS_DRIFT: { message: 'drift at or above the --fail-on status', exit: 1 , http: 409 },
+  PP_ANALYTICS_INVALID: { message: 'invalid analytics settings', exit: 2 , http: 400 },
+  PP_ANALYTICS_LOGS_LOCKED: { message: 'the serving logs are held by the running server; pass --server URL to query through it', exit: 75 , http: 503 },
+  PP_ANALYTICS_SERVER: { message: 'the analytics request to the server failed', exit: 4 , http: 502 },
+  PP_ANALYTICS_SQL_ERROR: { message: 'the analytics query failed', exit: 2 , http: 400 },
+  PP_ANALYTICS_SQL_REJECTED: { message: 'only read-only SQL is accepted (SELECT, WITH, DESCRIBE, SHOW, PRAGMA table_info)', exit: 2 , http: 400 },
+  PP_ANALYTICS_UNAVAILABLE: { message: 'analytics over the serving logs is not available here', exit: 3 , http: 503 },
+  PP_INPUT_NOT_FOUND: { message: 'input not found', exit: 3 , http: 404 },
+  PP_INPUT_UNREADABLE: { message: 'input cannot be read', exit: 3 , http: 422 },
+  PP_INGEST_BAD_GZIP: { message: 'corrupt or truncated gzip input', exit: 3 , http: 422 },
+  PP_INGEST_UNKNOWN_FORMAT: { message: 'unknown input format', exit: 2 , http: 400 },
+  PP_INGEST_MISSING_INPUT: { message: 'a required input file is missing for this format', exit: 3 , http: 422 },
+  PP_INGEST_BAD_HEADER: { message: 'input header does not match the format', exit: 3 , http: 422 },
+  PP_INGEST_NO_RECORDS: { message: 'no valid records were read', exit: 3 , http: 422 },
+  PP_DOWNLOAD_FAILED: { message: 'download failed', exit: 4 , http: 502 },
+  PP_DOWNLOAD_CHECKSUM: { message: 'downloaded file does not match its expected size or checksum', exit: 4 , http: 502 },
+  PP_FETCH_UNKNOWN_DATASET: { message: 'unknown dataset for fetch', exit: 2 , http: 400 },
+  PP_FETCH_BLOCKED: { message: 'the URL is not allowed (scheme, or a loopback/private/link-local address)', exit: 4 , http: 400 },
+  PP_FETCH_TOO_LARGE: { message: 'the response is larger than the size cap', exit: 4 , http: 413 },
+  PP_FETCH_TIMEOUT: { message: 'the request timed out', exit: 4 , http: 422 },
+  PP_FETCH_FAILED: { message: 'the request failed', exit: 4 , http: 422 },
+  PP_LAKE_NOT_FOUND: { message: 'lake dataset not found', exit: 3 , http: 404 },
+  PP_SPLIT_INVALID: { message: 'invalid split settings', exit: 2 , http: 400 },
+  PP_SPLIT_EMPTY: { message: 'the split leaves no data', exit: 3 , http: 422 },
+  PP_DEMO_INVALID: { message: 'invalid demo catalog settings', exit: 2 , http: 400 },
+  PP_EVAL_INVALID: { message: 'invalid evaluation settings or inputs', exit: 2 , http: 400 },
+  PP_PIPELINE_INVALID: { message: 'invalid pipeline definition or settings', exit: 2 , http: 400 },
+  PP_PIPELINE_LOCKED: { message: 'another pipeline run holds this lake', exit: 75 , http: 409 },
+  PP_PIPELINE_OUTPUT_MISSING: { message: 'a pipeline step finished without writing its declared outputs', exit: 6 , http: 500 },
+  PP_PIPELINE_QUEUE: { message: 'the job queue (Redis / BullMQ) is unreachable or failed', exit: 4 , http: 503 },
+  PP_PIPELINE_STEP_FAILED: { message: 'a pipeline step failed', exit: 6 , http: 500 },
+  PP_PIPELINE_STORAGE: { message: 'artifact storage failed', exit: 3 , http: 500 },
+  PP_RUN_NOT_FOUND: { message: 'run not found', exit: 3 , http: 404 },
+  PP_RUN_NOT_BLESSED: { message: 'no blessed run to compare against', exit: 3 , http: 409 },
+  PP_RUN_INVALID: { message: 'invalid run record or run operation', exit: 2 , http: 409 },
+  PP_RUN_STORE_LOCKED: { message: 'the run store is locked by another process', exit: 75 , http: 503 },
+  PP_GATE_FAILED: { message: 'the run regresses against the blessed run', exit: 1 , http: 409 },
+  PP_MODEL_UNKNOWN: { message: 'unknown model', exit: 2 , http: 400 },
+  PP_MODEL_PARAM: { message: 'invalid model parameter', exit: 2 , http: 400 },
+  PP_MODEL_LOAD: { message: 'cannot load the saved model', exit: 3 , http: 500 },
+  PP_TRAIN_DIVERGED: { message: 'training diverged (the loss is not finite)', exit: 5 , http: 500 },
+  PP_INDEX_INVALID: { message: 'invalid ANN index settings or inputs', exit: 2 , http: 400 },
+  PP_INDEX_LOAD: { message: 'cannot load the saved ANN index', exit: 3 , http: 500 },
+  PP_INDEX_NO_EMBEDDINGS: { message: 'the model exports no user/item embeddings to serve (served models: mf, lightgcn, gat)', exit: 2 , http: 400 },
+  PP_SERVE_BUNDLE: { message: 'the serving bundle is missing or inconsistent (run plotpointe index build)', exit: 3 , http: 409 },
+  PP_SERVE_INVALID: { message: 'invalid serving settings', exit: 2 , http: 400 },
+  PP_SERVE_BAD_REQUEST: { message: 'invalid request', exit: 2 , http: 400 },
+  PP_SERVE_USER_UNKNOWN: { message: 'unknown user', exit: 3 , http: 404 },
+  PP_SERVE_ITEM_UNKNOWN: { message: 'unknown item', exit: 3 , http: 404 },
+  PP_SERVE_MODALITY_MISSING: { message: 'no index for this modality in the serving bundle', exit: 3 , http: 404 },
+  PP_SERVE_UNAUTHORIZED: { message: 'missing or wrong bearer token', exit: 2 , http: 401 },
+  PP_SERVE_BODY_TOO_LARGE: { message: 'request body over the size limit', exit: 2 , http: 413 },
+  PP_SERVE_NOT_FOUND: { message: 'no such route', exit: 2 , http: 404 },
+  PP_SERVE_UNAVAILABLE: { message: 'the service is not ready or shutting down', exit: 75 , http: 503 },
+  PP_SERVE_COLD_START: { message: 'cold start is not possible with this bundle (no content encoder or index)', exit: 3 , http: 422 },
+  PP_GRAPH_INVALID: { message: 'invalid graph settings or inputs', exit: 2 , http: 400 },
+  PP_GRAPH_LOAD: { message: 'cannot load the saved graph', exit: 3 , http: 500 },
+  PP_EMBED_INVALID: { message: 'invalid embedding settings', exit: 2 , http: 400 },
+  PP_EMBED_ENCODER_UNKNOWN: { message: 'unknown encoder', exit: 2 , http: 422 },
+  PP_EMBED_MODEL_LOAD: { message: 'cannot load the encoder model', exit: 3 , http: 503 },
+  PP_EMBED_STORE: { message: 'embedding file is missing, corrupt or inconsistent', exit: 3 , http: 500 },
+  PP_EMBED_IMAGE_DECODE: { message: 'the image cannot be decoded (not a supported JPEG/PNG/WebP/GIF/TIFF, corrupt, or too many pixels)', exit: 3 , http: 422 },
+  PP_INTERNAL: { message: 'internal error', exit: 70 , http: 500 },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERRORS;
@@ -85,6 +88,7 @@ export type ErrorCode = keyof typeof ERRORS;
 export class PlotPointeError extends Error {
   readonly code: ErrorCode;
   readonly exitCode: number;
+  readonly httpStatus: number;
 
   constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
     const spec = ERRORS[code];
@@ -92,6 +96,7 @@ export class PlotPointeError extends Error {
     this.name = 'PlotPointeError';
     this.code = code;
     this.exitCode = spec.exit;
+    this.httpStatus = spec.http;
   }
 }
 

@@ -21,7 +21,7 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { isPlotPointeError, type ErrorCode } from '../errors.js';
+import { ERRORS, isPlotPointeError } from '../errors.js';
 import { codeVersion } from '../lake/manifest.js';
 import type { Config } from '../config/schema.js';
 import type { ServingContext } from './context.js';
@@ -115,30 +115,6 @@ function loggedK(k: unknown): number {
   return Number.isSafeInteger(n) && n >= 0 && n <= 0x7fffffff ? n : 0;
 }
 
-const HTTP_STATUS: Partial<Record<ErrorCode, number>> = {
-  PP_SERVE_USER_UNKNOWN: 404,
-  PP_SERVE_ITEM_UNKNOWN: 404,
-  PP_SERVE_MODALITY_MISSING: 404,
-  PP_SERVE_NOT_FOUND: 404,
-  PP_RUN_NOT_FOUND: 404,
-  PP_SERVE_BAD_REQUEST: 400,
-  PP_USAGE: 400,
-  PP_FETCH_BLOCKED: 400,
-  PP_SERVE_UNAUTHORIZED: 401,
-  PP_SERVE_BODY_TOO_LARGE: 413,
-  PP_FETCH_TOO_LARGE: 413,
-  PP_SERVE_BUNDLE: 409,
-  PP_RUN_NOT_BLESSED: 409,
-  PP_RUN_INVALID: 409,
-  PP_SERVE_COLD_START: 422,
-  PP_EMBED_ENCODER_UNKNOWN: 422,
-  PP_EMBED_MODEL_LOAD: 503,
-  PP_EMBED_IMAGE_DECODE: 422,
-  PP_FETCH_FAILED: 422,
-  PP_FETCH_TIMEOUT: 422,
-  PP_SERVE_UNAVAILABLE: 503,
-};
-
 interface ErrorShape {
   code: string;
   message: string;
@@ -148,7 +124,8 @@ interface ErrorShape {
 /** Status and body of an error (see the module comment). */
 function describeError(err: unknown): { status: number; body: ErrorShape } {
   if (isPlotPointeError(err)) {
-    const status = HTTP_STATUS[err.code] ?? 500;
+    const status = err.httpStatus;
+    if (status >= 500) return { status, body: { code: err.code, message: ERRORS[err.code].message } };
     // Details name the field first ("k: must be …") for 400s.
     const field = status === 400 ? /: ([a-z_]+(?:\.[a-z_0-9]+)*): /.exec(err.message)?.[1] : undefined;
     return { status, body: { code: err.code, message: err.message, ...(field ? { field } : {}) } };

@@ -6,6 +6,7 @@ import type {} from '@fastify/swagger'; // route schema fields tags/summary/hide
 import { Type, type Static } from '@sinclair/typebox';
 import type { ServedModel } from '../serving/served-model.js';
 import { datasetPaths } from '../lake/paths.js';
+import { ERRORS, type ErrorCode } from '../errors.js';
 import { readAblations } from './ablations.js';
 import { RunsView } from './runs-view.js';
 import { dashboardAssets } from './assets.js';
@@ -69,8 +70,9 @@ const UserParams = Type.Object({ userId: Type.String({ pattern: USER_ID_RE.sourc
 const RunParams = Type.Object({ runId: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' }) });
 const IdsQuery = Type.Object({ ids: Type.String({ maxLength: 20_000 }) });
 
-function notFound(reply: FastifyReply, code: string, message: string) {
-  return reply.code(404).send({ error: { code, message } });
+/** An error answer with the status the error registry gives its code. */
+function sendError(reply: FastifyReply, code: ErrorCode, message: string) {
+  return reply.code(ERRORS[code].http).send({ error: { code, message } });
 }
 
 export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async (app: FastifyInstance, opts) => {
@@ -89,7 +91,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     missing = (err as Error).message;
   }
   const data = (reply: FastifyReply): DashboardCatalog | null => {
-    if (!catalog) void notFound(reply, 'PP_LAKE_NOT_FOUND', missing);
+    if (!catalog) void sendError(reply, 'PP_LAKE_NOT_FOUND', missing);
     return catalog;
   };
   const assets = await dashboardAssets();
@@ -134,7 +136,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       const c = data(reply);
       if (!c) return reply;
       const h = await c.history(req.params.userId, req.query.limit);
-      return h ?? notFound(reply, 'PP_SERVE_USER_UNKNOWN', `no user ${req.params.userId} with training history in split ${c.split}`);
+      return h ?? sendError(reply, 'PP_SERVE_USER_UNKNOWN', `no user ${req.params.userId} with training history in split ${c.split}`);
     },
   );
 
@@ -152,7 +154,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       },
     },
     async (req, reply) => {
-      if (!opts.serving) return reply.code(503).send({ error: { code: 'PP_SERVE_UNAVAILABLE', message: 'the dashboard runs without a serving context' } });
+      if (!opts.serving) return sendError(reply, 'PP_SERVE_UNAVAILABLE', 'the dashboard runs without a serving context');
       const { userId } = req.params;
       const state = opts.serving.state;
       const assigned = state.variants.size === 1 ? state.primary : state.assigner.assign(userId);
@@ -169,7 +171,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
           items: items.map((r) => ({ ...r, title: model.itemMeta(model.itemIndex.get(r.item_id)!).title })),
         };
       });
-      if (variants.every((v) => v.items === null)) return notFound(reply, 'PP_SERVE_USER_UNKNOWN', `user ${userId} is unknown to every served variant`);
+      if (variants.every((v) => v.items === null)) return sendError(reply, 'PP_SERVE_USER_UNKNOWN', `user ${userId} is unknown to every served variant`);
       return { user_id: userId, assigned, variants };
     },
   );
@@ -189,7 +191,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
     async (req, reply) => {
       const ids = req.query.ids.split(',').filter((s) => s.length > 0);
       if (ids.length > 200 || ids.some((id) => !ITEM_ID_RE.test(id))) {
-        return reply.code(400).send({ error: { code: 'PP_USAGE', message: 'ids: at most 200 comma-separated item ids' } });
+        return sendError(reply, 'PP_USAGE', 'ids: at most 200 comma-separated item ids');
       }
       const c = data(reply);
       return c ? { items: await c.items(ids) } : reply;
@@ -204,12 +206,12 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       if (!c) return reply;
       const path = await c.imagePath(req.params.itemId);
       const type = path ? IMAGE_TYPES[extname(path).toLowerCase()] : undefined;
-      if (!path || !type || !existsSync(path)) return notFound(reply, 'PP_INPUT_NOT_FOUND', `no local image for item ${req.params.itemId}`);
+      if (!path || !type || !existsSync(path)) return sendError(reply, 'PP_INPUT_NOT_FOUND', `no local image for item ${req.params.itemId}`);
       // Resolve links and check what is really there: a regular file of an image type, within the size cap.
       const real = await realpath(path);
       const info = await stat(real);
       if (!info.isFile() || !IMAGE_TYPES[extname(real).toLowerCase()] || info.size > MAX_IMAGE_BYTES) {
-        return notFound(reply, 'PP_INPUT_NOT_FOUND', `no servable image for item ${req.params.itemId}`);
+        return sendError(reply, 'PP_INPUT_NOT_FOUND', `no servable image for item ${req.params.itemId}`);
       }
       return reply
         .type(type)
@@ -231,7 +233,7 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
   app.get<{ Params: Static<typeof RunParams> }>(
     '/api/dashboard/runs/:runId',
     { schema: { tags: ['dashboard'], summary: 'one run with its per-epoch log', params: RunParams } },
-    async (req, reply) => (await runs.get(req.params.runId)) ?? notFound(reply, 'PP_RUN_NOT_FOUND', `no run ${req.params.runId} of dataset ${name}`),
+    async (req, reply) => (await runs.get(req.params.runId)) ?? sendError(reply, 'PP_RUN_NOT_FOUND', `no run ${req.params.runId} of dataset ${name}`),
   );
 
   app.get('/api/dashboard/ablations', { schema: { tags: ['dashboard'], summary: 'ablation tables (ablate output), newest first' } }, async () => ({

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { isPlotPointeError, ppError, type ErrorCode } from '../../errors.js';
+import { ERRORS, isPlotPointeError, ppError } from '../../errors.js';
 import { loadConfig } from '../../config/load.js';
 import type { Config } from '../../config/schema.js';
 import { computeDrift, driftOptionsFromConfig } from '../../analytics/drift.js';
@@ -59,18 +59,6 @@ export interface AnalyticsRoutesOptions {
   config?: Config;
 }
 
-const STATUS: Partial<Record<ErrorCode, number>> = {
-  PP_ANALYTICS_INVALID: 400,
-  PP_ANALYTICS_SQL_REJECTED: 400,
-  PP_ANALYTICS_SQL_ERROR: 400,
-  PP_CONFIG_INVALID: 400,
-  PP_USAGE: 400,
-  PP_SERVE_UNAUTHORIZED: 401,
-  PP_LAKE_NOT_FOUND: 404,
-  PP_ANALYTICS_UNAVAILABLE: 503,
-  PP_RUN_STORE_LOCKED: 503,
-};
-
 function bearerMatches(header: string | undefined, token: string): boolean {
   const m = header ? /^Bearer\s+(.+)$/i.exec(header) : null;
   if (!token || !m) return false;
@@ -89,7 +77,9 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
 
   app.setErrorHandler((err, req, reply) => {
     if (isPlotPointeError(err)) {
-      return reply.code(STATUS[err.code] ?? 500).send({ error: { code: err.code, message: err.message }, request_id: req.id });
+      const status = err.httpStatus;
+      if (status >= 500) req.log.error({ err }, 'analytics request failed');
+      return reply.code(status).send({ error: { code: err.code, message: status >= 500 ? ERRORS[err.code].message : err.message }, request_id: req.id });
     }
     const e = err as { validation?: unknown; statusCode?: number; message: string };
     if (e.validation) return reply.code(400).send({ error: { code: 'PP_ANALYTICS_INVALID', message: `invalid analytics settings: ${e.message}` }, request_id: req.id });
