@@ -32,6 +32,8 @@ export const ERRORS = {
   PP_INGEST_MISSING_INPUT: { message: 'a required input file is missing for this format', exit: 3 , http: 422 },
   PP_INGEST_BAD_HEADER: { message: 'input header does not match the format', exit: 3 , http: 422 },
   PP_INGEST_NO_RECORDS: { message: 'no valid records were read', exit: 3 , http: 422 },
+  PP_INGEST_TOO_LARGE: { message: 'an input decompresses to more bytes than ingest.max_input_bytes allows', exit: 3 , http: 413 },
+  PP_DISK_FULL: { message: 'no space left on the device (or the disk quota is used up) while writing; free space and run again', exit: 74 , http: 507 },
   PP_DOWNLOAD_FAILED: { message: 'download failed', exit: 4 , http: 502 },
   PP_DOWNLOAD_CHECKSUM: { message: 'downloaded file does not match its expected size or checksum', exit: 4 , http: 502 },
   PP_FETCH_UNKNOWN_DATASET: { message: 'unknown dataset for fetch', exit: 2 , http: 400 },
@@ -103,6 +105,20 @@ export class PlotPointeError extends Error {
 /** Shorthand used throughout the code base: `throw ppError('PP_INPUT_NOT_FOUND', path)`. */
 export function ppError(code: ErrorCode, detail?: string, cause?: unknown): PlotPointeError {
   return new PlotPointeError(code, detail, cause === undefined ? undefined : { cause });
+}
+
+/** True for "no space left on device" / "disk quota exceeded", as a Node errno or in a native library's message (DuckDB). */
+export function isDiskFull(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  if (e === null || typeof e !== 'object') return false;
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return true;
+  return typeof e.message === 'string' && /no space left on device|disk quota exceeded|ENOSPC/i.test(e.message);
+}
+
+/** `err` as PP_DISK_FULL (with `where` and the original message) when it is a disk-full error, else unchanged. */
+export function diskFullOr(err: unknown, where: string): unknown {
+  if (isPlotPointeError(err) || !isDiskFull(err)) return err;
+  return ppError('PP_DISK_FULL', `${where}: ${(err as Error).message}`, err);
 }
 
 export function isPlotPointeError(err: unknown, code?: ErrorCode): err is PlotPointeError {

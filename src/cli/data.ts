@@ -32,6 +32,7 @@ const renderIngest = (s: IngestSummary) =>
       (s.given_split ? ` (${Object.entries(s.given_split).map(([k, v]) => `${v.toLocaleString('en-US')} ${k}`).join(' + ')})` : ''),
     `  records read ${s.records.total.read.toLocaleString('en-US')} = staged ${s.records.total.staged.toLocaleString('en-US')} + rejected ${s.records.total.rejected.toLocaleString('en-US')}`,
     ...Object.entries(s.rejects_by_reason).map(([k, v]) => `    rejected ${k}: ${v.toLocaleString('en-US')}`),
+    ...(s.skipped_files.length > 0 ? [`  skipped (not ${s.format} files): ${s.skipped_files.join(', ')}`] : []),
     `  staging: ${s.paths.staging}`,
     `  data card: ${s.paths.datacard}`,
   ].join('\n');
@@ -49,20 +50,28 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
     .requiredOption('--name <name>', 'dataset name in the lake')
     .option('--opt <key=value...>', 'reader options, e.g. csv column mapping user=reviewerID')
     .option('--memory-limit <size>', 'DuckDB memory limit for validation (spills to disk beyond it)', '2GB')
+    .option('--max-line-bytes <n>', 'longest input line in bytes; longer lines are rejected unread (ingest.max_line_bytes, default 16 MiB)')
+    .option('--max-input-bytes <n>', 'most bytes one input may decompress to, 0 = no cap (ingest.max_input_bytes)')
     .action(async (_o, cmd: Command) => {
       const o = globals(cmd);
       setExit(
         await runCommand(
           o,
-          () =>
-            ingest({
+          () => {
+            const config = loadConfig({
+              file: o.config as string | undefined,
+              overrides: { 'ingest.max_line_bytes': o.maxLineBytes, 'ingest.max_input_bytes': o.maxInputBytes },
+            });
+            return ingest({
               format: String(o.format),
               inputs: o.input as string[],
               lake: String(o.lake),
               name: String(o.name),
               readerOptions: parseKeyValues(o.opt as string[] | undefined, '--opt'),
               memoryLimit: String(o.memoryLimit),
-            }),
+              limits: { maxLineBytes: config['ingest.max_line_bytes'], maxInputBytes: config['ingest.max_input_bytes'] },
+            });
+          },
           renderIngest,
         ),
       );

@@ -24,6 +24,18 @@ export const CONFIG_SCHEMA = {
   'demo.images': { type: 'boolean', default: true, doc: 'Render a PNG per demo product.' },
 
   'ingest.memory_limit': { type: 'string', default: '2GB', doc: 'DuckDB memory limit during validation (spills to disk beyond it).' },
+  'ingest.max_line_bytes': {
+    type: 'integer',
+    default: 16777216,
+    min: 1024,
+    doc: 'Longest input line (or CSV record) in bytes after decompression; a longer one is a line_too_long reject, skipped without being held in memory (default 16 MiB).',
+  },
+  'ingest.max_input_bytes': {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    doc: 'Most bytes one input file may decompress to; more fails the ingest with PP_INGEST_TOO_LARGE and leaves nothing behind (0 = no cap).',
+  },
 
   'split.name': { type: 'string', default: 'default', doc: 'Name of the split folder under staging/<name>/splits/.' },
   'split.strategy': {

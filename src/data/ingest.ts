@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ppError } from '../errors.js';
+import { diskFullOr, ppError } from '../errors.js';
 import { openDb } from '../lake/duckdb.js';
 import { replaceDir, tempSibling } from '../lake/atomic.js';
 import { writeManifest } from '../lake/manifest.js';
@@ -8,6 +8,7 @@ import { datasetPaths } from '../lake/paths.js';
 import { createProgress, type Progress } from '../cli/progress.js';
 import { getFormat } from './formats/registry.js';
 import { gatherInputs } from './inputs.js';
+import { DEFAULT_LIMITS, type InputLimits } from './io/line-guard.js';
 import { StagingSink } from './staging-sink.js';
 import { stageValidated, STAGING_FILES } from './validate.js';
 import { computeDataCard, renderDataCard, type DataCard } from './datacard.js';
@@ -24,6 +25,8 @@ export interface IngestOptions {
   memoryLimit?: string;
   /** Progress display; default per TTY. */
   progress?: (label: string, total: number) => Progress;
+  /** Line and input size caps (`ingest.max_line_bytes`, `ingest.max_input_bytes`); default DEFAULT_LIMITS. */
+  limits?: InputLimits;
 }
 
 /** Records read = staged + rejected, per kind. */
@@ -46,6 +49,8 @@ export interface IngestSummary {
   reconciled: boolean;
   items_without_metadata: number;
   rejects_by_reason: Record<string, number>;
+  /** Files of an input folder that are not the format's files (by name), left out of raw and not read. */
+  skipped_files: string[];
   seconds: number;
   records_per_s: number;
   /** Peak resident memory of this process so far (DuckDB's native memory included). */
@@ -82,7 +87,12 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       timings[phase] = Math.round(now - mark) / 1000;
       mark = now;
     };
-    const raw = await gatherInputs(options.inputs, rawTmp, (m) => process.stderr.write(m + '\n'));
+    const limits = options.limits ?? DEFAULT_LIMITS;
+    const raw = await gatherInputs(options.inputs, rawTmp, {
+      onStatus: (m) => process.stderr.write(m + '\n'),
+      accepts: reader.accepts,
+      maxInputBytes: limits.maxInputBytes,
+    });
     lap('gather_s');
     const totalBytes = raw.manifest.reduce((s, m) => s + m.bytes, 0);
     const rules = reader.rules(readerOptions, raw.files);
@@ -97,6 +107,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       await reader.read(raw.files, {
         sink,
         options: readerOptions,
+        limits,
         onBytes: (bytes) => {
           if (bytes < lastBytes) doneBytes += lastBytes;
           lastBytes = bytes;
@@ -189,6 +200,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       reconciled,
       items_without_metadata: counts.itemsDerived,
       rejects_by_reason: counts.rejectsByReason,
+      skipped_files: raw.skipped,
       seconds,
       records_per_s: total.read / seconds,
       peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
@@ -200,6 +212,9 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
         datacard: join(paths.staging, 'datacard.md'),
       },
     };
+  } catch (err) {
+    // A full disk anywhere (raw copies, the sink's work files, DuckDB, the data card) is PP_DISK_FULL.
+    throw diskFullOr(err, `ingest ${options.name}`);
   } finally {
     await rm(rawTmp, { recursive: true, force: true });
     await rm(stagingTmp, { recursive: true, force: true });

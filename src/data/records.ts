@@ -70,7 +70,18 @@ export const REJECT_REASONS = {
   duplicate: 'the same record appeared earlier (the first one is kept)',
   unknown_item: 'the interaction names an item that is not in the catalog',
   unknown_user: 'the record names a user that is not in the user list',
+  line_too_long: 'the line is longer than ingest.max_line_bytes (it is skipped unread)',
+  bad_encoding: 'the text is not valid UTF-8 (or a string holds a lone surrogate)',
+  too_large: 'a field or the whole record is over its size cap (ids: MAX_ID_CHARS; a record: MAX_RECORD_BYTES)',
+  too_deep: 'a value is nested deeper than MAX_NESTING levels',
 } as const;
+
+/** Longest id (user_id, item_id) staged, in UTF-16 code units; a longer one is a `too_large` reject. */
+export const MAX_ID_CHARS = 4096;
+/** Deepest nesting of arrays/objects in a record's `extra`; deeper is a `too_deep` reject. */
+export const MAX_NESTING = 64;
+/** Largest staged record as serialized JSON, in bytes; larger is a `too_large` reject. */
+export const MAX_RECORD_BYTES = 32 * 1024 * 1024;
 
 export type RejectReason = keyof typeof REJECT_REASONS;
 
@@ -96,7 +107,9 @@ export interface RecordSink {
   reject(kind: RecordKind, src: SourceRef, reason: RejectReason, detail: string, raw: string): void;
 }
 
-/** Truncates raw text kept in rejects. */
+/** Truncates raw text kept in rejects (never between the two halves of a surrogate pair). */
 export function clipRaw(raw: string, max = 2000): string {
-  return raw.length > max ? raw.slice(0, max) + '…' : raw;
+  if (raw.length <= max) return raw;
+  const cut = raw.charCodeAt(max - 1) >= 0xd800 && raw.charCodeAt(max - 1) <= 0xdbff ? max - 1 : max;
+  return raw.slice(0, cut) + '…';
 }

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import type { Db } from '../lake/duckdb.js';
 import { sqlString } from '../lake/duckdb.js';
 import type { FormatRules } from './formats/format.js';
-import { SINK_FILES } from './staging-sink.js';
+import { diskFullOr } from '../errors.js';
+import { SINK_FILES, SINK_MAX_OBJECT_BYTES } from './staging-sink.js';
 
 /** Staged tables written by `stageValidated`, one Parquet file each. */
 export const STAGING_FILES = {
@@ -44,21 +45,30 @@ function maxPlausibleTs(): number {
  * 4. items named only by interactions are added as bare items when the catalog is not authoritative;
  * 5. dense id maps: numeric order when every id is an integer, else first appearance.
  * The tables `items`, `interactions`, `rejects`, `user_map`, `item_map` stay in `db` for the data card.
+ * A full disk (DuckDB's spill files or the Parquet output) is PP_DISK_FULL.
  */
 export async function stageValidated(db: Db, workDir: string, outDir: string, rules: FormatRules): Promise<ValidationCounts> {
+  try {
+    return await stage(db, workDir, outDir, rules);
+  } catch (err) {
+    throw diskFullOr(err, 'validating into staging');
+  }
+}
+
+async function stage(db: Db, workDir: string, outDir: string, rules: FormatRules): Promise<ValidationCounts> {
   const f = (name: string) => sqlString(join(workDir, name));
   const out = (name: string) => sqlString(join(outDir, name));
   await db.run(`
     CREATE TABLE items_in AS SELECT * FROM read_ndjson(${f(SINK_FILES.items)}, columns={
       item_id:'VARCHAR', title:'VARCHAR', description:'VARCHAR', brand:'VARCHAR', categories:'VARCHAR[]',
       price:'DOUBLE', image_url:'VARCHAR', image_path:'VARCHAR', extra:'VARCHAR', src_file:'VARCHAR',
-      src_line:'BIGINT', ord:'BIGINT'}, maximum_object_size=67108864);
+      src_line:'BIGINT', ord:'BIGINT'}, maximum_object_size=${SINK_MAX_OBJECT_BYTES});
     CREATE TABLE inter_in AS SELECT * FROM read_ndjson(${f(SINK_FILES.interactions)}, columns={
       user_id:'VARCHAR', item_id:'VARCHAR', rating:'DOUBLE', ts:'BIGINT', split:'VARCHAR',
-      src_file:'VARCHAR', src_line:'BIGINT', ord:'BIGINT'});
+      src_file:'VARCHAR', src_line:'BIGINT', ord:'BIGINT'}, maximum_object_size=${SINK_MAX_OBJECT_BYTES});
     CREATE TABLE rejects_in AS SELECT * FROM read_ndjson(${f(SINK_FILES.rejects)}, columns={
       kind:'VARCHAR', src_file:'VARCHAR', src_line:'BIGINT', reason:'VARCHAR', detail:'VARCHAR', raw:'VARCHAR', ord:'BIGINT'},
-      maximum_object_size=67108864);
+      maximum_object_size=${SINK_MAX_OBJECT_BYTES});
   `);
 
   // 1. Items: duplicates (hash aggregates rather than window sorts: this runs over millions of rows).

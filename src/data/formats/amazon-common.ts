@@ -3,13 +3,12 @@
  * lines (identical in both dumps), and field helpers for the meta lines. The readers only differ in how a
  * meta line is written (Python literal vs JSON) and which meta keys feed which staged column.
  */
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { ppError } from '../../errors.js';
-import { readLines } from '../io/lines.js';
+import { readLines, rejectBadLine } from '../io/lines.js';
 import { clipRaw } from '../records.js';
 import type { InteractionRecord, ItemRecord, RecordSink, SourceRef } from '../records.js';
 import type { FormatReader, FormatRules, InputFile, ReadContext } from './format.js';
+import { localImagePath } from './image-path.js';
 
 /** A field problem that turns the whole line into a reject. */
 export class FieldError extends Error {
@@ -25,6 +24,15 @@ export class FieldError extends Error {
 /** A meta file is any input whose file name contains "meta" (e.g. `meta_Electronics.json.gz`). */
 export function isMetaInput(input: InputFile): boolean {
   return /meta/i.test(input.name);
+}
+
+/**
+ * Files of an input folder an Amazon reader reads: `meta_*` and `reviews_*` JSON lines, and Ni 2018's
+ * category files (`Electronics.json.gz`, `All_Beauty_5.json`: a capitalised name), plain or gzip. Sidecars
+ * such as `demo-manifest.json` are skipped.
+ */
+export function isAmazonFile(name: string): boolean {
+  return /^(?:meta|reviews)_.+\.jsonl?(?:\.gz)?$/i.test(name) || /^[A-Z][A-Za-z0-9_&-]*\.jsonl?(?:\.gz)?$/.test(name);
 }
 
 export function amazonRules(inputs: readonly InputFile[]): FormatRules {
@@ -125,12 +133,14 @@ const CURRENCY = String.raw`(?:[A-Z]{3}\s*)?[$€£¥]?\s*`;
 const PRICE = new RegExp(String.raw`^${CURRENCY}(${AMOUNT})(?:\s*-\s*${CURRENCY}(?:${AMOUNT}))?$`);
 
 /**
- * A price: a number as is; a string's first amount; `raw` holds an unparsable string (for extra.price_raw).
+ * A price: a number as is (a negative or non-finite one is then rejected by the sink: the record is a
+ * `bad_field` reject, never a silent null); a string's first amount; `raw` holds an unparsable string
+ * (for extra.price_raw).
  */
 export function parsePrice(obj: JsonObject, key: string): { price: number | null; raw: string | null } {
   const v = obj[key];
   if (v === undefined || v === null) return { price: null, raw: null };
-  if (typeof v === 'number') return Number.isFinite(v) ? { price: v, raw: null } : { price: null, raw: String(v) };
+  if (typeof v === 'number') return { price: v, raw: null };
   if (typeof v !== 'string') throw new FieldError('bad_field', `${key}=${show(v)}`);
   const t = v.trim();
   if (t === '') return { price: null, raw: null };
@@ -142,34 +152,42 @@ export function parsePrice(obj: JsonObject, key: string): { price: number | null
 /**
  * An image reference: an http(s) URL is remote (`url`); a `file:` URL or any other text is a local path,
  * resolved against the folder of the file it came from (`origin`: a local path, or the URL the file was
- * downloaded from, in which case a relative reference becomes a URL). Other URL schemes are ignored.
+ * downloaded from, in which case a relative reference becomes a URL) and kept only inside that folder
+ * (`image-path.ts`; else `rejected` says why). Other URL schemes are ignored.
  */
-export function resolveImage(ref: string | null, origin: string): { url: string | null; path: string | null } {
+export function resolveImage(ref: string | null, origin: string): { url: string | null; path: string | null; rejected?: string } {
   if (ref === null || ref === '') return { url: null, path: null };
   if (/^https?:\/\//i.test(ref)) return { url: ref, path: null };
-  if (/^file:/i.test(ref)) return { url: null, path: fileURLToPath(ref) };
-  if (/^[a-z][a-z0-9+.-]+:/i.test(ref)) return { url: null, path: null };
-  if (/^https?:\/\//i.test(origin)) {
+  if (!/^file:/i.test(ref) && /^[a-z][a-z0-9+.-]+:/i.test(ref)) return { url: null, path: null };
+  if (/^https?:\/\//i.test(origin) && !/^file:/i.test(ref)) {
     try {
       return { url: new URL(ref, origin).href, path: null };
     } catch {
       return { url: null, path: null };
     }
   }
-  const base = /^file:/i.test(origin) ? fileURLToPath(origin) : origin;
-  return { url: null, path: resolve(dirname(base), ref) };
+  const local = localImagePath(ref, origin);
+  return local.rejected === undefined ? { url: null, path: local.path } : { url: null, path: null, rejected: local.rejected };
 }
 
-/** Staged-column candidates in order of preference: the first URL and the first local path win. */
-export function pickImage(refs: ReadonlyArray<string | null>, origin: string): { image_url: string | null; image_path: string | null } {
+/**
+ * Staged-column candidates in order of preference: the first URL and the first local path win; refused local
+ * paths are listed in `image_rejected` (for `extra`), null when none was.
+ */
+export function pickImage(
+  refs: ReadonlyArray<string | null>,
+  origin: string,
+): { image_url: string | null; image_path: string | null; image_rejected: string | null } {
   let image_url: string | null = null;
   let image_path: string | null = null;
+  const rejected: string[] = [];
   for (const ref of refs) {
     const r = resolveImage(ref, origin);
     image_url ??= r.url;
     image_path ??= r.path;
+    if (r.rejected !== undefined) rejected.push(r.rejected);
   }
-  return { image_url, image_path };
+  return { image_url, image_path, image_rejected: rejected.length > 0 ? rejected.join('; ') : null };
 }
 
 /** The keys of `obj` not in `staged`, plus `additions`; `null` when that is empty. */
@@ -246,8 +264,15 @@ function isBlank(s: string): boolean {
   return true;
 }
 
-async function eachLine(input: InputFile, ctx: ReadContext, handle: (text: string, src: SourceRef) => void): Promise<void> {
-  for await (const { text, lineNo } of readLines(input.path, { onBytes: (b) => ctx.onBytes(b) })) {
+async function eachLine(
+  input: InputFile,
+  kind: 'item' | 'interaction',
+  ctx: ReadContext,
+  handle: (text: string, src: SourceRef) => void,
+): Promise<void> {
+  for await (const l of readLines(input.path, { onBytes: (b) => ctx.onBytes(b), limits: ctx.limits })) {
+    if (rejectBadLine(l, ctx.sink, kind, input.name)) continue;
+    const { text, lineNo } = l;
     if (isBlank(text)) continue;
     const line = lineNo === 1 && text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
     handle(line, { file: input.name, line: lineNo });
@@ -274,6 +299,7 @@ export function amazonReader(flavour: AmazonFlavour): FormatReader {
   return {
     name: flavour.name,
     description: flavour.description,
+    accepts: isAmazonFile,
     rules: (_options, inputs) => amazonRules(inputs),
     async read(inputs, ctx) {
       const meta = inputs.filter(isMetaInput);
@@ -283,7 +309,7 @@ export function amazonReader(flavour: AmazonFlavour): FormatReader {
       }
       const { sink } = ctx;
       for (const input of meta) {
-        await eachLine(input, ctx, (line, src) => {
+        await eachLine(input, 'item', ctx, (line, src) => {
           let obj: unknown;
           try {
             obj = metaSyntax.parse(line);
@@ -306,7 +332,7 @@ export function amazonReader(flavour: AmazonFlavour): FormatReader {
         });
       }
       for (const input of reviews) {
-        await eachLine(input, ctx, (line, src) => {
+        await eachLine(input, 'interaction', ctx, (line, src) => {
           let obj: unknown;
           try {
             obj = JSON.parse(line);

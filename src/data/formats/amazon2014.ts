@@ -24,6 +24,7 @@ const STAGED = new Set(['asin', 'title', 'description', 'brand', 'categories', '
 function toItem(obj: JsonObject, input: InputFile): ItemRecord {
   const item_id = requiredId(obj, 'asin');
   const { price, raw } = parsePrice(obj, 'price');
+  const { image_url, image_path, image_rejected } = pickImage([optionalText(obj, 'imUrl')], input.origin);
   return {
     item_id,
     title: optionalText(obj, 'title'),
@@ -31,8 +32,9 @@ function toItem(obj: JsonObject, input: InputFile): ItemRecord {
     brand: optionalText(obj, 'brand'),
     categories: flattenCategories(obj, 'categories'),
     price,
-    ...pickImage([optionalText(obj, 'imUrl')], input.origin),
-    extra: extraFields(obj, STAGED, { price_raw: raw }),
+    image_url,
+    image_path,
+    extra: extraFields(obj, STAGED, { price_raw: raw, image_rejected }),
   };
 }
 

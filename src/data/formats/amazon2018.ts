@@ -25,6 +25,7 @@ const STAGED = new Set(['asin', 'title', 'description', 'brand', 'category', 'pr
 function toItem(obj: JsonObject, input: InputFile): ItemRecord {
   const item_id = requiredId(obj, 'asin');
   const { price, raw } = parsePrice(obj, 'price');
+  const { image_url, image_path, image_rejected } = pickImage([firstOfList(obj, 'imageURLHighRes'), firstOfList(obj, 'imageURL')], input.origin);
   return {
     item_id,
     title: optionalText(obj, 'title'),
@@ -32,8 +33,9 @@ function toItem(obj: JsonObject, input: InputFile): ItemRecord {
     brand: optionalText(obj, 'brand'),
     categories: flattenCategories(obj, 'category'),
     price,
-    ...pickImage([firstOfList(obj, 'imageURLHighRes'), firstOfList(obj, 'imageURL')], input.origin),
-    extra: extraFields(obj, STAGED, { price_raw: raw }),
+    image_url,
+    image_path,
+    extra: extraFields(obj, STAGED, { price_raw: raw, image_rejected }),
   };
 }
 

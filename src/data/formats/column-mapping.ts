@@ -6,10 +6,10 @@
  * Values come in as strings (csv) or as typed JS values (parquet through DuckDB: number, bigint, Date,
  * arrays); every conversion here accepts both.
  */
-import { dirname, isAbsolute, resolve } from 'node:path';
 import { ppError } from '../../errors.js';
 import type { InteractionRecord, ItemRecord, RecordKind, RejectReason, SplitTag } from '../records.js';
 import type { FormatRules, InputFile } from './format.js';
+import { localImagePath, type LocalImage } from './image-path.js';
 
 export type Role =
   | 'user'
@@ -255,20 +255,30 @@ export function asCategories(v: unknown, sep: string): string[] {
   return [...new Set(parts.filter((s): s is string => s !== null && s !== ''))];
 }
 
-/** A price from a number or text such as "$1,299.00"; null when absent or unparsable. */
+/** Texts that say "no price": read as absent (null). */
+const NO_PRICE = /^(?:n\/?a|none|null|-|\?)$/i;
+
+/**
+ * A price from a number or text such as "$1,299.00"; null when absent (empty, "n/a", "none", "-");
+ * NaN when present but not a finite number ≥ 0 ("NaN", "1e400", "-3", "call us"): the row is then a
+ * `bad_field` reject, never a silent null.
+ */
 export function asPrice(v: unknown): number | null {
-  if (typeof v === 'number' || typeof v === 'bigint') return asNumber(v);
+  if (typeof v === 'bigint') return Number(v) >= 0 ? Number(v) : NaN;
+  if (typeof v === 'number') return Number.isFinite(v) && v >= 0 ? v : NaN;
   const s = asText(v);
-  if (s === null) return null;
+  if (s === null || NO_PRICE.test(s)) return null;
   const n = asNumber(s.replace(/^[^\d.+-]+/, '').replace(/,(?=\d{3}\b)/g, ''));
-  return Number.isFinite(n) ? n : null;
+  return Number.isFinite(n) && n >= 0 ? n : NaN;
 }
 
-/** A local image path, absolute: relative paths resolve against the folder of the user's file (`origin`). */
-export function asImagePath(v: unknown, origin: InputFile['origin']): string | null {
+/**
+ * A local image path, absolute: resolved against the folder of the user's file (`origin`) and kept only
+ * inside it (`image-path.ts`); `rejected` says why a path was dropped.
+ */
+export function asImagePath(v: unknown, origin: InputFile['origin']): LocalImage | null {
   const s = asText(v);
-  if (s === null || isAbsolute(s) || /^[a-z][a-z0-9+.-]*:\/\//i.test(origin)) return s;
-  return resolve(dirname(origin), s);
+  return s === null ? null : localImagePath(s, origin);
 }
 
 const SPLITS: ReadonlySet<string> = new Set(['train', 'valid', 'test']);
@@ -331,6 +341,12 @@ export function rowToRecord(layout: FileLayout, values: readonly unknown[], sett
   }
 
   if (item === null) return rejectRow(layout, 'missing_field', `missing ${columnName(layout, 'item')}`);
+  let price: number | null = null;
+  if (c.price !== undefined && asText(values[c.price]) !== null) {
+    price = asPrice(values[c.price]);
+    if (price !== null && Number.isNaN(price)) return rejectRow(layout, 'bad_field', `${columnName(layout, 'price')}=${shown(values[c.price])} (a price is a finite number ≥ 0)`);
+  }
+  const image = c.image_path === undefined ? null : asImagePath(values[c.image_path], origin);
   let extra: Record<string, unknown> | null = null;
   for (const [col, k] of layout.extra) {
     const v = values[k];
@@ -338,6 +354,7 @@ export function rowToRecord(layout: FileLayout, values: readonly unknown[], sett
     extra ??= {};
     extra[col] = jsonValue(v);
   }
+  if (image?.rejected !== undefined) (extra ??= {}).image_rejected = image.rejected;
   return {
     kind: 'item',
     record: {
@@ -346,9 +363,9 @@ export function rowToRecord(layout: FileLayout, values: readonly unknown[], sett
       description: asText(valueOf(layout, values, 'description')),
       brand: asText(valueOf(layout, values, 'brand')),
       categories: asCategories(valueOf(layout, values, 'categories'), settings.categoriesSep),
-      price: c.price === undefined ? null : asPrice(values[c.price]),
+      price,
       image_url: asText(valueOf(layout, values, 'image_url')),
-      image_path: c.image_path === undefined ? null : asImagePath(values[c.image_path], origin),
+      image_path: image?.path ?? null,
       extra,
     },
   };

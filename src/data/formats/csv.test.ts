@@ -64,7 +64,9 @@ test('item rows map title, description, brand, categories (split, de-duplicated)
     extra: { color: 'red' },
     src: { file: 'items.csv', line: 2 },
   });
-  assert.deepEqual([b.description, b.brand, b.categories, b.price, b.image_path, b.extra], [null, null, [], null, '/abs/i2.png', null]);
+  // An absolute image path outside the input folder is dropped, with the reason in extra.
+  assert.deepEqual([b.description, b.brand, b.categories, b.price, b.image_path], [null, null, [], null, null]);
+  assert.match(String(b.extra?.image_rejected), /^\/abs\/i2\.png: outside the input folder/);
   assert.deepEqual(out.rejects.map((r) => [r.kind, r.reason, r.detail, r.src.line]), [['item', 'missing_field', 'missing item_id', 4]]);
 });
 

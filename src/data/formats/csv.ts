@@ -26,6 +26,7 @@ export function csvFiles(inputs: readonly InputFile[]): InputFile[] {
 export const csv: FormatReader = {
   name: 'csv',
   description: 'generic delimited files (csv/tsv) with a column mapping: interactions and/or item files, classified by header',
+  accepts: (name) => DELIMITED_NAME.test(name),
   options: {
     ...MAPPING_OPTIONS,
     delimiter: 'field delimiter: a character or "tab" (default: detected from each header among , tab ; |)',
@@ -52,7 +53,7 @@ export const csv: FormatReader = {
     for (const file of files) {
       const delimiter = explicitDelimiter ?? sniffHeaderSync(file.path)?.delimiter ?? ',';
       let layout: FileLayout | null = null;
-      for await (const rec of readCsvRecords(file.path, { delimiter, onBytes: ctx.onBytes })) {
+      for await (const rec of readCsvRecords(file.path, { delimiter, onBytes: ctx.onBytes, limits: ctx.limits })) {
         const src = { file: file.name, line: rec.line };
         if (layout === null) {
           if (!rec.ok) throw ppError('PP_INGEST_BAD_HEADER', `${file.name}: the header cannot be parsed (${rec.error})`);
@@ -61,7 +62,7 @@ export const csv: FormatReader = {
         }
         const kind = layout.kind === 'interactions' ? 'interaction' : 'item';
         if (!rec.ok) {
-          ctx.sink.reject(kind, src, 'malformed_line', rec.error, clipRaw(rec.raw));
+          ctx.sink.reject(kind, src, rec.reason, rec.error, clipRaw(rec.raw));
           continue;
         }
         if (rec.fields.length !== layout.header.length) {

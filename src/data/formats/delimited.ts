@@ -9,7 +9,8 @@ import { constants as zc, createGunzip, gunzipSync } from 'node:zlib';
 import { parse, type CsvError } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
 import { ppError } from '../../errors.js';
-import { assertReadableFile, isGzipFile } from '../io/lines.js';
+import { assertReadableFile, isGzipFile, streamError } from '../io/lines.js';
+import { DEFAULT_LIMITS, LineGuard, MARK, parseMarker, type InputLimits, type MarkedLine } from '../io/line-guard.js';
 
 export interface CsvRecord {
   ok: true;
@@ -26,6 +27,8 @@ export interface CsvBadRecord {
   raw: string;
   /** What the parser objected to, e.g. "Quote Not Closed: …". */
   error: string;
+  /** The reject reason: `malformed_line`, or the guard's `line_too_long` / `bad_encoding`. */
+  reason: 'malformed_line' | MarkedLine['reason'];
 }
 
 export interface CsvReadOptions {
@@ -33,13 +36,20 @@ export interface CsvReadOptions {
   /** Text encoding of the (decompressed) bytes; utf8 by default. */
   encoding?: BufferEncoding;
   onBytes?: (bytes: number) => void;
+  /** Line and input size caps (default DEFAULT_LIMITS); a CSV record spanning lines is capped at maxLineBytes too. */
+  limits?: InputLimits;
 }
 
 /**
- * The file's bytes, gunzipped when it starts with the gzip magic. Progress is counted in a Transform in
- * the pipe (a 'data' listener would start the flow before the caller has attached its consumer).
+ * The file's bytes, gunzipped when it starts with the gzip magic, through a `LineGuard` (line cap, UTF-8
+ * check, input cap). Progress is counted in a Transform in the pipe (a 'data' listener would start the flow
+ * before the caller has attached its consumer).
  */
-export async function openDecompressed(path: string, onBytes?: (bytes: number) => void): Promise<{ stream: Readable; gz: boolean; close(): void }> {
+export async function openDecompressed(
+  path: string,
+  onBytes?: (bytes: number) => void,
+  limits: InputLimits = DEFAULT_LIMITS,
+): Promise<{ stream: Readable; gz: boolean; close(): void }> {
   await assertReadableFile(path);
   const gz = await isGzipFile(path);
   const raw = createReadStream(path, { highWaterMark: 1 << 20 });
@@ -60,15 +70,28 @@ export async function openDecompressed(path: string, onBytes?: (bytes: number) =
     raw.destroy();
     if (counted !== raw) counted.destroy();
   };
-  if (!gz) return { stream: counted, gz, close };
+  const guard = new LineGuard(path, limits);
+  if (!gz) {
+    counted.on('error', (e) => guard.destroy(e));
+    return {
+      stream: counted.pipe(guard),
+      gz,
+      close() {
+        close();
+        guard.destroy();
+      },
+    };
+  }
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
   counted.on('error', (e) => gunzip.destroy(e));
+  gunzip.on('error', (e) => guard.destroy(e));
   return {
-    stream: counted.pipe(gunzip),
+    stream: counted.pipe(gunzip).pipe(guard),
     gz,
     close() {
       close();
       gunzip.destroy();
+      guard.destroy();
     },
   };
 }
@@ -103,8 +126,11 @@ type ParserOutput = { record: string[]; raw: string } | { skipped: CsvError & { 
  * into the same object stream, in order, by the 'skip' handler.
  */
 export async function* readCsvRecords(path: string, options: CsvReadOptions): AsyncGenerator<CsvRecord | CsvBadRecord> {
-  const { stream: source, gz, close } = await openDecompressed(path, options.onBytes);
+  const limits = options.limits ?? DEFAULT_LIMITS;
+  const { stream: source, gz, close } = await openDecompressed(path, options.onBytes, limits);
   const parser = parse({
+    // A quote never closed would otherwise gather the rest of the file into one record.
+    max_record_size: limits.maxLineBytes,
     delimiter: options.delimiter,
     encoding: options.encoding ?? 'utf8',
     bom: true,
@@ -126,25 +152,37 @@ export async function* readCsvRecords(path: string, options: CsvReadOptions): As
       if ('skipped' in out) {
         const { text, breaks } = splitRaw(out.skipped.raw ?? '');
         lines += Math.max(breaks, 1);
-        yield { ok: false, line, raw: text, error: out.skipped.message };
+        const marked = markedIn(text);
+        const tooBig = out.skipped.code === 'CSV_MAX_RECORD_SIZE';
+        if (marked) yield { ok: false, line, raw: marked.preview, error: marked.detail, reason: marked.reason };
+        else if (tooBig) yield { ok: false, line, raw: text.slice(0, 200), error: out.skipped.message, reason: 'line_too_long' };
+        else yield { ok: false, line, raw: text, error: out.skipped.message, reason: 'malformed_line' };
         continue;
       }
       const { text, breaks } = splitRaw(out.raw);
       lines += breaks;
+      const marked = markedIn(text);
+      if (marked) {
+        yield { ok: false, line, raw: marked.preview, error: marked.detail, reason: marked.reason };
+        continue;
+      }
       if (out.record.length === 1 && out.record[0] === '' && text.trim() === '') continue; // empty line
       yield { ok: true, fields: out.record, line, raw: text };
     }
   } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code?.startsWith('PP_')) throw err;
-    if (gz && (e.code?.startsWith('Z_') || /unexpected end of file|incorrect header|invalid/i.test(e.message))) {
-      throw ppError('PP_INGEST_BAD_GZIP', `${path}: ${e.message}`, err);
-    }
-    throw ppError('PP_INPUT_UNREADABLE', `${path}: ${e.message}`, err);
+    throw streamError(path, gz, err);
   } finally {
     close();
     parser.destroy();
   }
+}
+
+/** The guard's marker inside a record's text (a marker line may sit inside a quoted field that spans lines). */
+function markedIn(text: string): MarkedLine | null {
+  const at = text.indexOf(MARK);
+  if (at === -1) return null;
+  const end = text.indexOf('\n', at);
+  return parseMarker(text.slice(at, end === -1 ? undefined : end).replace(/\r$/, ''));
 }
 
 /** Candidate delimiters, in tie-breaking order. */

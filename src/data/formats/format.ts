@@ -1,4 +1,5 @@
 import type { RecordSink } from '../records.js';
+import type { InputLimits } from '../io/line-guard.js';
 
 /** One input file as a reader sees it, after downloads and the copy into `<lake>/raw/<name>/`. */
 export interface InputFile {
@@ -35,12 +36,19 @@ export interface ReadContext {
   options: Readonly<Record<string, string>>;
   /** Report progress in input bytes read (of `totalBytes` across all inputs). */
   onBytes(bytesSoFarInThisFile: number): void;
+  /** Line and input size caps (`ingest.max_line_bytes`, `ingest.max_input_bytes`); DEFAULT_LIMITS when absent. */
+  limits?: InputLimits;
 }
 
 export interface FormatReader {
   readonly name: string;
   /** One line for `plotpointe data formats` and the README. */
   readonly description: string;
+  /**
+   * The format's own file names: which files of an input folder it reads (the others are skipped, not even
+   * copied to raw). Files named one by one are always taken. Absent: every file.
+   */
+  accepts?(name: string): boolean;
   /** Documented reader options (`--opt key=value`), name → meaning and default. */
   readonly options?: Readonly<Record<string, string>>;
   /** Validation rules; may depend on options and inputs (e.g. amazon without a meta file has no catalog). */

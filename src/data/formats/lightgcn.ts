@@ -17,7 +17,7 @@
 import type { InteractionRecord, RecordSink, SplitTag } from '../records.js';
 import { bareItem, clipRaw } from '../records.js';
 import { ppError } from '../../errors.js';
-import { readLines } from '../io/lines.js';
+import { readLines, rejectBadLine } from '../io/lines.js';
 import type { FormatReader, FormatRules, InputFile, ReadContext } from './format.js';
 
 type Role = { kind: 'interactions'; split: SplitTag } | { kind: 'items' } | { kind: 'users' } | { kind: 'other' };
@@ -38,6 +38,7 @@ const RULES: FormatRules = { rating: null, requireTimestamp: false, catalogIsAut
 export const lightgcn: FormatReader = {
   name: 'lightgcn',
   description: 'NGCF/LightGCN benchmark files: train.txt, test.txt ("user item item …"), optional item_list.txt',
+  accepts: (name) => lightgcnRole(name).kind !== 'other',
   rules(): FormatRules {
     return { ...RULES };
   },
@@ -93,7 +94,9 @@ function scanIds(text: string, out: string[]): boolean {
 async function readPairs(file: InputFile, split: SplitTag, ctx: ReadContext): Promise<void> {
   const sink: RecordSink = ctx.sink;
   const ids: string[] = [];
-  for await (const { text, lineNo } of readLines(file.path, { onBytes: ctx.onBytes })) {
+  for await (const line of readLines(file.path, { onBytes: ctx.onBytes, limits: ctx.limits })) {
+    if (rejectBadLine(line, sink, 'interaction', file.name)) continue;
+    const { text, lineNo } = line;
     if (!scanIds(text, ids)) {
       const bad = text.split(/[ \t]+/).find((t) => t !== '' && !/^\d+$/.test(t));
       sink.reject('interaction', { file: file.name, line: lineNo }, 'malformed_line', `non-integer id "${bad}"`, clipRaw(text));
@@ -111,7 +114,9 @@ async function readPairs(file: InputFile, split: SplitTag, ctx: ReadContext): Pr
 
 async function readItemList(file: InputFile, ctx: ReadContext): Promise<void> {
   let columns = ['org_id', 'remap_id'];
-  for await (const { text, lineNo } of readLines(file.path, { onBytes: ctx.onBytes })) {
+  for await (const line of readLines(file.path, { onBytes: ctx.onBytes, limits: ctx.limits })) {
+    if (rejectBadLine(line, ctx.sink, 'item', file.name)) continue;
+    const { text, lineNo } = line;
     const tokens = text.trim().split(/[ \t]+/);
     if (tokens.length === 1 && tokens[0] === '') continue;
     if (lineNo === 1 && tokens.includes('remap_id')) {

@@ -22,7 +22,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { ppError } from '../../errors.js';
-import { assertReadableFile, readLines } from '../io/lines.js';
+import { assertReadableFile, readLines, rejectBadLine } from '../io/lines.js';
 import type { ItemRecord, RecordKind, SourceRef } from '../records.js';
 import { clipRaw } from '../records.js';
 import type { FormatReader, FormatRules, InputFile, ReadContext } from './format.js';
@@ -88,6 +88,7 @@ function rolesOf(inputs: readonly InputFile[]): Map<Role, InputFile> {
 export const movielens: FormatReader = {
   name: 'movielens',
   description: 'MovieLens ml-latest(-small) CSVs (ratings, movies, tags, links) or ml-100k (u.data, u.item, u.genre)',
+  accepts: (name) => movielensRole(name) !== null,
   rules(_options, inputs): FormatRules {
     const roles = rolesOf(inputs);
     const is100k = roles.has('u.data') && !roles.has('ratings');
@@ -158,7 +159,7 @@ async function readCsvTable(
   let cols: Map<string, number> | null = null;
   let getter: FieldGetter | null = null;
   let width = 0;
-  for await (const rec of readCsvRecords(file.path, { delimiter: ',', onBytes: ctx.onBytes })) {
+  for await (const rec of readCsvRecords(file.path, { delimiter: ',', onBytes: ctx.onBytes, limits: ctx.limits })) {
     if (cols === null) {
       if (!rec.ok) throw ppError('PP_INGEST_BAD_HEADER', `${file.name}: the header cannot be parsed (${rec.error})`);
       const header = rec.fields.map((h) => h.trim());
@@ -176,7 +177,7 @@ async function readCsvTable(
     }
     const src = { file: file.name, line: rec.line };
     if (!rec.ok) {
-      ctx.sink.reject(kind, src, 'malformed_line', rec.error, clipRaw(rec.raw));
+      ctx.sink.reject(kind, src, rec.reason, rec.error, clipRaw(rec.raw));
       continue;
     }
     if (rec.fields.length !== width) {
@@ -290,7 +291,9 @@ async function readLinks(file: InputFile, catalog: Catalog | null, ctx: ReadCont
 // ml-100k
 
 async function readUData(file: InputFile, ctx: ReadContext): Promise<void> {
-  for await (const { text, lineNo } of readLines(file.path, { onBytes: ctx.onBytes })) {
+  for await (const line of readLines(file.path, { onBytes: ctx.onBytes, limits: ctx.limits })) {
+    if (rejectBadLine(line, ctx.sink, 'interaction', file.name)) continue;
+    const { text, lineNo } = line;
     if (text.trim() === '') continue;
     const src = { file: file.name, line: lineNo };
     const f = text.trim().split(/\s+/);
@@ -302,14 +305,21 @@ async function readUData(file: InputFile, ctx: ReadContext): Promise<void> {
   }
 }
 
-/** The lines of a small latin1 text file (plain or gzip), with 1-based numbers. */
+/** Most bytes a latin1 side file (u.item, u.genre: read whole) may hold when ingest.max_input_bytes sets no cap. */
+const LATIN1_FILE_CAP = 64 * 1024 * 1024;
+
+/** The lines of a small latin1 text file (plain or gzip), with 1-based numbers; too big a file is PP_INGEST_TOO_LARGE. */
 async function latin1Lines(file: InputFile, ctx: ReadContext): Promise<Array<{ text: string; lineNo: number }>> {
   const size = await assertReadableFile(file.path);
+  const cap = ctx.limits?.maxInputBytes || LATIN1_FILE_CAP;
+  const tooLarge = () => ppError('PP_INGEST_TOO_LARGE', `${file.name} holds more than ${cap} bytes (a side file read whole)`);
+  if (size > cap) throw tooLarge();
   let bytes = await readFile(file.path);
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      bytes = gunzipSync(bytes);
+      bytes = gunzipSync(bytes, { maxOutputLength: cap });
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge();
       throw ppError('PP_INGEST_BAD_GZIP', `${file.path}: ${(err as Error).message}`, err);
     }
   }

@@ -26,6 +26,7 @@ export function parquetFiles(inputs: readonly InputFile[]): InputFile[] {
 export const parquet: FormatReader = {
   name: 'parquet',
   description: 'Parquet files with a column mapping (as csv): interactions and/or item files, classified by their columns',
+  accepts: (name) => PARQUET_NAME.test(name),
   options: { ...MAPPING_OPTIONS },
   rules(options, inputs): FormatRules {
     const settings = mappingSettings(options);

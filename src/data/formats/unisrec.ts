@@ -25,7 +25,7 @@
 import type { InteractionRecord, RecordKind, SourceRef, SplitTag } from '../records.js';
 import { bareItem, clipRaw } from '../records.js';
 import { ppError } from '../../errors.js';
-import { readLines } from '../io/lines.js';
+import { readLines, rejectBadLine } from '../io/lines.js';
 import type { FormatReader, FormatRules, InputFile, ReadContext } from './format.js';
 
 type Role = 'text' | 'item2index' | 'user2index' | SplitTag;
@@ -51,6 +51,7 @@ export function unisrecRole(name: string): { role: Role; prefix: string } | null
 export const unisrec: FormatReader = {
   name: 'unisrec',
   description: 'UniSRec/RecBole atomic files: <X>.text, <X>.{train,valid,test}.inter, <X>.item2index, <X>.user2index',
+  accepts: (name) => unisrecRole(name) !== null,
   rules(_options, inputs): FormatRules {
     const hasText = inputs.some((f) => unisrecRole(f.name)?.role === 'text');
     // Leave-one-out sequences: buying the same item again is a real event, not a duplicate.
@@ -99,7 +100,9 @@ export const unisrec: FormatReader = {
 /** Reads "string id \t integer index" into index → id. */
 async function readIndex(file: InputFile, kind: RecordKind, ctx: ReadContext): Promise<Map<number, string>> {
   const map = new Map<number, string>();
-  for await (const { text, lineNo } of readLines(file.path, { onBytes: ctx.onBytes })) {
+  for await (const line of readLines(file.path, { onBytes: ctx.onBytes, limits: ctx.limits })) {
+    if (rejectBadLine(line, ctx.sink, kind, file.name)) continue;
+    const { text, lineNo } = line;
     if (text.trim() === '') continue;
     const parts = text.split('\t');
     const id = parts[0]?.trim() ?? '';
@@ -130,11 +133,14 @@ function headerColumns(file: InputFile, text: string, need: readonly string[]): 
 
 async function readText(file: InputFile, ctx: ReadContext): Promise<void> {
   let cols: number[] | null = null;
-  for await (const { text, lineNo } of readLines(file.path, { onBytes: ctx.onBytes })) {
+  for await (const line of readLines(file.path, { onBytes: ctx.onBytes, limits: ctx.limits })) {
+    const { text, lineNo } = line;
     if (cols === null) {
+      if (line.bad) throw ppError('PP_INGEST_BAD_HEADER', `${file.name}: the header line is ${line.bad.reason} (${line.bad.detail})`);
       cols = headerColumns(file, text, ['item_id', 'text']);
       continue;
     }
+    if (rejectBadLine(line, ctx.sink, 'item', file.name)) continue;
     if (text.trim() === '') continue;
     const src = { file: file.name, line: lineNo };
     const parts = text.split('\t');
@@ -178,11 +184,14 @@ async function readInter(
 ): Promise<number> {
   let cols: number[] | null = null;
   let maxHistory = 0;
-  for await (const { text, lineNo } of readLines(file.path, { onBytes: ctx.onBytes })) {
+  for await (const line of readLines(file.path, { onBytes: ctx.onBytes, limits: ctx.limits })) {
+    const { text, lineNo } = line;
     if (cols === null) {
+      if (line.bad) throw ppError('PP_INGEST_BAD_HEADER', `${file.name}: the header line is ${line.bad.reason} (${line.bad.detail})`);
       cols = headerColumns(file, text, ['user_id', 'item_id_list', 'item_id']);
       continue;
     }
+    if (rejectBadLine(line, ctx.sink, 'interaction', file.name)) continue;
     if (text.trim() === '') continue;
     const src = { file: file.name, line: lineNo };
     const reject = (reason: 'malformed_line' | 'missing_field' | 'unknown_user' | 'unknown_item', detail: string) =>
