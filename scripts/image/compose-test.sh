@@ -30,9 +30,11 @@ export PP_IMAGE="$image" PP_REDIS_IMAGE="$redis_image" PP_LAKE="$work/lake-compo
   PP_API_WORKERS=2 PP_PIPELINE_CONFIG=/data/lake/tiny.yaml
 compose=(podman-compose -p "$project" -f deploy/compose.yaml)
 cleanup() {
-  "${compose[@]}" logs worker1 > "$work/worker1.log" 2>&1 || true
-  "${compose[@]}" logs worker2 > "$work/worker2.log" 2>&1 || true
+  podman logs "${project}_worker1_1" > "$work/worker1.log" 2>&1 || true
+  podman logs "${project}_worker2_1" > "$work/worker2.log" 2>&1 || true
   "${compose[@]}" down -t 10 >/dev/null 2>&1 || true
+  # whatever compose left (a failed start, an interrupted run): the containers of this project, by label
+  podman ps -aq --filter "label=io.podman.compose.project=$project" | xargs -r podman rm -f -t 5 >/dev/null 2>&1 || true
   podman network rm -f "${project}_default" >/dev/null 2>&1 || true
   if [ "${PLOTPOINTE_IMAGE_KEEP:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
 }
@@ -56,7 +58,7 @@ echo "== compose up: redis, worker1, worker2 (project $project)"
 echo "== compose run pipeline (executor bullmq)"
 tp=$(date +%s)
 "${compose[@]}" run --rm pipeline > "$work/compose.out" 2> "$work/compose.err" \
-  || { tail -n 30 "$work/compose.err" "$work/compose.out"; "${compose[@]}" logs worker1 2>&1 | tail -n 20; exit 1; }
+  || { tail -n 30 "$work/compose.err" "$work/compose.out"; podman logs "${project}_worker1_1" 2>&1 | tail -n 20; exit 1; }
 grep '^{' "$work/compose.out" | tail -n1 > "$work/dist.json"
 node -e '
 const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
@@ -66,8 +68,9 @@ if (notRan.length) { console.error("steps not run: " + notRan); process.exit(1);
 console.log("   " + r.steps.length + " steps ran on the workers in " + r.seconds + " s");' "$work/dist.json"
 pipeline_s=$(( $(date +%s) - tp ))
 for w in worker1 worker2; do
-  n="$("${compose[@]}" logs "$w" 2>/dev/null | grep -c ' (job ' || true)"
+  n="$(podman logs "${project}_${w}_1" 2>&1 | grep -c ' (job ' || true)"
   echo "   $w took $n jobs"
+  [ "$n" -gt 0 ] || { echo "error: $w took no job" >&2; exit 1; }
 done
 
 echo "== artifacts: compose (bullmq) vs local, sha256"
@@ -80,6 +83,6 @@ run_id="$(node -e 'const r=JSON.parse(require("fs").readFileSync(process.argv[1]
 serving="$(ls -d "$work"/lake-compose/artifacts/demo/*/serving | head -n1)"
 [ -z "$run_id" ] || serving="$work/lake-compose/artifacts/demo/$run_id/serving"
 node "$here/check-serving.mjs" "http://127.0.0.1:$PP_API_PORT" "$serving" --since "$since" --timeout 300 \
-  || { "${compose[@]}" logs api 2>&1 | tail -n 30; exit 1; }
+  || { podman logs "${project}_api_1" 2>&1 | tail -n 30; exit 1; }
 
 echo "compose-test ok: pipeline on 2 workers ${pipeline_s} s, byte-identical to the local run; total $(( $(date +%s) - t0 )) s; load average:$(uptime | sed 's/.*load average://')"
