@@ -124,8 +124,8 @@ export interface ServeProcess {
 }
 
 /** Starts `plotpointe serve <args> --port 0 --json` and waits (at most `timeoutMs`) for its listening line. */
-export async function startServeProcess(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<ServeProcess> {
-  const child = spawn(process.execPath, [plotpointeBin, 'serve', ...args, '--port', '0', '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startServeProcess(args: string[], env: Record<string, string> = {}, timeoutMs = 120_000, bin = plotpointeBin): Promise<ServeProcess> {
+  const child = spawn(process.execPath, [bin, 'serve', ...args, '--port', '0', '--json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const stdout: string[] = [];
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));

@@ -16,6 +16,8 @@ export interface CliOptions {
    * at once, showing stderr, when the last stdout line is not JSON.
    */
   json?: boolean;
+  /** The bin script run with node; default the checkout's (a test of the packed tarball passes the installed one). */
+  bin?: string;
 }
 
 export interface CliRun {
@@ -46,7 +48,7 @@ function parseLastLine(stdout: string): unknown {
  */
 export function runCli(args: readonly string[], opts: CliOptions = {}): CliRun {
   const fullArgs = opts.json ? [...args, '--json', '--quiet'] : [...args];
-  const r = spawnSync(process.execPath, [plotpointeBin, ...fullArgs], {
+  const r = spawnSync(process.execPath, [opts.bin ?? plotpointeBin, ...fullArgs], {
     cwd: opts.cwd,
     encoding: 'utf8',
     env: opts.env ? { ...process.env, ...opts.env } : process.env,
