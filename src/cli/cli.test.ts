@@ -54,3 +54,11 @@ test('data formats lists every reader', () => {
   const names = cliJson(r).formats.map((f: { name: string }) => f.name);
   assert.deepEqual(names, ['amazon2014', 'amazon2018', 'lightgcn', 'unisrec', 'movielens', 'csv', 'parquet']);
 });
+
+test('data formats prints the reader options without --json too', () => {
+  const r = runCli(['data', 'formats']);
+  assert.equal(r.status, 0);
+  const csvOptions = Object.keys(cliJson(runCli(['data', 'formats', '--json'])).formats.find((f: { name: string }) => f.name === 'csv').options);
+  assert.ok(csvOptions.length > 0);
+  for (const k of csvOptions) assert.match(r.stdout, new RegExp(`--opt ${k}=`));
+});

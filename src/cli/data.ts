@@ -119,7 +119,12 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
           async () => ({
             formats: [...FORMATS.values()].map((f) => ({ name: f.name, description: f.description, options: f.options ?? {} })),
           }),
-          (r) => r.formats.map((f) => `${f.name.padEnd(11)} ${f.description}`).join('\n'),
+          (r) =>
+            r.formats
+              .map((f) =>
+                [`${f.name.padEnd(11)} ${f.description}`, ...Object.entries(f.options).map(([k, doc]) => `${''.padEnd(11)}   --opt ${k}=…  ${doc}`)].join('\n'),
+              )
+              .join('\n'),
         ),
       );
     });

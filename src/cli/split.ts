@@ -55,7 +55,7 @@ export function registerSplitCommand(data: Command, run: (cmd: Command) => Promi
     .requiredOption('--name <name>', 'dataset name in the lake')
     .option('--split <name>', 'split folder name (config split.name)')
     .option('--strategy <s>', 'ratio | loo | temporal | given | cold-item (config split.strategy)')
-    .option('--ratio <a:b:c>', 'train:valid:test shares, e.g. 0.8:0.1:0.1 (config split.ratio)')
+    .option('--ratio <a:b:c>', 'train:valid:test shares, e.g. 8:1:1 or 0.8:0.1:0.1 (normalised to sum to 1; config split.ratio)')
     .option('--leave-k <k>', 'loo: interactions per user held out for test and again for valid (config split.leave_k)')
     .option('--kcore <k>', 'iterative k-core on users and items before splitting (config split.kcore)')
     .option('--valid-share <x>', "given: share of each user's train rows held out for validation (config split.valid_share)")

@@ -2,14 +2,25 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { listModels } from '../models/index.js';
 import { runEvaluation, runTraining, type TrainSummary } from '../train/run-training.js';
+import { parseCandidates, runAutoTraining, type AutoSummary } from '../train/auto.js';
 import { parseKeyValues } from './data.js';
 import { ppError } from '../errors.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 const fmt = (m: Record<string, number>, keys = ['recall@20', 'ndcg@20']) => keys.map((k) => `${k} ${(m[k] ?? NaN).toFixed(4)}`).join(', ');
 
-const renderTrain = (s: TrainSummary) =>
+const renderTrain = (s: TrainSummary | AutoSummary) =>
   [
+    ...('auto' in s
+      ? [
+          `auto: ${s.auto.candidates.length} candidates, selected by ${s.auto.selected_by}${s.auto.servable_only ? ' among servable models' : ''}:`,
+          ...s.auto.candidates.map(
+            (c) =>
+              `  ${c.run_id === s.run_id ? '*' : ' '} ${[c.model, ...Object.entries(c.params).map(([k, v]) => `${k}=${v}`)].join(':').padEnd(28)} ` +
+              (c.error ? `failed: ${c.error}` : `valid ndcg@20 ${(c.valid_ndcg20 ?? NaN).toFixed(4)}  fit ${(c.fit_seconds ?? NaN).toFixed(1)} s  run ${c.run_id}`),
+          ),
+        ]
+      : []),
     `run ${s.run_id}: ${s.model} on ${s.dataset}/${s.split} (${s.epochs} epochs, best ${s.best_epoch ?? '-'}), fit ${s.fit_seconds.toFixed(1)} s, eval ${s.eval_seconds.toFixed(1)} s, peak RSS ${s.peak_rss_mb} MB`,
     `  valid: ${fmt(s.valid)}`,
     `  test:  ${fmt(s.test)}`,
@@ -21,7 +32,9 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
   program
     .command('train')
     .description('fit a model on a split (selecting on valid), evaluate it by full ranking and record the run')
-    .option('--model <name>', 'model name (see plotpointe models); required unless --resume')
+    .option('--model <name>', "model name (see plotpointe models), or auto (fit --candidates, keep the best on valid NDCG@20); required unless --resume")
+    .option('--candidates <list>', 'auto: models to try, comma-separated, each name or name:key=value:… (config train.auto_candidates)')
+    .option('--servable', 'auto: only models that export embeddings (an ANN-served bundle) can win')
     .option('--resume <run>', "continue an interrupted run from its last checkpoint (same model, params and seed)")
     .option('--lake <dir>', 'lake folder (config lake.dir)')
     .option('--name <name>', 'dataset name (config dataset.name)')
@@ -46,6 +59,18 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
                 'train.budget_min': o.budgetMin,
               },
             });
+            if (o.model === 'auto') {
+              return runAutoTraining({
+                lake: c['lake.dir'],
+                name: c['dataset.name'],
+                split: c['split.name'],
+                candidates: parseCandidates(String(o.candidates ?? c['train.auto_candidates'])),
+                servable: Boolean(o.servable),
+                seed: c['train.seed'],
+                budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
+                ks: [...c['eval.ks']],
+              });
+            }
             return runTraining({
               lake: c['lake.dir'],
               name: c['dataset.name'],

@@ -69,6 +69,11 @@ export const CONFIG_SCHEMA = {
   'graph.recall_sample': { type: 'integer', default: 1000, min: 0, doc: 'Rows of an item–item kNN graph checked against exact search (0 = skip).' },
 
   'train.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of initialisation, sampling and dropout in training.' },
+  'train.auto_candidates': {
+    type: 'string',
+    default: 'pop,itemknn,rp3beta,ease,gfcf,bspm,lightgcn',
+    doc: 'Candidates of train --model auto: comma-separated model names, each optionally with params as name:key=value:key=value.',
+  },
   'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
   'ablate.seeds': { type: 'integer', default: 3, min: 1, max: 20, doc: 'Seeds per grid cell of `plotpointe ablate` (the table reports mean ± sd over them).' },
   'eval.ks': { type: 'numbers', default: [10, 20, 50], doc: 'Cut-offs K of the final evaluation (Recall@K, NDCG@K, …).' },
@@ -82,7 +87,7 @@ export const CONFIG_SCHEMA = {
   'pipeline.format': { type: 'string', default: 'amazon2018', doc: 'Input format of the ingest step when pipeline.source = files.' },
   'pipeline.inputs': { type: 'string', default: '', doc: 'Comma-separated input files/folders of the ingest step when pipeline.source = files.' },
   'pipeline.text_encoder': { type: 'string', default: 'use-lite', doc: 'Text encoder spec of the embed-text step (use-lite, st:<folder>).' },
-  'pipeline.model': { type: 'string', default: 'lightgcn', doc: 'Model the train step fits (see plotpointe models).' },
+  'pipeline.model': { type: 'string', default: 'lightgcn', doc: 'Model the train step fits (see plotpointe models), or auto: the best of train.auto_candidates on valid NDCG@20 among models that export embeddings (served).' },
   'pipeline.model_params': { type: 'string', default: '', doc: 'Hyperparameters of the train step, comma-separated key=value (e.g. epochs=20,dim=64).' },
   'pipeline.shards': { type: 'integer', default: 0, min: 0, max: 256, doc: 'bullmq executor: run each step that has a sharded form (embed-text) as this many shard jobs and a merge job, one BullMQ flow; same outputs (0 = whole steps; the local executor ignores it).' },
 

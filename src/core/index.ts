@@ -14,6 +14,7 @@ export * from './csr.js';
 export * from './sparse.js';
 export * from './segment.js';
 export * from './dense.js';
+export * from './spd.js';
 export * from './elementwise.js';
 export * from './embedding.js';
 export * from './dropout.js';

@@ -9,6 +9,8 @@ import './gat.js';
 import './gfcf.js';
 import './bspm.js';
 import './mmgat.js';
+import './ease.js';
+import './rp3beta.js';
 
 export { getModel, listModels, resolveParams } from './registry.js';
 export type { ModelSpec, Recommender, FitContext, Params, EpochReport } from './model.js';

@@ -82,17 +82,40 @@ export interface ItemKnnSettings {
  * similarity as value.
  */
 export function itemNeighbours(numUsers: number, numItems: number, userItems: IndexCsr, s: ItemKnnSettings): WeightedCsr {
-  const itemUsers = transposeLists(numUsers, numItems, userItems);
-  const k = Math.max(0, Math.min(Math.floor(s.k), numItems - 1));
-  const deg = new Float64Array(numItems);
-  for (let i = 0; i < numItems; i++) deg[i] = itemUsers.indptr[i + 1] - itemUsers.indptr[i];
+  const deg = itemDegrees(numUsers, numItems, userItems);
   const left = new Float64Array(numItems); // |U_i|^α
   const right = new Float64Array(numItems); // |U_j|^(1−α)
   for (let i = 0; i < numItems; i++) {
     left[i] = deg[i] ** s.alpha;
     right[i] = deg[i] ** (1 - s.alpha);
   }
-  const counts = new Int32Array(numItems);
+  return topNeighbours(numUsers, numItems, userItems, s.k, null, (c, i, j) => c / (left[i] * right[j] + s.shrink));
+}
+
+/** Distinct train users of each item. */
+export function itemDegrees(numUsers: number, numItems: number, userItems: IndexCsr): Float64Array {
+  const deg = new Float64Array(numItems);
+  for (let e = 0; e < userItems.indptr[numUsers]; e++) deg[userItems.indices[e]]++;
+  return deg;
+}
+
+/**
+ * The neighbour lists shared by the item–item models: for every candidate item j, the co-occurrence
+ * weights c_ij = Σ_{u ∈ U_i ∩ U_j} w_u (w_u = `userWeight[u]`, or 1) of every item i ≠ j, turned into
+ * sim(i → j) = `sim(c_ij, i, j)`; row j keeps the k items with the highest sim > 0 (ties to the lower
+ * item id), sorted by item id. One pass over j's users' item lists per j: O(Σ_u deg(u)²) in all.
+ */
+export function topNeighbours(
+  numUsers: number,
+  numItems: number,
+  userItems: IndexCsr,
+  kMax: number,
+  userWeight: Float64Array | null,
+  sim: (c: number, i: number, j: number) => number,
+): WeightedCsr {
+  const itemUsers = transposeLists(numUsers, numItems, userItems);
+  const k = Math.max(0, Math.min(Math.floor(kMax), numItems - 1));
+  const counts = new Float64Array(numItems);
   const touched = new Int32Array(numItems);
   const heapSim = new Float64Array(k);
   const heapItem = new Int32Array(k);
@@ -107,34 +130,35 @@ export function itemNeighbours(numUsers: number, numItems: number, userItems: In
     let nt = 0;
     for (let e = itemUsers.indptr[j]; e < itemUsers.indptr[j + 1]; e++) {
       const u = itemUsers.indices[e];
+      const w = userWeight ? userWeight[u] : 1;
       for (let f = up[u]; f < up[u + 1]; f++) {
         const i = ui[f];
-        if (counts[i]++ === 0) touched[nt++] = i;
+        if (counts[i] === 0) touched[nt++] = i;
+        counts[i] += w;
       }
     }
     // keep the k best (higher sim first, then lower item id) in a min-heap whose root is the worst kept
     let size = 0;
-    const rj = right[j];
     for (let t = 0; t < nt; t++) {
       const i = touched[t];
       const c = counts[i];
       counts[i] = 0;
       if (i === j || k === 0) continue;
-      const sim = c / (left[i] * rj + s.shrink);
-      if (!(sim > 0)) continue;
+      const sv = sim(c, i, j);
+      if (!(sv > 0)) continue;
       if (size < k) {
         // sift up
         let p = size++;
         while (p > 0) {
           const parent = (p - 1) >> 1;
-          if (worse(heapSim[parent], heapItem[parent], sim, i)) break;
+          if (worse(heapSim[parent], heapItem[parent], sv, i)) break;
           heapSim[p] = heapSim[parent];
           heapItem[p] = heapItem[parent];
           p = parent;
         }
-        heapSim[p] = sim;
+        heapSim[p] = sv;
         heapItem[p] = i;
-      } else if (worse(heapSim[0], heapItem[0], sim, i)) {
+      } else if (worse(heapSim[0], heapItem[0], sv, i)) {
         // replace the root, sift down
         let p = 0;
         for (;;) {
@@ -142,12 +166,12 @@ export function itemNeighbours(numUsers: number, numItems: number, userItems: In
           if (l >= size) break;
           const r = l + 1;
           const m = r < size && worse(heapSim[r], heapItem[r], heapSim[l], heapItem[l]) ? r : l;
-          if (!worse(heapSim[m], heapItem[m], sim, i)) break;
+          if (!worse(heapSim[m], heapItem[m], sv, i)) break;
           heapSim[p] = heapSim[m];
           heapItem[p] = heapItem[m];
           p = m;
         }
-        heapSim[p] = sim;
+        heapSim[p] = sv;
         heapItem[p] = i;
       }
     }
@@ -170,6 +194,25 @@ export function itemNeighbours(numUsers: number, numItems: number, userItems: In
     indptr[j + 1] = nnz;
   }
   return { indptr, indices: outIdx.slice(0, nnz), values: outVal.slice(0, nnz) };
+}
+
+/**
+ * Scores of an item–item model: row r of `out` = Σ_{i ∈ items(users[r])} row i of `contributions` (row i =
+ * what item i adds to each candidate), a sparse × sparse product written into the dense score block.
+ */
+export function scoreFromContributions(contributions: WeightedCsr, userItems: IndexCsr, numItems: number, users: Int32Array, out: Float32Array): void {
+  const n = numItems;
+  const { indptr, indices, values } = contributions;
+  const { indptr: up, indices: ui } = userItems;
+  out.fill(0, 0, users.length * n);
+  for (let r = 0; r < users.length; r++) {
+    const u = users[r];
+    const o = r * n;
+    for (let f = up[u]; f < up[u + 1]; f++) {
+      const i = ui[f];
+      for (let e = indptr[i]; e < indptr[i + 1]; e++) out[o + indices[e]] += values[e];
+    }
+  }
 }
 
 /** True when (simA, itemA) ranks below (simB, itemB): lower similarity, or equal and higher item id. */
@@ -203,35 +246,53 @@ export class ItemKnnModel implements Recommender {
   }
 
   scoreUsers(users: Int32Array, out: Float32Array): void {
-    const n = this.numItems;
-    const { indptr, indices, values } = this.contributions;
-    const { indptr: up, indices: ui } = this.userItems;
-    out.fill(0, 0, users.length * n);
-    for (let r = 0; r < users.length; r++) {
-      const u = users[r];
-      const o = r * n;
-      for (let f = up[u]; f < up[u + 1]; f++) {
-        const i = ui[f];
-        for (let e = indptr[i]; e < indptr[i + 1]; e++) out[o + indices[e]] += values[e];
-      }
-    }
+    scoreFromContributions(this.contributions, this.userItems, this.numItems, users, out);
   }
 
-  /**
-   * `<dir>/state/` in the checkpoint format: the neighbour lists as indptr.f32 and indices.f32 (int32 bit
-   * patterns stored in float32 files) and values.f32, settings in state.json.
-   */
   async save(dir: string): Promise<void> {
-    const { indptr, indices, values } = this.neighbours;
-    await saveState(join(dir, 'state'), {
-      tensors: {
-        indptr: new Float32Array(indptr.buffer, indptr.byteOffset, indptr.length),
-        indices: new Float32Array(indices.buffer, indices.byteOffset, indices.length),
-        values,
-      },
-      meta: { model: 'itemknn', format: 1, numUsers: this.numUsers, numItems: this.numItems, ...this.settings },
-    });
+    await saveNeighbours(dir, this.neighbours, { model: 'itemknn', numUsers: this.numUsers, numItems: this.numItems, ...this.settings });
   }
+}
+
+/**
+ * `<dir>/state/` in the checkpoint format: neighbour lists as indptr.f32 and indices.f32 (int32 bit patterns
+ * stored in float32 files) and values.f32; `meta` (model, numUsers, numItems, settings) in state.json.
+ */
+export async function saveNeighbours(dir: string, neighbours: WeightedCsr, meta: { model: string; numUsers: number; numItems: number } & Record<string, unknown>): Promise<void> {
+  const { indptr, indices, values } = neighbours;
+  await saveState(join(dir, 'state'), {
+    tensors: {
+      indptr: new Float32Array(indptr.buffer, indptr.byteOffset, indptr.length),
+      indices: new Float32Array(indices.buffer, indices.byteOffset, indices.length),
+      values,
+    },
+    meta: { format: 1, ...meta },
+  });
+}
+
+/** Reads what {@link saveNeighbours} wrote for `model`, checked against the split. */
+export async function loadNeighbours(dir: string, model: string, data: SplitData): Promise<{ neighbours: WeightedCsr; meta: Record<string, unknown> }> {
+  const state = await loadState(join(dir, 'state'));
+  if (!state || state.meta.model !== model) throw ppError('PP_MODEL_LOAD', `${model}: no saved ${model} model in ${dir}`);
+  const m = state.meta as { numUsers: number; numItems: number };
+  if (m.numUsers !== data.numUsers || m.numItems !== data.numItems) {
+    throw ppError('PP_MODEL_LOAD', `${model}: saved for ${m.numUsers} users × ${m.numItems} items, the split has ${data.numUsers} × ${data.numItems}`);
+  }
+  const { indptr, indices, values } = state.tensors;
+  if (!indptr || !indices || !values || indptr.length !== data.numItems + 1 || indices.length !== values.length) {
+    throw ppError('PP_MODEL_LOAD', `${model}: the saved neighbour lists in ${dir} are incomplete`);
+  }
+  const neighbours: WeightedCsr = {
+    indptr: new Int32Array(indptr.buffer, indptr.byteOffset, indptr.length),
+    indices: new Int32Array(indices.buffer, indices.byteOffset, indices.length),
+    values,
+  };
+  if (neighbours.indptr[data.numItems] !== values.length) throw ppError('PP_MODEL_LOAD', `${model}: the saved neighbour lists in ${dir} are inconsistent`);
+  for (let e = 0; e < neighbours.indices.length; e++) {
+    const i = neighbours.indices[e];
+    if (!(i >= 0 && i < data.numItems)) throw ppError('PP_MODEL_LOAD', `${model}: the saved neighbour lists in ${dir} are corrupt`);
+  }
+  return { neighbours, meta: state.meta };
 }
 
 function settingsOf(p: Params): ItemKnnSettings {
@@ -259,26 +320,8 @@ export const itemKnnSpec: ModelSpec = registerModel({
     return fitItemKnn(ctx.data, ctx.params);
   },
   async load(dir: string, data: SplitData): Promise<Recommender> {
-    const state = await loadState(join(dir, 'state'));
-    if (!state || state.meta.model !== 'itemknn') throw ppError('PP_MODEL_LOAD', `itemknn: no saved itemknn model in ${dir}`);
-    const m = state.meta as { numUsers: number; numItems: number; k: number; shrink: number; alpha: number };
-    if (m.numUsers !== data.numUsers || m.numItems !== data.numItems) {
-      throw ppError('PP_MODEL_LOAD', `itemknn: saved for ${m.numUsers} users × ${m.numItems} items, the split has ${data.numUsers} × ${data.numItems}`);
-    }
-    const { indptr, indices, values } = state.tensors;
-    if (!indptr || !indices || !values || indptr.length !== data.numItems + 1 || indices.length !== values.length) {
-      throw ppError('PP_MODEL_LOAD', `itemknn: the saved neighbour lists in ${dir} are incomplete`);
-    }
-    const neighbours: WeightedCsr = {
-      indptr: new Int32Array(indptr.buffer, indptr.byteOffset, indptr.length),
-      indices: new Int32Array(indices.buffer, indices.byteOffset, indices.length),
-      values,
-    };
-    if (neighbours.indptr[data.numItems] !== values.length) throw ppError('PP_MODEL_LOAD', `itemknn: the saved neighbour lists in ${dir} are inconsistent`);
-    for (let e = 0; e < neighbours.indices.length; e++) {
-      const i = neighbours.indices[e];
-      if (!(i >= 0 && i < data.numItems)) throw ppError('PP_MODEL_LOAD', `itemknn: the saved neighbour lists in ${dir} are corrupt`);
-    }
+    const { neighbours, meta } = await loadNeighbours(dir, 'itemknn', data);
+    const m = meta as unknown as ItemKnnSettings;
     return new ItemKnnModel(data.numUsers, data.numItems, data.train, neighbours, { k: m.k, shrink: m.shrink, alpha: m.alpha });
   },
 });

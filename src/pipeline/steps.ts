@@ -169,12 +169,15 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     needs: ['split'],
     optionalNeeds: ['embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'],
     resource: 'cpu',
-    configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.seed', 'train.budget_min', 'eval.ks'],
+    configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.auto_candidates', 'train.seed', 'train.budget_min', 'eval.ks'],
     inputs: () => [],
     outputs: (ctx) => [{ path: art(ctx, trainRun(ctx)), exclude: ['work', 'serving'] }],
     command: (ctx) => {
+      const model = s(ctx.config['pipeline.model']);
+      // auto: the candidates come from train.auto_candidates; the index step serves the winner, so it must export embeddings
+      if (model === 'auto') return ['train', ...lakeArgs(ctx), '--split', splitName(ctx), '--model', 'auto', '--candidates', s(ctx.config['train.auto_candidates']), '--servable'];
       const params = parseParamList(ctx.config['pipeline.model_params']);
-      return ['train', ...lakeArgs(ctx), '--split', splitName(ctx), '--model', s(ctx.config['pipeline.model']), ...(params.length ? ['--param', ...params] : [])];
+      return ['train', ...lakeArgs(ctx), '--split', splitName(ctx), '--model', model, ...(params.length ? ['--param', ...params] : [])];
     },
   },
   {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { isPlotPointeError } from '../errors.js';
 import { repoRoot, tempDir } from '../test-support/fixtures.js';
 import { RunStore } from './run-store.js';
+import { ThreadedRunStore } from './run-store-thread.js';
 
 const worker = join(repoRoot, 'src', 'tracking', 'store-worker.testkit.ts');
 
@@ -90,3 +91,42 @@ test('when another process holds the store longer than the lock timeout, the err
   assert.equal((await holder.done).status, 0);
   assert.deepEqual(await store.list(), [], 'usable again once released');
 });
+
+/**
+ * Logs epochs while computing synchronously in chunks of `chunkMs` (a trainer's epoch: long synchronous
+ * stretches with brief returns to the event loop, where a store call can take its next step — e.g. open
+ * the file — and then wait a whole chunk for the next).
+ */
+async function logThenCompute(store: Pick<RunStore, 'logEpoch'>, runId: string, chunks: number, chunkMs: number): Promise<void> {
+  const logs: Promise<void>[] = [];
+  for (let c = 1; c <= chunks; c++) {
+    logs.push(store.logEpoch(runId, { epoch: c, loss: 1 / c, metrics: { 'ndcg@20': c / 10 }, seconds: 1 }));
+    const until = performance.now() + chunkMs;
+    while (performance.now() < until) {
+      // synchronous work
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  await Promise.all(logs);
+}
+
+const runOptions = { dataset: 'ds', split: 's', splitHash: null, model: 'busy', kind: 'train' as const, config: {}, artifactsDir: null };
+
+test('another process reads the run store while a training process computes synchronously: the threaded store never holds the file', async () => {
+  const lake = tempDir('runs-thread');
+  const store = await ThreadedRunStore.open(lake, { heartbeatMs: 100 });
+  const run = await store.startRun(runOptions);
+  const reader = startWorker(['read', lake, '3000', '1000']);
+  await reader.waitFor('ready');
+  await logThenCompute(store, run.id, 3, 1500);
+  const r = await reader.done;
+  assert.equal(r.status, 0, r.stderr);
+  const { reads, failures } = JSON.parse(r.stdout.split('\n').find((l) => l.startsWith('reads '))!.slice(6)) as { reads: number; failures: string[] };
+  assert.deepEqual(failures, []);
+  assert.ok(reads >= 1, `${reads} reads`);
+  assert.equal((await store.get(run.id))?.epochs.length, 3);
+  await store.finishRun(run.id, { valid: {}, test: { 'ndcg@20': 0.3 }, wallSeconds: 4, peakRssMb: 50 });
+  await assert.rejects(store.require('nope'), (err: unknown) => isPlotPointeError(err, 'PP_RUN_NOT_FOUND'));
+  await store.close();
+});
+

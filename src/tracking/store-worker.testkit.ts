@@ -2,7 +2,9 @@
  * A second process for the run store's concurrency tests (run with `node --import tsx`):
  *   write <lake> <runs> <model>   records <runs> runs (start, two epochs, finish), each call opening the file
  *   hold <lake> <ms>              opens <lake>/runs.duckdb read-write, prints "locked", holds it <ms>, closes
- * Prints "done {ids, lockWaits}" (write) or "released" (hold) on success.
+ *   read <lake> <ms> <timeoutMs>  lists the runs again and again for <ms> (each open waiting at most
+ *                                 <timeoutMs> for a lock), prints "ready" after the first list
+ * Prints "done {ids, lockWaits}" (write), "released" (hold) or "reads {reads, failures}" (read) on success.
  */
 import { join } from 'node:path';
 import { openDb } from '../lake/duckdb.js';
@@ -27,6 +29,23 @@ if (mode === 'write') {
   await new Promise((r) => setTimeout(r, Number(arg)));
   db.close();
   process.stdout.write('released\n');
+} else if (mode === 'read') {
+  const store = await RunStore.open(lake, { lockTimeoutMs: Number(model) });
+  await store.list();
+  process.stdout.write('ready\n');
+  let reads = 0;
+  const failures: string[] = [];
+  const until = Date.now() + Number(arg);
+  while (Date.now() < until) {
+    try {
+      await store.list();
+      reads++;
+    } catch (err) {
+      failures.push((err as Error).message);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  process.stdout.write(`reads ${JSON.stringify({ reads, failures })}\n`);
 } else {
   process.stderr.write(`unknown mode ${mode}\n`);
   process.exitCode = 2;

@@ -9,6 +9,7 @@ import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
 import type { Recommender } from '../models/model.js';
 import { RunStore } from '../tracking/index.js';
+import { ThreadedRunStore } from '../tracking/run-store-thread.js';
 import { openContentSource } from '../embeddings/split-content.js';
 
 export interface TrainOptions {
@@ -66,7 +67,16 @@ export interface RunMetricsFile {
  * the run (config, per-epoch loss and validation metrics, final metrics, times, peak RSS) in the run store.
  */
 export async function runTraining(options: TrainOptions): Promise<TrainSummary> {
-  const store = await RunStore.open(options.lake);
+  // the store lives in a worker thread, so synchronous epochs never hold its file (run-store-thread.ts)
+  const store = await ThreadedRunStore.open(options.lake);
+  try {
+    return await trainRecorded(options, store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Promise<TrainSummary> {
   let o = options;
   let resumeFrom: string | null = null;
   if (options.resumeRunId) {

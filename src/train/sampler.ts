@@ -1,5 +1,6 @@
 import { Rng } from '../core/random.js';
 import type { Csr } from '../eval/csr.js';
+import { pastEpochDeadline } from './epoch-deadline.js';
 
 /** One BPR batch: user u, an observed item i and `negPerPos` unobserved candidates j per (u, i). */
 export interface BprBatch {
@@ -125,11 +126,16 @@ export class BprSampler {
     return b;
   }
 
-  /** Batches covering one epoch (one triple per train interaction, last batch smaller). */
+  /**
+   * Batches covering one epoch (one triple per train interaction, last batch smaller). Inside a trainer
+   * with a budget the epoch ends early, after any batch, once the epoch's deadline has passed (see
+   * ./epoch-deadline.ts); the first batch always runs.
+   */
   *epoch(batchSize: number): Generator<BprBatch> {
     const total = this.interactions;
     let buf: BprBatch | undefined;
     for (let done = 0; done < total; done += batchSize) {
+      if (done > 0 && pastEpochDeadline()) return;
       buf = this.sample(Math.min(batchSize, total - done), buf);
       yield buf;
     }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import type { FitContext, Recommender } from '../models/model.js';
 import { loadState, saveState, type TensorState } from './checkpoint.js';
+import { runWithEpochDeadline } from './epoch-deadline.js';
 
 /** A model trained epoch by epoch (MF, LightGCN, GAT, …): the trainer drives it. */
 export interface TrainableModel extends Recommender {
@@ -38,6 +39,10 @@ export interface TrainLoopResult {
  * `evalEvery` epochs, early stopping on `monitor` with `patience`, the best epoch's state kept and restored
  * at the end, a wall-clock budget, and a checkpoint after every validation so an interrupted run resumes
  * (`ctx.resume`) where it stopped. A non-finite loss stops with PP_TRAIN_DIVERGED.
+ *
+ * The budget is kept inside an epoch too: each epoch runs with a deadline (budget end minus the last
+ * validation's duration, which still has to run) that the BPR sampler checks between batches, so a model
+ * with 40-s epochs stops within a batch of its budget instead of finishing the epoch (epoch-deadline.ts).
  */
 export async function trainLoop(ctx: FitContext, model: TrainableModel, options: TrainLoopOptions): Promise<TrainLoopResult> {
   const started = performance.now();
@@ -65,16 +70,20 @@ export async function trainLoop(ctx: FitContext, model: TrainableModel, options:
   let epoch = startEpoch - 1;
   let stoppedBy: TrainLoopResult['stoppedBy'] = 'max-epochs';
   const elapsed = () => (performance.now() - started) / 1000;
+  let validateSeconds = 0;
   try {
     for (epoch = startEpoch; epoch <= options.maxEpochs; epoch++) {
       const t0 = performance.now();
-      const loss = await model.trainEpoch(epoch);
+      const deadline = started + (ctx.budgetSeconds - validateSeconds) * 1000;
+      const { value: loss, cut } = await runWithEpochDeadline(deadline, () => model.trainEpoch(epoch));
       if (!Number.isFinite(loss)) throw ppError('PP_TRAIN_DIVERGED', `${model.modelName} epoch ${epoch}: loss ${loss}`);
-      const overBudget = elapsed() >= ctx.budgetSeconds;
+      const overBudget = cut || elapsed() >= ctx.budgetSeconds;
       const validateNow = epoch % options.evalEvery === 0 || epoch === options.maxEpochs || overBudget;
       let metrics: Record<string, number> = {};
       if (validateNow) {
+        const v0 = performance.now();
         metrics = await ctx.validate(model);
+        validateSeconds = (performance.now() - v0) / 1000;
         const value = metrics[monitor] ?? -Infinity;
         if (value > best.value) {
           best = { epoch, value, metrics };
@@ -90,7 +99,8 @@ export async function trainLoop(ctx: FitContext, model: TrainableModel, options:
       // Let timers and I/O callbacks run between epochs (synchronous epochs otherwise hold them until the next
       // validation): the run store's epoch writes and heartbeat, and its file lock, are released promptly.
       await new Promise((r) => setImmediate(r));
-      progress.update(epoch, { loss, ...(validateNow ? { [monitor]: metrics[monitor] ?? NaN } : {}), best: best.value });
+      // no best= before the first validation (it would print -Infinity)
+      progress.update(epoch, { loss, ...(validateNow ? { [monitor]: metrics[monitor] ?? NaN } : {}), ...(best.epoch > 0 ? { best: best.value } : {}) });
       if (validateNow && bad >= options.patience) {
         stoppedBy = 'patience';
         break;

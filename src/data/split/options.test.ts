@@ -35,12 +35,19 @@ test('kcore sets both sides and userK/itemK override it', () => {
   assert.equal(r.itemK, 2);
 });
 
-test('rejects ratios that do not sum to 1, negative shares, a zero train share or the wrong length', () => {
-  invalid({ strategy: 'ratio', ratios: [0.8, 0.1, 0.2] }, /sum to 1/);
+test('normalises ratio shares to sum to 1 (8:1:1 is 0.8:0.1:0.1)', () => {
+  const r = resolveSplitOptions({ strategy: 'ratio', ratios: [8, 1, 1] });
+  assert.ok(r.strategy === 'ratio');
+  assert.deepEqual(r.ratios.map((x) => Number(x.toFixed(12))), [0.8, 0.1, 0.1]);
+  const c = resolveSplitOptions({ strategy: 'cold-item', ratios: [0.5, 0.1, 0.1] });
+  assert.ok(c.strategy === 'cold-item');
+  assert.ok(Math.abs(c.ratios[0] - 0.5 / 0.7) < 1e-12);
+});
+
+test('rejects negative shares, a zero train share or the wrong length', () => {
   invalid({ strategy: 'ratio', ratios: [1.1, -0.1, 0] }, /non-negative/);
   invalid({ strategy: 'ratio', ratios: [0, 0.5, 0.5] }, /train ratio/);
   invalid({ strategy: 'ratio', ratios: [0.8, 0.2] }, /three numbers/);
-  invalid({ strategy: 'cold-item', ratios: [0.5, 0.1, 0.1] }, /sum to 1/);
 });
 
 test('rejects a negative or fractional k and a leave-out below 1', () => {
@@ -76,7 +83,7 @@ test('temporal cut-offs need both timestamps in order, and accept ISO-8601 dates
 test('invalid options fail before anything is read or written', async () => {
   const root = join(tmpdir(), `pp-split-never-${process.pid}`);
   await rejectsWith(
-    createSplit({ stagingDir: join(root, 'staging', 'x'), outDir: join(root, 'out'), strategy: 'ratio', ratios: [0.5, 0.5, 0.5] }),
+    createSplit({ stagingDir: join(root, 'staging', 'x'), outDir: join(root, 'out'), strategy: 'ratio', ratios: [0, 0.5, 0.5] }),
     'PP_SPLIT_INVALID',
   );
   assert.ok(!exists(root));

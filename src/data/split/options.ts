@@ -108,7 +108,7 @@ function invalid(detail: string): never {
 
 /**
  * Validates and resolves split options. Throws PP_SPLIT_INVALID for an unknown strategy or option, an
- * option the strategy does not use, ratios that do not sum to 1, negative or fractional k, etc.
+ * option the strategy does not use, ratios with a zero train share, negative or fractional k, etc.
  * Keys with the value `undefined` count as absent; keys in `ignoreKeys` (the engine's own settings such as
  * `stagingDir`) are skipped.
  */
@@ -188,9 +188,10 @@ function checkRatios(r: unknown): SplitRatios {
     if (typeof x !== 'number' || !Number.isFinite(x) || x < 0) invalid(`ratios must be non-negative numbers, got ${JSON.stringify(r)}`);
   }
   const [train, valid, test] = r as number[];
-  if (Math.abs(train + valid + test - 1) > 1e-6) invalid(`ratios must sum to 1, got ${JSON.stringify(r)} (sum ${train + valid + test})`);
+  const sum = train + valid + test;
   if (train <= 0) invalid('the train ratio must be greater than 0');
-  return [train, valid, test];
+  // shares: 8:1:1 and 0.8:0.1:0.1 are the same split (normalised to sum to 1)
+  return [train / sum, valid / sum, test / sum];
 }
 
 /** Unix seconds from a number (seconds) or a string: digits (seconds) or an ISO-8601 date. */

@@ -1,0 +1,105 @@
+/**
+ * `plotpointe train --model auto`: fits every model of a candidate set on the split, each as its own
+ * recorded train run (children of one parent `ablate`-kind run? no — plain train runs, listed in the
+ * result), and picks the one with the best valid NDCG@20 (test is never used to choose). Candidates are
+ * `name` or `name:key=value:key=value` (model params). The budget is shared: closed-form and heuristic
+ * candidates run first with no budget, then the trained ones split what is left equally.
+ * With `servable`, only candidates whose fitted model exports user/item embeddings (what the serving
+ * bundle's ANN index needs) can win; the others are still fitted and recorded for comparison.
+ */
+import { ppError } from '../errors.js';
+import { getModel } from '../models/index.js';
+import { runTraining, type TrainOptions, type TrainSummary } from './run-training.js';
+
+export interface Candidate {
+  model: string;
+  params: Record<string, string>;
+}
+
+/** Parses "pop,ease:variant=lowrank:rank=128,lightgcn" into candidates (models checked against the registry). */
+export function parseCandidates(text: string): Candidate[] {
+  const out: Candidate[] = [];
+  for (const part of text.split(',').map((t) => t.trim()).filter(Boolean)) {
+    const [model, ...kvs] = part.split(':');
+    getModel(model); // PP_MODEL_UNKNOWN
+    const params: Record<string, string> = {};
+    for (const kv of kvs) {
+      const eq = kv.indexOf('=');
+      if (eq <= 0) throw ppError('PP_USAGE', `candidate "${part}": expected name:key=value, got "${kv}"`);
+      params[kv.slice(0, eq)] = kv.slice(eq + 1);
+    }
+    out.push({ model, params });
+  }
+  if (out.length === 0) throw ppError('PP_USAGE', 'train --model auto needs at least one candidate');
+  return out;
+}
+
+export interface AutoOptions extends Omit<TrainOptions, 'model' | 'params' | 'resumeRunId'> {
+  candidates: Candidate[];
+  /** Only models that export embeddings can win (the pipeline's index step needs them). */
+  servable?: boolean;
+}
+
+export interface CandidateResult {
+  model: string;
+  params: Record<string, string>;
+  run_id: string | null;
+  valid_ndcg20: number | null;
+  valid_recall20: number | null;
+  test_ndcg20: number | null;
+  fit_seconds: number | null;
+  servable: boolean;
+  error?: string;
+}
+
+/** The winner's train summary (so `run_id` is the served run) plus every candidate's result. */
+export type AutoSummary = TrainSummary & { auto: { selected_by: 'valid ndcg@20'; servable_only: boolean; candidates: CandidateResult[] } };
+
+/** Whether a model's fitted form exports embeddings (decided from a saved run: the ANN index needs them). */
+function exportsEmbeddings(c: Candidate): boolean {
+  const spec = getModel(c.model);
+  if (spec.name === 'ease') return c.params.variant === 'lowrank';
+  return spec.kind === 'trained';
+}
+
+export async function runAutoTraining(o: AutoOptions): Promise<AutoSummary> {
+  const started = performance.now();
+  const order = [...o.candidates].sort((a, b) => Number(getModel(a.model).kind === 'trained') - Number(getModel(b.model).kind === 'trained'));
+  const results: CandidateResult[] = [];
+  const summaries = new Map<string, TrainSummary>();
+  let trainedLeft = order.filter((c) => getModel(c.model).kind === 'trained').length;
+  for (const c of order) {
+    const trained = getModel(c.model).kind === 'trained';
+    let budgetMinutes: number | undefined;
+    if (trained && o.budgetMinutes !== undefined) {
+      const left = o.budgetMinutes - (performance.now() - started) / 60000;
+      budgetMinutes = Math.max(0.05, left / Math.max(1, trainedLeft));
+    }
+    if (trained) trainedLeft--;
+    const servable = exportsEmbeddings(c);
+    try {
+      const s = await runTraining({ ...o, model: c.model, params: c.params, budgetMinutes });
+      summaries.set(s.run_id, s);
+      results.push({
+        model: c.model,
+        params: c.params,
+        run_id: s.run_id,
+        valid_ndcg20: s.valid['ndcg@20'] ?? null,
+        valid_recall20: s.valid['recall@20'] ?? null,
+        test_ndcg20: s.test['ndcg@20'] ?? null,
+        fit_seconds: s.fit_seconds,
+        servable,
+      });
+    } catch (err) {
+      // a failed candidate is recorded (its run is marked failed) and the others go on
+      results.push({ model: c.model, params: c.params, run_id: null, valid_ndcg20: null, valid_recall20: null, test_ndcg20: null, fit_seconds: null, servable, error: (err as Error).message });
+    }
+  }
+  const eligible = results.filter((r) => r.run_id && r.valid_ndcg20 !== null && (!o.servable || r.servable));
+  if (eligible.length === 0) {
+    throw ppError('PP_EVAL_INVALID', `no candidate could be selected (${o.servable ? 'servable, ' : ''}with valid metrics): ${results.map((r) => `${r.model}${r.error ? ` (${r.error})` : ''}`).join(', ')}`);
+  }
+  const best = eligible.reduce((a, b) => (b.valid_ndcg20! > a.valid_ndcg20! ? b : a));
+  const winner = summaries.get(best.run_id!)!;
+  return { ...winner, auto: { selected_by: 'valid ndcg@20', servable_only: Boolean(o.servable), candidates: results } };
+}
