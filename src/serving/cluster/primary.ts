@@ -185,8 +185,7 @@ export class ClusterPrimary {
 
   async #metricsText(): Promise<string> {
     const parts = await Promise.all((await this.#serving()).map((m) => m.channel.call<object[]>('metrics-json')));
-    this.#metrics.logRows.set({ outcome: 'written' }, this.#logs.written);
-    this.#metrics.logRows.set({ outcome: 'dropped' }, this.#logs.dropped);
+    this.#metrics.setLogRows(this.#logs);
     parts.push(await this.#metrics.registry.getMetricsAsJSON());
     return AggregatorRegistry.aggregate(parts).metrics();
   }
