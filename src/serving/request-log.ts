@@ -73,6 +73,8 @@ export interface ServingLogsOptions {
   flushMs: number;
   /** Called with a flush error (rows dropped). */
   onError?: (err: unknown, rows: number) => void;
+  /** DuckDB memory limit of the instance (analytics queries share it; default DuckDB's: 80 % of RAM). */
+  memoryLimit?: string;
 }
 
 /**
@@ -111,7 +113,7 @@ export class ServingLogs implements LogStore {
   /** Opens (creating when missing) the log database at `path` (normally `servingLogsPath(lake)`). */
   static async open(path: string, opts: ServingLogsOptions): Promise<ServingLogs> {
     await mkdir(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path, { threads: '1' });
+    const instance = await DuckDBInstance.create(path, { threads: '1', ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}) });
     const conn = await instance.connect();
     await conn.run(REQUESTS_DDL);
     await conn.run(REQUESTS_ITEM_COLUMN_DDL);

@@ -27,6 +27,7 @@ import { servingLogsPath, type EventRow } from '../log-schema.js';
 import { ServingMetrics } from '../metrics.js';
 import { ServingLogs } from '../request-log.js';
 import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';
+import { interruptAnalytics } from '../analytics-limits.js';
 import type { ReloadResult } from '../context.js';
 import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
 import { PINNED_RUNS_ENV } from './worker.js';
@@ -78,7 +79,7 @@ export class ClusterPrimary {
   /** Opens the store, forks the workers and resolves once every one listens (or fails with the first worker's error). */
   static async start(o: ClusterPrimaryOptions): Promise<ClusterPrimary> {
     const c = o.config;
-    const logs = await ServingLogs.open(servingLogsPath(o.lake), { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'] });
+    const logs = await ServingLogs.open(servingLogsPath(o.lake), { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'], memoryLimit: c['analytics.memory_limit'] });
     const p = new ClusterPrimary(o, logs);
     try {
       const members = Array.from({ length: o.workers }, () => p.#fork());
@@ -193,6 +194,7 @@ export class ClusterPrimary {
   /** Shuts the workers down (each finishes its in-flight requests and ships its rows), then closes the store. */
   async stop(): Promise<ClusterSummary> {
     this.#stopping = true;
+    interruptAnalytics(this.#logs);
     const members = [...this.#members];
     await Promise.all(
       members.map(
