@@ -24,7 +24,7 @@ export const ERRORS = {
   PP_ANALYTICS_SERVER: { message: 'the analytics request to the server failed', exit: 4 , http: 502 },
   PP_ANALYTICS_SQL_ERROR: { message: 'the analytics query failed', exit: 2 , http: 400 },
   PP_ANALYTICS_SQL_REJECTED: { message: 'only read-only SQL is accepted (SELECT, WITH, DESCRIBE, SHOW, PRAGMA table_info)', exit: 2 , http: 400 },
-  PP_ANALYTICS_TIMEOUT: { message: 'the analytics request ran over its time limit (analytics.query_timeout_ms) and was interrupted', exit: 2 , http: 422 },
+  PP_ANALYTICS_TIMEOUT: { message: 'the analytics request ran over its time limit (analytics.query_timeout_ms / report_timeout_ms) and was interrupted', exit: 2 , http: 422 },
   PP_ANALYTICS_UNAVAILABLE: { message: 'analytics over the serving logs is not available here', exit: 3 , http: 503 },
   PP_INPUT_NOT_FOUND: { message: 'input not found', exit: 3 , http: 404 },
   PP_INPUT_UNREADABLE: { message: 'input cannot be read', exit: 3 , http: 422 },

@@ -76,7 +76,8 @@ export const CONFIG_SCHEMA = {
 
   'analytics.top_items': { type: 'integer', default: 10, min: 1, max: 1000, doc: 'Items listed in the top-items table of `analytics report`.' },
   'analytics.max_rows': { type: 'integer', default: 10000, min: 1, doc: 'Most rows `analytics query` returns (the rest are cut, with `truncated: true`).' },
-  'analytics.query_timeout_ms': { type: 'integer', default: 5000, min: 10, doc: 'Time limit of one analytics request inside the server (query, report, drift): interrupted beyond it with 422 PP_ANALYTICS_TIMEOUT. A request is also interrupted when its client disconnects and when the server shuts down.' },
+  'analytics.query_timeout_ms': { type: 'integer', default: 5000, min: 10, doc: 'Time limit of one POST /v1/analytics/query inside the server (user SQL): interrupted beyond it with 422 PP_ANALYTICS_TIMEOUT. Every analytics request is also interrupted when its client disconnects and when the server shuts down.' },
+  'analytics.report_timeout_ms': { type: 'integer', default: 120000, min: 10, doc: 'Time limit of one analytics report, drift or tables request inside the server (their SQL is fixed, their cost grows with the logs; 200K requests: ~7 s): 422 PP_ANALYTICS_TIMEOUT beyond it.' },
   'analytics.memory_limit': { type: 'string', default: '1GB', doc: 'DuckDB memory limit of the server\'s analytics store (serving.duckdb: analytics queries and the log writer share it); a query needing more fails with 400 PP_ANALYTICS_SQL_ERROR.' },
   'drift.window': { type: 'string', default: '1h', doc: 'Bucket width of the drift summaries: <n>m, <n>h or <n>d.' },
   'drift.reference': { type: 'string', default: '24h', doc: 'Reference window of the score distribution: the first <duration> of the logs (buckets are compared with it).' },

@@ -3,7 +3,8 @@
  * connections are interrupted (`DuckDBConnection.interrupt()`, repeated every 100 ms until the request ends, so
  * a statement started after the first interrupt stops too) when
  *
- *   - it runs longer than analytics.query_timeout_ms        → 422 PP_ANALYTICS_TIMEOUT
+ *   - it runs longer than its time limit                    → 422 PP_ANALYTICS_TIMEOUT
+ *     (analytics.query_timeout_ms for user SQL, analytics.report_timeout_ms for report/drift/tables)
  *   - its client disconnects (the caller's AbortSignal)      → PP_SERVE_UNAVAILABLE (nobody reads the answer)
  *   - the server shuts down ({@link interruptAnalytics})     → PP_SERVE_UNAVAILABLE; later requests are refused
  *

@@ -12,6 +12,7 @@ import { openServingBundle } from '../index/serving-bundle.js';
 import { readSimilarTables } from '../index/similar-table.js';
 import { resolveServedRun, servingDir } from '../index/build-serving.js';
 import { ServedModel } from './served-model.js';
+import { checkServableBundle } from './bundle-check.js';
 import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.js';
 import { ServingLogs } from './request-log.js';
 import type { LogStore } from './log-store.js';
@@ -44,8 +45,7 @@ export interface ServingSettings {
   eventValueMax: number;
   eventMaxAgeDays: number;
   eventMaxFutureS: number;
-  /** Analytics inside the server: time limit of one request, ms, and the DuckDB memory limit of the store. */
-  analyticsTimeoutMs: number;
+  /** DuckDB memory limit of the analytics store (analytics.memory_limit; time limits come from the config given to buildApp). */
   analyticsMemoryLimit: string;
 }
 
@@ -64,7 +64,6 @@ export const DEFAULT_SETTINGS: ServingSettings = {
   eventValueMax: 1e9,
   eventMaxAgeDays: 3650,
   eventMaxFutureS: 300,
-  analyticsTimeoutMs: 5000,
   analyticsMemoryLimit: '1GB',
 };
 
@@ -85,7 +84,6 @@ export function servingSettingsFromConfig(c: Config, env: NodeJS.ProcessEnv = pr
     eventValueMax: c['serve.event_value_max'],
     eventMaxAgeDays: c['serve.event_max_age_days'],
     eventMaxFutureS: c['serve.event_max_future_s'],
-    analyticsTimeoutMs: c['analytics.query_timeout_ms'],
     analyticsMemoryLimit: c['analytics.memory_limit'],
   };
 }
@@ -134,7 +132,10 @@ export interface ServingState {
   readonly primary: string;
 }
 
-/** Opens the serving bundle of a run (PP_SERVE_BUNDLE with the build command when it is missing). */
+/**
+ * Opens the serving bundle of a run and checks it can be served (PP_SERVE_BUNDLE with the build command when it
+ * is missing; PP_SERVE_BUNDLE naming the fault when a file is inconsistent or changed since the build).
+ */
 export async function loadServedModel(lake: string, name: string, runId: string, explainHistory: number): Promise<ServedModel> {
   const dir = servingDir(lake, name, runId);
   try {
@@ -144,7 +145,10 @@ export async function loadServedModel(lake: string, name: string, runId: string,
   }
   const bundle = await openServingBundle(dir);
   if (!bundle.indexes.graph) throw ppError('PP_SERVE_BUNDLE', `${dir} has no graph index`);
-  return new ServedModel(bundle, { explainHistory, similarTables: await readSimilarTables(dir, bundle.manifest.num_items) });
+  const similarTables = await readSimilarTables(dir, bundle.manifest.num_items);
+  // Ids in range, sizes, finite values, checksums: a bundle that would fail requests is refused here (bundle-check.ts).
+  await checkServableBundle(bundle, similarTables);
+  return new ServedModel(bundle, { explainHistory, similarTables });
 }
 
 export class ServingContext {

@@ -6,6 +6,7 @@ import { openDb, sqlString, type Db } from '../lake/duckdb.js';
 import { datasetPaths, type DatasetPaths } from '../lake/paths.js';
 import { listSplits } from '../analytics/source.js';
 import type { DataCard } from '../data/datacard.js';
+import { ID_RE } from '../serving/schemas.js';
 
 /**
  * What the dashboard reads straight from the lake (not from the serving bundle): the data card, degree
@@ -57,9 +58,9 @@ export interface HistoryRow extends ItemMeta {
   ts: number | null;
 }
 
-/** Item ids accepted by the dashboard routes (the lake's ids are letters, digits and a few marks). */
-export const ITEM_ID_RE = /^[A-Za-z0-9._:@+-]{1,128}$/;
-export const USER_ID_RE = ITEM_ID_RE;
+/** Ids accepted by the dashboard routes: the API's one id pattern (src/serving/schemas.ts), so every id the API serves opens here. */
+export const ITEM_ID_RE = ID_RE;
+export const USER_ID_RE = ID_RE;
 
 /** Picks the split the dashboard shows: the requested one, else `default`, else the first one on disk. */
 export function pickSplit(paths: DatasetPaths, requested?: string): string | null {

@@ -164,7 +164,7 @@ export async function runAnalytics(host: Pick<AnalyticsHost, 'lake' | 'name' | '
   const logs = host.logs && 'instance' in host.logs ? (host.logs as AnalyticsLogs) : null;
   if (!logs) throw ppError('PP_ANALYTICS_UNAVAILABLE', 'this server runs without request logs');
   // Time limit, cancel on client disconnect, interrupt at shutdown (analytics-limits.ts).
-  const limited = limitAnalytics(logs, logs.instance, cfg['analytics.query_timeout_ms'], signal);
+  const limited = limitAnalytics(logs, logs.instance, r.kind === 'query' ? cfg['analytics.query_timeout_ms'] : cfg['analytics.report_timeout_ms'], signal);
   return limited.run(async () => {
     await logs.flush();
     return answerAnalytics(await openAnalytics({ lake: host.lake, name: host.name, split: r.split }, { logs: limited.handle }), cfg, r);
