@@ -41,7 +41,7 @@ import { dashboardPlugin } from '../web/plugin.js';
 import { checkHostAndOrigin, hostPolicy } from './host-guard.js';
 import { interruptAnalytics } from './analytics-limits.js';
 
-/** What a recommendation handler leaves for the request log (written after the response, off the hot path). */
+/** What a recommendation handler leaves for the request log (handed to the store in onSend, just before the response is written; batched off the hot path). */
 export interface PendingLogRow {
   user_id: string | null;
   /** The query item of an item route (GET /v1/items/{id}/similar). */
@@ -196,7 +196,14 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
     if (logEachRequest) req.log[requestLogLevel as 'debug']({ method: req.method, url: req.url, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
     ctx.metrics.requests.inc({ method: req.method, route, status: reply.statusCode });
     ctx.metrics.latency.observe({ method: req.method, route }, seconds);
+  });
+
+  // The request-log row is handed to the store in onSend, before the response is written: in a cluster worker
+  // it is on its way to the primary (remote-logs.ts) before the client can have the answer, so a worker killed
+  // after answering loses no row. latency_ms: the server's time until the response is handed to the socket.
+  app.addHook('onSend', async (req, reply) => {
     if (!ctx.logs) return;
+    const route = req.routeOptions.url ?? 'unmatched';
     let row = req.ppLog;
     const names = LOGGED_ROUTES[route];
     if (!row && names) {

@@ -4,7 +4,8 @@
  * what one process must: the DuckDB log store (`<lake>/logs/serving.duckdb` allows one writer). It serves no HTTP
  * itself. Over IPC (ipc.ts) it answers its workers:
  *
- *   log-rows {elements, rows}   a worker's batch of request rows → ServingLogs.appendRows
+ *   log-row element             one request row, one way, sent before its response (remote-logs.ts) →
+ *                               ServingLogs.appendRows;  ping: the round trip a worker's flush waits for
  *   event e                     one feedback event, stored before the answer (the worker's 201 waits for it)
  *   analytics request           every worker ships its waiting rows first, then runAnalytics over the store
  *   reload {variant, runId}     the run is resolved once here; every worker prepares (opens) the model, then —
@@ -119,7 +120,8 @@ export class ClusterPrimary {
     const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
       ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
       failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
-      'log-rows': (b: { elements: string; rows: number }) => this.#logs.appendRows(b.elements, b.rows),
+      'log-row': (element: string) => this.#logs.appendRows(element, 1),
+      ping: () => true,
       event: (e: EventRow) => this.#logs.insertEvent(e),
       analytics: (r: AnalyticsRequest) => this.#analytics(r),
       reload: (o: { variant?: string; runId?: string }) => this.#reload(o),
