@@ -3,7 +3,7 @@ import { availableParallelism } from 'node:os';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { ServingContext, type ClusterLink } from '../serving/context.js';
+import { ServingContext, servingSettingsFromConfig, type ClusterLink } from '../serving/context.js';
 import { buildApp } from '../serving/app.js';
 import type { LogStore } from '../serving/log-store.js';
 import { ClusterPrimary } from '../serving/cluster/primary.js';
@@ -31,14 +31,7 @@ async function startApi(c: Config, o: ServeOptions, worker?: { logs: LogStore; c
     name: c['dataset.name'],
     runId: o.run,
     variants: c['serve.variants'],
-    settings: {
-      maxK: c['serve.max_k'],
-      bodyLimit: c['serve.body_limit'],
-      explainHistory: c['serve.explain_history'],
-      adminToken: process.env.PLOTPOINTE_ADMIN_TOKEN || c['serve.admin_token'],
-      imageMaxBytes: c['serve.image_max_bytes'],
-      imageTimeoutMs: c['serve.image_timeout_ms'],
-    },
+    settings: servingSettingsFromConfig(c),
     logFlushRows: c['serve.log_flush_rows'],
     logFlushMs: c['serve.log_flush_ms'],
     worker,

@@ -93,6 +93,9 @@ export const CONFIG_SCHEMA = {
 
   'analytics.top_items': { type: 'integer', default: 10, min: 1, max: 1000, doc: 'Items listed in the top-items table of `analytics report`.' },
   'analytics.max_rows': { type: 'integer', default: 10000, min: 1, doc: 'Most rows `analytics query` returns (the rest are cut, with `truncated: true`).' },
+  'analytics.query_timeout_ms': { type: 'integer', default: 5000, min: 10, doc: 'Time limit of one POST /v1/analytics/query inside the server (user SQL): interrupted beyond it with 422 PP_ANALYTICS_TIMEOUT. Every analytics request is also interrupted when its client disconnects and when the server shuts down.' },
+  'analytics.report_timeout_ms': { type: 'integer', default: 120000, min: 10, doc: 'Time limit of one analytics report, drift or tables request inside the server (their SQL is fixed, their cost grows with the logs; 200K requests: ~7 s): 422 PP_ANALYTICS_TIMEOUT beyond it.' },
+  'analytics.memory_limit': { type: 'string', default: '1GB', doc: 'DuckDB memory limit of the server\'s analytics store (serving.duckdb: analytics queries and the log writer share it); a query needing more fails with 400 PP_ANALYTICS_SQL_ERROR.' },
   'drift.window': { type: 'string', default: '1h', doc: 'Bucket width of the drift summaries: <n>m, <n>h or <n>d.' },
   'drift.reference': { type: 'string', default: '24h', doc: 'Reference window of the score distribution: the first <duration> of the logs (buckets are compared with it).' },
   'drift.min_count': { type: 'integer', default: 20, min: 1, doc: 'A metric computed on fewer samples than this in a bucket gets status na instead of ok/warn/alert.' },
@@ -117,7 +120,7 @@ export const CONFIG_SCHEMA = {
   'serve.host': { type: 'string', default: '127.0.0.1', doc: 'Address `plotpointe serve` listens on.' },
   'serve.port': { type: 'integer', default: 8080, min: 0, max: 65535, doc: 'Port of `plotpointe serve` (0 = any free port).' },
   'serve.workers': { type: 'integer', default: 1, min: 0, max: 64, doc: 'API processes of `plotpointe serve`: 1 = one process; N ≥ 2 = a cluster of N workers sharing the port (each its own event loop and copy of the models; a primary holds the request log, coordinates reloads and aggregates metrics); 0 = one per CPU core. One Node process answers on one core: on 2 cores, 2 workers served 1.8× the recommendations per second of one (bench:serve, README Serving).' },
-  'serve.admin_token': { type: 'string', default: '', doc: 'Bearer token of POST /v1/admin/reload (env PLOTPOINTE_ADMIN_TOKEN wins; empty = reload always 401).' },
+  'serve.admin_token': { type: 'string', default: '', doc: 'Bearer token of POST /v1/admin/reload and POST /v1/analytics/query (env PLOTPOINTE_ADMIN_TOKEN wins; empty = reload always 401, SQL queries off: 403).' },
   'serve.variants': { type: 'string', default: '', doc: 'A/B variants: `name=RUN:weight,…` (e.g. `control=RUN_A:90,treatment=RUN_B:10`); users are assigned by a hash of their id. Empty = one variant "default" serving --run or the blessed run.' },
   'serve.max_k': { type: 'integer', default: 100, min: 1, max: 1000, doc: 'Largest k a request may ask for.' },
   'serve.body_limit': { type: 'integer', default: 1048576, min: 1024, doc: 'Largest request body in bytes (413 beyond it).' },
@@ -127,6 +130,12 @@ export const CONFIG_SCHEMA = {
   'serve.request_log_level': { type: 'enum', choices: ['off', 'trace', 'debug', 'info'], default: 'debug', doc: 'Pino level of the one JSON line `plotpointe serve` writes per request (method, url, route, status, ms; errors are logged regardless). debug: not written at the default --log-level info — at info a line per request cost ~7 % of the CPU of a similar/recommendations request (bench:serve). Every recommendation request is still in the DuckDB request log.' },
   'serve.image_max_bytes': { type: 'integer', default: 10485760, min: 1024, doc: 'Cold start: size cap of a fetched or uploaded image.' },
   'serve.image_timeout_ms': { type: 'integer', default: 10000, min: 100, doc: 'Cold start: timeout of an image fetch.' },
+  'serve.allowed_hosts': { type: 'string', default: '', doc: 'Comma-separated extra host names the server answers to: a request whose Host header (or Origin, when sent) names another host gets 403 PP_SERVE_FORBIDDEN (DNS rebinding). Always accepted: localhost, 127.0.0.1, [::1] and serve.host. `*` = any host (behind a proxy that checks it).' },
+  'serve.request_timeout_ms': { type: 'integer', default: 30000, min: 100, doc: 'Time a client has to send a whole request (headers and body); a connection whose request is not complete by then gets 408 and is closed (checked every second).' },
+  'serve.headers_timeout_ms': { type: 'integer', default: 10000, min: 100, doc: 'Time a client has to send the request headers (408 and closed after it; at most serve.request_timeout_ms).' },
+  'serve.event_value_max': { type: 'number', default: 1e9, min: 0, doc: 'POST /v1/events: largest |value| (a rating or an amount) accepted; beyond it, or not finite, 400.' },
+  'serve.event_max_age_days': { type: 'integer', default: 3650, min: 0, doc: 'POST /v1/events: an event `ts` older than this many days is refused (400).' },
+  'serve.event_max_future_s': { type: 'integer', default: 300, min: 0, doc: 'POST /v1/events: an event `ts` more than this many seconds ahead of the server clock is refused (400; e.g. 9999-12-31).' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

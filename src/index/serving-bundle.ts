@@ -4,7 +4,8 @@
  * sibling folder renamed into place), read by {@link openServingBundle}.
  *
  * Files (little-endian; row r = split id r everywhere):
- *   manifest.json              ServingManifest: counts, dims, files, index parameters, provenance
+ *   manifest.json              ServingManifest: counts, dims, files (size + sha256 of every other file),
+ *                              index parameters, provenance
  *   users.f32 / items.f32      model-space embeddings [numUsers × dim] / [numItems × dim]; score(u, i) = ⟨u, i⟩
  *   user_ids.json / item_ids.json  string ids, index = split id
  *   items.json                 item metadata [{title, brand, categories, image_path, image_url, price}] per split id
@@ -28,6 +29,7 @@ import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeDirAtomically } from '../lake/atomic.js';
 import { bytes, readTyped } from './bundle-files.js';
+import { fileChecksums, type FileChecksums } from './bundle-checksums.js';
 import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { computeSimilarTable, exactSimilarFits, exactSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
 import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
@@ -88,6 +90,8 @@ export interface ServingManifest {
   fusion?: { modalities: string[]; hidden: number; out: number; activation: string } | null;
   created_at: string;
   build_seconds: number;
+  /** Size and sha256 of every other file of the bundle (bundle-checksums.ts); absent in bundles built before it. */
+  files?: FileChecksums;
 }
 
 export interface ContentVectors {
@@ -292,6 +296,7 @@ export async function writeServingBundle(dir: string, input: ServingBundleInput,
       fusion,
       created_at: new Date().toISOString(),
       build_seconds: (performance.now() - started) / 1000,
+      files: await fileChecksums(tmp),
     };
     await writeFile(join(tmp, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
     return manifest;

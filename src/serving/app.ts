@@ -5,7 +5,9 @@
  *
  *   PP_SERVE_USER_UNKNOWN / ITEM_UNKNOWN / MODALITY_MISSING, PP_RUN_NOT_FOUND, unknown routes → 404
  *   validation failures, malformed JSON, PP_SERVE_BAD_REQUEST, PP_FETCH_BLOCKED               → 400 (with `field`)
- *   missing/wrong bearer token → 401;  body over the limit, PP_FETCH_TOO_LARGE → 413
+ *   missing/wrong bearer token → 401;  a Host/Origin not among the server's names (host-guard.ts), analytics SQL
+ *   without an admin token → 403;  body over the limit, PP_FETCH_TOO_LARGE → 413;  a request (headers + body)
+ *   not received within serve.request_timeout_ms → 408 and the connection closed
  *   PP_SERVE_BUNDLE / PP_RUN_NOT_BLESSED / PP_RUN_INVALID (reload) → 409;  undecodable image, fetch
  *   failure/timeout, PP_SERVE_COLD_START, an encoder the bundle names but this build lacks → 422;
  *   PP_SERVE_UNAVAILABLE, an encoder that fails to load → 503;  anything else → 500 (a bug).
@@ -36,8 +38,10 @@ import { itemRoutes } from './routes/items.js';
 import { recommendationRoutes } from './routes/recommendations.js';
 import { userRoutes } from './routes/users.js';
 import { dashboardPlugin } from '../web/plugin.js';
+import { checkHostAndOrigin, hostPolicy } from './host-guard.js';
+import { interruptAnalytics } from './analytics-limits.js';
 
-/** What a recommendation handler leaves for the request log (written after the response, off the hot path). */
+/** What a recommendation handler leaves for the request log (handed to the store in onSend, just before the response is written; batched off the hot path). */
 export interface PendingLogRow {
   user_id: string | null;
   /** The query item of an item route (GET /v1/items/{id}/similar). */
@@ -161,11 +165,20 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
       void reply.code(400 as never).send({ error: { code: 'PP_SERVE_BAD_REQUEST', message: err.message, field: 'url' }, request_id: req.id } as never);
     },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, useDefaults: true, allErrors: false } },
+    // A request (headers and body) must arrive within requestTimeout, its headers within headersTimeout: 408 and
+    // closed after it (Node checks every connectionsCheckingInterval; its default 30 s would let a stalled body
+    // hold a connection up to 30 s past the limit).
+    requestTimeout: ctx.settings.requestTimeoutMs,
+    http: { headersTimeout: Math.min(ctx.settings.headersTimeoutMs, ctx.settings.requestTimeoutMs), connectionsCheckingInterval: Math.min(1000, ctx.settings.requestTimeoutMs) } as object,
   });
   app.decorateRequest('ppLog', null);
 
+  const hosts = hostPolicy(ctx.settings.host, ctx.settings.allowedHosts);
   app.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Liveness/readiness carry no data and are probed by address (orchestrators): not checked.
+    const url = req.routeOptions.url;
+    if (url !== '/healthz' && url !== '/readyz') checkHostAndOrigin(hosts, req.headers.host, req.headers.origin);
   });
 
   // While shutting down, in-flight responses close their keep-alive connection so that close() ends promptly.
@@ -183,7 +196,14 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
     if (logEachRequest) req.log[requestLogLevel as 'debug']({ method: req.method, url: req.url, route, status: reply.statusCode, ms: reply.elapsedTime }, 'request');
     ctx.metrics.requests.inc({ method: req.method, route, status: reply.statusCode });
     ctx.metrics.latency.observe({ method: req.method, route }, seconds);
+  });
+
+  // The request-log row is handed to the store in onSend, before the response is written: in a cluster worker
+  // it is on its way to the primary (remote-logs.ts) before the client can have the answer, so a worker killed
+  // after answering loses no row. latency_ms: the server's time until the response is handed to the socket.
+  app.addHook('onSend', async (req, reply) => {
     if (!ctx.logs) return;
+    const route = req.routeOptions.url ?? 'unmatched';
     let row = req.ppLog;
     const names = LOGGED_ROUTES[route];
     if (!row && names) {
@@ -248,6 +268,8 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
 
   app.addHook('preClose', async () => {
     ctx.closing = true;
+    // Running analytics queries would hold close() until they end (minutes): interrupted now.
+    if (ctx.logs) interruptAnalytics(ctx.logs);
   });
   app.addHook('onClose', async () => {
     await encoders.dispose();

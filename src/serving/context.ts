@@ -12,12 +12,14 @@ import { openServingBundle } from '../index/serving-bundle.js';
 import { readSimilarTables } from '../index/similar-table.js';
 import { resolveServedRun, servingDir } from '../index/build-serving.js';
 import { ServedModel } from './served-model.js';
+import { checkServableBundle } from './bundle-check.js';
 import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.js';
 import { ServingLogs } from './request-log.js';
 import type { LogStore } from './log-store.js';
 import type { AnalyticsRequest } from './routes/analytics.js';
 import { servingLogsPath } from './log-schema.js';
 import { ServingMetrics } from './metrics.js';
+import type { Config } from '../config/schema.js';
 
 export interface ServingSettings {
   /** Largest k of a request. */
@@ -32,6 +34,19 @@ export interface ServingSettings {
   imageTimeoutMs: number;
   /** Let cold-start image URLs reach private/loopback addresses (tests only). */
   allowPrivateImageUrls: boolean;
+  /** The address the server listens on (a name requests may carry in Host, host-guard.ts). */
+  host: string;
+  /** Extra names accepted in Host/Origin (serve.allowed_hosts; `*` = any). */
+  allowedHosts: string[];
+  /** Time to receive a whole request / its headers, ms (408 and closed beyond it). */
+  requestTimeoutMs: number;
+  headersTimeoutMs: number;
+  /** POST /v1/events limits (event-guard.ts). */
+  eventValueMax: number;
+  eventMaxAgeDays: number;
+  eventMaxFutureS: number;
+  /** DuckDB memory limit of the analytics store (analytics.memory_limit; time limits come from the config given to buildApp). */
+  analyticsMemoryLimit: string;
 }
 
 export const DEFAULT_SETTINGS: ServingSettings = {
@@ -42,7 +57,36 @@ export const DEFAULT_SETTINGS: ServingSettings = {
   imageMaxBytes: 10 << 20,
   imageTimeoutMs: 10_000,
   allowPrivateImageUrls: false,
+  host: '127.0.0.1',
+  allowedHosts: [],
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  eventValueMax: 1e9,
+  eventMaxAgeDays: 3650,
+  eventMaxFutureS: 300,
+  analyticsMemoryLimit: '1GB',
 };
+
+/** The settings `plotpointe serve` takes from its config (the admin token: env PLOTPOINTE_ADMIN_TOKEN wins). */
+export function servingSettingsFromConfig(c: Config, env: NodeJS.ProcessEnv = process.env): ServingSettings {
+  return {
+    ...DEFAULT_SETTINGS,
+    maxK: c['serve.max_k'],
+    bodyLimit: c['serve.body_limit'],
+    explainHistory: c['serve.explain_history'],
+    adminToken: env.PLOTPOINTE_ADMIN_TOKEN || c['serve.admin_token'],
+    imageMaxBytes: c['serve.image_max_bytes'],
+    imageTimeoutMs: c['serve.image_timeout_ms'],
+    host: c['serve.host'],
+    allowedHosts: c['serve.allowed_hosts'].split(',').map((s) => s.trim()).filter((s) => s.length > 0),
+    requestTimeoutMs: c['serve.request_timeout_ms'],
+    headersTimeoutMs: Math.min(c['serve.headers_timeout_ms'], c['serve.request_timeout_ms']),
+    eventValueMax: c['serve.event_value_max'],
+    eventMaxAgeDays: c['serve.event_max_age_days'],
+    eventMaxFutureS: c['serve.event_max_future_s'],
+    analyticsMemoryLimit: c['analytics.memory_limit'],
+  };
+}
 
 export interface LoadServingOptions {
   lake: string;
@@ -88,7 +132,10 @@ export interface ServingState {
   readonly primary: string;
 }
 
-/** Opens the serving bundle of a run (PP_SERVE_BUNDLE with the build command when it is missing). */
+/**
+ * Opens the serving bundle of a run and checks it can be served (PP_SERVE_BUNDLE with the build command when it
+ * is missing; PP_SERVE_BUNDLE naming the fault when a file is inconsistent or changed since the build).
+ */
 export async function loadServedModel(lake: string, name: string, runId: string, explainHistory: number): Promise<ServedModel> {
   const dir = servingDir(lake, name, runId);
   try {
@@ -98,7 +145,10 @@ export async function loadServedModel(lake: string, name: string, runId: string,
   }
   const bundle = await openServingBundle(dir);
   if (!bundle.indexes.graph) throw ppError('PP_SERVE_BUNDLE', `${dir} has no graph index`);
-  return new ServedModel(bundle, { explainHistory, similarTables: await readSimilarTables(dir, bundle.manifest.num_items) });
+  const similarTables = await readSimilarTables(dir, bundle.manifest.num_items);
+  // Ids in range, sizes, finite values, checksums: a bundle that would fail requests is refused here (bundle-check.ts).
+  await checkServableBundle(bundle, similarTables);
+  return new ServedModel(bundle, { explainHistory, similarTables });
 }
 
 export class ServingContext {
@@ -140,7 +190,7 @@ export class ServingContext {
     const state: ServingState = { variants: models, assigner: new VariantAssigner(specs), primary: specs[0].name };
     const logs =
       o.worker?.logs ??
-      (o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError }));
+      (o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError, memoryLimit: settings.analyticsMemoryLimit }));
     return new ServingContext(o.lake, o.name, settings, specs, state, logs, o.worker?.cluster ?? null);
   }
 

@@ -5,7 +5,8 @@
  *   plotpointe_index_size{variant, modality}                 vectors per ANN index
  *   plotpointe_model_info{variant, model_version, model}     1 for each served model version
  *   plotpointe_reloads_total{variant, outcome}               admin reloads
- *   plotpointe_request_log_rows_total{outcome}               request-log rows written / dropped
+ *   plotpointe_request_log_rows{outcome}                     request-log rows written / dropped since start
+ *   plotpointe_request_log_dropped{reason}                   dropped rows by reason (request-log.ts DropReason)
  * plus the process's default metrics (CPU, memory, event-loop lag). A cluster (`serve --workers N`) answers with
  * the metrics of all its processes aggregated.
  */
@@ -19,6 +20,7 @@ export class ServingMetrics {
   readonly modelInfo: Gauge<'variant' | 'model_version' | 'model'>;
   readonly reloads: Counter<'variant' | 'outcome'>;
   readonly logRows: Gauge<'outcome'>;
+  readonly logDropped: Gauge<'reason'>;
 
   constructor() {
     const registers = [this.registry];
@@ -36,6 +38,14 @@ export class ServingMetrics {
     this.modelInfo = new Gauge({ name: 'plotpointe_model_info', help: 'The served model version of each variant (value 1)', labelNames: ['variant', 'model_version', 'model'], registers, aggregator: 'first' });
     this.reloads = new Counter({ name: 'plotpointe_reloads_total', help: 'Admin reloads by outcome', labelNames: ['variant', 'outcome'], registers, aggregator: 'max' });
     this.logRows = new Gauge({ name: 'plotpointe_request_log_rows', help: 'Request-log rows written or dropped since start', labelNames: ['outcome'], registers });
+    this.logDropped = new Gauge({ name: 'plotpointe_request_log_dropped', help: 'Request-log rows dropped since start, by reason', labelNames: ['reason'], registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'plotpointe_' });
+  }
+
+  /** Publishes the request-log counters of the store (ServingLogs). */
+  setLogRows(logs: { written: number; dropped: number; droppedBy: Record<string, number> }): void {
+    this.logRows.set({ outcome: 'written' }, logs.written);
+    this.logRows.set({ outcome: 'dropped' }, logs.dropped);
+    for (const [reason, n] of Object.entries(logs.droppedBy)) this.logDropped.set({ reason }, n);
   }
 }

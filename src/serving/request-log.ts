@@ -4,8 +4,10 @@
  * {@link ServingLogs.instance}).
  *
  * - Request rows are buffered (only each item's item_id, score and rank are written) and written in batches off the request path: a flush runs when `flushRows`
- *   rows are waiting or `flushMs` after the first waiting row, and at {@link ServingLogs.close}. A failed flush
- *   is logged and its rows are dropped (the log must never take the API down).
+ *   rows are waiting or `flushMs` after the first waiting row, and at {@link ServingLogs.close}. Every string is
+ *   made storable first (storable-text.ts). A failed batch is retried in halves down to single rows, so a row the
+ *   store refuses is dropped alone and counted by reason ({@link DropReason}; the log never takes the API down,
+ *   and one bad row never takes good rows with it).
  *   A batch is one INSERT with one parameter, the rows as a JSON array unpacked inside DuckDB (its thread, not
  *   the event loop). Each row is turned into its JSON when it is logged (~10 µs after its response) and
  *   appended to a RowBuffer (row-buffer.ts: outside the JS heap); a flush decodes the buffer once and binds the
@@ -19,9 +21,10 @@
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
+import { DOUBLE, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
 import type { LogStore } from './log-store.js';
 import { RowBuffer } from './row-buffer.js';
+import { storableOrNull, storableText } from './storable-text.js';
 import { EVENTS_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
 
 /**
@@ -34,12 +37,19 @@ const INSERT_BATCH =
   `FROM (SELECT unnest(from_json(CAST(? AS JSON), '[{"request_id":"VARCHAR","ts":"VARCHAR","route":"VARCHAR","user_id":"VARCHAR","model_version":"VARCHAR",` +
   `"variant":"VARCHAR","k":"INTEGER","items":"JSON","latency_ms":"DOUBLE","status":"INTEGER","item_id":"VARCHAR"}]')) AS r)`;
 
-/** One row as an element of INSERT_BATCH's JSON array (items with item_id, score and rank only), one flat string (Array#join, not a rope of `+` pieces). */
+/** A string as a JSON string literal the store can take (lone surrogates → U+FFFD, storable-text.ts). */
+const text = (s: string | null | undefined): string => JSON.stringify(s === null || s === undefined ? null : storableText(s));
+
+/**
+ * One row as an element of INSERT_BATCH's JSON array (items with item_id, score and rank only), one flat string
+ * (Array#join, not a rope of `+` pieces). Every string is storable (no lone surrogate: DuckDB's JSON reader
+ * rejects the whole batch over one).
+ */
 export function rowJson(r: RequestLogRow): string {
   return [
-    '{"request_id":', JSON.stringify(r.request_id), ',"ts":', JSON.stringify(r.ts), ',"route":', JSON.stringify(r.route), ',"user_id":', JSON.stringify(r.user_id),
-    ',"model_version":', JSON.stringify(r.model_version), ',"variant":', JSON.stringify(r.variant), ',"k":', JSON.stringify(r.k), ',"items":', loggedItemsJson(r.items),
-    ',"latency_ms":', JSON.stringify(r.latency_ms), ',"status":', JSON.stringify(r.status), ',"item_id":', JSON.stringify(r.item_id ?? null), '}',
+    '{"request_id":', text(r.request_id), ',"ts":', text(r.ts), ',"route":', text(r.route), ',"user_id":', text(r.user_id),
+    ',"model_version":', text(r.model_version), ',"variant":', text(r.variant), ',"k":', JSON.stringify(r.k), ',"items":', loggedItemsJson(r.items),
+    ',"latency_ms":', JSON.stringify(r.latency_ms), ',"status":', JSON.stringify(r.status), ',"item_id":', text(r.item_id), '}',
   ].join('');
 }
 
@@ -53,7 +63,7 @@ export function loggedItemsJson(items: RequestLogRow['items']): string {
   const parts = new Array<string>(items.length);
   for (let j = 0; j < items.length; j++) {
     const it = items[j];
-    parts[j] = `{"item_id":${JSON.stringify(it.item_id)},"score":${JSON.stringify(it.score)},"rank":${JSON.stringify(it.rank)}}`;
+    parts[j] = `{"item_id":${text(it.item_id)},"score":${JSON.stringify(it.score)},"rank":${JSON.stringify(it.rank)}}`;
   }
   return `[${parts.join(',')}]`;
 }
@@ -63,7 +73,16 @@ export interface ServingLogsOptions {
   flushMs: number;
   /** Called with a flush error (rows dropped). */
   onError?: (err: unknown, rows: number) => void;
+  /** DuckDB memory limit of the instance (analytics queries share it; default DuckDB's: 80 % of RAM). */
+  memoryLimit?: string;
 }
+
+/**
+ * Why request-log rows were dropped: `invalid_row` — the row failed alone while other rows of its batch were
+ * written; `store_error` — no row of the batch could be written (the store failed); `unparseable_batch` — a batch
+ * (from a cluster worker) that is not a JSON array, so its rows cannot be told apart.
+ */
+export type DropReason = 'invalid_row' | 'store_error' | 'unparseable_batch';
 
 export class ServingLogs implements LogStore {
   readonly path: string;
@@ -78,7 +97,10 @@ export class ServingLogs implements LogStore {
   #closed = false;
   /** Rows written so far (a diagnostic, also exported as a metric). */
   written = 0;
+  /** Rows dropped so far (all reasons). */
   dropped = 0;
+  /** Rows dropped so far by reason. */
+  readonly droppedBy: Record<DropReason, number> = { invalid_row: 0, store_error: 0, unparseable_batch: 0 };
 
   private constructor(path: string, instance: DuckDBInstance, conn: DuckDBConnection, opts: ServingLogsOptions) {
     this.path = path;
@@ -91,7 +113,7 @@ export class ServingLogs implements LogStore {
   /** Opens (creating when missing) the log database at `path` (normally `servingLogsPath(lake)`). */
   static async open(path: string, opts: ServingLogsOptions): Promise<ServingLogs> {
     await mkdir(dirname(path), { recursive: true });
-    const instance = await DuckDBInstance.create(path, { threads: '1' });
+    const instance = await DuckDBInstance.create(path, { threads: '1', ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}) });
     const conn = await instance.connect();
     await conn.run(REQUESTS_DDL);
     await conn.run(REQUESTS_ITEM_COLUMN_DDL);
@@ -126,33 +148,79 @@ export class ServingLogs implements LogStore {
   flush(): Promise<void> {
     if (this.#pending.rows === 0) return this.#queue.then(() => undefined);
     const { elements, rows } = this.#pending.take();
-    const batch = `[${elements}]`;
-    return this.#enqueue(async () => {
-      try {
-        this.#insert ??= await this.#conn.prepare(INSERT_BATCH);
-        this.#insert.bindVarchar(1, batch);
-        await this.#insert.run();
-        this.written += rows;
-      } catch (err) {
-        this.dropped += rows;
-        this.#opts.onError?.(err, rows);
+    return this.#enqueue(() => this.#writeBatch(elements, rows));
+  }
+
+  /**
+   * Writes one batch; when the batch statement fails, its rows are written in halves, recursively, so that one
+   * row the store refuses costs only that row (at most ~2·log2(rows) extra statements per bad row; every row
+   * when the store itself fails). Dropped rows are counted by {@link DropReason}.
+   */
+  async #writeBatch(elements: string, rows: number): Promise<void> {
+    const firstError = await this.#tryInsert(`[${elements}]`);
+    if (firstError === null) {
+      this.written += rows;
+      return;
+    }
+    let parsed: unknown[];
+    try {
+      parsed = JSON.parse(`[${elements}]`) as unknown[];
+      if (!Array.isArray(parsed) || parsed.length !== rows) throw new Error(`${rows} rows announced, ${Array.isArray(parsed) ? parsed.length : 0} found`);
+    } catch {
+      this.#drop('unparseable_batch', rows, firstError);
+      return;
+    }
+    if (rows === 1) {
+      this.#drop('store_error', 1, firstError);
+      return;
+    }
+    const single: { error: unknown }[] = [];
+    const before = this.written;
+    const split = async (part: string[]): Promise<void> => {
+      const err = await this.#tryInsert(`[${part.join(',')}]`);
+      if (err === null) this.written += part.length;
+      else if (part.length === 1) single.push({ error: err });
+      else {
+        const mid = part.length >> 1;
+        await split(part.slice(0, mid));
+        await split(part.slice(mid));
       }
-    });
+    };
+    const all = parsed.map((r) => JSON.stringify(r));
+    const mid = all.length >> 1;
+    await split(all.slice(0, mid));
+    await split(all.slice(mid));
+    const reason: DropReason = this.written > before ? 'invalid_row' : 'store_error';
+    for (const s of single) this.#drop(reason, 1, s.error);
+  }
+
+  /** Runs INSERT_BATCH over one JSON array; null when it succeeded, else the error. */
+  async #tryInsert(batch: string): Promise<unknown> {
+    try {
+      this.#insert ??= await this.#conn.prepare(INSERT_BATCH);
+      this.#insert.bindVarchar(1, batch);
+      await this.#insert.run();
+      return null;
+    } catch (err) {
+      return err;
+    }
+  }
+
+  #drop(reason: DropReason, rows: number, err: unknown): void {
+    this.dropped += rows;
+    this.droppedBy[reason] += rows;
+    this.#opts.onError?.(err, rows);
   }
 
   /** Inserts one event; resolves when it is stored. */
   insertEvent(e: EventRow): Promise<void> {
     return this.#enqueue(async () => {
-      await this.#conn.run('INSERT INTO events VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?)', [
-        e.event_id,
-        e.ts,
-        e.request_id,
-        e.user_id,
-        e.item_id,
-        e.type,
-        e.value,
-        e.variant,
-      ]);
+      // Typed binds: an integral JS number is otherwise bound as BIGINT (1e19 → "bigint out of int64 range").
+      await this.#conn.run(
+        'INSERT INTO events VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?)',
+        [storableText(e.event_id), storableText(e.ts), storableOrNull(e.request_id), storableOrNull(e.user_id), storableOrNull(e.item_id), storableText(e.type), e.value, storableOrNull(e.variant)],
+        [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, VARCHAR],
+      );
     });
   }
 

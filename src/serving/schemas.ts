@@ -53,8 +53,18 @@ export const RecommendationsResponse = Type.Object({
   items: Type.Array(RecommendedItem),
 });
 
-export const UserParams = Type.Object({ userId: Type.String({ minLength: 1, maxLength: 256 }) });
-export const ItemParams = Type.Object({ itemId: Type.String({ minLength: 1, maxLength: 256 }) });
+/**
+ * The one id pattern of users and items, for the API and the dashboard alike (src/web/catalog.ts): 1–256 code
+ * points, none a control character (C0, DEL, C1) or a lone UTF-16 surrogate (no UTF-8 form: it could not be
+ * stored or looked up). Every id the lake stages fits it; anything else is a 400 naming the field.
+ */
+export const ID_PATTERN = '^[^\\p{Cc}\\p{Cs}]{1,256}$';
+/** {@link ID_PATTERN} as a RegExp (unicode mode, as Ajv compiles patterns). */
+export const ID_RE = new RegExp(ID_PATTERN, 'u');
+const Id = (options: Record<string, unknown> = {}) => Type.String({ minLength: 1, maxLength: 256, pattern: ID_PATTERN, ...options });
+
+export const UserParams = Type.Object({ userId: Id() });
+export const ItemParams = Type.Object({ itemId: Id() });
 
 export const K = (max: number) => Type.Integer({ minimum: 1, maximum: max, default: 20, description: `number of results (1–${max})` });
 
@@ -71,9 +81,9 @@ export const RecommendationsQuery = (maxK: number) =>
 export const AnonymousBody = (maxK: number) =>
   Type.Object(
     {
-      item_ids: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 500, description: 'the short history (known item ids)' }),
+      item_ids: Type.Array(Id(), { minItems: 1, maxItems: 500, description: 'the short history (known item ids)' }),
       k: Type.Optional(K(maxK)),
-      user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256, description: 'an id for logging and A/B assignment (not a known user)' })),
+      user_id: Type.Optional(Id({ description: 'an id for logging and A/B assignment (not a known user)' })),
       exclude_seen: Type.Optional(Type.Boolean({ default: true })),
       explain: Type.Optional(Type.Boolean({ default: true })),
     },
@@ -140,9 +150,9 @@ export const ColdStartResponse = Type.Object({
 export const EventBody = Type.Object(
   {
     type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
-    item_id: Type.String({ minLength: 1, maxLength: 256 }),
-    user_id: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
-    request_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'the response this event follows' })),
+    item_id: Id(),
+    user_id: Type.Optional(Id()),
+    request_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN, description: 'the response this event follows' })),
     value: Type.Optional(Type.Number({ description: 'rating (rating events) or amount' })),
     ts: Type.Optional(Type.String({ format: 'date-time', description: 'when it happened (default: now)' })),
   },

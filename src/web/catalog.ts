@@ -1,11 +1,12 @@
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import { readFile, realpath } from 'node:fs/promises';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { ppError } from '../errors.js';
 import { openDb, sqlString, type Db } from '../lake/duckdb.js';
 import { datasetPaths, type DatasetPaths } from '../lake/paths.js';
 import { listSplits } from '../analytics/source.js';
 import type { DataCard } from '../data/datacard.js';
+import { ID_RE } from '../serving/schemas.js';
 
 /**
  * What the dashboard reads straight from the lake (not from the serving bundle): the data card, degree
@@ -57,9 +58,9 @@ export interface HistoryRow extends ItemMeta {
   ts: number | null;
 }
 
-/** Item ids accepted by the dashboard routes (the lake's ids are letters, digits and a few marks). */
-export const ITEM_ID_RE = /^[A-Za-z0-9._:@+-]{1,128}$/;
-export const USER_ID_RE = ITEM_ID_RE;
+/** Ids accepted by the dashboard routes: the API's one id pattern (src/serving/schemas.ts), so every id the API serves opens here. */
+export const ITEM_ID_RE = ID_RE;
+export const USER_ID_RE = ID_RE;
 
 /** Picks the split the dashboard shows: the requested one, else `default`, else the first one on disk. */
 export function pickSplit(paths: DatasetPaths, requested?: string): string | null {
@@ -76,6 +77,7 @@ export class DashboardCatalog {
   private ready: Promise<Db> | null = null;
   private queue: Promise<unknown> = Promise.resolve();
   private summaryCache: DashboardSummary | null = null;
+  private roots: Promise<string[]> | null = null;
 
   constructor(lake: string, name: string, split?: string) {
     this.paths = datasetPaths(lake, name);
@@ -207,6 +209,27 @@ export class DashboardCatalog {
       if (!r?.image_path) return null;
       return isAbsolute(r.image_path) ? r.image_path : resolve(this.paths.staging, r.image_path);
     });
+  }
+
+  /**
+   * The folders a local image may be served from: the lake and the folders of the dataset's ingested inputs
+   * (`origin` of each input in the staging manifest), as real paths (links resolved). An image whose real path
+   * is outside all of them — `../../etc/shadow.png` in the metadata, or a link out of the input folder — is not
+   * served.
+   */
+  async imageRoots(): Promise<string[]> {
+    this.roots ??= (async () => {
+      const candidates = [this.paths.lake];
+      try {
+        const m = JSON.parse(await readFile(join(this.paths.staging, 'manifest.json'), 'utf8')) as { inputs?: { origin?: unknown }[] };
+        for (const i of m.inputs ?? []) if (typeof i.origin === 'string' && isAbsolute(i.origin)) candidates.push(dirname(i.origin));
+      } catch {
+        // no manifest: the lake only
+      }
+      const real = await Promise.all(candidates.map((c) => realpath(c).catch(() => null)));
+      return [...new Set(real.filter((r): r is string => r !== null))];
+    })();
+    return this.roots;
   }
 
   close(): void {

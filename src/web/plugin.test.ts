@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { generateDemo } from '../data/demo/generate.js';
@@ -112,7 +112,7 @@ test('items: search by title or id, metadata in the order asked', async () => {
   assert.equal(byId.items[0]!.itemId, items[1]!.itemId);
   const meta = await json<{ items: ItemMeta[] }>(`/api/dashboard/item-meta?ids=${items[2]!.itemId},UNKNOWN1,${items[0]!.itemId}`);
   assert.deepEqual(meta.items.map((i) => i.itemId), [items[2]!.itemId, items[0]!.itemId]);
-  assert.equal((await app.inject('/api/dashboard/item-meta?ids=a,b%2Fc')).statusCode, 400);
+  assert.equal((await app.inject('/api/dashboard/item-meta?ids=a,b%01c')).statusCode, 400);
   const like = await json<{ items: ItemMeta[] }>('/api/dashboard/items?q=%25%25%25');
   assert.equal(like.items.length, 0, 'LIKE wildcards in the query are literal');
 });
@@ -128,11 +128,35 @@ test('image route: serves the file the item metadata names, and nothing else', a
   assert.equal(r.headers['content-type'], 'image/png');
   assert.equal(r.headers['x-content-type-options'], 'nosniff');
   assert.deepEqual(r.rawPayload, readFileSync(row!.image_path));
-  for (const bad of ['..%2F..%2Fetc%2Fpasswd', '%2Fetc%2Fpasswd', 'a%00b']) {
-    assert.equal((await app.inject(`/api/dashboard/images/${bad}`)).statusCode, 400, bad);
-  }
+  // An id is never a path: one that looks like a path names no item (404); a control character is a 400.
+  for (const id of ['..%2F..%2Fetc%2Fpasswd', '%2Fetc%2Fpasswd']) assert.equal((await app.inject(`/api/dashboard/images/${id}`)).statusCode, 404, id);
+  assert.equal((await app.inject('/api/dashboard/images/a%00b')).statusCode, 400);
   assert.equal((await app.inject('/api/dashboard/images/..')).statusCode, 404, 'a dot id is not a path');
   assert.equal((await app.inject('/api/dashboard/images/UNKNOWN_ITEM')).statusCode, 404);
+});
+
+test('image route: an image whose real path leaves the lake and the input folders is not served, whatever the metadata names', async () => {
+  const { items } = await json<{ items: ItemMeta[] }>('/api/dashboard/items?limit=3');
+  const id = items[2]!.itemId;
+  const db = await openDb();
+  const row = await db.one<{ image_path: string }>(`SELECT image_path FROM read_parquet(${sqlString(join(lake, 'staging', 'demo', 'items.parquet'))}) WHERE item_id = ${sqlString(id)}`);
+  db.close();
+  const inside = row!.image_path;
+  const original = readFileSync(inside);
+  assert.equal((await app.inject(`/api/dashboard/images/${id}`)).statusCode, 200);
+  // The same file name, now a link to a PNG outside every allowed folder.
+  const outside = join(tempDir('web-plugin-outside'), 'secret.png');
+  writeFileSync(outside, original);
+  rmSync(inside);
+  symlinkSync(outside, inside);
+  try {
+    const r = await app.inject(`/api/dashboard/images/${id}`);
+    assert.equal(r.statusCode, 404, r.body);
+  } finally {
+    rmSync(inside);
+    writeFileSync(inside, original);
+  }
+  assert.equal((await app.inject(`/api/dashboard/images/${id}`)).statusCode, 200);
 });
 
 test('runs: the run store rows of the dataset with their epochs; ablation tables as written', async () => {

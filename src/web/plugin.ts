@@ -1,6 +1,6 @@
 import { createReadStream, existsSync } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { extname } from 'node:path';
+import { extname, sep } from 'node:path';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type {} from '@fastify/swagger'; // route schema fields tags/summary/hide
 import { Type, type Static } from '@sinclair/typebox';
@@ -207,8 +207,13 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
       const path = await c.imagePath(req.params.itemId);
       const type = path ? IMAGE_TYPES[extname(path).toLowerCase()] : undefined;
       if (!path || !type || !existsSync(path)) return sendError(reply, 'PP_INPUT_NOT_FOUND', `no local image for item ${req.params.itemId}`);
-      // Resolve links and check what is really there: a regular file of an image type, within the size cap.
+      // Resolve links and check what is really there: a regular file of an image type, within the size cap,
+      // inside the lake or the dataset's input folders (whatever path the metadata names).
       const real = await realpath(path);
+      const roots = await c.imageRoots();
+      if (!roots.some((r) => real.startsWith(r.endsWith(sep) ? r : r + sep))) {
+        return sendError(reply, 'PP_INPUT_NOT_FOUND', `no servable image for item ${req.params.itemId}`);
+      }
       const info = await stat(real);
       if (!info.isFile() || !IMAGE_TYPES[extname(real).toLowerCase()] || info.size > MAX_IMAGE_BYTES) {
         return sendError(reply, 'PP_INPUT_NOT_FOUND', `no servable image for item ${req.params.itemId}`);

@@ -71,3 +71,21 @@ test('messages that are not calls or answers (cluster internals) are ignored', a
   assert.equal(await right.call('ping'), 'pong');
   void left;
 });
+
+test('notify sends one way, in order with calls: a call sent after notes resolves after their handler ran; a throwing note handler is dropped', async () => {
+  const [a, b] = pair();
+  const left = new IpcChannel(a);
+  const got: string[] = [];
+  new IpcChannel(b, {
+    row: (x: string) => {
+      if (x === 'bad') throw new Error('boom');
+      got.push(x);
+    },
+    ping: () => got.length,
+  });
+  for (const x of ['r1', 'bad', 'r2', 'r3']) assert.equal(left.notify('row', x), true);
+  assert.equal(await left.call('ping'), 3);
+  assert.deepEqual(got, ['r1', 'r2', 'r3']);
+  left.close('done');
+  assert.equal(left.notify('row', 'r4'), false);
+});

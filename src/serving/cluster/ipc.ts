@@ -5,7 +5,8 @@
  * PlotPointeError with the same code and message (anything that is not one becomes PP_INTERNAL), so a worker's
  * route maps an error raised in the primary to the same HTTP status as a local one.
  *
- * Messages are serialised by Node's IPC (JSON); other messages on the channel (cluster internals) are ignored.
+ * `notify(op, args)` sends `{pp: 'note', op, args}` one way (no answer). Messages are serialised by Node's IPC
+ * (JSON) and arrive in the order sent; other messages on the channel (cluster internals) are ignored.
  * When the channel closes, pending calls reject with PP_SERVE_UNAVAILABLE.
  */
 import { ERRORS, isPlotPointeError, ppError, type ErrorCode } from '../../errors.js';
@@ -23,6 +24,13 @@ export type IpcHandler = (args: any) => Promise<unknown> | unknown; // eslint-di
 interface CallMessage {
   pp: 'call';
   id: number;
+  op: string;
+  args: unknown;
+}
+
+/** A one-way message (no answer): `notify`. */
+interface NoteMessage {
+  pp: 'note';
   op: string;
   args: unknown;
 }
@@ -70,6 +78,16 @@ export class IpcChannel {
     });
   }
 
+  /**
+   * Sends `op` one way (no answer; a handler error on the other side is dropped): handed to the channel at once,
+   * ahead of any later message. Returns false when the channel is closed.
+   */
+  notify(op: string, args: unknown = null): boolean {
+    if (this.#closed) return false;
+    this.#send({ pp: 'note', op, args } satisfies NoteMessage);
+    return true;
+  }
+
   /** Rejects the pending calls and stops listening. */
   close(reason: string): void {
     if (this.#closed) return;
@@ -79,7 +97,7 @@ export class IpcChannel {
     this.#pending.clear();
   }
 
-  #send(m: CallMessage | DoneMessage, callback?: (err: Error | null) => void): void {
+  #send(m: CallMessage | DoneMessage | NoteMessage, callback?: (err: Error | null) => void): void {
     try {
       this.#end.send(m, callback ?? (() => undefined));
     } catch (err) {
@@ -89,7 +107,7 @@ export class IpcChannel {
 
   #receive(m: unknown): void {
     if (!m || typeof m !== 'object') return;
-    const msg = m as CallMessage | DoneMessage;
+    const msg = m as CallMessage | DoneMessage | NoteMessage;
     if (msg.pp === 'done') {
       const p = this.#pending.get(msg.id);
       if (!p) return;
@@ -98,6 +116,12 @@ export class IpcChannel {
       else p.reject(reviveError(msg.error ?? { code: 'PP_INTERNAL', message: 'cluster call failed' }));
     } else if (msg.pp === 'call') {
       void this.#answer(msg);
+    } else if (msg.pp === 'note') {
+      try {
+        void Promise.resolve(this.#handlers[msg.op]?.(msg.args)).catch(() => undefined);
+      } catch {
+        // one-way: nobody to tell
+      }
     }
   }
 

@@ -4,7 +4,8 @@
  * what one process must: the DuckDB log store (`<lake>/logs/serving.duckdb` allows one writer). It serves no HTTP
  * itself. Over IPC (ipc.ts) it answers its workers:
  *
- *   log-rows {elements, rows}   a worker's batch of request rows → ServingLogs.appendRows
+ *   log-row element             one request row, one way, sent before its response (remote-logs.ts) →
+ *                               ServingLogs.appendRows;  ping: the round trip a worker's flush waits for
  *   event e                     one feedback event, stored before the answer (the worker's 201 waits for it)
  *   analytics request           every worker ships its waiting rows first, then runAnalytics over the store
  *   reload {variant, runId}     the run is resolved once here; every worker prepares (opens) the model, then —
@@ -27,6 +28,7 @@ import { servingLogsPath, type EventRow } from '../log-schema.js';
 import { ServingMetrics } from '../metrics.js';
 import { ServingLogs } from '../request-log.js';
 import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';
+import { interruptAnalytics } from '../analytics-limits.js';
 import type { ReloadResult } from '../context.js';
 import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
 import { PINNED_RUNS_ENV } from './worker.js';
@@ -78,7 +80,7 @@ export class ClusterPrimary {
   /** Opens the store, forks the workers and resolves once every one listens (or fails with the first worker's error). */
   static async start(o: ClusterPrimaryOptions): Promise<ClusterPrimary> {
     const c = o.config;
-    const logs = await ServingLogs.open(servingLogsPath(o.lake), { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'] });
+    const logs = await ServingLogs.open(servingLogsPath(o.lake), { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'], memoryLimit: c['analytics.memory_limit'] });
     const p = new ClusterPrimary(o, logs);
     try {
       const members = Array.from({ length: o.workers }, () => p.#fork());
@@ -118,7 +120,8 @@ export class ClusterPrimary {
     const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
       ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
       failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
-      'log-rows': (b: { elements: string; rows: number }) => this.#logs.appendRows(b.elements, b.rows),
+      'log-row': (element: string) => this.#logs.appendRows(element, 1),
+      ping: () => true,
       event: (e: EventRow) => this.#logs.insertEvent(e),
       analytics: (r: AnalyticsRequest) => this.#analytics(r),
       reload: (o: { variant?: string; runId?: string }) => this.#reload(o),
@@ -185,8 +188,7 @@ export class ClusterPrimary {
 
   async #metricsText(): Promise<string> {
     const parts = await Promise.all((await this.#serving()).map((m) => m.channel.call<object[]>('metrics-json')));
-    this.#metrics.logRows.set({ outcome: 'written' }, this.#logs.written);
-    this.#metrics.logRows.set({ outcome: 'dropped' }, this.#logs.dropped);
+    this.#metrics.setLogRows(this.#logs);
     parts.push(await this.#metrics.registry.getMetricsAsJSON());
     return AggregatorRegistry.aggregate(parts).metrics();
   }
@@ -194,6 +196,7 @@ export class ClusterPrimary {
   /** Shuts the workers down (each finishes its in-flight requests and ships its rows), then closes the store. */
   async stop(): Promise<ClusterSummary> {
     this.#stopping = true;
+    interruptAnalytics(this.#logs);
     const members = [...this.#members];
     await Promise.all(
       members.map(

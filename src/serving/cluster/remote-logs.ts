@@ -1,49 +1,41 @@
 /**
- * A cluster worker's log store: request rows are buffered like the primary's store does (RowBuffer, off the JS
- * heap) and shipped to the primary in batches (`log-rows`: flushRows rows, or flushMs after the first waiting
- * row, and at close); the primary appends them to the one DuckDB store (ServingLogs.appendRows). Events go to the
- * primary one by one (`event`) and resolve once stored there, so POST /v1/events still answers 2xx only after
- * the event is durable.
+ * A cluster worker's log store: each request row goes to the primary the moment it is logged — one one-way IPC
+ * message (`log-row`), written to the channel before the response is written to the client's socket (the app
+ * logs rows in onSend) — and the primary appends it to the one DuckDB store (ServingLogs.appendRows). A worker
+ * killed right after answering has therefore already handed the rows of its answered requests to the kernel's
+ * IPC pipe, which the primary still reads (a batch buffered in the worker for flushMs lost 771 rows of a killed
+ * worker under load). `flush` resolves once the primary holds every row sent so far (messages are ordered, so a
+ * round trip suffices). Events go to the primary one by one (`event`) and resolve once stored there, so
+ * POST /v1/events still answers 2xx only after the event is durable.
  */
 import type { EventRow, RequestLogRow } from '../log-schema.js';
 import type { LogStore } from '../log-store.js';
 import { rowJson } from '../request-log.js';
-import { RowBuffer } from '../row-buffer.js';
 import type { IpcChannel } from './ipc.js';
 
 export class RemoteLogs implements LogStore {
   readonly #channel: IpcChannel;
   readonly #onError?: (err: unknown, rows: number) => void;
-  readonly #pending: RowBuffer;
-  #inFlight = new Set<Promise<void>>();
   #closed = false;
+  /** Rows that could not be sent (the channel was closed). */
+  unsent = 0;
 
-  constructor(channel: IpcChannel, opts: { flushRows: number; flushMs: number; onError?: (err: unknown, rows: number) => void }) {
+  constructor(channel: IpcChannel, opts: { onError?: (err: unknown, rows: number) => void } = {}) {
     this.#channel = channel;
     this.#onError = opts.onError;
-    this.#pending = new RowBuffer({ flushRows: opts.flushRows, flushMs: opts.flushMs, flush: () => void this.flush() });
   }
 
   logRequest(row: RequestLogRow): void {
     if (this.#closed) return;
-    this.#pending.append(rowJson(row), 1);
+    if (!this.#channel.notify('log-row', rowJson(row))) {
+      this.unsent++;
+      this.#onError?.(new Error('cluster channel closed'), 1);
+    }
   }
 
-  /**
-   * Ships the waiting rows; resolves when the primary holds every batch shipped so far (in its store's buffer:
-   * written within its flushMs, before any analytics request, and at shutdown).
-   */
+  /** Resolves when the primary holds every row sent so far (one round trip behind them). */
   async flush(): Promise<void> {
-    if (this.#pending.rows > 0) {
-      const { elements, rows } = this.#pending.take();
-      const shipped = this.#channel.call('log-rows', { elements, rows }).then(
-        () => undefined,
-        (err) => this.#onError?.(err, rows),
-      );
-      this.#inFlight.add(shipped);
-      void shipped.finally(() => this.#inFlight.delete(shipped));
-    }
-    await Promise.all(this.#inFlight);
+    await this.#channel.call('ping').catch((err) => this.#onError?.(err, 0));
   }
 
   insertEvent(e: EventRow): Promise<void> {

@@ -70,7 +70,7 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => undefined);
   process.on('disconnect', () => void exit(0));
-  const logs = new RemoteLogs(channel, { flushRows: w.flushRows, flushMs: w.flushMs });
+  const logs = new RemoteLogs(channel);
   try {
     // A replacement for a worker that died after reloads serves what the others serve, from its first request.
     const pinned = JSON.parse(process.env[PINNED_RUNS_ENV] || '{}') as Record<string, string>;

@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { ERRORS, isPlotPointeError, ppError } from '../../errors.js';
 import { loadConfig } from '../../config/load.js';
@@ -7,7 +7,8 @@ import type { Config } from '../../config/schema.js';
 import { computeDrift, driftOptionsFromConfig } from '../../analytics/drift.js';
 import { analyticsQuery } from '../../analytics/query.js';
 import { analyticsReport } from '../../analytics/report.js';
-import { openAnalytics, type LogsHandle } from '../../analytics/source.js';
+import { openAnalytics, type AnalyticsSession, type LogsHandle } from '../../analytics/source.js';
+import { clientGone, limitAnalytics } from '../analytics-limits.js';
 import { parseDuration, parseSince } from '../../analytics/stats.js';
 
 /**
@@ -19,13 +20,14 @@ import { parseDuration, parseSince } from '../../analytics/stats.js';
  *                                                                stores what it fetches in drift.parquet)
  *   GET  /v1/analytics/tables                                   the views a query may use, with columns
  *   POST /v1/analytics/query {sql, max_rows?}                   one read-only statement, sandboxed to those
- *                                                                views (sql-guard.ts); bearer admin token when
- *                                                                the server has one, else loopback clients only
+ *                                                                views (sql-guard.ts); needs the bearer admin
+ *                                                                token (403 when the server has none)
  *
  * Each request flushes the buffered request rows, opens its own connection on the server's DuckDB instance
  * (lake views are TEMP views of that connection, nothing is written to serving.duckdb) and closes it
  * ({@link runAnalytics}); a cluster worker forwards the request to the primary, which holds the instance.
- * Errors are `{error: {code, message}}`: 400 for a bad query or parameter, 401 for a missing token, 404 for a
+ * Errors are `{error: {code, message}}`: 400 for a bad query or parameter, 401 for a missing token, 403 for
+ * SQL on a server without a token, 404 for a
  * missing dataset/split, 503 when the server runs without logs.
  */
 
@@ -67,8 +69,6 @@ function bearerMatches(header: string | undefined, token: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-const isLoopback = (ip: string) => ip === '127.0.0.1' || ip === '::1' || ip === '::ffff:127.0.0.1';
-
 const Split = Type.Optional(Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$', description: 'split (default: the split of the served run)' }));
 const Since = Type.Optional(Type.String({ maxLength: 64, description: 'ISO time or a duration back from now (24h, 7d)' }));
 
@@ -88,7 +88,8 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
     return reply.code(status).send({ error: { code: 'PP_INTERNAL', message: status >= 500 ? 'internal error' : e.message }, request_id: req.id });
   });
 
-  const run = (r: AnalyticsRequest): Promise<unknown> => (ctx.cluster ? ctx.cluster.analytics(r) : runAnalytics(ctx, cfg, r));
+  // A request whose client disconnects is interrupted (locally; in a cluster the primary's time limit bounds it).
+  const run = (r: AnalyticsRequest, reply: FastifyReply): Promise<unknown> => (ctx.cluster ? ctx.cluster.analytics(r) : runAnalytics(ctx, cfg, r, clientGone(reply.raw)));
 
   app.get<{ Querystring: { since?: string; split?: string; top?: number } }>(
     '/v1/analytics/report',
@@ -99,7 +100,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
         querystring: Type.Object({ since: Since, split: Split, top: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })) }),
       },
     },
-    async (req) => run({ kind: 'report', ...req.query }),
+    async (req, reply) => run({ kind: 'report', ...req.query }, reply),
   );
 
   app.get<{ Querystring: { window?: string; reference?: string; since?: string; split?: string; modality?: 'text' | 'image'; variant?: string } }>(
@@ -118,20 +119,21 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
         }),
       },
     },
-    async (req) => run({ kind: 'drift', ...req.query }),
+    async (req, reply) => run({ kind: 'drift', ...req.query }, reply),
   );
 
   app.get<{ Querystring: { split?: string } }>(
     '/v1/analytics/tables',
     { schema: { tags: ['analytics'], summary: 'the views POST /v1/analytics/query can use, with their columns', querystring: Type.Object({ split: Split }) } },
-    async (req) => run({ kind: 'tables', ...req.query }),
+    async (req, reply) => run({ kind: 'tables', ...req.query }, reply),
   );
 
+  // SQL reads every logged row (user ids, histories of requests): off without an admin token, whoever asks —
+  // a loopback peer may be a browser page (DNS rebinding) or any local process.
   const requireQueryAccess = async (req: FastifyRequest) => {
     const token = ctx.settings.adminToken;
-    if (token ? !bearerMatches(req.headers.authorization, token) : !isLoopback(req.ip)) {
-      throw ppError('PP_SERVE_UNAUTHORIZED', token ? 'POST /v1/analytics/query needs the admin bearer token' : 'without an admin token, queries are accepted from loopback clients only');
-    }
+    if (!token) throw ppError('PP_SERVE_FORBIDDEN', 'POST /v1/analytics/query is off: the server has no admin token (serve.admin_token or PLOTPOINTE_ADMIN_TOKEN)');
+    if (!bearerMatches(req.headers.authorization, token)) throw ppError('PP_SERVE_UNAUTHORIZED', 'POST /v1/analytics/query needs the admin bearer token');
   };
 
   app.post<{ Body: { sql: string; max_rows?: number; split?: string } }>(
@@ -149,7 +151,7 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
       },
       preValidation: requireQueryAccess,
     },
-    async (req) => run({ kind: 'query', ...req.body }),
+    async (req, reply) => run({ kind: 'query', ...req.body }, reply),
   );
 };
 
@@ -158,11 +160,19 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
  * a fresh connection of the store's DuckDB instance, closed afterwards. Called by the routes, and by a cluster
  * primary for its workers.
  */
-export async function runAnalytics(host: Pick<AnalyticsHost, 'lake' | 'name' | 'logs'>, cfg: Config, r: AnalyticsRequest): Promise<unknown> {
+export async function runAnalytics(host: Pick<AnalyticsHost, 'lake' | 'name' | 'logs'>, cfg: Config, r: AnalyticsRequest, signal?: AbortSignal): Promise<unknown> {
   const logs = host.logs && 'instance' in host.logs ? (host.logs as AnalyticsLogs) : null;
   if (!logs) throw ppError('PP_ANALYTICS_UNAVAILABLE', 'this server runs without request logs');
-  await logs.flush();
-  const s = await openAnalytics({ lake: host.lake, name: host.name, split: r.split }, { logs: logs.instance });
+  // Time limit, cancel on client disconnect, interrupt at shutdown (analytics-limits.ts).
+  const limited = limitAnalytics(logs, logs.instance, r.kind === 'query' ? cfg['analytics.query_timeout_ms'] : cfg['analytics.report_timeout_ms'], signal);
+  return limited.run(async () => {
+    await logs.flush();
+    return answerAnalytics(await openAnalytics({ lake: host.lake, name: host.name, split: r.split }, { logs: limited.handle }), cfg, r);
+  });
+}
+
+/** Answers `r` on an open session, then closes it. */
+async function answerAnalytics(s: AnalyticsSession, cfg: Config, r: AnalyticsRequest): Promise<unknown> {
   try {
     switch (r.kind) {
       case 'report':

@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyPluginAsync } from 'fastify';
 import { ppError } from '../../errors.js';
 import type { ServingContext } from '../context.js';
+import { checkEvent } from '../event-guard.js';
 import { ErrorBody, EventBody, EventResponse, type EventBodyT } from '../schemas.js';
 
 /**
  * POST /v1/events — a feedback event, stored in `<lake>/logs/serving.duckdb` (table events) before the 201.
- * The item must be known (404 otherwise); a rating event needs a value. The variant is the user's assignment.
+ * The item must be known (404 otherwise); a rating event needs a value; value and ts are bounded (event-guard.ts).
+ * The variant is the user's assignment.
  */
 export const eventRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (app, { ctx }) => {
   app.post<{ Body: EventBodyT }>(
@@ -24,12 +26,7 @@ export const eventRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (a
       const { variant, model } = ctx.modelFor(e.user_id ?? null);
       model.requireItem(e.item_id);
       if (e.type === 'rating' && e.value === undefined) throw ppError('PP_SERVE_BAD_REQUEST', 'value: a rating event needs a value');
-      if (e.value !== undefined && !Number.isFinite(e.value)) throw ppError('PP_SERVE_BAD_REQUEST', 'value: must be finite');
-      let ts = new Date();
-      if (e.ts !== undefined) {
-        ts = new Date(e.ts);
-        if (Number.isNaN(ts.getTime())) throw ppError('PP_SERVE_BAD_REQUEST', `ts: not a date-time: ${e.ts}`);
-      }
+      const ts = checkEvent(e, ctx.settings);
       if (!ctx.logs) throw ppError('PP_SERVE_UNAVAILABLE', 'the analytics store is disabled');
       const event_id = randomUUID();
       const v = e.user_id !== undefined ? variant : null;

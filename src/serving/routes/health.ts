@@ -31,8 +31,7 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (
     reply.header('content-type', ctx.metrics.registry.contentType);
     if (ctx.cluster) return ctx.cluster.metrics();
     if (ctx.logs instanceof ServingLogs) {
-      ctx.metrics.logRows.set({ outcome: 'written' }, ctx.logs.written);
-      ctx.metrics.logRows.set({ outcome: 'dropped' }, ctx.logs.dropped);
+      ctx.metrics.setLogRows(ctx.logs);
     }
     return ctx.metrics.registry.metrics();
   });
