@@ -29,7 +29,7 @@ export function textEmbedOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--lake <dir>', 'lake folder')
     .requiredOption('--name <name>', 'dataset name in the lake')
-    .option('--encoder <spec>', 'use-lite (512-d, bundled) or st:<folder> (a local sentence-transformers ONNX export)', 'use-lite')
+    .option('--encoder <spec>', 'use-lite-static (512-d, USE lite distilled into a token table; fast), use-lite (512-d, the transformer, bundled) or st:<folder> (a local sentence-transformers ONNX export)', 'use-lite-static')
     .option('--fields <list>', 'comma-separated text fields, in order', DEFAULT_ITEM_TEXT.fields.join(','))
     .option('--max-description-chars <n>', 'cut the description to this many characters', String(DEFAULT_ITEM_TEXT.maxDescriptionChars))
     .option('--max-chars <n>', 'cut the whole text to this many characters', String(DEFAULT_ITEM_TEXT.maxChars))
