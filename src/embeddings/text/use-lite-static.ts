@@ -22,7 +22,7 @@ import { loadUseLiteModel, useLiteModelFiles, USE_LITE_DIM, USE_LITE_VERSION } f
  */
 export const STATIC_RECIPE = 'use-lite-static/1';
 /** SIF smoothing `a`. */
-export const STATIC_SIF_A = 1e-3;
+export const STATIC_SIF_A = 3e-4;
 
 const MAGIC = 'PPSTAT01';
 
@@ -88,7 +88,12 @@ export function composeStaticTable(vocabulary: Vocabulary, raw: Float32Array, di
   const V = vocabulary.length;
   const p = new Float64Array(V);
   let mass = 0;
-  for (let i = RESERVED_PIECES; i < V; i++) mass += p[i] = Math.exp(vocabulary[i][1]);
+  // Scores are unigram log-probabilities; a few pieces of the shipped vocabulary carry null, 0 or 30 instead
+  // (':', '://', ':30' …): they get P = 0, i.e. weight 1 and no part in μ.
+  for (let i = RESERVED_PIECES; i < V; i++) {
+    const score = vocabulary[i][1];
+    mass += p[i] = typeof score === 'number' && score < 0 ? Math.exp(score) : 0;
+  }
   const mu = new Float64Array(dim);
   for (let i = RESERVED_PIECES; i < V; i++) for (let j = 0; j < dim; j++) mu[j] += (p[i] / mass) * raw[i * dim + j];
   const out = new Float32Array(V * dim);
