@@ -29,7 +29,7 @@ export function textEmbedOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--lake <dir>', 'lake folder')
     .requiredOption('--name <name>', 'dataset name in the lake')
-    .option('--encoder <spec>', 'use-lite (512-d, bundled) or st:<folder> (a local sentence-transformers ONNX export)', 'use-lite')
+    .option('--encoder <spec>', 'use-lite-static (512-d, USE lite distilled into a token table; fast), use-lite (512-d, the transformer, bundled) or st:<folder> (a local sentence-transformers ONNX export)', 'use-lite-static')
     .option('--fields <list>', 'comma-separated text fields, in order', DEFAULT_ITEM_TEXT.fields.join(','))
     .option('--max-description-chars <n>', 'cut the description to this many characters', String(DEFAULT_ITEM_TEXT.maxDescriptionChars))
     .option('--max-chars <n>', 'cut the whole text to this many characters', String(DEFAULT_ITEM_TEXT.maxChars))
@@ -80,6 +80,8 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
     .option('--dim <n>', 'fused vector size', '128')
     .option('--hidden <n>', 'hidden units of the MLP', '256')
     .option('--epochs <n>', 'maximum epochs', '200')
+    .option('--steps-per-epoch <n>', 'BPR batches per epoch, sampled from the train interactions (0 = one full pass: cost grows with the interactions)', '32')
+    .option('--eval-users <n>', 'users in the seeded sample that valid (early stopping) and test NDCG are computed on (0 = all)', '2000')
     .option('--lr <x>', 'Adam learning rate', '0.001')
     .option('--seed <n>', 'seed', '42')
     .option('--budget-min <m>', 'wall-clock budget for training, minutes')
@@ -100,7 +102,8 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
               modalities: o.modalities === undefined ? undefined : (String(o.modalities).split(',').map((x) => x.trim()).filter(Boolean) as ContentModality[]),
               seed: intFlag(o.seed, '--seed'),
               budgetMinutes: budget,
-              train: { dim: intFlag(o.dim, '--dim'), hidden: intFlag(o.hidden, '--hidden'), epochs: intFlag(o.epochs, '--epochs'), lr },
+              evalUsers: intFlag(o.evalUsers, '--eval-users'),
+              train: { dim: intFlag(o.dim, '--dim'), hidden: intFlag(o.hidden, '--hidden'), epochs: intFlag(o.epochs, '--epochs'), stepsPerEpoch: intFlag(o.stepsPerEpoch, '--steps-per-epoch'), lr },
             });
           },
           renderFuse,

@@ -86,7 +86,7 @@ export const CONFIG_SCHEMA = {
   'pipeline.source': { type: 'enum', choices: ['demo', 'files'], default: 'demo', doc: 'demo: generate the demo catalog (demo.*) as the raw input; files: ingest pipeline.inputs.' },
   'pipeline.format': { type: 'string', default: 'amazon2018', doc: 'Input format of the ingest step when pipeline.source = files.' },
   'pipeline.inputs': { type: 'string', default: '', doc: 'Comma-separated input files/folders of the ingest step when pipeline.source = files.' },
-  'pipeline.text_encoder': { type: 'string', default: 'use-lite', doc: 'Text encoder spec of the embed-text step (use-lite, st:<folder>).' },
+  'pipeline.text_encoder': { type: 'string', default: 'use-lite-static', doc: 'Text encoder spec of the embed-text step: use-lite-static (USE lite distilled into a token table, fast), use-lite (the transformer), st:<folder>.' },
   'pipeline.model': { type: 'string', default: 'lightgcn', doc: 'Model the train step fits (see plotpointe models), or auto: the best of train.auto_candidates on valid NDCG@20 among models that export embeddings (served).' },
   'pipeline.model_params': { type: 'string', default: '', doc: 'Hyperparameters of the train step, comma-separated key=value (e.g. epochs=20,dim=64).' },
   'pipeline.shards': { type: 'integer', default: 0, min: 0, max: 256, doc: 'bullmq executor: run each step that has a sharded form (embed-text) as this many shard jobs and a merge job, one BullMQ flow; same outputs (0 = whole steps; the local executor ignores it).' },

@@ -7,9 +7,11 @@ import { tempDir } from '../test-support/fixtures.js';
 import { loadEmbeddings } from './store.js';
 import { tinyLake } from './testkit.js';
 
-test('plotpointe embed text --json embeds a tiny ingested lake with USE lite and writes text.f32/.json/.mask', async () => {
+test('plotpointe embed text --json embeds a tiny ingested lake with the default (static USE lite) and writes text.f32/.json/.mask', async () => {
   const lake = await tinyLake(tempDir('cli-embed'));
-  const r = runCli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--batch', '2', '--json']);
+  // The distilled token table is built into this lake's folder, not the user's model cache.
+  const env = { PLOTPOINTE_MODEL_CACHE: join(lake, 'model-cache') };
+  const r = runCli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--batch', '2', '--json'], { env });
   assert.equal(r.status, 0, r.stderr);
   const s = cliJson(r);
   assert.equal(s.count, 5);
@@ -20,12 +22,20 @@ test('plotpointe embed text --json embeds a tiny ingested lake with USE lite and
   const dir = join(lake, 'artifacts', 'tiny', 'embeddings');
   for (const f of ['text.f32', 'text.json', 'text.mask', 'manifest.json']) assert.ok(existsSync(join(dir, f)), f);
   const e = await loadEmbeddings(dir, 'text', { verify: true });
-  assert.equal(e.meta.encoder, 'use-lite');
+  assert.equal(e.meta.encoder, 'use-lite-static');
   assert.equal(e.meta.normalised, true);
+  assert.ok(existsSync(join(lake, 'model-cache')), 'the table was cached where PLOTPOINTE_MODEL_CACHE points');
 
-  const again = cliJson(runCli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--json']));
+  const again = cliJson(runCli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--json'], { env }));
   assert.equal(again.cache_hits, 4);
   assert.equal(again.encoded, 0);
+});
+
+test('plotpointe embed text --encoder use-lite still runs the transformer', async () => {
+  const lake = await tinyLake(tempDir('cli-embed-use'));
+  const s = cliJson(runCli(['embed', 'text', '--lake', lake, '--name', 'tiny', '--encoder', 'use-lite', '--json']));
+  assert.equal(s.encoder, 'use-lite');
+  assert.equal(s.encoded, 4);
 });
 
 test('embed text errors are one coded line: unknown encoder, bad fields, missing lake, missing model folder', async () => {

@@ -5,7 +5,7 @@ import type { TextEncoderModel } from './encoder.js';
 import { cacheKey } from './cache.js';
 import { EmbeddingRun, embeddingsDir, readStagedColumns } from './embed-run.js';
 import { itemText, resolveItemTextOptions, type ItemTextOptions, type TextField } from './text/item-text.js';
-import { checkTextEncoderSpec, createTextEncoder } from './text/encoders.js';
+import { checkTextEncoderSpec, createTextEncoder, DEFAULT_TEXT_ENCODER } from './text/encoders.js';
 
 export { embeddingsDir };
 
@@ -13,7 +13,7 @@ export interface EmbedTextOptions {
   lake: string;
   /** Dataset name in the lake (staging/<name>). */
   name: string;
-  /** An encoder spec (`use-lite`, `st:<folder>`) or a ready encoder (not disposed by this call). */
+  /** An encoder spec (`use-lite-static` (default), `use-lite`, `st:<folder>`) or a ready encoder (not disposed by this call). */
   encoder?: string | TextEncoderModel;
   fields?: readonly TextField[];
   maxDescriptionChars?: number;
@@ -72,11 +72,11 @@ export async function embedItemsText(options: EmbedTextOptions): Promise<EmbedTe
     maxDescriptionChars: options.maxDescriptionChars,
     maxChars: options.maxChars,
   });
-  if (typeof options.encoder !== 'object') checkTextEncoderSpec(options.encoder ?? 'use-lite');
+  if (typeof options.encoder !== 'object') checkTextEncoderSpec(options.encoder ?? DEFAULT_TEXT_ENCODER);
   const { rows, inputs } = await readStagedItems(options.lake, options.name);
 
   const owned = typeof options.encoder !== 'object';
-  const encoder = typeof options.encoder === 'object' ? options.encoder : await createTextEncoder(options.encoder ?? 'use-lite');
+  const encoder = typeof options.encoder === 'object' ? options.encoder : await createTextEncoder(options.encoder ?? DEFAULT_TEXT_ENCODER);
   try {
     // Texts → the rows that carry them (identical texts are encoded once).
     const byKey = new Map<string, { text: string; rows: number[] }>();

@@ -22,6 +22,8 @@ export function unionRows(a: Csr, b: Csr): Csr {
 export interface EvaluateOptions {
   ks?: readonly number[];
   batchSize?: number;
+  /** Evaluate only these users (default all; see FullRankingOptions.users). */
+  users?: ArrayLike<number> | null;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -46,6 +48,7 @@ export async function evaluateRecommender(
     test: relevant,
     ks: options.ks ?? [10, 20, 50],
     batchSize: options.batchSize ?? 256,
+    users: options.users,
     onProgress: options.onProgress,
   });
 }

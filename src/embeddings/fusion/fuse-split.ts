@@ -10,7 +10,8 @@ import { ppError } from '../../errors.js';
 import { createProgress } from '../../cli/progress.js';
 import { datasetPaths } from '../../lake/paths.js';
 import { writeManifest } from '../../lake/manifest.js';
-import { loadSplit } from '../../graphs/split-data.js';
+import { loadSplit, type PartCsr } from '../../graphs/split-data.js';
+import { sampleRows } from '../../graphs/knn-graph.js';
 import { evaluateRecommender } from '../../eval/evaluate-model.js';
 import type { ContentModality, ContentSource } from '../../models/model.js';
 import { writeEmbeddings } from '../store.js';
@@ -28,6 +29,12 @@ export interface FuseOptions {
   budgetMinutes?: number;
   /** overrides of the training settings (dim, hidden, epochs, lr, …) */
   train?: Partial<FusionTrainOptions>;
+  /**
+   * Users whose valid (early stopping) and test (reported) NDCG@20 are computed: a fixed seeded sample of this
+   * many users with items in the part (default {@link FUSE_EVAL_USERS}; 0 = all), so evaluation costs the same at
+   * any number of users.
+   */
+  evalUsers?: number;
   /** content override (tests); default: the lake's split content */
   content?: ContentSource;
 }
@@ -47,8 +54,22 @@ export interface FuseSummary {
   valid: Record<string, number>;
   /** test metrics of the content-only model (information only; nothing is selected on them) */
   test: Record<string, number>;
+  /** users behind `valid` / `test` (a seeded sample when the split has more than `evalUsers`) */
+  eval_users: { valid: number; test: number; sampled: boolean };
   seconds: number;
   paths: { dir: string; data: string; meta: string };
+}
+
+/** Default size of the evaluated user sample. */
+export const FUSE_EVAL_USERS = 2000;
+
+/** A seeded sample of at most `max` users having items in `part` (null = all of them). */
+export function evalUserSample(part: PartCsr, numUsers: number, max: number, seed: number): Int32Array | null {
+  if (!(max > 0)) return null;
+  const present = new Uint8Array(numUsers);
+  let count = 0;
+  for (let u = 0; u < numUsers; u++) if (part.indptr[u + 1] > part.indptr[u]) count += present[u] = 1;
+  return count <= max ? null : sampleRows(numUsers, max, { seed, present });
 }
 
 export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
@@ -63,6 +84,9 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
   if (inputs.length === 0) throw ppError('PP_EMBED_INVALID', `no ${wanted.join(' or ')} embeddings for ${o.name}: run plotpointe embed text (or embed image) first`);
   if (o.modalities && missing.length) throw ppError('PP_EMBED_INVALID', `no ${missing.join(', ')} embeddings for ${o.name} (asked for with --modalities)`);
   const seed = o.seed ?? 42;
+  const evalUsers = o.evalUsers ?? FUSE_EVAL_USERS;
+  const validUsers = evalUserSample(data.valid, data.numUsers, evalUsers, seed);
+  const testUsers = evalUserSample(data.test, data.numUsers, evalUsers, seed);
   const options: FusionTrainOptions = { ...FUSION_TRAIN_DEFAULTS, ...o.train };
   const loc = embeddingLocation(o.lake, o.name, o.split, 'fused');
   const workDir = join(loc.dir, '..', 'work', 'fuse');
@@ -76,7 +100,7 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
       budgetSeconds: (o.budgetMinutes ?? Infinity) * 60,
       workDir,
       resume: false,
-      validate: async (m) => (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics,
+      validate: async (m) => (await evaluateRecommender(m, data, 'valid', { ks: [20], users: validUsers })).metrics,
       onEpoch: () => {},
       progress: (label, total) => createProgress(`fuse ${label}`, total, { unit: 'epochs' }),
     },
@@ -84,7 +108,8 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
     options,
   );
   try {
-    const test = (await evaluateRecommender(model, data, 'test', { ks: [20] })).metrics;
+    const testRun = await evaluateRecommender(model, data, 'test', { ks: [20], users: testUsers });
+    const test = testRun.metrics;
     const vectors = model.itemVectors();
     const seconds = (performance.now() - started) / 1000;
     const names = inputs.map((m) => m.name);
@@ -121,6 +146,7 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
       stopped_by: result.stoppedBy,
       valid: result.bestMetrics,
       test,
+      eval_users: { valid: validUsers?.length ?? countUsers(data.valid, data.numUsers), test: testRun.usersEvaluated, sampled: validUsers !== null || testUsers !== null },
       seconds,
       paths: { dir: loc.dir, data: join(loc.dir, `${loc.file}.f32`), meta: join(loc.dir, `${loc.file}.json`) },
     };
@@ -128,4 +154,10 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
     model.dispose();
     await rm(workDir, { recursive: true, force: true });
   }
+}
+
+function countUsers(part: PartCsr, numUsers: number): number {
+  let n = 0;
+  for (let u = 0; u < numUsers; u++) if (part.indptr[u + 1] > part.indptr[u]) n++;
+  return n;
 }

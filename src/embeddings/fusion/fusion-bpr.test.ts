@@ -81,3 +81,22 @@ test('content-only BPR learns: cold items (no train interaction) rank far above 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('an epoch is at most stepsPerEpoch sampled batches, and a full pass when that is fewer', async () => {
+  const s = syntheticMultimodal({ seed: 5 });
+  const { inputs } = await fusionInputs(s.content, ['text', 'image']);
+  const interactions = s.data.train.indices.length;
+  const steps = (o: Partial<typeof FUSION_TRAIN_DEFAULTS>) => async () => {
+    const m = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, dim: 8, hidden: 16, batchSize: 16, ...o }, 1);
+    await m.trainEpoch();
+    await m.trainEpoch();
+    const t = (m.getState().meta as { step: number }).step;
+    m.dispose();
+    return t;
+  };
+  const pass = Math.ceil(interactions / 16);
+  assert.ok(pass > 3, `the synthetic split has ${interactions} train interactions`);
+  assert.equal(await steps({ stepsPerEpoch: 3 })(), 2 * 3);
+  assert.equal(await steps({ stepsPerEpoch: 0 })(), 2 * pass);
+  assert.equal(await steps({ stepsPerEpoch: pass + 5 })(), 2 * pass);
+});

@@ -5,7 +5,9 @@
  *     score(u, i) = ⟨p_u, f(content_i)⟩            p ∈ ℝ^{U × D}: learned user vectors, f: {@link FusionMlp}
  *     L = mean_b −log σ(score(u, i) − score(u, j)) + λ/(2b) Σ_b ‖p_u‖²      (AdamW decay on the MLP)
  *
- * A step runs the MLP only on the batch's distinct items (positives ∪ negatives). Training goes through the
+ * A step runs the MLP only on the batch's distinct items (positives ∪ negatives). An epoch is at most
+ * `stepsPerEpoch` sampled batches (default 32 × 2048 triples) rather than a pass over the interactions, so the cost
+ * of training stops growing with them (at the reference size a pass is ~660 batches); 0 restores full passes. Training goes through the
  * shared {@link trainLoop}: validation NDCG@20 on the valid part every `evalEvery` epochs, early stopping with
  * `patience`, the best epoch's state restored, the wall-clock budget.
  */
@@ -29,6 +31,12 @@ export interface FusionTrainOptions {
   idDim: number;
   lr: number;
   batchSize: number;
+  /**
+   * BPR batches per epoch: 0 = one pass over the train interactions (the cost grows with them); n > 0 = at most n
+   * batches sampled uniformly from the interactions (a full pass when that is fewer), so an epoch costs the same at
+   * any data size beyond n × batchSize interactions.
+   */
+  stepsPerEpoch: number;
   epochs: number;
   evalEvery: number;
   patience: number;
@@ -50,6 +58,7 @@ export const FUSION_TRAIN_DEFAULTS: FusionTrainOptions = {
   idDim: 0,
   lr: 0.001,
   batchSize: 2048,
+  stepsPerEpoch: 32,
   epochs: 200,
   evalEvery: 2,
   patience: 5,
@@ -206,11 +215,19 @@ export class FusionBprModel implements TrainableModel {
     this.invalidate();
     let total = 0;
     let n = 0;
-    for (const batch of this.sampler.epoch(o.batchSize)) {
+    const pass = Math.ceil(this.sampler.interactions / o.batchSize);
+    const batches = o.stepsPerEpoch > 0 && o.stepsPerEpoch < pass ? this.sampledBatches(o.stepsPerEpoch, o.batchSize) : this.sampler.epoch(o.batchSize);
+    for (const batch of batches) {
       total += this.step(batch, hardFrom) * batch.size;
       n += batch.size;
     }
     return n ? total / n : 0;
+  }
+
+  /** `steps` batches of `size` triples drawn by the sampler (each a uniform random train interaction). */
+  private *sampledBatches(steps: number, size: number): Generator<BprBatch> {
+    let buf: BprBatch | undefined;
+    for (let s = 0; s < steps; s++) yield (buf = this.sampler!.sample(size, buf));
   }
 
   private invalidate(): void {

@@ -1,14 +1,22 @@
 import { ppError } from '../../errors.js';
 import type { TextEncoderModel } from '../encoder.js';
 import { UseLiteEncoder } from './use-lite.js';
+import { UseLiteStaticEncoder } from './use-lite-static.js';
 import { SentenceTransformersEncoder } from './sentence-transformers.js';
 
-/** The text encoders by spec: `use-lite`, or `st:<folder>` for a local sentence-transformers ONNX export. */
-export const TEXT_ENCODER_SPECS = ['use-lite', 'st:<folder>'] as const;
+/**
+ * The text encoders by spec: `use-lite-static` (the default: USE lite distilled into a token table, thousands of
+ * items/s), `use-lite` (the transformer itself), or `st:<folder>` for a local sentence-transformers ONNX export.
+ */
+export const TEXT_ENCODER_SPECS = ['use-lite-static', 'use-lite', 'st:<folder>'] as const;
+export const DEFAULT_TEXT_ENCODER = 'use-lite-static';
+
+export type TextEncoderSpec = { kind: 'use-lite' } | { kind: 'use-lite-static' } | { kind: 'st'; folder: string };
 
 /** Checks an encoder spec without loading anything; PP_EMBED_ENCODER_UNKNOWN for an unknown one. */
-export function checkTextEncoderSpec(spec: string): { kind: 'use-lite' } | { kind: 'st'; folder: string } {
+export function checkTextEncoderSpec(spec: string): TextEncoderSpec {
   if (spec === 'use-lite') return { kind: 'use-lite' };
+  if (spec === 'use-lite-static') return { kind: 'use-lite-static' };
   if (spec.startsWith('st:')) {
     const folder = spec.slice(3);
     if (!folder) throw ppError('PP_EMBED_ENCODER_UNKNOWN', 'st: needs a model folder, e.g. st:./models/all-MiniLM-L6-v2');
@@ -20,5 +28,7 @@ export function checkTextEncoderSpec(spec: string): { kind: 'use-lite' } | { kin
 /** Loads the text encoder named by `spec`; PP_EMBED_ENCODER_UNKNOWN for an unknown spec, PP_EMBED_MODEL_LOAD when loading fails. */
 export async function createTextEncoder(spec: string): Promise<TextEncoderModel> {
   const s = checkTextEncoderSpec(spec);
-  return s.kind === 'use-lite' ? UseLiteEncoder.load() : SentenceTransformersEncoder.load(s.folder);
+  if (s.kind === 'use-lite') return UseLiteEncoder.load();
+  if (s.kind === 'use-lite-static') return UseLiteStaticEncoder.load();
+  return SentenceTransformersEncoder.load(s.folder);
 }

