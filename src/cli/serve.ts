@@ -9,6 +9,7 @@ import type { LogStore } from '../serving/log-store.js';
 import { ClusterPrimary } from '../serving/cluster/primary.js';
 import { runClusterWorker } from '../serving/cluster/worker.js';
 import { ServingLogs } from '../serving/request-log.js';
+import { feedbackSettingsFromConfig } from '../serving/feedback/settings.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 export interface ServeSummary {
@@ -38,6 +39,7 @@ async function startApi(c: Config, o: ServeOptions, worker?: { logs: LogStore; c
       adminToken: process.env.PLOTPOINTE_ADMIN_TOKEN || c['serve.admin_token'],
       imageMaxBytes: c['serve.image_max_bytes'],
       imageTimeoutMs: c['serve.image_timeout_ms'],
+      feedback: feedbackSettingsFromConfig(c),
     },
     logFlushRows: c['serve.log_flush_rows'],
     logFlushMs: c['serve.log_flush_ms'],

@@ -110,6 +110,19 @@ export const CONFIG_SCHEMA = {
   'serve.request_log_level': { type: 'enum', choices: ['off', 'trace', 'debug', 'info'], default: 'debug', doc: 'Pino level of the one JSON line `plotpointe serve` writes per request (method, url, route, status, ms; errors are logged regardless). debug: not written at the default --log-level info — at info a line per request cost ~7 % of the CPU of a similar/recommendations request (bench:serve). Every recommendation request is still in the DuckDB request log.' },
   'serve.image_max_bytes': { type: 'integer', default: 10485760, min: 1024, doc: 'Cold start: size cap of a fetched or uploaded image.' },
   'serve.image_timeout_ms': { type: 'integer', default: 10000, min: 100, doc: 'Cold start: timeout of an image fetch.' },
+  'serve.feedback.enabled': { type: 'boolean', default: true, doc: 'Live feedback: POST /v1/events changes the next recommendations of that user or session (consumed items excluded, recent events folded into the user vector); false = the model alone.' },
+  'serve.feedback.consume_types': { type: 'string', default: 'purchase,rating', doc: 'Comma-separated event types that consume an item: it leaves that user\'s (or session\'s) recommendations from the next request on, on every worker and after a restart.' },
+  'serve.feedback.blend': { type: 'number', default: 0.5, min: 0, max: 1, doc: 'Weight α of the recent-event fold-in in the serving user vector: u = ‖u‖·((1−α)·u/‖u‖ + α·f), f = the unit fold-in of the recent events (src/models/fold-in.ts). Users the model never saw and anonymous sessions get f alone. Tuned on valid with npm run bench:replay (README Live feedback).' },
+  'serve.feedback.weight_impression': { type: 'number', default: 0, min: 0, doc: 'Fold-in weight of an impression event.' },
+  'serve.feedback.weight_click': { type: 'number', default: 1, min: 0, doc: 'Fold-in weight of a click (a view of the item).' },
+  'serve.feedback.weight_purchase': { type: 'number', default: 1, min: 0, doc: 'Fold-in weight of a purchase.' },
+  'serve.feedback.weight_rating': { type: 'number', default: 1, min: 0, doc: 'Fold-in weight of a rating event at or above serve.feedback.min_rating (0 below it: a bad rating consumes the item but pulls nothing towards it).' },
+  'serve.feedback.min_rating': { type: 'number', default: 3, doc: 'Ratings below this get fold-in weight 0.' },
+  'serve.feedback.half_life_hours': { type: 'number', default: 24, min: 0.001, doc: 'Time decay of the fold-in: an event\'s weight halves every this many hours of age (weight × 2^(−age/half-life)).' },
+  'serve.feedback.max_events': { type: 'integer', default: 50, min: 1, max: 10000, doc: 'Most recent events per user or session kept for the fold-in (older ones drop out).' },
+  'serve.feedback.max_consumed': { type: 'integer', default: 1000, min: 1, max: 100000, doc: 'Most consumed items per user or session kept for exclusion.' },
+  'serve.feedback.max_keys': { type: 'integer', default: 300000, min: 1, doc: 'Users and sessions held in memory per API process (least recently used dropped; a dropped one is read back from the event log on its next request).' },
+  'serve.feedback.load_events': { type: 'integer', default: 1000000, min: 0, doc: 'Most recent stored events read at start (restart durability). Keys with older events only are read from the event log on their first request.' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

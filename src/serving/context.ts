@@ -18,6 +18,8 @@ import type { LogStore } from './log-store.js';
 import type { AnalyticsRequest } from './routes/analytics.js';
 import { servingLogsPath } from './log-schema.js';
 import { ServingMetrics } from './metrics.js';
+import { FeedbackService } from './feedback/service.js';
+import { DEFAULT_FEEDBACK_SETTINGS, type FeedbackSettings } from './feedback/settings.js';
 
 export interface ServingSettings {
   /** Largest k of a request. */
@@ -32,6 +34,8 @@ export interface ServingSettings {
   imageTimeoutMs: number;
   /** Let cold-start image URLs reach private/loopback addresses (tests only). */
   allowPrivateImageUrls: boolean;
+  /** Live feedback (`serve.feedback.*`, feedback/settings.ts). */
+  feedback: FeedbackSettings;
 }
 
 export const DEFAULT_SETTINGS: ServingSettings = {
@@ -42,6 +46,7 @@ export const DEFAULT_SETTINGS: ServingSettings = {
   imageMaxBytes: 10 << 20,
   imageTimeoutMs: 10_000,
   allowPrivateImageUrls: false,
+  feedback: DEFAULT_FEEDBACK_SETTINGS,
 };
 
 export interface LoadServingOptions {
@@ -107,6 +112,8 @@ export class ServingContext {
   readonly settings: ServingSettings;
   readonly metrics = new ServingMetrics();
   readonly logs: LogStore | null;
+  /** Live feedback (null when disabled or without a log store to keep the events in). */
+  readonly feedback: FeedbackService | null;
   /** Set in a cluster worker (see {@link ClusterLink}). */
   readonly cluster: ClusterLink | null;
   readonly specs: readonly VariantSpec[];
@@ -116,8 +123,9 @@ export class ServingContext {
   /** Reloads run one at a time. */
   #reloading: Promise<unknown> = Promise.resolve();
 
-  private constructor(lake: string, name: string, settings: ServingSettings, specs: VariantSpec[], state: ServingState, logs: LogStore | null, cluster: ClusterLink | null) {
+  private constructor(lake: string, name: string, settings: ServingSettings, specs: VariantSpec[], state: ServingState, logs: LogStore | null, cluster: ClusterLink | null, feedback: FeedbackService | null) {
     this.lake = lake;
+    this.feedback = feedback;
     this.cluster = cluster;
     this.name = name;
     this.settings = settings;
@@ -141,7 +149,9 @@ export class ServingContext {
     const logs =
       o.worker?.logs ??
       (o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError }));
-    return new ServingContext(o.lake, o.name, settings, specs, state, logs, o.worker?.cluster ?? null);
+    const feedback = settings.feedback.enabled && logs ? new FeedbackService(settings.feedback, logs) : null;
+    await feedback?.load();
+    return new ServingContext(o.lake, o.name, settings, specs, state, logs, o.worker?.cluster ?? null, feedback);
   }
 
   get state(): ServingState {

@@ -22,7 +22,8 @@ import { dirname } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type DuckDBPreparedStatement, type DuckDBValue } from '@duckdb/node-api';
 import type { LogStore } from './log-store.js';
 import { RowBuffer } from './row-buffer.js';
-import { EVENTS_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
+import { EVENTS_DDL, EVENTS_SESSION_COLUMN_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
+import { readStoredEvents, type StoredEvent, type StoredEventsQuery } from './feedback/source.js';
 
 /**
  * One statement per batch with one parameter: the rows as a JSON array, unpacked by DuckDB (from_json +
@@ -96,6 +97,7 @@ export class ServingLogs implements LogStore {
     await conn.run(REQUESTS_DDL);
     await conn.run(REQUESTS_ITEM_COLUMN_DDL);
     await conn.run(EVENTS_DDL);
+    await conn.run(EVENTS_SESSION_COLUMN_DDL);
     return new ServingLogs(path, instance, conn, opts);
   }
 
@@ -143,7 +145,7 @@ export class ServingLogs implements LogStore {
   /** Inserts one event; resolves when it is stored. */
   insertEvent(e: EventRow): Promise<void> {
     return this.#enqueue(async () => {
-      await this.#conn.run('INSERT INTO events VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?)', [
+      await this.#conn.run('INSERT INTO events (event_id, ts, request_id, user_id, item_id, type, value, variant, session_id) VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?)', [
         e.event_id,
         e.ts,
         e.request_id,
@@ -152,8 +154,14 @@ export class ServingLogs implements LogStore {
         e.type,
         e.value,
         e.variant,
+        e.session_id ?? null,
       ]);
     });
+  }
+
+  /** Stored events for live feedback (feedback/source.ts), read on the server's connection behind the writes. */
+  recentEvents(q: StoredEventsQuery): Promise<StoredEvent[]> {
+    return readStoredEvents((sql, params) => this.query(sql, params), q);
   }
 
   /** Rows of a read query on the server's connection (queued behind writes). */
