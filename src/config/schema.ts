@@ -58,6 +58,7 @@ export const CONFIG_SCHEMA = {
 
   'train.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of initialisation, sampling and dropout in training.' },
   'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
+  'train.event_types': { type: 'string', default: 'click,purchase,rating', doc: '`train --since`: comma-separated serving event types whose (user, item) pairs are folded into the train part (valid/test pairs are never added).' },
   'ablate.seeds': { type: 'integer', default: 3, min: 1, max: 20, doc: 'Seeds per grid cell of `plotpointe ablate` (the table reports mean ± sd over them).' },
   'eval.ks': { type: 'numbers', default: [10, 20, 50], doc: 'Cut-offs K of the final evaluation (Recall@K, NDCG@K, …).' },
 

@@ -16,7 +16,7 @@
  *
  * The analytics helper reads these tables (src/analytics/source.ts).
  */
-import { join } from 'node:path';
+import { servingLogsFile } from '../lake/paths.js';
 
 export const LOGS_DIR = 'logs';
 export const LOGS_FILE = 'serving.duckdb';
@@ -36,7 +36,7 @@ export const EVENTS_SESSION_COLUMN_DDL = 'ALTER TABLE events ADD COLUMN IF NOT E
 
 /** `<lake>/logs/serving.duckdb`. */
 export function servingLogsPath(lake: string): string {
-  return join(lake, LOGS_DIR, LOGS_FILE);
+  return servingLogsFile(lake);
 }
 
 export interface RequestLogRow {

@@ -35,11 +35,11 @@ export const DEFAULT_FEEDBACK_SETTINGS: FeedbackSettings = {
   loadEvents: 1_000_000,
 };
 
-/** Parses `serve.feedback.consume_types` (comma-separated event types; empty = none). */
-export function parseConsumeTypes(spec: string): EventType[] {
+/** Parses a comma-separated list of event types (`serve.feedback.consume_types`, `train.event_types`; empty = none). */
+export function parseConsumeTypes(spec: string, key = 'serve.feedback.consume_types'): EventType[] {
   const out: EventType[] = [];
   for (const t of spec.split(',').map((x) => x.trim()).filter(Boolean)) {
-    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw ppError('PP_CONFIG_INVALID', `serve.feedback.consume_types: ${t} is not an event type (${EVENT_TYPES.join(', ')})`);
+    if (!(EVENT_TYPES as readonly string[]).includes(t)) throw ppError('PP_CONFIG_INVALID', `${key}: ${t} is not an event type (${EVENT_TYPES.join(', ')})`);
     if (!out.includes(t as EventType)) out.push(t as EventType);
   }
   return out;
