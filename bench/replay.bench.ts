@@ -21,7 +21,9 @@
  * server's CPU ms per request (its process tree, /proc); added = with − without.
  *
  *   npm run bench:replay -- [--datasets demo,scientific] [--model lightgcn] [--budget-min 3] [--workers 2]
- *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--seconds 10] [--keep DIR]
+ *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--seconds 10] [--users N] [--keep DIR]
+ *
+ * --users N replays a seeded sample of N users (default: all); --keep DIR reuses the trained runs there.
  *
  * Prints a table per dataset and one JSON line (`{"bench":"replay",…}`) last.
  */
@@ -249,7 +251,12 @@ async function main(): Promise<void> {
     const p = await prepare(ds, root, model, budgetMin);
     const prepCpu = process.cpuUsage(cpuPrep0);
     console.log(`${ds}: run ${p.run} (${model}, trained ${p.train_seconds.toFixed(0)} s, offline valid NDCG@20 ${f4(p.valid_ndcg20_offline)}; prepare CPU ${((prepCpu.user + prepCpu.system) / 1e6).toFixed(0)} s)`);
-    const plans = await replayPlan(p);
+    const all = await replayPlan(p);
+    // --users N: a seeded sample of N users (all by default), each replayed whole.
+    const wanted = Number(arg('users', '0'));
+    let seed = 42;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const plans = wanted > 0 && wanted < all.length ? all.map((pl) => ({ pl, r: rand() })).sort((a, b) => a.r - b.r).slice(0, wanted).map((x) => x.pl) : all;
     rmSync(join(p.lake, 'logs'), { recursive: true, force: true });
     const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn']);
     try {
@@ -264,7 +271,7 @@ async function main(): Promise<void> {
       };
       let best = blends[0];
       for (const b of blends) if (m('valid', String(b)).ndcg20 > m('valid', String(best)).ndcg20) best = b;
-      console.log(`\n${ds}: ${plans.length} users, ${r.events} events, ${r.requests} requests in ${r.seconds.toFixed(1)} s (server CPU ${replayCpu.toFixed(1)} s)`);
+      console.log(`\n${ds}: ${plans.length} of ${all.length} users, ${r.events} events, ${r.requests} requests in ${r.seconds.toFixed(1)} s (server CPU ${replayCpu.toFixed(1)} s)`);
       console.log('| arm | valid Recall@20 | valid NDCG@20 | test Recall@20 | test NDCG@20 |');
       console.log('|---|---|---|---|---|');
       for (const a of arms) {
