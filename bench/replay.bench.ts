@@ -44,6 +44,10 @@ import { datasetPaths } from '../src/lake/paths.js';
 import { runTraining } from '../src/train/run-training.js';
 import { startServeProcess } from '../src/serving/testkit.js';
 import { treeCpuSeconds } from './proc-cpu.js';
+import { loadServedModel } from '../src/serving/context.js';
+import { recommendLive } from '../src/serving/feedback/recommend.js';
+import { DEFAULT_FEEDBACK_SETTINGS } from '../src/serving/feedback/settings.js';
+import { FeedbackStore } from '../src/serving/feedback/store.js';
 
 const arg = (name: string, fallback: string): string => {
   const at = process.argv.indexOf(`--${name}`);
@@ -230,6 +234,37 @@ function load(base: string, serverPid: number, users: string[], query: string, r
 
 const f4 = (x: number) => x.toFixed(4);
 
+/**
+ * The added cost of live feedback inside one process, free of HTTP and of the other processes' noise: CPU µs per
+ * recommendation (k 20, explanations on) of the model alone vs with each user's replayed events (their whole
+ * plan as purchases), the same users in turn, `rounds` passes.
+ */
+async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds = 3): Promise<{ model_us: number; live_us: number; added_us: number; requests: number }> {
+  const model = await loadServedModel(p.lake, p.name, p.run, 200);
+  const settings = { ...DEFAULT_FEEDBACK_SETTINGS, blend };
+  const store = new FeedbackStore({ maxKeys: 1e6, maxEvents: settings.maxEvents, maxConsumed: settings.maxConsumed, consumeTypes: new Set(settings.consumeTypes) });
+  const now = Date.now();
+  plans.forEach((pl, n) => pl.forEach((s, j) => store.add({ event_id: `${n}-${j}`, key: `u:${s.user}`, item_id: s.item, type: 'purchase', ts: now - 1000 * (pl.length - j), value: null })));
+  const users = plans.map((pl) => model.userIndex.get(pl[0].user)!);
+  const time = (f: (u: number, id: string) => void): number => {
+    const c0 = process.cpuUsage();
+    for (let r = 0; r < rounds; r++) for (let x = 0; x < users.length; x++) f(users[x], plans[x][0].user);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / (rounds * users.length);
+  };
+  const plain = (u: number) => {
+    const h = model.history(u);
+    model.recommend(model.userVector(u), K, h, { history: h, attentionFrom: model.bundle.history.indptr[u] });
+  };
+  const live = (u: number, id: string) =>
+    recommendLive(model, { learned: model.userVector(u), known: model.history(u), attentionFrom: model.bundle.history.indptr[u], entry: store.get(`u:${id}`)!, settings, k: K, excludeSeen: true, explain: true, now: Date.now(), unknown: id });
+  time(plain);
+  time(live); // warm-up
+  const model_us = time(plain);
+  const live_us = time(live);
+  return { model_us, live_us, added_us: live_us - model_us, requests: rounds * users.length };
+}
+
 async function main(): Promise<void> {
   setProgressMode('silent');
   const datasets = arg('datasets', 'demo,scientific').split(',').filter(Boolean);
@@ -279,6 +314,8 @@ async function main(): Promise<void> {
         const t = m('test', a);
         console.log(`| ${a === 'off' ? 'without live feedback' : `α = ${a}`}${a === String(best) ? ' (chosen on valid)' : ''} | ${f4(v.recall20)} | ${f4(v.ndcg20)} | ${f4(t.recall20)} | ${f4(t.ndcg20)} |`);
       }
+      const cost = await inProcessCost(p, plans, best);
+      console.log(`\nin-process CPU per recommendation (k 20, explanations; ${cost.requests} requests): model alone ${cost.model_us.toFixed(1)} µs, with live feedback ${cost.live_us.toFixed(1)} µs, added ${cost.added_us.toFixed(1)} µs`);
       const users = [...new Set(plans.map((pl) => pl[0].user))];
       const loads: Record<string, Load> = {};
       for (const [label, q] of [['without', 'feedback=false'], ['with', `blend=${best}`]] as const) {
@@ -300,6 +337,7 @@ async function main(): Promise<void> {
         metrics: Object.fromEntries(arms.map((a) => [a, { valid: m('valid', a), test: m('test', a) }])),
         replay: { events: r.events, requests: r.requests, seconds: r.seconds, server_cpu_s: replayCpu },
         latency: loads,
+        in_process_cpu_us: cost,
         load_average: la,
       });
     } finally {

@@ -25,7 +25,7 @@ export interface FeedbackSettings {
 export const DEFAULT_FEEDBACK_SETTINGS: FeedbackSettings = {
   enabled: true,
   consumeTypes: ['purchase', 'rating'],
-  blend: 0.5,
+  blend: 0.25,
   weights: { impression: 0, click: 1, purchase: 1, rating: 1 },
   minRating: 3,
   halfLifeHours: 24,
