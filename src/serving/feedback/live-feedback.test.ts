@@ -60,7 +60,8 @@ test('live feedback through plotpointe serve --workers 2: a purchase is excluded
   const users = JSON.parse(readFileSync(join(bundle, 'user_ids.json'), 'utf8')) as string[];
   const user = users[3];
   const args = ['--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2', '--log-level', 'debug'];
-  let server: ServeProcess | null = await startServeProcess(args);
+  // A loaded shared machine may need minutes to start a cluster.
+  let server: ServeProcess | null = await startServeProcess(args, {}, 300_000);
   try {
     let base = server.listening.listening;
     const before = await recs(base, user, 'k=40');
@@ -114,7 +115,7 @@ test('live feedback through plotpointe serve --workers 2: a purchase is excluded
     const stopped = await server.stop();
     server = null;
     assert.equal(stopped.code, 0);
-    server = await startServeProcess(args);
+    server = await startServeProcess(args, {}, 300_000);
     base = server.listening.listening;
     const mark2 = server.stderr().length;
     for (let n = 0; n < 8; n++) {
