@@ -65,6 +65,7 @@ export const ERRORS = {
   PP_INDEX_INVALID: { message: 'invalid ANN index settings or inputs', exit: 2 , http: 400 },
   PP_INDEX_LOAD: { message: 'cannot load the saved ANN index', exit: 3 , http: 500 },
   PP_INDEX_NO_EMBEDDINGS: { message: 'the model exports no user/item embeddings to serve (served models: mf, lightgcn, gat)', exit: 2 , http: 400 },
+  PP_TRAIN_EVENTS_LOCKED: { message: 'the serving event log is held by the running server: stop it (or train from a copy of <lake>/logs/serving.duckdb) to fold its events into train', exit: 75 , http: 503 },
   PP_SERVE_BUNDLE: { message: 'the serving bundle is missing or inconsistent (run plotpointe index build)', exit: 3 , http: 409 },
   PP_SERVE_INVALID: { message: 'invalid serving settings', exit: 2 , http: 400 },
   PP_SERVE_BAD_REQUEST: { message: 'invalid request', exit: 2 , http: 400 },

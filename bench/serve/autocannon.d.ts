@@ -14,6 +14,8 @@ declare module 'autocannon' {
       connections?: number;
       pipelining?: number;
       duration?: number;
+      /** requests per second over all connections (a fixed-rate load) */
+      overallRate?: number;
       timeout?: number;
       requests?: Request[];
     }

@@ -40,11 +40,12 @@
  * The last line is one JSON object with every figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { basename, delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { treeCpuSeconds } from '../proc-cpu.js';
 import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
 import { servingDir } from '../../src/index/build-serving.js';
 import { openServingBundle } from '../../src/index/serving-bundle.js';
@@ -67,37 +68,6 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const DATASET = 'bench';
 const RUN = 'bench-synthetic';
 
-/**
- * CPU seconds used so far by process `pid` and all its descendants (Linux /proc): utime + stime + cutime + cstime
- * of every process in the tree, found by one scan of /proc/<n>/stat for parent pids. The server may be a cluster
- * primary whose workers do the serving, so its own utime + stime would miss most of the work; cutime + cstime
- * keep a worker that exits and is reaped during a run counted (its time moves to its parent's). NaN when `pid`
- * itself is gone; descendants that exit while being read count 0.
- */
-function treeCpuSeconds(pid: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3 (state) of proc(5)
-      stats.set(Number(name), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
-    } catch {
-      // the process ended between readdir and read
-    }
-  }
-  if (!stats.has(pid)) return NaN;
-  const children = new Map<number, number[]>();
-  for (const [p, s] of stats) children.set(s.ppid, [...(children.get(s.ppid) ?? []), p]);
-  let ticks = 0;
-  const todo = [pid];
-  while (todo.length) {
-    const p = todo.pop()!;
-    ticks += stats.get(p)?.ticks ?? 0;
-    todo.push(...(children.get(p) ?? []));
-  }
-  return ticks / 100; // clock ticks (USER_HZ = 100)
-}
 
 /**
  * Writes (or reuses) the synthetic bundle. With `prebuiltGraphIndex` (an index saved by ann.bench.ts --keep over

@@ -5,6 +5,8 @@ import { runEvaluation, runTraining, type TrainSummary } from '../train/run-trai
 import { parseCandidates, runAutoTraining, type AutoSummary } from '../train/auto.js';
 import { parseKeyValues } from './data.js';
 import { ppError } from '../errors.js';
+import { parseSince } from '../train/live-events.js';
+import { parseConsumeTypes } from '../serving/feedback/settings.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
 const fmt = (m: Record<string, number>, keys = ['recall@20', 'ndcg@20']) => keys.map((k) => `${k} ${(m[k] ?? NaN).toFixed(4)}`).join(', ');
@@ -42,6 +44,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
     .option('--param <key=value...>', "model hyperparameters, e.g. --param dim=64 lr=0.001")
     .option('--seed <n>', 'seed (config train.seed)')
     .option('--budget-min <m>', 'wall-clock budget for fitting in minutes (config train.budget_min)')
+    .option('--since <time>', 'fold the serving events stored since this ISO time (types: config train.event_types) into the train part; valid/test stay held out')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, string | string[] | undefined>;
       setExit(
@@ -81,6 +84,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
               seed: c['train.seed'],
               budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
               ks: [...c['eval.ks']],
+              eventsSince: o.since ? { since: parseSince(String(o.since)), types: parseConsumeTypes(c['train.event_types'], 'train.event_types') } : undefined,
             });
           },
           renderTrain,

@@ -75,6 +75,7 @@ export const CONFIG_SCHEMA = {
     doc: 'Candidates of train --model auto: comma-separated model names, each optionally with params as name:key=value:key=value.',
   },
   'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
+  'train.event_types': { type: 'string', default: 'click,purchase,rating', doc: '`train --since`: comma-separated serving event types whose (user, item) pairs are folded into the train part (valid/test pairs are never added).' },
   'ablate.seeds': { type: 'integer', default: 3, min: 1, max: 20, doc: 'Seeds per grid cell of `plotpointe ablate` (the table reports mean ± sd over them).' },
   'eval.ks': { type: 'numbers', default: [10, 20, 50], doc: 'Cut-offs K of the final evaluation (Recall@K, NDCG@K, …).' },
 
@@ -136,6 +137,19 @@ export const CONFIG_SCHEMA = {
   'serve.event_value_max': { type: 'number', default: 1e9, min: 0, doc: 'POST /v1/events: largest |value| (a rating or an amount) accepted; beyond it, or not finite, 400.' },
   'serve.event_max_age_days': { type: 'integer', default: 3650, min: 0, doc: 'POST /v1/events: an event `ts` older than this many days is refused (400).' },
   'serve.event_max_future_s': { type: 'integer', default: 300, min: 0, doc: 'POST /v1/events: an event `ts` more than this many seconds ahead of the server clock is refused (400; e.g. 9999-12-31).' },
+  'serve.feedback.enabled': { type: 'boolean', default: true, doc: 'Live feedback: POST /v1/events changes the next recommendations of that user or session (consumed items excluded, recent events folded into the user vector); false = the model alone.' },
+  'serve.feedback.consume_types': { type: 'string', default: 'purchase,rating', doc: 'Comma-separated event types that consume an item: it leaves that user\'s (or session\'s) recommendations from the next request on, on every worker and after a restart.' },
+  'serve.feedback.blend': { type: 'number', default: 0.25, min: 0, max: 1, doc: 'Weight α of the recent-event fold-in in the serving user vector: u = ‖u‖·((1−α)·u/‖u‖ + α·f), f = the unit fold-in of the recent events (src/models/fold-in.ts). Users the model never saw and anonymous sessions get f alone. 0.25: the best mean valid NDCG@20 gain over the demo and amazon-scientific replays of npm run bench:replay (0 / 0.25 / 0.5 / 0.75; README Live feedback).' },
+  'serve.feedback.weight_impression': { type: 'number', default: 0, min: 0, doc: 'Fold-in weight of an impression event.' },
+  'serve.feedback.weight_click': { type: 'number', default: 1, min: 0, doc: 'Fold-in weight of a click (a view of the item).' },
+  'serve.feedback.weight_purchase': { type: 'number', default: 1, min: 0, doc: 'Fold-in weight of a purchase.' },
+  'serve.feedback.weight_rating': { type: 'number', default: 1, min: 0, doc: 'Fold-in weight of a rating event at or above serve.feedback.min_rating (0 below it: a bad rating consumes the item but pulls nothing towards it).' },
+  'serve.feedback.min_rating': { type: 'number', default: 3, doc: 'Ratings below this get fold-in weight 0.' },
+  'serve.feedback.half_life_hours': { type: 'number', default: 24, min: 0.001, doc: 'Time decay of the fold-in: an event\'s weight halves every this many hours of age (weight × 2^(−age/half-life)).' },
+  'serve.feedback.max_events': { type: 'integer', default: 50, min: 1, max: 10000, doc: 'Most recent events per user or session kept for the fold-in (older ones drop out).' },
+  'serve.feedback.max_consumed': { type: 'integer', default: 1000, min: 1, max: 100000, doc: 'Most consumed items per user or session kept for exclusion.' },
+  'serve.feedback.max_keys': { type: 'integer', default: 300000, min: 1, doc: 'Users and sessions held in memory per API process (least recently used dropped; a dropped one is read back from the event log on its next request).' },
+  'serve.feedback.load_events': { type: 'integer', default: 1000000, min: 0, doc: 'Most recent stored events read at start (restart durability). Keys with older events only are read from the event log on their first request.' },
 } as const satisfies Record<string, KeySpec>;
 
 export type ConfigKey = keyof typeof CONFIG_SCHEMA;

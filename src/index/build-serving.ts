@@ -34,6 +34,11 @@ export interface BuildServingOptions extends IndexBuildOptions {
   name: string;
   /** Run id; default: the dataset's blessed run (newest blessing in scope "default"). */
   runId?: string;
+  /**
+   * The users' history in the bundle (excluded with exclude_seen, explained against): all known interactions
+   * (default) or the train part only — for replaying valid/test as live events (npm run bench:replay).
+   */
+  historyParts?: 'all' | 'train';
 }
 
 export interface BuildServingSummary {
@@ -109,8 +114,8 @@ async function readIdsAndMeta(lake: string, name: string, split: string, numUser
   }
 }
 
-/** train ∪ valid ∪ test per user (duplicates dropped), with attention on train edges when given. */
-export function unionHistory(data: SplitData, trainAttention?: (u: number) => Map<number, number> | null) {
+/** train ∪ valid ∪ test per user (duplicates dropped; train only with `parts` 'train'), with attention on train edges when given. */
+export function unionHistory(data: SplitData, trainAttention?: (u: number) => Map<number, number> | null, parts: 'all' | 'train' = 'all') {
   const indptr = new Int32Array(data.numUsers + 1);
   const indices: number[] = [];
   const attention: number[] = [];
@@ -118,7 +123,7 @@ export function unionHistory(data: SplitData, trainAttention?: (u: number) => Ma
   for (let u = 0; u < data.numUsers; u++) {
     const seen = new Set<number>();
     const att = trainAttention?.(u) ?? null;
-    for (const part of [data.train, data.valid, data.test]) {
+    for (const part of parts === 'train' ? [data.train] : [data.train, data.valid, data.test]) {
       for (let e = part.indptr[u]; e < part.indptr[u + 1]; e++) {
         const i = part.indices[e];
         if (seen.has(i)) continue;
@@ -191,7 +196,7 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
     const emb = model.embeddings?.() ?? null;
     if (!emb) throw ppError('PP_INDEX_NO_EMBEDDINGS', `run ${run.id} is a ${run.model} model`);
     const { userIds, itemIds, itemMeta } = await readIdsAndMeta(o.lake, o.name, run.split, data.numUsers, data.numItems);
-    const history = unionHistory(data, attentionOf(model));
+    const history = unionHistory(data, attentionOf(model), o.historyParts ?? 'all');
     const contentVectors: Partial<Record<ContentModality, ContentVectors>> = {};
     for (const m of ['text', 'image', 'fused'] as const) {
       const c = await content.modality(m);

@@ -41,3 +41,8 @@ export function datasetPaths(lake: string, name: string): DatasetPaths {
     run: (r) => join(root, 'artifacts', name, assertName('run', r)),
   };
 }
+
+/** `<lake>/logs/serving.duckdb`: the serving request log and events (schema: src/serving/log-schema.ts). */
+export function servingLogsFile(lake: string): string {
+  return join(lake, 'logs', 'serving.duckdb');
+}

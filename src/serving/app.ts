@@ -105,8 +105,9 @@ const LOGGED_ROUTES: Record<string, (req: FastifyRequest) => RequestNames> = {
   },
   '/v1/recommendations': (req) => {
     const user = str(field(req.body, 'user_id'));
+    const session = str(field(req.body, 'session_id'));
     const items = field(req.body, 'item_ids');
-    const key = user ?? (Array.isArray(items) && items.every((x) => typeof x === 'string') ? [...(items as string[])].sort().join('|') : null);
+    const key = user ?? (session ? `session:${session}` : Array.isArray(items) && items.every((x) => typeof x === 'string') ? [...(items as string[])].sort().join('|') : null);
     return { key, user_id: user, item_id: null, k: field(req.body, 'k') ?? 20 };
   },
   '/v1/items/:itemId/similar': (req) => ({ key: null, user_id: null, item_id: str(field(req.params, 'itemId')), k: field(req.query, 'k') }),

@@ -20,6 +20,8 @@ import type { AnalyticsRequest } from './routes/analytics.js';
 import { servingLogsPath } from './log-schema.js';
 import { ServingMetrics } from './metrics.js';
 import type { Config } from '../config/schema.js';
+import { FeedbackService } from './feedback/service.js';
+import { DEFAULT_FEEDBACK_SETTINGS, feedbackSettingsFromConfig, type FeedbackSettings } from './feedback/settings.js';
 
 export interface ServingSettings {
   /** Largest k of a request. */
@@ -47,6 +49,8 @@ export interface ServingSettings {
   eventMaxFutureS: number;
   /** DuckDB memory limit of the analytics store (analytics.memory_limit; time limits come from the config given to buildApp). */
   analyticsMemoryLimit: string;
+  /** Live feedback (`serve.feedback.*`, feedback/settings.ts). */
+  feedback: FeedbackSettings;
 }
 
 export const DEFAULT_SETTINGS: ServingSettings = {
@@ -65,6 +69,7 @@ export const DEFAULT_SETTINGS: ServingSettings = {
   eventMaxAgeDays: 3650,
   eventMaxFutureS: 300,
   analyticsMemoryLimit: '1GB',
+  feedback: DEFAULT_FEEDBACK_SETTINGS,
 };
 
 /** The settings `plotpointe serve` takes from its config (the admin token: env PLOTPOINTE_ADMIN_TOKEN wins). */
@@ -85,6 +90,7 @@ export function servingSettingsFromConfig(c: Config, env: NodeJS.ProcessEnv = pr
     eventMaxAgeDays: c['serve.event_max_age_days'],
     eventMaxFutureS: c['serve.event_max_future_s'],
     analyticsMemoryLimit: c['analytics.memory_limit'],
+    feedback: feedbackSettingsFromConfig(c),
   };
 }
 
@@ -157,6 +163,8 @@ export class ServingContext {
   readonly settings: ServingSettings;
   readonly metrics = new ServingMetrics();
   readonly logs: LogStore | null;
+  /** Live feedback (null when disabled or without a log store to keep the events in). */
+  readonly feedback: FeedbackService | null;
   /** Set in a cluster worker (see {@link ClusterLink}). */
   readonly cluster: ClusterLink | null;
   readonly specs: readonly VariantSpec[];
@@ -166,8 +174,9 @@ export class ServingContext {
   /** Reloads run one at a time. */
   #reloading: Promise<unknown> = Promise.resolve();
 
-  private constructor(lake: string, name: string, settings: ServingSettings, specs: VariantSpec[], state: ServingState, logs: LogStore | null, cluster: ClusterLink | null) {
+  private constructor(lake: string, name: string, settings: ServingSettings, specs: VariantSpec[], state: ServingState, logs: LogStore | null, cluster: ClusterLink | null, feedback: FeedbackService | null) {
     this.lake = lake;
+    this.feedback = feedback;
     this.cluster = cluster;
     this.name = name;
     this.settings = settings;
@@ -191,7 +200,9 @@ export class ServingContext {
     const logs =
       o.worker?.logs ??
       (o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError, memoryLimit: settings.analyticsMemoryLimit }));
-    return new ServingContext(o.lake, o.name, settings, specs, state, logs, o.worker?.cluster ?? null);
+    const feedback = settings.feedback.enabled && logs ? new FeedbackService(settings.feedback, logs) : null;
+    await feedback?.load();
+    return new ServingContext(o.lake, o.name, settings, specs, state, logs, o.worker?.cluster ?? null, feedback);
   }
 
   get state(): ServingState {

@@ -10,11 +10,13 @@
  *             contract's ten, last and nullable, so writers that insert the ten positionally into a table made
  *             from REQUESTS_DDL keep working; the server adds it with REQUESTS_ITEM_COLUMN_DDL)
  *   events    feedback events: event_id, ts, request_id (the response they follow, may be null), user_id,
- *             item_id, type (impression | click | purchase | rating), value (rating or amount, may be null), variant
+ *             item_id, type (impression | click | purchase | rating), value (rating or amount, may be null), variant,
+ *             session_id (an anonymous session's id, may be null — added after the contract's eight, last and nullable,
+ *             by EVENTS_SESSION_COLUMN_DDL, like requests.item_id)
  *
  * The analytics helper reads these tables (src/analytics/source.ts).
  */
-import { join } from 'node:path';
+import { servingLogsFile } from '../lake/paths.js';
 
 export const LOGS_DIR = 'logs';
 export const LOGS_FILE = 'serving.duckdb';
@@ -29,9 +31,12 @@ export const REQUESTS_ITEM_COLUMN_DDL = 'ALTER TABLE requests ADD COLUMN IF NOT 
 export const EVENTS_DDL =
   'CREATE TABLE IF NOT EXISTS events(event_id VARCHAR, ts TIMESTAMP, request_id VARCHAR, user_id VARCHAR, item_id VARCHAR, type VARCHAR, value DOUBLE, variant VARCHAR)';
 
+/** Adds the session column to an events table made from EVENTS_DDL (idempotent). */
+export const EVENTS_SESSION_COLUMN_DDL = 'ALTER TABLE events ADD COLUMN IF NOT EXISTS session_id VARCHAR';
+
 /** `<lake>/logs/serving.duckdb`. */
 export function servingLogsPath(lake: string): string {
-  return join(lake, LOGS_DIR, LOGS_FILE);
+  return servingLogsFile(lake);
 }
 
 export interface RequestLogRow {
@@ -59,4 +64,6 @@ export interface EventRow {
   type: EventType;
   value: number | null;
   variant: string | null;
+  /** An anonymous session's id (live feedback without a user id), else null. */
+  session_id?: string | null;
 }

@@ -1,4 +1,5 @@
 import type { EventRow, RequestLogRow } from './log-schema.js';
+import type { StoredEvent, StoredEventsQuery } from './feedback/source.js';
 
 /**
  * Where a server's request log and feedback events go: the DuckDB store itself (ServingLogs, request-log.ts) or,
@@ -12,6 +13,8 @@ export interface LogStore {
   flush(): Promise<void>;
   /** Stores one event; resolves when it is durable. */
   insertEvent(e: EventRow): Promise<void>;
+  /** Stored events for live feedback: the most recent ones, or one user's or session's (feedback/source.ts). */
+  recentEvents(q: StoredEventsQuery): Promise<StoredEvent[]>;
   /** Flushes and releases the store. */
   close(): Promise<void>;
 }

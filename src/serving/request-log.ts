@@ -25,7 +25,8 @@ import { DOUBLE, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBPrep
 import type { LogStore } from './log-store.js';
 import { RowBuffer } from './row-buffer.js';
 import { storableOrNull, storableText } from './storable-text.js';
-import { EVENTS_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
+import { EVENTS_DDL, EVENTS_SESSION_COLUMN_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
+import { readStoredEvents, type StoredEvent, type StoredEventsQuery } from './feedback/source.js';
 
 /**
  * One statement per batch with one parameter: the rows as a JSON array, unpacked by DuckDB (from_json +
@@ -118,6 +119,7 @@ export class ServingLogs implements LogStore {
     await conn.run(REQUESTS_DDL);
     await conn.run(REQUESTS_ITEM_COLUMN_DDL);
     await conn.run(EVENTS_DDL);
+    await conn.run(EVENTS_SESSION_COLUMN_DDL);
     return new ServingLogs(path, instance, conn, opts);
   }
 
@@ -217,11 +219,16 @@ export class ServingLogs implements LogStore {
     return this.#enqueue(async () => {
       // Typed binds: an integral JS number is otherwise bound as BIGINT (1e19 → "bigint out of int64 range").
       await this.#conn.run(
-        'INSERT INTO events VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?)',
-        [storableText(e.event_id), storableText(e.ts), storableOrNull(e.request_id), storableOrNull(e.user_id), storableOrNull(e.item_id), storableText(e.type), e.value, storableOrNull(e.variant)],
-        [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, VARCHAR],
+        'INSERT INTO events (event_id, ts, request_id, user_id, item_id, type, value, variant, session_id) VALUES (?, CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?)',
+        [storableText(e.event_id), storableText(e.ts), storableOrNull(e.request_id), storableOrNull(e.user_id), storableOrNull(e.item_id), storableText(e.type), e.value, storableOrNull(e.variant), storableOrNull(e.session_id ?? null)],
+        [VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, VARCHAR, DOUBLE, VARCHAR, VARCHAR],
       );
     });
+  }
+
+  /** Stored events for live feedback (feedback/source.ts), read on the server's connection behind the writes. */
+  recentEvents(q: StoredEventsQuery): Promise<StoredEvent[]> {
+    return readStoredEvents((sql, params) => this.query(sql, params), q);
   }
 
   /** Rows of a read query on the server's connection (queued behind writes). */

@@ -42,6 +42,17 @@ export const RecommendedItem = Type.Object({
   rank: Type.Integer({ minimum: 1 }),
   title: Nullable('string'),
   explanation: Type.Optional(Type.Array(ExplanationEntry, { description: 'the history items that contributed most, by cosine' })),
+  because: Type.Optional(
+    Type.Object(
+      {
+        item_id: Type.String({ description: 'the item of the recent event' }),
+        type: Type.String({ description: 'the event type (impression | click | purchase | rating)' }),
+        ts: Type.String({ description: 'when the event happened (ISO 8601)' }),
+        message: Type.String({ description: 'e.g. "because you just viewed <title>"' }),
+      },
+      { description: 'live feedback: the recent event of this user or session that put the item in the list (its fold-in part of the score is larger than the learned part)' },
+    ),
+  ),
 });
 
 export const RecommendationsResponse = Type.Object({
@@ -74,18 +85,28 @@ export const RecommendationsQuery = (maxK: number) =>
       k: K(maxK),
       exclude_seen: Type.Boolean({ default: true, description: "drop the user's known items" }),
       explain: Type.Boolean({ default: true, description: 'attach explanations' }),
+      ...FeedbackOptions,
     },
     { additionalProperties: false },
   );
 
+/** Live feedback switches of the recommendation routes. */
+const FeedbackOptions = {
+  feedback: Type.Boolean({ default: true, description: "apply live feedback: the recent events of this user (or session) — consumed items excluded, the user vector blended with their fold-in; false = the model's list alone" }),
+  blend: Type.Optional(Type.Number({ minimum: 0, maximum: 1, description: 'the blend weight α of the live fold-in for this request (default serve.feedback.blend)' })),
+};
+
 export const AnonymousBody = (maxK: number) =>
   Type.Object(
     {
-      item_ids: Type.Array(Id(), { minItems: 1, maxItems: 500, description: 'the short history (known item ids)' }),
+      item_ids: Type.Optional(Type.Array(Id(), { maxItems: 500, description: 'the short history (known item ids); needed unless session_id names a session with events' })),
       k: Type.Optional(K(maxK)),
       user_id: Type.Optional(Id({ description: 'an id for logging and A/B assignment (not a known user)' })),
+      session_id: Type.Optional(Id({ description: "an anonymous session: its events (POST /v1/events with this session_id) are folded in like a user's" })),
       exclude_seen: Type.Optional(Type.Boolean({ default: true })),
       explain: Type.Optional(Type.Boolean({ default: true })),
+      feedback: Type.Optional(FeedbackOptions.feedback),
+      blend: FeedbackOptions.blend,
     },
     { additionalProperties: false },
   );
@@ -152,6 +173,7 @@ export const EventBody = Type.Object(
     type: Type.Union(EVENT_TYPES.map((t) => Type.Literal(t))),
     item_id: Id(),
     user_id: Type.Optional(Id()),
+    session_id: Type.Optional(Id({ description: 'an anonymous session (used when there is no user_id): its recommendations follow its events' })),
     request_id: Type.Optional(Type.String({ minLength: 1, maxLength: 128, pattern: ID_PATTERN, description: 'the response this event follows' })),
     value: Type.Optional(Type.Number({ description: 'rating (rating events) or amount' })),
     ts: Type.Optional(Type.String({ format: 'date-time', description: 'when it happened (default: now)' })),

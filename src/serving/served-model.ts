@@ -27,6 +27,7 @@ import { ppError } from '../errors.js';
 import type { AnnIndex } from '../index/ann-index.js';
 import type { ServingBundle, ServingModality, ItemMeta } from '../index/serving-bundle.js';
 import type { SimilarTables } from '../index/similar-table.js';
+import type { BecauseRecent } from './feedback/because.js';
 
 export interface Recommendation {
   item_id: string;
@@ -34,6 +35,8 @@ export interface Recommendation {
   rank: number;
   title: string | null;
   explanation?: ExplanationEntry[];
+  /** Live feedback: the recent event that put the item here (src/serving/feedback/because.ts). */
+  because?: BecauseRecent;
 }
 
 export interface ExplanationEntry {

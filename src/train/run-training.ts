@@ -4,6 +4,7 @@ import { ppError } from '../errors.js';
 import { createProgress } from '../cli/progress.js';
 import { datasetPaths } from '../lake/paths.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
+import { foldLiveEvents, type LiveEventsSummary } from './live-events.js';
 import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
@@ -33,6 +34,8 @@ export interface TrainOptions {
   resumeRunId?: string;
   /** The run this one belongs to (e.g. the `ablate` run of a grid); ignored with resumeRunId. */
   parentRunId?: string;
+  /** Fold the serving events stored since this time into train (live-events.ts; valid/test stay held out). */
+  eventsSince?: { since: Date; types: string[] };
 }
 
 export interface TrainSummary {
@@ -51,6 +54,8 @@ export interface TrainSummary {
   eval_seconds: number;
   peak_rss_mb: number;
   artifacts: { dir: string; model: string; metrics: string };
+  /** With eventsSince: what was added to train. */
+  live_events?: LiveEventsSummary;
 }
 
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -95,7 +100,9 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     resumeFrom = join(datasetPaths(options.lake, prev.dataset).run(prev.id), 'work');
   }
   const paths = datasetPaths(o.lake, o.name);
-  const data = await loadSplit(paths.split(o.split));
+  let data = await loadSplit(paths.split(o.split));
+  let liveEvents: LiveEventsSummary | undefined;
+  if (o.eventsSince) ({ data, summary: liveEvents } = await foldLiveEvents(o.lake, data, o.eventsSince.since, o.eventsSince.types));
   const spec = getModel(o.model);
   const params = resolveParams(spec, o.params);
   const seed = o.seed ?? 42;
@@ -110,7 +117,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     splitHash: data.manifest.split_hash,
     model: o.model,
     kind: 'train',
-    config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks },
+    config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks, ...(liveEvents ? { live_events: liveEvents } : {}) },
     artifactsDir: null,
     parentRunId: o.resumeRunId ?? o.parentRunId,
   });
@@ -173,6 +180,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
       eval_seconds: evalSeconds,
       peak_rss_mb: peakRssMb(),
       artifacts: { dir, model: modelDir, metrics: metricsPath },
+      ...(liveEvents ? { live_events: liveEvents } : {}),
     };
   } catch (err) {
     await Promise.allSettled(pending);

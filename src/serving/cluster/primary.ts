@@ -6,7 +6,10 @@
  *
  *   log-row element             one request row, one way, sent before its response (remote-logs.ts) →
  *                               ServingLogs.appendRows;  ping: the round trip a worker's flush waits for
- *   event e                     one feedback event, stored before the answer (the worker's 201 waits for it)
+ *   event e                     one feedback event, stored, then broadcast to every other worker (live
+ *                               feedback: `feedback-event`, each applies it) before the answer (the worker's
+ *                               201 waits for it), so any worker's next response follows it
+ *   recent-events q             stored events for a worker's live-feedback store (feedback/source.ts)
  *   analytics request           every worker ships its waiting rows first, then runAnalytics over the store
  *   reload {variant, runId}     the run is resolved once here; every worker prepares (opens) the model, then —
  *                               all prepared — every worker commits (one reference swap each); a failure in
@@ -31,6 +34,7 @@ import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';
 import { interruptAnalytics } from '../analytics-limits.js';
 import type { ReloadResult } from '../context.js';
 import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
+import type { StoredEventsQuery } from '../feedback/source.js';
 import { PINNED_RUNS_ENV } from './worker.js';
 
 export interface ClusterPrimaryOptions {
@@ -117,17 +121,22 @@ export class ClusterPrimary {
       onReady = res;
       onFailed = rej;
     });
+    let member!: Member;
     const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
       ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
       failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
       'log-row': (element: string) => this.#logs.appendRows(element, 1),
       ping: () => true,
-      event: (e: EventRow) => this.#logs.insertEvent(e),
+      event: async (e: EventRow) => {
+        await this.#logs.insertEvent(e);
+        await this.#broadcastEvent(e, member);
+      },
+      'recent-events': (q: StoredEventsQuery) => this.#logs.recentEvents(q),
       analytics: (r: AnalyticsRequest) => this.#analytics(r),
       reload: (o: { variant?: string; runId?: string }) => this.#reload(o),
       metrics: () => this.#metricsText(),
     });
-    const member: Member = { worker, channel, ready };
+    member = { worker, channel, ready };
     this.#members.add(member);
     worker.on('exit', (code, signal) => {
       this.#members.delete(member);
@@ -152,6 +161,15 @@ export class ClusterPrimary {
       () => this.#o.log?.(`replacement worker ${m.worker.process.pid} is serving`),
       (err: Error) => this.#o.log?.(`replacement worker failed: ${err.message}`),
     );
+  }
+
+  /**
+   * Hands a stored event to every live worker but `from` (which applies it itself) for its live-feedback store;
+   * workers still starting get it too (they hold it until their store is loaded). A worker that cannot be
+   * reached is not waited for (it is exiting; its replacement loads the event from the store).
+   */
+  async #broadcastEvent(e: EventRow, from: Member): Promise<void> {
+    await Promise.all([...this.#members].filter((m) => m !== from && !m.worker.isDead()).map((m) => m.channel.call('feedback-event', e).catch(() => undefined)));
   }
 
   /** Live workers that are serving (their start finished). */

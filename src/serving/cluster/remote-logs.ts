@@ -12,6 +12,7 @@ import type { EventRow, RequestLogRow } from '../log-schema.js';
 import type { LogStore } from '../log-store.js';
 import { rowJson } from '../request-log.js';
 import type { IpcChannel } from './ipc.js';
+import type { StoredEvent, StoredEventsQuery } from '../feedback/source.js';
 
 export class RemoteLogs implements LogStore {
   readonly #channel: IpcChannel;
@@ -40,6 +41,11 @@ export class RemoteLogs implements LogStore {
 
   insertEvent(e: EventRow): Promise<void> {
     return this.#channel.call('event', e).then(() => undefined);
+  }
+
+  /** Stored events, read by the primary from the one store. */
+  recentEvents(q: StoredEventsQuery): Promise<StoredEvent[]> {
+    return this.#channel.call<StoredEvent[]>('recent-events', q);
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,8 @@ import type { LogStore } from '../log-store.js';
 import { IpcChannel, type IpcEndpoint } from './ipc.js';
 import { RemoteLogs } from './remote-logs.js';
 import { isPlotPointeError } from '../../errors.js';
+import type { EventRow } from '../log-schema.js';
+import { feedbackKey } from '../feedback/source.js';
 
 /** Env var naming the runs (JSON {variant: run id}) a replacement worker must serve (reloads since start). */
 export const PINNED_RUNS_ENV = 'PLOTPOINTE_SERVE_PINNED_RUNS';
@@ -28,10 +30,18 @@ export interface WorkerStart {
   flushMs: number;
 }
 
+/** Applies a stored event (broadcast by the primary) to this worker's live feedback. */
+function applyEvent(ctx: ServingContext, e: EventRow): void {
+  const key = feedbackKey(e.user_id, e.session_id);
+  if (key && e.item_id) ctx.feedback?.record({ event_id: e.event_id, key, item_id: e.item_id, type: e.type, ts: Date.parse(e.ts), value: e.value });
+}
+
 /** Runs this process as a cluster worker until the primary shuts it down (never returns). */
 export async function runClusterWorker(w: WorkerStart): Promise<never> {
   let served: { app: FastifyInstance; ctx: ServingContext } | null = null;
   let pending: { commit: () => void } | null = null;
+  const early: EventRow[] = [];
+  let live: ServingContext | null = null;
   let exiting = false;
   const exit = async (code: number): Promise<never> => {
     if (!exiting) {
@@ -60,6 +70,11 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
     },
     'metrics-json': () => served!.ctx.metrics.registry.getMetricsAsJSON(),
     'ship-logs': () => served!.ctx.logs?.flush(),
+    // Another worker's stored event (live feedback); held until this worker's context exists.
+    'feedback-event': (e: EventRow) => {
+      if (live) applyEvent(live, e);
+      else early.push(e);
+    },
     shutdown: () => void exit(0),
   });
   const cluster: ClusterLink = {
@@ -75,6 +90,8 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
     // A replacement for a worker that died after reloads serves what the others serve, from its first request.
     const pinned = JSON.parse(process.env[PINNED_RUNS_ENV] || '{}') as Record<string, string>;
     const { app, ctx, url } = await w.start({ logs, cluster }, async (ctx) => {
+      for (const e of early.splice(0)) applyEvent(ctx, e);
+      live = ctx;
       for (const [variant, runId] of Object.entries(pinned)) {
         if (ctx.state.variants.get(variant)?.modelVersion !== runId) (await ctx.prepareReload({ variant, runId })).commit();
       }

@@ -10,6 +10,8 @@ export interface ScoredItem {
   score: number;
   rank: number;
   explanation: unknown;
+  /** Live feedback: the recent event that put the item in the list ({item_id, type, ts, message}), else null. */
+  because: { item_id: string; type: string; message: string } | null;
 }
 
 export interface ScoredUser {
@@ -32,6 +34,7 @@ export function scoredItems(resp: unknown, ...keys: string[]): ScoredItem[] {
     score: Number(r.score),
     rank: Number(r.rank ?? i + 1),
     explanation: r.explanation ?? null,
+    because: r.because && typeof r.because === 'object' ? (r.because as ScoredItem['because']) : null,
   }));
 }
 

@@ -12,6 +12,10 @@ import type { HistoryRow, UserRow } from '../../catalog.js';
  * user's A/B variant) and (B), to choose: another served variant's recommendations for the same user
  * (`/api/dashboard/users/{id}/variants`, computed like the API) or the assigned model folding the user in from
  * their recent history only (`POST /v1/recommendations`), i.e. what an anonymous visitor with that history gets.
+ *
+ * Live feedback: each item of column A has "viewed" and "bought" buttons that post a click / purchase event for
+ * the user (`POST /v1/events`) and then reload column A from the API, so the list's change shows at once (a
+ * bought item leaves it, items near what was viewed move up, each with its "because you just …").
  */
 
 interface VariantRecs {
@@ -66,6 +70,7 @@ export async function renderRecommendations({ main, params, alive }: PageContext
   const colB = h('ul', { class: 'items', id: 'recs-b' }, h('li', { class: 'muted' }, 'Loading…'));
   const metaA = h('p', { class: 'muted small', id: 'recs-a-meta' });
   const metaB = h('p', { class: 'muted small', id: 'recs-b-meta' });
+  const feedbackStatus = h('p', { class: 'muted small', id: 'feedback-status', 'aria-live': 'polite' });
   main.append(
     h(
       'div',
@@ -74,23 +79,60 @@ export async function renderRecommendations({ main, params, alive }: PageContext
         `History of ${userId}: ${history.items.length} newest of ${history.total} training interactions`,
         h('ul', { class: 'items', id: 'history' }, ...history.items.map((r) => itemRow(r.itemId, r, h('div', { class: 'small' }, `rating ${r.rating ?? '–'}${r.ts ? ` · ${new Date(r.ts * 1000).toISOString().slice(0, 10)}` : ''}`)))),
       ),
-      section('A · served model (user vector)', metaA, colA),
+      section('A · served model (user vector, live feedback)', metaA, feedbackStatus, colA),
       section('B · compare with', field('Recommender B', pickB), metaB, colB),
     ),
   );
 
-  const fill = async (col: HTMLElement, meta: HTMLElement, call: () => Promise<Record<string, unknown>>) => {
+  /** Posts a feedback event for the user, then reloads column A. */
+  const postEvent = async (type: 'click' | 'purchase', itemId: string) => {
+    setChildren(feedbackStatus, `posting ${type} of ${itemId}…`);
+    colA.dataset.state = 'loading';
+    try {
+      await api('/v1/events', { method: 'POST', body: JSON.stringify({ type, user_id: userId, item_id: itemId }) });
+    } catch (err) {
+      setChildren(feedbackStatus, errorBox((err as Error).message));
+      colA.dataset.state = 'ready';
+      return;
+    }
+    await fill(colA, metaA, () => api<Record<string, unknown>>(`/v1/users/${enc(userId)}/recommendations?k=${K}&exclude_seen=true`), true);
+    if (alive()) {
+      setChildren(feedbackStatus, `${type === 'purchase' ? 'bought' : 'viewed'} ${itemId}: the list above is the API's answer after the event`);
+      feedbackStatus.dataset.events = String(Number(feedbackStatus.dataset.events ?? '0') + 1);
+    }
+  };
+  const actions = (itemId: string) =>
+    h(
+      'div',
+      { class: 'row feedback-actions' },
+      h('button', { type: 'button', class: 'secondary small', 'data-event': 'click', 'data-item-id': itemId, onclick: () => void postEvent('click', itemId) }, 'viewed'),
+      h('button', { type: 'button', class: 'secondary small', 'data-event': 'purchase', 'data-item-id': itemId, onclick: () => void postEvent('purchase', itemId) }, 'bought'),
+    );
+  const fill = async (col: HTMLElement, meta: HTMLElement, call: () => Promise<Record<string, unknown>>, withActions = false) => {
     try {
       const resp = await call();
       const rows = scoredItems(resp);
-      const because = rows.flatMap((r) => (Array.isArray(r.explanation) ? (r.explanation as { item_id: string }[]).slice(0, 3).map((e) => e.item_id) : []));
+      const because = rows.flatMap((r) => [...(Array.isArray(r.explanation) ? (r.explanation as { item_id: string }[]).slice(0, 3).map((e) => e.item_id) : []), ...(r.because ? [r.because.item_id] : [])]);
       const metas = await itemMeta([...rows.map((r) => r.itemId), ...because]);
       if (!alive()) return;
       setChildren(meta, ['model_version', 'variant', 'request_id'].filter((k) => resp[k] !== undefined).map((k) => `${k} ${String(resp[k])}`).join(' · '));
       if (resp.request_id) col.dataset.requestId = String(resp.request_id);
       col.dataset.state = 'ready';
       if (rows.length === 0) setChildren(col, empty('The API returned no items (the user may already know every item the model can recommend).'));
-      else setChildren(col, ...rows.map((r) => itemRow(r.itemId, metas.get(r.itemId), h('div', { class: 'score', 'data-score': String(r.score) }, `#${r.rank} · score ${fmt(r.score, 4)}`), explanation(r.explanation, metas))));
+      else
+        setChildren(
+          col,
+          ...rows.map((r) =>
+            itemRow(
+              r.itemId,
+              metas.get(r.itemId),
+              h('div', { class: 'score', 'data-score': String(r.score) }, `#${r.rank} · score ${fmt(r.score, 4)}`),
+              r.because ? h('div', { class: 'because small', 'data-because': r.because.item_id }, r.because.message) : null,
+              explanation(r.explanation, metas),
+              withActions ? actions(r.itemId) : null,
+            ),
+          ),
+        );
     } catch (err) {
       if (alive()) setChildren(col, errorBox((err as Error).message));
       col.dataset.state = 'error';
@@ -111,7 +153,7 @@ export async function renderRecommendations({ main, params, alive }: PageContext
     );
   };
   pickB.addEventListener('change', () => void fillB());
-  await Promise.all([fill(colA, metaA, () => servedP), fillB()]);
+  await Promise.all([fill(colA, metaA, () => servedP, true), fillB()]);
 }
 
 function userPicker(initial: string): HTMLElement {

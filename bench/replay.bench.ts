@@ -1,0 +1,355 @@
+/**
+ * `npm run bench:replay`: live feedback measured through the real `plotpointe serve` (issue 17).
+ *
+ * Per dataset (the demo catalog; ../shared/datasets/amazon-scientific ingested as unisrec, its given
+ * leave-one-out split): train a model on the split's train part (valid selects the epoch), build its serving
+ * bundle with the train part as the users' history (`historyParts: 'train'`: valid/test are the future), start
+ * `plotpointe serve`, then replay per user, in time order:
+ *
+ *   context  the user's last train interaction, posted as a purchase event (what the user did just before)
+ *   valid    each valid interaction (u, i): ask for u's top 20 once per arm, score where i ranks, then post it
+ *   test     the same for the test interactions (the valid ones are now the user's recent events)
+ *
+ * Arms (one request each per step, same server state): `off` = feedback=false (the model alone, the list a
+ * server without live feedback gives) and `α=x` = live feedback with blend x (α 0 = consumed items excluded, no
+ * fold-in). Next-item Recall@20 = share of steps whose item is in the top 20; NDCG@20 = mean 1/log2(rank + 1)
+ * (0 outside). The default blend is chosen on valid (best NDCG@20); test is reported for it. Users run
+ * concurrently (`--concurrency`), each user's steps in order.
+ *
+ * Latency: afterwards, the users' recommendations at a fixed rate (`--rate` req/s, autocannon `overallRate`,
+ * `--seconds`) with feedback=false and with live feedback (every user has events by then): p50/p99 and the
+ * server's CPU ms per request (its process tree, /proc); added = with − without.
+ *
+ *   npm run bench:replay -- [--datasets demo,scientific] [--model lightgcn] [--budget-min 3] [--workers 2]
+ *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--seconds 10] [--users N] [--keep DIR]
+ *
+ * --users N replays a seeded sample of N users (default: all); --keep DIR reuses the trained runs there.
+ *
+ * Prints a table per dataset and one JSON line (`{"bench":"replay",…}`) last.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { setProgressMode, silentProgress } from '../src/cli/progress.js';
+import { loadConfig } from '../src/config/load.js';
+import { runSplit, splitOptionsFromConfig } from '../src/cli/split.js';
+import { shutdownPool } from '../src/core/index.js';
+import { generateDemo } from '../src/data/demo/generate.js';
+import { ingest } from '../src/data/ingest.js';
+import { loadSplit, type PartCsr } from '../src/graphs/split-data.js';
+import { buildServingBundle, servingDir } from '../src/index/build-serving.js';
+import { datasetPaths } from '../src/lake/paths.js';
+import { runTraining } from '../src/train/run-training.js';
+import { startServeProcess } from '../src/serving/testkit.js';
+import { treeCpuSeconds } from './proc-cpu.js';
+import { loadServedModel } from '../src/serving/context.js';
+import { recommendLive } from '../src/serving/feedback/recommend.js';
+import { DEFAULT_FEEDBACK_SETTINGS } from '../src/serving/feedback/settings.js';
+import { FeedbackStore } from '../src/serving/feedback/store.js';
+
+const arg = (name: string, fallback: string): string => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
+};
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const SHARED = resolve(here, '..', '..', 'shared', 'datasets', 'amazon-scientific');
+const K = 20;
+
+interface Prepared {
+  lake: string;
+  name: string;
+  run: string;
+  split: string;
+  train_seconds: number;
+  valid_ndcg20_offline: number;
+}
+
+/** Builds (or reuses, with --keep) the lake, the trained run and its train-history bundle of one dataset. */
+async function prepare(dataset: string, root: string, model: string, budgetMin: number): Promise<Prepared> {
+  const dir = join(root, dataset);
+  const marker = join(dir, 'prepared.json');
+  if (existsSync(marker)) return JSON.parse(readFileSync(marker, 'utf8')) as Prepared;
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const lake = join(dir, 'lake');
+  const progress = () => silentProgress;
+  let name: string;
+  let config;
+  if (dataset === 'demo') {
+    name = 'demo';
+    config = loadConfig({ overrides: { 'lake.dir': lake } });
+    const demo = await generateDemo({ out: join(dir, 'demo'), seed: config['demo.seed'], users: config['demo.users'], items: config['demo.items'], catalogItems: config['demo.catalog_items'], images: false, format: 'amazon2018' });
+    await ingest({ format: 'amazon2018', inputs: [demo.files.meta, demo.files.reviews], lake, name, progress });
+  } else if (dataset === 'scientific') {
+    if (!existsSync(SHARED)) throw new Error(`${SHARED} is absent: the scientific replay needs ../shared`);
+    name = 'scientific';
+    config = loadConfig({ overrides: { 'lake.dir': lake, 'split.strategy': 'given' } });
+    await ingest({ format: 'unisrec', inputs: [SHARED], lake, name, progress });
+  } else {
+    throw new Error(`unknown dataset ${dataset} (demo, scientific)`);
+  }
+  const split = config['split.name'];
+  await runSplit(lake, name, split, splitOptionsFromConfig(config));
+  const t0 = performance.now();
+  const run = await runTraining({ lake, name, split, model, seed: 42, budgetMinutes: budgetMin, ks: [20] });
+  const train_seconds = (performance.now() - t0) / 1000;
+  await buildServingBundle({ lake, name, runId: run.run_id, threads: 2, historyParts: 'train' });
+  const p: Prepared = { lake, name, run: run.run_id, split, train_seconds, valid_ndcg20_offline: run.valid['ndcg@20'] };
+  writeFileSync(marker, JSON.stringify(p));
+  return p;
+}
+
+interface Step {
+  user: string;
+  item: string;
+  part: 'context' | 'valid' | 'test';
+}
+
+/** Rows of u in a part, in time order (ts, then the split's order). */
+function rowsOf(part: PartCsr, u: number): number[] {
+  const rows: number[] = [];
+  for (let e = part.indptr[u]; e < part.indptr[u + 1]; e++) rows.push(e);
+  return rows.sort((a, b) => (Number.isNaN(part.ts[a]) || Number.isNaN(part.ts[b]) ? a - b : part.ts[a] - part.ts[b] || a - b));
+}
+
+/** Per user (with valid or test interactions): context, valid…, test… steps. */
+async function replayPlan(p: Prepared): Promise<Step[][]> {
+  const data = await loadSplit(datasetPaths(p.lake, p.name).split(p.split));
+  const bundle = servingDir(p.lake, p.name, p.run);
+  const userIds = JSON.parse(readFileSync(join(bundle, 'user_ids.json'), 'utf8')) as string[];
+  const itemIds = JSON.parse(readFileSync(join(bundle, 'item_ids.json'), 'utf8')) as string[];
+  const plans: Step[][] = [];
+  for (let u = 0; u < data.numUsers; u++) {
+    const valid = rowsOf(data.valid, u);
+    const test = rowsOf(data.test, u);
+    if (valid.length + test.length === 0) continue;
+    const train = rowsOf(data.train, u);
+    const steps: Step[] = [];
+    if (train.length > 0) steps.push({ user: userIds[u], item: itemIds[data.train.indices[train[train.length - 1]]], part: 'context' });
+    for (const e of valid) steps.push({ user: userIds[u], item: itemIds[data.valid.indices[e]], part: 'valid' });
+    for (const e of test) steps.push({ user: userIds[u], item: itemIds[data.test.indices[e]], part: 'test' });
+    plans.push(steps);
+  }
+  return plans;
+}
+
+interface ArmScore {
+  steps: number;
+  hits: number;
+  ndcg: number;
+}
+
+async function getJson(url: string): Promise<{ items: { item_id: string }[] }> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const r = await fetch(url);
+      if (r.status !== 200) throw new Error(`${url}: ${r.status} ${await r.text()}`);
+      return (await r.json()) as { items: { item_id: string }[] };
+    } catch (err) {
+      if (attempt >= 2) throw err;
+    }
+  }
+}
+
+async function replay(base: string, plans: Step[][], arms: string[], concurrency: number): Promise<{ scores: Record<string, Record<string, ArmScore>>; events: number; requests: number; seconds: number }> {
+  const scores: Record<string, Record<string, ArmScore>> = { valid: {}, test: {} };
+  for (const part of ['valid', 'test']) for (const a of arms) scores[part][a] = { steps: 0, hits: 0, ndcg: 0 };
+  let next = 0;
+  let events = 0;
+  let requests = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    for (;;) {
+      const plan = plans[next++];
+      if (!plan) return;
+      for (const s of plan) {
+        if (s.part !== 'context') {
+          await Promise.all(
+            arms.map(async (a) => {
+              const q = a === 'off' ? 'feedback=false' : `blend=${a}`;
+              const r = await getJson(`${base}/v1/users/${encodeURIComponent(s.user)}/recommendations?k=${K}&explain=false&${q}`);
+              requests++;
+              const rank = r.items.findIndex((it) => it.item_id === s.item);
+              const sc = scores[s.part][a];
+              sc.steps++;
+              if (rank >= 0) {
+                sc.hits++;
+                sc.ndcg += 1 / Math.log2(rank + 2);
+              }
+            }),
+          );
+        }
+        const ev = await fetch(`${base}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'purchase', user_id: s.user, item_id: s.item }) });
+        if (ev.status !== 201) throw new Error(`event: ${ev.status} ${await ev.text()}`);
+        events++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { scores, events, requests, seconds: (performance.now() - t0) / 1000 };
+}
+
+interface Load {
+  requests: number;
+  req_per_s: number;
+  p50_ms: number;
+  p99_ms: number;
+  non2xx: number;
+  errors: number;
+  server_cpu_ms_per_req: number;
+}
+
+const quantile = (sorted: Float64Array, q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
+
+/** A fixed-rate load of random users' recommendations (autocannon overallRate). */
+function load(base: string, serverPid: number, users: string[], query: string, rate: number, seconds: number): Promise<Load> {
+  return new Promise((resolveLoad, reject) => {
+    const lat: number[] = [];
+    const cpu0 = treeCpuSeconds(serverPid);
+    const t0 = performance.now();
+    const instance = autocannon(
+      {
+        url: base,
+        connections: 32,
+        pipelining: 1,
+        duration: seconds,
+        overallRate: rate,
+        timeout: 10,
+        requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/v1/users/${encodeURIComponent(users[Math.floor(Math.random() * users.length)])}/recommendations?k=${K}&${query}` }) }],
+      },
+      (err: Error | null, result: autocannon.Result) => {
+        if (err) return reject(err);
+        const wall = (performance.now() - t0) / 1000;
+        const cpu = treeCpuSeconds(serverPid) - cpu0;
+        const sorted = Float64Array.from(lat).sort();
+        resolveLoad({ requests: lat.length, req_per_s: lat.length / wall, p50_ms: quantile(sorted, 0.5), p99_ms: quantile(sorted, 0.99), non2xx: result.non2xx, errors: result.errors, server_cpu_ms_per_req: (cpu * 1000) / Math.max(1, lat.length) });
+      },
+    );
+    instance.on('response', (_c: unknown, _s: number, _b: number, ms: number) => lat.push(ms));
+  });
+}
+
+const f4 = (x: number) => x.toFixed(4);
+
+/**
+ * The added cost of live feedback inside one process, free of HTTP and of the other processes' noise: CPU µs per
+ * recommendation (k 20, explanations on) of the model alone vs with each user's replayed events (their whole
+ * plan as purchases), the same users in turn, `rounds` passes.
+ */
+async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds = 3): Promise<{ model_us: number; live_us: number; added_us: number; requests: number }> {
+  const model = await loadServedModel(p.lake, p.name, p.run, 200);
+  const settings = { ...DEFAULT_FEEDBACK_SETTINGS, blend };
+  const store = new FeedbackStore({ maxKeys: 1e6, maxEvents: settings.maxEvents, maxConsumed: settings.maxConsumed, consumeTypes: new Set(settings.consumeTypes) });
+  const now = Date.now();
+  plans.forEach((pl, n) => pl.forEach((s, j) => store.add({ event_id: `${n}-${j}`, key: `u:${s.user}`, item_id: s.item, type: 'purchase', ts: now - 1000 * (pl.length - j), value: null })));
+  const users = plans.map((pl) => model.userIndex.get(pl[0].user)!);
+  const time = (f: (u: number, id: string) => void): number => {
+    const c0 = process.cpuUsage();
+    for (let r = 0; r < rounds; r++) for (let x = 0; x < users.length; x++) f(users[x], plans[x][0].user);
+    const c = process.cpuUsage(c0);
+    return (c.user + c.system) / (rounds * users.length);
+  };
+  const plain = (u: number) => {
+    const h = model.history(u);
+    model.recommend(model.userVector(u), K, h, { history: h, attentionFrom: model.bundle.history.indptr[u] });
+  };
+  const live = (u: number, id: string) =>
+    recommendLive(model, { learned: model.userVector(u), known: model.history(u), attentionFrom: model.bundle.history.indptr[u], entry: store.get(`u:${id}`)!, settings, k: K, excludeSeen: true, explain: true, now: Date.now(), unknown: id });
+  time(plain);
+  time(live); // warm-up
+  const model_us = time(plain);
+  const live_us = time(live);
+  return { model_us, live_us, added_us: live_us - model_us, requests: rounds * users.length };
+}
+
+async function main(): Promise<void> {
+  setProgressMode('silent');
+  const datasets = arg('datasets', 'demo,scientific').split(',').filter(Boolean);
+  const model = arg('model', 'lightgcn');
+  const budgetMin = Number(arg('budget-min', '3'));
+  const workers = arg('workers', '2');
+  const blends = arg('blends', '0,0.1,0.25,0.5,0.75,1').split(',').map(Number);
+  const concurrency = Number(arg('concurrency', '8'));
+  const rate = Number(arg('rate', '3000'));
+  const seconds = Number(arg('seconds', '10'));
+  const root = arg('keep', '') || mkdtempSync(join(tmpdir(), 'pp-bench-replay-'));
+  const arms = ['off', ...blends.map(String)];
+  const started = new Date().toISOString();
+  const load0 = loadavg();
+  console.log(`bench:replay ${started} on ${cpus().length} cores (${cpus()[0]?.model}); load average ${load0.map((x) => x.toFixed(2)).join(' ')} — the machine is shared: latency figures are upper bounds`);
+  const results: Record<string, unknown>[] = [];
+  for (const ds of datasets) {
+    const cpuPrep0 = process.cpuUsage();
+    const p = await prepare(ds, root, model, budgetMin);
+    const prepCpu = process.cpuUsage(cpuPrep0);
+    console.log(`${ds}: run ${p.run} (${model}, trained ${p.train_seconds.toFixed(0)} s, offline valid NDCG@20 ${f4(p.valid_ndcg20_offline)}; prepare CPU ${((prepCpu.user + prepCpu.system) / 1e6).toFixed(0)} s)`);
+    const all = await replayPlan(p);
+    // --users N: a seeded sample of N users (all by default), each replayed whole.
+    const wanted = Number(arg('users', '0'));
+    let seed = 42;
+    const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+    const plans = wanted > 0 && wanted < all.length ? all.map((pl) => ({ pl, r: rand() })).sort((a, b) => a.r - b.r).slice(0, wanted).map((x) => x.pl) : all;
+    rmSync(join(p.lake, 'logs'), { recursive: true, force: true });
+    const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn']);
+    try {
+      const base = server.listening.listening;
+      const pid = server.child.pid!;
+      const cpu0 = treeCpuSeconds(pid);
+      const r = await replay(base, plans, arms, concurrency);
+      const replayCpu = treeCpuSeconds(pid) - cpu0;
+      const m = (part: string, a: string) => {
+        const s = r.scores[part][a];
+        return { recall20: s.hits / Math.max(1, s.steps), ndcg20: s.ndcg / Math.max(1, s.steps), steps: s.steps };
+      };
+      let best = blends[0];
+      for (const b of blends) if (m('valid', String(b)).ndcg20 > m('valid', String(best)).ndcg20) best = b;
+      console.log(`\n${ds}: ${plans.length} of ${all.length} users, ${r.events} events, ${r.requests} requests in ${r.seconds.toFixed(1)} s (server CPU ${replayCpu.toFixed(1)} s)`);
+      console.log('| arm | valid Recall@20 | valid NDCG@20 | test Recall@20 | test NDCG@20 |');
+      console.log('|---|---|---|---|---|');
+      for (const a of arms) {
+        const v = m('valid', a);
+        const t = m('test', a);
+        console.log(`| ${a === 'off' ? 'without live feedback' : `α = ${a}`}${a === String(best) ? ' (chosen on valid)' : ''} | ${f4(v.recall20)} | ${f4(v.ndcg20)} | ${f4(t.recall20)} | ${f4(t.ndcg20)} |`);
+      }
+      const cost = await inProcessCost(p, plans, best);
+      console.log(`\nin-process CPU per recommendation (k 20, explanations; ${cost.requests} requests): model alone ${cost.model_us.toFixed(1)} µs, with live feedback ${cost.live_us.toFixed(1)} µs, added ${cost.added_us.toFixed(1)} µs`);
+      const users = [...new Set(plans.map((pl) => pl[0].user))];
+      const loads: Record<string, Load> = {};
+      for (const [label, q] of [['without', 'feedback=false'], ['with', `blend=${best}`]] as const) {
+        await load(base, pid, users, q, rate, 2); // warm-up
+        loads[label] = await load(base, pid, users, q, rate, seconds);
+      }
+      const la = loadavg();
+      console.log(`\nlatency at ${rate} req/s for ${seconds} s (autocannon, 32 connections; load average now ${la.map((x) => x.toFixed(2)).join(' ')}):`);
+      console.log('| | req/s | p50 ms | p99 ms | server CPU ms/req | non-2xx |');
+      console.log('|---|---|---|---|---|---|');
+      for (const [label, l] of Object.entries(loads)) console.log(`| ${label} live feedback | ${l.req_per_s.toFixed(0)} | ${l.p50_ms.toFixed(2)} | ${l.p99_ms.toFixed(2)} | ${l.server_cpu_ms_per_req.toFixed(3)} | ${l.non2xx + l.errors} |`);
+      console.log(`added: p50 ${(loads.with.p50_ms - loads.without.p50_ms).toFixed(2)} ms, p99 ${(loads.with.p99_ms - loads.without.p99_ms).toFixed(2)} ms, server CPU ${(loads.with.server_cpu_ms_per_req - loads.without.server_cpu_ms_per_req).toFixed(3)} ms/req`);
+      results.push({
+        dataset: ds,
+        run: p.run,
+        model,
+        users: plans.length,
+        chosen_blend: best,
+        metrics: Object.fromEntries(arms.map((a) => [a, { valid: m('valid', a), test: m('test', a) }])),
+        replay: { events: r.events, requests: r.requests, seconds: r.seconds, server_cpu_s: replayCpu },
+        latency: loads,
+        in_process_cpu_us: cost,
+        load_average: la,
+      });
+    } finally {
+      await server.stop();
+    }
+  }
+  console.log(JSON.stringify({ bench: 'replay', started, load_before: load0, load_after: loadavg(), workers: Number(workers), results }));
+}
+
+await main()
+  .catch((err: unknown) => {
+    console.error(err);
+    process.exitCode = 1;
+  })
+  .finally(() => shutdownPool());
