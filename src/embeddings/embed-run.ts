@@ -19,7 +19,7 @@ import { writeEmbeddings, type EmbeddingMeta } from './store.js';
 
 /** `<lake>/artifacts/<name>/embeddings` */
 export function embeddingsDir(lake: string, name: string): string {
-  return join(datasetPaths(lake, name).artifacts, 'embeddings');
+  return datasetPaths(lake, name).embeddings;
 }
 
 /** Columns of items.parquet that embedding commands read. */
