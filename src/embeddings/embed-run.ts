@@ -5,6 +5,7 @@ import { openDb, sqlString } from '../lake/duckdb.js';
 import { sha256File } from '../lake/hash.js';
 import { writeManifest, type Manifest, type ManifestInput } from '../lake/manifest.js';
 import { datasetPaths } from '../lake/paths.js';
+import { openDataset } from '../lake/dataset.js';
 import { STAGING_FILES } from '../data/validate.js';
 import type { Progress } from '../cli/progress.js';
 import type { Encoder } from './encoder.js';
@@ -34,7 +35,7 @@ export async function readStagedColumns<Row extends { iid: number }>(
   name: string,
   columns: readonly StagedItemColumn[],
 ): Promise<{ rows: Row[]; inputs: ManifestInput[] }> {
-  const staging = datasetPaths(lake, name).staging;
+  const staging = (await openDataset(lake, name)).staging;
   const itemsPath = join(staging, STAGING_FILES.items);
   const mapPath = join(staging, STAGING_FILES.itemMap);
   for (const p of [itemsPath, mapPath]) {

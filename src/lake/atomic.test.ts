@@ -6,7 +6,7 @@ import { lstat, mkdir, mkdtemp, readlink, rm, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { folderState, publishDir, sweepDir, tempSibling, writeDirAtomically } from './atomic.js';
-import { ownerAlive } from './owner.js';
+import { HOST_TAG, ownerAlive } from './owner.js';
 
 /** A pid (and its start ticks) of a process that has exited. */
 function deadOwner(): { pid: number; start: number } {
@@ -67,8 +67,10 @@ test('the owner check tells a live process from an exited one, and a recycled pi
 test('a sweep removes temporaries and versions of dead owners and keeps those of live ones and the published version', async () => {
   await withDir(async (dir) => {
     const dead = deadOwner();
-    const deadTemp = `.ds.tmp-${dead.pid}-${dead.start}-0badc0de`;
-    const deadVersion = `.ds@20260101T000000000Z-${dead.pid}-${dead.start}`;
+    const deadTemp = `.ds.tmp-${dead.pid}-${dead.start}-${HOST_TAG}-0badc0de`;
+    const deadVersion = `.ds@20260101T000000000Z-${dead.pid}-${dead.start}-${HOST_TAG}`;
+    const foreignTemp = `.ds.tmp-${dead.pid}-${dead.start}-${HOST_TAG === '000000' ? '111111' : '000000'}-0badc0de`;
+    await mkdir(join(dir, foreignTemp));
     const liveTemp = tempSibling(join(dir, 'ds')).split('/').pop()!;
     await mkdir(join(dir, deadTemp));
     await mkdir(join(dir, deadVersion));
@@ -76,7 +78,7 @@ test('a sweep removes temporaries and versions of dead owners and keeps those of
     await writeDirAtomically(join(dir, 'ds'), async (tmp) => writeFile(join(tmp, 'x'), '1'));
     // writeDirAtomically swept first: the dead temp and the dead unpublished version are gone.
     const state = await folderState(dir);
-    assert.deepEqual(state.temps, [liveTemp], 'the live owner keeps its temporary');
+    assert.deepEqual(state.temps, [foreignTemp, liveTemp].sort(), 'the live owner keeps its temporary; another host\'s owner is judged only there');
     assert.deepEqual(state.versions, [await readlink(join(dir, 'ds'))]);
     assert.deepEqual(await sweepDir(dir), []);
   });
@@ -86,8 +88,8 @@ test('a sweep restores a missing pointer to the newest complete version (a kill 
   await withDir(async (dir) => {
     const dead = deadOwner();
     for (const t of ['20260101T000000000Z', '20260102T000000000Z']) {
-      await mkdir(join(dir, `.ds@${t}-${dead.pid}-${dead.start}`));
-      await writeFile(join(dir, `.ds@${t}-${dead.pid}-${dead.start}`, 'v'), t);
+      await mkdir(join(dir, `.ds@${t}-${dead.pid}-${dead.start}-${HOST_TAG}`));
+      await writeFile(join(dir, `.ds@${t}-${dead.pid}-${dead.start}-${HOST_TAG}`, 'v'), t);
     }
     await sweepDir(dir);
     assert.equal(readFileSync(join(dir, 'ds', 'v'), 'utf8'), '20260102T000000000Z');

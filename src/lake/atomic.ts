@@ -6,16 +6,18 @@ import { ownerAlive, ownerToken } from './owner.js';
 
 /**
  * All-or-nothing publication in the lake. A published folder `<dir>/<base>` is a symlink to a complete version
- * folder `<dir>/.<base>@<utc>-<pid>-<start>`; a new version is built in a temporary sibling
- * `.<base>.tmp-<pid>-<start>-<rand>`, renamed to its version name, and published by renaming a fresh symlink over
+ * folder `<dir>/.<base>@<utc>-<pid>-<start>-<host>`; a new version is built in a temporary sibling
+ * `.<base>.tmp-<pid>-<start>-<host>-<rand>`, renamed to its version name, and published by renaming a fresh symlink over
  * `<base>` — rename(2) replaces a symlink atomically, so a reader sees the old version or the new one, never a mix
  * and never nothing. What a killed writer leaves (temporaries, an unpublished version, the replaced version) is
  * removed by the next `sweepDir` of that folder once its owner (pid + start time, see owner.ts) is dead; a missing
  * pointer with complete versions beside it is restored to the newest one.
  */
 
-const TEMP_RE = /^\.(.+)\.tmp-(\d+)-(?:(\d+)-)?[0-9a-f]{8}/;
-const VERSION_RE = /^\.(.+)@(\d{8}T\d{9}Z)-(\d+)-(\d+)$/;
+/** `.<base>.tmp-<pid>-<start>-<host>-<rand>` (also the older `.<base>.tmp-<pid>-<rand>`): 1 base, 2 pid, 3 start, 4 host. */
+export const TEMP_RE = /^\.(.+)\.tmp-(\d+)-(?:(\d+)-([0-9a-f]{6})-)?[0-9a-f]{8}/;
+/** `.<base>@<utc>-<pid>-<start>-<host>`: 1 base, 2 time, 3 pid, 4 start, 5 host. */
+export const VERSION_RE = /^\.(.+)@(\d{8}T\d{9}Z)-(\d+)-(\d+)-([0-9a-f]{6})$/;
 
 /** A fresh temporary sibling of `finalPath` (same file system, so the final rename is atomic). */
 export function tempSibling(finalPath: string): string {
@@ -119,7 +121,7 @@ export async function sweepDir(dir: string): Promise<string[]> {
   for (const name of names) {
     const t = TEMP_RE.exec(name);
     if (t) {
-      if (!ownerAlive(Number(t[2]), Number(t[3] ?? 0))) {
+      if (!ownerAlive(Number(t[2]), Number(t[3] ?? 0), t[4])) {
         await rm(join(dir, name), { recursive: true, force: true });
         removed.push(name);
       }
@@ -142,7 +144,7 @@ export async function sweepDir(dir: string): Promise<string[]> {
     }
     for (const name of list) {
       const v = VERSION_RE.exec(name)!;
-      if (name !== current && !ownerAlive(Number(v[3]), Number(v[4]))) {
+      if (name !== current && !ownerAlive(Number(v[3]), Number(v[4]), v[5])) {
         await rm(join(dir, name), { recursive: true, force: true });
         removed.push(name);
       }

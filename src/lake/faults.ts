@@ -3,12 +3,12 @@ import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { isPublishedName } from './atomic.js';
+import { isPublishedName, TEMP_RE, VERSION_RE } from './atomic.js';
 
 /**
  * The fault-injection suite behind `npm run faults` (scripts/faults.ts; a short run in faults.test.ts): each case
  * builds a lake holding an OLD version, runs a command that would publish a NEW one and SIGKILLs it — at a named
- * failpoint (PLOTPOINTE_FAILPOINT, src/core/failpoint.ts) or, for `pipeline run`, after a delay — then checks
+ * failpoint (PLOTPOINTE_FAILPOINT, src/core/failpoint.ts) or, for `pipeline run`, while a given step runs — then checks
  * the lake holds the old version or the new one, whole (raw and staging of one ingest; a split's files match its
  * manifest; a serving bundle has every file its manifest names), that no step process outlived its runner, and,
  * after a rerun without the fault, that the new version is published and nothing is stranded (no temporary, no
@@ -25,8 +25,8 @@ export interface FaultCase {
   stage: FaultStage;
   /** PLOTPOINTE_FAILPOINT of the faulted command. */
   failpoint?: string;
-  /** pipeline: SIGKILL the runner this long after its start instead. */
-  killAfterMs?: number;
+  /** pipeline: SIGKILL the runner once this step's process runs (its command line holds `data <step>`), + 300 ms. */
+  killDuring?: string;
 }
 
 export interface FaultResult {
@@ -66,7 +66,7 @@ export const FAILPOINT_CASES: Record<Exclude<FaultStage, 'pipeline'>, string[]> 
 export function allCases(): FaultCase[] {
   const cases: FaultCase[] = [];
   for (const [stage, fps] of Object.entries(FAILPOINT_CASES)) for (const fp of fps) cases.push({ id: `${stage}@${fp}`, stage: stage as FaultStage, failpoint: fp });
-  for (const ms of [1500, 4000, 8000]) cases.push({ id: `pipeline@kill+${ms}ms`, stage: 'pipeline', killAfterMs: ms });
+  for (const step of ['demo', 'ingest', 'split']) cases.push({ id: `pipeline@kill-during-${step}`, stage: 'pipeline', killDuring: step });
   cases.push({ id: 'pipeline@ingest.before-swap', stage: 'pipeline', failpoint: 'ingest.before-swap' });
   return cases;
 }
@@ -79,7 +79,7 @@ interface Ran {
   pid: number;
 }
 
-function cli(args: string[], o: { env?: Record<string, string>; killAfterMs?: number } = {}): Promise<Ran> {
+function cli(args: string[], o: { env?: Record<string, string>; killWhen?: () => boolean } = {}): Promise<Ran> {
   const env = { ...process.env, ...o.env };
   if (!o.env?.PLOTPOINTE_FAILPOINT) delete env.PLOTPOINTE_FAILPOINT;
   const child = spawn(process.execPath, [BIN, ...args, '--json', '--quiet'], { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -87,10 +87,16 @@ function cli(args: string[], o: { env?: Record<string, string>; killAfterMs?: nu
   let err = '';
   child.stdout.on('data', (b: Buffer) => (out += String(b)));
   child.stderr.on('data', (b: Buffer) => (err = (err + String(b)).slice(-4000)));
-  const timer = o.killAfterMs === undefined ? null : setTimeout(() => child.kill('SIGKILL'), o.killAfterMs);
+  const timer = !o.killWhen
+    ? null
+    : setInterval(() => {
+        if (!o.killWhen!()) return;
+        clearInterval(timer!);
+        setTimeout(() => child.kill('SIGKILL'), 300);
+      }, 50);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
-      if (timer) clearTimeout(timer);
+      if (timer) clearInterval(timer);
       let json: Record<string, unknown> | null = null;
       try {
         json = JSON.parse(out.trimEnd().split('\n').pop() ?? '') as Record<string, unknown>;
@@ -108,8 +114,6 @@ async function must(args: string[]): Promise<Record<string, unknown>> {
   return r.json;
 }
 
-const TEMP_RE = /\.tmp-\d+-/;
-const VERSION_RE = /^\.(.+)@\d{8}T\d{9}Z-\d+-\d+$/;
 
 /** Temporaries and version folders no pointer names, anywhere under `root` (symlinks not followed). */
 export function strandedEntries(root: string): string[] {
@@ -196,14 +200,15 @@ function bundleState(dir: string, conn: { old: number; new: number }): FaultResu
 }
 
 /** Live processes whose command line names `needle` (a lake path): a step that outlived its runner. */
-function processesNaming(needle: string): number[] {
+function processesNaming(needle: string, also?: string): number[] {
   const pids: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d) || Number(d) === process.pid) continue;
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue;
-      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) pids.push(Number(d));
+      const cmd = readFileSync(`/proc/${d}/cmdline`, 'utf8');
+      if (cmd.includes(needle) && (also === undefined || cmd.includes(also))) pids.push(Number(d));
     } catch {
       // gone meanwhile
     }
@@ -327,7 +332,8 @@ async function runCase(fx: Fixture, c: FaultCase): Promise<FaultResult> {
         return s === 'missing' ? 'old' : s; // ingested, not split yet: the split is still at its old (absent) version
       };
       rerun = ['pipeline', 'run', '--config', config, '--only', 'split'];
-      faulted = await cli(rerun, { env, killAfterMs: c.killAfterMs });
+      const step = c.killDuring;
+      faulted = await cli(rerun, { env, killWhen: step ? () => processesNaming(lake, `data\0${step}\0`).length > 0 : undefined });
       break;
     }
   }
