@@ -288,7 +288,7 @@ async function embeddingGap(
   put: (b: unknown, m: DriftMetric, acc: { value: number | null; n: number }) => void,
   notes: string[],
 ): Promise<void> {
-  const dir = join(datasetPaths(s.lake, s.name).artifacts, 'embeddings');
+  const dir = datasetPaths(s.lake, s.name).embeddings;
   const modality = o.modality ?? (existsSync(join(dir, 'text.json')) ? 'text' : existsSync(join(dir, 'image.json')) ? 'image' : null);
   if (!modality || !existsSync(join(dir, `${modality}.json`))) {
     notes.push(`embedding_gap: no ${o.modality ?? 'text or image'} embeddings in ${dir}`);

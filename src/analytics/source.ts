@@ -208,7 +208,7 @@ export function listSplits(staging: string): string[] {
   const dir = join(staging, 'splits');
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(dir, d.name, 'train.parquet')))
+    .filter((d) => (d.isDirectory() || d.isSymbolicLink()) && !d.name.startsWith('.') && existsSync(join(dir, d.name, 'train.parquet')))
     .map((d) => d.name)
     .sort();
 }

@@ -24,7 +24,7 @@ function target(o: Opts): { c: Config; lake: string; name: string; split?: strin
   let name = c['dataset.name'];
   if (o.name === undefined && !o.config) {
     const staging = join(lake, 'staging');
-    const names = existsSync(staging) ? readdirSync(staging, { withFileTypes: true }).filter((d) => d.isDirectory() && !d.name.startsWith('.')).map((d) => d.name) : [];
+    const names = existsSync(staging) ? readdirSync(staging, { withFileTypes: true }).filter((d) => (d.isDirectory() || d.isSymbolicLink()) && !d.name.startsWith('.')).map((d) => d.name) : [];
     if (names.length === 1) name = names[0];
   }
   const url = (o.server as string | undefined) ?? process.env.PLOTPOINTE_SERVER;

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { createSplit, type SplitOptions, type SplitSummary } from '../data/split/index.js';
-import { datasetPaths } from '../lake/paths.js';
+import { openDataset } from '../lake/dataset.js';
 import { createProgress } from './progress.js';
 
 /** Split options from the config: only the keys the strategy uses (the split engine refuses the others). */
@@ -27,7 +27,9 @@ export function splitOptionsFromConfig(c: Config, extra: { validFrom?: string; t
 
 /** Runs a split of a staged dataset into `<lake>/staging/<name>/splits/<split>/` with a progress bar. */
 export async function runSplit(lake: string, name: string, splitName: string, options: SplitOptions): Promise<SplitSummary> {
-  const paths = datasetPaths(lake, name);
+  // Resolved once: the split reads and is written into the dataset version current now, whatever a
+  // concurrent ingest publishes meanwhile; opening also cleans what a killed split left.
+  const paths = await openDataset(lake, name);
   const progress = createProgress(`split ${name}/${splitName}`, 6);
   try {
     return await createSplit({ ...options, stagingDir: paths.staging, outDir: paths.split(splitName), progress });

@@ -122,8 +122,9 @@ test('a truncated gzip fails with PP_INGEST_BAD_GZIP and leaves no staging or ra
   );
   assert.equal(existsSync(join(lake, 'staging', 'broken')), false);
   assert.equal(existsSync(join(lake, 'raw', 'broken')), false);
-  assert.deepEqual(readdirSync(join(lake, 'staging')), []);
-  assert.deepEqual(readdirSync(join(lake, 'raw')), []);
+  for (const d of ['staging', 'raw', 'datasets']) {
+    assert.deepEqual(existsSync(join(lake, d)) ? readdirSync(join(lake, d)) : [], [], `nothing left in ${d}/`);
+  }
 });
 
 test('a failed re-ingest keeps the previous good staging untouched', async () => {

@@ -2,9 +2,10 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskFullOr, ppError } from '../errors.js';
 import { openDb } from '../lake/duckdb.js';
-import { replaceDir, tempSibling } from '../lake/atomic.js';
+import { failpoint } from '../core/failpoint.js';
 import { writeManifest } from '../lake/manifest.js';
 import { datasetPaths } from '../lake/paths.js';
+import { newDatasetBuild, openDataset, publishDatasetVersion } from '../lake/dataset.js';
 import { createProgress, type Progress } from '../cli/progress.js';
 import { getFormat } from './formats/registry.js';
 import { gatherInputs } from './inputs.js';
@@ -64,20 +65,22 @@ export interface IngestSummary {
  * `plotpointe data ingest`: inputs → raw (copies + sha256 manifest) → format reader → validation →
  * staging Parquet (items, interactions, id maps, rejects) + data card + manifest.
  * Every record ends staged or rejected with a reason; a fatal problem (missing input, truncated gzip, unknown
- * format) throws a coded error and leaves no partial output, because raw and staging are built in temporary
- * siblings and renamed into place only at the end.
+ * format) throws a coded error and leaves no partial output, because raw and staging are built in one temporary
+ * version folder and published together by one atomic pointer switch at the end (src/lake/dataset.ts).
  */
 export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   const started = performance.now();
   const reader = getFormat(options.format);
   const readerOptions = options.readerOptions ?? {};
+  // Opening the dataset cleans what a killed ingest left; the new version is built beside the current one.
+  await openDataset(options.lake, options.name);
   const paths = datasetPaths(options.lake, options.name);
   const makeProgress = options.progress ?? ((label: string, total: number) => createProgress(label, total, { unit: 'MB' }));
 
-  const rawTmp = tempSibling(paths.raw);
-  const stagingTmp = tempSibling(paths.staging);
+  const build = await newDatasetBuild(options.lake, options.name);
+  const rawTmp = build.raw;
+  const stagingTmp = build.staging;
   const workDir = join(stagingTmp, '_work');
-  await mkdir(rawTmp, { recursive: true });
   await mkdir(workDir, { recursive: true });
   try {
     const timings: Record<string, number> = {};
@@ -94,6 +97,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       maxInputBytes: limits.maxInputBytes,
     });
     lap('gather_s');
+    failpoint('ingest.after-gather');
     const totalBytes = raw.manifest.reduce((s, m) => s + m.bytes, 0);
     const rules = reader.rules(readerOptions, raw.files);
 
@@ -120,6 +124,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       progress.stop();
     }
     lap('parse_s');
+    failpoint('ingest.after-parse');
 
     // Validate and stage.
     const db = await openDb({ memoryLimit: options.memoryLimit ?? '2GB', tempDirectory: join(workDir, 'duckdb') });
@@ -186,8 +191,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       files: STAGING_FILES,
     });
 
-    await replaceDir(rawTmp, paths.raw);
-    await replaceDir(stagingTmp, paths.staging);
+    // raw and staging switch together: one rename of the dataset pointer (src/lake/dataset.ts).
+    await publishDatasetVersion(options.lake, options.name, build.dir);
     return {
       name: options.name,
       format: options.format,
@@ -216,7 +221,6 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
     // A full disk anywhere (raw copies, the sink's work files, DuckDB, the data card) is PP_DISK_FULL.
     throw diskFullOr(err, `ingest ${options.name}`);
   } finally {
-    await rm(rawTmp, { recursive: true, force: true });
-    await rm(stagingTmp, { recursive: true, force: true });
+    await rm(build.dir, { recursive: true, force: true });
   }
 }

@@ -5,6 +5,7 @@ import { openDb, sqlString } from '../lake/duckdb.js';
 import { sha256File } from '../lake/hash.js';
 import { writeManifest, type Manifest, type ManifestInput } from '../lake/manifest.js';
 import { datasetPaths } from '../lake/paths.js';
+import { openDataset } from '../lake/dataset.js';
 import { STAGING_FILES } from '../data/validate.js';
 import type { Progress } from '../cli/progress.js';
 import type { Encoder } from './encoder.js';
@@ -19,7 +20,7 @@ import { writeEmbeddings, type EmbeddingMeta } from './store.js';
 
 /** `<lake>/artifacts/<name>/embeddings` */
 export function embeddingsDir(lake: string, name: string): string {
-  return join(datasetPaths(lake, name).artifacts, 'embeddings');
+  return datasetPaths(lake, name).embeddings;
 }
 
 /** Columns of items.parquet that embedding commands read. */
@@ -34,7 +35,7 @@ export async function readStagedColumns<Row extends { iid: number }>(
   name: string,
   columns: readonly StagedItemColumn[],
 ): Promise<{ rows: Row[]; inputs: ManifestInput[] }> {
-  const staging = datasetPaths(lake, name).staging;
+  const staging = (await openDataset(lake, name)).staging;
   const itemsPath = join(staging, STAGING_FILES.items);
   const mapPath = join(staging, STAGING_FILES.itemMap);
   for (const p of [itemsPath, mapPath]) {

@@ -32,15 +32,13 @@ export const stagingEmbeddingsDir: (lake: string, name: string) => string = embe
 
 /** `<lake>/artifacts/<name>/splits/<split>` — per-split artifacts (fused embeddings, the fused graph). */
 export function splitArtifactsDir(lake: string, name: string, split: string): string {
-  const p = datasetPaths(lake, name);
-  p.split(split); // validates the split name
-  return join(p.artifacts, 'splits', split);
+  return datasetPaths(lake, name).splitArtifacts(split);
 }
 
 /** Folder and CSR name of a modality's item–item graph (see the module comment). */
 export function itemGraphLocation(lake: string, name: string, split: string, modality: ContentModality): { dir: string; file: string; order: 'staging' | 'split' } {
   if (modality === 'fused') return { dir: join(splitArtifactsDir(lake, name, split), 'graphs'), file: 'knn-fused', order: 'split' };
-  return { dir: join(datasetPaths(lake, name).artifacts, 'graphs'), file: `knn-${modality}`, order: 'staging' };
+  return { dir: datasetPaths(lake, name).graphs, file: `knn-${modality}`, order: 'staging' };
 }
 
 /** Folder of a modality's embedding matrix (staging order for text/image, split order for fused). */

@@ -10,7 +10,8 @@
  */
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { datasetPaths } from '../lake/paths.js';
+import { datasetPaths, type DatasetPaths } from '../lake/paths.js';
+import { openDataset } from '../lake/dataset.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
 import { getModel } from '../models/index.js';
@@ -59,7 +60,7 @@ export interface BuildServingSummary {
 
 /** The serving folder of a run. */
 export function servingDir(lake: string, name: string, runId: string): string {
-  return join(datasetPaths(lake, name).run(runId), SERVING_DIR);
+  return datasetPaths(lake, name).serving(runId);
 }
 
 /** The named run, or the dataset's currently blessed run (scope "default"). */
@@ -79,8 +80,7 @@ export async function resolveServedRun(lake: string, name: string, runId?: strin
   }
 }
 
-async function readIdsAndMeta(lake: string, name: string, split: string, numUsers: number, numItems: number) {
-  const p = datasetPaths(lake, name);
+async function readIdsAndMeta(p: DatasetPaths, split: string, numUsers: number, numItems: number) {
   const splitDir = p.split(split);
   const db = await openDb();
   try {
@@ -186,7 +186,8 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
   if (run.status !== 'finished') throw ppError('PP_RUN_INVALID', `run ${run.id} is ${run.status}; only finished runs can be served`);
   const modelDir = run.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${run.id} has no saved model`);
-  const data = await loadSplit(datasetPaths(o.lake, o.name).split(run.split));
+  const dataset = await openDataset(o.lake, o.name);
+  const data = await loadSplit(dataset.split(run.split));
   if (run.splitHash && data.manifest.split_hash !== run.splitHash) {
     throw ppError('PP_MODEL_LOAD', `split ${run.split} changed since run ${run.id} (hash ${data.manifest.split_hash} ≠ ${run.splitHash})`);
   }
@@ -195,7 +196,7 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
   try {
     const emb = model.embeddings?.() ?? null;
     if (!emb) throw ppError('PP_INDEX_NO_EMBEDDINGS', `run ${run.id} is a ${run.model} model`);
-    const { userIds, itemIds, itemMeta } = await readIdsAndMeta(o.lake, o.name, run.split, data.numUsers, data.numItems);
+    const { userIds, itemIds, itemMeta } = await readIdsAndMeta(dataset, run.split, data.numUsers, data.numItems);
     const history = unionHistory(data, attentionOf(model), o.historyParts ?? 'all');
     const contentVectors: Partial<Record<ContentModality, ContentVectors>> = {};
     for (const m of ['text', 'image', 'fused'] as const) {

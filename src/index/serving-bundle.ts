@@ -38,7 +38,7 @@ import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../em
 /** Base name of the fusion MLP weights in a bundle: `fusion.mlp.json` / `fusion.mlp.f32`. */
 export const FUSION_FILE = 'fusion';
 export const SERVING_FORMAT = 'plotpointe-serving/1';
-export const SERVING_DIR = 'serving';
+export { SERVING_DIR } from '../lake/paths.js';
 
 /** An index modality: the model's item embeddings (`graph`) or an item-content modality. */
 export type ServingModality = 'graph' | 'text' | 'image' | 'fused';

@@ -3,7 +3,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync, readdirSync, statS
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { writeFileAtomically } from '../lake/atomic.js';
+import { TEMP_RE, VERSION_RE, writeFileAtomically } from '../lake/atomic.js';
 import { sha256File, sha256Of } from '../lake/hash.js';
 import type { ArtifactRef } from './dag.js';
 
@@ -140,15 +140,20 @@ export class FileHasher {
   }
 }
 
-/** Files under `dir`, relative with '/' separators, sorted; temporary siblings (`.x.tmp-…`) are skipped. */
+/**
+ * Files under `dir`, relative with '/' separators, sorted; temporary siblings (`.x.tmp-…`) and version folders
+ * (`.x@…`) are skipped, and a published name (a symlink to its version, src/lake/atomic.ts) is listed under that
+ * name, so `exclude` works on published names.
+ */
 export async function listFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string) => {
     for (const e of await readdir(d, { withFileTypes: true })) {
-      if (e.name.includes('.tmp-')) continue;
+      if (TEMP_RE.test(e.name) || VERSION_RE.test(e.name) || e.name.includes('.tmp-')) continue;
       const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
-      else if (e.isFile()) out.push(relative(dir, p).split(sep).join('/'));
+      const target = e.isSymbolicLink() ? await stat(p).catch(() => null) : null;
+      if (e.isDirectory() || target?.isDirectory()) await walk(p);
+      else if (e.isFile() || target?.isFile()) out.push(relative(dir, p).split(sep).join('/'));
     }
   };
   await walk(dir);

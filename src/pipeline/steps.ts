@@ -1,3 +1,5 @@
+import { join, relative, resolve, sep } from 'node:path';
+import { datasetPaths } from '../lake/paths.js';
 import type { ArtifactRef, StepContext, StepSpec } from './dag.js';
 
 /**
@@ -26,10 +28,12 @@ export interface CatalogStep extends Omit<StepSpec, 'needs'> {
 }
 
 const s = (v: unknown) => String(v);
-const art = (ctx: StepContext, ...p: string[]) => ['artifacts', ctx.name, ...p].join('/');
 const splitName = (ctx: StepContext) => s(ctx.config['split.name']);
+/** Lake-relative form (with '/') of a location the lake layout (src/lake/paths.ts) gives. */
+const rel = (ctx: StepContext, abs: string) => relative(resolve(ctx.lake), abs).split(sep).join('/');
+const lake = (ctx: StepContext) => datasetPaths(ctx.lake, ctx.name);
 const embeddingFiles = (ctx: StepContext, modality: string): ArtifactRef[] =>
-  ['f32', 'mask', 'json'].map((ext) => ({ path: art(ctx, 'embeddings', `${modality}.${ext}`) }));
+  ['f32', 'mask', 'json'].map((ext) => ({ path: rel(ctx, join(lake(ctx).embeddings, `${modality}.${ext}`)) }));
 const csrFiles = (prefix: string): ArtifactRef[] =>
   ['indptr.i32', 'indices.i32', 'weights.f32', 'json'].map((ext) => ({ path: `${prefix}.${ext}` }));
 const lakeArgs = (ctx: StepContext) => ['--lake', ctx.lake, '--name', ctx.name];
@@ -69,7 +73,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'io',
     configKeys: ['pipeline.source', 'pipeline.format', 'pipeline.inputs'],
     inputs: (ctx) => (ctx.config['pipeline.source'] === 'files' ? parseParamList(ctx.config['pipeline.inputs']).map((p) => ({ path: p })) : []),
-    outputs: (ctx) => [{ path: `raw/${ctx.name}` }, { path: `staging/${ctx.name}`, exclude: ['splits'] }],
+    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).raw) }, { path: rel(ctx, lake(ctx).staging), exclude: ['splits'] }],
     command: (ctx) => {
       const demo = ctx.results.demo as { files?: { meta: string; reviews: string } } | undefined;
       const inputs = ctx.config['pipeline.source'] === 'demo' ? [s(demo?.files?.meta), s(demo?.files?.reviews)] : parseParamList(ctx.config['pipeline.inputs']);
@@ -85,7 +89,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'io',
     configKeys: ['split.name', 'split.strategy', 'split.ratio', 'split.leave_k', 'split.kcore', 'split.valid_share', 'split.cold_share', 'split.seed'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: `staging/${ctx.name}/splits/${splitName(ctx)}` }],
+    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).split(splitName(ctx))) }],
     command: (ctx) => ['data', 'split', ...lakeArgs(ctx)],
   },
   {
@@ -126,7 +130,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['split.name'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: art(ctx, 'splits', splitName(ctx), 'embeddings') }],
+    outputs: (ctx) => [{ path: rel(ctx, join(lake(ctx).splitArtifacts(splitName(ctx)), 'embeddings')) }],
     command: (ctx) => ['embed', 'fuse', ...lakeArgs(ctx), '--split', splitName(ctx)],
   },
   {
@@ -137,7 +141,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['graph.k', 'graph.symmetrize', 'graph.recall_sample'],
     inputs: () => [],
-    outputs: (ctx) => csrFiles(art(ctx, 'graphs', 'knn-text')),
+    outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).graphs, 'knn-text'))),
     command: (ctx) => ['graph', 'knn', '--modality', 'text', ...lakeArgs(ctx)],
   },
   {
@@ -148,7 +152,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['graph.k', 'graph.symmetrize', 'graph.recall_sample'],
     inputs: () => [],
-    outputs: (ctx) => csrFiles(art(ctx, 'graphs', 'knn-image')),
+    outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).graphs, 'knn-image'))),
     command: (ctx) => ['graph', 'knn', '--modality', 'image', ...lakeArgs(ctx)],
   },
   {
@@ -159,7 +163,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['split.name', 'graph.k', 'graph.symmetrize', 'graph.recall_sample'],
     inputs: () => [],
-    outputs: (ctx) => csrFiles(art(ctx, 'splits', splitName(ctx), 'graphs', 'knn-fused')),
+    outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).splitArtifacts(splitName(ctx)), 'graphs', 'knn-fused'))),
     command: (ctx) => ['graph', 'knn', '--modality', 'fused', '--split', splitName(ctx), ...lakeArgs(ctx)],
   },
   {
@@ -171,7 +175,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.auto_candidates', 'train.seed', 'train.budget_min', 'eval.ks'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: art(ctx, trainRun(ctx)), exclude: ['work', 'serving'] }],
+    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).run(trainRun(ctx))), exclude: ['work', 'serving'] }],
     command: (ctx) => {
       const model = s(ctx.config['pipeline.model']);
       // auto: the candidates come from train.auto_candidates; the index step serves the winner, so it must export embeddings
@@ -200,7 +204,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['index.connectivity', 'index.expansion_add', 'index.expansion_search', 'index.quantization'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: art(ctx, trainRun(ctx), 'serving') }],
+    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).serving(trainRun(ctx))) }],
     command: (ctx) => ['index', 'build', ...lakeArgs(ctx), '--run', trainRun(ctx)],
   },
   {

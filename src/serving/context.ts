@@ -5,7 +5,7 @@
  * failed or mixed-version response: requests that started before the swap finish on the old model, later ones
  * get the new one.
  */
-import { access } from 'node:fs/promises';
+import { access, realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { openServingBundle } from '../index/serving-bundle.js';
@@ -143,7 +143,9 @@ export interface ServingState {
  * is missing; PP_SERVE_BUNDLE naming the fault when a file is inconsistent or changed since the build).
  */
 export async function loadServedModel(lake: string, name: string, runId: string, explainHistory: number): Promise<ServedModel> {
-  const dir = servingDir(lake, name, runId);
+  // The bundle is a symlink to one complete version (src/lake/atomic.ts): resolved once, so every file read
+  // below comes from that version even if `index build` publishes another meanwhile.
+  const dir = await realpath(servingDir(lake, name, runId)).catch(() => servingDir(lake, name, runId));
   try {
     await access(join(dir, 'manifest.json'));
   } catch {

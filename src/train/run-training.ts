@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { createProgress } from '../cli/progress.js';
 import { datasetPaths } from '../lake/paths.js';
+import { openDataset } from '../lake/dataset.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
 import { foldLiveEvents, type LiveEventsSummary } from './live-events.js';
 import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
@@ -99,7 +100,8 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     };
     resumeFrom = join(datasetPaths(options.lake, prev.dataset).run(prev.id), 'work');
   }
-  const paths = datasetPaths(o.lake, o.name);
+  // Opened once: the run reads the dataset version current now (and leftovers of killed commands are cleaned).
+  const paths = await openDataset(o.lake, o.name);
   let data = await loadSplit(paths.split(o.split));
   let liveEvents: LiveEventsSummary | undefined;
   if (o.eventsSince) ({ data, summary: liveEvents } = await foldLiveEvents(o.lake, data, o.eventsSince.since, o.eventsSince.types));
@@ -221,7 +223,7 @@ export async function runEvaluation(o: EvalOptions) {
   const train = await store.require(o.runId);
   const modelDir = train.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
-  const data = await loadSplit(datasetPaths(o.lake, train.dataset).split(train.split));
+  const data = await loadSplit((await openDataset(o.lake, train.dataset)).split(train.split));
   if (train.splitHash && data.manifest.split_hash !== train.splitHash) {
     throw ppError('PP_MODEL_LOAD', `split ${train.split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${train.splitHash})`);
   }

@@ -18,7 +18,12 @@ import {
   type FixtureRow,
 } from './fixtures.js';
 import { sha256File } from '../../lake/hash.js';
-import { writeDirAtomically } from '../../lake/atomic.js';
+import { folderState, writeDirAtomically } from '../../lake/atomic.js';
+
+const splitsState = async (stagingDir: string) => {
+  const s = await folderState(join(stagingDir, 'splits'));
+  return { published: s.published, versions: s.versions.length, temps: s.temps };
+};
 
 const rowsFor = (pairs: string[][]): FixtureRow[] =>
   pairs.map(([user_id, item_id], i) => ({ user_id: user_id!, item_id: item_id!, rating: 1 + (i % 5), ts: 1_700_000_000 + i * 60 }));
@@ -39,7 +44,10 @@ test('writes the three parts and both maps with the documented column types', as
     assert.deepEqual((await readdir(lake.splitDir())).sort(), [
       'item_map.parquet', 'manifest.json', 'test.parquet', 'train.parquet', 'user_map.parquet', 'valid.parquet',
     ]);
-    assert.deepEqual(await readdir(join(lake.stagingDir, 'splits')), ['default'], 'no temporary folder is left');
+    const state = await folderState(join(lake.stagingDir, 'splits'));
+    assert.deepEqual(state.published, ['default']);
+    assert.equal(state.versions.length, 1, 'one version behind the published name');
+    assert.deepEqual(state.temps, [], 'no temporary folder is left');
   } finally {
     await lake.cleanup();
   }
@@ -141,7 +149,7 @@ test('a failed split leaves no output folder and keeps an existing split of the 
     const before = await readFile(join(lake.splitDir('s'), 'manifest.json'), 'utf8');
     await rejectsWith(createSplit({ stagingDir: lake.stagingDir, outDir: lake.splitDir('s'), strategy: 'loo', leaveOut: 2 }), 'PP_SPLIT_EMPTY');
     assert.equal(await readFile(join(lake.splitDir('s'), 'manifest.json'), 'utf8'), before);
-    assert.deepEqual(await readdir(join(lake.stagingDir, 'splits')), ['s']);
+    assert.deepEqual(await splitsState(lake.stagingDir), { published: ['s'], versions: 1, temps: [] }, 'one published split, one version behind it, no temporary');
   } finally {
     await lake.cleanup();
   }
@@ -163,7 +171,7 @@ test('a failure while writing removes the temporary folder and leaves the previo
     await writeFile(join(out, 'manifest.json'), 'old');
     await assert.rejects(writeDirAtomically(out, async () => Promise.reject(new Error('boom'))), /boom/);
     assert.equal(await readFile(join(out, 'manifest.json'), 'utf8'), 'old');
-    assert.deepEqual(await readdir(join(lake.stagingDir, 'splits')), ['w']);
+    assert.deepEqual(await splitsState(lake.stagingDir), { published: ['w'], versions: 0, temps: [] }, 'one published split (a legacy folder), no temporary');
   } finally {
     await lake.cleanup();
   }
@@ -178,7 +186,7 @@ test('a successful split replaces an existing split of the same name', async () 
     const s = await readSplit(lake.splitDir('r'));
     assert.equal(s.manifest.strategy, 'loo');
     assert.ok(!exists(join(lake.splitDir('r'), 'stray.txt')));
-    assert.deepEqual(await readdir(join(lake.stagingDir, 'splits')), ['r']);
+    assert.deepEqual(await splitsState(lake.stagingDir), { published: ['r'], versions: 1, temps: [] }, 'one published split, one version behind it, no temporary');
   } finally {
     await lake.cleanup();
   }

@@ -52,6 +52,18 @@ export interface Executor {
 
 const running = new Set<ChildProcess>();
 
+/**
+ * Spawns `node --import child-preload <args>` with stdout/stderr piped and fd 3 a pipe the child's watchdog
+ * thread reads: when this process dies the pipe ends and the child SIGKILLs itself (child-preload.mjs).
+ */
+export function spawnWatched(args: string[], env: Record<string, string | undefined>): ChildProcess {
+  return spawn(process.execPath, ['--import', PRELOAD, ...args], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, PLOTPOINTE_PARENT_FD: '3' },
+    stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+  });
+}
+
 /** Spawns `node --import child-preload bin/plotpointe.mjs …argv` and waits for it. */
 export function runStepProcess(task: StepTask, onSpawn?: (child: ChildProcess) => void): Promise<StepOutcome> {
   mkdirSync(dirname(task.logPath), { recursive: true });
@@ -59,11 +71,7 @@ export function runStepProcess(task: StepTask, onSpawn?: (child: ChildProcess) =
   const log = createWriteStream(task.logPath, { flags: 'a' });
   log.write(`$ plotpointe ${task.argv.join(' ')}\n`);
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', PRELOAD, PLOTPOINTE_BIN, ...task.argv], {
-    cwd: repoRoot,
-    env: { ...process.env, ...task.env, PLOTPOINTE_STEP_USAGE: usagePath },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnWatched([PLOTPOINTE_BIN, ...task.argv], { ...task.env, PLOTPOINTE_STEP_USAGE: usagePath });
   running.add(child);
   onSpawn?.(child);
   let stdout = '';
