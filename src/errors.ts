@@ -61,7 +61,7 @@ export const ERRORS = {
   PP_TRAIN_DIVERGED: { message: 'training diverged (the loss is not finite)', exit: 5 , http: 500 },
   PP_INDEX_INVALID: { message: 'invalid ANN index settings or inputs', exit: 2 , http: 400 },
   PP_INDEX_LOAD: { message: 'cannot load the saved ANN index', exit: 3 , http: 500 },
-  PP_INDEX_NO_EMBEDDINGS: { message: 'the model exports no user/item embeddings to serve (served models: mf, lightgcn, gat)', exit: 2 , http: 400 },
+  PP_INDEX_NO_EMBEDDINGS: { message: 'the model exports no user/item embeddings to serve (embedding models serve: mf, lightgcn, gat, mmgat)', exit: 2 , http: 400 },
   PP_SERVE_BUNDLE: { message: 'the serving bundle is missing or inconsistent (run plotpointe index build)', exit: 3 , http: 409 },
   PP_SERVE_INVALID: { message: 'invalid serving settings', exit: 2 , http: 400 },
   PP_SERVE_BAD_REQUEST: { message: 'invalid request', exit: 2 , http: 400 },

@@ -11,7 +11,7 @@
  *     h'_i     = Σ_j w_ij z_j                             (SpMM with per-edge values)
  *
  * with several heads averaged (or, for inner layers of a `linear` transform, concatenated), and the final
- * embedding a combination of the layer outputs h⁰ … h^L (`layerCombination`: their mean as in LightGCN,
+ * embedding a combination of the layer outputs h⁰ … h^L (`readout`: their mean as in LightGCN,
  * the last one, or a learnt projection of their concatenation). Scores are dot products of final user
  * and item embeddings; training minimises BPR with an L2 penalty on the batch's layer-0 embeddings
  * (LightGCN's regulariser), Adam, early stopping on validation NDCG@20 through {@link trainLoop}.
@@ -57,8 +57,8 @@
  *
  * Options: `attention: dot` swaps the additive score for a scaled dot product ⟨z_i, z_j⟩/√d (SDDMM,
  * parameter-free and "dynamic" — additive GAT attention ranks neighbours almost the same way for every
- * target, Brody et al. 2022); `selfLoops` adds i ← i edges; `ratingWeighted` uses the split's ratings
- * when it has them (`logit`: adds ratingScale·z-scored rating to e_ij; `message`: multiplies w_ij by
+ * target, Brody et al. 2022); `self_loops` adds i ← i edges; `rating_weighted` uses the split's ratings
+ * when it has them (`logit`: adds rating_scale·z-scored rating to e_ij; `message`: multiplies w_ij by
  * rating / mean rating); optional item input features ({@link ItemFeatures}, for the multimodal
  * models) enter through a learnt linear projection added to the items' layer-0 embeddings.
  *
@@ -89,13 +89,14 @@ import { BprSampler, pickHardest, type BprBatch } from '../train/sampler.js';
 import { trainLoop, type TrainableModel } from '../train/trainer.js';
 import { loadState, paramTensors, restoreParamTensors, saveState, type TensorState } from '../train/checkpoint.js';
 import { registerModel, resolveParams } from './registry.js';
+import { migrateParams } from './param-names.js';
 import type { FitContext, ModelSpec, ParamSpec, Params, Recommender } from './model.js';
 
 export const GAT_PARAMS = {
   dim: { default: 64, min: 4, max: 1024, doc: 'embedding size d (a multiple of 4 runs the SIMD kernels)' },
   layers: { default: 2, min: 0, max: 8, doc: 'attention layers L (0 = matrix factorisation)' },
   heads: { default: 2, min: 1, max: 16, doc: 'attention heads per layer' },
-  attnDropout: { default: 0.1, min: 0, max: 0.9, doc: 'dropout on the attention weights α during training' },
+  attn_dropout: { default: 0.1, min: 0, max: 0.9, doc: 'dropout on the attention weights α during training' },
   transform: {
     default: 'identity',
     choices: ['identity', 'linear'],
@@ -111,40 +112,40 @@ export const GAT_PARAMS = {
     choices: ['degree', 'softmax'],
     doc: "edge weights: 'softmax' (α_ij, the original GAT) or 'degree' (α_ij·sqrt(deg_i/deg_j): uniform attention = LightGCN's normalisation)",
   },
-  headMerge: {
+  head_merge: {
     default: 'mean',
     choices: ['mean', 'concat'],
     doc: "inner layers' heads: averaged, or concatenated (transform 'linear' only; each head then has d/heads columns)",
   },
-  layerCombination: {
+  readout: {
     default: 'mean',
     choices: ['mean', 'last', 'concat-proj'],
     doc: 'final embedding: mean of layer outputs h⁰…h^L (LightGCN), the last layer, or a learnt projection of their concatenation',
   },
   activation: { default: 'none', choices: ['none', 'elu'], doc: 'nonlinearity after inner layers (GAT uses ELU; none for light attention)' },
-  selfLoops: { default: false, doc: 'add a self-loop i ← i to every node' },
-  leakySlope: { default: 0.2, min: 0, max: 1, doc: 'negative slope of the LeakyReLU on attention logits' },
-  ratingWeighted: {
+  self_loops: { default: false, doc: 'add a self-loop i ← i to every node' },
+  leaky_slope: { default: 0.2, min: 0, max: 1, doc: 'negative slope of the LeakyReLU on attention logits' },
+  rating_weighted: {
     default: 'off',
     choices: ['off', 'logit', 'message'],
-    doc: "use ratings when the split has them: 'logit' adds ratingScale·z(rating) to e_ij, 'message' multiplies w_ij by rating/mean",
+    doc: "use ratings when the split has them: 'logit' adds rating_scale·z(rating) to e_ij, 'message' multiplies w_ij by rating/mean",
   },
-  ratingScale: { default: 1, min: 0, max: 10, doc: "weight of the z-scored rating in the attention logits (ratingWeighted 'logit')" },
+  rating_scale: { default: 1, min: 0, max: 10, doc: "weight of the z-scored rating in the attention logits (rating_weighted 'logit')" },
   lr: { default: 0.01, min: 0, max: 1, doc: 'Adam learning rate' },
-  batchSize: { default: 32768, min: 1, max: 1 << 20, doc: 'BPR triples per step (a step propagates over the whole graph whatever its size, so large batches are nearly free)' },
-  l2: { default: 1e-4, min: 0, max: 10, doc: "λ of the L2 penalty on the batch's layer-0 embeddings, λ·Σ‖e⁰‖²/(2·batch)" },
-  weightDecay: { default: 0, min: 0, max: 1, doc: 'L2 (Adam coupled) on attention vectors, transforms and projections' },
-  initStd: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the embeddings' },
-  attnInitStd: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the attention vectors' },
+  batch: { default: 32768, min: 1, max: 1 << 20, doc: 'BPR triples per step (a step propagates over the whole graph whatever its size, so large batches are nearly free)' },
+  reg: { default: 1e-4, min: 0, max: 10, doc: "λ of the L2 penalty on the batch's layer-0 embeddings, λ·Σ‖e⁰‖²/(2·batch)" },
+  weight_decay: { default: 0, min: 0, max: 1, doc: 'L2 (Adam coupled) on attention vectors, transforms and projections' },
+  init_std: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the embeddings' },
+  attn_init_std: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the attention vectors' },
   epochs: { default: 1000, min: 1, max: 100000, doc: 'maximum epochs (one BPR triple per train interaction each)' },
-  evalEvery: { default: 5, min: 1, max: 1000, doc: 'validate every this many epochs' },
+  eval_every: { default: 5, min: 1, max: 1000, doc: 'validate every this many epochs' },
   patience: { default: 3, min: 1, max: 1000, doc: 'stop after this many validations without improvement of ndcg@20' },
   negatives: {
     default: 'hard',
     choices: ['uniform', 'popularity', 'hard'],
     doc: "negative sampling (see BprSampler); 'hard' keeps the candidate the model (as of the start of the epoch) scores highest",
   },
-  hardCandidates: { default: 8, min: 2, max: 256, doc: "candidates per triple with negatives 'hard'" },
+  hard_candidates: { default: 8, min: 2, max: 256, doc: "candidates per triple with negatives 'hard'" },
 } as const satisfies Record<string, ParamSpec>;
 
 /** Item input features for the multimodal models: `data` is [numItems × dim], row-major. */
@@ -320,10 +321,10 @@ export class GatModel implements TrainableModel {
     const L = q.layers as number;
     const H = q.heads as number;
     const linear = q.transform === 'linear';
-    const concat = q.headMerge === 'concat';
-    if (concat && !linear) throw ppError('PP_MODEL_PARAM', "gat.headMerge: 'concat' needs transform 'linear' (identity heads have nothing to concatenate)");
-    if (concat && L > 1 && d % H !== 0) throw ppError('PP_MODEL_PARAM', `gat.headMerge: 'concat' needs dim (${d}) divisible by heads (${H})`);
-    this.graph = buildGraph(data, q.selfLoops as boolean);
+    const concat = q.head_merge === 'concat';
+    if (concat && !linear) throw ppError('PP_MODEL_PARAM', "gat.head_merge: 'concat' needs transform 'linear' (identity heads have nothing to concatenate)");
+    if (concat && L > 1 && d % H !== 0) throw ppError('PP_MODEL_PARAM', `gat.head_merge: 'concat' needs dim (${d}) divisible by heads (${H})`);
+    this.graph = buildGraph(data, q.self_loops as boolean);
     if (q.attention === 'none') {
       const { indptr } = this.graph.a;
       this.uniform = allocF32(indptr[indptr.length - 1], false);
@@ -333,7 +334,7 @@ export class GatModel implements TrainableModel {
     }
     const N = data.numUsers + data.numItems;
     const rng = new Rng(seed);
-    const emb = parameter(rng.fillNormal(allocF32(N * d, false), q.initStd as number), [N, d]);
+    const emb = parameter(rng.fillNormal(allocF32(N * d, false), q.init_std as number), [N, d]);
     this.named = [['emb', emb]];
     let featProj: Tensor | null = null;
     if (features) {
@@ -350,7 +351,7 @@ export class GatModel implements TrainableModel {
       const sel: Csr = { rows: N, cols: data.numItems, indptr, indices, values: allocF32(data.numItems, false).fill(1) };
       this.feat = { x, dim: features.dim, sel, selT: transpose(sel) };
       // projected (standardised) features start at the scale of the id embeddings
-      featProj = parameter(rng.fillNormal(allocF32(features.dim * d, false), (q.initStd as number) / Math.sqrt(features.dim)), [features.dim, d]);
+      featProj = parameter(rng.fillNormal(allocF32(features.dim * d, false), (q.init_std as number) / Math.sqrt(features.dim)), [features.dim, d]);
       this.named.push(['featProj', featProj]);
     } else {
       this.feat = null;
@@ -372,20 +373,20 @@ export class GatModel implements TrainableModel {
         }
         let att: Tensor | null = null;
         if (additive && linear) {
-          att = parameter(rng.fillNormal(allocF32(out * 2, false), q.attnInitStd as number), [out, 2]);
+          att = parameter(rng.fillNormal(allocF32(out * 2, false), q.attn_init_std as number), [out, 2]);
           this.named.push([`l${l}.h${k}.att`, att]);
         }
         heads.push({ w, att });
       }
       let att: Tensor | null = null;
       if (additive && !linear) {
-        att = parameter(rng.fillNormal(allocF32(d * 2 * H, false), q.attnInitStd as number), [d, 2 * H]);
+        att = parameter(rng.fillNormal(allocF32(d * 2 * H, false), q.attn_init_std as number), [d, 2 * H]);
         this.named.push([`l${l}.att`, att]);
       }
       layers.push({ heads, att });
     }
     let proj: Tensor | null = null;
-    if (q.layerCombination === 'concat-proj') {
+    if (q.readout === 'concat-proj') {
       // initialised to the layer mean: [I; I; …] / (L + 1)
       const pd = allocF32((L + 1) * d * d);
       for (let l = 0; l <= L; l++) for (let c = 0; c < d; c++) pd[(l * d + c) * d + c] = 1 / (L + 1);
@@ -395,7 +396,7 @@ export class GatModel implements TrainableModel {
     this.p = { emb, featProj, layers, proj };
     this.embOpt = new Adam([emb], { lr: q.lr as number });
     const others = this.named.filter(([n]) => n !== 'emb').map(([, t]) => t);
-    this.otherOpt = others.length ? new Adam(others, { lr: q.lr as number, weightDecay: q.weightDecay as number }) : null;
+    this.otherOpt = others.length ? new Adam(others, { lr: q.lr as number, weightDecay: q.weight_decay as number }) : null;
     this.dropRng = new Rng(seed ^ 0x5bd1e995);
     // ratings, when the split has them
     const ratings = data.train.ratings;
@@ -412,17 +413,17 @@ export class GatModel implements TrainableModel {
     }
     this.ratingLogit = null;
     this.ratingMsg = null;
-    if (q.ratingWeighted !== 'off' && n > 0) {
+    if (q.rating_weighted !== 'off' && n > 0) {
       const mean = s / n;
       const std = Math.sqrt(Math.max(ss / n - mean * mean, 0)) || 1;
       const { entry } = this.graph;
       const out = allocF32(entry.length, false);
       for (let e = 0; e < entry.length; e++) {
         const r = entry[e] >= 0 ? ratings[entry[e]] : NaN;
-        if (q.ratingWeighted === 'logit') out[e] = Number.isFinite(r) ? ((q.ratingScale as number) * (r - mean)) / std : 0;
+        if (q.rating_weighted === 'logit') out[e] = Number.isFinite(r) ? ((q.rating_scale as number) * (r - mean)) / std : 0;
         else out[e] = Number.isFinite(r) && mean !== 0 ? r / mean : 1;
       }
-      if (q.ratingWeighted === 'logit') this.ratingLogit = out;
+      if (q.rating_weighted === 'logit') this.ratingLogit = out;
       else this.ratingMsg = out;
     }
   }
@@ -475,8 +476,8 @@ export class GatModel implements TrainableModel {
     }
     const xs = [x0];
     const alphas: Tensor[][] = [];
-    const slope = q.leakySlope as number;
-    const pDrop = q.attnDropout as number;
+    const slope = q.leaky_slope as number;
+    const pDrop = q.attn_dropout as number;
     const drop = (t: Tensor) => (training && rng && pDrop > 0 ? tape.dropout(t, pDrop, rng, true) : t);
     for (let l = 0; l < L; l++) {
       const x = xs[l];
@@ -519,7 +520,7 @@ export class GatModel implements TrainableModel {
       if (attn.length) {
         // identity transform: average the heads' weights, drop edges, then one SpMM
         next = tape.spmm(a, at, x, this.edgeWeights(tape, drop(attn.length > 1 ? tape.mean(attn) : attn[0])));
-      } else if (q.headMerge === 'concat' && l < L - 1) {
+      } else if (q.head_merge === 'concat' && l < L - 1) {
         next = tape.concatColumns(outs);
       } else {
         next = outs.length > 1 ? tape.mean(outs) : outs[0];
@@ -536,7 +537,7 @@ export class GatModel implements TrainableModel {
    * (concat-proj: projected per gathered row, {@link combineRows}).
    */
   private combineAll(tape: Tape, xs: Tensor[]): Tensor | null {
-    const c = this.params.layerCombination;
+    const c = this.params.readout;
     if (c === 'last') return xs[xs.length - 1];
     if (c === 'mean') return xs.length > 1 ? tape.mean(xs) : xs[0];
     return null;
@@ -614,7 +615,7 @@ export class GatModel implements TrainableModel {
     // −log σ(⟨e_u, e_i⟩ − ⟨e_u, e_j⟩) = −log σ(⟨e_u, e_i − e_j⟩ − 0): one row-wise dot product
     const zero = constant(this.zeros(b), [b]);
     const bpr = tape.bprLoss(tape.rowDot(eu, tape.sub(ep, en)), zero);
-    const lambda = this.params.l2 as number;
+    const lambda = this.params.reg as number;
     if (lambda <= 0) return bpr;
     // λ/(2b)·Σ_r ‖e⁰‖² over the batch's users, positives and negatives = λ/(2b)·Σ_n c_n‖e⁰_n‖² over
     // distinct nodes n (c_n occurrences): one gather of the distinct rows scaled by sqrt(c_n)
@@ -684,7 +685,7 @@ export class GatModel implements TrainableModel {
     if (!this.sampler) {
       this.sampler = new BprSampler(this.data.train, this.numItems, {
         negatives: q.negatives as 'uniform' | 'popularity' | 'hard',
-        hardCandidates: q.hardCandidates as number,
+        hardCandidates: q.hard_candidates as number,
         seed: this.seed,
       });
     }
@@ -693,7 +694,7 @@ export class GatModel implements TrainableModel {
     this.invalidate();
     let total = 0;
     let n = 0;
-    for (const batch of this.sampler.epoch(q.batchSize as number)) {
+    for (const batch of this.sampler.epoch(q.batch as number)) {
       total += this.step(batch, hardFrom) * batch.size;
       n += batch.size;
     }
@@ -872,7 +873,7 @@ export class GatModel implements TrainableModel {
       throw ppError('PP_MODEL_LOAD', `gat in ${dir} was trained on ${meta.numUsers} users × ${meta.numItems} items, the split has ${data.numUsers} × ${data.numItems}`);
     }
     const features = meta.featureDim > 0 && state.tensors.itemFeatures ? { data: state.tensors.itemFeatures, dim: meta.featureDim } : undefined;
-    const model = new GatModel(data, meta.params, meta.seed, features);
+    const model = new GatModel(data, migrateParams(meta.params), meta.seed, features);
     model.setState({ tensors: state.tensors, meta: {} });
     return model;
   }
@@ -905,7 +906,7 @@ export async function fitGat(ctx: FitContext, features?: ItemFeatures): Promise<
   const q = model.params;
   await trainLoop(ctx, model, {
     maxEpochs: q.epochs as number,
-    evalEvery: q.evalEvery as number,
+    evalEvery: q.eval_every as number,
     patience: q.patience as number,
   });
   return model;

@@ -6,7 +6,7 @@
  *
  * trained with BPR on the final embeddings and L2 on the batch's layer-0 embeddings (λ·Σ‖e⁰‖²/(2b)),
  * Adam lr 0.001, batch 2048, d 64, K 3, N(0, 0.1²) initialisation — the official configuration.
- * With `ratingWeighted` and a split with ratings, A_ui = rating(u, i) (NaN → 1) before normalisation.
+ * With `rating_weighted` and a split with ratings, A_ui = rating(u, i) (NaN → 1) before normalisation.
  *
  * One step propagates the whole graph, forward and backward, with the core's kernels and no autograd
  * tape (the graph is fixed, so the backward pass is written out; Â is symmetric, Âᵀ = Â). With R the
@@ -85,7 +85,7 @@ export function lightGcnAdjacency(data: SplitData, ratingWeighted: boolean): { a
   for (let e = 0; e < m; e++) {
     const rating = train.ratings[e];
     const v = Number.isFinite(rating) ? rating : 1;
-    if (!(v >= 0)) throw ppError('PP_MODEL_PARAM', `lightgcn.ratingWeighted: rating ${rating} of user ${users[e]} is negative`);
+    if (!(v >= 0)) throw ppError('PP_MODEL_PARAM', `lightgcn.rating_weighted: rating ${rating} of user ${users[e]} is negative`);
     r[2 * e] = users[e];
     c[2 * e] = U + train.indices[e];
     r[2 * e + 1] = U + train.indices[e];
@@ -376,13 +376,13 @@ export const lightGcnSpec: ModelSpec = registerModel({
   params: {
     ...BPR_PARAMS,
     layers: { default: 3, min: 0, max: 8, doc: 'propagation layers K (final embedding = mean of layers 0..K)' },
-    ratingWeighted: { default: false, doc: 'weight edges by rating before normalisation (when the split has ratings)' },
+    rating_weighted: { default: false, doc: 'weight edges by rating before normalisation (when the split has ratings)' },
   },
   async fit(ctx) {
     const params = resolveParams(lightGcnSpec, ctx.params);
     const layers = params.layers as number;
     if (!Number.isInteger(layers)) throw ppError('PP_MODEL_PARAM', `lightgcn.layers: expected an integer (got ${layers})`);
-    return fitBpr(ctx, new LightGcnModel(ctx.data, bprConfig(params), ctx.seed, params, layers, params.ratingWeighted as boolean));
+    return fitBpr(ctx, new LightGcnModel(ctx.data, bprConfig(params), ctx.seed, params, layers, params.rating_weighted as boolean));
   },
   load(dir, data) {
     return loadEmbeddings(dir, data, 'lightgcn');

@@ -54,13 +54,6 @@ function sha(...arrays: Float32Array[]): string {
 async function fingerprint(name: string, params: Params, withContent: boolean): Promise<{ embeddings: string; scores: string; sum: number }> {
   const s = syntheticMultimodal({ seed: 4, users: 40, items: 48, cold: 8, ratings: true });
   const ctx = { ...fitContext(s.data, params, { seed: 5 }), content: withContent ? (s.content as ContentSource) : undefined };
-  const OLD: Record<string, Record<string, string>> = {
-    gat: { batch: 'batchSize', eval_every: 'evalEvery', self_loops: 'selfLoops', head_merge: 'headMerge', readout: 'layerCombination', rating_weighted: 'ratingWeighted', reg: 'l2' },
-    lightgcn: { eval_every: 'evalEvery', rating_weighted: 'ratingWeighted' },
-    mf: { eval_every: 'evalEvery' },
-    mmgat: {},
-  };
-  ctx.params = Object.fromEntries(Object.entries(params).map(([k, v]) => [OLD[name][k] ?? k, v]));
   const model: Recommender = await getModel(name).fit(ctx);
   try {
     const e = model.embeddings!()!;
