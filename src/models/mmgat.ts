@@ -26,7 +26,7 @@ import type { KnnGraph } from '../graphs/knn-graph.js';
 import { Tape, Tensor, allocF32, constant, free, parameter, transpose, Rng, type Csr, type CsrTransposed } from '../core/index.js';
 import { FusionMlp, type FusionModality } from '../embeddings/fusion/fusion-mlp.js';
 import { fusionInputs } from '../embeddings/fusion/fusion-bpr.js';
-import type { BprBatch, BprSampler } from '../train/sampler.js';
+import type { BprBatch } from '../train/sampler.js';
 import { trainLoop } from '../train/trainer.js';
 import { loadState, saveState, type TensorState } from '../train/checkpoint.js';
 import { registerModel, resolveParams } from './registry.js';
@@ -289,8 +289,7 @@ export class MmgatModel extends TapeGraphModel {
     return { negatives: q.negatives as SamplingConfig['negatives'], hardCandidates: q.hard_candidates, batch: q.batch };
   }
 
-  protected override onSampler(sampler: BprSampler): void {
-    void sampler;
+  protected override onSampler(): void {
     if (this.params.warm_negatives) this.warmNeg = new WarmNegatives(this.data.train, this.data.coldItems, this.seed);
   }
 

@@ -13,6 +13,7 @@
  * X [N × d], per-edge arrays [nnz], the score matrix of `additive` [N × 2H] (columns 2k, 2k + 1 = head k).
  * The fused, tape-free form of `none` (LightGCN) is src/models/propagation/lightgcn-fused.ts.
  */
+import { ppError } from '../../errors.js';
 import { Tape, Tensor, allocF32, constant, free, type Csr, type CsrTransposed, type Rng } from '../../core/index.js';
 
 export type AttentionKind = 'additive' | 'dot' | 'none';
@@ -70,7 +71,7 @@ export function softmaxAttention(tape: Tape, r: Relation, logits: Tensor): Tenso
 
 /** Uniform α = 1/deg_i as a constant. */
 export function uniformAttention(r: Relation): Tensor {
-  if (!r.uniform) throw new Error('relation has no uniform weights');
+  if (!r.uniform) throw ppError('PP_INTERNAL', 'uniform attention on a relation built without uniform weights');
   return constant(r.uniform, [r.uniform.length]);
 }
 
