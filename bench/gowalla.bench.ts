@@ -26,7 +26,7 @@ const MODELS = ['pop', 'itemknn', 'gfcf', 'bspm', 'mf', 'lightgcn', 'gat'];
  * papers' settings): LightGCN converges far faster per second with large batches and a higher learning rate
  * (measured in src/models/lightgcn.ts: valid Recall@20 0.176 after 5 minutes vs 0.120 at batch 4096).
  */
-const BUDGET_PARAMS: Record<string, string[]> = { lightgcn: ['batch=262144', 'lr=0.05', 'evalEvery=100'] };
+const BUDGET_PARAMS: Record<string, string[]> = { lightgcn: ['batch=262144', 'lr=0.05', 'eval_every=100'] };
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);

@@ -3,7 +3,7 @@
  * and of N cores (independent steps in parallel), each on a fresh lake; prints both per-step tables and the
  * measured saving 1 − T(parallel)/T(sequential), next to the saving the parallel run's own report estimates
  * (makespan vs the sum of its step times). Usage:
- *   npm run bench:pipeline -- [--users 300] [--items 200] [--model mf] [--params epochs=10,evalEvery=5] [--jobs 2]
+ *   npm run bench:pipeline -- [--users 300] [--items 200] [--model mf] [--params epochs=10,eval_every=5] [--jobs 2]
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ const { values: a } = parseArgs({
     users: { type: 'string', default: '300' },
     items: { type: 'string', default: '200' },
     model: { type: 'string', default: 'mf' },
-    params: { type: 'string', default: 'epochs=10,evalEvery=5' },
+    params: { type: 'string', default: 'epochs=10,eval_every=5' },
     jobs: { type: 'string', default: String(cpus().length) },
   },
 });

@@ -40,7 +40,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-tiny='demo:\n  users: 80\n  items: 100\n  catalog_items: 100\npipeline:\n  model_params: epochs=3,evalEvery=1\n'
+tiny='demo:\n  users: 80\n  items: 100\n  catalog_items: 100\npipeline:\n  model_params: epochs=3,eval_every=1\n'
 for lake in lake-local lake-compose; do
   mkdir -p "$work/$lake"
   printf "$tiny" > "$work/$lake/tiny.yaml"

@@ -41,7 +41,7 @@ trap cleanup EXIT
 mkdir -p "$work/lake"
 chown 10001:10001 "$work/lake"
 # A tiny catalog: the point is the packaging, not the model.
-printf 'demo:\n  users: 80\n  items: 100\n  catalog_items: 100\npipeline:\n  model_params: epochs=3,evalEvery=1\n' > "$work/tiny.yaml"
+printf 'demo:\n  users: 80\n  items: 100\n  catalog_items: 100\npipeline:\n  model_params: epochs=3,eval_every=1\n' > "$work/tiny.yaml"
 chmod 644 "$work/tiny.yaml"
 # --health-interval=disable: no healthcheck timer (podman would need systemd for it); `healthcheck run` below
 # runs the image's HEALTHCHECK once by hand.

@@ -22,7 +22,7 @@ test('graph knn, cold-start items / fold-in and ablate through the real CLI on a
   const noSplit = runCli(['graph', 'knn', ...at, '--modality', 'fused'], oneThread);
   assert.equal(noSplit.json.error.code, 'PP_USAGE');
 
-  const ab = runCli(['ablate', ...at, '--split', 'cold', '--model', 'mf', '--grid', 'dim=4,8', '--seeds', '1', '--param', 'epochs=3', 'evalEvery=3', 'batch=256'], oneThread);
+  const ab = runCli(['ablate', ...at, '--split', 'cold', '--model', 'mf', '--grid', 'dim=4,8', '--seeds', '1', '--param', 'epochs=3', 'eval_every=3', 'batch=256'], oneThread);
   assert.equal(ab.status, 0, ab.stderr);
   assert.equal(ab.json.cells.length, 2);
   assert.match(readFileSync(ab.json.paths.md, 'utf8'), /\| dim \| test recall@20 \| test ndcg@20 \|/);

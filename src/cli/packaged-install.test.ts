@@ -51,7 +51,7 @@ test('the packed tarball is lean, installs into an empty prefix and its plotpoin
       join(work, 'tiny.yaml'),
       [
         'demo: { users: 50, items: 40, catalog_items: 50 }',
-        'pipeline: { model: mf, model_params: "epochs=2,evalEvery=1" }',
+        'pipeline: { model: mf, model_params: "epochs=2,eval_every=1" }',
         'graph: { k: 5, recall_sample: 20 }',
         'steps: { fuse: { args: ["--epochs", "3", "--dim", "16", "--hidden", "32"] } }',
       ].join('\n') + '\n',

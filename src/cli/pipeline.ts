@@ -36,7 +36,7 @@ const int = (v: unknown, flag: string) => {
 };
 
 /** What `plotpointe demo` trains unless the config says otherwise: LightGCN (served) with a short schedule. */
-export const DEMO_DEFAULTS: Partial<Record<ConfigKey, unknown>> = { 'pipeline.model': 'lightgcn', 'pipeline.model_params': 'epochs=30,evalEvery=5' };
+export const DEMO_DEFAULTS: Partial<Record<ConfigKey, unknown>> = { 'pipeline.model': 'lightgcn', 'pipeline.model_params': 'epochs=30,eval_every=5' };
 
 /** `plotpointe pipeline run|steps`, `plotpointe worker`, `plotpointe demo`. */
 export function registerPipelineCommands(program: Command, setExit: (code: number) => void): void {

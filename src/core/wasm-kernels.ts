@@ -4,44 +4,10 @@
  * worker pool can split a call into chunks; a chunk's result never depends on which thread ran it,
  * and no two chunks write the same output (no racy accumulation).
  *
- * ## Choice of the parallel backend (measured at Gowalla size, `npm run bench:core`)
- *
- * Â = D^-1/2 A D^-1/2 of Gowalla's training graph: 70,839 nodes, 1,620,256 entries, d = 64
- * (207 MFLOP per product). 2-core AMD EPYC VM (32 MB L3), Node 20.20, medians of 5–9 runs per
- * figure, several runs while the machine was shared with other jobs (load average 2–4; figures
- * vary ±30 %):
- *
- * | option | SpMM Â·X GFLOP/s (ms) | Âᵀ·dY via transposed CSR | SDDMM |
- * |---|---|---|---|
- * | plain TS loops, 1 thread | 0.8–1.3 (157–250) | 0.6–1.3 | 0.9–1.3 |
- * | (a) TS loops, 2 worker_threads on a SharedArrayBuffer | 1.0–2.2 (95–230) | 0.8–2.0 | 0.9–2.3 |
- * | (b) wasm SIMD, 1 thread | 7.6–9.7 (21–27) | 8.6–9.7 | 7.5–8.0 |
- * | (c) wasm SIMD in 2 worker_threads over shared wasm memory | **16–18.4 (11–13)** | **13.7–18.4** | 13.7–16.5 |
- *
- * Âᵀ·dY with per-edge weights (attention) gathers the weights into transposed order first and
- * then runs the same kernel: 11–13.5 GFLOP/s with (c) when it read `values[perm[t]]` inside the
- * kernel, 1.3× faster with the gather. Dense X·W [70839×64]·[64×64]: 20–26 GFLOP/s with (c).
- *
- * LightGCN BPR step (batch 2048, 64-d, 3 layers, layer mean, gathers, BPR + L2, backward, Adam):
- * (c) 0.115–0.122 s, (b) 0.18–0.22 s, (a) 1.1 s; PyTorch 1.13 CPU with 2 threads: 0.45 s reference
- * (quiet machine), 0.89 s measured right after our 0.122 s run (load ≈ 2.4). With three training
- * jobs of other people on the 2 cores (load 6–8), SpMM drops to ~2.5 GFLOP/s whatever the option
- * (memory bandwidth is shared) and the step to 0.4–0.66 s, against 2.2 s for PyTorch measured
- * side by side.
- *
- * Chosen: **(c)**, wasm SIMD kernels run by a persistent pool (calling thread + workers) on a
- * shared `WebAssembly.Memory` ({@link ./heap.ts}), rows split into nnz-balanced chunks taken
- * dynamically with `Atomics.add`, dispatch by `Atomics.wait/notify` on a control block (no
- * messages, no copies). Why: SIMD gives ~8× over scalar TS on one core (the scalar loops are bound
- * by V8's bounds-checked f64 arithmetic, not by memory), and the second core adds ~1.8× on top;
- * TS in workers (a) scales but stays 8× slower. Tried and rejected: a single 64-wide pass with
- * 16 accumulators (spills, slower), 16-wide passes (same speed as 32), "prefetching" the rows of
- * edges 2–16 ahead (no gain: the out-of-order core already overlaps the gathers), and reordering
- * the nodes (by degree or BFS: no gain over the dataset's order; a random order is 2× slower —
- * keep ids local). The JS kernels ({@link ./kernels-js.ts}) remain as the fallback for row widths
- * that are not a multiple of 4 and as option (a) in the benchmark. With other jobs holding a core,
- * 2 threads can be slower than 1 (a preempted worker delays the end of each call): set
- * `PLOTPOINTE_CORE_THREADS=1` on a busy shared machine.
+ * Backend: wasm SIMD kernels run by a persistent pool (calling thread + workers) on a shared
+ * `WebAssembly.Memory` ({@link ./heap.ts}), rows split into nnz-balanced chunks taken with `Atomics.add`;
+ * the JS kernels ({@link ./kernels-js.ts}) are the fallback for row widths that are not a multiple of 4.
+ * Options measured and the choice: docs/decisions/053-wasm-simd-kernels-in-a-pool.md.
  *
  * ## Kernels
  *
@@ -65,11 +31,9 @@ import { mathKernels } from './wasm-math.js';
 
 /** Column block widths (floats) of the unrolled SpMM passes: 8, 4 and 1 f32x4 accumulators. */
 export const SPMM_BLOCKS = [32, 16, 4];
-/** Edges ahead whose source rows the SpMM loop touches early (0 = off). */
-export const SPMM_PREFETCH = 0;
 
 /** Emits the unrolled pass over one row's edges for a column block of `w` floats. */
-function spmmPass(w: number, prefetch: number): string {
+function spmmPass(w: number): string {
   const nv = w / 4;
   const accs = Array.from({ length: nv }, (_, k) => `$a${k}`);
   const zero = accs.map((a) => `v128.const f32x4 0 0 0 0\nlocal.set ${a}`).join('\n');
@@ -115,7 +79,6 @@ function spmmPass(w: number, prefetch: number): string {
             local.get $cb
             i32.add
             local.set $p
-            ${prefetch > 0 ? prefetchCode(w, prefetch) : ''}
             ${weight}
             ${fma}
             local.get $pe
@@ -154,37 +117,7 @@ function spmmPass(w: number, prefetch: number): string {
     end`;
 }
 
-/**
- * Touches the cache lines that the edge `dist` positions ahead will read in this column block
- * (clamped to the chunk's last edge), so their fetch from L3/DRAM overlaps the current work.
- * Wasm has no prefetch instruction; a load whose value is dropped is kept because loads may trap.
- */
-function prefetchCode(w: number, dist: number): string {
-  const lines = Math.max(1, (w * 4) / 64);
-  const touches = Array.from({ length: lines }, (_, l) => `local.get $t2\nf32.load offset=${64 * l}\n${l > 0 ? 'f32.add\n' : ''}`).join('');
-  return `
-    local.get $pe
-    i32.const ${4 * dist}
-    i32.add
-    local.tee $t2
-    local.get $peLast
-    local.get $t2
-    local.get $peLast
-    i32.lt_u
-    select
-    i32.load
-    local.get $rowBytes
-    i32.mul
-    local.get $x
-    i32.add
-    local.get $cb
-    i32.add
-    local.set $t2
-    ${touches}
-    drop`;
-}
-
-function spmmKernel(blocks: number[], prefetch: number): WasmFunction {
+function spmmKernel(blocks: number[]): WasmFunction {
   const params: [string, 'i32'][] = [['indptr', 'i32'], ['indices', 'i32'], ['values', 'i32'], ['x', 'i32'], ['y', 'i32'], ['d', 'i32'], ['z', 'i32'], ['r0', 'i32'], ['r1', 'i32']];
   const nAcc = Math.max(...blocks) / 4;
   return {
@@ -193,7 +126,6 @@ function spmmKernel(blocks: number[], prefetch: number): WasmFunction {
     locals: [
       ['r', 'i32'], ['rowBytes', 'i32'], ['cb', 'i32'], ['ps', 'i32'], ['pe', 'i32'], ['peEnd', 'i32'],
       ['pvs', 'i32'], ['pv', 'i32'], ['p', 'i32'], ['q', 'i32'], ['t', 'i32'],
-      ['peLast', 'i32'], ['t2', 'i32'],
       ['v', 'v128'],
       ...Array.from({ length: nAcc }, (_, k) => [`a${k}`, 'v128'] as [string, 'v128']),
     ],
@@ -202,20 +134,6 @@ function spmmKernel(blocks: number[], prefetch: number): WasmFunction {
       i32.const 2
       i32.shl
       local.set $rowBytes
-      ;; peLast = &indices[indptr[r1] - 1] (prefetch clamp)
-      local.get $indices
-      local.get $indptr
-      local.get $r1
-      i32.const 2
-      i32.shl
-      i32.add
-      i32.load
-      i32.const 1
-      i32.sub
-      i32.const 2
-      i32.shl
-      i32.add
-      local.set $peLast
       local.get $r0
       local.set $r
       block $done
@@ -253,7 +171,7 @@ function spmmKernel(blocks: number[], prefetch: number): WasmFunction {
           local.set $peEnd
           i32.const 0
           local.set $cb
-          ${blocks.map((w) => spmmPass(w, prefetch)).join('\n')}
+          ${blocks.map((w) => spmmPass(w)).join('\n')}
           local.get $r
           i32.const 1
           i32.add
@@ -1361,13 +1279,13 @@ const adamKernel = elementwise(
 );
 
 /** All kernels of the module, in export order (`spmmBlocks`: column block widths, for tuning). */
-export function kernels(spmmBlocks: number[] = SPMM_BLOCKS, spmmPrefetch = SPMM_PREFETCH): WasmFunction[] {
-  return [spmmKernel(spmmBlocks, spmmPrefetch), sddmmKernel, gemmNnKernel, gemmTnKernel, gemmNtKernel, axpbyKernel, adamKernel, ...mathKernels()];
+export function kernels(spmmBlocks: number[] = SPMM_BLOCKS): WasmFunction[] {
+  return [spmmKernel(spmmBlocks), sddmmKernel, gemmNnKernel, gemmTnKernel, gemmNtKernel, axpbyKernel, adamKernel, ...mathKernels()];
 }
 
 /** Assembles the kernel module for a memory import of the given limits. */
-export function kernelModuleBytes(maxPages: number, spmmBlocks: number[] = SPMM_BLOCKS, spmmPrefetch = SPMM_PREFETCH): Uint8Array<ArrayBuffer> {
-  return assemble({ memory: { minPages: 1, maxPages, shared: true }, functions: kernels(spmmBlocks, spmmPrefetch) });
+export function kernelModuleBytes(maxPages: number, spmmBlocks: number[] = SPMM_BLOCKS): Uint8Array<ArrayBuffer> {
+  return assemble({ memory: { minPages: 1, maxPages, shared: true }, functions: kernels(spmmBlocks) });
 }
 
 /** Signatures of the exported kernels as seen from JavaScript (all pointers are byte offsets). */

@@ -33,16 +33,6 @@ const C1 = 0.693359375;
 const C2 = -2.12194440e-4;
 const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
 
-/** Locals that {@link expParts} needs (prefix `ex`), by vector/scalar flavour. */
-export function expLocals(vec: boolean): [string, 'v128' | 'f32' | 'i32'][] {
-  const t = vec ? 'v128' : 'f32';
-  return [
-    ['exX', t],
-    ['exF', t],
-    ['exR', t],
-  ];
-}
-
 /**
  * Code computing, from the value of local `$x`, the locals `$p2` = 2ⁿ and `$q` = r + r²·P(r) with
  * e^x = p2·q + p2 and e^x − 1 = p2·q + (p2 − 1). `p2` and `q` must be declared by the caller

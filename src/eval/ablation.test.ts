@@ -73,7 +73,7 @@ test('ablate: every cell × seed is a tracked run, the table holds mean ± sd of
   assert.ok(probeReport.cells[1].test['recall@20'].mean > probeReport.cells[0].test['recall@20'].mean, 'text similarity beats popularity on the demo tastes');
 
   // a trained model with 2 seeds: the numbers are the runs' numbers, read back from the run store
-  const mf = await runAblation({ lake, name, split: 'r', model: 'mf', grid: { dim: ['4', '8'] }, params: { epochs: 6, evalEvery: 3, batch: 256, lr: 0.01 }, seeds: 2, firstSeed: 5, ks: [20] });
+  const mf = await runAblation({ lake, name, split: 'r', model: 'mf', grid: { dim: ['4', '8'] }, params: { epochs: 6, eval_every: 3, batch: 256, lr: 0.01 }, seeds: 2, firstSeed: 5, ks: [20] });
   assert.deepEqual(mf.seeds, [5, 6]);
   const store = await RunStore.open(lake);
   for (const cell of mf.cells) {

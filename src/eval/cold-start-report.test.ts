@@ -72,7 +72,7 @@ test('cold-start items and fold-in reports on a demo cold-item split: model, ana
   assert.equal(text.users, random.users);
   assert.ok(text.metrics['recall@10'] > 1.5 * random.metrics['recall@10'], `text ${text.metrics['recall@10']} vs random ${random.metrics['recall@10']}`);
 
-  const mf = await runTraining({ lake, name, split: 'cold', model: 'mf', params: { dim: 16, epochs: 20, evalEvery: 5, batch: 256, lr: 0.01 }, ks: [10, 20] });
+  const mf = await runTraining({ lake, name, split: 'cold', model: 'mf', params: { dim: 16, epochs: 20, eval_every: 5, batch: 256, lr: 0.01 }, ks: [10, 20] });
   const withModel = await coldItemsReport({ lake, runId: mf.run_id, ks: [10, 20] });
   const m = withModel.results[0];
   assert.equal(m.method, 'model:mf');

@@ -25,7 +25,7 @@ test('a GAT run serves its attention weights: train edges carry the model’s at
   const demo = await generateDemo({ out: join(dir, 'demo'), seed: 7, users: 120, items: 100, catalogItems: 100, images: false, format: 'amazon2018' });
   await ingest({ format: 'amazon2018', inputs: [demo.files.meta, demo.files.reviews], lake, name: 'demo', progress: () => silentProgress });
   await runSplit(lake, 'demo', 'default', splitOptionsFromConfig(loadConfig()));
-  const gat = await runTraining({ lake, name: 'demo', split: 'default', model: 'gat', params: { epochs: 2, evalEvery: 1, dim: 16 }, ks: [20] });
+  const gat = await runTraining({ lake, name: 'demo', split: 'default', model: 'gat', params: { epochs: 2, eval_every: 1, dim: 16 }, ks: [20] });
   const summary = await buildServingBundle({ lake, name: 'demo', runId: gat.run_id, threads: 1 });
   assert.equal(summary.attention, true);
   assert.equal(summary.item_graph, null);

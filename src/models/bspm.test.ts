@@ -105,18 +105,18 @@ function referenceBspm(model: BspmModel): Float64Array {
     for (let i = 0; i < I; i++) if (r[i]) for (let j = 0; j < k; j++) coef[j] += v[i * k + j] / Math.sqrt(itemDegree[i]);
     const idl = new Float64Array(I);
     for (let i = 0; i < I; i++) for (let j = 0; j < k; j++) idl[i] += coef[j] * v[i * k + j] * Math.sqrt(itemDegree[i]);
-    const blurred = odeint(blurF, r, Number(p.blurT), Number(p.blurSteps), String(p.blurSolver));
+    const blurred = odeint(blurF, r, Number(p.blur_t), Number(p.blur_steps), String(p.blur_solver));
     const b = blurred[blurred.length - 1];
-    const s0 = p.finalSharpening ? b.map((val, t) => val + Number(p.beta) * idl[t]) : b;
-    const sharpened = odeint(sharpF, s0, Number(p.sharpenT), Number(p.sharpenSteps), String(p.sharpenSolver));
+    const s0 = p.final_sharpening ? b.map((val, t) => val + Number(p.beta) * idl[t]) : b;
+    const sharpened = odeint(sharpF, s0, Number(p.sharpen_t), Number(p.sharpen_steps), String(p.sharpen_solver));
     let u2: Float64Array;
-    if (p.tPointCombination) {
+    if (p.t_point_combination) {
       const states = [...blurred.slice(1), ...sharpened.slice(1)];
       u2 = new Float64Array(I).map((_, t) => states.reduce((s, x) => s + x[t], 0) / states.length);
     } else {
       u2 = sharpened[sharpened.length - 1];
     }
-    const ret = p.finalSharpening ? u2 : u2.map((val, t) => val + Number(p.beta) * idl[t]);
+    const ret = p.final_sharpening ? u2 : u2.map((val, t) => val + Number(p.beta) * idl[t]);
     out.set(ret, u * I);
   }
   return out;
@@ -125,9 +125,9 @@ function referenceBspm(model: BspmModel): Float64Array {
 test('bspm scores equal the reference getUsersRating for the Gowalla defaults and the other variants', async () => {
   const variants: Record<string, unknown>[] = [
     { k: 6 }, // factor_dim, β 0.2, Euler blur 1 step T 1, RK4 sharpen 1 step T 2.5, final sharpening
-    { k: 6, finalSharpening: false },
-    { k: 6, tPointCombination: true, blurSteps: 2, sharpenSteps: 3, sharpenT: 1.2, sharpenSolver: 'euler' },
-    { k: 6, tPointCombination: true, finalSharpening: false, blurSteps: 3, blurSolver: 'rk4', blurT: 0.8 },
+    { k: 6, final_sharpening: false },
+    { k: 6, t_point_combination: true, blur_steps: 2, sharpen_steps: 3, sharpen_t: 1.2, sharpen_solver: 'euler' },
+    { k: 6, t_point_combination: true, final_sharpening: false, blur_steps: 3, blur_solver: 'rk4', blur_t: 0.8 },
     { k: 0 },
   ];
   for (const params of variants) {
@@ -156,14 +156,14 @@ test('bspm beats popularity on held-out items of a data set with two planted tas
 });
 
 test('bspm survives a save/load round trip with identical scores', async () => {
-  const model = await fit({ k: 4, beta: 0.5, sharpenT: 1.7 });
+  const model = await fit({ k: 4, beta: 0.5, sharpen_t: 1.7 });
   const dir = await tempDir();
   try {
     await model.save(dir);
     const loaded = (await bspmSpec.load(dir, splitFromLists(I, lists, testLists))) as BspmModel;
     try {
       assert.deepEqual(await scoresOf(loaded, allUsers), await scoresOf(model, allUsers));
-      assert.equal(loaded.state.params.sharpenT, 1.7);
+      assert.equal(loaded.state.params.sharpen_t, 1.7);
     } finally {
       loaded.dispose();
     }

@@ -7,9 +7,9 @@
  *   ideal filter idl_u = r_u D_I^{-1/2} V_k V_kᵀ D_I^{1/2}
  *   sharpening   ds/dt = −s P̃,                                               t ∈ [0, T_s]
  *
- * "Final sharpening" (the paper's early merge, BSPM-EM; `finalSharpening = true`, the default):
+ * "Final sharpening" (the paper's early merge, BSPM-EM; `final_sharpening = true`, the default):
  * s(0) = x(T_b) + β·idl_u and the score is s(T_s). Otherwise (late merge, BSPM-LM): s(0) = x(T_b) and
- * the score is s(T_s) + β·idl_u. With `tPointCombination` the score averages the grid states
+ * the score is s(T_s) + β·idl_u. With `t_point_combination` the score averages the grid states
  * x(t_1..t_Kb) and s(t_1..t_Ks) instead of taking s(T_s) (plus β·idl_u in the late-merge variant).
  *
  * Note on the sharpening form: −s P̃ = s L̃ − s, i.e. the reversed heat equation ds/dt = +L̃ s plus a
@@ -65,14 +65,14 @@ interface BspmSettings {
 function settings(p: Params): BspmSettings {
   return {
     beta: Number(p.beta),
-    blurT: Number(p.blurT),
-    blurSteps: Number(p.blurSteps),
-    blurSolver: String(p.blurSolver) as OdeMethod,
-    sharpenT: Number(p.sharpenT),
-    sharpenSteps: Number(p.sharpenSteps),
-    sharpenSolver: String(p.sharpenSolver) as OdeMethod,
-    finalSharpening: Boolean(p.finalSharpening),
-    tPointCombination: Boolean(p.tPointCombination),
+    blurT: Number(p.blur_t),
+    blurSteps: Number(p.blur_steps),
+    blurSolver: String(p.blur_solver) as OdeMethod,
+    sharpenT: Number(p.sharpen_t),
+    sharpenSteps: Number(p.sharpen_steps),
+    sharpenSolver: String(p.sharpen_solver) as OdeMethod,
+    finalSharpening: Boolean(p.final_sharpening),
+    tPointCombination: Boolean(p.t_point_combination),
   };
 }
 
@@ -179,19 +179,19 @@ export const bspmSpec: ModelSpec = registerModel({
   params: {
     k: { default: 448, min: 0, doc: 'factor_dim: top right singular vectors of R̃ in the ideal low-pass filter (0 = none)' },
     beta: { default: 0.2, min: 0, doc: 'idl_beta: weight β of the ideal low-pass filter' },
-    blurT: { default: 1, min: 0, doc: 'T_b: end time of the blurring ODE dx/dt = x P̃ − x' },
-    blurSteps: { default: 1, min: 1, max: 1000, doc: 'K_b: steps of the blurring solver' },
-    blurSolver: { default: 'euler', choices: SOLVERS, doc: 'solver of the blurring ODE' },
-    sharpenT: { default: 2.5, min: 0, doc: 'T_s: end time of the sharpening ODE ds/dt = −s P̃' },
-    sharpenSteps: { default: 1, min: 1, max: 1000, doc: 'K_s: steps of the sharpening solver' },
-    sharpenSolver: { default: 'rk4', choices: SOLVERS, doc: 'solver of the sharpening ODE' },
-    finalSharpening: { default: true, doc: 'early merge: add β·ideal before sharpening (true) or after it (false)' },
-    tPointCombination: { default: false, doc: 'average the states at every solver step instead of the final state' },
+    blur_t: { default: 1, min: 0, doc: 'T_b: end time of the blurring ODE dx/dt = x P̃ − x' },
+    blur_steps: { default: 1, min: 1, max: 1000, doc: 'K_b: steps of the blurring solver' },
+    blur_solver: { default: 'euler', choices: SOLVERS, doc: 'solver of the blurring ODE' },
+    sharpen_t: { default: 2.5, min: 0, doc: 'T_s: end time of the sharpening ODE ds/dt = −s P̃' },
+    sharpen_steps: { default: 1, min: 1, max: 1000, doc: 'K_s: steps of the sharpening solver' },
+    sharpen_solver: { default: 'rk4', choices: SOLVERS, doc: 'solver of the sharpening ODE' },
+    final_sharpening: { default: true, doc: 'early merge: add β·ideal before sharpening (true) or after it (false)' },
+    t_point_combination: { default: false, doc: 'average the states at every solver step instead of the final state' },
     oversample: { default: 64, min: 0, doc: 'randomized SVD: extra random directions beyond k' },
-    powerIters: { default: 4, min: 0, max: 50, doc: 'randomized SVD: power (subspace) iterations' },
+    power_iters: { default: 4, min: 0, max: 50, doc: 'randomized SVD: power (subspace) iterations' },
   },
   async fit(ctx: FitContext): Promise<Recommender> {
-    const progress = ctx.progress('bspm: randomized SVD', Number(ctx.params.powerIters) + 2);
+    const progress = ctx.progress('bspm: randomized SVD', Number(ctx.params.power_iters) + 2);
     try {
       return fitBspm(ctx.data, ctx.params, ctx.seed, (done) => progress.update(done));
     } finally {

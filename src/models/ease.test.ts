@@ -70,7 +70,7 @@ test('low-rank EASE at full rank ranks unseen items exactly as dense EASE (the W
   const small = randomLists(5, 80, 40, 0.15);
   const d = splitFromLists(40, small, small.map(() => [0]));
   const dense = (await fit({ lambda: 3, variant: 'dense' }, d)) as DenseEase;
-  const low = (await fit({ lambda: 3, variant: 'lowrank', rank: 40, oversample: 0, powerIters: 8 }, d)) as LowRankEase;
+  const low = (await fit({ lambda: 3, variant: 'lowrank', rank: 40, oversample: 0, power_iters: 8 }, d)) as LowRankEase;
   assert.equal(low.variant, 'lowrank');
   const users = [0, 1, 2, 3, 4, 5];
   const a = await scoresOf(dense, users);

@@ -7,7 +7,7 @@
  * Λ = λI (EASE), or λI + p/(1−p)·diag(G) with `dropout` p > 0 (EDLAE, Steck 2020: the closed form of a
  * denoising linear autoencoder with dropout p, which emphasises the diagonal).
  *
- * Variants (`variant`, chosen by `auto` from the memory budget `memoryMb`):
+ * Variants (`variant`, chosen by `auto` from the memory budget `memory_mb`):
  * - `dense`: G as a dense I × I float32 matrix and P by the core's SPD inverse (4/3·I³ flops); needs about
  *   20·I² bytes at the peak (4,385 items: 0.4 GB; 63K items: 80 GB — out of reach).
  * - `lowrank`: G ≈ V E Vᵀ + D, the top-r eigenpairs of G (randomized SVD of X: E = σ²) plus the diagonal
@@ -330,14 +330,14 @@ export async function fitEase(
   report: (step: number, lambda: number, metrics: Record<string, number>, seconds: number) => void = () => {},
 ): Promise<EaseModel> {
   const n = data.numItems;
-  const variant = params.variant === 'auto' ? chooseEaseVariant(n, Number(params.memoryMb)) : (params.variant as 'dense' | 'lowrank');
+  const variant = params.variant === 'auto' ? chooseEaseVariant(n, Number(params.memory_mb)) : (params.variant as 'dense' | 'lowrank');
   const dropout = Number(params.dropout);
   const grid = lambdaGrid(params);
   const userItems = distinctRows(data.numUsers, n, data.train);
   let gram: Float32Array | null = null;
   let factors: GramFactors | null = null;
   if (variant === 'dense') gram = denseGram(userItems, data.numUsers, n);
-  else factors = gramFactors(userItems, data.numUsers, n, Number(params.rank), Number(params.oversample), Number(params.powerIters), seed);
+  else factors = gramFactors(userItems, data.numUsers, n, Number(params.rank), Number(params.oversample), Number(params.power_iters), seed);
   const build = (lambda: number): EaseModel =>
     gram ? new DenseEase(data.numUsers, n, data.train, lambda, dropout, denseEaseWeights(gram, n, lambda, dropout)) : new LowRankEase(data.numUsers, n, data.train, lambda, dropout, factors!);
   let best: { model: EaseModel; value: number } | null = null;
@@ -381,11 +381,11 @@ export const easeSpec: ModelSpec = registerModel({
     lambda: { default: 0, min: 0, doc: 'L2 weight λ; 0 = chosen on valid NDCG@20 from grid' },
     grid: { default: '20,50,100,200,500,1000', doc: 'λ values tried when lambda = 0 (comma-separated)' },
     dropout: { default: 0, min: 0, max: 0.95, doc: 'EDLAE dropout p: Λ = λI + p/(1−p)·diag(XᵀX) (0 = plain EASE)' },
-    variant: { default: 'auto', choices: ['auto', 'dense', 'lowrank'], doc: 'dense I×I inverse, low-rank + diagonal Gram, or auto (dense when it fits memoryMb)' },
-    memoryMb: { default: 2048, min: 1, doc: 'auto: the dense variant when its peak (≈ 20·I² bytes) fits in this many MB' },
+    variant: { default: 'auto', choices: ['auto', 'dense', 'lowrank'], doc: 'dense I×I inverse, low-rank + diagonal Gram, or auto (dense when it fits memory_mb)' },
+    memory_mb: { default: 2048, min: 1, doc: 'auto: the dense variant when its peak (≈ 20·I² bytes) fits in this many MB' },
     rank: { default: 512, min: 1, doc: 'lowrank: eigenpairs r of XᵀX kept (randomized SVD of X)' },
     oversample: { default: 64, min: 0, doc: 'lowrank: randomized SVD extra directions' },
-    powerIters: { default: 4, min: 0, max: 50, doc: 'lowrank: randomized SVD power iterations' },
+    power_iters: { default: 4, min: 0, max: 50, doc: 'lowrank: randomized SVD power iterations' },
   },
   async fit(ctx: FitContext): Promise<Recommender> {
     const grid = lambdaGrid(ctx.params);

@@ -37,7 +37,7 @@ test('on a toy model with item clusters, the items of the history’s cluster ra
 test('fold-in over a trained MF: a synthetic user’s held-out items rank far better than random, close to the learned user vectors', async (t) => {
   t.after(() => shutdownPool());
   const data = plantedSplit(5, 120, 120, 12);
-  const model = await getModel('mf').fit(fitContext(data, { dim: 16, lr: 0.02, batch: 128, epochs: 40, evalEvery: 10, patience: 100 }));
+  const model = await getModel('mf').fit(fitContext(data, { dim: 16, lr: 0.02, batch: 128, epochs: 40, eval_every: 10, patience: 100 }));
   const emb = model.embeddings!()!;
   // A new user of group 1 (items 60..119) with 4 known items; held out: 10 other group-1 items.
   const history = [61, 64, 70, 83];

@@ -143,7 +143,7 @@ function checkGradients(name: string, model: GatModel, dropoutSeed: number | nul
 }
 
 test('loss gradients w.r.t. embeddings and attention vectors match central finite differences (light attention, degree norm, dropout mask fixed)', () => {
-  const model = new GatModel(tiny(), { dim: 4, layers: 2, heads: 2, attnDropout: 0.3, l2: 0.01, initStd: 0.5, attnInitStd: 0.5 }, 3);
+  const model = new GatModel(tiny(), { dim: 4, layers: 2, heads: 2, attn_dropout: 0.3, reg: 0.01, init_std: 0.5, attn_init_std: 0.5 }, 3);
   try {
     checkGradients('identity/degree', model, 1234);
   } finally {
@@ -160,17 +160,17 @@ test('loss gradients match finite differences for the full GAT variant (linear W
       dim: 4,
       layers: 2,
       heads: 2,
-      attnDropout: 0,
+      attn_dropout: 0,
       transform: 'linear',
-      headMerge: 'concat',
+      head_merge: 'concat',
       activation: 'elu',
-      selfLoops: true,
+      self_loops: true,
       norm: 'softmax',
-      ratingWeighted: 'logit',
-      layerCombination: 'concat-proj',
-      l2: 0.01,
-      initStd: 0.5,
-      attnInitStd: 0.5,
+      rating_weighted: 'logit',
+      readout: 'concat-proj',
+      reg: 0.01,
+      init_std: 0.5,
+      attn_init_std: 0.5,
     },
     4,
     features,
@@ -184,7 +184,7 @@ test('loss gradients match finite differences for the full GAT variant (linear W
 });
 
 test('dot-product attention and rating-weighted messages have correct gradients too', () => {
-  const model = new GatModel(tiny(true), { dim: 4, layers: 1, heads: 1, attnDropout: 0, attention: 'dot', ratingWeighted: 'message', l2: 0, initStd: 0.5 }, 9);
+  const model = new GatModel(tiny(true), { dim: 4, layers: 1, heads: 1, attn_dropout: 0, attention: 'dot', rating_weighted: 'message', reg: 0, init_std: 0.5 }, 9);
   try {
     checkGradients('dot/message', model, null);
   } finally {
@@ -193,7 +193,7 @@ test('dot-product attention and rating-weighted messages have correct gradients 
 });
 
 test('attention weights sum to 1 over each node’s incoming edges, in every layer', () => {
-  const model = new GatModel(tiny(), { dim: 8, layers: 2, heads: 3, selfLoops: true, attnInitStd: 1, initStd: 1 }, 1);
+  const model = new GatModel(tiny(), { dim: 8, layers: 2, heads: 3, self_loops: true, attn_init_std: 1, init_std: 1 }, 1);
   try {
     const { indptr, rows } = model.adjacency;
     for (let l = 0; l < 2; l++) {
@@ -215,7 +215,7 @@ test('attention weights sum to 1 over each node’s incoming edges, in every lay
 });
 
 test('rating-weighted logits make a node attend more to its highly rated neighbours', () => {
-  const model = new GatModel(tiny(true), { dim: 4, layers: 1, heads: 1, ratingWeighted: 'logit', ratingScale: 2, attnInitStd: 0 }, 1);
+  const model = new GatModel(tiny(true), { dim: 4, layers: 1, heads: 1, rating_weighted: 'logit', rating_scale: 2, attn_init_std: 0 }, 1);
   try {
     const alpha = model.attention(0);
     // user 2 rated items 0, 2, 3, 4 with 1, 5, 5, 2
@@ -230,7 +230,7 @@ test('rating-weighted logits make a node attend more to its highly rated neighbo
 test('training is deterministic for a seed and differs across seeds', async () => {
   const data = planted(1);
   const run = async (seed: number) => {
-    const m = new GatModel(data, { dim: 8, batchSize: 128, lr: 0.01 }, seed);
+    const m = new GatModel(data, { dim: 8, batch: 128, lr: 0.01 }, seed);
     for (let e = 1; e <= 2; e++) await m.trainEpoch(e);
     const emb = m.embeddings();
     m.dispose();
@@ -248,7 +248,7 @@ test('a saved and loaded model gives identical scores and explanations', async (
   const data = planted(2);
   const dir = await mkdtemp(join(tmpdir(), 'pp-gat-'));
   try {
-    const m = new GatModel(data, { dim: 8, batchSize: 128, lr: 0.01, layerCombination: 'concat-proj', transform: 'linear' }, 5);
+    const m = new GatModel(data, { dim: 8, batch: 128, lr: 0.01, readout: 'concat-proj', transform: 'linear' }, 5);
     await m.trainEpoch(1);
     await m.save(dir);
     const loaded = (await gatSpec.load(dir, data)) as GatModel;
@@ -268,7 +268,7 @@ test('a saved and loaded model gives identical scores and explanations', async (
 
 test('explain lists the user’s train items and the item’s users with their attention weights, by contribution', () => {
   const data = tiny();
-  const model = new GatModel(data, { dim: 8, layers: 2, heads: 2, attnInitStd: 1, initStd: 1 }, 2);
+  const model = new GatModel(data, { dim: 8, layers: 2, heads: 2, attn_init_std: 1, init_std: 1 }, 2);
   try {
     const x = model.explain(2, 1, 10);
     assert.deepEqual(x.items.map((n) => n.id).sort(), [0, 2, 3, 4]);
@@ -290,7 +290,7 @@ test('gat learns planted user groups and beats a popularity ranking within a few
   const dir = await mkdtemp(join(tmpdir(), 'pp-gat-fit-'));
   const t0 = performance.now();
   try {
-    const model = await fitGat(context(data, { dim: 16, batchSize: 256, lr: 0.02, epochs: 40, evalEvery: 5, patience: 3 }, dir));
+    const model = await fitGat(context(data, { dim: 16, batch: 256, lr: 0.02, epochs: 40, eval_every: 5, patience: 3 }, dir));
     const counts = new Float32Array(data.numItems);
     for (const i of data.train.indices) counts[i]++;
     const pop: Recommender = {
@@ -316,7 +316,7 @@ test('an interrupted fit resumes from its last checkpoint (parameters and Adam m
   const data = planted(4);
   const dir = await mkdtemp(join(tmpdir(), 'pp-gat-resume-'));
   try {
-    const params = { dim: 8, batchSize: 128, lr: 0.01, evalEvery: 1, patience: 10, negatives: 'hard', hardCandidates: 4 };
+    const params = { dim: 8, batch: 128, lr: 0.01, eval_every: 1, patience: 10, negatives: 'hard', hard_candidates: 4 };
     const epochs: number[] = [];
     const ctx = (extra: Partial<FitContext>): FitContext => ({ ...context(data, params, dir), onEpoch: (r) => epochs.push(r.epoch), ...extra });
     const first = await fitGat(ctx({ params: { ...params, epochs: 2 } }));
@@ -338,8 +338,8 @@ test('gat is registered with documented defaults and refuses inconsistent option
   assert.equal(gatSpec.params.layers.default, 2);
   assert.equal(gatSpec.params.heads.default, 2);
   assert.equal(gatSpec.params.dim.default, 64);
-  assert.equal(gatSpec.params.attnDropout.default, 0.1);
-  assert.equal(gatSpec.params.layerCombination.default, 'mean');
-  assert.throws(() => new GatModel(tiny(), { headMerge: 'concat' }, 1), /PP_MODEL_PARAM|needs transform/);
+  assert.equal(gatSpec.params.attn_dropout.default, 0.1);
+  assert.equal(gatSpec.params.readout.default, 'mean');
+  assert.throws(() => new GatModel(tiny(), { head_merge: 'concat' }, 1), /PP_MODEL_PARAM|needs transform/);
   assert.throws(() => new GatModel(tiny(), { heads: 0 }, 1), /heads/);
 });

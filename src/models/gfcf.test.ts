@@ -51,7 +51,7 @@ function denseGfcf(k: number, alpha: number): Float64Array {
 const allUsers = Array.from({ length: U }, (_, u) => u);
 
 test('gfcf scores equal the dense linear filter plus α times the ideal low-pass filter', async () => {
-  const model = await fit({ k: 5, alpha: 0.3, oversample: 10, powerIters: 10 });
+  const model = await fit({ k: 5, alpha: 0.3, oversample: 10, power_iters: 10 });
   try {
     const got = await scoresOf(model, allUsers);
     const want = denseGfcf(5, 0.3);

@@ -90,10 +90,10 @@ export const gfcfSpec: ModelSpec = registerModel({
     k: { default: 256, min: 0, doc: 'top right singular vectors of R̃ in the ideal low-pass filter (0 = linear filter only)' },
     alpha: { default: 0.3, min: 0, doc: 'weight α of the ideal low-pass filter' },
     oversample: { default: 64, min: 0, doc: 'randomized SVD: extra random directions beyond k' },
-    powerIters: { default: 4, min: 0, max: 50, doc: 'randomized SVD: power (subspace) iterations' },
+    power_iters: { default: 4, min: 0, max: 50, doc: 'randomized SVD: power (subspace) iterations' },
   },
   async fit(ctx: FitContext): Promise<Recommender> {
-    const progress = ctx.progress('gfcf: randomized SVD', Number(ctx.params.powerIters) + 2);
+    const progress = ctx.progress('gfcf: randomized SVD', Number(ctx.params.power_iters) + 2);
     try {
       return fitGfcf(ctx.data, ctx.params, ctx.seed, (done) => progress.update(done));
     } finally {

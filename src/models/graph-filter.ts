@@ -52,6 +52,7 @@ import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { loadState, saveState } from '../train/checkpoint.js';
+import { migrateParams } from './param-names.js';
 import type { Csr as IndexCsr } from '../eval/csr.js';
 import {
   allocF32,
@@ -764,7 +765,7 @@ export function fitSpectralState(
 ): SpectralState {
   const k = clampRank(Number(params.k), data);
   if (k > 0 && Number(params[weightParam]) !== 0) {
-    const svd = graph.topSingular({ rank: k, oversample: Number(params.oversample), powerIters: Number(params.powerIters), seed, onStep });
+    const svd = graph.topSingular({ rank: k, oversample: Number(params.oversample), powerIters: Number(params.power_iters), seed, onStep });
     return { v: svd.v, k, singularValues: svd.values, params: { ...params } };
   }
   return { v: allocF32(0), k: 0, singularValues: new Float64Array(0), params: { ...params } };
@@ -810,7 +811,7 @@ export async function loadSpectral(dir: string, model: string, data: SplitData):
   heapV.set(v);
   return {
     graph,
-    state: { v: heapV, k, singularValues: Float64Array.from(saved.tensors.singular_values ?? []), params: meta.params ?? {} },
+    state: { v: heapV, k, singularValues: Float64Array.from(saved.tensors.singular_values ?? []), params: migrateParams(meta.params ?? {}) },
   };
 }
 

@@ -28,7 +28,7 @@ function fixedBatch(): BprBatch {
 
 function lightgcn(overrides: Record<string, unknown>, data: SplitData = tiny, seed = 3): LightGcnModel {
   const params = resolveParams(lightGcnSpec, overrides);
-  return new LightGcnModel(data, bprConfig(params), seed, params, params.layers as number, params.ratingWeighted as boolean);
+  return new LightGcnModel(data, bprConfig(params), seed, params, params.layers as number, params.rating_weighted as boolean);
 }
 
 /** Float64 LightGCN of the tiny graph: dense Â from the interaction lists, K products, layer mean. */
@@ -90,7 +90,7 @@ test('rating-weighted edges use the ratings before normalisation, and fall back 
 
 test('final embeddings are the mean of layers 0..K of Â-propagation (float64 reference)', () => {
   for (const K of [0, 1, 3]) {
-    const model = lightgcn({ dim: 4, layers: K, initStd: 0.5 });
+    const model = lightgcn({ dim: 4, layers: K, init_std: 0.5 });
     const ref = referenceFinal(model.table, 4, K, tiny);
     const { users, items } = model.embeddings();
     const got = new Float64Array([...users, ...items]);
@@ -100,7 +100,7 @@ test('final embeddings are the mean of layers 0..K of Â-propagation (float64 re
 });
 
 test('the batch loss equals BPR on the float64 reference embeddings plus L2 on the layer-0 rows', () => {
-  const model = lightgcn({ dim: 4, layers: 3, reg: 0.2, initStd: 0.5 });
+  const model = lightgcn({ dim: 4, layers: 3, reg: 0.2, init_std: 0.5 });
   const d = 4;
   const U = tiny.numUsers;
   const F = referenceFinal(model.table, d, 3, tiny);
@@ -132,7 +132,7 @@ for (const K of [0, 1, 2, 3]) {
   for (const [path, settings] of Object.entries(paths)) {
     if (K === 0 && path === 'the whole graph') continue;
     test(`the LightGCN batch gradient (K=${K}, last layer over ${path}) matches central finite differences`, () => {
-      const model = lightgcn({ dim: 4, layers: K, reg: 0.5, initStd: 0.7 });
+      const model = lightgcn({ dim: 4, layers: K, reg: 0.5, init_std: 0.7 });
       Object.assign(model, settings);
       const batch = fixedBatch();
       const { grad } = model.batchGradient(batch, 1);
@@ -148,7 +148,7 @@ for (const K of [0, 1, 2, 3]) {
 
 for (const [path, settings] of Object.entries(paths)) {
   test(`the LightGCN BCE gradient (last layer over ${path}) matches central finite differences`, () => {
-    const model = lightgcn({ dim: 8, layers: 3, reg: 0.5, initStd: 0.7, loss: 'bce' });
+    const model = lightgcn({ dim: 8, layers: 3, reg: 0.5, init_std: 0.7, loss: 'bce' });
     Object.assign(model, settings);
     const batch = fixedBatch();
     const { grad } = model.batchGradient(batch, 1);
@@ -173,7 +173,7 @@ test('one LightGCN step gives the same parameters on every path (batch rows, who
 
 test('LightGCN fitted twice with the same seed gives bitwise identical scores, another seed different ones', async () => {
   const data = plantedSplit(3, 40, 40, 8);
-  const params = { dim: 8, epochs: 3, evalEvery: 1, batch: 64, lr: 0.01 };
+  const params = { dim: 8, epochs: 3, eval_every: 1, batch: 64, lr: 0.01 };
   const run = async (seed: number) => {
     const m = await lightGcnSpec.fit(fitContext(data, params, { seed }));
     const s = await scoresOf(m, allUsers(data));
@@ -187,7 +187,7 @@ test('LightGCN fitted twice with the same seed gives bitwise identical scores, a
 
 test('a saved LightGCN model loads with identical scores and final embeddings', async () => {
   const data = plantedSplit(4, 40, 40, 8);
-  const model = await getModel('lightgcn').fit(fitContext(data, { dim: 8, epochs: 2, evalEvery: 1, batch: 64 }));
+  const model = await getModel('lightgcn').fit(fitContext(data, { dim: 8, epochs: 2, eval_every: 1, batch: 64 }));
   const dir = tempWorkDir('lightgcn-save');
   await model.save(dir);
   const loaded = await getModel('lightgcn').load(dir, data);
@@ -201,7 +201,7 @@ test('a saved LightGCN model loads with identical scores and final embeddings', 
 
 test('LightGCN resumed from a checkpoint continues the epoch count and ends where an uninterrupted run does', async () => {
   const data = plantedSplit(8, 40, 40, 8);
-  const params = { dim: 8, epochs: 4, evalEvery: 1, patience: 100, batch: 64, lr: 0.01 };
+  const params = { dim: 8, epochs: 4, eval_every: 1, patience: 100, batch: 64, lr: 0.01 };
   const straight = (await lightGcnSpec.fit(fitContext(data, params, { seed: 2 }))) as LightGcnModel;
   const dir = tempWorkDir('lightgcn-resume');
   const first = (await lightGcnSpec.fit(fitContext(data, { ...params, epochs: 2 }, { seed: 2, workDir: dir }))) as LightGcnModel;
@@ -217,7 +217,7 @@ test('LightGCN resumed from a checkpoint continues the epoch count and ends wher
 test('LightGCN learns planted two-block preferences and beats popularity on test NDCG@20 within seconds', async () => {
   const data = plantedSplit();
   const started = performance.now();
-  const model = await lightGcnSpec.fit(fitContext(data, { dim: 16, lr: 0.02, batch: 128, epochs: 60, evalEvery: 10, patience: 100 }, { budgetSeconds: 5 }));
+  const model = await lightGcnSpec.fit(fitContext(data, { dim: 16, lr: 0.02, batch: 128, epochs: 60, eval_every: 10, patience: 100 }, { budgetSeconds: 5 }));
   const seconds = (performance.now() - started) / 1000;
   const ndcg = (await evaluateRecommender(model, data, 'test', { ks: [20] })).metrics['ndcg@20'];
   const pop = (await evaluateRecommender(popularityModel(data), data, 'test', { ks: [20] })).metrics['ndcg@20'];
@@ -228,7 +228,7 @@ test('LightGCN learns planted two-block preferences and beats popularity on test
 
 test('LightGCN with hard negatives picks candidates from its propagated embeddings and lowers its loss', () => {
   const data = plantedSplit(11, 40, 40, 8);
-  const model = lightgcn({ dim: 8, lr: 0.05, batch: 32, negatives: 'hard', hardCandidates: 4 }, data);
+  const model = lightgcn({ dim: 8, lr: 0.05, batch: 32, negatives: 'hard', hard_candidates: 4 }, data);
   const first = model.trainEpoch(1);
   let last = first;
   for (let e = 2; e <= 8; e++) last = model.trainEpoch(e);

@@ -48,7 +48,7 @@ function checkGradient(model: BprEmbeddingModel, tol: number): void {
 for (const loss of ['bpr', 'bce'] as const) {
   test(`the ${loss.toUpperCase()} + L2 batch gradient of MF matches central finite differences`, () => {
     // a large λ and init so that the L2 term and the curvature of the loss both show
-    const model = mf({ dim: 4, reg: 0.5, initStd: 0.7, loss });
+    const model = mf({ dim: 4, reg: 0.5, init_std: 0.7, loss });
     checkGradient(model, 1e-3);
     model.dispose();
   });
@@ -86,7 +86,7 @@ test('an MF step moves only the rows of the batch (lazy Adam)', () => {
 });
 
 test('hard negatives train on the highest-scoring candidate of each triple', () => {
-  const model = mf({ dim: 4, negatives: 'hard', hardCandidates: 3 });
+  const model = mf({ dim: 4, negatives: 'hard', hard_candidates: 3 });
   const d = 4;
   const U = tiny.numUsers;
   const score = (u: number, i: number) => {
@@ -107,7 +107,7 @@ test('hard negatives train on the highest-scoring candidate of each triple', () 
 
 test('MF fitted twice with the same seed gives bitwise identical scores, another seed different ones', async () => {
   const data = plantedSplit(3, 40, 40, 8);
-  const params = { dim: 8, epochs: 3, evalEvery: 1, batch: 64, lr: 0.01 };
+  const params = { dim: 8, epochs: 3, eval_every: 1, batch: 64, lr: 0.01 };
   const run = async (seed: number) => {
     const m = await mfSpec.fit(fitContext(data, params, { seed }));
     const s = await scoresOf(m, allUsers(data));
@@ -121,7 +121,7 @@ test('MF fitted twice with the same seed gives bitwise identical scores, another
 
 test('a saved MF model loads with identical scores and embeddings, and refuses another split', async () => {
   const data = plantedSplit(4, 40, 40, 8);
-  const model = await getModel('mf').fit(fitContext(data, { dim: 8, epochs: 2, evalEvery: 1, batch: 64 }));
+  const model = await getModel('mf').fit(fitContext(data, { dim: 8, epochs: 2, eval_every: 1, batch: 64 }));
   const dir = tempWorkDir('mf-save');
   await model.save(dir);
   const loaded = await getModel('mf').load(dir, data);
@@ -137,7 +137,7 @@ test('a saved MF model loads with identical scores and embeddings, and refuses a
 
 test('MF resumed from a checkpoint continues the epoch count and ends where an uninterrupted run does', async () => {
   const data = plantedSplit(8, 40, 40, 8);
-  const params = { dim: 8, epochs: 4, evalEvery: 1, patience: 100, batch: 64, lr: 0.01 };
+  const params = { dim: 8, epochs: 4, eval_every: 1, patience: 100, batch: 64, lr: 0.01 };
   const straight = (await mfSpec.fit(fitContext(data, params, { seed: 2 }))) as MfModel;
   const dir = tempWorkDir('mf-resume');
   const first = (await mfSpec.fit(fitContext(data, { ...params, epochs: 2 }, { seed: 2, workDir: dir }))) as MfModel;
@@ -154,7 +154,7 @@ test('MF resumed from a checkpoint continues the epoch count and ends where an u
 test('MF learns planted two-block preferences and beats popularity on test NDCG@20 within seconds', async () => {
   const data = plantedSplit();
   const started = performance.now();
-  const model = await mfSpec.fit(fitContext(data, { dim: 16, lr: 0.02, batch: 128, epochs: 60, evalEvery: 10, patience: 100 }, { budgetSeconds: 5 }));
+  const model = await mfSpec.fit(fitContext(data, { dim: 16, lr: 0.02, batch: 128, epochs: 60, eval_every: 10, patience: 100 }, { budgetSeconds: 5 }));
   const seconds = (performance.now() - started) / 1000;
   const ndcg = (await evaluateRecommender(model, data, 'test', { ks: [20] })).metrics['ndcg@20'];
   const pop = (await evaluateRecommender(popularityModel(data), data, 'test', { ks: [20] })).metrics['ndcg@20'];

@@ -44,14 +44,14 @@ export const BPR_PARAMS = {
   lr: { default: 0.001, min: 0, max: 10, doc: 'Adam learning rate' },
   batch: { default: 2048, min: 1, max: 1 << 24, doc: 'BPR triples per optimiser step' },
   reg: { default: 1e-4, min: 0, doc: 'λ of the L2 penalty on the batch’s (layer-0) embeddings, λ·Σ‖e‖²/(2·batch)' },
-  negatives: { default: 'uniform', choices: ['uniform', 'popularity', 'hard'], doc: 'negative sampling: uniform, popularity^popAlpha, or hard (highest-scoring of hardCandidates)' },
-  hardCandidates: { default: 8, min: 2, max: 1024, doc: 'uniform candidates per triple with negatives=hard' },
-  popAlpha: { default: 0.75, min: 0, max: 4, doc: 'exponent of popularity negatives' },
+  negatives: { default: 'uniform', choices: ['uniform', 'popularity', 'hard'], doc: 'negative sampling: uniform, popularity^pop_alpha, or hard (highest-scoring of hard_candidates)' },
+  hard_candidates: { default: 8, min: 2, max: 1024, doc: 'uniform candidates per triple with negatives=hard' },
+  pop_alpha: { default: 0.75, min: 0, max: 4, doc: 'exponent of popularity negatives' },
   loss: { default: 'bpr', choices: ['bpr', 'bce'], doc: 'bpr: −log σ(x_ui − x_uj); bce: BCE with logits on (u,i)=1 and (u,j)=0' },
   epochs: { default: 1000, min: 1, doc: 'maximum epochs (one triple per train interaction each)' },
-  evalEvery: { default: 5, min: 1, doc: 'validate (NDCG@20 on valid) every this many epochs' },
+  eval_every: { default: 5, min: 1, doc: 'validate (NDCG@20 on valid) every this many epochs' },
   patience: { default: 10, min: 1, doc: 'stop after this many validations without a better NDCG@20' },
-  initStd: { default: 0.1, min: 0, doc: 'standard deviation of the normal initialisation' },
+  init_std: { default: 0.1, min: 0, doc: 'standard deviation of the normal initialisation' },
 } as const satisfies Record<string, ParamSpec>;
 
 export interface BprConfig {
@@ -82,13 +82,13 @@ export function bprConfig(p: Params): BprConfig {
     batch: int('batch'),
     reg: p.reg as number,
     negatives: p.negatives as BprConfig['negatives'],
-    hardCandidates: int('hardCandidates'),
-    popAlpha: p.popAlpha as number,
+    hardCandidates: int('hard_candidates'),
+    popAlpha: p.pop_alpha as number,
     loss: p.loss as BprConfig['loss'],
     epochs: int('epochs'),
-    evalEvery: int('evalEvery'),
+    evalEvery: int('eval_every'),
     patience: int('patience'),
-    initStd: p.initStd as number,
+    initStd: p.init_std as number,
   };
 }
 

@@ -196,3 +196,30 @@ test('mmgat training is deterministic for a seed', async () => {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a stored item–item graph built with another k is cut to ii_k neighbours and symmetrised before mmgat uses it', async () => {
+  const s = syntheticMultimodal({ seed: 2, users: 20, items: 24, cold: 4 });
+  // a stored kNN graph with k = 6 over the text vectors, not symmetric: every item lists items (i + 1 … i + 6) mod I
+  const I = s.data.numItems;
+  const indptr = new Int32Array(I + 1);
+  const indices: number[] = [];
+  const weights: number[] = [];
+  for (let i = 0; i < I; i++) {
+    const row = Array.from({ length: 6 }, (_, k) => [(i + 1 + k) % I, 1 - k / 10] as const).sort((a, b) => a[0] - b[0]);
+    for (const [j, w] of row) {
+      indices.push(j);
+      weights.push(w);
+    }
+    indptr[i + 1] = indices.length;
+  }
+  const stored = { rows: I, cols: I, indptr, indices: Int32Array.from(indices), weights: Float32Array.from(weights) };
+  const content = memoryContent({ text: s.text }, { text: stored });
+  const inputs = await resolveMmgatInputs(s.data, { features: 'text', item_edges: true, ii_modality: 'text', ii_k: 2 } as unknown as Params, content);
+  assert.equal(inputs.graphSource, 'stored');
+  const g = inputs.graph!;
+  const row = (i: number) => Array.from(g.indices.subarray(g.indptr[i], g.indptr[i + 1]));
+  for (let i = 0; i < I; i++) {
+    // its own 2 most similar (i + 1, i + 2) and the items that have i among theirs (i − 1, i − 2)
+    assert.deepEqual(row(i), [(i + I - 2) % I, (i + I - 1) % I, (i + 1) % I, (i + 2) % I].sort((a, b) => a - b), `item ${i}`);
+  }
+});

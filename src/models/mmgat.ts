@@ -1,93 +1,52 @@
 /**
- * mmgat: a multimodal graph attention recommender. Nodes are users (learned embeddings) and items, whose
- * input is computed from their content, so that items without any interaction (cold items) still have one.
- * Two relations (edge types) are propagated, each with its own attention:
+ * mmgat: a multimodal graph attention recommender, configured on the propagation layer
+ * (src/models/propagation/). Users have learned embeddings; an item's input comes from its content, so that
+ * items without any interaction (cold items) still have one. Two relations are propagated, each with its own
+ * attention: user–item (ui, the symmetric train graph, rating-weighted where the split has ratings) and
+ * item–item (ii, the content kNN graph of `ii_modality`, `ii_k` neighbours per item, union-symmetrised).
  *
- *   user–item (ui): the symmetric train graph (u ← i and i ← u), rating-weighted where the split has ratings;
- *   item–item (ii): a kNN graph over item content (cosine similarity; `ii_modality`), union-symmetrised.
+ *     x⁰_i = f(content_i) + ω_i · e_i     f: the fusion MLP over `features` (text, image or both), e: ID embedding,
+ *                                          ω_i = 1 for warm items, 0 for cold ones ('none': x⁰_i = e_i)
+ *     x⁰_u = p_u
+ *     s^r_ij = LeakyReLU(a^{l,r}_dstᵀ x^l_i + a^{l,r}_srcᵀ x^l_j) (+ ii_sim_scale·sim_ij on ii)   ('none': α = 1/deg)
+ *     α^r_ij = softmax_{j ∈ N_r(i)} s^r_ij,   w^r_ij = dropout(α^r_ij) · sqrt(deg_r(i)/deg_r(j)) [· rating/mean]
+ *     h^{l,r}_i = Σ_j w^r_ij x^l_j,   x^{l+1}_n = Σ_r c_r[n] · h^{l,r}_n (+ x^l_n if n has no edge)
+ *                                     (c_r[n] = 1/#relations with edges at n; h^{ii} scaled by `ii_weight`)
  *
- * Item input (row U + i of X⁰, d columns):
- *
- *     x⁰_i = f(content_i) + ω_i · e_i        f: the fusion MLP ({@link FusionMlp}) over the `features` modalities
- *                                            (text, image, or both = 'fused'; learned placeholders where missing),
- *                                            e: learned ID embedding, ω_i = 1 for warm items (train edges), 0 cold
- *     x⁰_u = p_u                             (users: learned)
- *
- * (`features: none` is the ID-only ablation: x⁰_i = e_i for every item.) Layer l, per relation r:
- *
- *     s^r_ij   = LeakyReLU(a^{l,r}_dstᵀ x^l_i + a^{l,r}_srcᵀ x^l_j) (+ sim_ij for r = ii)      (two per-node scores,
- *                                                                                            an edge gather)
- *     α^r_ij   = softmax_{j ∈ N_r(i)} s^r_ij                        (segment softmax per relation)
- *     w^r_ij   = dropout(α^r_ij) · sqrt(deg_r(i) / deg_r(j)) [· rating_ij / mean rating]
- *     h^{l,r}_i = Σ_j w^r_ij x^l_j                                   (SpMM with per-edge values)
- *     x^{l+1}_n = Σ_r c_r[n] · h^{l,r}_n  (+ x^l_n if n has no edge)   (c_r[n] = 1/#relations with edges at n;
- *                                                                   h^{l,ii} scaled by β = `ii_weight`)
- *
- * The degree calibration makes uniform attention equal LightGCN's symmetric normalisation on the ui relation
- * (see src/models/gat.ts, where this was measured), so training learns deviations from it. A cold item has
- * no ui edges: its layers come from its content neighbours only. Averaging the relations per node (instead of
- * summing them) keeps warm and cold items on one scale: on the synthetic cold-item split of mmgat.test.ts,
- * summing gave cold-item NDCG@10 0.13, the per-node mean 0.43 (random 0.08). Negatives are drawn among warm
- * items (`warm_negatives`, see src/models/warm-negatives.ts). Readout: the mean of x⁰ … x^L (LightGCN) or
- * their concatenation (score = Σ_l ⟨x^l_u, x^l_i⟩). Loss: BPR on the readout with the split's sampler
- * (uniform, popularity or hard negatives) + λ/(2b)·Σ‖x⁰‖² over the batch's nodes; Adam on the embeddings, AdamW
- * (`weight_decay`) on the MLP and attention vectors; early stopping on valid NDCG@20 through {@link trainLoop}.
- *
- * Content comes from `FitContext.content` (the split's item vectors per modality and kNN graphs). When the
- * lake has no stored graph for `ii_modality`, the graph is built here from that modality's vectors (exact kNN,
- * k = `ii_k`, for catalogs up to 50,000 items; the HNSW builder above). The graph used is saved with the model.
- *
- * Measured on Amazon Scientific (leave-one-out split `given`: 8,442 users, 4,385 items, ~5 train items per
- * user; USE-lite 512-d text, no images; full ranking; lr 0.005, batch 8192, 2 layers, ii_k 10, attention
- * none unless said; machine load 5–28 on 2 cores, budget-cut runs resumed with `train --resume`):
- *
- * | config | valid NDCG@20 (seed 1) | test NDCG@20 / Recall@20 (3 seeds) |
- * |---|---|---|
- * | features none, item_edges (text kNN), dim 128 (selected on valid) | 0.0975 | 0.0662 ± 0.0006 / 0.1285 ± 0.0003 |
- * | features none, item_edges (text kNN), dim 64 | 0.0895 | 0.0629 ± 0.0006 / 0.1232 ± 0.0013 |
- * | same, additive attention, dim 64 | 0.0843 (15-min budget) | — |
- * | features text, item_edges, dim 64, content_init 0.02 | 0.0634 (stopped at epoch 28; the row above had 0.085 there) | — |
- * | features text, item_edges, additive attention, dim 64 | 0.0657 (stopped at epoch 20) | — |
- * | ID-only references: itemknn tuned on valid / LightGCN dim 64 | 0.0982 / 0.0868 | 0.0648 / 0.0613 ± 0.0010 |
- *
- * On this catalog the text helps through the item–item graph (ID embeddings smoothed over text neighbours,
- * as FREEDOM found for frozen content graphs), while text fed through the fusion MLP as the item input makes
- * the model rank by topic and loses ~0.02 valid NDCG; uniform attention beats learned attention at equal
- * time (and an epoch costs less). On the synthetic cold-item split of the tests the fusion input is what
- * carries cold items. Defaults stay general (features 'fused').
- *
- * {@link MmgatModel.explain} gives the attention behind a (user, item) score: the user's history items, the
- * item's content neighbours and its train users, each with its attention weight and contribution.
+ * Readout: the mean of x⁰ … x^L, or their concatenation. Loss: BPR (negatives among warm items with
+ * `warm_negatives`) + λ/(2b)·Σ‖x⁰‖² over the batch's rows; Adam on embeddings, AdamW on the MLP and attention.
+ * Shapes: X [N × d] (N = U + I), attention vectors [d × 2] per layer and relation, fusion MLP [Σ dims → hidden → d].
+ * Measurements on Amazon Scientific and the design history: docs/decisions/051-mmgat-content-through-the-graph.md.
+ * {@link MmgatModel.explain} gives the attention behind a (user, item) score.
  */
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import type { SplitData } from '../graphs/split-data.js';
-import { buildKnnGraph, csrFromEdges, exactKnn, unionGraph, type KnnGraph } from '../graphs/knn-graph.js';
-import {
-  Adam,
-  Rng,
-  Tape,
-  Tensor,
-  allocF32,
-  allocI32,
-  constant,
-  free,
-  matmul,
-  parameter,
-  transpose,
-  transposeDense,
-  zeroGrad,
-  type Csr,
-  type CsrTransposed,
-} from '../core/index.js';
+import type { KnnGraph } from '../graphs/knn-graph.js';
+import { Tape, Tensor, allocF32, constant, free, parameter, transpose, Rng, type Csr, type CsrTransposed } from '../core/index.js';
 import { FusionMlp, type FusionModality } from '../embeddings/fusion/fusion-mlp.js';
 import { fusionInputs } from '../embeddings/fusion/fusion-bpr.js';
-import { BprSampler, pickHardest, type BprBatch } from '../train/sampler.js';
-import { trainLoop, type TrainableModel } from '../train/trainer.js';
-import { loadState, paramTensors, restoreParamTensors, saveState, type TensorState } from '../train/checkpoint.js';
+import type { BprBatch } from '../train/sampler.js';
+import { trainLoop } from '../train/trainer.js';
+import { loadState, saveState, type TensorState } from '../train/checkpoint.js';
 import { registerModel, resolveParams } from './registry.js';
 import { WarmNegatives } from './warm-negatives.js';
+import { EmbeddingScorer } from './mf.js';
 import type { ContentModality, ContentSource, FitContext, ModelSpec, ParamSpec, Params, Recommender } from './model.js';
+import {
+  degreeCalibration,
+  fitItemGraph,
+  freeCsr,
+  knnItemGraph,
+  liftItemGraph,
+  liftRows,
+  meanPairRatings,
+  perEdge,
+  uniformWeights,
+  userItemGraph,
+} from './propagation/graph.js';
+import { ColumnSelectors, additiveLogits, attentionDropout, propagateEdges, softmaxAttention, uniformAttention, type Relation } from './propagation/attention.js';
+import { TapeGraphModel, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
 
 export const MMGAT_PARAMS = {
   features: {
@@ -97,7 +56,7 @@ export const MMGAT_PARAMS = {
   },
   item_edges: { default: true, doc: 'propagate over the item–item kNN relation as well as user–item' },
   ii_modality: { default: 'text', choices: ['text', 'image', 'fused'], doc: 'content whose kNN graph gives the item–item edges' },
-  ii_k: { default: 10, min: 1, max: 200, doc: 'neighbours per item when the item–item graph is built here (no stored graph)' },
+  ii_k: { default: 10, min: 1, max: 200, doc: 'neighbours per item taken from the item–item kNN graph (stored by plotpointe graph knn, or built here), before union-symmetrisation' },
   ii_weight: { default: 1, min: 0, max: 10, doc: 'β: scale of the item–item messages h^{ii} before they are averaged with h^{ui}' },
   ii_sim_scale: { default: 1, min: 0, max: 100, doc: 'added to the item–item attention logits: ii_sim_scale · cosine similarity' },
   layers: { default: 2, min: 0, max: 6, doc: 'propagation layers L' },
@@ -158,16 +117,8 @@ export interface MmgatExplanation {
   itemUsers: MmgatNeighbour[];
 }
 
-interface Relation {
+interface MmRelation extends Relation {
   name: 'ui' | 'ii';
-  a: Csr;
-  at: CsrTransposed;
-  /** sqrt(deg(i)/deg(j)) [· rating/mean] per edge */
-  weight: Float32Array;
-  /** constant added to the logits (ii: scaled similarity) */
-  bias: Float32Array | null;
-  /** uniform α = 1/deg(i) (attention 'none') */
-  uniform: Float32Array;
   /** raw similarity per edge (ii), for explanations */
   sim: Float32Array | null;
 }
@@ -177,62 +128,6 @@ interface ParamSet {
   itemId: Tensor | null;
   /** per layer, per relation: [d, 2] (a_dst, a_src) */
   att: Tensor[][];
-}
-
-interface Cache {
-  users: Float32Array;
-  items: Float32Array;
-  itemsT: Float32Array | null;
-  /** per relation, per layer: softmax weights per edge (no dropout) */
-  alphas: Float32Array[][];
-}
-
-function freeCsr(a: Csr): void {
-  free(a.indptr);
-  free(a.indices);
-  free(a.values);
-  if ('perm' in a) free((a as CsrTransposed).perm);
-}
-
-/** Builds a CSR (heap) from per-row sorted neighbour lists. */
-function heapCsr(n: number, rows: { cols: number[] }[] | null, indptrIn?: Int32Array, indicesIn?: Int32Array): Csr {
-  let indptr: Int32Array;
-  let indices: Int32Array;
-  if (rows) {
-    indptr = allocI32(n + 1);
-    for (let r = 0; r < n; r++) indptr[r + 1] = indptr[r] + rows[r].cols.length;
-    indices = allocI32(indptr[n], false);
-    for (let r = 0; r < n; r++) indices.set(rows[r].cols, indptr[r]);
-  } else {
-    indptr = allocI32(n + 1, false);
-    indptr.set(indptrIn!);
-    indices = allocI32(indicesIn!.length, false);
-    indices.set(indicesIn!);
-  }
-  return { rows: n, cols: n, indptr, indices, values: allocF32(indices.length, false).fill(1) };
-}
-
-/** Item–item kNN graph over split item ids from one modality's vectors (exact up to 50,000 items), union-symmetrised. */
-export function buildItemGraph(vectors: Float32Array, present: Uint8Array, n: number, d: number, k: number): KnnGraph {
-  if (n > 50000) return buildKnnGraph(vectors, n, d, { k, present, symmetrize: 'union', threads: 1 });
-  const queries: number[] = [];
-  for (let i = 0; i < n; i++) if (present[i]) queries.push(i);
-  const src: number[] = [];
-  const dst: number[] = [];
-  const w: number[] = [];
-  const block = 2048;
-  for (let s = 0; s < queries.length; s += block) {
-    const q = Int32Array.from(queries.slice(s, s + block));
-    const r = exactKnn(vectors, n, d, q, k, { present });
-    for (let t = 0; t < q.length; t++) {
-      for (let c = 0; c < r.counts[t]; c++) {
-        src.push(q[t]);
-        dst.push(r.indices[t * k + c]);
-        w.push(r.sims[t * k + c]);
-      }
-    }
-  }
-  return unionGraph(csrFromEdges(n, n, Int32Array.from(src), Int32Array.from(dst), Float32Array.from(w)));
 }
 
 /** The fusion inputs and item–item graph that the params ask for, from `content` (async: content is loaded lazily). */
@@ -258,12 +153,14 @@ export async function resolveMmgatInputs(data: SplitData, params: Params, conten
   let graphSource = 'none';
   if (q.item_edges) {
     const name = q.ii_modality as ContentModality;
-    graph = content ? await content.itemGraph(name) : null;
+    const stored = content ? await content.itemGraph(name) : null;
+    // a stored graph was built with the graph step's k and symmetrisation: bring it to ii_k, symmetric
+    graph = stored ? fitItemGraph(stored, q.ii_k as number) : null;
     graphSource = 'stored';
     if (!graph) {
       const m = content ? await content.modality(name) : null;
       if (!m) throw need(`item_edges over '${name}' needs ${name} embeddings or a stored knn-${name} graph${name === 'fused' ? ' (plotpointe embed fuse)' : ''}`);
-      graph = buildItemGraph(m.vectors, m.present, data.numItems, m.dim, q.ii_k as number);
+      graph = knnItemGraph(m.vectors, m.present, data.numItems, m.dim, q.ii_k as number);
       graphSource = 'built';
     }
     if (graph.rows !== data.numItems || graph.cols !== data.numItems) {
@@ -274,39 +171,32 @@ export async function resolveMmgatInputs(data: SplitData, params: Params, conten
 }
 
 /** A multimodal GAT over one split (see the module comment). Create it with {@link fitMmgat} or {@link loadMmgat}. */
-export class MmgatModel implements TrainableModel {
+export class MmgatModel extends TapeGraphModel {
   readonly modelName = 'mmgat';
-  readonly numUsers: number;
-  readonly numItems: number;
   readonly params: P;
   readonly d: number;
-  private readonly relations: Relation[];
+  private readonly relations: MmRelation[];
   private readonly fusion: FusionMlp | null;
   private readonly p: ParamSet;
-  private readonly named: [string, Tensor][];
-  private readonly embOpt: Adam;
-  private readonly otherOpt: Adam | null;
-  private readonly dropRng: Rng;
   /** node row of user u = u; of item i = U + i: selections lifting user / item tables into the node table */
   private readonly liftUsers: { s: Csr; st: CsrTransposed };
   private readonly liftItems: { s: Csr; st: CsrTransposed };
   /** [I × d] 1 for warm items (ID embedding allowed), 0 for cold ones */
   private readonly warm: Float32Array | null;
-  private readonly columns: Tensor[];
-  private sampler: BprSampler | null = null;
+  private readonly cols = new ColumnSelectors();
   private warmNeg: WarmNegatives | null = null;
-  private cache: Cache | null = null;
 
   constructor(
-    private readonly data: SplitData,
+    data: SplitData,
     params: Params,
-    readonly seed: number,
+    seed: number,
     readonly inputs: MmgatInputs,
   ) {
+    super(data, seed);
     this.params = resolveParams(mmgatSpec, params) as unknown as P;
     const q = this.params;
-    const U = (this.numUsers = data.numUsers);
-    const I = (this.numItems = data.numItems);
+    const U = data.numUsers;
+    const I = data.numItems;
     const N = U + I;
     const d = (this.d = q.dim);
     const rng = new Rng(seed);
@@ -316,7 +206,7 @@ export class MmgatModel implements TrainableModel {
       this.relations.push(this.itemItemRelation(inputs.graph));
     }
     const users = parameter(rng.fillNormal(allocF32(U * d, false), q.init_std), [U, d]);
-    this.named = [['users', users]];
+    this.named.push(['users', users]);
     let itemId: Tensor | null = null;
     if (q.features === 'none' || q.id_embedding) {
       itemId = parameter(rng.fillNormal(allocF32(I * d, false), q.init_std), [I, d]);
@@ -356,107 +246,55 @@ export class MmgatModel implements TrainableModel {
       }
     }
     this.p = { users, itemId, att };
-    this.embOpt = new Adam(itemId ? [users, itemId] : [users], { lr: q.lr });
-    const others = this.named.filter(([n]) => n !== 'users' && n !== 'itemId').map(([, t]) => t);
-    this.otherOpt = others.length ? new Adam(others, { lr: q.lr, weightDecay: q.weight_decay, decoupled: true }) : null;
-    this.dropRng = new Rng(seed ^ 0x5bd1e995);
-    const lift = (rows: number, cols: number, offset: number) => {
-      const indptr = allocI32(N + 1);
-      for (let n = 0; n < N; n++) indptr[n + 1] = indptr[n] + (n >= offset && n < offset + cols ? 1 : 0);
-      const indices = allocI32(cols, false);
-      for (let c = 0; c < cols; c++) indices[c] = c;
-      const s: Csr = { rows, cols, indptr, indices, values: allocF32(cols, false).fill(1) };
-      return { s, st: transpose(s) };
-    };
-    this.liftUsers = lift(N, U, 0);
-    this.liftItems = lift(N, I, U);
-    const e0 = allocF32(2);
-    e0[0] = 1;
-    const e1 = allocF32(2);
-    e1[1] = 1;
-    this.columns = [constant(e0, [2, 1]), constant(e1, [2, 1])];
+    this.initOptimizers(itemId ? ['users', 'itemId'] : ['users'], { lr: q.lr }, { lr: q.lr, weightDecay: q.weight_decay, decoupled: true });
+    this.liftUsers = liftRows(N, U, 0);
+    this.liftItems = liftRows(N, I, U);
   }
 
-  /** The symmetric user–item relation of the train part (duplicates merged, mean rating per pair). */
-  private userItemRelation(): Relation {
-    const { numUsers: U, numItems: I, train } = this.data;
-    const N = U + I;
-    const rows: { cols: number[]; r: number[] }[] = Array.from({ length: N }, () => ({ cols: [], r: [] }));
+  /** The symmetric user–item relation of the train part (a repeated pair is one edge with its mean rating). */
+  private userItemRelation(): MmRelation {
+    const g = userItemGraph(this.data);
+    const pairRating = meanPairRatings(g, this.data.train.ratings);
     let sum = 0;
     let count = 0;
-    for (let u = 0; u < U; u++) {
-      const byItem = new Map<number, { s: number; n: number }>();
-      for (let e = train.indptr[u]; e < train.indptr[u + 1]; e++) {
-        const i = train.indices[e];
-        const r = train.ratings[e];
-        const acc = byItem.get(i) ?? { s: 0, n: 0 };
-        if (Number.isFinite(r)) {
-          acc.s += r;
-          acc.n++;
-        }
-        byItem.set(i, acc);
-      }
-      for (const i of [...byItem.keys()].sort((a, b) => a - b)) {
-        const acc = byItem.get(i)!;
-        const r = acc.n ? acc.s / acc.n : NaN;
-        if (Number.isFinite(r)) {
-          sum += r;
-          count++;
-        }
-        rows[u].cols.push(U + i);
-        rows[u].r.push(r);
-        rows[U + i].cols.push(u);
-        rows[U + i].r.push(r);
+    for (const r of pairRating) {
+      if (Number.isFinite(r)) {
+        sum += r;
+        count++;
       }
     }
-    const a = heapCsr(N, rows);
     const useRatings = this.params.rating_weighted && count > 0;
     const mean = count ? sum / count : 1;
     if (useRatings && !(mean > 0)) throw ppError('PP_MODEL_PARAM', `mmgat.rating_weighted: the mean train rating is ${mean}`);
-    const flat = rows.flatMap((x) => x.r);
-    return this.relation('ui', a, (e) => (useRatings && Number.isFinite(flat[e]) ? Math.max(flat[e], 0) / mean : 1), null);
+    const r = perEdge(g, pairRating, NaN);
+    const calib = degreeCalibration(g.a, (e) => (useRatings && Number.isFinite(r[e]) ? Math.max(r[e], 0) / mean : 1));
+    return { name: 'ui', a: g.a, at: g.at, calib, msg: null, bias: null, uniform: uniformWeights(g.a), sim: null };
   }
 
-  /** The item–item relation: row U + i lists U + j for the kNN neighbours j of i. */
-  private itemItemRelation(g: KnnGraph): Relation {
-    const U = this.numUsers;
-    const N = U + this.numItems;
-    const indptr = new Int32Array(N + 1);
-    for (let n = 0; n < N; n++) indptr[n + 1] = indptr[n] + (n >= U ? g.indptr[n - U + 1] - g.indptr[n - U] : 0);
-    const indices = new Int32Array(g.indices.length);
-    for (let e = 0; e < indices.length; e++) indices[e] = U + g.indices[e];
-    const a = heapCsr(N, null, indptr, indices);
+  /** The item–item relation: row U + i lists U + j for the kNN neighbours j of i, logits biased by the similarity. */
+  private itemItemRelation(g: KnnGraph): MmRelation {
+    const a = liftItemGraph(g, this.numUsers);
     const sim = Float32Array.from(g.weights);
     const scale = this.params.ii_sim_scale;
-    return this.relation('ii', a, () => 1, sim, scale > 0 ? (e) => scale * sim[e] : null);
-  }
-
-  private relation(name: 'ui' | 'ii', a: Csr, extra: (e: number) => number, sim: Float32Array | null, bias: ((e: number) => number) | null = null): Relation {
-    const N = a.rows;
-    const nnz = a.indices.length;
-    const deg = new Float64Array(N);
-    for (let n = 0; n < N; n++) deg[n] = a.indptr[n + 1] - a.indptr[n];
-    const weight = allocF32(nnz, false);
-    const uniform = allocF32(nnz, false);
-    const b = bias ? allocF32(nnz, false) : null;
-    for (let n = 0; n < N; n++) {
-      for (let e = a.indptr[n]; e < a.indptr[n + 1]; e++) {
-        const j = a.indices[e];
-        weight[e] = Math.sqrt(deg[n] / Math.max(deg[j], 1)) * extra(e);
-        uniform[e] = 1 / deg[n];
-        if (b) b[e] = bias!(e);
-      }
+    let bias: Float32Array | null = null;
+    if (scale > 0) {
+      bias = allocF32(sim.length, false);
+      for (let e = 0; e < sim.length; e++) bias[e] = scale * sim[e];
     }
-    return { name, a, at: transpose(a), weight, bias: b, uniform, sim };
+    return { name: 'ii', a, at: transpose(a), calib: degreeCalibration(a), msg: null, bias, uniform: uniformWeights(a), sim };
   }
 
-  /** Trainable tensors by name (tests, checkpoints). */
-  parameters(): Record<string, Tensor> {
-    return Object.fromEntries(this.named);
+  protected sampling(): SamplingConfig {
+    const q = this.params;
+    return { negatives: q.negatives as SamplingConfig['negatives'], hardCandidates: q.hard_candidates, batch: q.batch };
   }
 
-  learningRate(): number {
-    return this.embOpt.lr;
+  protected override onSampler(): void {
+    if (this.params.warm_negatives) this.warmNeg = new WarmNegatives(this.data.train, this.data.coldItems, this.seed);
+  }
+
+  protected override beforeStep(batch: BprBatch): void {
+    this.warmNeg?.replace(batch.users, batch.neg, this.sampler!.negPerPos, batch.size);
   }
 
   // ---- forward -----------------------------------------------------------------------------
@@ -483,26 +321,15 @@ export class MmgatModel implements TrainableModel {
     const q = this.params;
     const xs = [this.inputLayer(tape, p, rng, training)];
     const alphas: Tensor[][] = [];
-    const pDrop = q.dropout;
     for (let l = 0; l < q.layers; l++) {
       const x = xs[l];
       const hs: Tensor[] = [];
       const layerAlphas: Tensor[] = [];
       for (const [k, r] of this.relations.entries()) {
-        let alpha: Tensor;
-        if (q.attention === 'additive') {
-          const tu = tape.matmul(x, p.att[l][k]);
-          const t = tape.matmul(tu, this.columns[0]);
-          const u = tape.matmul(tu, this.columns[1]);
-          let s = tape.leakyRelu(tape.edgeScoreSum(r.a, r.at, t, u), q.leaky_slope);
-          if (r.bias) s = tape.add(s, constant(r.bias, s.shape));
-          alpha = tape.segmentSoftmax(r.a, s);
-        } else {
-          alpha = constant(r.uniform, [r.uniform.length]);
-        }
+        const alpha =
+          q.attention === 'additive' ? softmaxAttention(tape, r, additiveLogits(tape, r, tape.matmul(x, p.att[l][k]), 0, q.leaky_slope, this.cols)) : uniformAttention(r);
         layerAlphas.push(alpha);
-        const dropped = training && rng && pDrop > 0 ? tape.dropout(alpha, pDrop, rng, true) : alpha;
-        const h = tape.spmm(r.a, r.at, x, tape.mul(dropped, constant(r.weight, [r.weight.length])));
+        const h = propagateEdges(tape, r, x, attentionDropout(tape, alpha, q.dropout, rng, training));
         hs.push(r.name === 'ii' && q.ii_weight !== 1 ? tape.scale(h, q.ii_weight) : h);
       }
       xs.push(this.combineRelations(tape, x, hs));
@@ -555,7 +382,7 @@ export class MmgatModel implements TrainableModel {
    */
   lossOn(tape: Tape, users: Int32Array, pos: Int32Array, neg: Int32Array, dropoutSeed?: number | null): Tensor {
     const U = this.numUsers;
-    const rng = dropoutSeed === null ? null : dropoutSeed === undefined ? this.dropRng : new Rng(dropoutSeed);
+    const rng = this.dropoutRng(dropoutSeed);
     const { xs } = this.propagate(tape, this.p, rng, true);
     const fin = this.readout(tape, xs);
     const b = users.length;
@@ -572,105 +399,20 @@ export class MmgatModel implements TrainableModel {
     return tape.add(bpr, tape.l2([tape.gatherRows(xs[0], nodes)], lambda, b));
   }
 
-  /** Loss value of a batch (no dropout, or the mask of `dropoutSeed`); gradients left on the parameters when `backward`. */
-  batchLoss(users: Int32Array, pos: Int32Array, neg: Int32Array, opts: { backward?: boolean; dropoutSeed?: number | null } = {}): number {
-    const tape = new Tape();
-    try {
-      const loss = this.lossOn(tape, users, pos, neg, opts.dropoutSeed ?? null);
-      const v = loss.item();
-      if (opts.backward) tape.backward(loss);
-      return v;
-    } finally {
-      tape.dispose();
-    }
-  }
-
-  private step(batch: BprBatch, hardFrom: Cache | null): number {
-    const n = batch.size;
-    this.warmNeg?.replace(batch.users, batch.neg, this.sampler!.negPerPos, n);
-    let neg = batch.neg.subarray(0, n);
-    if (hardFrom) neg = pickHardest(batch, this.sampler!.negPerPos, (us, its) => this.pairScores(hardFrom, us, its));
-    const tape = new Tape();
-    try {
-      const loss = this.lossOn(tape, batch.users.subarray(0, n), batch.pos.subarray(0, n), neg);
-      const v = loss.item();
-      tape.backward(loss);
-      this.embOpt.step();
-      this.otherOpt?.step();
-      return v;
-    } finally {
-      zeroGrad(this.named.map(([, t]) => t));
-      tape.dispose();
-    }
-  }
-
-  private pairScores(c: Cache, users: Int32Array, items: Int32Array): Float32Array {
-    const D = c.users.length / this.numUsers;
-    const out = new Float32Array(users.length);
-    for (let r = 0; r < users.length; r++) {
-      const a = users[r] * D;
-      const b = items[r] * D;
-      let s = 0;
-      for (let k = 0; k < D; k++) s += c.users[a + k] * c.items[b + k];
-      out[r] = s;
-    }
-    return out;
-  }
-
-  async trainEpoch(): Promise<number> {
-    const q = this.params;
-    if (!this.sampler) {
-      this.sampler = new BprSampler(this.data.train, this.numItems, {
-        negatives: q.negatives as 'uniform' | 'popularity' | 'hard',
-        hardCandidates: q.hard_candidates,
-        seed: this.seed,
-      });
-      if (q.warm_negatives) this.warmNeg = new WarmNegatives(this.data.train, this.data.coldItems, this.seed);
-    }
-    const hardFrom = q.negatives === 'hard' ? this.refresh() : null;
-    let total = 0;
-    let n = 0;
-    for (const batch of this.sampler.epoch(q.batch)) {
-      total += this.step(batch, hardFrom) * batch.size;
-      n += batch.size;
-    }
-    this.invalidate();
-    return n ? total / n : 0;
-  }
-
   // ---- inference ---------------------------------------------------------------------------
 
-  private invalidate(): void {
-    if (this.cache?.itemsT) free(this.cache.itemsT);
-    this.cache = null;
-  }
-
-  /** Final embeddings and per-relation attention of every layer, without dropout (once per parameter change). */
-  private refresh(): Cache {
-    if (this.cache) return this.cache;
+  protected computeFinal(): FinalEmbeddings {
     const U = this.numUsers;
     const tape = new Tape();
     try {
       const { xs, alphas } = this.propagate(tape, this.constParams(), null, false);
       const fin = this.readout(tape, xs);
       const D = fin.cols;
-      const users = fin.data.slice(0, U * D);
-      const items = fin.data.slice(U * D);
       const perRelation = this.relations.map((_, k) => alphas.map((layer) => layer[k].data.slice()));
-      this.cache = { users, items, itemsT: null, alphas: perRelation };
-      return this.cache;
+      return { users: fin.data.slice(0, U * D), items: fin.data.slice(U * D), alphas: perRelation };
     } finally {
       tape.dispose();
     }
-  }
-
-  scoreUsers(users: Int32Array, out: Float32Array): void {
-    scoreWith(this.refresh(), this.numItems, users, out);
-  }
-
-  embeddings(): { users: Float32Array; items: Float32Array; dim: number } {
-    const c = this.refresh();
-    return { users: c.users.slice(), items: c.items.slice(), dim: c.users.length / this.numUsers };
   }
 
   /**
@@ -759,24 +501,6 @@ export class MmgatModel implements TrainableModel {
     };
   }
 
-  // ---- state -------------------------------------------------------------------------------
-
-  private optFor(name: string): Adam {
-    return name === 'users' || name === 'itemId' ? this.embOpt : this.otherOpt!;
-  }
-
-  getState(): TensorState {
-    return { tensors: paramTensors(this.named, (n) => this.optFor(n)), meta: { embStep: this.embOpt.t, otherStep: this.otherOpt?.t ?? 0 } };
-  }
-
-  setState(state: TensorState): void {
-    restoreParamTensors('mmgat', this.named, (n) => this.optFor(n), state.tensors);
-    const meta = state.meta as { embStep?: number; otherStep?: number };
-    if (typeof meta.embStep === 'number') this.embOpt.t = meta.embStep;
-    if (this.otherOpt && typeof meta.otherStep === 'number') this.otherOpt.t = meta.otherStep;
-    this.invalidate();
-  }
-
   /**
    * Saves parameters, the item–item graph used, and the final embeddings (so that a split without content
    * can still be scored after a reload).
@@ -813,24 +537,19 @@ export class MmgatModel implements TrainableModel {
   }
 
   dispose(): void {
-    this.invalidate();
-    for (const [name, t] of this.named) if (!name.startsWith('fusion.')) free(t.data);
+    this.disposeBase((name) => !name.startsWith('fusion.'));
     this.fusion?.dispose();
-    this.embOpt.dispose();
-    this.otherOpt?.dispose();
     for (const r of this.relations) {
       freeCsr(r.a);
       freeCsr(r.at);
-      free(r.weight);
-      free(r.uniform);
-      if (r.bias) free(r.bias);
+      for (const x of [r.calib, r.uniform, r.bias]) if (x) free(x);
     }
     for (const l of [this.liftUsers, this.liftItems]) {
       freeCsr(l.s);
       freeCsr(l.st);
     }
     if (this.warm) free(this.warm);
-    for (const t of this.columns) free(t.data);
+    this.cols.dispose();
     if (this.comb) {
       for (const t of this.comb.rowScale) free(t.data);
       if (this.comb.isolated) free(this.comb.isolated.data);
@@ -838,38 +557,18 @@ export class MmgatModel implements TrainableModel {
   }
 }
 
-/** users · itemsᵀ for the rows `users` into `out` (items transposed once, cached on `c`). */
-function scoreWith(c: { users: Float32Array; items: Float32Array; itemsT: Float32Array | null }, numItems: number, users: Int32Array, out: Float32Array): void {
-  const D = c.items.length / numItems;
-  const rows = new Float32Array(users.length * D);
-  for (let r = 0; r < users.length; r++) rows.set(c.users.subarray(users[r] * D, users[r] * D + D), r * D);
-  if (!c.itemsT) c.itemsT = transposeDense(c.items, numItems, D, allocF32(c.items.length, false));
-  matmul(rows, c.itemsT, users.length, D, numItems, { out });
-}
-
 /** A reloaded mmgat without its content: scores and exports the saved final embeddings (no explanations, no training). */
-export class MmgatScorer implements Recommender {
-  readonly modelName = 'mmgat';
-  private readonly c: { users: Float32Array; items: Float32Array; itemsT: Float32Array | null };
+export class MmgatScorer extends EmbeddingScorer {
   constructor(
-    readonly numUsers: number,
-    readonly numItems: number,
+    numUsers: number,
+    numItems: number,
     private readonly state: TensorState,
   ) {
-    this.c = { users: state.tensors['final.users'], items: state.tensors['final.items'], itemsT: null };
+    const users = state.tensors['final.users'];
+    super('mmgat', numUsers, numItems, users.length / numUsers, users, state.tensors['final.items'], state.meta);
   }
-  scoreUsers(users: Int32Array, out: Float32Array): void {
-    scoreWith(this.c, this.numItems, users, out);
-  }
-  embeddings(): { users: Float32Array; items: Float32Array; dim: number } {
-    return { users: this.c.users.slice(), items: this.c.items.slice(), dim: this.c.users.length / this.numUsers };
-  }
-  async save(dir: string): Promise<void> {
+  override async save(dir: string): Promise<void> {
     await saveState(join(dir, 'mmgat'), this.state);
-  }
-  dispose(): void {
-    if (this.c.itemsT) free(this.c.itemsT);
-    this.c.itemsT = null;
   }
 }
 

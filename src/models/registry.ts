@@ -1,5 +1,6 @@
 import { ppError } from '../errors.js';
 import type { ModelSpec, ParamSpec, Params } from './model.js';
+import { RENAMED_PARAMS } from './param-names.js';
 
 const specs: ModelSpec[] = [];
 
@@ -46,6 +47,8 @@ export function resolveParams(spec: ModelSpec, overrides: Record<string, unknown
   for (const [k, p] of Object.entries(spec.params)) out[k] = p.default;
   for (const [k, v] of Object.entries(overrides)) {
     const p = spec.params[k];
+    const renamed = RENAMED_PARAMS[k];
+    if (!p && renamed && spec.params[renamed]) throw ppError('PP_MODEL_PARAM', `${spec.name}.${k} is now called "${renamed}" (one set of parameter names across models)`);
     if (!p) throw ppError('PP_MODEL_PARAM', `${spec.name} has no parameter "${k}" (it has: ${Object.keys(spec.params).join(', ')})`);
     if (v !== undefined) out[k] = coerceParam(spec.name, k, p, v);
   }

@@ -28,7 +28,7 @@ export function smallPipelineFile(dir: string, lake: string, extra: string[] = [
     [
       `lake: { dir: ${JSON.stringify(lake)} }`,
       'demo: { users: 60, items: 40, catalog_items: 50 }',
-      'pipeline: { model: mf, model_params: "epochs=3,evalEvery=1" }',
+      'pipeline: { model: mf, model_params: "epochs=3,eval_every=1" }',
       'graph: { k: 5, recall_sample: 20 }',
       'steps: { fuse: { args: ["--epochs", "5", "--dim", "16", "--hidden", "32"] } }',
       ...extra,

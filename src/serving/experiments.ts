@@ -5,6 +5,7 @@
  * weights. Config `serve.variants`: `name=RUN:weight,…`; empty = one variant `default`.
  */
 import { ppError } from '../errors.js';
+import { fnv1a32 } from '../core/hash.js';
 
 export interface VariantSpec {
   name: string;
@@ -30,16 +31,6 @@ export function parseVariants(spec: string, defaultRun: string | null): VariantS
     out.push({ name, runId, weight });
   }
   return out;
-}
-
-/** FNV-1a 32-bit hash of a string's UTF-16 code units. */
-export function fnv1a32(s: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < s.length; i++) {
-    h ^= s.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return h >>> 0;
 }
 
 /** Assigns keys to variants by weight (see the module comment). */

@@ -15,7 +15,7 @@ import { loadConfig } from '../config/load.js';
 import { buildApp } from './app.js';
 import { ServingLogs } from './request-log.js';
 import { ServingContext } from './context.js';
-import { fnv1a32 } from './experiments.js';
+import { fnv1a32 } from '../core/hash.js';
 
 /** The server's DuckDB log store (these servers run in one process, so it is the ServingLogs itself). */
 const store = (c: ServingContext): ServingLogs => c.logs as ServingLogs;

@@ -100,7 +100,7 @@ export async function buildServeFixture(prefix: string): Promise<ServeFixture> {
   const demo = await generateDemo({ out: join(dir, 'demo'), seed: 42, users: 200, items: 240, catalogItems: 240, images: false, format: 'amazon2018' });
   await ingest({ format: 'amazon2018', inputs: [demo.files.meta, demo.files.reviews], lake, name, progress: () => silentProgress });
   await runSplit(lake, name, config['split.name'], splitOptionsFromConfig(config));
-  const params = { epochs: 8, evalEvery: 4, lr: 0.01, batch: 256, dim: 32 };
+  const params = { epochs: 8, eval_every: 4, lr: 0.01, batch: 256, dim: 32 };
   const a = await runTraining({ lake, name, split: config['split.name'], model: 'mf', params, seed: 1, ks: [20] });
   const b = await runTraining({ lake, name, split: config['split.name'], model: 'mf', params, seed: 2, ks: [20] });
   await embedItemsText({ lake, name, encoder: new CountingEncoder(FAKE_TEXT_DIM), cache: false, progress: () => silentProgress });

@@ -44,7 +44,7 @@ test('a train process killed with SIGKILL mid-run is listed as interrupted; whil
   // spaces its store writes out like real epochs do: a tiny epoch per millisecond would keep the store busy.
   const train = spawn(
     process.execPath,
-    [bin, 'train', ...at, '--model', 'mf', '--param', 'epochs=1000000', 'evalEvery=1', 'patience=1000000', '--json', '--quiet'],
+    [bin, 'train', ...at, '--model', 'mf', '--param', 'epochs=1000000', 'eval_every=1', 'patience=1000000', '--json', '--quiet'],
     { cwd: dir, env, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let stderr = '';

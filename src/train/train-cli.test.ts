@@ -23,7 +23,7 @@ test('data demo → ingest → split → train → eval → runs: the whole core
 
   const pop = runCli(['train', '--model', 'pop', ...small], inDir);
   assert.equal(pop.status, 0, pop.stderr);
-  const mf = runCli(['train', '--model', 'mf', '--param', 'epochs=100', 'evalEvery=10', 'lr=0.01', 'batch=256', ...small], inDir);
+  const mf = runCli(['train', '--model', 'mf', '--param', 'epochs=100', 'eval_every=10', 'lr=0.01', 'batch=256', ...small], inDir);
   assert.equal(mf.status, 0, mf.stderr);
   for (const r of [pop.json, mf.json]) {
     assert.match(r.run_id, /^\d{8}-\d{6}-/);

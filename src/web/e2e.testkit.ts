@@ -65,9 +65,9 @@ export async function prepareDemoServing(dir: string, sizes: { users?: number; i
   cli(dir, ['data', 'ingest', '--format', 'amazon2018', '--input', sources, '--lake', lake, '--name', 'demo', ...c]);
   cli(dir, ['data', 'split', '--lake', lake, '--name', 'demo', '--split', 'default', '--strategy', 'ratio', ...c]);
   // A small ablation first (its runs are tracked too; the two runs below are then the newest).
-  const ablation = sizes.ablation === false ? null : cli(dir, ['ablate', '--model', 'mf', '--grid', 'dim=8,16', '--seeds', '2', '--param', 'epochs=2', 'evalEvery=1', 'batch=256', '--lake', lake, '--name', 'demo', '--split', 'default', ...c]);
-  const mf = cli(dir, ['train', '--model', 'mf', '--param', `epochs=${epochs}`, 'evalEvery=2', 'lr=0.01', 'batch=256', ...c]);
-  const lg = cli(dir, ['train', '--model', 'lightgcn', '--param', `epochs=${epochs}`, 'evalEvery=2', 'lr=0.01', 'batch=256', ...c]);
+  const ablation = sizes.ablation === false ? null : cli(dir, ['ablate', '--model', 'mf', '--grid', 'dim=8,16', '--seeds', '2', '--param', 'epochs=2', 'eval_every=1', 'batch=256', '--lake', lake, '--name', 'demo', '--split', 'default', ...c]);
+  const mf = cli(dir, ['train', '--model', 'mf', '--param', `epochs=${epochs}`, 'eval_every=2', 'lr=0.01', 'batch=256', ...c]);
+  const lg = cli(dir, ['train', '--model', 'lightgcn', '--param', `epochs=${epochs}`, 'eval_every=2', 'lr=0.01', 'batch=256', ...c]);
   const mfRun = String(mf.run_id);
   const lightgcnRun = String(lg.run_id);
   // Content embeddings (text: USE lite; image: the bundled MobileNetV2), so the bundles hold text and image

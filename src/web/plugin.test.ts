@@ -32,7 +32,7 @@ before(async () => {
   await generateDemo({ out: sources, users: 60, items: 50, catalogItems: 55, images: true, progress: false });
   cli(['data', 'ingest', '--format', 'amazon2018', '--input', sources, '--lake', lake, '--name', 'demo']);
   cli(['data', 'split', '--lake', lake, '--name', 'demo', '--split', 'default', '--strategy', 'ratio']);
-  runId = cli(['train', '--model', 'mf', '--param', 'epochs=3', 'evalEvery=1', 'batch=256']).run_id;
+  runId = cli(['train', '--model', 'mf', '--param', 'epochs=3', 'eval_every=1', 'batch=256']).run_id;
   app = Fastify();
   await app.register(dashboardPlugin, { lake, name: 'demo', servingInfo: () => ({ run_id: runId }) });
   await app.ready();

@@ -4,7 +4,8 @@
  * be held as compact typed arrays and the texts regenerated when the meta file is written — no big
  * per-item objects for the half-million-item reference preset.
  */
-import { CdfSampler, Rng, base36, deriveSeed, hashString } from './rng.js';
+import { CdfSampler, Rng, base36, deriveSeed } from './rng.js';
+import { fnv1a32 } from '../../core/hash.js';
 import { fill } from './template.js';
 import {
   BRANDS,
@@ -53,7 +54,7 @@ const typeSampler = new CdfSampler(
 );
 
 const brandSamplers = BRANDS_BY_TOP.map(
-  (ids) => new CdfSampler(ids.map((b) => TIER_BRAND_WEIGHT[BRANDS[b].tier] * (0.6 + (hashString(BRANDS[b].name) % 100) / 100))),
+  (ids) => new CdfSampler(ids.map((b) => TIER_BRAND_WEIGHT[BRANDS[b].tier] * (0.6 + (fnv1a32(BRANDS[b].name) % 100) / 100))),
 );
 
 /** Rounds a raw price to a retail price in cents: 7.49, 12.99, 149.99, 1299.99. */
@@ -79,12 +80,12 @@ export function sampleItemCore(rng: Rng): ItemCore {
   let mult = TIER_PRICE[b.tier];
   const attrs: number[] = [];
   for (const a of t.attrs) {
-    const idx = Math.min(a.values.length - 1, Math.floor(Math.pow(rng.float(), power) * a.values.length));
+    const idx = Math.min(a.values.length - 1, Math.floor(Math.pow(rng.next(), power) * a.values.length));
     attrs.push(idx);
     if (a.step) mult *= Math.pow(1 + a.step, idx);
   }
   const raw = t.price.median * mult * rng.lognormal(0, t.price.sigma);
-  const quality = TIER_QUALITY[b.tier] + rng.normal(0, 0.45);
+  const quality = TIER_QUALITY[b.tier] + rng.gaussian(0, 0.45);
   return { type, brand, color, series, attrs, priceCents: charmPrice(raw), quality };
 }
 

@@ -25,11 +25,11 @@ export interface ImageSpec {
 }
 
 function jitter(c: Rgb, rng: Rng, amount: number): Rgb {
-  const d = (rng.float() * 2 - 1) * amount;
+  const d = (rng.next() * 2 - 1) * amount;
   return [
-    clamp255(c[0] + d + (rng.float() * 2 - 1) * amount * 0.4),
-    clamp255(c[1] + d + (rng.float() * 2 - 1) * amount * 0.4),
-    clamp255(c[2] + d + (rng.float() * 2 - 1) * amount * 0.4),
+    clamp255(c[0] + d + (rng.next() * 2 - 1) * amount * 0.4),
+    clamp255(c[1] + d + (rng.next() * 2 - 1) * amount * 0.4),
+    clamp255(c[2] + d + (rng.next() * 2 - 1) * amount * 0.4),
   ];
 }
 
@@ -45,9 +45,9 @@ export function renderProduct(spec: ImageSpec, rng: Rng, size = IMAGE_SIZE): Ras
   const r = new Raster(size, size);
   r.gradient(jitter(top.background[0], rng, 10), jitter(top.background[1], rng, 10));
 
-  const scale = 0.8 + 0.16 * rng.float();
-  const ox = (size - scale * size) / 2 + (rng.float() * 2 - 1) * 0.05 * size;
-  const oy = (size - scale * size) / 2 + (rng.float() * 2 - 1) * 0.04 * size;
+  const scale = 0.8 + 0.16 * rng.next();
+  const ox = (size - scale * size) / 2 + (rng.next() * 2 - 1) * 0.05 * size;
+  const oy = (size - scale * size) / 2 + (rng.next() * 2 - 1) * 0.04 * size;
   const mirror = rng.chance(0.3);
 
   // Soft floor shadow, in image space.
@@ -58,12 +58,12 @@ export function renderProduct(spec: ImageSpec, rng: Rng, size = IMAGE_SIZE): Ras
   r.setTransform(ox, oy, scale, mirror);
   const body = NAMED_COLORS[spec.color] ?? NAMED_COLORS.Black;
   const palette = makePalette(body, brand.accent);
-  const anchor = drawSilhouette(r, type.key, palette, rng.float());
+  const anchor = drawSilhouette(r, type.key, palette, rng.next());
   drawLogo(r, brand.logo, anchor, brand.accent);
 
   // A highlight: a soft light spot somewhere on the upper left of the product.
   r.setTransform(0, 0, 1, false);
-  r.ellipse(0.3 + 0.2 * rng.float(), 0.25 + 0.15 * rng.float(), 0.12, 0.06, mix(WHITE, body, 0.2), 0.12);
+  r.ellipse(0.3 + 0.2 * rng.next(), 0.25 + 0.15 * rng.next(), 0.12, 0.06, mix(WHITE, body, 0.2), 0.12);
   return r;
 }
 

@@ -126,7 +126,7 @@ export function reviewText(ctx: ReviewContext, rng: Rng): string {
 
 /** A reviewer display name ("Linda K.", "Amazon Customer", "Chris"). */
 export function reviewerName(rng: Rng): string {
-  const x = rng.float();
+  const x = rng.next();
   if (x < 0.12) return rng.choice(NICKNAMES);
   const first = rng.choice(FIRST_NAMES);
   if (x < 0.45) return first;

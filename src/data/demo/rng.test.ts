@@ -7,9 +7,9 @@ test('the same seed gives the same stream, other seeds and streams differ', () =
   const a = new Rng(123);
   const b = new Rng(123);
   const c = new Rng(124);
-  const xa = Array.from({ length: 8 }, () => a.u32());
-  const xb = Array.from({ length: 8 }, () => b.u32());
-  const xc = Array.from({ length: 8 }, () => c.u32());
+  const xa = Array.from({ length: 8 }, () => a.nextU32());
+  const xb = Array.from({ length: 8 }, () => b.nextU32());
+  const xc = Array.from({ length: 8 }, () => c.nextU32());
   assert.deepEqual(xa, xb);
   assert.notDeepEqual(xa, xc);
   assert.equal(deriveSeed(42, 'item', 7), deriveSeed(42, 'item', 7));
@@ -18,9 +18,9 @@ test('the same seed gives the same stream, other seeds and streams differ', () =
   assert.notEqual(deriveSeed(42, 'item', 7), deriveSeed(2 ** 40 + 42, 'item', 7), 'high seed bits take part');
   // reseed restarts the stream exactly (used for per-record streams).
   const r = new Rng(5);
-  const first = [r.u32(), r.normal()];
+  const first = [r.nextU32(), r.gaussian()];
   r.reseed(5);
-  assert.deepEqual([r.u32(), r.normal()], first);
+  assert.deepEqual([r.nextU32(), r.gaussian()], first);
 });
 
 test('uniform, normal and lognormal draws have the expected moments', () => {
@@ -31,10 +31,10 @@ test('uniform, normal and lognormal draws have the expected moments', () => {
   let sn2 = 0;
   let ln = 0;
   for (let i = 0; i < n; i++) {
-    const u = rng.float();
+    const u = rng.next();
     assert.ok(u >= 0 && u < 1);
     su += u;
-    const z = rng.normal();
+    const z = rng.gaussian();
     sn += z;
     sn2 += z * z;
     ln += Math.log(rng.lognormal(1, 0.5));

@@ -144,7 +144,7 @@ export function simulateInteractions(cat: Catalog, s: SimulationSettings): Inter
   for (let e = 0; e < E; e++) {
     const i = eligible[e];
     byCat[top(i)].push(i);
-    key[i] = 0.6 * cat.quality[i] + popRng.normal();
+    key[i] = 0.6 * cat.quality[i] + popRng.gaussian();
   }
   const catItems = byCat.map((list) => Uint32Array.from(list.sort((a, b) => key[b] - key[a] || a - b)));
   const zipf = catItems.map((list) => new CdfSampler(zipfWeights(list.length, POPULARITY_EXPONENT)));
@@ -205,7 +205,7 @@ export function simulateInteractions(cat: Catalog, s: SimulationSettings): Inter
       if (!includes3(tastes.favBrands, u, b)) tastes.badBrand[u] = b;
     }
     tastes.priceSensitivity[u] = rng.uniform(-0.4, 1);
-    tastes.ratingBias[u] = rng.normal(0, 0.35);
+    tastes.ratingBias[u] = rng.gaussian(0, 0.35);
     tastes.explore[u] = rng.uniform(0.04, 0.2);
 
     // The items, in the order the user reviews them.
@@ -232,7 +232,7 @@ export function simulateInteractions(cat: Catalog, s: SimulationSettings): Inter
       }
       let chosen = -1;
       for (let attempt = 0; attempt < 8 && chosen < 0; attempt++) {
-        const c = rng.float() < tastes.explore[u] ? catSampler.sample(rng) : c3[weightedN(rng, w3, nc)];
+        const c = rng.next() < tastes.explore[u] ? catSampler.sample(rng) : c3[weightedN(rng, w3, nc)];
         const list = catItems[c];
         if (list.length === 0) continue;
         const it = list[zipf[c].sample(rng)];
@@ -240,7 +240,7 @@ export function simulateInteractions(cat: Catalog, s: SimulationSettings): Inter
         const b = cat.brand[it];
         let accept = includes3(tastes.favBrands, u, b) ? 1 : tastes.badBrand[u] === b ? 0.1 : 0.5;
         accept *= Math.min(1, Math.exp(-0.9 * tastes.priceSensitivity[u] * priceRel(it)));
-        if (attempt >= 5 || rng.float() < accept) chosen = it;
+        if (attempt >= 5 || rng.next() < accept) chosen = it;
       }
       if (chosen < 0) {
         // Everything drawn was already reviewed: take the next unreviewed item from a random point.
@@ -320,7 +320,7 @@ function rate(tastes: Tastes, u: number, it: number, c: number, cat: Catalog, pr
     categoryAffinity(tastes, u, c, t) +
     brandAff -
     0.5 * tastes.priceSensitivity[u] * priceRel +
-    rng.normal(0, 0.85);
+    rng.gaussian(0, 0.85);
   return z < 1.7 ? 1 : z < 2.5 ? 2 : z < 3.3 ? 3 : z < 4.05 ? 4 : 5;
 }
 
@@ -380,7 +380,7 @@ function includes3(arr: Int8Array | Int16Array, u: number, v: number): boolean {
 function weightedN(rng: Rng, w: Float64Array, n: number): number {
   let total = 0;
   for (let i = 0; i < n; i++) total += w[i];
-  let x = rng.float() * total;
+  let x = rng.next() * total;
   for (let i = 0; i < n; i++) {
     x -= w[i];
     if (x < 0) return i;
