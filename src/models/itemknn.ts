@@ -220,9 +220,13 @@ function worse(simA: number, itemA: number, simB: number, itemB: number): boolea
   return simA < simB || (simA === simB && itemA > itemB);
 }
 
-export class ItemKnnModel implements Recommender {
-  readonly modelName = 'itemknn';
-  /** Row i = the items j with i ∈ N_k(j), value sim(i → j): what item i contributes to scores. */
+/**
+ * An item-to-item model: row j of `neighbours` holds the kept sources i of candidate j with their weight W_ij,
+ * and s_uj = Σ_{i ∈ items(u)} W_ij. ItemKNN and RP3beta differ only in how W is fitted.
+ */
+export abstract class ItemNeighbourModel<S extends object> implements Recommender {
+  abstract readonly modelName: string;
+  /** Row i = the items j with i among j's sources, value W_ij: what item i contributes to scores. */
   private readonly contributions: WeightedCsr;
   private readonly userItems: IndexCsr;
 
@@ -230,16 +234,16 @@ export class ItemKnnModel implements Recommender {
     readonly numUsers: number,
     readonly numItems: number,
     train: IndexCsr,
-    /** Row j = N_k(j) with sim(i → j) (see {@link itemNeighbours}). */
+    /** Row j = the kept sources i of candidate j with W_ij. */
     readonly neighbours: WeightedCsr,
-    readonly settings: ItemKnnSettings,
+    readonly settings: S,
   ) {
     this.userItems = distinctRows(numUsers, numItems, train);
     this.contributions = transposeLists(numItems, numItems, neighbours, neighbours.values);
   }
 
-  /** sim(i → j) if i ∈ N_k(j), else 0. */
-  similarity(i: number, j: number): number {
+  /** W_ij if i is among j's kept sources, else 0. */
+  weight(i: number, j: number): number {
     const { indptr, indices, values } = this.neighbours;
     for (let e = indptr[j]; e < indptr[j + 1]; e++) if (indices[e] === i) return values[e];
     return 0;
@@ -250,14 +254,19 @@ export class ItemKnnModel implements Recommender {
   }
 
   async save(dir: string): Promise<void> {
-    await saveNeighbours(dir, this.neighbours, { model: 'itemknn', numUsers: this.numUsers, numItems: this.numItems, ...this.settings });
+    await saveNeighbours(dir, this.neighbours, { model: this.modelName, numUsers: this.numUsers, numItems: this.numItems, ...this.settings });
   }
 }
 
-/**
- * `<dir>/state/` in the checkpoint format: neighbour lists as indptr.f32 and indices.f32 (int32 bit patterns
- * stored in float32 files) and values.f32; `meta` (model, numUsers, numItems, settings) in state.json.
- */
+export class ItemKnnModel extends ItemNeighbourModel<ItemKnnSettings> {
+  readonly modelName = 'itemknn';
+
+  /** sim(i → j) if i ∈ N_k(j), else 0 (see {@link itemNeighbours}). */
+  similarity(i: number, j: number): number {
+    return this.weight(i, j);
+  }
+}
+
 export async function saveNeighbours(dir: string, neighbours: WeightedCsr, meta: { model: string; numUsers: number; numItems: number } & Record<string, unknown>): Promise<void> {
   const { indptr, indices, values } = neighbours;
   await saveState(join(dir, 'state'), {

@@ -11,9 +11,8 @@
  * Fitting is one O(Σ_u deg(u)²) pass, like ItemKNN.
  */
 
-import type { Csr as IndexCsr } from '../eval/csr.js';
 import type { SplitData } from '../graphs/split-data.js';
-import { distinctRows, itemDegrees, loadNeighbours, saveNeighbours, scoreFromContributions, topNeighbours, transposeLists, type WeightedCsr } from './itemknn.js';
+import { ItemNeighbourModel, distinctRows, itemDegrees, loadNeighbours, topNeighbours } from './itemknn.js';
 import type { FitContext, ModelSpec, Params, Recommender } from './model.js';
 import { registerModel } from './registry.js';
 
@@ -23,37 +22,8 @@ export interface Rp3Settings {
   beta: number;
 }
 
-export class Rp3betaModel implements Recommender {
+export class Rp3betaModel extends ItemNeighbourModel<Rp3Settings> {
   readonly modelName = 'rp3beta';
-  private readonly userItems: IndexCsr;
-  private readonly contributions: WeightedCsr;
-
-  constructor(
-    readonly numUsers: number,
-    readonly numItems: number,
-    train: IndexCsr,
-    /** Row j = the k sources i of candidate j with W_ij. */
-    readonly neighbours: WeightedCsr,
-    readonly settings: Rp3Settings,
-  ) {
-    this.userItems = distinctRows(numUsers, numItems, train);
-    this.contributions = transposeLists(numItems, numItems, neighbours, neighbours.values);
-  }
-
-  /** W_ij if i is among j's kept sources, else 0. */
-  weight(i: number, j: number): number {
-    const { indptr, indices, values } = this.neighbours;
-    for (let e = indptr[j]; e < indptr[j + 1]; e++) if (indices[e] === i) return values[e];
-    return 0;
-  }
-
-  scoreUsers(users: Int32Array, out: Float32Array): void {
-    scoreFromContributions(this.contributions, this.userItems, this.numItems, users, out);
-  }
-
-  async save(dir: string): Promise<void> {
-    await saveNeighbours(dir, this.neighbours, { model: 'rp3beta', numUsers: this.numUsers, numItems: this.numItems, ...this.settings });
-  }
 }
 
 /** Fits RP3beta on `data.train` with resolved params. */
