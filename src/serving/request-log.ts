@@ -54,11 +54,6 @@ export function rowJson(r: RequestLogRow): string {
   ].join('');
 }
 
-/** The batch parameter of INSERT_BATCH: the rows as one JSON array. */
-export function batchJson(rows: readonly RequestLogRow[]): string {
-  return `[${rows.map(rowJson).join(',')}]`;
-}
-
 /** The logged items as JSON [{item_id, score, rank}] (the same text as JSON.stringify with those fields, without the replacer's cost). */
 export function loggedItemsJson(items: RequestLogRow['items']): string {
   const parts = new Array<string>(items.length);

@@ -1,4 +1,4 @@
-import { mkdir, writeFile, readFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { createProgress } from '../cli/progress.js';
@@ -261,9 +261,4 @@ export async function runEvaluation(o: EvalOptions) {
   const report = await evaluateRecommender(model, data, part, { ks });
   await record(report.metrics, { protocol: report.protocol, coverage: report.coverage, avg_popularity: report.avgPopularity, by_degree: report.byDegree });
   return { run_id: run.id, parent_run_id: o.runId, model: train.model, part, protocol: report.protocol, [part]: report.metrics, by_degree: report.byDegree, coverage: report.coverage };
-}
-
-/** Reads a run's metrics.json (full reports). */
-export async function readRunMetrics(dir: string): Promise<RunMetricsFile> {
-  return JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')) as RunMetricsFile;
 }

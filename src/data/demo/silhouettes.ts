@@ -456,5 +456,3 @@ export function drawLogo(r: Raster, logo: LogoShape, at: LogoAnchor, color: Rgb)
       break;
   }
 }
-
-export const SHAPE_KEYS = Object.keys(SHAPES) as ShapeKey[];
