@@ -5,7 +5,7 @@
  * Keys are dense row ids (`0 … 2³¹−1`), returned as an `Int32Array` (−1 where fewer than k matches exist).
  * Distances are usearch's: `cos` → 1 − cos(q, x), `ip` → 1 − ⟨q, x⟩ (so similarity = 1 − distance for both).
  *
- * usearch facts this wrapper encodes (pinned 2.25.3; see /work/shared/STACK-NOTES.md):
+ * usearch facts this wrapper encodes (pinned 2.25.3: 2.26 needs Node 22):
  * - The thread count is part of the index: `add` reserves one search context per thread, and a batched search
  *   with more threads than reserved throws "Reserve capacity ahead of searches!". The wrapper fixes `threads`
  *   at construction and uses it for every add and search; a loaded or viewed index has one context per

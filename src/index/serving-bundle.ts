@@ -1,6 +1,6 @@
 /**
  * The serving bundle: everything `plotpointe serve` needs for one run, in one folder
- * `<lake>/artifacts/<name>/<run>/serving/` (the contract in HELPERS.md). Written atomically (a temporary
+ * `<lake>/artifacts/<name>/<run>/serving/`. Written atomically (a temporary
  * sibling folder renamed into place), read by {@link openServingBundle}.
  *
  * Files (little-endian; row r = split id r everywhere):

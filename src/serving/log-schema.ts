@@ -1,5 +1,5 @@
 /**
- * The serving logs' schema (the contract in HELPERS.md): `<lake>/logs/serving.duckdb` with
+ * The serving logs' schema: `<lake>/logs/serving.duckdb` with
  *
  *   requests  one row per recommendation response (GET /v1/users/{id}/recommendations, POST /v1/recommendations,
  *             GET /v1/items/{id}/similar, POST /v1/items/cold-start), error responses included (404 unknown
