@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { createSplit, type SplitOptions, type SplitSummary } from '../data/split/index.js';
 import { openDataset } from '../lake/dataset.js';
+import { datasetPaths } from '../lake/paths.js';
 import { createProgress } from './progress.js';
 
 /** Split options from the config: only the keys the strategy uses (the split engine refuses the others). */
@@ -32,7 +33,7 @@ export async function runSplit(lake: string, name: string, splitName: string, op
   const paths = await openDataset(lake, name);
   const progress = createProgress(`split ${name}/${splitName}`, 6);
   try {
-    return await createSplit({ ...options, stagingDir: paths.staging, outDir: paths.split(splitName), progress });
+    return await createSplit({ ...options, stagingDir: paths.staging, stagingLabel: datasetPaths(lake, name).staging, outDir: paths.split(splitName), progress });
   } finally {
     progress.stop();
   }

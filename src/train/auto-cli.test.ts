@@ -15,7 +15,7 @@ test('train --model auto through the real CLI: every candidate a recorded run, t
   assert.equal(runCli(['data', 'ingest', '--format', 'amazon2018', '--input', 'src', ...at], inDir).status, 0);
   assert.equal(runCli(['data', 'split', '--ratio', '8:1:1', ...at], inDir).status, 0);
 
-  const candidates = 'pop,itemknn,rp3beta:beta=0.5,ease:variant=lowrank:rank=16,mf:epochs=20:evalEvery=5:lr=0.01:batch=256';
+  const candidates = 'pop,itemknn,rp3beta:beta=0.5,ease:variant=lowrank:rank=16,mf:epochs=20:eval_every=5:lr=0.01:batch=256';
   const r = runCli(['train', '--model', 'auto', '--candidates', candidates, '--budget-min', '3', ...cfg], inDir);
   assert.equal(r.status, 0, r.stderr);
   const cands = r.json.auto.candidates as { model: string; params: Record<string, string>; run_id: string; valid_ndcg20: number; servable: boolean }[];

@@ -51,8 +51,11 @@ import { assignParts, checkSource } from './strategies.js';
  * nothing, or a part the strategy must fill is empty), PP_INPUT_UNREADABLE (a staging file DuckDB cannot read).
  */
 export interface CreateSplitOptions extends SplitOptions {
-  /** The staged dataset, `<lake>/staging/<name>`. */
+  /** The staged dataset: `<lake>/staging/<name>`, or the dataset version folder it resolves to. */
   stagingDir: string;
+  /** The path the manifest records as `source.staging_dir`: the dataset's stable path, so that two runs over the
+   *  same data write the same manifest whatever version folder they read (default: stagingDir). */
+  stagingLabel?: string;
   /** The split folder, e.g. `<lake>/staging/<name>/splits/<splitName>`; replaced only on success. */
   outDir: string;
   /** Ticks once per step (read, filter, k-core, split, ids, write); the caller owns it and stops it. */
@@ -63,7 +66,7 @@ export interface CreateSplitOptions extends SplitOptions {
   tempDirectory?: string;
 }
 
-const ENGINE_KEYS = ['stagingDir', 'outDir', 'progress', 'threads', 'memoryLimit', 'tempDirectory'] as const;
+const ENGINE_KEYS = ['stagingDir', 'stagingLabel', 'outDir', 'progress', 'threads', 'memoryLimit', 'tempDirectory'] as const;
 const REQUIRED_COLUMNS = ['user_id', 'item_id', 'rating', 'ts', 'split', 'ord'];
 const STEPS = ['read', 'filter', 'k-core', 'split', 'ids', 'write'] as const;
 
@@ -73,6 +76,7 @@ export async function createSplit(options: CreateSplitOptions): Promise<SplitSum
   if (typeof options.stagingDir !== 'string' || options.stagingDir === '') throw ppError('PP_SPLIT_INVALID', 'stagingDir is required');
   if (typeof options.outDir !== 'string' || options.outDir === '') throw ppError('PP_SPLIT_INVALID', 'outDir is required');
   const stagingDir = resolve(options.stagingDir);
+  const stagingLabel = resolve(options.stagingLabel ?? options.stagingDir);
   const outDir = resolve(options.outDir);
   const rel = relative(outDir, stagingDir);
   if (rel === '' || !rel.startsWith('..')) {
@@ -156,8 +160,8 @@ export async function createSplit(options: CreateSplitOptions): Promise<SplitSum
         seed: opts.seed,
         options: toSplitOptions(opts),
         source: {
-          staging_dir: stagingDir,
-          dataset: await datasetName(stagingDir),
+          staging_dir: stagingLabel,
+          dataset: await datasetName(stagingDir, stagingLabel),
           interactions_file: 'interactions.parquet',
           interactions_sha256: await sourceSha,
           interactions_rows: rowsInput,
@@ -267,14 +271,14 @@ async function partCounts(db: Db, table: string) {
 }
 
 /** The dataset's name from the staging manifest when it has one, else the staging folder's name. */
-async function datasetName(stagingDir: string): Promise<string> {
+async function datasetName(stagingDir: string, stagingLabel: string): Promise<string> {
   try {
     const m = JSON.parse(await readFile(join(stagingDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
     for (const k of ['name', 'dataset']) if (typeof m[k] === 'string' && m[k]) return m[k] as string;
   } catch {
     // no or unreadable staging manifest: fall back to the folder name
   }
-  return basename(stagingDir);
+  return basename(stagingLabel);
 }
 
 async function isDir(p: string): Promise<boolean> {
