@@ -120,10 +120,22 @@ export const VOLATILE_JSON_KEY = /^(created_at|finished_at|started_at|seconds|.*
  */
 export const NOT_REPRODUCIBLE = /\.usearch$/;
 
+/**
+ * Keys that name a file whose bytes are not reproducible: `.usearch` indexes, and JSON files (they hold volatile
+ * fields, and are compared without them). The serving manifest records size and sha256 of each bundle file under
+ * its name; those entries are dropped with the rest of what varies.
+ */
+const UNSTABLE_FILE_KEY = /\.(usearch|json)$/;
+
+/** A JSON value without its volatile fields, nor the entries keyed by an unstable file's name. */
 function stripVolatile(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(stripVolatile);
   if (v && typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([k]) => !VOLATILE_JSON_KEY.test(k)).map(([k, x]) => [k, stripVolatile(x)]));
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>)
+        .filter(([k]) => !VOLATILE_JSON_KEY.test(k) && !UNSTABLE_FILE_KEY.test(k))
+        .map(([k, x]) => [k, stripVolatile(x)]),
+    );
   }
   return v;
 }
