@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, openSync, mkdirSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ingest, type IngestSummary } from './ingest.js';
@@ -12,6 +12,7 @@ import { openDb } from '../lake/duckdb.js';
 import { diskFullOr, isPlotPointeError } from '../errors.js';
 import { silentProgress } from '../cli/progress.js';
 import { tempDir, writeLines } from '../test-support/fixtures.js';
+import { tempLeft } from './fuzz/run.js';
 
 const quiet = { progress: () => silentProgress };
 
@@ -35,16 +36,7 @@ async function staged(s: IngestSummary, table: string, cols: string): Promise<Ar
 
 /** No `.<name>.tmp-*` folder (raw, staging or work files) is left in the lake. */
 function assertNoTemp(lake: string): void {
-  const left: string[] = [];
-  const walk = (d: string) => {
-    if (!existsSync(d)) return;
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      if (e.name.includes('.tmp-')) left.push(join(d, e.name));
-      else if (e.isDirectory()) walk(join(d, e.name));
-    }
-  };
-  walk(lake);
-  assert.deepEqual(left, []);
+  assert.deepEqual(tempLeft(lake), []);
 }
 
 test('a timestamp of 1e20 or 2^63 is a bad_timestamp reject in every reader, and the ingest goes on', async () => {

@@ -5,6 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { plotpointeBin } from '../test-support/cli.js';
@@ -145,4 +146,17 @@ export async function startServeProcess(args: string[], env: Record<string, stri
     await stop();
     throw new Error(`plotpointe serve ${args.join(' ')}: no listening line (${(err as Error).message}); stderr: ${stderr.slice(-3000)}`);
   }
+}
+
+/** Child pids of a process (Linux /proc): the workers of a `serve --workers N` primary. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
+    } catch {
+      // the task ended meanwhile
+    }
+  }
+  return out;
 }

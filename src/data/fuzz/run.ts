@@ -66,7 +66,8 @@ async function writeCaseFile(dir: string, f: FuzzFile): Promise<void> {
   writeFileSync(path, Buffer.concat([gzipSync(text(before)), bomb(), gzipSync(Buffer.concat([Buffer.from('\n'), text(after)]))]));
 }
 
-function tempLeft(lake: string): string[] {
+/** Every `.<name>.tmp-*` entry (raw, staging or work files) left anywhere in the lake. */
+export function tempLeft(lake: string): string[] {
   const left: string[] = [];
   const walk = (d: string) => {
     if (!existsSync(d)) return;

@@ -1,13 +1,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setProgressMode } from '../../cli/progress.js';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
 import { servingDir } from '../../index/build-serving.js';
 import { servingLogsPath } from '../log-schema.js';
-import { buildServeFixture, startServeProcess } from '../testkit.js';
+import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
 
 /**
  * serve --workers 2 under issue 14's probes: a worker SIGKILLed right after answering loses none of its answered
@@ -18,17 +18,6 @@ import { buildServeFixture, startServeProcess } from '../testkit.js';
 setProgressMode('silent');
 after(() => shutdownPool());
 
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-    } catch {
-      // the task ended meanwhile
-    }
-  }
-  return out;
-}
 
 test('serve --workers 2: killing both workers right after their answers loses no log row; bad event values are 400 without internal messages', async () => {
   const fx = await buildServeFixture('cluster-guard');

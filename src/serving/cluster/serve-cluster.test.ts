@@ -1,31 +1,19 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setProgressMode } from '../../cli/progress.js';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
 import { servingDir } from '../../index/build-serving.js';
 import { servingLogsPath } from '../log-schema.js';
-import { buildServeFixture, startServeProcess } from '../testkit.js';
+import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
 
 setProgressMode('silent');
 after(() => shutdownPool());
 
 const TOKEN = 'cluster-token';
 
-/** Child pids of a process (Linux /proc). */
-function childPids(pid: number): number[] {
-  const out: number[] = [];
-  for (const task of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      out.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').split(' ').filter(Boolean).map(Number));
-    } catch {
-      // the task ended meanwhile
-    }
-  }
-  return out;
-}
 
 async function until<T>(what: string, f: () => Promise<T | null> | T | null, seconds = 60): Promise<T> {
   const end = Date.now() + seconds * 1000;
