@@ -21,7 +21,7 @@
  * server's CPU ms per request (its process tree, /proc); added = with − without.
  *
  *   npm run bench:replay -- [--datasets demo,scientific] [--model lightgcn] [--budget-min 3] [--workers 2]
- *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--seconds 10] [--users N] [--keep DIR]
+ *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--seconds 10] [--rounds 3] [--users N] [--keep DIR]
  *
  * --users N replays a seeded sample of N users (default: all); --keep DIR reuses the trained runs there.
  *
@@ -233,6 +233,15 @@ function load(base: string, serverPid: number, users: string[], query: string, r
 }
 
 const f4 = (x: number) => x.toFixed(4);
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+/** Per field, the median of the rounds' figures. */
+const medianLoad = (ls: Load[]): Load => {
+  const m = (f: (l: Load) => number) => median(ls.map(f));
+  return { requests: m((l) => l.requests), req_per_s: m((l) => l.req_per_s), p50_ms: m((l) => l.p50_ms), p99_ms: m((l) => l.p99_ms), non2xx: m((l) => l.non2xx), errors: m((l) => l.errors), server_cpu_ms_per_req: m((l) => l.server_cpu_ms_per_req) };
+};
 
 /**
  * The added cost of live feedback inside one process, free of HTTP and of the other processes' noise: CPU µs per
@@ -274,6 +283,7 @@ async function main(): Promise<void> {
   const blends = arg('blends', '0,0.1,0.25,0.5,0.75,1').split(',').map(Number);
   const concurrency = Number(arg('concurrency', '8'));
   const rate = Number(arg('rate', '3000'));
+  const rounds = Math.max(1, Number(arg('rounds', '3')));
   const seconds = Number(arg('seconds', '10'));
   const root = arg('keep', '') || mkdtempSync(join(tmpdir(), 'pp-bench-replay-'));
   const arms = ['off', ...blends.map(String)];
@@ -317,17 +327,21 @@ async function main(): Promise<void> {
       const cost = await inProcessCost(p, plans, best);
       console.log(`\nin-process CPU per recommendation (k 20, explanations; ${cost.requests} requests): model alone ${cost.model_us.toFixed(1)} µs, with live feedback ${cost.live_us.toFixed(1)} µs, added ${cost.added_us.toFixed(1)} µs`);
       const users = [...new Set(plans.map((pl) => pl[0].user))];
-      const loads: Record<string, Load> = {};
-      for (const [label, q] of [['without', 'feedback=false'], ['with', `blend=${best}`]] as const) {
-        await load(base, pid, users, q, rate, 2); // warm-up
-        loads[label] = await load(base, pid, users, q, rate, seconds);
-      }
+      // The arms alternate for `rounds` rounds (without, with, without, with, …) so a drift of the machine's load
+      // falls on both; the added latency is the median over rounds of (with − without).
+      const arms2 = [['without', 'feedback=false'], ['with', `blend=${best}`]] as const;
+      for (const [, q] of arms2) await load(base, pid, users, q, rate, 2); // warm-up
+      const perRound: Record<'without' | 'with', Load[]> = { without: [], with: [] };
+      for (let round = 0; round < rounds; round++) for (const [label, q] of arms2) perRound[label].push(await load(base, pid, users, q, rate, seconds));
+      const loads = { without: medianLoad(perRound.without), with: medianLoad(perRound.with) };
+      const added = (f: (l: Load) => number) => median(perRound.with.map((w, i) => f(w) - f(perRound.without[i])));
       const la = loadavg();
-      console.log(`\nlatency at ${rate} req/s for ${seconds} s (autocannon, 32 connections; load average now ${la.map((x) => x.toFixed(2)).join(' ')}):`);
+      console.log(`\nlatency at ${rate} req/s, ${rounds} alternating rounds of ${seconds} s per arm (autocannon, 32 connections; medians over rounds; load average now ${la.map((x) => x.toFixed(2)).join(' ')}):`);
       console.log('| | req/s | p50 ms | p99 ms | server CPU ms/req | non-2xx |');
       console.log('|---|---|---|---|---|---|');
       for (const [label, l] of Object.entries(loads)) console.log(`| ${label} live feedback | ${l.req_per_s.toFixed(0)} | ${l.p50_ms.toFixed(2)} | ${l.p99_ms.toFixed(2)} | ${l.server_cpu_ms_per_req.toFixed(3)} | ${l.non2xx + l.errors} |`);
-      console.log(`added: p50 ${(loads.with.p50_ms - loads.without.p50_ms).toFixed(2)} ms, p99 ${(loads.with.p99_ms - loads.without.p99_ms).toFixed(2)} ms, server CPU ${(loads.with.server_cpu_ms_per_req - loads.without.server_cpu_ms_per_req).toFixed(3)} ms/req`);
+      const addedLatency = { p50_ms: added((l) => l.p50_ms), p99_ms: added((l) => l.p99_ms), server_cpu_ms_per_req: added((l) => l.server_cpu_ms_per_req) };
+      console.log(`added (median over rounds of with − without): p50 ${addedLatency.p50_ms.toFixed(2)} ms, p99 ${addedLatency.p99_ms.toFixed(2)} ms, server CPU ${addedLatency.server_cpu_ms_per_req.toFixed(3)} ms/req`);
       results.push({
         dataset: ds,
         run: p.run,
@@ -336,7 +350,7 @@ async function main(): Promise<void> {
         chosen_blend: best,
         metrics: Object.fromEntries(arms.map((a) => [a, { valid: m('valid', a), test: m('test', a) }])),
         replay: { events: r.events, requests: r.requests, seconds: r.seconds, server_cpu_s: replayCpu },
-        latency: loads,
+        latency: { ...loads, rounds: perRound, added: addedLatency },
         in_process_cpu_us: cost,
         load_average: la,
       });
