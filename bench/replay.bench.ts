@@ -32,9 +32,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { setProgressMode, silentProgress } from '../src/cli/progress.js';
+import { silentProgress } from '../src/core/progress.js';
 import { loadConfig } from '../src/config/load.js';
-import { runSplit, splitOptionsFromConfig } from '../src/cli/split.js';
+import { runSplit, splitOptionsFromConfig } from '../src/data/split/run-split.js';
 import { shutdownPool } from '../src/core/index.js';
 import { generateDemo } from '../src/data/demo/generate.js';
 import { ingest } from '../src/data/ingest.js';
@@ -266,7 +266,6 @@ async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds
 }
 
 async function main(): Promise<void> {
-  setProgressMode('silent');
   const datasets = arg('datasets', 'demo,scientific').split(',').filter(Boolean);
   const model = arg('model', 'lightgcn');
   const budgetMin = Number(arg('budget-min', '3'));

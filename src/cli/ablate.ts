@@ -53,6 +53,7 @@ export function registerAblateCommands(program: Command, setExit: (code: number)
               firstSeed: c['train.seed'],
               budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
               ks: [...c['eval.ks']],
+              progress: createProgress,
               onRun: (done, total, cell, seed, result) => {
                 bar ??= createProgress('ablate', total, { unit: 'runs' });
                 bar.update(done, { cell: Object.values(cell).join('/'), seed, last: result instanceof Error ? 'error' : (result.test['ndcg@20'] ?? NaN) });

@@ -5,7 +5,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { Rng } from '../core/random.js';
 import { csrFromLists } from '../eval/csr.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';

@@ -7,7 +7,7 @@ import { shutdownPool, Rng } from '../core/index.js';
 import { csrFromLists } from '../eval/csr.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import type { PartCsr, SplitData } from '../graphs/split-data.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import type { FitContext, Params, Recommender } from './model.js';
 import { GatModel, fitGat, gatSpec } from './gat.js';
 import { getModel } from './registry.js';

@@ -1,7 +1,6 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { setProgressMode } from '../cli/progress.js';
 import { loadConfig } from '../config/load.js';
 import { shutdownPool } from '../core/index.js';
 import { fuseSplit } from '../embeddings/fusion/fuse-split.js';
@@ -21,7 +20,6 @@ import { FAKE_TEXT_DIM, buildServeFixture, fakeEncoderFactory, fakeImageVector, 
  * item from its content; POST /v1/items/cold-start then answers fused-space neighbours.
  */
 
-setProgressMode('silent');
 let fx: ServeFixture;
 let split: string;
 let bundle: ServingBundle;

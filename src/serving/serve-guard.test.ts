@@ -5,7 +5,6 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { servingDir } from '../index/build-serving.js';
 import type { FastifyInstance } from 'fastify';
-import { setProgressMode } from '../cli/progress.js';
 import { shutdownPool } from '../core/index.js';
 import { loadConfig } from '../config/load.js';
 import { buildApp } from './app.js';
@@ -19,7 +18,6 @@ import { buildServeFixture, fakeEncoderFactory, type ServeFixture } from './test
  * sent, and requests whose body never completes. One demo lake, one small app per setting.
  */
 
-setProgressMode('silent');
 const TOKEN = 'guard-token';
 let fx: ServeFixture;
 const open: { app: FastifyInstance }[] = [];

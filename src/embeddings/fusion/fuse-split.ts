@@ -7,7 +7,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../../errors.js';
-import { createProgress } from '../../cli/progress.js';
+import { silentProgressFactory, type ProgressFactory } from '../../core/progress.js';
 import { datasetPaths } from '../../lake/paths.js';
 import { writeManifest } from '../../lake/manifest.js';
 import { loadSplit, type PartCsr } from '../../graphs/split-data.js';
@@ -37,6 +37,8 @@ export interface FuseOptions {
   evalUsers?: number;
   /** content override (tests); default: the lake's split content */
   content?: ContentSource;
+  /** Progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
 }
 
 export interface FuseSummary {
@@ -102,7 +104,7 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
       resume: false,
       validate: async (m) => (await evaluateRecommender(m, data, 'valid', { ks: [20], users: validUsers })).metrics,
       onEpoch: () => {},
-      progress: (label, total) => createProgress(`fuse ${label}`, total, { unit: 'epochs' }),
+      progress: (label, total) => (o.progress ?? silentProgressFactory)(`fuse ${label}`, total, { unit: 'epochs' }),
     },
     inputs,
     options,
