@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { shutdownPool } from '../core/index.js';
 import { Rng } from '../core/random.js';
-import { csrFromLists } from './csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import { evaluateFullRanking } from './full-ranking.js';
 import { expectedRandomMetrics, coldItemsReport, foldInReport } from './cold-start-report.js';
 import { contentSimilarityRecommender } from './content-similarity.js';

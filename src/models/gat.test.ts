@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shutdownPool, Rng } from '../core/index.js';
-import { csrFromLists } from '../eval/csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import type { PartCsr, SplitData } from '../graphs/split-data.js';
 import { silentProgress } from '../core/progress.js';
