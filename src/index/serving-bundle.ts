@@ -32,7 +32,7 @@ import { bytes, readTyped } from './bundle-files.js';
 import { fileChecksums, type FileChecksums } from './bundle-checksums.js';
 import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { computeSimilarTable, exactSimilarFits, exactSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
-import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
+import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from '../graphs/ann-index.js';
 import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
 
 /** Base name of the fusion MLP weights in a bundle: `fusion.mlp.json` / `fusion.mlp.f32`. */

@@ -24,7 +24,7 @@
 import { matmulNT } from '../core/dense.js';
 import { allocF32, free } from '../core/heap.js';
 import { ppError } from '../errors.js';
-import type { AnnIndex } from '../index/ann-index.js';
+import type { AnnIndex } from '../graphs/ann-index.js';
 import type { ServingBundle, ServingModality, ItemMeta } from '../index/serving-bundle.js';
 import type { SimilarTables } from '../index/similar-table.js';
 import type { BecauseRecent } from './feedback/because.js';
