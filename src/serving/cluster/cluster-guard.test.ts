@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
 import { servingDir } from '../../index/build-serving.js';
-import { servingLogsPath } from '../log-schema.js';
+import { servingLogsPath } from '../../analytics/log-schema.js';
 import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
 
 /**

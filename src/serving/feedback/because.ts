@@ -7,7 +7,7 @@
  * of Σ_e w_e·e_{i_e}, so that is the event with the largest w_e·⟨e_{i_e}, e_r⟩. Cost: |recent| dot products per
  * recommended item (≤ 50 × dim).
  */
-import type { EventType } from '../log-schema.js';
+import type { EventType } from '../../analytics/log-schema.js';
 import type { ServedModel } from '../served-model.js';
 import type { RecentEvent } from './profile.js';
 
