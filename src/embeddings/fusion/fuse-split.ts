@@ -16,8 +16,8 @@ import { evaluateRecommender } from '../../eval/evaluate-model.js';
 import type { ContentModality, ContentSource } from '../../models/model.js';
 import { writeEmbeddings } from '../store.js';
 import { embeddingLocation, openContentSource } from '../split-content.js';
-import { fusionWeightsOf, writeFusionWeights } from './fusion-export.js';
-import { FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion, type FusionTrainOptions } from './fusion-bpr.js';
+import { fusionWeightsOf, writeFusionWeights } from '../../models/fusion/fusion-export.js';
+import { FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion, type FusionTrainOptions } from '../../models/fusion/fusion-bpr.js';
 
 export interface FuseOptions {
   lake: string;
