@@ -41,7 +41,7 @@ import { ingest } from '../src/data/ingest.js';
 import { loadSplit, type PartCsr } from '../src/graphs/split-data.js';
 import { buildServingBundle, servingDir } from '../src/index/build-serving.js';
 import { datasetPaths } from '../src/lake/paths.js';
-import { runTraining } from '../src/train/run-training.js';
+import { runTraining } from '../src/orchestration/run-training.js';
 import { startServeProcess } from '../src/serving/testkit.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { loadServedModel } from '../src/serving/context.js';

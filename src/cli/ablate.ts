@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ppError } from '../errors.js';
-import { parseGrid, runAblation, ablationMarkdown, type AblationReport } from '../eval/ablation.js';
+import { parseGrid, runAblation, ablationMarkdown, type AblationReport } from '../orchestration/ablation.js';
 import { parseKeyValues } from './data.js';
 import { createProgress } from './progress.js';
 import { runCommand, type GlobalOptions } from './output.js';

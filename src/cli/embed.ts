@@ -3,7 +3,7 @@ import { ppError } from '../errors.js';
 import { embedItemsText, type EmbedTextSummary } from '../embeddings/embed-items.js';
 import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text.js';
 import { intFlag, registerEmbedImageCommand } from './embed-image.js';
-import { fuseSplit, type FuseSummary } from '../embeddings/fusion/fuse-split.js';
+import { fuseSplit, type FuseSummary } from '../orchestration/fuse-split.js';
 import type { ContentModality } from '../models/model.js';
 import { runCommand, type GlobalOptions } from './output.js';
 import { createProgress } from './progress.js';

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { listModels } from '../models/index.js';
-import { runEvaluation, runTraining, type TrainSummary } from '../train/run-training.js';
-import { parseCandidates, runAutoTraining, type AutoSummary } from '../train/auto.js';
+import { runEvaluation, runTraining, type TrainSummary } from '../orchestration/run-training.js';
+import { parseCandidates, runAutoTraining, type AutoSummary } from '../orchestration/auto-training.js';
 import { parseKeyValues } from './data.js';
 import { ppError } from '../errors.js';
 import { createProgress } from './progress.js';

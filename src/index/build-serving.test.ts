@@ -12,7 +12,7 @@ import { isPlotPointeError } from '../errors.js';
 import { parseVariants, VariantAssigner } from '../serving/experiments.js';
 import { ServedModel } from '../serving/served-model.js';
 import { tempDir } from '../test-support/fixtures.js';
-import { runTraining } from '../train/run-training.js';
+import { runTraining } from '../orchestration/run-training.js';
 import { buildServingBundle, servingDir } from './build-serving.js';
 import { openServingBundle } from './serving-bundle.js';
 

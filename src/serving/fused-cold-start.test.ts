@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../config/load.js';
 import { shutdownPool } from '../core/index.js';
-import { fuseSplit } from '../embeddings/fusion/fuse-split.js';
+import { fuseSplit } from '../orchestration/fuse-split.js';
 import { openContentSource } from '../embeddings/split-content.js';
 import { DEFAULT_ITEM_TEXT, itemText } from '../embeddings/text/item-text.js';
 import { CountingEncoder } from '../embeddings/testkit.js';

@@ -1,7 +1,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { shutdownPool } from '../core/index.js';
-import { runTraining } from '../train/run-training.js';
+import { runTraining } from '../orchestration/run-training.js';
 import { runCli } from '../test-support/cli.js';
 import { buildServeFixture, startServeProcess } from './testkit.js';
 

@@ -12,7 +12,7 @@ import { datasetPaths, servingLogsFile } from '../lake/paths.js';
 import { ServingLogs } from '../serving/request-log.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { foldLiveEvents, parseSince } from './live-events.js';
-import { runTraining } from './run-training.js';
+import { runTraining } from '../orchestration/run-training.js';
 
 
 const items = (p: PartCsr, u: number) => [...p.indices.subarray(p.indptr[u], p.indptr[u + 1])];

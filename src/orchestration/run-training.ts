@@ -5,7 +5,7 @@ import { silentProgressFactory, type ProgressFactory } from '../core/progress.js
 import { datasetPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
-import { foldLiveEvents, type LiveEventsSummary } from './live-events.js';
+import { foldLiveEvents, type LiveEventsSummary } from '../train/live-events.js';
 import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';

@@ -27,7 +27,7 @@ import { datasetPaths } from '../lake/paths.js';
 import { loadSplit } from '../graphs/split-data.js';
 import { getModel, resolveParams } from '../models/index.js';
 import { RunStore, peakRssMb } from '../tracking/index.js';
-import { runTraining, type TrainSummary } from '../train/run-training.js';
+import { runTraining, type TrainSummary } from './run-training.js';
 import { openContentSource } from '../embeddings/split-content.js';
 import { coldItemMetricsOfModel, coldSetup, expectedRandomMetrics } from './cold-start-report.js';
 

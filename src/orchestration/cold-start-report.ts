@@ -30,9 +30,9 @@ import type { ContentModality, ContentSource } from '../models/model.js';
 import { foldInRecommender } from '../models/fold-in.js';
 import { RunStore } from '../tracking/index.js';
 import type { CsrPattern } from '../core/csr-pattern.js';
-import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from './cold-start.js';
-import { evaluateRecommender, unionRows } from './evaluate-model.js';
-import { contentSimilarityRecommender } from './content-similarity.js';
+import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from '../eval/cold-start.js';
+import { evaluateRecommender, unionRows } from '../eval/evaluate-model.js';
+import { contentSimilarityRecommender } from '../eval/content-similarity.js';
 import type { Recommender } from '../models/model.js';
 
 /** E[metric@K] of a uniformly random ranking of the candidates (see the module comment). */
