@@ -1,7 +1,7 @@
 import { api, enc } from '../api.js';
 import { chart } from '../charts.js';
 import { empty, fmt, h, section, table } from '../dom.js';
-import { go, type PageContext } from '../main.js';
+import { go, type PageContext } from '../page.js';
 import type { AblationFile } from '../../ablations.js';
 import type { RunDetails, RunRecord } from '../../../tracking/index.js';
 
