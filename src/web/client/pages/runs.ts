@@ -123,7 +123,7 @@ interface AblationCell {
 }
 
 /**
- * An ablation report (`plotpointe ablate`, src/eval/ablation.ts) as a table: one row per grid cell — its
+ * An ablation report (`plotpointe ablate`, src/orchestration/ablation.ts) as a table: one row per grid cell — its
  * parameters, status, each test metric as mean ± sd over seeds, fit time. Other JSON is shown as its rows
  * (the first array of objects) or, failing that, as text.
  */
