@@ -78,6 +78,13 @@ module.exports = {
       to: { path: MODEL_CONTRACT, dependencyTypesNot: ['type-only'] },
     },
     {
+      name: 'production-does-not-import-test-code',
+      severity: 'error',
+      comment: 'shipped code imports test code, which the package leaves out (package.json `files`): move what it needs into the stage',
+      from: { path: '^src/', pathNot: TEST_CODE },
+      to: { path: TEST_CODE },
+    },
+    {
       // Exception 1's limit: test code runs the CLI as a child process (src/test-support/cli.ts), never imports its
       // modules — the logic it needs lives in the stages (e.g. runSplit in data/split/).
       name: 'tests-do-not-import-cli',

@@ -62,6 +62,8 @@ test('each forbidden import in a fixture tree fails under the rule that names it
       'src/models/upward.test.ts': "import { ndcg } from '../eval/metric.js';\nexport const y = ndcg;\n",
       // … but never into the CLI's modules
       'src/serving/lake.testkit.ts': "import { flag } from '../cli/flags.js';\nexport const z = flag;\n",
+      // shipped code never imports test code (the package leaves it out)
+      'src/serving/uses-kit.ts': "import { z } from './lake.testkit.js';\nexport const v = z;\n",
       // a folder no floor names
       'src/newstage/step.ts': "import { ndcg } from '../eval/metric.js';\nexport const w = ndcg;\n",
     };
@@ -79,10 +81,11 @@ test('each forbidden import in a fixture tree fails under the rule that names it
       'floor-unknown: src/newstage/step.ts → src/eval/metric.ts',
       'model-contract-types-only: src/embeddings/content.ts → src/models/model.ts',
       'no-circular: src/web/client/a.ts → src/web/client/b.ts',
+      'production-does-not-import-test-code: src/serving/uses-kit.ts → src/serving/lake.testkit.ts',
       'tests-do-not-import-cli: src/serving/lake.testkit.ts → src/cli/flags.ts',
     ]);
     const ci = cruiseAsCi(dir);
-    assert.equal(ci.status, 6, ci.stdout);
+    assert.equal(ci.status, 7, ci.stdout);
     assert.match(ci.stdout, /error floor-4-models-imports-only-below: src\/models\/upward\.ts → src\/eval\/metric\.ts/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
