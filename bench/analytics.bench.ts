@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, sqlString } from '../src/lake/duckdb.js';
-import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from '../src/serving/log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from '../src/analytics/log-schema.js';
 import { loadConfig } from '../src/config/load.js';
 import { analyticsQuery } from '../src/analytics/query.js';
 import { analyticsReport } from '../src/analytics/report.js';

@@ -32,16 +32,16 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { setProgressMode, silentProgress } from '../src/cli/progress.js';
+import { silentProgress } from '../src/core/progress.js';
 import { loadConfig } from '../src/config/load.js';
-import { runSplit, splitOptionsFromConfig } from '../src/cli/split.js';
+import { runSplit, splitOptionsFromConfig } from '../src/data/split/run-split.js';
 import { shutdownPool } from '../src/core/index.js';
 import { generateDemo } from '../src/data/demo/generate.js';
 import { ingest } from '../src/data/ingest.js';
 import { loadSplit, type PartCsr } from '../src/graphs/split-data.js';
 import { buildServingBundle, servingDir } from '../src/index/build-serving.js';
 import { datasetPaths } from '../src/lake/paths.js';
-import { runTraining } from '../src/train/run-training.js';
+import { runTraining } from '../src/orchestration/run-training.js';
 import { startServeProcess } from '../src/serving/testkit.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { loadServedModel } from '../src/serving/context.js';
@@ -275,7 +275,6 @@ async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds
 }
 
 async function main(): Promise<void> {
-  setProgressMode('silent');
   const datasets = arg('datasets', 'demo,scientific').split(',').filter(Boolean);
   const model = arg('model', 'lightgcn');
   const budgetMin = Number(arg('budget-min', '3'));

@@ -26,7 +26,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { silentProgress } from '../../src/cli/progress.js';
+import { silentProgress } from '../../src/core/progress.js';
 import { embedItemsText } from '../../src/embeddings/embed-items.js';
 import { embedItemsImage } from '../../src/embeddings/image/embed-images.js';
 import { createImageEncoder } from '../../src/embeddings/image/encoders.js';

@@ -14,7 +14,7 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-import { csrFromLists } from '../../src/eval/csr.js';
+import { csrFromLists } from '../../src/core/csr-pattern.js';
 import { evaluateFullRanking } from '../../src/eval/full-ranking.js';
 import { Prng } from '../../src/eval/prng.js';
 

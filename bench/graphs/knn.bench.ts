@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { clusteredVectors } from '../../src/graphs/synthetic-vectors.js';
 import { buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type Symmetrize } from '../../src/graphs/knn-graph.js';
 import { saveCsr } from '../../src/graphs/csr-io.js';
-import type { AnnQuantization } from '../../src/index/ann-index.js';
+import type { AnnQuantization } from '../../src/graphs/ann-index.js';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);

@@ -60,7 +60,7 @@ async function child(model: string, splitDir: string, split: string, overrides: 
   const { evaluateRecommender } = await import('../../src/eval/evaluate-model.js');
   const { getModel, resolveParams } = await import('../../src/models/index.js');
   const { startPool } = await import('../../src/core/index.js');
-  const { silentProgress } = await import('../../src/cli/progress.js');
+  const { silentProgress } = await import('../../src/core/progress.js');
   await startPool();
   const data = await loadSplit(splitDir);
   const spec = getModel(model);

@@ -1,5 +1,5 @@
 /**
- * In-process ANN for serving: usearch HNSW (src/index/ann-index.ts) against exact search, with FAISS
+ * In-process ANN for serving: usearch HNSW (src/graphs/ann-index.ts) against exact search, with FAISS
  * IndexHNSWFlat (Debian python3-faiss, bench/serve/faiss_hnsw.py) on the same vectors and settings.
  *
  * Data: `rows` base + `queries` held-out rows of 128-d clustered, L2-normalised float32 vectors
@@ -33,7 +33,7 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusteredVectors } from '../../src/graphs/synthetic-vectors.js';
-import { AnnIndex, type AnnMetric, type AnnQuantization } from '../../src/index/ann-index.js';
+import { AnnIndex, type AnnMetric, type AnnQuantization } from '../../src/graphs/ann-index.js';
 import { shutdownPool } from '../../src/core/pool.js';
 import { compareTopK, exactTopK, naiveTopK, recallAtK, type TopK } from './exact-search.js';
 import { annTable, type AnnRow } from './tables.js';

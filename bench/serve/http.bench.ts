@@ -49,7 +49,7 @@ import { treeCpuSeconds } from '../proc-cpu.js';
 import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
 import { servingDir } from '../../src/index/build-serving.js';
 import { openServingBundle } from '../../src/index/serving-bundle.js';
-import type { AnnIndexMeta } from '../../src/index/ann-index.js';
+import type { AnnIndexMeta } from '../../src/graphs/ann-index.js';
 import { ServedModel } from '../../src/serving/served-model.js';
 import { graphSimilarTable, readSimilarTables, writeSimilarTables } from '../../src/index/similar-table.js';
 import { withTitles } from '../../src/serving/routes/shared.js';

@@ -8,7 +8,7 @@ import { assertName, datasetPaths } from '../lake/paths.js';
 import { isLockError, openWithLockWait } from '../tracking/lock-wait.js';
 import { MIGRATIONS } from '../tracking/schema.js';
 import { RUN_STORE_FILE } from '../tracking/run-store.js';
-import { EVENTS_DDL, LOGS_DIR, REQUESTS_DDL, servingLogsPath } from '../serving/log-schema.js';
+import { EVENTS_DDL, LOGS_DIR, REQUESTS_DDL, servingLogsPath } from './log-schema.js';
 
 /**
  * An analytics session: one DuckDB connection on which the lake and the serving logs appear as plain views,
@@ -21,7 +21,7 @@ import { EVENTS_DDL, LOGS_DIR, REQUESTS_DDL, servingLogsPath } from '../serving/
  *   item_popularity  item_id, train_count (train interactions per catalog item, zeros included) [split]
  *   runs, run_metrics  a copy of the run store (<lake>/runs.duckdb) taken when the session opens
  *   datacard         the data card (one JSON column `json`)
- *   requests, events the serving logs (<lake>/logs/serving.duckdb, schema: src/serving/log-schema.ts)
+ *   requests, events the serving logs (<lake>/logs/serving.duckdb, schema: src/analytics/log-schema.ts)
  *   recommendations  requests unnested: one row per served item (request_id, ts, route, user_id,
  *                    model_version, variant, status, latency_ms, item_id, score, rank)
  *   drift            the drift summaries (<lake>/logs/drift.parquet) when written
@@ -36,7 +36,7 @@ import { EVENTS_DDL, LOGS_DIR, REQUESTS_DDL, servingLogsPath } from '../serving/
  * A locked file without `--server` is PP_ANALYTICS_LOGS_LOCKED, naming the holder.
  */
 
-/** The serving logs' tables without `CREATE TABLE IF NOT EXISTS` (schema owned by src/serving/log-schema.ts). */
+/** The serving logs' tables without `CREATE TABLE IF NOT EXISTS` (schema owned by src/analytics/log-schema.ts). */
 export const LOG_TABLES_DDL: Readonly<Record<'requests' | 'events', string>> = {
   requests: REQUESTS_DDL.replace(/^CREATE TABLE IF NOT EXISTS /, ''),
   events: EVENTS_DDL.replace(/^CREATE TABLE IF NOT EXISTS /, ''),

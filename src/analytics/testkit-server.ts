@@ -10,7 +10,7 @@ import Fastify from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from '../serving/log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from './log-schema.js';
 import { analyticsRoutes } from '../serving/routes/analytics.js';
 
 const [lake, name, token = ''] = process.argv.slice(2);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from '../serving/log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from './log-schema.js';
 
 /**
  * Test data for analytics: a small lake whose every number is known, and serving logs generated from a

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ppError } from '../errors.js';
-import { parseGrid, runAblation, ablationMarkdown, type AblationReport } from '../eval/ablation.js';
+import { parseGrid, runAblation, ablationMarkdown, type AblationReport } from '../orchestration/ablation.js';
 import { parseKeyValues } from './data.js';
 import { createProgress } from './progress.js';
 import { runCommand, type GlobalOptions } from './output.js';
@@ -53,6 +53,7 @@ export function registerAblateCommands(program: Command, setExit: (code: number)
               firstSeed: c['train.seed'],
               budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
               ks: [...c['eval.ks']],
+              progress: createProgress,
               onRun: (done, total, cell, seed, result) => {
                 bar ??= createProgress('ablate', total, { unit: 'runs' });
                 bar.update(done, { cell: Object.values(cell).join('/'), seed, last: result instanceof Error ? 'error' : (result.test['ndcg@20'] ?? NaN) });

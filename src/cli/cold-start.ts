@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ppError } from '../errors.js';
-import { coldItemsReport, foldInReport, type ColdItemsReport, type FoldInReport } from '../eval/cold-start-report.js';
+import { coldItemsReport, foldInReport, type ColdItemsReport, type FoldInReport } from '../orchestration/cold-start-report.js';
 import type { ContentModality } from '../models/model.js';
 import { runCommand, type GlobalOptions } from './output.js';
 

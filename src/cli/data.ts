@@ -10,7 +10,8 @@ import { fetchDataset, type FetchSummary } from '../data/fetch.js';
 import { fetchCatalog } from '../data/fetch-catalog.js';
 import { createProgress, type Progress } from './progress.js';
 import { loadConfig } from '../config/load.js';
-import { registerSplitCommand, renderSplit, runSplit, splitOptionsFromConfig } from './split.js';
+import { registerSplitCommand, renderSplit } from './split.js';
+import { runSplit, splitOptionsFromConfig } from '../data/split/run-split.js';
 import { generateDemo, type DemoSummary } from '../data/demo/generate.js';
 import { runCommand, type GlobalOptions } from './output.js';
 
@@ -70,6 +71,7 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
               readerOptions: parseKeyValues(o.opt as string[] | undefined, '--opt'),
               memoryLimit: String(o.memoryLimit),
               limits: { maxLineBytes: config['ingest.max_line_bytes'], maxInputBytes: config['ingest.max_input_bytes'] },
+              progress: createProgress,
             });
           },
           renderIngest,
@@ -102,7 +104,7 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
             testFrom: o.testFrom as string | undefined,
             minRating,
           });
-          return runSplit(String(o.lake), String(o.name), config['split.name'], options);
+          return runSplit(String(o.lake), String(o.name), config['split.name'], options, createProgress);
         },
         renderSplit,
       ),
@@ -227,7 +229,7 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
               reviews: int(o.reviews),
               images: Boolean(o.images),
               format: o.format as 'amazon2018' | 'amazon2014',
-            }),
+            }, createProgress),
           (s: DemoSummary) =>
             `generated ${s.counts.catalogItems.toLocaleString('en-US')} products (${s.counts.images} images), ${s.counts.users.toLocaleString('en-US')} users and ${s.counts.reviews.toLocaleString('en-US')} reviews in ${s.out} (${s.seconds.toFixed(1)} s)`,
         ),

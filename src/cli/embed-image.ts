@@ -3,6 +3,7 @@ import { ppError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
 import { embedItemsImage, type EmbedImagesSummary } from '../embeddings/image/embed-images.js';
 import { runCommand, type GlobalOptions } from './output.js';
+import { createProgress } from './progress.js';
 
 const renderEmbedImage = (s: EmbedImagesSummary) =>
   [
@@ -69,6 +70,7 @@ export function registerEmbedImageCommand(embed: Command, setExit: (code: number
               maxBytes: c['embed.image.max_bytes'],
               allowPrivate: c['embed.image.allow_private'],
               cache: o.cache !== false,
+              progress: createProgress,
             });
           },
           renderEmbedImage,

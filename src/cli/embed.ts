@@ -3,9 +3,10 @@ import { ppError } from '../errors.js';
 import { embedItemsText, type EmbedTextSummary } from '../embeddings/embed-items.js';
 import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text.js';
 import { intFlag, registerEmbedImageCommand } from './embed-image.js';
-import { fuseSplit, type FuseSummary } from '../embeddings/fusion/fuse-split.js';
+import { fuseSplit, type FuseSummary } from '../orchestration/fuse-split.js';
 import type { ContentModality } from '../models/model.js';
 import { runCommand, type GlobalOptions } from './output.js';
+import { createProgress } from './progress.js';
 
 const renderEmbedText = (s: EmbedTextSummary) =>
   [
@@ -48,6 +49,7 @@ export function textEmbedArgs(o: Record<string, unknown>) {
     maxChars: intFlag(o.maxChars, '--max-chars'),
     batch: intFlag(o.batch, '--batch'),
     cache: o.cache !== false,
+    progress: createProgress,
   };
 }
 
@@ -104,6 +106,7 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
               budgetMinutes: budget,
               evalUsers: intFlag(o.evalUsers, '--eval-users'),
               train: { dim: intFlag(o.dim, '--dim'), hidden: intFlag(o.hidden, '--hidden'), epochs: intFlag(o.epochs, '--epochs'), stepsPerEpoch: intFlag(o.stepsPerEpoch, '--steps-per-epoch'), lr },
+              progress: createProgress,
             });
           },
           renderFuse,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { ppError } from '../errors.js';
-import { buildItemGraph, type ItemGraphSummary } from '../graphs/item-graphs.js';
+import { buildItemGraph, type ItemGraphSummary } from '../orchestration/item-graphs.js';
 import type { ContentModality } from '../models/model.js';
 import type { Symmetrize } from '../graphs/knn-graph.js';
 import { createProgress, type Progress } from './progress.js';

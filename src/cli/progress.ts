@@ -1,18 +1,14 @@
 import cliProgress from 'cli-progress';
+import { silentProgress, type Progress, type ProgressFactory } from '../core/progress.js';
 
 /**
- * Progress reporting for long work. On a TTY (stderr) it draws a bar; otherwise it prints a plain line
- * at most every `plainEveryMs` and at the end. Progress always goes to stderr so that stdout's last line
- * stays the command's JSON result.
+ * The CLI's implementation of core's {@link Progress} (src/core/progress.ts): on a TTY (stderr) it draws a bar;
+ * otherwise it prints a plain line at most every `plainEveryMs` and at the end. Progress always goes to stderr so
+ * that stdout's last line stays the command's JSON result. Commands pass {@link createProgress} down as the
+ * stages' {@link ProgressFactory}.
  */
-export interface Progress {
-  /** Advance by `n` units (default 1); `extra` is shown next to the bar (e.g. loss, metrics). */
-  tick(n?: number, extra?: Record<string, string | number>): void;
-  /** Set the absolute position. */
-  update(value: number, extra?: Record<string, string | number>): void;
-  setTotal(total: number): void;
-  stop(): void;
-}
+export type { Progress, ProgressFactory };
+export { silentProgress };
 
 export interface ProgressOptions {
   /** Force a mode; by default a bar when stderr is a TTY. */
@@ -20,8 +16,6 @@ export interface ProgressOptions {
   plainEveryMs?: number;
   unit?: string;
 }
-
-export const silentProgress: Progress = { tick() {}, update() {}, setTotal() {}, stop() {} };
 
 let globalMode: ProgressOptions['mode'] | undefined;
 /** The CLI sets this once (e.g. `silent` under --quiet). */

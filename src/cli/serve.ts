@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { ServingContext, servingSettingsFromConfig, type ClusterLink } from '../serving/context.js';
 import { buildApp } from '../serving/app.js';
+import { servedDashboard } from '../web/plugin.js';
 import type { LogStore } from '../serving/log-store.js';
 import { ClusterPrimary } from '../serving/cluster/primary.js';
 import { runClusterWorker } from '../serving/cluster/worker.js';
@@ -42,6 +43,7 @@ async function startApi(c: Config, o: ServeOptions, worker?: { logs: LogStore; c
     requestLogLevel: c['serve.request_log_level'] as 'off' | 'trace' | 'debug' | 'info',
     warmEncoders: true,
     config: c,
+    plugins: [servedDashboard],
   });
   const url = await app.listen({ port: c['serve.port'], host: c['serve.host'] });
   return { ctx, app, url };

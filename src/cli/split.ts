@@ -1,43 +1,5 @@
 import type { Command } from 'commander';
-import type { Config } from '../config/schema.js';
-import { createSplit, type SplitOptions, type SplitSummary } from '../data/split/index.js';
-import { openDataset } from '../lake/dataset.js';
-import { datasetPaths } from '../lake/paths.js';
-import { createProgress } from './progress.js';
-
-/** Split options from the config: only the keys the strategy uses (the split engine refuses the others). */
-export function splitOptionsFromConfig(c: Config, extra: { validFrom?: string; testFrom?: string; minRating?: number } = {}): SplitOptions {
-  const strategy = c['split.strategy'] as SplitOptions['strategy'];
-  const ratios = c['split.ratio'] as unknown as SplitOptions['ratios'];
-  const common = { strategy, seed: c['split.seed'], kcore: c['split.kcore'], minRating: extra.minRating };
-  switch (strategy) {
-    case 'ratio':
-      return { ...common, ratios };
-    case 'loo':
-      return { ...common, leaveOut: c['split.leave_k'] };
-    case 'temporal':
-      return extra.validFrom !== undefined || extra.testFrom !== undefined
-        ? { ...common, validFrom: extra.validFrom, testFrom: extra.testFrom }
-        : { ...common, ratios };
-    case 'given':
-      return { ...common, validShare: c['split.valid_share'] };
-    case 'cold-item':
-      return { ...common, ratios, coldItemShare: c['split.cold_share'] };
-  }
-}
-
-/** Runs a split of a staged dataset into `<lake>/staging/<name>/splits/<split>/` with a progress bar. */
-export async function runSplit(lake: string, name: string, splitName: string, options: SplitOptions): Promise<SplitSummary> {
-  // Resolved once: the split reads and is written into the dataset version current now, whatever a
-  // concurrent ingest publishes meanwhile; opening also cleans what a killed split left.
-  const paths = await openDataset(lake, name);
-  const progress = createProgress(`split ${name}/${splitName}`, 6);
-  try {
-    return await createSplit({ ...options, stagingDir: paths.staging, stagingLabel: datasetPaths(lake, name).staging, outDir: paths.split(splitName), progress });
-  } finally {
-    progress.stop();
-  }
-}
+import type { SplitSummary } from '../data/split/index.js';
 
 export const renderSplit = (s: SplitSummary) =>
   [

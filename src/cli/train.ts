@@ -1,10 +1,11 @@
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import { listModels } from '../models/index.js';
-import { runEvaluation, runTraining, type TrainSummary } from '../train/run-training.js';
-import { parseCandidates, runAutoTraining, type AutoSummary } from '../train/auto.js';
+import { runEvaluation, runTraining, type TrainSummary } from '../orchestration/run-training.js';
+import { parseCandidates, runAutoTraining, type AutoSummary } from '../orchestration/auto-training.js';
 import { parseKeyValues } from './data.js';
 import { ppError } from '../errors.js';
+import { createProgress } from './progress.js';
 import { parseSince } from '../train/live-events.js';
 import { parseConsumeTypes } from '../serving/feedback/settings.js';
 import { runCommand, type GlobalOptions } from './output.js';
@@ -72,6 +73,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
                 seed: c['train.seed'],
                 budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
                 ks: [...c['eval.ks']],
+                progress: createProgress,
               });
             }
             return runTraining({
@@ -85,6 +87,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
               budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
               ks: [...c['eval.ks']],
               eventsSince: o.since ? { since: parseSince(String(o.since)), types: parseConsumeTypes(c['train.event_types'], 'train.event_types') } : undefined,
+              progress: createProgress,
             });
           },
           renderTrain,

@@ -10,7 +10,7 @@ import { StagingSink } from './staging-sink.js';
 import { bareItem } from './records.js';
 import { openDb } from '../lake/duckdb.js';
 import { diskFullOr, isPlotPointeError } from '../errors.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { tempDir, writeLines } from '../test-support/fixtures.js';
 import { tempLeft } from './fuzz/run.js';
 

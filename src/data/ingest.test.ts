@@ -6,7 +6,7 @@ import { gzipSync } from 'node:zlib';
 import { ingest } from './ingest.js';
 import { openDb } from '../lake/duckdb.js';
 import { isPlotPointeError } from '../errors.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { sharedPath, tempDir, writeLines } from '../test-support/fixtures.js';
 
 const quiet = { progress: () => silentProgress };

@@ -6,7 +6,7 @@ import { failpoint } from '../core/failpoint.js';
 import { writeManifest } from '../lake/manifest.js';
 import { datasetPaths } from '../lake/paths.js';
 import { newDatasetBuild, openDataset, publishDatasetVersion } from '../lake/dataset.js';
-import { createProgress, type Progress } from '../cli/progress.js';
+import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
 import { getFormat } from './formats/registry.js';
 import { gatherInputs } from './inputs.js';
 import { DEFAULT_LIMITS, type InputLimits } from './io/line-guard.js';
@@ -24,8 +24,8 @@ export interface IngestOptions {
   readerOptions?: Record<string, string>;
   /** DuckDB memory limit for validation (default 2GB). */
   memoryLimit?: string;
-  /** Progress display; default per TTY. */
-  progress?: (label: string, total: number) => Progress;
+  /** Progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
   /** Line and input size caps (`ingest.max_line_bytes`, `ingest.max_input_bytes`); default DEFAULT_LIMITS. */
   limits?: InputLimits;
 }
@@ -75,7 +75,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
   // Opening the dataset cleans what a killed ingest left; the new version is built beside the current one.
   await openDataset(options.lake, options.name);
   const paths = datasetPaths(options.lake, options.name);
-  const makeProgress = options.progress ?? ((label: string, total: number) => createProgress(label, total, { unit: 'MB' }));
+  const makeProgress = options.progress ?? silentProgressFactory;
 
   const build = await newDatasetBuild(options.lake, options.name);
   const rawTmp = build.raw;
@@ -103,7 +103,7 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
 
     // Parse.
     const sink = new StagingSink(workDir);
-    const progress = makeProgress(`ingest ${options.name}`, Math.ceil(totalBytes / 1e6));
+    const progress = makeProgress(`ingest ${options.name}`, Math.ceil(totalBytes / 1e6), { unit: 'MB' });
     // Readers report bytes read within the current file; a smaller value means the next file has started.
     let doneBytes = 0;
     let lastBytes = 0;

@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../test-support/fixtures.js';
 import { isPlotPointeError } from '../errors.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { embedItemsText, readStagedItems } from './embed-items.js';
 import { loadEmbeddings } from './store.js';
 import { CountingEncoder, TINY_PRODUCTS, tinyLake } from './testkit.js';

@@ -1,6 +1,6 @@
 import { ppError } from '../errors.js';
 import type { ManifestInput } from '../lake/manifest.js';
-import { createProgress, type Progress } from '../cli/progress.js';
+import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
 import type { TextEncoderModel } from './encoder.js';
 import { cacheKey } from './cache.js';
 import { EmbeddingRun, embeddingsDir, readStagedColumns } from './embed-run.js';
@@ -22,7 +22,8 @@ export interface EmbedTextOptions {
   batch?: number;
   /** Use the content-hash cache under `<lake>/cache/embeddings/` (default true). */
   cache?: boolean;
-  progress?: (label: string, total: number) => Progress;
+  /** Progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
 }
 
 export interface EmbedTextSummary {
@@ -89,7 +90,7 @@ export async function embedItemsText(options: EmbedTextOptions): Promise<EmbedTe
       else byKey.set(key, { text, rows: [i] });
     }
     const nWithText = [...byKey.values()].reduce((s, e) => s + e.rows.length, 0);
-    const progress = (options.progress ?? ((l: string, t: number) => createProgress(l, t, { unit: 'items' })))(`embed text (${encoder.name})`, nWithText);
+    const progress = (options.progress ?? silentProgressFactory)(`embed text (${encoder.name})`, nWithText, { unit: 'items' });
     const run = await EmbeddingRun.open({ lake: options.lake, name: options.name, modality: 'text', encoder, count: rows.length, batch, cache: options.cache, progress, startedAt });
     // Batches of similar length: transformer encoders pad a batch to its longest input, so sorting by length
     // cut USE-lite time by ~1.5x on demo-catalog texts (375–534 chars). Ties by key keep the order deterministic.

@@ -7,7 +7,7 @@ import { writeManifest, type Manifest, type ManifestInput } from '../lake/manife
 import { datasetPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
 import { STAGING_FILES } from '../data/validate.js';
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { Encoder } from './encoder.js';
 import { COMPACT_AFTER_SEGMENTS, EmbeddingCache } from './cache.js';
 import { writeEmbeddings, type EmbeddingMeta } from './store.js';

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { ingest } from '../data/ingest.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { writeLines } from '../test-support/fixtures.js';
 import { ppError } from '../errors.js';
 import type { TextEncoderModel } from './encoder.js';

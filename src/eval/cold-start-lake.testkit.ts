@@ -5,7 +5,7 @@
  * minutes USE-lite needs on a busy 2-core machine). Used by the cold-start, fold-in and ablation tests.
  */
 import { join } from 'node:path';
-import { setProgressMode, silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { generateDemo } from '../data/demo/generate.js';
 import { ingest } from '../data/ingest.js';
 import { createSplit } from '../data/split/index.js';
@@ -56,7 +56,6 @@ export async function buildDemoLake(o: {
   text?: boolean;
   missingTextEvery?: number;
 }): Promise<DemoLake> {
-  setProgressMode('silent');
   const root = tempDir('demo-lake');
   const src = join(root, 'src');
   const lake = join(root, 'lake');

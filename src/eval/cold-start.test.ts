@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 
 import { isPlotPointeError } from '../errors.js';
 import { coldItems, evaluateColdStart, itemMask, itemTrainCounts, restrictCsrToItems, warmItems } from './cold-start.js';
-import { csrFromLists } from './csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import { evaluateFullRanking } from './full-ranking.js';
 
 const close = (actual: number, expected: number, tol = 1e-12, what = '') =>

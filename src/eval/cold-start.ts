@@ -16,11 +16,11 @@
  */
 
 import { ppError } from '../errors.js';
-import { columnCounts, type Csr } from './csr.js';
+import { columnCounts, type CsrPattern } from '../core/csr-pattern.js';
 import { evaluateFullRanking, type FullRankingOptions, type FullRankingResult } from './full-ranking.js';
 
 /** pop(i): number of train interactions of each item. */
-export function itemTrainCounts(train: Csr, numItems: number): Float32Array {
+export function itemTrainCounts(train: CsrPattern, numItems: number): Float32Array {
   return columnCounts(train, numItems);
 }
 
@@ -57,7 +57,7 @@ export function itemMask(items: ArrayLike<number>, numItems: number): Uint8Array
 }
 
 /** The CSR with each row restricted to the given items: row u → row u ∩ items (order kept). */
-export function restrictCsrToItems(csr: Csr, items: ArrayLike<number>, numItems: number): Csr {
+export function restrictCsrToItems(csr: CsrPattern, items: ArrayLike<number>, numItems: number): CsrPattern {
   const mask = itemMask(items, numItems);
   const rows = csr.indptr.length - 1;
   const indptr = new Int32Array(rows + 1);

@@ -11,7 +11,7 @@
  * A user whose history has no item with the modality scores every item 0 (ties: lower id first, i.e. an
  * arbitrary but deterministic order) — reported via `usersWithoutProfile`.
  */
-import type { Csr } from './csr.js';
+import type { CsrPattern } from '../core/csr-pattern.js';
 import type { ItemContent, Recommender } from '../models/model.js';
 import { foldInUser, scoreAllItems } from '../models/fold-in.js';
 import { ppError } from '../errors.js';
@@ -26,7 +26,7 @@ export interface ContentSimilarityRecommender extends Recommender {
  * The content-similarity recommender of one modality over per-user histories (e.g. the split's train part;
  * never its test part).
  */
-export function contentSimilarityRecommender(content: ItemContent, history: Csr): ContentSimilarityRecommender {
+export function contentSimilarityRecommender(content: ItemContent, history: CsrPattern): ContentSimilarityRecommender {
   const { dim, present } = content;
   const numItems = present.length;
   if (content.vectors.length !== numItems * dim) throw ppError('PP_EVAL_INVALID', `${content.modality}: ${content.vectors.length} floats for ${numItems} × ${dim}`);

@@ -1,11 +1,11 @@
 import type { Recommender } from '../models/model.js';
 import type { SplitData, PartCsr } from '../graphs/split-data.js';
-import type { Csr } from './csr.js';
+import type { CsrPattern } from '../core/csr-pattern.js';
 import { evaluateFullRanking, type FullRankingResult } from './full-ranking.js';
 import { evaluateSampled, type SampledResult } from './sampled.js';
 
 /** Row-wise union of two per-user CSRs with the same number of rows. */
-export function unionRows(a: Csr, b: Csr): Csr {
+export function unionRows(a: CsrPattern, b: CsrPattern): CsrPattern {
   const n = a.indptr.length - 1;
   const indptr = new Int32Array(n + 1);
   for (let u = 0; u < n; u++) indptr[u + 1] = indptr[u] + (a.indptr[u + 1] - a.indptr[u]) + (b.indptr[u + 1] - b.indptr[u]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { isPlotPointeError } from '../errors.js';
-import { columnCounts, csrFromLists, type Csr } from './csr.js';
+import { columnCounts, csrFromLists, type CsrPattern } from '../core/csr-pattern.js';
 import { evaluateFullRanking, type FullRankingOptions, type FullRankingResult } from './full-ranking.js';
 import { Prng } from './prng.js';
 import {
@@ -160,8 +160,8 @@ describe('evaluateFullRanking on random data', () => {
   const train = randomLists(rng, numUsers, numItems, 60);
   const test = randomLists(rng, numUsers, numItems, 25, 0.2);
   const scores = randomScores(rng, numUsers, numItems);
-  const trainCsr: Csr = csrFromLists(train);
-  const testCsr: Csr = csrFromLists(test);
+  const trainCsr: CsrPattern = csrFromLists(train);
+  const testCsr: CsrPattern = csrFromLists(test);
   const ks = [5, 20, 50];
   const testUsers = test.flatMap((t, u) => (t.length > 0 ? [u] : []));
   const options = (extra: Partial<FullRankingOptions> = {}): FullRankingOptions => ({

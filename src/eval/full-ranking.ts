@@ -25,7 +25,7 @@
  */
 
 import { ppError } from '../errors.js';
-import { columnCounts, validateCsr, type Csr } from './csr.js';
+import { columnCounts, validateCsr, type CsrPattern } from '../core/csr-pattern.js';
 import { computeUserMetrics, metricKey, normalizeKs, RANKING_METRICS, RankingMetricsAccumulator } from './metrics.js';
 import { prepareCandidates, TopKSelector } from './top-k.js';
 
@@ -44,9 +44,9 @@ export interface FullRankingOptions {
    */
   readonly scoreBatch: ScoreBatchFn;
   /** Per-user train items (CSR, numUsers rows): masked out of the ranking and the source of deg(u). */
-  readonly train: Csr;
+  readonly train: CsrPattern;
   /** Per-user relevant (test) items (CSR, numUsers rows). */
-  readonly test: Csr;
+  readonly test: CsrPattern;
   /** Cut-offs, e.g. [10, 20, 50]. */
   readonly ks: readonly number[];
   /** Users scored per `scoreBatch` call (default 256). Memory: batchSize × numItems × 4 bytes. */

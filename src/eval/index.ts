@@ -3,7 +3,7 @@
  * protocols. Pure TypeScript over typed arrays; no dependency on the rest of the project but `errors.ts`.
  */
 
-export { columnCounts, csrFromLists, csrFromPairs, rowDegrees, validateCsr, type Csr } from './csr.js';
+export { columnCounts, csrFromLists, csrFromPairs, rowDegrees, validateCsr, type CsrPattern } from '../core/csr-pattern.js';
 export {
   computeUserMetrics,
   dcgDiscount,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { isPlotPointeError } from '../errors.js';
-import { csrFromLists, type Csr } from './csr.js';
+import { csrFromLists, type CsrPattern } from '../core/csr-pattern.js';
 import { Prng } from './prng.js';
 import { randomLists } from './reference-evaluators.testkit.js';
 import { evaluateSampled, type SampledOptions, type ScoreCandidatesFn } from './sampled.js';
@@ -15,8 +15,8 @@ const numUsers = 500;
 const numItems = 2000;
 const trainLists = randomLists(rng, numUsers, numItems, 40);
 const testLists = randomLists(rng, numUsers, numItems, 8, 0.1);
-const train: Csr = csrFromLists(trainLists);
-const test: Csr = csrFromLists(testLists);
+const train: CsrPattern = csrFromLists(trainLists);
+const test: CsrPattern = csrFromLists(testLists);
 const totalPairs = testLists.reduce((s, t) => s + t.length, 0);
 
 const options = (scoreCandidates: ScoreCandidatesFn, extra: Partial<SampledOptions> = {}): SampledOptions => ({

@@ -29,7 +29,7 @@
  */
 
 import { ppError } from '../errors.js';
-import { validateCsr, type Csr } from './csr.js';
+import { validateCsr, type CsrPattern } from '../core/csr-pattern.js';
 import { dcgDiscount, metricKey, normalizeKs } from './metrics.js';
 import { Prng } from './prng.js';
 
@@ -48,8 +48,8 @@ export type ScoreCandidatesFn = (
 export interface SampledOptions {
   readonly numUsers: number;
   readonly numItems: number;
-  readonly train: Csr;
-  readonly test: Csr;
+  readonly train: CsrPattern;
+  readonly test: CsrPattern;
   readonly scoreCandidates: ScoreCandidatesFn;
   /** N, negatives per positive (default 99). */
   readonly numNegatives?: number;

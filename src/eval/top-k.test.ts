@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { isPlotPointeError } from '../errors.js';
-import { csrFromLists } from './csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import { Prng } from './prng.js';
 import { naiveTopK, randomLists, randomScores } from './reference-evaluators.testkit.js';
 import { prepareCandidates, topK, topKBatch, TopKSelector } from './top-k.js';

@@ -19,11 +19,11 @@
  */
 
 import { ppError } from '../errors.js';
-import type { Csr } from './csr.js';
+import type { CsrPattern } from '../core/csr-pattern.js';
 
 /** Per-row exclusions for a batch: score row r excludes CSR row `rows[r]` (e.g. user `rows[r]`'s train items). */
 export interface BatchExclusion {
-  readonly csr: Csr;
+  readonly csr: CsrPattern;
   /** CSR row to use for each score row. */
   readonly rows: Int32Array;
 }

@@ -17,7 +17,7 @@
  *
  * `asCoreCsr` exposes a graph as the core's `Csr` (values = weights) for message passing.
  */
-import { AnnIndex, type AnnQuantization } from '../index/ann-index.js';
+import { AnnIndex, type AnnQuantization } from './ann-index.js';
 import { ppError } from '../errors.js';
 import { matmulNT } from '../core/dense.js';
 import { free, inHeap } from '../core/heap.js';

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { ingest } from '../data/ingest.js';
 import { createSplit } from '../data/split/index.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { tempDir, writeLines } from '../test-support/fixtures.js';
 import { loadSplit } from './split-data.js';
 

@@ -2,10 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
-import { csrFromPairs, type Csr } from '../eval/csr.js';
+import { csrFromPairs, type CsrPattern } from '../core/csr-pattern.js';
 
 /** One part of a split as per-user CSR rows, with the rating of each entry (NaN where implicit). */
-export interface PartCsr extends Csr {
+export interface PartCsr extends CsrPattern {
   /** rating of indices[e], NaN for implicit feedback. */
   readonly ratings: Float32Array;
   /** unix seconds of indices[e], NaN where unknown. */

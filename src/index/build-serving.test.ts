@@ -2,8 +2,8 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setProgressMode, silentProgress } from '../cli/progress.js';
-import { runSplit, splitOptionsFromConfig } from '../cli/split.js';
+import { silentProgress } from '../core/progress.js';
+import { runSplit, splitOptionsFromConfig } from '../data/split/run-split.js';
 import { loadConfig } from '../config/load.js';
 import { shutdownPool } from '../core/index.js';
 import { generateDemo } from '../data/demo/generate.js';
@@ -12,11 +12,10 @@ import { isPlotPointeError } from '../errors.js';
 import { parseVariants, VariantAssigner } from '../serving/experiments.js';
 import { ServedModel } from '../serving/served-model.js';
 import { tempDir } from '../test-support/fixtures.js';
-import { runTraining } from '../train/run-training.js';
+import { runTraining } from '../orchestration/run-training.js';
 import { buildServingBundle, servingDir } from './build-serving.js';
 import { openServingBundle } from './serving-bundle.js';
 
-setProgressMode('silent');
 after(() => shutdownPool());
 
 test('a GAT run serves its attention weights: train edges carry the model’s attention, explanations report it', async () => {

@@ -18,7 +18,7 @@ import { getModel } from '../models/index.js';
 import type { ContentModality, Recommender } from '../models/model.js';
 import { embeddingLocation, openContentSource } from '../embeddings/split-content.js';
 import { readEmbeddingMeta } from '../embeddings/store.js';
-import { readFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
+import { readFusionWeights, type FusionWeights } from '../models/fusion/fusion-export.js';
 import { RunStore, type RunRecord } from '../tracking/index.js';
 import {
   SERVING_DIR,

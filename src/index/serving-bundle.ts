@@ -32,8 +32,8 @@ import { bytes, readTyped } from './bundle-files.js';
 import { fileChecksums, type FileChecksums } from './bundle-checksums.js';
 import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { computeSimilarTable, exactSimilarFits, exactSimilarTable, graphSimilarTable, writeSimilarTables } from './similar-table.js';
-import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from './ann-index.js';
-import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../embeddings/fusion/fusion-export.js';
+import { AnnIndex, type AnnIndexMeta, type AnnQuantization } from '../graphs/ann-index.js';
+import { readFusionWeights, writeFusionWeights, type FusionWeights } from '../models/fusion/fusion-export.js';
 
 /** Base name of the fusion MLP weights in a bundle: `fusion.mlp.json` / `fusion.mlp.f32`. */
 export const FUSION_FILE = 'fusion';
@@ -83,7 +83,7 @@ export interface ServingManifest {
   item_graph: { source: string; edges: number } | null;
   indexes: Partial<Record<ServingModality, ServingIndexEntry>>;
   /**
-   * The fusion MLP of the split's fused vectors (`fusion.mlp.{json,f32}`, src/embeddings/fusion/fusion-export.ts),
+   * The fusion MLP of the split's fused vectors (`fusion.mlp.{json,f32}`, src/models/fusion/fusion-export.ts),
    * so cold start can fuse a new item's content; absent when the split has no fused vectors or they were written
    * without weights.
    */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { tempDir } from '../test-support/fixtures.js';
 import { isPlotPointeError } from '../errors.js';
 import { clusteredVectors } from '../graphs/synthetic-vectors.js';
-import { AnnIndex } from './ann-index.js';
+import { AnnIndex } from '../graphs/ann-index.js';
 import { writeServingBundle, type ServingBundle, type ServingManifest } from './serving-bundle.js';
 import { ServedModel } from '../serving/served-model.js';
 import { computeSimilarTable, exactSimilarTable, graphSimilarTable, readSimilarTables, writeSimilarTables } from './similar-table.js';

@@ -22,7 +22,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { AnnIndex } from './ann-index.js';
+import { AnnIndex } from '../graphs/ann-index.js';
 import { bytes, readTyped } from './bundle-files.js';
 import { l2NormaliseRows } from '../embeddings/encoder.js';
 import { exactKnn } from '../graphs/knn-graph.js';

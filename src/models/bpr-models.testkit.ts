@@ -5,9 +5,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { Rng } from '../core/random.js';
-import { csrFromLists } from '../eval/csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import type { PartCsr, SplitData } from '../graphs/split-data.js';
 import type { FitContext, Params, Recommender } from './model.js';

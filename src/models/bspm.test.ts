@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configureCore, shutdownPool, startPool } from '../core/index.js';
-import { csrFromLists } from '../eval/csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import { resolveParams } from './registry.js';
 import { BspmModel, bspmSpec } from './bspm.js';

@@ -26,7 +26,7 @@
 import { join } from 'node:path';
 import { allocF32, csrFromCoo, free, matmul, matmulNT, matmulTN, NotPositiveDefiniteError, spdInverse, spmm, transpose, type Csr, type CsrTransposed } from '../core/index.js';
 import { ppError } from '../errors.js';
-import type { Csr as IndexCsr } from '../eval/csr.js';
+import type { CsrPattern as CsrPattern } from '../core/csr-pattern.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { loadState, saveState } from '../train/checkpoint.js';
 import { randomizedSvd, type LinearOperator } from './graph-filter.js';
@@ -56,7 +56,7 @@ export function lambdaGrid(params: Params): number[] {
 }
 
 /** G = XᵀX (I × I, dense, heap) of binary interactions: G_ij = users with both i and j, G_ii = degree. */
-export function denseGram(userItems: IndexCsr, numUsers: number, numItems: number): Float32Array {
+export function denseGram(userItems: CsrPattern, numUsers: number, numItems: number): Float32Array {
   const g = allocF32(numItems * numItems, true);
   const { indptr, indices } = userItems;
   for (let u = 0; u < numUsers; u++) {
@@ -102,12 +102,12 @@ export function denseEaseWeights(g: Float32Array, numItems: number, lambda: numb
 abstract class EaseBase implements Recommender {
   abstract readonly variant: 'dense' | 'lowrank';
   readonly modelName = 'ease';
-  protected readonly userItems: IndexCsr;
+  protected readonly userItems: CsrPattern;
 
   constructor(
     readonly numUsers: number,
     readonly numItems: number,
-    train: IndexCsr,
+    train: CsrPattern,
     readonly lambda: number,
     readonly dropout: number,
   ) {
@@ -122,7 +122,7 @@ abstract class EaseBase implements Recommender {
 export class DenseEase extends EaseBase {
   readonly variant = 'dense';
 
-  constructor(numUsers: number, numItems: number, train: IndexCsr, lambda: number, dropout: number, readonly weights: Float32Array) {
+  constructor(numUsers: number, numItems: number, train: CsrPattern, lambda: number, dropout: number, readonly weights: Float32Array) {
     super(numUsers, numItems, train, lambda, dropout);
   }
 
@@ -160,7 +160,7 @@ class BinaryInteractions implements LinearOperator {
   private readonly x: Csr;
   private readonly xt: CsrTransposed;
 
-  constructor(numUsers: number, numItems: number, userItems: IndexCsr) {
+  constructor(numUsers: number, numItems: number, userItems: CsrPattern) {
     const nnz = userItems.indptr[numUsers];
     const rowIdx = new Int32Array(nnz);
     for (let u = 0; u < numUsers; u++) rowIdx.fill(u, userItems.indptr[u], userItems.indptr[u + 1]);
@@ -202,7 +202,7 @@ export interface GramFactors {
 }
 
 /** V, E and D of G = XᵀX by a randomized SVD of X of rank r (clamped to the data). */
-export function gramFactors(userItems: IndexCsr, numUsers: number, numItems: number, rank: number, oversample: number, powerIters: number, seed: number): GramFactors {
+export function gramFactors(userItems: CsrPattern, numUsers: number, numItems: number, rank: number, oversample: number, powerIters: number, seed: number): GramFactors {
   const x = new BinaryInteractions(numUsers, numItems, userItems);
   const r = Math.max(1, Math.min(Math.floor(rank), numUsers, numItems));
   try {
@@ -232,7 +232,7 @@ export class LowRankEase extends EaseBase {
   /** 1/D'_j and 1/diag(P)_j, for the seen-item term x_uj (1 − 1/(D'_j diag(P)_j)). */
   private readonly selfTerm: Float32Array;
 
-  constructor(numUsers: number, numItems: number, train: IndexCsr, lambda: number, dropout: number, readonly factors: GramFactors) {
+  constructor(numUsers: number, numItems: number, train: CsrPattern, lambda: number, dropout: number, readonly factors: GramFactors) {
     super(numUsers, numItems, train, lambda, dropout);
     const { rank: r, v, e, degree, residual } = factors;
     const n = numItems;

@@ -73,7 +73,7 @@ export function scoreAllItems(user: Float32Array, items: Float32Array, dim: numb
 /**
  * A Recommender whose users are folded in from a per-user history (CSR rows, e.g. a split's train part)
  * over a trained model's item embeddings: the learned user vectors are not used. For evaluating fold-in
- * against the learned users (src/eval/cold-start-report.ts `foldInReport`).
+ * against the learned users (src/orchestration/cold-start-report.ts `foldInReport`).
  */
 export function foldInRecommender(
   base: { items: Float32Array; dim: number; numItems: number; modelName: string },

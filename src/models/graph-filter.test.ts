@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { configureCore, free, Rng, shutdownPool, startPool } from '../core/index.js';
-import { csrFromLists } from '../eval/csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import {
   choleskyUpper,
   integrateLinear,

@@ -7,9 +7,9 @@
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { Rng } from '../core/index.js';
-import { csrFromLists } from '../eval/csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import type { PartCsr, SplitData } from '../graphs/split-data.js';
 import type { FitContext, Params, Recommender } from './model.js';
 

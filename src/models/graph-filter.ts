@@ -53,7 +53,7 @@ import { ppError } from '../errors.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { loadState, saveState } from '../train/checkpoint.js';
 import { migrateParams } from './param-names.js';
-import type { Csr as IndexCsr } from '../eval/csr.js';
+import type { CsrPattern as CsrPattern } from '../core/csr-pattern.js';
 import {
   allocF32,
   axpby,
@@ -454,7 +454,7 @@ export class NormalizedInteractions implements LinearOperator {
   constructor(
     readonly numUsers: number,
     readonly numItems: number,
-    train: IndexCsr,
+    train: CsrPattern,
   ) {
     if (train.indptr.length !== numUsers + 1) throw ppError('PP_INTERNAL', 'train CSR does not have numUsers rows');
     const nnz = train.indptr[numUsers];

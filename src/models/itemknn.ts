@@ -20,7 +20,7 @@
 
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import type { Csr as IndexCsr } from '../eval/csr.js';
+import type { CsrPattern as CsrPattern } from '../core/csr-pattern.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { loadState, saveState } from '../train/checkpoint.js';
 import type { FitContext, ModelSpec, Params, Recommender } from './model.js';
@@ -34,7 +34,7 @@ export interface WeightedCsr {
 }
 
 /** Per-user distinct train items (duplicates dropped, first-occurrence order). */
-export function distinctRows(numRows: number, numCols: number, csr: IndexCsr): IndexCsr {
+export function distinctRows(numRows: number, numCols: number, csr: CsrPattern): CsrPattern {
   const stamp = new Int32Array(numCols).fill(-1);
   const indptr = new Int32Array(numRows + 1);
   const indices = new Int32Array(csr.indptr[numRows]);
@@ -53,7 +53,7 @@ export function distinctRows(numRows: number, numCols: number, csr: IndexCsr): I
 }
 
 /** The transpose of a (weighted) CSR with numCols rows; entries of each row in ascending source order. */
-export function transposeLists(numRows: number, numCols: number, csr: IndexCsr, values?: Float32Array): WeightedCsr {
+export function transposeLists(numRows: number, numCols: number, csr: CsrPattern, values?: Float32Array): WeightedCsr {
   const indptr = new Int32Array(numCols + 1);
   const nnz = csr.indptr[numRows];
   for (let e = 0; e < nnz; e++) indptr[csr.indices[e] + 1]++;
@@ -81,7 +81,7 @@ export interface ItemKnnSettings {
  * Row j = N_k(j), the k items i ≠ j with the highest sim(i → j) > 0, sorted by item id, with the
  * similarity as value.
  */
-export function itemNeighbours(numUsers: number, numItems: number, userItems: IndexCsr, s: ItemKnnSettings): WeightedCsr {
+export function itemNeighbours(numUsers: number, numItems: number, userItems: CsrPattern, s: ItemKnnSettings): WeightedCsr {
   const deg = itemDegrees(numUsers, numItems, userItems);
   const left = new Float64Array(numItems); // |U_i|^α
   const right = new Float64Array(numItems); // |U_j|^(1−α)
@@ -93,7 +93,7 @@ export function itemNeighbours(numUsers: number, numItems: number, userItems: In
 }
 
 /** Distinct train users of each item. */
-export function itemDegrees(numUsers: number, numItems: number, userItems: IndexCsr): Float64Array {
+export function itemDegrees(numUsers: number, numItems: number, userItems: CsrPattern): Float64Array {
   const deg = new Float64Array(numItems);
   for (let e = 0; e < userItems.indptr[numUsers]; e++) deg[userItems.indices[e]]++;
   return deg;
@@ -108,7 +108,7 @@ export function itemDegrees(numUsers: number, numItems: number, userItems: Index
 export function topNeighbours(
   numUsers: number,
   numItems: number,
-  userItems: IndexCsr,
+  userItems: CsrPattern,
   kMax: number,
   userWeight: Float64Array | null,
   sim: (c: number, i: number, j: number) => number,
@@ -200,7 +200,7 @@ export function topNeighbours(
  * Scores of an item–item model: row r of `out` = Σ_{i ∈ items(users[r])} row i of `contributions` (row i =
  * what item i adds to each candidate), a sparse × sparse product written into the dense score block.
  */
-export function scoreFromContributions(contributions: WeightedCsr, userItems: IndexCsr, numItems: number, users: Int32Array, out: Float32Array): void {
+export function scoreFromContributions(contributions: WeightedCsr, userItems: CsrPattern, numItems: number, users: Int32Array, out: Float32Array): void {
   const n = numItems;
   const { indptr, indices, values } = contributions;
   const { indptr: up, indices: ui } = userItems;
@@ -228,12 +228,12 @@ export abstract class ItemNeighbourModel<S extends object> implements Recommende
   abstract readonly modelName: string;
   /** Row i = the items j with i among j's sources, value W_ij: what item i contributes to scores. */
   private readonly contributions: WeightedCsr;
-  private readonly userItems: IndexCsr;
+  private readonly userItems: CsrPattern;
 
   constructor(
     readonly numUsers: number,
     readonly numItems: number,
-    train: IndexCsr,
+    train: CsrPattern,
     /** Row j = the kept sources i of candidate j with W_ij. */
     readonly neighbours: WeightedCsr,
     readonly settings: S,

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, shutdownPool } from '../core/index.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import type { ContentSource, FitContext, Params, Recommender } from './model.js';
 import { MmgatModel, MmgatScorer, fitMmgat, loadMmgat, resolveMmgatInputs } from './mmgat.js';
 import { getModel } from './index.js';

@@ -1,4 +1,4 @@
-import type { Progress } from '../cli/progress.js';
+import type { Progress } from '../core/progress.js';
 import type { KnnGraph } from '../graphs/knn-graph.js';
 import type { SplitData } from '../graphs/split-data.js';
 

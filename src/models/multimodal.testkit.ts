@@ -5,7 +5,7 @@
  * both; the last `cold` items never occur in train (only in valid/test), so only content can rank them.
  */
 import { Rng } from '../core/index.js';
-import { csrFromLists } from '../eval/csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import type { PartCsr, SplitData } from '../graphs/split-data.js';
 import type { KnnGraph } from '../graphs/knn-graph.js';
 import type { ContentModality, ContentSource, ItemContent } from './model.js';

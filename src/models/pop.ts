@@ -7,7 +7,7 @@
 
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { columnCounts } from '../eval/csr.js';
+import { columnCounts } from '../core/csr-pattern.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { loadState, saveState } from '../train/checkpoint.js';
 import type { FitContext, ModelSpec, Recommender } from './model.js';

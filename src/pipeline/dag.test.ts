@@ -7,7 +7,7 @@ import { criticalPath, downstreamOf, selectSteps, topoOrder, type StepSpec } fro
 import { buildDag } from './steps.js';
 import { FileHasher, stepKey } from './cache.js';
 import { loadConfig } from '../config/load.js';
-import { readPipelineFile } from '../cli/pipeline.js';
+import { readPipelineFile } from './resolve.js';
 
 const step = (id: string, needs: string[] = [], resource: 'cpu' | 'io' = 'cpu'): StepSpec => ({
   id,

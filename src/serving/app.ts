@@ -37,7 +37,6 @@ import { healthRoutes } from './routes/health.js';
 import { itemRoutes } from './routes/items.js';
 import { recommendationRoutes } from './routes/recommendations.js';
 import { userRoutes } from './routes/users.js';
-import { dashboardPlugin } from '../web/plugin.js';
 import { checkHostAndOrigin, hostPolicy } from './host-guard.js';
 import { interruptAnalytics } from './analytics-limits.js';
 
@@ -83,7 +82,15 @@ export interface BuildAppOptions {
    * from it (default: the config defaults).
    */
   config?: Config;
+  /**
+   * Plugins the caller composes into the app after the API's routes, each registered with the serving context
+   * (`plotpointe serve` passes the dashboard, src/web/plugin.ts; default none). The app imports none of them.
+   */
+  plugins?: readonly ServingPlugin[];
 }
+
+/** A plugin handed to {@link buildApp}: registers its routes on the app, given the serving context. */
+export type ServingPlugin = (app: FastifyInstance, ctx: ServingContext) => PromiseLike<unknown>;
 
 /** What a logged route's request names (from params/query/body as sent), for the rows of requests its handler did not describe. */
 interface RequestNames {
@@ -255,7 +262,7 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
   await app.register(eventRoutes, { ctx });
   await app.register(adminRoutes, { ctx });
   await app.register(analyticsRoutes, { ctx, config: opts.config });
-  await app.register(dashboardPlugin, { serving: ctx });
+  for (const plugin of opts.plugins ?? []) await plugin(app, ctx);
 
   if (opts.warmEncoders) {
     app.addHook('onReady', async () => {

@@ -17,7 +17,7 @@ import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.
 import { ServingLogs } from './request-log.js';
 import type { LogStore } from './log-store.js';
 import type { AnalyticsRequest } from './routes/analytics.js';
-import { servingLogsPath } from './log-schema.js';
+import { servingLogsPath } from '../analytics/log-schema.js';
 import { ServingMetrics } from './metrics.js';
 import type { Config } from '../config/schema.js';
 import { FeedbackService } from './feedback/service.js';

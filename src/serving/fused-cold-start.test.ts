@@ -1,10 +1,9 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { FastifyInstance } from 'fastify';
-import { setProgressMode } from '../cli/progress.js';
 import { loadConfig } from '../config/load.js';
 import { shutdownPool } from '../core/index.js';
-import { fuseSplit } from '../embeddings/fusion/fuse-split.js';
+import { fuseSplit } from '../orchestration/fuse-split.js';
 import { openContentSource } from '../embeddings/split-content.js';
 import { DEFAULT_ITEM_TEXT, itemText } from '../embeddings/text/item-text.js';
 import { CountingEncoder } from '../embeddings/testkit.js';
@@ -21,7 +20,6 @@ import { FAKE_TEXT_DIM, buildServeFixture, fakeEncoderFactory, fakeImageVector, 
  * item from its content; POST /v1/items/cold-start then answers fused-space neighbours.
  */
 
-setProgressMode('silent');
 let fx: ServeFixture;
 let split: string;
 let bundle: ServingBundle;

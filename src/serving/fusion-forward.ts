@@ -1,6 +1,6 @@
 /**
  * The fusion MLP's forward pass in plain TypeScript, for one new item at serve time (weights exported by
- * `plotpointe embed fuse`, src/embeddings/fusion/fusion-export.ts; training-side definition in fusion-mlp.ts):
+ * `plotpointe embed fuse`, src/models/fusion/fusion-export.ts; training-side definition in fusion-mlp.ts):
  *
  *     x_m = z_m(c_m) = (c_m − μ_m) · s_m      when modality m is given (c_m = the raw encoder output, d_m values)
  *     x_m = p_m                               when it is not (the learned placeholder)
@@ -12,7 +12,7 @@
  * Accumulates in float64; the training side computes in float32, so results agree to ~1e-6.
  */
 import { ppError } from '../errors.js';
-import type { FusionWeights } from '../embeddings/fusion/fusion-export.js';
+import type { FusionWeights } from '../models/fusion/fusion-export.js';
 
 /** f(content) of one item; `inputs[name]` = that modality's raw vector (length d_m) or null/absent when missing. */
 export function fusionForward(w: FusionWeights, inputs: Partial<Record<string, Float32Array | null>>): Float32Array {

@@ -1,4 +1,4 @@
-import type { EventRow, RequestLogRow } from './log-schema.js';
+import type { EventRow, RequestLogRow } from '../analytics/log-schema.js';
 import type { StoredEvent, StoredEventsQuery } from './feedback/source.js';
 
 /**

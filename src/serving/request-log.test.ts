@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { tempDir } from '../test-support/fixtures.js';
 import { loggedItemsJson, ServingLogs } from './request-log.js';
-import type { RequestLogRow } from './log-schema.js';
+import type { RequestLogRow } from '../analytics/log-schema.js';
 
 const row = (i: number): RequestLogRow => ({
   request_id: `r${i}`,

@@ -25,7 +25,7 @@ import { DOUBLE, DuckDBInstance, VARCHAR, type DuckDBConnection, type DuckDBPrep
 import type { LogStore } from './log-store.js';
 import { RowBuffer } from './row-buffer.js';
 import { storableOrNull, storableText } from './storable-text.js';
-import { EVENTS_DDL, EVENTS_SESSION_COLUMN_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from './log-schema.js';
+import { EVENTS_DDL, EVENTS_SESSION_COLUMN_DDL, REQUESTS_DDL, REQUESTS_ITEM_COLUMN_DDL, type EventRow, type RequestLogRow } from '../analytics/log-schema.js';
 import { readStoredEvents, type StoredEvent, type StoredEventsQuery } from './feedback/source.js';
 
 /**

@@ -10,7 +10,7 @@ import { Type, type Static } from '@sinclair/typebox';
 function Nullable<T extends 'string' | 'number'>(type: T, options: Record<string, unknown> = {}) {
   return Type.Unsafe<(T extends 'string' ? string : number) | null>({ ...options, type: [type, 'null'] });
 }
-import { EVENT_TYPES } from './log-schema.js';
+import { EVENT_TYPES } from '../analytics/log-schema.js';
 
 export const Modality = Type.Union([Type.Literal('fused'), Type.Literal('text'), Type.Literal('image'), Type.Literal('graph')], {
   description: 'fused | text | image (content indexes, cosine) or graph (the model\'s item embeddings)',

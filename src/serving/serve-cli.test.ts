@@ -1,12 +1,10 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setProgressMode } from '../cli/progress.js';
 import { shutdownPool } from '../core/index.js';
-import { runTraining } from '../train/run-training.js';
+import { runTraining } from '../orchestration/run-training.js';
 import { runCli } from '../test-support/cli.js';
 import { buildServeFixture, startServeProcess } from './testkit.js';
 
-setProgressMode('silent');
 after(() => shutdownPool());
 
 test('plotpointe index build + plotpointe serve through the real bin: listen, answer, reload with the env token, stop on SIGTERM', async () => {

@@ -5,10 +5,10 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { servingDir } from '../index/build-serving.js';
 import type { FastifyInstance } from 'fastify';
-import { setProgressMode } from '../cli/progress.js';
 import { shutdownPool } from '../core/index.js';
 import { loadConfig } from '../config/load.js';
 import { buildApp } from './app.js';
+import { servedDashboard } from '../web/plugin.js';
 import { ServingContext, type ServingSettings } from './context.js';
 import { runningAnalytics } from './analytics-limits.js';
 import { buildServeFixture, fakeEncoderFactory, type ServeFixture } from './testkit.js';
@@ -19,7 +19,6 @@ import { buildServeFixture, fakeEncoderFactory, type ServeFixture } from './test
  * sent, and requests whose body never completes. One demo lake, one small app per setting.
  */
 
-setProgressMode('silent');
 const TOKEN = 'guard-token';
 let fx: ServeFixture;
 const open: { app: FastifyInstance }[] = [];
@@ -35,7 +34,7 @@ after(async () => {
 
 async function serve(settings: Partial<ServingSettings> = {}, config: Record<string, unknown> = {}, logs = true): Promise<{ ctx: ServingContext; app: FastifyInstance }> {
   const ctx = await ServingContext.load({ lake: fx.lake, name: fx.name, runId: fx.runA, settings, logs, logFlushRows: 5, logFlushMs: 20 });
-  const app = await buildApp(ctx, { encoderFactory: fakeEncoderFactory, docs: false, config: loadConfig({ overrides: config as never }) });
+  const app = await buildApp(ctx, { encoderFactory: fakeEncoderFactory, docs: false, config: loadConfig({ overrides: config as never }), plugins: [servedDashboard] });
   open.push({ app });
   return { ctx, app };
 }

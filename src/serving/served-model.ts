@@ -24,10 +24,10 @@
 import { matmulNT } from '../core/dense.js';
 import { allocF32, free } from '../core/heap.js';
 import { ppError } from '../errors.js';
-import type { AnnIndex } from '../index/ann-index.js';
+import type { AnnIndex } from '../graphs/ann-index.js';
 import type { ServingBundle, ServingModality, ItemMeta } from '../index/serving-bundle.js';
 import type { SimilarTables } from '../index/similar-table.js';
-import type { BecauseRecent } from './feedback/because.js';
+import type { EventType } from '../analytics/log-schema.js';
 
 export interface Recommendation {
   item_id: string;
@@ -37,6 +37,17 @@ export interface Recommendation {
   explanation?: ExplanationEntry[];
   /** Live feedback: the recent event that put the item here (src/serving/feedback/because.ts). */
   because?: BecauseRecent;
+}
+
+/** Live feedback's mark on a recommendation: the recent event that put it in the list (feedback/because.ts). */
+export interface BecauseRecent {
+  /** the item of the recent event */
+  item_id: string;
+  type: EventType;
+  /** ISO time of the event */
+  ts: string;
+  /** e.g. "because you just viewed Wireless headphones" */
+  message: string;
 }
 
 export interface ExplanationEntry {

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { setProgressMode } from '../cli/progress.js';
 import { shutdownPool } from '../core/index.js';
 import { foldInUser } from '../models/fold-in.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
@@ -21,7 +20,6 @@ import { fnv1a32 } from '../core/hash.js';
 const store = (c: ServingContext): ServingLogs => c.logs as ServingLogs;
 import { buildServeFixture, fakeEncoderFactory, type ServeFixture } from './testkit.js';
 
-setProgressMode('silent');
 
 const TOKEN = 'test-admin-token';
 let fx: ServeFixture;

@@ -12,11 +12,11 @@ import { plotpointeBin } from '../test-support/cli.js';
 import { loadConfig } from '../config/load.js';
 import { generateDemo } from '../data/demo/generate.js';
 import { ingest } from '../data/ingest.js';
-import { runSplit, splitOptionsFromConfig } from '../cli/split.js';
-import { runTraining } from '../train/run-training.js';
+import { runSplit, splitOptionsFromConfig } from '../data/split/run-split.js';
+import { runTraining } from '../orchestration/run-training.js';
 import { embedItemsText } from '../embeddings/embed-items.js';
 import { CountingEncoder } from '../embeddings/testkit.js';
-import { silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { buildServingBundle } from '../index/build-serving.js';
 import { tempDir } from '../test-support/fixtures.js';
 import type { EncoderFactory } from './cold-start.js';
@@ -26,7 +26,7 @@ import { stagingEmbeddingsDir } from '../embeddings/split-content.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { ppError } from '../errors.js';
-import { buildItemGraph } from '../graphs/item-graphs.js';
+import { buildItemGraph } from '../orchestration/item-graphs.js';
 
 export interface ServeFixture {
   dir: string;

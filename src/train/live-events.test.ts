@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { setProgressMode, silentProgress } from '../cli/progress.js';
-import { runSplit, splitOptionsFromConfig } from '../cli/split.js';
+import { silentProgress } from '../core/progress.js';
+import { runSplit, splitOptionsFromConfig } from '../data/split/run-split.js';
 import { loadConfig } from '../config/load.js';
 import { generateDemo } from '../data/demo/generate.js';
 import { ingest } from '../data/ingest.js';
@@ -12,9 +12,8 @@ import { datasetPaths, servingLogsFile } from '../lake/paths.js';
 import { ServingLogs } from '../serving/request-log.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { foldLiveEvents, parseSince } from './live-events.js';
-import { runTraining } from './run-training.js';
+import { runTraining } from '../orchestration/run-training.js';
 
-setProgressMode('silent');
 
 const items = (p: PartCsr, u: number) => [...p.indices.subarray(p.indptr[u], p.indptr[u + 1])];
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { csrFromLists } from '../eval/csr.js';
+import { csrFromLists } from '../core/csr-pattern.js';
 import { BprSampler, pickHardest } from './sampler.js';
 
 const train = csrFromLists([[0, 1, 2], [3], [4, 5, 6, 7, 8, 9, 10]]);

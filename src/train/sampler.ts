@@ -1,5 +1,5 @@
 import { Rng } from '../core/random.js';
-import type { Csr } from '../eval/csr.js';
+import type { CsrPattern } from '../core/csr-pattern.js';
 import { pastEpochDeadline } from './epoch-deadline.js';
 
 /** One BPR batch: user u, an observed item i and `negPerPos` unobserved candidates j per (u, i). */
@@ -37,7 +37,7 @@ export class BprSampler {
   readonly negPerPos: number;
 
   constructor(
-    private readonly train: Csr,
+    private readonly train: CsrPattern,
     private readonly numItems: number,
     private readonly options: SamplerOptions,
   ) {

@@ -19,8 +19,9 @@ import { DashboardCatalog, ITEM_ID_RE, USER_ID_RE } from './catalog.js';
  * epochs, ablation tables. Recommendations, similar items, cold start, metrics and analytics come from the
  * serving API itself (`/v1/...`, `/metrics`), which the client calls directly.
  *
- * Registered by the serving app: `app.register(dashboardPlugin, { serving: ctx })` (lake, dataset and split from
- * the served bundle); standalone: `{ lake, name, split }`.
+ * Handed to the serving app by `plotpointe serve`: `buildApp(ctx, { plugins: [servedDashboard] })`, which is
+ * `app.register(dashboardPlugin, { serving: ctx })` (lake, dataset and split from the served bundle); standalone:
+ * `{ lake, name, split }`.
  */
 export interface DashboardPluginOptions {
   /** Lake folder (default: the serving context's). */
@@ -74,6 +75,9 @@ const IdsQuery = Type.Object({ ids: Type.String({ maxLength: 20_000 }) });
 function sendError(reply: FastifyReply, code: ErrorCode, message: string) {
   return reply.code(ERRORS[code].http).send({ error: { code, message } });
 }
+
+/** The dashboard as a plugin of the serving app (`buildApp(ctx, { plugins: [servedDashboard] })`). */
+export const servedDashboard = (app: FastifyInstance, ctx: DashboardServingHost) => app.register(dashboardPlugin, { serving: ctx });
 
 export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async (app: FastifyInstance, opts) => {
   const lake = opts.lake ?? opts.serving?.lake;

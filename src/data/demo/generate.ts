@@ -14,7 +14,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { createProgress, silentProgress, type Progress } from '../../cli/progress.js';
+import { silentProgress, silentProgressFactory, type Progress, type ProgressFactory } from '../../core/progress.js';
 import { ppError } from '../../errors.js';
 import { buildCatalog, describeItem, itemStream, sampleItemCore, type Catalog } from './catalog.js';
 import { encodePng, renderProduct, IMAGE_SIZE } from './image.js';
@@ -79,7 +79,7 @@ export interface DemoManifest {
 }
 
 /** Generates the demo catalog into `options.out`. Invalid options raise PP_DEMO_INVALID. */
-export async function generateDemo(options: DemoOptions): Promise<DemoSummary> {
+export async function generateDemo(options: DemoOptions, makeProgress: ProgressFactory = silentProgressFactory): Promise<DemoSummary> {
   const o = resolveDemoOptions(options);
   const t0 = performance.now();
   const out = resolve(o.out);
@@ -90,7 +90,7 @@ export async function generateDemo(options: DemoOptions): Promise<DemoSummary> {
     throw ppError('PP_DEMO_INVALID', `cannot create output folder ${out}: ${(err as Error).message}`, err);
   }
   const progress = (label: string, total: number, unit: string): Progress =>
-    o.progress ? createProgress(label, total, { unit }) : silentProgress;
+    o.progress ? makeProgress(label, total, { unit }) : silentProgress;
   const phases = { catalog: 0, users: 0, meta: 0, reviews: 0, images: 0 };
   let mark = performance.now();
   const lap = (k: keyof typeof phases) => {

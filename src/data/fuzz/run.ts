@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { isPlotPointeError } from '../../errors.js';
 import { openDb, sqlString } from '../../lake/duckdb.js';
-import { silentProgress } from '../../cli/progress.js';
+import { silentProgress } from '../../core/progress.js';
 import { ingest, type IngestSummary } from '../ingest.js';
 import { BOMB_LINE_BYTES, FUZZ_MAX_LINE_BYTES, type FuzzCase, type FuzzFile } from './cases.js';
 

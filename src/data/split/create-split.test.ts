@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Progress } from '../../cli/progress.js';
+import type { Progress } from '../../core/progress.js';
 import { createSplit } from './create-split.js';
 import {
   checkPartition,

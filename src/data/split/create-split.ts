@@ -1,6 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
-import { silentProgress, type Progress } from '../../cli/progress.js';
+import { silentProgress, type Progress } from '../../core/progress.js';
 import { ppError } from '../../errors.js';
 import { openDb, sqlString, type Db } from '../../lake/duckdb.js';
 import { buildIdMaps } from './idmap.js';

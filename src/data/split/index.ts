@@ -1,5 +1,6 @@
 /** `plotpointe data split`'s engine: see create-split.ts for what a split folder holds and guarantees. */
 export { createSplit, type CreateSplitOptions } from './create-split.js';
+export { runSplit, splitOptionsFromConfig } from './run-split.js';
 export type { SplitManifest, SplitSummary, PartCounts } from './manifest.js';
 export {
   resolveSplitOptions,

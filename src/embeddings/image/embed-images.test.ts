@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../../test-support/fixtures.js';
-import { silentProgress } from '../../cli/progress.js';
+import { silentProgress } from '../../core/progress.js';
 import { isPlotPointeError } from '../../errors.js';
 import { l2NormaliseRows, type Encoder } from '../encoder.js';
 import { loadEmbeddings } from '../store.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { isPlotPointeError, ppError } from '../../errors.js';
 import { writeFileAtomically } from '../../lake/atomic.js';
 import { datasetPaths } from '../../lake/paths.js';
-import { createProgress, type Progress } from '../../cli/progress.js';
+import { silentProgressFactory, type ProgressFactory } from '../../core/progress.js';
 import { safeFetch, SAFE_FETCH_DEFAULTS } from '../../net/safe-fetch.js';
 import type { Encoder } from '../encoder.js';
 import { cacheKey } from '../cache.js';
@@ -43,7 +43,8 @@ export interface EmbedImagesOptions {
   timeoutMs?: number;
   retries?: number;
   maxBytes?: number;
-  progress?: (label: string, total: number) => Progress;
+  /** Progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
 }
 
 export interface EmbedImagesSummary {
@@ -171,7 +172,7 @@ export async function embedItemsImage(options: EmbedImagesOptions): Promise<Embe
   const owned = typeof options.encoder !== 'object';
   const encoder = typeof options.encoder === 'object' ? options.encoder : await createImageEncoder(options.encoder ?? 'bundled');
   try {
-    const progress = (options.progress ?? ((l: string, t: number) => createProgress(l, t, { unit: 'items' })))(`embed image (${encoder.name})`, withSource.length);
+    const progress = (options.progress ?? silentProgressFactory)(`embed image (${encoder.name})`, withSource.length, { unit: 'items' });
     const run = await EmbeddingRun.open({
       lake: options.lake,
       name: options.name,

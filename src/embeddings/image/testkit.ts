@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { generateDemo } from '../../data/demo/generate.js';
 import { ingest } from '../../data/ingest.js';
-import { silentProgress } from '../../cli/progress.js';
+import { silentProgress } from '../../core/progress.js';
 import { sharedPath } from '../../test-support/fixtures.js';
 
 /** The real ImageNet MobileNetV2 (int8 ONNX, `features` 1280-d + `output` 1000 logits) in ../shared. */

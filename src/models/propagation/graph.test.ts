@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { csrFromLists } from '../../eval/csr.js';
+import { csrFromLists } from '../../core/csr-pattern.js';
 import type { PartCsr, SplitData } from '../../graphs/split-data.js';
 import type { KnnGraph } from '../../graphs/knn-graph.js';
 import { degreeCalibration, fitItemGraph, freeCsr, liftItemGraph, meanPairRatings, normalizedUserItemAdjacency, perEdge, uniformWeights, userItemGraph } from './graph.js';

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../../errors.js';
 import { writeFileAtomically } from '../../lake/atomic.js';
-import { createProgress } from '../../cli/progress.js';
+import { silentProgressFactory, type ProgressFactory } from '../../core/progress.js';
 import { EmbeddingCache, cacheKey } from '../../embeddings/cache.js';
 import { readStagedItems, type EmbedTextSummary } from '../../embeddings/embed-items.js';
 import { writeEmbeddingOutputs } from '../../embeddings/embed-run.js';
@@ -42,6 +42,8 @@ export interface TextShardOptions {
   batch?: number;
   /** Read and fill the content-hash cache (default true). */
   cache?: boolean;
+  /** Progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
 }
 
 interface PartHeader {
@@ -126,7 +128,7 @@ export async function runTextShard(o: TextShardOptions & { part: number; of: num
     const dim = encoder.dim;
     const out = new Float32Array((end - start) * dim);
     const cache = o.cache === false ? null : await EmbeddingCache.open(o.lake, encoder.id, dim);
-    const progress = createProgress(`embed text shard ${o.part + 1}/${o.of} (${encoder.name})`, end - start, { unit: 'texts' });
+    const progress = (o.progress ?? silentProgressFactory)(`embed text shard ${o.part + 1}/${o.of} (${encoder.name})`, end - start, { unit: 'texts' });
     let hits = 0;
     let encoded = 0;
     let encodeSeconds = 0;

@@ -2,11 +2,10 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setProgressMode } from '../../cli/progress.js';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
 import { servingDir } from '../../index/build-serving.js';
-import { servingLogsPath } from '../log-schema.js';
+import { servingLogsPath } from '../../analytics/log-schema.js';
 import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
 
 /**
@@ -15,7 +14,6 @@ import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
  * carrying no internal message, through the worker → primary IPC path as on one process.
  */
 
-setProgressMode('silent');
 after(() => shutdownPool());
 
 

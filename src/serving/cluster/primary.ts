@@ -27,7 +27,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { ppError } from '../../errors.js';
 import type { Config } from '../../config/schema.js';
 import { resolveServedRun } from '../../index/build-serving.js';
-import { servingLogsPath, type EventRow } from '../log-schema.js';
+import { servingLogsPath, type EventRow } from '../../analytics/log-schema.js';
 import { ServingMetrics } from '../metrics.js';
 import { ServingLogs } from '../request-log.js';
 import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';

@@ -8,7 +8,7 @@
  * round trip suffices). Events go to the primary one by one (`event`) and resolve once stored there, so
  * POST /v1/events still answers 2xx only after the event is durable.
  */
-import type { EventRow, RequestLogRow } from '../log-schema.js';
+import type { EventRow, RequestLogRow } from '../../analytics/log-schema.js';
 import type { LogStore } from '../log-store.js';
 import { rowJson } from '../request-log.js';
 import type { IpcChannel } from './ipc.js';

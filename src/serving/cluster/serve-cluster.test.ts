@@ -2,14 +2,12 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setProgressMode } from '../../cli/progress.js';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
 import { servingDir } from '../../index/build-serving.js';
-import { servingLogsPath } from '../log-schema.js';
+import { servingLogsPath } from '../../analytics/log-schema.js';
 import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
 
-setProgressMode('silent');
 after(() => shutdownPool());
 
 const TOKEN = 'cluster-token';

@@ -14,7 +14,7 @@ import type { LogStore } from '../log-store.js';
 import { IpcChannel, type IpcEndpoint } from './ipc.js';
 import { RemoteLogs } from './remote-logs.js';
 import { isPlotPointeError } from '../../errors.js';
-import type { EventRow } from '../log-schema.js';
+import type { EventRow } from '../../analytics/log-schema.js';
 import { feedbackKey } from '../feedback/source.js';
 
 /** Env var naming the runs (JSON {variant: run id}) a replacement worker must serve (reloads since start). */

@@ -7,19 +7,11 @@
  * of Σ_e w_e·e_{i_e}, so that is the event with the largest w_e·⟨e_{i_e}, e_r⟩. Cost: |recent| dot products per
  * recommended item (≤ 50 × dim).
  */
-import type { EventType } from '../log-schema.js';
-import type { ServedModel } from '../served-model.js';
+import type { EventType } from '../../analytics/log-schema.js';
+import type { BecauseRecent, ServedModel } from '../served-model.js';
 import type { RecentEvent } from './profile.js';
 
-export interface BecauseRecent {
-  /** the item of the recent event */
-  item_id: string;
-  type: EventType;
-  /** ISO time of the event */
-  ts: string;
-  /** e.g. "because you just viewed Wireless headphones" */
-  message: string;
-}
+export type { BecauseRecent };
 
 const VERB: Record<EventType, string> = { impression: 'saw', click: 'viewed', purchase: 'bought', rating: 'rated' };
 

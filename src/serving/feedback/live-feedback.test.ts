@@ -8,12 +8,10 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setProgressMode } from '../../cli/progress.js';
 import { shutdownPool } from '../../core/index.js';
 import { servingDir } from '../../index/build-serving.js';
 import { buildServeFixture, startServeProcess, type ServeProcess } from '../testkit.js';
 
-setProgressMode('silent');
 after(() => shutdownPool());
 
 interface Rec {

@@ -9,7 +9,7 @@
  * E the bundle's item embeddings [numItems × dim].
  */
 import { foldInUser } from '../../models/fold-in.js';
-import type { EventType } from '../log-schema.js';
+import type { EventType } from '../../analytics/log-schema.js';
 import type { ServedModel } from '../served-model.js';
 import type { FeedbackSettings } from './settings.js';
 import type { FeedbackEntry } from './store.js';

@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import { ppError } from '../../errors.js';
-import { EVENT_TYPES, type EventType } from '../log-schema.js';
+import { EVENT_TYPES, type EventType } from '../../analytics/log-schema.js';
 
 export interface FeedbackSettings {
   enabled: boolean;

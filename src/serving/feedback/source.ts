@@ -9,7 +9,7 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import { ppError } from '../../errors.js';
-import type { EventType } from '../log-schema.js';
+import type { EventType } from '../../analytics/log-schema.js';
 
 /** One stored event as live feedback uses it. */
 export interface StoredEvent {

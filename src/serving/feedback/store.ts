@@ -13,7 +13,7 @@
  * service reads it back from the log (service.ts). Keys read back with no events are held as empty entries, so
  * a user without events costs that read once.
  */
-import type { EventType } from '../log-schema.js';
+import type { EventType } from '../../analytics/log-schema.js';
 import type { StoredEvent } from './source.js';
 
 export interface FeedbackEntry {

@@ -6,6 +6,7 @@ import { renderItem } from './pages/item.js';
 import { renderOverview } from './pages/overview.js';
 import { renderRecommendations } from './pages/recommendations.js';
 import { renderRuns } from './pages/runs.js';
+import type { PageContext } from './page.js';
 
 /**
  * The dashboard's hash router: `#/<page>?<params>`. Each page module renders into <main> and may return a
@@ -13,12 +14,6 @@ import { renderRuns } from './pages/runs.js';
  * focus to the new page's heading (so keyboard and screen-reader users land on the content).
  */
 
-export interface PageContext {
-  main: HTMLElement;
-  params: URLSearchParams;
-  /** False once the user has navigated away: async work checks it before touching the DOM. */
-  alive: () => boolean;
-}
 type Page = { title: string; render: (ctx: PageContext) => Promise<(() => void) | void> };
 
 const PAGES: Record<string, Page> = {
@@ -32,12 +27,6 @@ const PAGES: Record<string, Page> = {
 
 let generation = 0;
 let cleanup: (() => void) | void = undefined;
-
-/** Navigates to a page with params (pushes a history entry). */
-export function go(page: string, params: Record<string, string> = {}): void {
-  const q = new URLSearchParams(params).toString();
-  location.hash = `#/${page}${q ? `?${q}` : ''}`;
-}
 
 async function route(focus: boolean): Promise<void> {
   const main = document.getElementById('main')!;

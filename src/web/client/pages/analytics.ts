@@ -1,6 +1,6 @@
 import { api, ApiError } from '../api.js';
 import { empty, fmt, h, pct, section, table } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 
 /**
  * Analytics: CTR by variant, catalog coverage, popularity bias and drift status, from the analytics routes of

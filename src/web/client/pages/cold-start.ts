@@ -1,7 +1,7 @@
 import { api } from '../api.js';
 import { empty, errorBox, field, fmt, h, section, setChildren } from '../dom.js';
 import { itemMeta, itemRow } from '../items.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 import { scoredItems, scoredUsers } from '../serving.js';
 
 /**

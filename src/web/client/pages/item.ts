@@ -1,7 +1,7 @@
 import { api, ApiError, enc, imageUrl } from '../api.js';
 import { empty, errorBox, field, fmt, h, section, setChildren } from '../dom.js';
 import { itemMeta, itemRow } from '../items.js';
-import { go, type PageContext } from '../main.js';
+import { go, type PageContext } from '../page.js';
 import { scoredItems } from '../serving.js';
 import type { ItemMeta } from '../../catalog.js';
 

@@ -1,7 +1,7 @@
 import { api, ApiError } from '../api.js';
 import { chart, shareBars } from '../charts.js';
 import { empty, fmt, h, pct, section, setChildren, table } from '../dom.js';
-import type { PageContext } from '../main.js';
+import type { PageContext } from '../page.js';
 import { interval, parsePrometheus, scrapeRequests, type Scrape } from '../prometheus.js';
 import type { DashboardSummary } from '../../catalog.js';
 

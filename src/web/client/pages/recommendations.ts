@@ -2,7 +2,7 @@ import { api, ApiError, enc } from '../api.js';
 import { empty, errorBox, field, fmt, h, section, setChildren } from '../dom.js';
 import { explanation } from '../explain.js';
 import { itemMeta, itemRow } from '../items.js';
-import { go, type PageContext } from '../main.js';
+import { go, type PageContext } from '../page.js';
 import { scoredItems } from '../serving.js';
 import type { HistoryRow, UserRow } from '../../catalog.js';
 

@@ -1,7 +1,7 @@
 import { api, enc } from '../api.js';
 import { chart } from '../charts.js';
 import { empty, fmt, h, section, table } from '../dom.js';
-import { go, type PageContext } from '../main.js';
+import { go, type PageContext } from '../page.js';
 import type { AblationFile } from '../../ablations.js';
 import type { RunDetails, RunRecord } from '../../../tracking/index.js';
 
@@ -123,7 +123,7 @@ interface AblationCell {
 }
 
 /**
- * An ablation report (`plotpointe ablate`, src/eval/ablation.ts) as a table: one row per grid cell — its
+ * An ablation report (`plotpointe ablate`, src/orchestration/ablation.ts) as a table: one row per grid cell — its
  * parameters, status, each test metric as mean ± sd over seeds, fit time. Other JSON is shown as its rows
  * (the first array of objects) or, failing that, as text.
  */

@@ -1,11 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { createProgress } from '../cli/progress.js';
+import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
 import { datasetPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
-import { foldLiveEvents, type LiveEventsSummary } from './live-events.js';
+import { foldLiveEvents, type LiveEventsSummary } from '../train/live-events.js';
 import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
@@ -37,6 +37,8 @@ export interface TrainOptions {
   parentRunId?: string;
   /** Fold the serving events stored since this time into train (live-events.ts; valid/test stay held out). */
   eventsSince?: { since: Date; types: string[] };
+  /** Progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
 }
 
 export interface TrainSummary {
@@ -145,12 +147,12 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
         if (v !== undefined && v > best.value) Object.assign(best, { epoch: e.epoch, value: v });
         pending.push(store.logEpoch(run.id, e));
       },
-      progress: (label, total) => createProgress(label, total, { unit: 'epochs' }),
+      progress: (label, total) => (options.progress ?? silentProgressFactory)(label, total, { unit: 'epochs' }),
     });
     const fitSeconds = (performance.now() - started) / 1000;
     await Promise.all(pending);
     const e0 = performance.now();
-    const reports = await evaluateBoth(model, data, ks, hasValid);
+    const reports = await evaluateBoth(model, data, ks, hasValid, options.progress);
     const evalSeconds = (performance.now() - e0) / 1000;
     const modelDir = join(dir, 'model');
     await mkdir(modelDir, { recursive: true });
@@ -194,8 +196,8 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   }
 }
 
-async function evaluateBoth(model: Recommender, data: SplitData, ks: number[], hasValid: boolean): Promise<RunMetricsFile> {
-  const bar = createProgress('evaluate', data.numUsers * (hasValid ? 2 : 1), { unit: 'users' });
+async function evaluateBoth(model: Recommender, data: SplitData, ks: number[], hasValid: boolean, progress: ProgressFactory = silentProgressFactory): Promise<RunMetricsFile> {
+  const bar = progress('evaluate', data.numUsers * (hasValid ? 2 : 1), { unit: 'users' });
   try {
     const valid = hasValid ? await evaluateRecommender(model, data, 'valid', { ks, onProgress: (d) => bar.update(d) }) : null;
     const base = hasValid ? data.numUsers : 0;

@@ -14,11 +14,11 @@
 import { Adam, Rng, Tape, Tensor, allocF32, free, matmul, parameter, transposeDense, zeroGrad } from '../../core/index.js';
 import { ppError } from '../../errors.js';
 import type { SplitData } from '../../graphs/split-data.js';
-import type { ContentModality, ContentSource, FitContext, ItemContent } from '../../models/model.js';
+import type { ContentModality, ContentSource, FitContext, ItemContent } from '../model.js';
 import { BprSampler, pickHardest, type BprBatch } from '../../train/sampler.js';
 import { trainLoop, type TrainableModel, type TrainLoopResult } from '../../train/trainer.js';
 import { paramTensors, restoreParamTensors, type TensorState } from '../../train/checkpoint.js';
-import { WarmNegatives } from '../../models/warm-negatives.js';
+import { WarmNegatives } from '../warm-negatives.js';
 import { FusionMlp, type FusionModality } from './fusion-mlp.js';
 
 export interface FusionTrainOptions {

@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { shutdownPool } from '../../core/index.js';
 import { evaluateRecommender } from '../../eval/evaluate-model.js';
-import { silentProgress } from '../../cli/progress.js';
-import type { FitContext, Recommender } from '../../models/model.js';
-import { coldItemNdcg as coldNdcg, randomScorer, syntheticMultimodal } from '../../models/multimodal.testkit.js';
+import { silentProgress } from '../../core/progress.js';
+import type { FitContext, Recommender } from '../model.js';
+import { coldItemNdcg as coldNdcg, randomScorer, syntheticMultimodal } from '../multimodal.testkit.js';
 import { FusionBprModel, FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion } from './fusion-bpr.js';
 
 after(async () => {

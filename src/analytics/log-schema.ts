@@ -14,7 +14,7 @@
  *             session_id (an anonymous session's id, may be null — added after the contract's eight, last and nullable,
  *             by EVENTS_SESSION_COLUMN_DDL, like requests.item_id)
  *
- * The analytics helper reads these tables (src/analytics/source.ts).
+ * Owned by analytics/ (the reader, src/analytics/source.ts); the server writes them (src/serving/request-log.ts).
  */
 import { servingLogsFile } from '../lake/paths.js';
 

@@ -1,12 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { shutdownPool } from '../../core/index.js';
-import { buildDemoLake } from '../../eval/cold-start-lake.testkit.js';
-import { loadEmbeddings } from '../store.js';
-import { loadSplit } from '../../graphs/split-data.js';
-import { datasetPaths } from '../../lake/paths.js';
-import { openContentSource } from '../split-content.js';
-import { runCli } from '../../test-support/cli.js';
+import { shutdownPool } from '../core/index.js';
+import { buildDemoLake } from '../eval/cold-start-lake.testkit.js';
+import { loadEmbeddings } from '../embeddings/store.js';
+import { loadSplit } from '../graphs/split-data.js';
+import { datasetPaths } from '../lake/paths.js';
+import { openContentSource } from '../embeddings/split-content.js';
+import { runCli } from '../test-support/cli.js';
 
 after(async () => {
   await shutdownPool();

@@ -21,12 +21,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError, isPlotPointeError } from '../errors.js';
+import type { ProgressFactory } from '../core/progress.js';
 import { writeFileAtomically } from '../lake/atomic.js';
 import { datasetPaths } from '../lake/paths.js';
 import { loadSplit } from '../graphs/split-data.js';
 import { getModel, resolveParams } from '../models/index.js';
 import { RunStore, peakRssMb } from '../tracking/index.js';
-import { runTraining, type TrainSummary } from '../train/run-training.js';
+import { runTraining, type TrainSummary } from './run-training.js';
 import { openContentSource } from '../embeddings/split-content.js';
 import { coldItemMetricsOfModel, coldSetup, expectedRandomMetrics } from './cold-start-report.js';
 
@@ -70,6 +71,8 @@ export interface AblateOptions {
   /** Fit budget per run, minutes. */
   budgetMinutes?: number;
   ks?: number[];
+  /** Each run's progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
   /** Called after every run (progress). */
   onRun?: (done: number, total: number, cell: Record<string, GridValue>, seed: number, result: TrainSummary | Error) => void;
 }
@@ -181,6 +184,7 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
             budgetMinutes: o.budgetMinutes,
             ks,
             parentRunId: ablation.id,
+            progress: o.progress,
           });
           const cold = coldInfo ? (await coldItemMetricsOfModel({ data, content, model: o.model, modelDir: r.artifacts.model, ks, setup })).metrics : undefined;
           runs.push({ seed, run_id: r.run_id, test: r.test, valid: r.valid, ...(cold ? { cold } : {}), fit_seconds: r.fit_seconds, epochs: r.epochs });

@@ -29,16 +29,16 @@ import { getModel } from '../models/index.js';
 import type { ContentModality, ContentSource } from '../models/model.js';
 import { foldInRecommender } from '../models/fold-in.js';
 import { RunStore } from '../tracking/index.js';
-import type { Csr } from './csr.js';
-import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from './cold-start.js';
-import { evaluateRecommender, unionRows } from './evaluate-model.js';
-import { contentSimilarityRecommender } from './content-similarity.js';
+import type { CsrPattern } from '../core/csr-pattern.js';
+import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from '../eval/cold-start.js';
+import { evaluateRecommender, unionRows } from '../eval/evaluate-model.js';
+import { contentSimilarityRecommender } from '../eval/content-similarity.js';
 import type { Recommender } from '../models/model.js';
 
 /** E[metric@K] of a uniformly random ranking of the candidates (see the module comment). */
 export function expectedRandomMetrics(o: {
-  seen: Csr;
-  test: Csr;
+  seen: CsrPattern;
+  test: CsrPattern;
   candidates: ArrayLike<number>;
   numItems: number;
   ks: readonly number[];
@@ -90,7 +90,7 @@ export function expectedRandomMetrics(o: {
 /** The cold set of a split (items without a train interaction) and the seen items to mask (train ∪ valid). */
 export interface ColdSetup {
   cold: Int32Array;
-  seen: Csr;
+  seen: CsrPattern;
 }
 
 /** {@link ColdSetup} of a split. */

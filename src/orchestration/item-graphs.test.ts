@@ -9,8 +9,8 @@ import { writeEmbeddings } from '../embeddings/store.js';
 import { openContentSource, splitArtifactsDir } from '../embeddings/split-content.js';
 import { isPlotPointeError } from '../errors.js';
 import { shutdownPool } from '../core/index.js';
-import { clusteredVectors } from './synthetic-vectors.js';
-import { exactKnn } from './knn-graph.js';
+import { clusteredVectors } from '../graphs/synthetic-vectors.js';
+import { exactKnn } from '../graphs/knn-graph.js';
 import { buildItemGraph } from './item-graphs.js';
 
 const meta = { encoder: 'fake', encoder_id: 'fake@1', normalised: true, seconds: 0, items_per_s: 0 };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { existsSync } from 'node:fs';
 import { tempDir } from '../test-support/fixtures.js';
 import { isPlotPointeError } from '../errors.js';
-import { clusteredVectors } from '../graphs/synthetic-vectors.js';
+import { clusteredVectors } from './synthetic-vectors.js';
 import { AnnIndex } from './ann-index.js';
 
 const n = 3000;

@@ -6,18 +6,18 @@
  */
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ppError } from '../../errors.js';
-import { createProgress } from '../../cli/progress.js';
-import { datasetPaths } from '../../lake/paths.js';
-import { writeManifest } from '../../lake/manifest.js';
-import { loadSplit, type PartCsr } from '../../graphs/split-data.js';
-import { sampleRows } from '../../graphs/knn-graph.js';
-import { evaluateRecommender } from '../../eval/evaluate-model.js';
-import type { ContentModality, ContentSource } from '../../models/model.js';
-import { writeEmbeddings } from '../store.js';
-import { embeddingLocation, openContentSource } from '../split-content.js';
-import { fusionWeightsOf, writeFusionWeights } from './fusion-export.js';
-import { FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion, type FusionTrainOptions } from './fusion-bpr.js';
+import { ppError } from '../errors.js';
+import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
+import { datasetPaths } from '../lake/paths.js';
+import { writeManifest } from '../lake/manifest.js';
+import { loadSplit, type PartCsr } from '../graphs/split-data.js';
+import { sampleRows } from '../graphs/knn-graph.js';
+import { evaluateRecommender } from '../eval/evaluate-model.js';
+import type { ContentModality, ContentSource } from '../models/model.js';
+import { writeEmbeddings } from '../embeddings/store.js';
+import { embeddingLocation, openContentSource } from '../embeddings/split-content.js';
+import { fusionWeightsOf, writeFusionWeights } from '../models/fusion/fusion-export.js';
+import { FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion, type FusionTrainOptions } from '../models/fusion/fusion-bpr.js';
 
 export interface FuseOptions {
   lake: string;
@@ -37,6 +37,8 @@ export interface FuseOptions {
   evalUsers?: number;
   /** content override (tests); default: the lake's split content */
   content?: ContentSource;
+  /** Progress display (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
 }
 
 export interface FuseSummary {
@@ -102,7 +104,7 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
       resume: false,
       validate: async (m) => (await evaluateRecommender(m, data, 'valid', { ks: [20], users: validUsers })).metrics,
       onEpoch: () => {},
-      progress: (label, total) => createProgress(`fuse ${label}`, total, { unit: 'epochs' }),
+      progress: (label, total) => (o.progress ?? silentProgressFactory)(`fuse ${label}`, total, { unit: 'epochs' }),
     },
     inputs,
     options,

@@ -15,8 +15,8 @@ import { ppError } from '../errors.js';
 import { loadEmbeddings } from '../embeddings/store.js';
 import { embeddingLocation, itemGraphLocation } from '../embeddings/split-content.js';
 import type { ContentModality } from '../models/model.js';
-import { saveCsr } from './csr-io.js';
-import { buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type GraphStats, type Symmetrize } from './knn-graph.js';
+import { saveCsr } from '../graphs/csr-io.js';
+import { buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type GraphStats, type Symmetrize } from '../graphs/knn-graph.js';
 import { existsSync } from 'node:fs';
 
 export interface ItemGraphOptions {

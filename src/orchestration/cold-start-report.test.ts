@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { shutdownPool } from '../core/index.js';
 import { Rng } from '../core/random.js';
-import { csrFromLists } from './csr.js';
-import { evaluateFullRanking } from './full-ranking.js';
+import { csrFromLists } from '../core/csr-pattern.js';
+import { evaluateFullRanking } from '../eval/full-ranking.js';
 import { expectedRandomMetrics, coldItemsReport, foldInReport } from './cold-start-report.js';
-import { contentSimilarityRecommender } from './content-similarity.js';
-import { buildDemoLake } from './cold-start-lake.testkit.js';
-import { runTraining } from '../train/run-training.js';
+import { contentSimilarityRecommender } from '../eval/content-similarity.js';
+import { buildDemoLake } from '../eval/cold-start-lake.testkit.js';
+import { runTraining } from './run-training.js';
 import { isPlotPointeError } from '../errors.js';
 import type { ItemContent } from '../models/model.js';
 

@@ -9,8 +9,8 @@ import '../models/index.js';
 import type { ModelSpec, Recommender } from '../models/model.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { RunStore } from '../tracking/index.js';
-import { buildDemoLake } from './cold-start-lake.testkit.js';
-import { contentSimilarityRecommender } from './content-similarity.js';
+import { buildDemoLake } from '../eval/cold-start-lake.testkit.js';
+import { contentSimilarityRecommender } from '../eval/content-similarity.js';
 import { gridCells, parseGrid, runAblation, stat } from './ablation.js';
 
 /**

@@ -1,6 +1,7 @@
 /**
- * Compressed sparse rows (CSR) for per-user item lists: the shape every evaluator in `src/eval` takes its
- * train and test interactions in. Row `u` holds the items `indices[indptr[u] .. indptr[u + 1])`, so
+ * The sparsity pattern of a CSR matrix (no values) for per-user item lists: the shape every evaluator in `src/eval`,
+ * the samplers and the item-based models take interactions in; a valued {@link Csr} (./csr.ts) is one too.
+ * Row `u` holds the items `indices[indptr[u] .. indptr[u + 1])`, so
  *
  *   deg(u) = indptr[u + 1] − indptr[u],    indptr.length = numUsers + 1,    indptr[0] = 0.
  *
@@ -8,15 +9,16 @@
  */
 
 import { ppError } from '../errors.js';
+import type { Csr } from './csr.js';
 
-/** Per-user item lists in CSR form (the same shape as `scipy.sparse.csr_matrix`'s `indptr` / `indices`). */
-export interface Csr {
+/** Per-user item lists in CSR form (the same shape as `scipy.sparse.csr_matrix`'s `indptr` / `indices`, no values). */
+export interface CsrPattern {
   readonly indptr: Int32Array;
   readonly indices: Int32Array;
 }
 
 /** Builds a CSR from an array of per-row item lists (convenient in tests and small tools). */
-export function csrFromLists(lists: readonly (readonly number[])[]): Csr {
+export function csrFromLists(lists: readonly (readonly number[])[]): CsrPattern {
   const indptr = new Int32Array(lists.length + 1);
   for (let r = 0; r < lists.length; r++) indptr[r + 1] = indptr[r] + lists[r].length;
   const indices = new Int32Array(indptr[lists.length]);
@@ -28,7 +30,7 @@ export function csrFromLists(lists: readonly (readonly number[])[]): Csr {
  * Builds a CSR from parallel (row, column) arrays, a counting sort by row: O(nnz + numRows). Within a row,
  * columns keep their input order.
  */
-export function csrFromPairs(numRows: number, rows: ArrayLike<number>, cols: ArrayLike<number>): Csr {
+export function csrFromPairs(numRows: number, rows: ArrayLike<number>, cols: ArrayLike<number>): CsrPattern {
   if (rows.length !== cols.length) throw ppError('PP_EVAL_INVALID', 'rows and cols differ in length');
   const indptr = new Int32Array(numRows + 1);
   for (let e = 0; e < rows.length; e++) {
@@ -44,7 +46,7 @@ export function csrFromPairs(numRows: number, rows: ArrayLike<number>, cols: Arr
 }
 
 /** Checks the CSR invariants against the expected shape; throws `PP_EVAL_INVALID` naming `what`. */
-export function validateCsr(what: string, csr: Csr, numRows: number, numCols: number): void {
+export function validateCsr(what: string, csr: CsrPattern, numRows: number, numCols: number): void {
   const { indptr, indices } = csr;
   if (!(indptr instanceof Int32Array) || !(indices instanceof Int32Array)) {
     throw ppError('PP_EVAL_INVALID', `${what}: indptr and indices must be Int32Array`);
@@ -65,7 +67,7 @@ export function validateCsr(what: string, csr: Csr, numRows: number, numCols: nu
 }
 
 /** deg(u) = indptr[u + 1] − indptr[u] for every row (entries, duplicates included). */
-export function rowDegrees(csr: Csr): Int32Array {
+export function rowDegrees(csr: CsrPattern): Int32Array {
   const n = csr.indptr.length - 1;
   const out = new Int32Array(n);
   for (let r = 0; r < n; r++) out[r] = csr.indptr[r + 1] - csr.indptr[r];
@@ -76,7 +78,7 @@ export function rowDegrees(csr: Csr): Int32Array {
  * count(i) = |{ e : indices[e] = i }| — for the train CSR this is each item's train popularity (number of
  * train interactions), the quantity behind "average popularity of recommended items" and cold-item sets.
  */
-export function columnCounts(csr: Csr, numCols: number): Float32Array {
+export function columnCounts(csr: CsrPattern, numCols: number): Float32Array {
   const out = new Float32Array(numCols);
   const { indices } = csr;
   for (let e = 0; e < indices.length; e++) out[indices[e]]++;

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PartCsr } from '../../graphs/split-data.js';
+import type { PartCsr } from '../graphs/split-data.js';
 import { evalUserSample } from './fuse-split.js';
 
 /** A part where users u ≡ 0 (mod 3) have no items. */
