@@ -126,7 +126,8 @@ export interface ReloadResult {
  */
 export interface ClusterLink {
   reload(o: { variant?: string; runId?: string }): Promise<ReloadResult>;
-  analytics(req: AnalyticsRequest): Promise<unknown>;
+  /** Runs `req` in the primary; when `signal` aborts (the client left) the primary interrupts it. */
+  analytics(req: AnalyticsRequest, signal?: AbortSignal): Promise<unknown>;
   metrics(): Promise<string>;
 }
 

@@ -10,7 +10,9 @@
  *                               feedback: `feedback-event`, each applies it) before the answer (the worker's
  *                               201 waits for it), so any worker's next response follows it
  *   recent-events q             stored events for a worker's live-feedback store (feedback/source.ts)
- *   analytics request           every worker ships its waiting rows first, then runAnalytics over the store
+ *   analytics {id, request}     every worker ships its waiting rows first, then runAnalytics over the store;
+ *   analytics-cancel id         (one way) the worker's client left: that request is interrupted (its DuckDB
+ *                               connections, analytics-limits.ts), as a single process does
  *   reload {variant, runId}     the run is resolved once here; every worker prepares (opens) the model, then —
  *                               all prepared — every worker commits (one reference swap each); a failure in
  *                               any worker aborts all, so the cluster never serves two runs for one variant
@@ -31,7 +33,7 @@ import { servingLogsPath, type EventRow } from '../log-schema.js';
 import { ServingMetrics } from '../metrics.js';
 import { ServingLogs } from '../request-log.js';
 import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';
-import { interruptAnalytics } from '../analytics-limits.js';
+import { analyticsStats, interruptAnalytics } from '../analytics-limits.js';
 import type { ReloadResult } from '../context.js';
 import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
 import type { StoredEventsQuery } from '../feedback/source.js';
@@ -122,6 +124,8 @@ export class ClusterPrimary {
       onFailed = rej;
     });
     let member!: Member;
+    // This worker's analytics requests running here, by its id (cancelled when its client leaves).
+    const analyticsRunning = new Map<number, AbortController>();
     const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
       ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
       failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
@@ -132,7 +136,12 @@ export class ClusterPrimary {
         await this.#broadcastEvent(e, member);
       },
       'recent-events': (q: StoredEventsQuery) => this.#logs.recentEvents(q),
-      analytics: (r: AnalyticsRequest) => this.#analytics(r),
+      analytics: (a: { id: number; request: AnalyticsRequest }) => {
+        const ac = new AbortController();
+        analyticsRunning.set(a.id, ac);
+        return this.#analytics(a.request, ac.signal).finally(() => analyticsRunning.delete(a.id));
+      },
+      'analytics-cancel': (id: number) => analyticsRunning.get(id)?.abort(),
       reload: (o: { variant?: string; runId?: string }) => this.#reload(o),
       metrics: () => this.#metricsText(),
     });
@@ -179,9 +188,9 @@ export class ClusterPrimary {
     return all.filter((_, i) => ok[i]);
   }
 
-  async #analytics(r: AnalyticsRequest): Promise<unknown> {
+  async #analytics(r: AnalyticsRequest, signal: AbortSignal): Promise<unknown> {
     await Promise.all((await this.#serving()).map((m) => m.channel.call('ship-logs').catch(() => undefined)));
-    return runAnalytics({ lake: this.#o.lake, name: this.#o.name, logs: this.#logs }, this.#o.config, r);
+    return runAnalytics({ lake: this.#o.lake, name: this.#o.name, logs: this.#logs }, this.#o.config, r, signal);
   }
 
   #reload(o: { variant?: string; runId?: string }): Promise<ReloadResult> {
@@ -207,6 +216,7 @@ export class ClusterPrimary {
   async #metricsText(): Promise<string> {
     const parts = await Promise.all((await this.#serving()).map((m) => m.channel.call<object[]>('metrics-json')));
     this.#metrics.setLogRows(this.#logs);
+    this.#metrics.setAnalytics(analyticsStats(this.#logs));
     parts.push(await this.#metrics.registry.getMetricsAsJSON());
     return AggregatorRegistry.aggregate(parts).metrics();
   }

@@ -77,9 +77,20 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
     },
     shutdown: () => void exit(0),
   });
+  let analyticsIds = 0;
   const cluster: ClusterLink = {
     reload: (o) => channel.call('reload', o),
-    analytics: (r) => channel.call('analytics', r),
+    // The client leaving cancels the query in the primary (`analytics-cancel`, one way).
+    analytics: async (r, signal) => {
+      const id = ++analyticsIds;
+      const cancel = () => channel.notify('analytics-cancel', id);
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        return await channel.call('analytics', { id, request: r });
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
+    },
     metrics: () => channel.call('metrics'),
   };
   process.on('SIGINT', () => undefined);

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import type { ServingContext } from '../context.js';
 import { ServingLogs } from '../request-log.js';
+import { analyticsStats } from '../analytics-limits.js';
 
 /** GET /healthz (the process is up), GET /readyz (models loaded, not shutting down), GET /metrics (Prometheus). */
 export const healthRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (app, { ctx }) => {
@@ -32,6 +33,7 @@ export const healthRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (
     if (ctx.cluster) return ctx.cluster.metrics();
     if (ctx.logs instanceof ServingLogs) {
       ctx.metrics.setLogRows(ctx.logs);
+      ctx.metrics.setAnalytics(analyticsStats(ctx.logs));
     }
     return ctx.metrics.registry.metrics();
   });
