@@ -4,8 +4,9 @@
  * what one process must: the DuckDB log store (`<lake>/logs/serving.duckdb` allows one writer). It serves no HTTP
  * itself. Over IPC (ipc.ts) it answers its workers:
  *
- *   log-row element             one request row, one way, sent before its response (remote-logs.ts) →
- *                               ServingLogs.appendRows;  ping: the round trip a worker's flush waits for
+ *   log-rows {elements, rows}   one way: a worker's request rows of one event-loop turn, sent before their
+ *                               responses (remote-logs.ts) → ServingLogs.appendRows;  ping: the round trip a
+ *                               worker's flush waits for
  *   event e                     one feedback event, stored, then broadcast to every other worker (live
  *                               feedback: `feedback-event`, each applies it) before the answer (the worker's
  *                               201 waits for it), so any worker's next response follows it
@@ -129,7 +130,7 @@ export class ClusterPrimary {
     const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
       ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
       failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
-      'log-row': (element: string) => this.#logs.appendRows(element, 1),
+      'log-rows': (b: { elements: string; rows: number }) => this.#logs.appendRows(b.elements, b.rows),
       ping: () => true,
       event: async (e: EventRow) => {
         await this.#logs.insertEvent(e);

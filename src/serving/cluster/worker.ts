@@ -28,6 +28,8 @@ export interface WorkerStart {
   start(worker: { logs: LogStore; cluster: ClusterLink }, beforeListen: (ctx: ServingContext) => Promise<void>): Promise<{ app: FastifyInstance; ctx: ServingContext; url: string }>;
   flushRows: number;
   flushMs: number;
+  /** Most request-log rows per message to the primary (serve.log_ipc_rows; remote-logs.ts). */
+  batchRows?: number;
 }
 
 /** Applies a stored event (broadcast by the primary) to this worker's live feedback. */
@@ -96,7 +98,7 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => undefined);
   process.on('disconnect', () => void exit(0));
-  const logs = new RemoteLogs(channel);
+  const logs = new RemoteLogs(channel, { batchRows: w.batchRows });
   try {
     // A replacement for a worker that died after reloads serves what the others serve, from its first request.
     const pinned = JSON.parse(process.env[PINNED_RUNS_ENV] || '{}') as Record<string, string>;
