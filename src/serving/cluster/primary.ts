@@ -15,9 +15,11 @@
  *   analytics-cancel id         (one way) the worker's client left: that request is interrupted (its DuckDB
  *                               connections, analytics-limits.ts), as a single process does
  *   reload {variant, runId}     the run is resolved once here; every worker prepares (opens) the model, then —
- *                               all prepared — every worker commits (one reference swap each); a failure in
- *                               any worker aborts all, so the cluster never serves two runs for one variant
- *                               beyond the moment the commit messages take
+ *                               all prepared — the new run is the cluster's (replacements start on it) and
+ *                               every worker commits (one reference swap each); a failure to prepare in any
+ *                               worker aborts all, so the cluster never serves two runs for one variant
+ *                               beyond the moment the commit messages take (a worker killed meanwhile is
+ *                               replaced on the new run)
  *   metrics                     each worker's registry as JSON + the primary's (request-log rows), aggregated
  *                               by prom-client's AggregatorRegistry (counters summed; model/index gauges first)
  *
@@ -204,9 +206,13 @@ export class ClusterPrimary {
         await Promise.all(members.map((m) => m.channel.call('reload-abort').catch(() => undefined)));
         throw failed.reason;
       }
-      await Promise.all(members.map((m) => m.channel.call('reload-commit')));
+      // Every worker prepared: the cluster now serves the new run. Recorded before the commits go out, so that
+      // a worker dying during its commit is replaced on the new run like the others (pinned to the old one, its
+      // replacement would serve it beside the survivors' new one: npm run faults, serve@reload-committed.one-worker).
       const result = (prepared[0] as PromiseFulfilledResult<ReloadResult>).value;
       this.#runs = { ...this.#runs, [result.variant]: result.model_version };
+      // A worker that cannot take its commit has exited (its channel closed): its replacement starts on the new run.
+      await Promise.allSettled(members.map((m) => m.channel.call('reload-commit')));
       return result;
     };
     const next = this.#reloading.then(job, job);

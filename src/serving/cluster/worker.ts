@@ -8,7 +8,9 @@
  * remaining request rows are shipped — then exit), so a worker ignores SIGINT/SIGTERM (a terminal's Ctrl-C
  * reaches the whole process group). When the primary disappears (IPC disconnect) the worker closes and exits.
  */
+import nodeCluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import { failpoint } from '../../core/failpoint.js';
 import type { ClusterLink, ServingContext } from '../context.js';
 import type { LogStore } from '../log-store.js';
 import { IpcChannel, type IpcEndpoint } from './ipc.js';
@@ -38,6 +40,12 @@ function applyEvent(ctx: ServingContext, e: EventRow): void {
   if (key && e.item_id) ctx.feedback?.record({ event_id: e.event_id, key, item_id: e.item_id, type: e.type, ts: Date.parse(e.ts), value: e.value });
 }
 
+/** Failpoints of the fault suite (`npm run faults`): `serve.reload-<step>` in every worker, `….worker-<id>` in one. */
+function reloadFailpoint(step: string): void {
+  failpoint(`serve.reload-${step}`);
+  failpoint(`serve.reload-${step}.worker-${nodeCluster.worker?.id ?? 0}`);
+}
+
 /** Runs this process as a cluster worker until the primary shuts it down (never returns). */
 export async function runClusterWorker(w: WorkerStart): Promise<never> {
   let served: { app: FastifyInstance; ctx: ServingContext } | null = null;
@@ -61,11 +69,13 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
     'reload-prepare': async (o: { variant?: string; runId?: string }) => {
       const p = await served!.ctx.prepareReload(o);
       pending = p;
+      reloadFailpoint('prepared');
       return p.result;
     },
     'reload-commit': () => {
       pending?.commit();
       pending = null;
+      reloadFailpoint('committed');
     },
     'reload-abort': () => {
       pending = null;
