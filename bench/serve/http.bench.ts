@@ -27,7 +27,7 @@
  *     [--only similar|recommendations]
  *     [--server-log-level info|warn|…] [--workers 0] [--server-args "<extra serve args>"] [--cpu-prof DIR] [--handler-calls 2000]
  *     [--graph-index <ann.bench --keep dir>/usearch-16-128-f32-cos.usearch [--ann-queries 1000] [--ef 32]]
- *     [--similar-k 50]
+ *     [--similar-k 50] [--request-log on|off|both]
  *
  * The bundle carries precomputed similar tables (index.similar_k, K = --similar-k; 0 = the bundle's as they
  * are): similar?k=20 is a table lookup, as it is after `plotpointe index build`.
@@ -37,6 +37,8 @@
  * here). The server runs `--workers N` API processes (default 0: one per CPU core — a cluster sharing the port, as
  * `plotpointe serve --workers 0` on a multi-core machine; 1 = one process). `--server-args "…"` is split on whitespace
  * and appended to the serve command line.
+ * `--request-log both` runs every scenario twice, on a server with the request log and on one started with
+ * `serve.request_log: false` (e.g. `--workers 2 --request-log both`: what a worker's rows to the primary cost per request).
  * The last line is one JSON object with every figure.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -426,58 +428,79 @@ async function main(): Promise<void> {
       Object.entries(handlers).map(([n, h]) => `${n} ${h.p50Us.toFixed(0)} / ${h.meanUs.toFixed(0)}`).join(', ') +
       ` (load ${loadavg()[0].toFixed(2)})`,
   );
-  const t0 = performance.now();
-  const { child, url } = await startServer(lake, serverLogLevel, cpuProf, serverArgs);
-  console.log(`plotpointe serve (log level ${serverLogLevel}${serverArgs.length ? `, extra args ${serverArgs.join(' ')}` : ''}) ready at ${url} in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
   const rows: HttpRow[] = [];
-  const scriptDir = client === 'wrk' ? mkdtempSync(join(tmpdir(), 'pp-http-wrk-')) : '';
-  const script = join(scriptDir, 'random-path.lua');
-  if (scriptDir) writeFileSync(script, WRK_SCRIPT);
-  const runLoad = (paths: PathPattern, seconds: number): Promise<Load> =>
-    client === 'wrk' ? runWrk(url, paths, seconds, connections, script) : runAutocannon(url, paths, seconds, connections);
-  try {
-    for (const s of scenarios) {
-      // sanity: one request must succeed before we measure
-      const probe = await fetch(url + randomPath(s.paths));
-      if (!probe.ok) throw new Error(`${s.scenario}: probe answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
-      await probe.arrayBuffer();
-      if (warmup > 0) await runLoad(s.paths, warmup);
-      const cpu0 = treeCpuSeconds(child.pid!);
-      const load = await runLoad(s.paths, duration);
-      const serverCpu = treeCpuSeconds(child.pid!) - cpu0;
-      const serverCpuShare = serverCpu / load.seconds;
-      const reqPerSec = load.requests / load.seconds;
-      const p99 = load.p99Ms;
-      const row: HttpRow = {
-        scenario: s.scenario,
-        path: s.path,
-        client,
-        connections,
-        seconds: load.seconds,
-        requests: load.requests,
-        reqPerSec,
-        p50Ms: load.p50Ms,
-        p90Ms: load.p90Ms,
-        p99Ms: p99,
-        maxMs: load.maxMs,
-        errors: load.errors,
-        timeouts: load.timeouts,
-        non2xx: load.non2xx,
-        serverCpuShare,
-        serverCpuMsPerRequest: (serverCpu * 1000) / Math.max(1, load.requests),
-        targetReqPerSec: s.targetReqPerSec,
-        targetP99Ms: s.targetP99Ms,
-        met: reqPerSec >= s.targetReqPerSec && p99 <= s.targetP99Ms && load.errors + load.timeouts + load.non2xx === 0,
-      };
-      rows.push(row);
-      console.log(
-        `${s.scenario}: ${reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${row.maxMs.toFixed(1)} ms, ` +
-          `errors ${row.errors} (${row.timeouts} timeouts), non-2xx ${row.non2xx}, server CPU ${(serverCpuShare * 100).toFixed(0)}% = ${row.serverCpuMsPerRequest.toFixed(3)} ms per request (load ${loadavg()[0].toFixed(2)})`,
-      );
+  // --request-log on|off|both: the server with the request log (default) and/or without it (serve.request_log
+  // false): the difference in server CPU per request is what the log costs (in a cluster: rows shipped to the primary).
+  const logModes = (arg('request-log', 'on') === 'both' ? ['on', 'off'] : [arg('request-log', 'on')]) as ('on' | 'off')[];
+  if (logModes.some((m) => m !== 'on' && m !== 'off')) throw new Error(`--request-log ${arg('request-log', '')}: expected on, off or both`);
+  const configDir = mkdtempSync(join(tmpdir(), 'pp-http-config-'));
+  for (const logMode of logModes) {
+    let modeArgs = serverArgs;
+    if (logMode === 'off') {
+      writeFileSync(join(configDir, 'no-request-log.json'), JSON.stringify({ 'serve.request_log': false }));
+      modeArgs = [...serverArgs, '--config', join(configDir, 'no-request-log.json')];
     }
-  } finally {
-    await stopServer(child);
-    if (scriptDir) rmSync(scriptDir, { recursive: true, force: true });
+    const t0 = performance.now();
+    const { child, url } = await startServer(lake, serverLogLevel, cpuProf, modeArgs);
+    console.log(`plotpointe serve (log level ${serverLogLevel}, request log ${logMode}${modeArgs.length ? `, extra args ${modeArgs.join(' ')}` : ''}) ready at ${url} in ${((performance.now() - t0) / 1000).toFixed(1)} s (pid ${child.pid})`);
+    const scriptDir = client === 'wrk' ? mkdtempSync(join(tmpdir(), 'pp-http-wrk-')) : '';
+    const script = join(scriptDir, 'random-path.lua');
+    if (scriptDir) writeFileSync(script, WRK_SCRIPT);
+    const runLoad = (paths: PathPattern, seconds: number): Promise<Load> =>
+      client === 'wrk' ? runWrk(url, paths, seconds, connections, script) : runAutocannon(url, paths, seconds, connections);
+    try {
+      for (const s of scenarios) {
+        // sanity: one request must succeed before we measure
+        const probe = await fetch(url + randomPath(s.paths));
+        if (!probe.ok) throw new Error(`${s.scenario}: probe answered ${probe.status}: ${(await probe.text()).slice(0, 300)}`);
+        await probe.arrayBuffer();
+        if (warmup > 0) await runLoad(s.paths, warmup);
+        const cpu0 = treeCpuSeconds(child.pid!);
+        const load = await runLoad(s.paths, duration);
+        const serverCpu = treeCpuSeconds(child.pid!) - cpu0;
+        const serverCpuShare = serverCpu / load.seconds;
+        const reqPerSec = load.requests / load.seconds;
+        const p99 = load.p99Ms;
+        const row: HttpRow = {
+          scenario: logModes.length > 1 ? `${s.scenario} (log ${logMode})` : s.scenario,
+          requestLog: logMode,
+          path: s.path,
+          client,
+          connections,
+          seconds: load.seconds,
+          requests: load.requests,
+          reqPerSec,
+          p50Ms: load.p50Ms,
+          p90Ms: load.p90Ms,
+          p99Ms: p99,
+          maxMs: load.maxMs,
+          errors: load.errors,
+          timeouts: load.timeouts,
+          non2xx: load.non2xx,
+          serverCpuShare,
+          serverCpuMsPerRequest: (serverCpu * 1000) / Math.max(1, load.requests),
+          targetReqPerSec: s.targetReqPerSec,
+          targetP99Ms: s.targetP99Ms,
+          met: reqPerSec >= s.targetReqPerSec && p99 <= s.targetP99Ms && load.errors + load.timeouts + load.non2xx === 0,
+        };
+        rows.push(row);
+        console.log(
+          `${s.scenario} (request log ${logMode}): ${reqPerSec.toFixed(0)} req/s, p50 ${row.p50Ms.toFixed(2)} ms, p99 ${p99.toFixed(2)} ms, max ${row.maxMs.toFixed(1)} ms, ` +
+            `errors ${row.errors} (${row.timeouts} timeouts), non-2xx ${row.non2xx}, server CPU ${(serverCpuShare * 100).toFixed(0)}% = ${row.serverCpuMsPerRequest.toFixed(3)} ms per request (load ${loadavg()[0].toFixed(2)})`,
+        );
+      }
+    } finally {
+      await stopServer(child);
+      if (scriptDir) rmSync(scriptDir, { recursive: true, force: true });
+    }
+  }
+  rmSync(configDir, { recursive: true, force: true });
+  if (logModes.length > 1) {
+    for (const sc of scenarios) {
+      const on = rows.find((r) => r.requestLog === 'on' && r.path === sc.path);
+      const off = rows.find((r) => r.requestLog === 'off' && r.path === sc.path);
+      if (on && off) console.log(`${sc.scenario}: the request log costs ${(on.serverCpuMsPerRequest - off.serverCpuMsPerRequest).toFixed(3)} server CPU ms per request (${on.serverCpuMsPerRequest.toFixed(3)} on, ${off.serverCpuMsPerRequest.toFixed(3)} off; load ${loadavg().map((l) => l.toFixed(2)).join(' ')})`);
+    }
   }
   console.log('');
   console.log(httpTable(rows));

@@ -44,6 +44,8 @@ export interface HttpRow {
   targetReqPerSec: number;
   targetP99Ms: number;
   met: boolean;
+  /** the server wrote the request log (on, the default) or ran with serve.request_log false (off) */
+  requestLog?: 'on' | 'off';
 }
 
 const fmt = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '—');

@@ -84,7 +84,7 @@ export function registerServeCommand(program: Command, setExit: (code: number) =
         });
       if (cluster.isWorker) {
         const c = config();
-        await runClusterWorker({ start: (w, before) => startApi(c, o, w, before), flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'] });
+        await runClusterWorker({ start: (w, before) => startApi(c, o, w, before), flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'], batchRows: c['serve.log_ipc_rows'] });
         return;
       }
       setExit(

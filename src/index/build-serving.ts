@@ -13,7 +13,8 @@ import { ppError } from '../errors.js';
 import { datasetPaths, type DatasetPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
-import { loadSplit, type SplitData } from '../graphs/split-data.js';
+import type { SplitData } from '../graphs/split-data.js';
+import { loadRunSplit } from '../train/run-train-part.js';
 import { getModel } from '../models/index.js';
 import type { ContentModality, Recommender } from '../models/model.js';
 import { embeddingLocation, openContentSource } from '../embeddings/split-content.js';
@@ -187,10 +188,9 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
   const modelDir = run.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${run.id} has no saved model`);
   const dataset = await openDataset(o.lake, o.name);
-  const data = await loadSplit(dataset.split(run.split));
-  if (run.splitHash && data.manifest.split_hash !== run.splitHash) {
-    throw ppError('PP_MODEL_LOAD', `split ${run.split} changed since run ${run.id} (hash ${data.manifest.split_hash} ≠ ${run.splitHash})`);
-  }
+  // The split with the train part the model was fitted on (train --since adds event pairs; graph models
+  // propagate over it, so the plain split would serve another model).
+  const data = await loadRunSplit(dataset, run, dataset.run(run.id));
   const content = openContentSource(o.lake, o.name, run.split);
   const model = await getModel(run.model).load(modelDir, data, content);
   try {

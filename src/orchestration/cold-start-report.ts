@@ -28,6 +28,7 @@ import { openContentSource } from '../embeddings/split-content.js';
 import { getModel } from '../models/index.js';
 import type { ContentModality, ContentSource } from '../models/model.js';
 import { foldInRecommender } from '../models/fold-in.js';
+import { loadRunSplit } from '../train/run-train-part.js';
 import { RunStore } from '../tracking/index.js';
 import type { CsrPattern } from '../core/csr-pattern.js';
 import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from '../eval/cold-start.js';
@@ -288,7 +289,8 @@ export async function foldInReport(o: { lake: string; runId: string; ks?: number
   const run = await store.require(o.runId);
   const modelDir = run.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
-  const data: SplitData = await loadSplit(datasetPaths(o.lake, run.dataset).split(run.split));
+  const dataset = datasetPaths(o.lake, run.dataset);
+  const data: SplitData = await loadRunSplit(dataset, run, dataset.run(run.id)); // the train part it was fitted on
   const model = await getModel(run.model).load(modelDir, data, openContentSource(o.lake, run.dataset, run.split));
   try {
     const emb = model.embeddings?.() ?? null;

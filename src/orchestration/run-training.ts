@@ -5,7 +5,8 @@ import { silentProgressFactory, type ProgressFactory } from '../core/progress.js
 import { datasetPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
-import { foldLiveEvents, type LiveEventsSummary } from '../train/live-events.js';
+import { foldLiveEvents, type AddedPair, type LiveEventsSummary } from '../train/live-events.js';
+import { loadRunSplit, trainPartRecord, writeTrainAdded } from '../train/run-train-part.js';
 import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
@@ -106,7 +107,10 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   const paths = await openDataset(o.lake, o.name);
   let data = await loadSplit(paths.split(o.split));
   let liveEvents: LiveEventsSummary | undefined;
-  if (o.eventsSince) ({ data, summary: liveEvents } = await foldLiveEvents(o.lake, data, o.eventsSince.since, o.eventsSince.types));
+  let added: AddedPair[] = [];
+  if (o.eventsSince) ({ data, summary: liveEvents, added } = await foldLiveEvents(o.lake, data, o.eventsSince.since, o.eventsSince.types));
+  // A derived train part is recorded with the run (run-train-part.ts): index build and eval rebuild exactly it.
+  const trainPart = added.length > 0 ? trainPartRecord(data, added) : null;
   const spec = getModel(o.model);
   const params = resolveParams(spec, o.params);
   const seed = o.seed ?? 42;
@@ -121,7 +125,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     splitHash: data.manifest.split_hash,
     model: o.model,
     kind: 'train',
-    config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks, ...(liveEvents ? { live_events: liveEvents } : {}) },
+    config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks, ...(liveEvents ? { live_events: liveEvents } : {}), ...(trainPart ? { train_part: trainPart } : {}) },
     artifactsDir: null,
     parentRunId: o.resumeRunId ?? o.parentRunId,
   });
@@ -132,6 +136,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   const best = { epoch: 0, value: -Infinity };
   try {
     await mkdir(dir, { recursive: true });
+    if (trainPart) await writeTrainAdded(dir, data, added);
     const model = await spec.fit({
       data,
       content: openContentSource(o.lake, o.name, o.split),
@@ -225,10 +230,8 @@ export async function runEvaluation(o: EvalOptions) {
   const train = await store.require(o.runId);
   const modelDir = train.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
-  const data = await loadSplit((await openDataset(o.lake, train.dataset)).split(train.split));
-  if (train.splitHash && data.manifest.split_hash !== train.splitHash) {
-    throw ppError('PP_MODEL_LOAD', `split ${train.split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${train.splitHash})`);
-  }
+  const dataset = await openDataset(o.lake, train.dataset);
+  const data = await loadRunSplit(dataset, train, dataset.run(train.id));
   const model = await getModel(train.model).load(modelDir, data, openContentSource(o.lake, train.dataset, train.split));
   const part = o.part ?? 'test';
   const ks = o.ks ?? [10, 20, 50];

@@ -24,6 +24,8 @@ interface Running {
 interface StoreState {
   running: Set<Running>;
   closed: boolean;
+  /** Requests that ended interrupted, by reason (exported as plotpointe_analytics_interrupted_total). */
+  interrupted: Record<StopReason, number>;
 }
 
 /** Per store (a ServingLogs), its running analytics requests. */
@@ -31,7 +33,7 @@ const stores = new WeakMap<object, StoreState>();
 
 function state(store: object): StoreState {
   let s = stores.get(store);
-  if (!s) stores.set(store, (s = { running: new Set(), closed: false }));
+  if (!s) stores.set(store, (s = { running: new Set(), closed: false, interrupted: { timeout: 0, client: 0, shutdown: 0 } }));
   return s;
 }
 
@@ -96,6 +98,7 @@ export function limitAnalytics(store: object, instance: LogsHandle, timeoutMs: n
         if (repeat) clearInterval(repeat);
         signal?.removeEventListener('abort', onAbort);
         st.running.delete(entry);
+        if (why) st.interrupted[why]++;
       }
     },
   };
@@ -117,6 +120,12 @@ export function clientGone(raw: { once(ev: 'close', fn: () => void): unknown; wr
     if (!raw.writableFinished) ac.abort();
   });
   return ac.signal;
+}
+
+/** Analytics requests running over `store` now, and those that ended interrupted since start, by reason. */
+export function analyticsStats(store: object): { running: number; interrupted: Readonly<Record<StopReason, number>> } {
+  const st = state(store);
+  return { running: st.running.size, interrupted: { ...st.interrupted } };
 }
 
 /** Analytics requests running over `store` now. */

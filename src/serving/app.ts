@@ -209,8 +209,9 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
   // The request-log row is handed to the store in onSend, before the response is written: in a cluster worker
   // it is on its way to the primary (remote-logs.ts) before the client can have the answer, so a worker killed
   // after answering loses no row. latency_ms: the server's time until the response is handed to the socket.
+  const logRows = ctx.settings.requestLog;
   app.addHook('onSend', async (req, reply) => {
-    if (!ctx.logs) return;
+    if (!ctx.logs || !logRows) return;
     const route = req.routeOptions.url ?? 'unmatched';
     let row = req.ppLog;
     const names = LOGGED_ROUTES[route];
@@ -221,7 +222,8 @@ export async function buildApp(ctx: ServingContext, opts: BuildAppOptions = {}):
       row = { user_id: n.user_id, item_id: n.item_id, model_version: model.modelVersion, variant, k: loggedK(n.k), items: [] };
     }
     if (row) {
-      ctx.logs.logRequest({
+      // A cluster worker's store resolves once the row is on its way to the primary (batched per loop turn).
+      await ctx.logs.logRequest({
         request_id: req.id,
         ts: new Date(Date.now() - reply.elapsedTime).toISOString(),
         route,

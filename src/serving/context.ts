@@ -51,6 +51,8 @@ export interface ServingSettings {
   analyticsMemoryLimit: string;
   /** Live feedback (`serve.feedback.*`, feedback/settings.ts). */
   feedback: FeedbackSettings;
+  /** Write a request-log row per recommendation response (serve.request_log; events are stored either way). */
+  requestLog: boolean;
 }
 
 export const DEFAULT_SETTINGS: ServingSettings = {
@@ -70,6 +72,7 @@ export const DEFAULT_SETTINGS: ServingSettings = {
   eventMaxFutureS: 300,
   analyticsMemoryLimit: '1GB',
   feedback: DEFAULT_FEEDBACK_SETTINGS,
+  requestLog: true,
 };
 
 /** The settings `plotpointe serve` takes from its config (the admin token: env PLOTPOINTE_ADMIN_TOKEN wins). */
@@ -91,6 +94,7 @@ export function servingSettingsFromConfig(c: Config, env: NodeJS.ProcessEnv = pr
     eventMaxFutureS: c['serve.event_max_future_s'],
     analyticsMemoryLimit: c['analytics.memory_limit'],
     feedback: feedbackSettingsFromConfig(c),
+    requestLog: c['serve.request_log'],
   };
 }
 
@@ -126,7 +130,8 @@ export interface ReloadResult {
  */
 export interface ClusterLink {
   reload(o: { variant?: string; runId?: string }): Promise<ReloadResult>;
-  analytics(req: AnalyticsRequest): Promise<unknown>;
+  /** Runs `req` in the primary; when `signal` aborts (the client left) the primary interrupts it. */
+  analytics(req: AnalyticsRequest, signal?: AbortSignal): Promise<unknown>;
   metrics(): Promise<string>;
 }
 

@@ -7,8 +7,11 @@ import type { StoredEvent, StoredEventsQuery } from './feedback/source.js';
  * process open the file.
  */
 export interface LogStore {
-  /** Buffers one request row (never blocks the request; written in batches). */
-  logRequest(row: RequestLogRow): void;
+  /**
+   * Buffers one request row (written in batches). A cluster worker's store returns a promise that resolves once
+   * the row has been handed to the primary's channel (the app holds the response until then).
+   */
+  logRequest(row: RequestLogRow): void | Promise<void>;
   /** Writes the waiting request rows (a cluster worker: hands them to the primary's store); resolves when done. */
   flush(): Promise<void>;
   /** Stores one event; resolves when it is durable. */

@@ -7,6 +7,9 @@
  *   plotpointe_reloads_total{variant, outcome}               admin reloads
  *   plotpointe_request_log_rows{outcome}                     request-log rows written / dropped since start
  *   plotpointe_request_log_dropped{reason}                   dropped rows by reason (request-log.ts DropReason)
+ *   plotpointe_analytics_running                             analytics requests running over the store
+ *   plotpointe_analytics_interrupted{reason}                 analytics requests ended by interrupt since start
+ *                                                            (timeout, client = disconnected, shutdown)
  * plus the process's default metrics (CPU, memory, event-loop lag). A cluster (`serve --workers N`) answers with
  * the metrics of all its processes aggregated.
  */
@@ -21,6 +24,8 @@ export class ServingMetrics {
   readonly reloads: Counter<'variant' | 'outcome'>;
   readonly logRows: Gauge<'outcome'>;
   readonly logDropped: Gauge<'reason'>;
+  readonly analyticsRunning: Gauge;
+  readonly analyticsInterrupted: Gauge<'reason'>;
 
   constructor() {
     const registers = [this.registry];
@@ -39,6 +44,9 @@ export class ServingMetrics {
     this.reloads = new Counter({ name: 'plotpointe_reloads_total', help: 'Admin reloads by outcome', labelNames: ['variant', 'outcome'], registers, aggregator: 'max' });
     this.logRows = new Gauge({ name: 'plotpointe_request_log_rows', help: 'Request-log rows written or dropped since start', labelNames: ['outcome'], registers });
     this.logDropped = new Gauge({ name: 'plotpointe_request_log_dropped', help: 'Request-log rows dropped since start, by reason', labelNames: ['reason'], registers });
+    // Set by the process holding the store (the primary of a cluster; summed with the workers' zeros).
+    this.analyticsRunning = new Gauge({ name: 'plotpointe_analytics_running', help: 'Analytics requests running over the store', registers });
+    this.analyticsInterrupted = new Gauge({ name: 'plotpointe_analytics_interrupted', help: 'Analytics requests interrupted since start, by reason (timeout, client disconnected, shutdown)', labelNames: ['reason'], registers });
     collectDefaultMetrics({ register: this.registry, prefix: 'plotpointe_' });
   }
 
@@ -47,5 +55,11 @@ export class ServingMetrics {
     this.logRows.set({ outcome: 'written' }, logs.written);
     this.logRows.set({ outcome: 'dropped' }, logs.dropped);
     for (const [reason, n] of Object.entries(logs.droppedBy)) this.logDropped.set({ reason }, n);
+  }
+
+  /** Publishes the analytics counters of the store (analytics-limits.ts analyticsStats). */
+  setAnalytics(stats: { running: number; interrupted: Readonly<Record<string, number>> }): void {
+    this.analyticsRunning.set(stats.running);
+    for (const [reason, n] of Object.entries(stats.interrupted)) this.analyticsInterrupted.set({ reason }, n);
   }
 }

@@ -32,6 +32,13 @@ export interface LiveEventsSummary {
   unknown: number;
 }
 
+/** One (user, item) pair added to train: split ids, ts of its latest event (unix seconds, NaN unknown). */
+export interface AddedPair {
+  uid: number;
+  iid: number;
+  ts: number;
+}
+
 /** Parses --since (ISO 8601 date or date-time). */
 export function parseSince(since: string): Date {
   const d = new Date(since);
@@ -40,10 +47,16 @@ export function parseSince(since: string): Date {
 }
 
 /** The split's train part with the stored events since `since` added (see the module comment). */
-export async function foldLiveEvents(lake: string, data: SplitData, since: Date, types: string[]): Promise<{ data: SplitData; summary: LiveEventsSummary }> {
+export async function foldLiveEvents(lake: string, data: SplitData, since: Date, types: string[]): Promise<{ data: SplitData; summary: LiveEventsSummary; added: AddedPair[] }> {
+  const { added, summary } = await collectLiveEvents(lake, data, since, types);
+  return { data: addTrainPairs(data, added), summary, added };
+}
+
+/** The (user, item) pairs the stored events since `since` add to the split's train part, in (user, item) order. */
+export async function collectLiveEvents(lake: string, data: SplitData, since: Date, types: string[]): Promise<{ added: AddedPair[]; summary: LiveEventsSummary }> {
   const file = servingLogsFile(lake);
   const summary: LiveEventsSummary = { since: since.toISOString(), types, events: 0, pairs: 0, added: 0, held_out: 0, already_in_train: 0, unknown: 0 };
-  if (!existsSync(file) || types.length === 0) return { data, summary };
+  if (!existsSync(file) || types.length === 0) return { added: [], summary };
   const db = await openDb();
   let rows: { uid: number | null; iid: number | null; n: bigint | number; ts: bigint | number | null }[];
   try {
@@ -63,7 +76,7 @@ export async function foldLiveEvents(lake: string, data: SplitData, since: Date,
   } finally {
     db.close();
   }
-  const added = new Map<number, { iid: number; ts: number }[]>();
+  const added: AddedPair[] = [];
   const inPart = (p: PartCsr, u: number, i: number) => {
     for (let e = p.indptr[u]; e < p.indptr[u + 1]; e++) if (p.indices[e] === i) return true;
     return false;
@@ -81,14 +94,25 @@ export async function foldLiveEvents(lake: string, data: SplitData, since: Date,
     else if (inPart(data.train, u, i)) summary.already_in_train++;
     else {
       summary.added++;
-      const list = added.get(u) ?? [];
-      list.push({ iid: i, ts: r.ts === null ? NaN : Number(r.ts) });
-      added.set(u, list);
+      added.push({ uid: u, iid: i, ts: r.ts === null ? NaN : Number(r.ts) });
     }
   }
-  if (summary.added === 0) return { data, summary };
+  added.sort((a, b) => a.uid - b.uid || a.iid - b.iid);
+  return { added, summary };
+}
+
+/** `data` with `added` appended to each user's train entries (rating NaN; cold-item flags recomputed); `data` itself when none. */
+export function addTrainPairs(data: SplitData, added: readonly AddedPair[]): SplitData {
+  if (added.length === 0) return data;
+  const byUser = new Map<number, AddedPair[]>();
+  for (const a of added) {
+    if (a.uid < 0 || a.uid >= data.numUsers || a.iid < 0 || a.iid >= data.numItems) throw ppError('PP_MODEL_LOAD', `added train pair (${a.uid}, ${a.iid}) outside the split's ${data.numUsers} users × ${data.numItems} items`);
+    const list = byUser.get(a.uid) ?? [];
+    list.push(a);
+    byUser.set(a.uid, list);
+  }
   const t = data.train;
-  const n = t.indices.length + summary.added;
+  const n = t.indices.length + added.length;
   const indptr = new Int32Array(data.numUsers + 1);
   const indices = new Int32Array(n);
   const ratings = new Float32Array(n);
@@ -100,7 +124,7 @@ export async function foldLiveEvents(lake: string, data: SplitData, since: Date,
       ratings[at] = t.ratings[e];
       ts[at] = t.ts[e];
     }
-    for (const a of (added.get(u) ?? []).sort((x, y) => x.iid - y.iid)) {
+    for (const a of (byUser.get(u) ?? []).sort((x, y) => x.iid - y.iid)) {
       indices[at] = a.iid;
       ratings[at] = NaN;
       ts[at++] = a.ts;
@@ -109,5 +133,5 @@ export async function foldLiveEvents(lake: string, data: SplitData, since: Date,
   }
   const coldItems = new Uint8Array(data.numItems).fill(1);
   for (let e = 0; e < n; e++) coldItems[indices[e]] = 0;
-  return { data: { ...data, train: { indptr, indices, ratings, ts }, coldItems }, summary };
+  return { ...data, train: { indptr, indices, ratings, ts }, coldItems };
 }

@@ -1,27 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EventEmitter } from 'node:events';
 import { isPlotPointeError, ppError } from '../../errors.js';
-import { IpcChannel, type IpcEndpoint } from './ipc.js';
-
-/** Two connected in-memory ends with Node IPC's behaviour: JSON-serialised, asynchronous delivery. */
-function pair(): [IpcEndpoint & EventEmitter, IpcEndpoint & EventEmitter] {
-  const a = new EventEmitter() as IpcEndpoint & EventEmitter;
-  const b = new EventEmitter() as IpcEndpoint & EventEmitter;
-  const link = (from: typeof a, to: typeof b) => {
-    from.send = (m: unknown, cb?: (err: Error | null) => void) => {
-      const copy = JSON.parse(JSON.stringify(m));
-      setImmediate(() => {
-        to.emit('message', copy);
-        cb?.(null);
-      });
-      return true;
-    };
-  };
-  link(a, b);
-  link(b, a);
-  return [a, b];
-}
+import { IpcChannel } from './ipc.js';
+import { pair } from './ipc.testkit.js';
 
 test('a call resolves with the other side’s handler result, in both directions, concurrently', async () => {
   const [a, b] = pair();

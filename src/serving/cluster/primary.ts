@@ -4,17 +4,22 @@
  * what one process must: the DuckDB log store (`<lake>/logs/serving.duckdb` allows one writer). It serves no HTTP
  * itself. Over IPC (ipc.ts) it answers its workers:
  *
- *   log-row element             one request row, one way, sent before its response (remote-logs.ts) →
- *                               ServingLogs.appendRows;  ping: the round trip a worker's flush waits for
+ *   log-rows {elements, rows}   one way: a worker's request rows of one event-loop turn, sent before their
+ *                               responses (remote-logs.ts) → ServingLogs.appendRows;  ping: the round trip a
+ *                               worker's flush waits for
  *   event e                     one feedback event, stored, then broadcast to every other worker (live
  *                               feedback: `feedback-event`, each applies it) before the answer (the worker's
  *                               201 waits for it), so any worker's next response follows it
  *   recent-events q             stored events for a worker's live-feedback store (feedback/source.ts)
- *   analytics request           every worker ships its waiting rows first, then runAnalytics over the store
+ *   analytics {id, request}     every worker ships its waiting rows first, then runAnalytics over the store;
+ *   analytics-cancel id         (one way) the worker's client left: that request is interrupted (its DuckDB
+ *                               connections, analytics-limits.ts), as a single process does
  *   reload {variant, runId}     the run is resolved once here; every worker prepares (opens) the model, then —
- *                               all prepared — every worker commits (one reference swap each); a failure in
- *                               any worker aborts all, so the cluster never serves two runs for one variant
- *                               beyond the moment the commit messages take
+ *                               all prepared — the new run is the cluster's (replacements start on it) and
+ *                               every worker commits (one reference swap each); a failure to prepare in any
+ *                               worker aborts all, so the cluster never serves two runs for one variant
+ *                               beyond the moment the commit messages take (a worker killed meanwhile is
+ *                               replaced on the new run)
  *   metrics                     each worker's registry as JSON + the primary's (request-log rows), aggregated
  *                               by prom-client's AggregatorRegistry (counters summed; model/index gauges first)
  *
@@ -31,7 +36,7 @@ import { servingLogsPath, type EventRow } from '../../analytics/log-schema.js';
 import { ServingMetrics } from '../metrics.js';
 import { ServingLogs } from '../request-log.js';
 import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';
-import { interruptAnalytics } from '../analytics-limits.js';
+import { analyticsStats, interruptAnalytics } from '../analytics-limits.js';
 import type { ReloadResult } from '../context.js';
 import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
 import type { StoredEventsQuery } from '../feedback/source.js';
@@ -122,17 +127,24 @@ export class ClusterPrimary {
       onFailed = rej;
     });
     let member!: Member;
+    // This worker's analytics requests running here, by its id (cancelled when its client leaves).
+    const analyticsRunning = new Map<number, AbortController>();
     const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
       ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
       failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
-      'log-row': (element: string) => this.#logs.appendRows(element, 1),
+      'log-rows': (b: { elements: string; rows: number }) => this.#logs.appendRows(b.elements, b.rows),
       ping: () => true,
       event: async (e: EventRow) => {
         await this.#logs.insertEvent(e);
         await this.#broadcastEvent(e, member);
       },
       'recent-events': (q: StoredEventsQuery) => this.#logs.recentEvents(q),
-      analytics: (r: AnalyticsRequest) => this.#analytics(r),
+      analytics: (a: { id: number; request: AnalyticsRequest }) => {
+        const ac = new AbortController();
+        analyticsRunning.set(a.id, ac);
+        return this.#analytics(a.request, ac.signal).finally(() => analyticsRunning.delete(a.id));
+      },
+      'analytics-cancel': (id: number) => analyticsRunning.get(id)?.abort(),
       reload: (o: { variant?: string; runId?: string }) => this.#reload(o),
       metrics: () => this.#metricsText(),
     });
@@ -179,9 +191,9 @@ export class ClusterPrimary {
     return all.filter((_, i) => ok[i]);
   }
 
-  async #analytics(r: AnalyticsRequest): Promise<unknown> {
+  async #analytics(r: AnalyticsRequest, signal: AbortSignal): Promise<unknown> {
     await Promise.all((await this.#serving()).map((m) => m.channel.call('ship-logs').catch(() => undefined)));
-    return runAnalytics({ lake: this.#o.lake, name: this.#o.name, logs: this.#logs }, this.#o.config, r);
+    return runAnalytics({ lake: this.#o.lake, name: this.#o.name, logs: this.#logs }, this.#o.config, r, signal);
   }
 
   #reload(o: { variant?: string; runId?: string }): Promise<ReloadResult> {
@@ -194,9 +206,13 @@ export class ClusterPrimary {
         await Promise.all(members.map((m) => m.channel.call('reload-abort').catch(() => undefined)));
         throw failed.reason;
       }
-      await Promise.all(members.map((m) => m.channel.call('reload-commit')));
+      // Every worker prepared: the cluster now serves the new run. Recorded before the commits go out, so that
+      // a worker dying during its commit is replaced on the new run like the others (pinned to the old one, its
+      // replacement would serve it beside the survivors' new one: npm run faults, serve@reload-committed.one-worker).
       const result = (prepared[0] as PromiseFulfilledResult<ReloadResult>).value;
       this.#runs = { ...this.#runs, [result.variant]: result.model_version };
+      // A worker that cannot take its commit has exited (its channel closed): its replacement starts on the new run.
+      await Promise.allSettled(members.map((m) => m.channel.call('reload-commit')));
       return result;
     };
     const next = this.#reloading.then(job, job);
@@ -207,6 +223,7 @@ export class ClusterPrimary {
   async #metricsText(): Promise<string> {
     const parts = await Promise.all((await this.#serving()).map((m) => m.channel.call<object[]>('metrics-json')));
     this.#metrics.setLogRows(this.#logs);
+    this.#metrics.setAnalytics(analyticsStats(this.#logs));
     parts.push(await this.#metrics.registry.getMetricsAsJSON());
     return AggregatorRegistry.aggregate(parts).metrics();
   }

@@ -41,7 +41,15 @@ test('serve --workers 2: two API processes share the port; events, request log, 
     url = listening.listening;
     assert.equal(listening.workers, 2);
     assert.deepEqual(listening.variants, { default: fx.runA });
-    const workers = childPids(child.pid!);
+    // The workers re-run the serve command line (other children of the primary, e.g. a helper process, are not workers).
+    const isWorker = (pid: number) => {
+      try {
+        return / serve /.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
+      } catch {
+        return false;
+      }
+    };
+    const workers = childPids(child.pid!).filter(isWorker);
     assert.equal(workers.length, 2, `the primary has two worker processes: ${workers}`);
 
     const bundle = servingDir(fx.lake, fx.name, fx.runA);
@@ -101,7 +109,7 @@ test('serve --workers 2: two API processes share the port; events, request log, 
     // A killed worker is replaced, serving the run the cluster serves now (B), not the one on the command line.
     process.kill(workers[0], 'SIGKILL');
     await until('a replacement worker', () => {
-      const now = childPids(child.pid!);
+      const now = childPids(child.pid!).filter(isWorker);
       return now.length === 2 && !now.includes(workers[0]) ? now : null;
     });
     await until('the replacement to listen', () => (/replacement worker \d+ is serving/.test(server.stderr()) ? true : null));

@@ -8,7 +8,9 @@
  * remaining request rows are shipped — then exit), so a worker ignores SIGINT/SIGTERM (a terminal's Ctrl-C
  * reaches the whole process group). When the primary disappears (IPC disconnect) the worker closes and exits.
  */
+import nodeCluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
+import { failpoint } from '../../core/failpoint.js';
 import type { ClusterLink, ServingContext } from '../context.js';
 import type { LogStore } from '../log-store.js';
 import { IpcChannel, type IpcEndpoint } from './ipc.js';
@@ -28,12 +30,20 @@ export interface WorkerStart {
   start(worker: { logs: LogStore; cluster: ClusterLink }, beforeListen: (ctx: ServingContext) => Promise<void>): Promise<{ app: FastifyInstance; ctx: ServingContext; url: string }>;
   flushRows: number;
   flushMs: number;
+  /** Most request-log rows per message to the primary (serve.log_ipc_rows; remote-logs.ts). */
+  batchRows?: number;
 }
 
 /** Applies a stored event (broadcast by the primary) to this worker's live feedback. */
 function applyEvent(ctx: ServingContext, e: EventRow): void {
   const key = feedbackKey(e.user_id, e.session_id);
   if (key && e.item_id) ctx.feedback?.record({ event_id: e.event_id, key, item_id: e.item_id, type: e.type, ts: Date.parse(e.ts), value: e.value });
+}
+
+/** Failpoints of the fault suite (`npm run faults`): `serve.reload-<step>` in every worker, `….worker-<id>` in one. */
+function reloadFailpoint(step: string): void {
+  failpoint(`serve.reload-${step}`);
+  failpoint(`serve.reload-${step}.worker-${nodeCluster.worker?.id ?? 0}`);
 }
 
 /** Runs this process as a cluster worker until the primary shuts it down (never returns). */
@@ -59,11 +69,13 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
     'reload-prepare': async (o: { variant?: string; runId?: string }) => {
       const p = await served!.ctx.prepareReload(o);
       pending = p;
+      reloadFailpoint('prepared');
       return p.result;
     },
     'reload-commit': () => {
       pending?.commit();
       pending = null;
+      reloadFailpoint('committed');
     },
     'reload-abort': () => {
       pending = null;
@@ -77,15 +89,26 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
     },
     shutdown: () => void exit(0),
   });
+  let analyticsIds = 0;
   const cluster: ClusterLink = {
     reload: (o) => channel.call('reload', o),
-    analytics: (r) => channel.call('analytics', r),
+    // The client leaving cancels the query in the primary (`analytics-cancel`, one way).
+    analytics: async (r, signal) => {
+      const id = ++analyticsIds;
+      const cancel = () => channel.notify('analytics-cancel', id);
+      signal?.addEventListener('abort', cancel, { once: true });
+      try {
+        return await channel.call('analytics', { id, request: r });
+      } finally {
+        signal?.removeEventListener('abort', cancel);
+      }
+    },
     metrics: () => channel.call('metrics'),
   };
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => undefined);
   process.on('disconnect', () => void exit(0));
-  const logs = new RemoteLogs(channel);
+  const logs = new RemoteLogs(channel, { batchRows: w.batchRows });
   try {
     // A replacement for a worker that died after reloads serves what the others serve, from its first request.
     const pinned = JSON.parse(process.env[PINNED_RUNS_ENV] || '{}') as Record<string, string>;

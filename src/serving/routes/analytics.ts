@@ -51,7 +51,7 @@ export interface AnalyticsHost {
   /** The store (local analytics); anything else (a cluster worker's RemoteLogs) or null = not here. */
   logs: AnalyticsLogs | object | null;
   /** In a cluster worker: runs the request in the primary, which holds the store. */
-  cluster?: { analytics(req: AnalyticsRequest): Promise<unknown> } | null;
+  cluster?: { analytics(req: AnalyticsRequest, signal?: AbortSignal): Promise<unknown> } | null;
   settings: { adminToken: string };
 }
 
@@ -88,8 +88,8 @@ export const analyticsRoutes: FastifyPluginAsync<AnalyticsRoutesOptions> = async
     return reply.code(status).send({ error: { code: 'PP_INTERNAL', message: status >= 500 ? 'internal error' : e.message }, request_id: req.id });
   });
 
-  // A request whose client disconnects is interrupted (locally; in a cluster the primary's time limit bounds it).
-  const run = (r: AnalyticsRequest, reply: FastifyReply): Promise<unknown> => (ctx.cluster ? ctx.cluster.analytics(r) : runAnalytics(ctx, cfg, r, clientGone(reply.raw)));
+  // A request whose client disconnects is interrupted (here, or in a cluster's primary, which runs it).
+  const run = (r: AnalyticsRequest, reply: FastifyReply): Promise<unknown> => (ctx.cluster ? ctx.cluster.analytics(r, clientGone(reply.raw)) : runAnalytics(ctx, cfg, r, clientGone(reply.raw)));
 
   app.get<{ Querystring: { since?: string; split?: string; top?: number } }>(
     '/v1/analytics/report',
