@@ -6,7 +6,7 @@ import { datasetPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
 import { foldLiveEvents, type LiveEventsSummary } from './live-events.js';
-import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
+import { evaluateRecommender, evaluateRecommenderParts, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
 import type { Recommender } from '../models/model.js';
@@ -194,13 +194,13 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   }
 }
 
+/** Valid and test by full ranking in one pass over the model's scores (each user scored once). */
 async function evaluateBoth(model: Recommender, data: SplitData, ks: number[], hasValid: boolean): Promise<RunMetricsFile> {
-  const bar = createProgress('evaluate', data.numUsers * (hasValid ? 2 : 1), { unit: 'users' });
+  const parts: ('valid' | 'test')[] = hasValid ? ['valid', 'test'] : ['test'];
+  const bar = createProgress('evaluate', data.numUsers, { unit: 'users' });
   try {
-    const valid = hasValid ? await evaluateRecommender(model, data, 'valid', { ks, onProgress: (d) => bar.update(d) }) : null;
-    const base = hasValid ? data.numUsers : 0;
-    const test = await evaluateRecommender(model, data, 'test', { ks, onProgress: (d) => bar.update(base + d) });
-    return { valid, test };
+    const results = await evaluateRecommenderParts(model, data, parts, { ks, onProgress: (d) => bar.update(d) });
+    return { valid: hasValid ? results[0] : null, test: results[results.length - 1] };
   } finally {
     bar.stop();
   }
