@@ -68,7 +68,8 @@ export async function evaluateRecommenderParts(
       users: options.users,
       onProgress: options.onProgress,
     },
-    parts.map((p) => splitPart(data, p)),
+    // test masks train ∪ valid: when valid is ranked too, test's top K comes from valid's selection.
+    parts.map((p) => (p === 'test' && parts.includes('valid') ? { ...splitPart(data, p), derivedFrom: { part: parts.indexOf('valid'), extra: data.valid } } : splitPart(data, p))),
     { timings: options.timings },
   );
 }

@@ -290,6 +290,8 @@ describe('evaluateFullRankingParts: valid and test ranked in one pass over the s
     { train: trainCsr, test: validCsr },
     { train: seenCsr, test: testCsr },
   ];
+  // The same, with test's top K read off valid's extended selection instead of its own pass.
+  const derivedParts = [parts[0], { ...parts[1], derivedFrom: { part: 0, extra: validCsr } }];
   const row = (u: number) => scores.subarray(u * numItems, (u + 1) * numItems);
 
   it('scores each user once and gives each part the result of its own evaluation', async () => {
@@ -298,14 +300,24 @@ describe('evaluateFullRankingParts: valid and test ranked in one pass over the s
     assert.equal(asked.length, new Set(asked).size, 'no user is scored twice');
     const either = new Set([...valid.flatMap((v, u) => (v.length ? [u] : [])), ...test.flatMap((t, u) => (t.length ? [u] : []))]);
     assert.deepEqual(asked, [...either].sort((a, b) => a - b));
+    const viaValid = await evaluateFullRankingParts({ ...common, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
+    const unmasked = await evaluateFullRankingParts({ ...common, maskTrain: false, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
     for (let p = 0; p < parts.length; p++) {
       const alone = await evaluateFullRanking({ ...common, scoreBatch: matrixScorer(scores, numItems), ...parts[p] });
       assert.deepEqual(stable(joint[p]), stable(alone), `part ${p}`);
+      assert.deepEqual(stable(viaValid[p]), stable(alone), `part ${p}, test derived from valid's selection`);
+      const aloneUnmasked = await evaluateFullRanking({ ...common, maskTrain: false, scoreBatch: matrixScorer(scores, numItems), ...parts[p] });
+      assert.deepEqual(stable(unmasked[p]), stable(aloneUnmasked), `part ${p} unmasked`);
     }
+    // Candidates (ranking among them) go through the same derived path.
+    const cands = Array.from({ length: 120 }, (_, i) => (i * 7) % numItems);
+    const c = await evaluateFullRankingParts({ ...common, candidates: cands, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
+    const cAlone = await evaluateFullRanking({ ...common, candidates: cands, scoreBatch: matrixScorer(scores, numItems), ...parts[1] });
+    assert.deepEqual(stable(c[1]), stable(cAlone));
   });
 
   it("agrees with LightGCN-PyTorch's evaluator to 1e-9 on each part, ties included", async () => {
-    const [v, t] = await evaluateFullRankingParts({ ...common, scoreBatch: matrixScorer(scores, numItems) }, parts);
+    const [v, t] = await evaluateFullRankingParts({ ...common, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
     const checks: [FullRankingResult, number[][], number[][]][] = [
       [v, train, valid],
       [t, seenAll, test],

@@ -290,6 +290,13 @@ export interface RankingPart {
   readonly train: Csr;
   readonly test: Csr;
   readonly itemPopularity?: Float32Array;
+  /**
+   * This part masks what an earlier part `part` masks plus `extra(u)` (its `train` must be that union, e.g.
+   * test masks train ∪ valid = valid's mask + the valid items). Its top K is then read off that part's
+   * selection, extended to K + |extra(u)| ranks, instead of a second pass over the scores: with the extra
+   * items removed from the extended list, its first K entries are exactly the top K under the larger mask.
+   */
+  readonly derivedFrom?: { readonly part: number; readonly extra: Csr };
 }
 
 /** The options every part of a joint pass shares. */
@@ -344,6 +351,15 @@ export async function rankFullRankingParts(
     if (pop.length !== numItems) throw ppError('PP_EVAL_INVALID', 'itemPopularity must have numItems entries');
     popularity.push(pop);
   }
+  const derived = parts.map((part, p) => {
+    const d = part.derivedFrom;
+    if (d === undefined) return -1;
+    if (!Number.isInteger(d.part) || d.part < 0 || d.part >= p || parts[d.part].derivedFrom !== undefined) {
+      throw ppError('PP_EVAL_INVALID', `part ${p} can only derive from an earlier, non-derived part, got ${d.part}`);
+    }
+    validateCsr('extra', d.extra, numUsers, numItems);
+    return d.part;
+  });
 
   const candidates = common.candidates != null ? prepareCandidates(common.candidates, numItems) : null;
   const rankAmong = candidates === null ? 'all' : (common.rankAmong ?? 'candidates');
@@ -403,12 +419,25 @@ export async function rankFullRankingParts(
     return tally;
   });
 
-  const selector = new TopKSelector(maxK);
+  // Extended selections: base part p ranks K + max |extra(u)| entries when a derived part needs more.
+  let cap = maxK;
+  parts.forEach((part, q) => {
+    if (derived[q] < 0) return;
+    const ip = part.derivedFrom!.extra.indptr;
+    for (let t = 0; t < nScored; t++) cap = Math.max(cap, maxK + ip[scored[t] + 1] - ip[scored[t]]);
+  });
+  const selectors = new Map<number, TopKSelector>();
+  const selectorFor = (k: number) => {
+    let sel = selectors.get(k);
+    if (sel === undefined) selectors.set(k, (sel = new TopKSelector(k)));
+    return sel;
+  };
   const rows = Math.min(batchSize, Math.max(nScored, 1));
   // In the shared heap: a model scoring with the core kernels writes it in place (no staging copy).
   const scoreBuf = allocF32(rows * numItems, false);
   const userBuf = new Int32Array(rows);
-  const topBuf = new Int32Array(rows * maxK);
+  const topOf = parts.map((_, p) => (derived[p] < 0 ? new Int32Array(rows * cap) : new Int32Array(rows * maxK)));
+  const strideOf = parts.map((_, p) => (derived[p] < 0 ? cap : maxK));
   const hits = new Uint8Array(maxK);
   const row = new Float64Array(rowWidth(nk));
   const selectCandidates = rankAmong === 'candidates' ? candidates : null;
@@ -423,6 +452,49 @@ export async function rankFullRankingParts(
       await scoreBatch(users, block);
       let t1 = performance.now();
       if (timings) timings.score += (t1 - t0) / 1000;
+      t0 = t1;
+
+      // Selection: one pass over each row per base part, long enough for the parts derived from it.
+      for (let p = 0; p < parts.length; p++) {
+        if (derived[p] >= 0) continue;
+        const train = parts[p].train;
+        const top = topOf[p];
+        for (let r = 0; r < n; r++) {
+          const t = scoredAt[done + r];
+          let k = numRelevant[p][t] > 0 ? maxK : 0;
+          for (let q = p + 1; q < parts.length; q++) {
+            if (derived[q] !== p || numRelevant[q][t] === 0) continue;
+            const ip = parts[q].derivedFrom!.extra.indptr;
+            k = Math.max(k, maxK + ip[users[r] + 1] - ip[users[r]]);
+          }
+          if (k === 0) continue;
+          selectorFor(k).selectRow(block, r * numItems, numItems, maskTrain ? maskRow(train, users[r], mark) : null, selectCandidates, top, r * cap);
+          if (maskTrain) clearRow(train, users[r], mark);
+        }
+      }
+      for (let q = 0; q < parts.length; q++) {
+        const p = derived[q];
+        if (p < 0) continue;
+        const extra = parts[q].derivedFrom!.extra;
+        const from = topOf[p];
+        const to = topOf[q];
+        for (let r = 0; r < n; r++) {
+          if (numRelevant[q][scoredAt[done + r]] === 0) continue;
+          const u = users[r];
+          if (maskTrain) maskRow(extra, u, mark);
+          let m = 0;
+          for (let e = r * cap, end = r * cap + cap; e < end && m < maxK; e++) {
+            const item = from[e];
+            if (item < 0) break;
+            if (!maskTrain || mark[item] === 0) to[r * maxK + m++] = item;
+          }
+          for (; m < maxK; m++) to[r * maxK + m] = -1;
+          if (maskTrain) clearRow(extra, u, mark);
+        }
+      }
+      t1 = performance.now();
+      if (timings) timings.select += (t1 - t0) / 1000;
+      t0 = t1;
 
       for (let p = 0; p < parts.length; p++) {
         const { train, test } = parts[p];
@@ -430,15 +502,8 @@ export async function rankFullRankingParts(
         const pop = popularity[p];
         const tally = tallies[p];
         const bestRank = tally.bestRank;
-        t0 = performance.now();
-        for (let r = 0; r < n; r++) {
-          if (rel[scoredAt[done + r]] === 0) continue;
-          selector.selectRow(block, r * numItems, numItems, maskTrain ? maskRow(train, users[r], mark) : null, selectCandidates, topBuf, r * maxK);
-          if (maskTrain) clearRow(train, users[r], mark);
-        }
-        t1 = performance.now();
-        if (timings) timings.select += (t1 - t0) / 1000;
-
+        const topBuf = topOf[p];
+        const stride = strideOf[p];
         for (let r = 0; r < n; r++) {
           const nRel = rel[scoredAt[done + r]];
           if (nRel === 0) continue;
@@ -450,7 +515,7 @@ export async function rankFullRankingParts(
             const i = test.indices[e];
             if (candidateMask === null || candidateMask[i] !== 0) mark[i] = 1;
           }
-          const base = r * maxK;
+          const base = r * stride;
           let listLen = 0;
           let popTotal = 0;
           let j = 0;
@@ -474,8 +539,8 @@ export async function rankFullRankingParts(
           computeUserMetrics(hits, listLen, nRel, ks, row);
           tally.addRow(u, train.indptr[u + 1] - train.indptr[u], row);
         }
-        if (timings) timings.metrics += (performance.now() - t1) / 1000;
       }
+      if (timings) timings.metrics += (performance.now() - t0) / 1000;
       done += n;
       common.onProgress?.(done, nScored);
     }
