@@ -3,11 +3,12 @@ import { intFlag } from './embed-image.js';
 import { textEmbedArgs, textEmbedOptions } from './embed.js';
 import { mergeTextShards, runTextShard, type TextShardOptions, type TextShardSummary } from '../pipeline/shards/embed-text.js';
 import { runCommand, type GlobalOptions } from './output.js';
+import { registerEvaluateShardCommands } from './shard-evaluate.js';
 
 /**
  * `plotpointe pipeline shard <step>` and `plotpointe pipeline merge <step>`: the sharded form of a step, as
  * the distributed executor runs it when `pipeline.shards` > 0 (shard jobs on any workers, then the merge).
- * Only embed-text has one (src/pipeline/shards/embed-text.ts); the options are those of `embed text`, so the
+ * embed-text has one (src/pipeline/shards/embed-text.ts), evaluate another (src/cli/shard-evaluate.ts); the options are those of `embed text`, so the
  * step's extra arguments from the pipeline file apply to its shards and merge alike.
  */
 function textOptions(cmd: Command): Command {
@@ -41,4 +42,5 @@ export function registerShardCommands(pipeline: Command, setExit: (code: number)
       ),
     );
   });
+  registerEvaluateShardCommands(shard, merge, setExit);
 }

@@ -1,7 +1,7 @@
 import type { Recommender } from '../models/model.js';
 import type { SplitData, PartCsr } from '../graphs/split-data.js';
 import type { CsrPattern } from '../core/csr-pattern.js';
-import { evaluateFullRanking, type FullRankingResult } from './full-ranking.js';
+import { evaluateFullRankingParts, type FullRankingResult, type FullRankingTimings, type RankingPart } from './full-ranking.js';
 import { evaluateSampled, type SampledResult } from './sampled.js';
 
 /** Row-wise union of two per-user CSRs with the same number of rows. */
@@ -27,6 +27,11 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** What is masked and what is relevant for a part of the split: train for `valid`; train ∪ valid for `test`. */
+export function splitPart(data: SplitData, part: 'valid' | 'test'): RankingPart {
+  return { train: part === 'test' ? unionRows(data.train, data.valid) : data.train, test: data[part] };
+}
+
 /**
  * Full-ranking evaluation of a fitted model on one part of its split. What the user had already interacted
  * with is masked: train items for `valid`; train and valid items for `test` (valid is known at test time).
@@ -38,19 +43,35 @@ export async function evaluateRecommender(
   part: 'valid' | 'test',
   options: EvaluateOptions = {},
 ): Promise<FullRankingResult> {
-  const relevant: PartCsr = data[part];
-  const seen = part === 'test' ? unionRows(data.train, data.valid) : data.train;
-  return evaluateFullRanking({
-    numUsers: data.numUsers,
-    numItems: data.numItems,
-    scoreBatch: (users, out) => model.scoreUsers(users, out),
-    train: seen,
-    test: relevant,
-    ks: options.ks ?? [10, 20, 50],
-    batchSize: options.batchSize ?? 256,
-    users: options.users,
-    onProgress: options.onProgress,
-  });
+  const [result] = await evaluateRecommenderParts(model, data, [part], options);
+  return result;
+}
+
+/**
+ * Several parts in one pass (e.g. ['valid', 'test']): every user is scored once and ranked per part from the
+ * same scores, so the model's scoring cost is paid once; each result equals `evaluateRecommender` of its part.
+ * Progress counts the users scored.
+ */
+export async function evaluateRecommenderParts(
+  model: Recommender,
+  data: SplitData,
+  parts: readonly ('valid' | 'test')[],
+  options: EvaluateOptions & { timings?: FullRankingTimings } = {},
+): Promise<FullRankingResult[]> {
+  return evaluateFullRankingParts(
+    {
+      numUsers: data.numUsers,
+      numItems: data.numItems,
+      scoreBatch: (users, out) => model.scoreUsers(users, out),
+      ks: options.ks ?? [10, 20, 50],
+      batchSize: options.batchSize ?? 256,
+      users: options.users,
+      onProgress: options.onProgress,
+    },
+    // test masks train ∪ valid: when valid is ranked too, test's top K comes from valid's selection.
+    parts.map((p) => (p === 'test' && parts.includes('valid') ? { ...splitPart(data, p), derivedFrom: { part: parts.indexOf('valid'), extra: data.valid } } : splitPart(data, p))),
+    { timings: options.timings },
+  );
 }
 
 export interface SampledEvaluateOptions {
@@ -70,7 +91,7 @@ export async function evaluateRecommenderSampled(
   part: 'valid' | 'test',
   options: SampledEvaluateOptions = {},
 ): Promise<SampledResult> {
-  const seen = part === 'test' ? unionRows(data.train, data.valid) : data.train;
+  const seen = splitPart(data, part).train;
   const rowScores = new Float32Array(data.numItems);
   const one = new Int32Array(1);
   return evaluateSampled({

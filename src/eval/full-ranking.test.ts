@@ -3,7 +3,15 @@ import { describe, it } from 'node:test';
 
 import { isPlotPointeError } from '../errors.js';
 import { columnCounts, csrFromLists, type CsrPattern } from '../core/csr-pattern.js';
-import { evaluateFullRanking, type FullRankingOptions, type FullRankingResult } from './full-ranking.js';
+import {
+  DEFAULT_DEGREE_BUCKETS,
+  evaluateFullRanking,
+  evaluateFullRankingParts,
+  FullRankingTally,
+  rankFullRankingParts,
+  type FullRankingOptions,
+  type FullRankingResult,
+} from './full-ranking.js';
 import { Prng } from './prng.js';
 import {
   lightgcnTest,
@@ -259,5 +267,84 @@ describe('evaluateFullRanking on random data', () => {
   it('returns a JSON-serialisable object', async () => {
     const r = await evaluateFullRanking(options());
     assert.deepEqual(JSON.parse(JSON.stringify(r)), r);
+  });
+});
+
+describe('evaluateFullRankingParts: valid and test ranked in one pass over the scores', () => {
+  const rng = new Prng(77);
+  const numUsers = 240;
+  const numItems = 300;
+  const train = randomLists(rng, numUsers, numItems, 40);
+  const valid = randomLists(rng, numUsers, numItems, 10, 0.3);
+  const test = randomLists(rng, numUsers, numItems, 10, 0.3);
+  // 16 score levels: many exact ties, broken by item id.
+  const scores = randomScores(rng, numUsers, numItems, 16);
+  const seenAll = train.map((t, u) => [...new Set([...t, ...valid[u]])]);
+  const trainCsr = csrFromLists(train);
+  const validCsr = csrFromLists(valid);
+  const testCsr = csrFromLists(test);
+  const seenCsr = csrFromLists(seenAll);
+  const ks = [1, 10, 20];
+  const common = { numUsers, numItems, ks, batchSize: 33 };
+  const parts = [
+    { train: trainCsr, test: validCsr },
+    { train: seenCsr, test: testCsr },
+  ];
+  // The same, with test's top K read off valid's extended selection instead of its own pass.
+  const derivedParts = [parts[0], { ...parts[1], derivedFrom: { part: 0, extra: validCsr } }];
+  const row = (u: number) => scores.subarray(u * numItems, (u + 1) * numItems);
+
+  it('scores each user once and gives each part the result of its own evaluation', async () => {
+    const asked: number[] = [];
+    const joint = await evaluateFullRankingParts({ ...common, scoreBatch: matrixScorer(scores, numItems, asked) }, parts);
+    assert.equal(asked.length, new Set(asked).size, 'no user is scored twice');
+    const either = new Set([...valid.flatMap((v, u) => (v.length ? [u] : [])), ...test.flatMap((t, u) => (t.length ? [u] : []))]);
+    assert.deepEqual(asked, [...either].sort((a, b) => a - b));
+    const viaValid = await evaluateFullRankingParts({ ...common, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
+    const unmasked = await evaluateFullRankingParts({ ...common, maskTrain: false, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
+    for (let p = 0; p < parts.length; p++) {
+      const alone = await evaluateFullRanking({ ...common, scoreBatch: matrixScorer(scores, numItems), ...parts[p] });
+      assert.deepEqual(stable(joint[p]), stable(alone), `part ${p}`);
+      assert.deepEqual(stable(viaValid[p]), stable(alone), `part ${p}, test derived from valid's selection`);
+      const aloneUnmasked = await evaluateFullRanking({ ...common, maskTrain: false, scoreBatch: matrixScorer(scores, numItems), ...parts[p] });
+      assert.deepEqual(stable(unmasked[p]), stable(aloneUnmasked), `part ${p} unmasked`);
+    }
+    // Candidates (ranking among them) go through the same derived path.
+    const cands = Array.from({ length: 120 }, (_, i) => (i * 7) % numItems);
+    const c = await evaluateFullRankingParts({ ...common, candidates: cands, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
+    const cAlone = await evaluateFullRanking({ ...common, candidates: cands, scoreBatch: matrixScorer(scores, numItems), ...parts[1] });
+    assert.deepEqual(stable(c[1]), stable(cAlone));
+  });
+
+  it("agrees with LightGCN-PyTorch's evaluator to 1e-9 on each part, ties included", async () => {
+    const [v, t] = await evaluateFullRankingParts({ ...common, scoreBatch: matrixScorer(scores, numItems) }, derivedParts);
+    const checks: [FullRankingResult, number[][], number[][]][] = [
+      [v, train, valid],
+      [t, seenAll, test],
+    ];
+    for (const [r, seen, rel] of checks) {
+      const users = rel.flatMap((x, u) => (x.length > 0 ? [u] : []));
+      const ref = lightgcnTest(users, (u) => row(u), (u) => seen[u], (u) => rel[u], ks, 50);
+      ks.forEach((k, j) => {
+        close(r.metrics[`recall@${k}`], ref.recall[j], 1e-9, `recall@${k}`);
+        close(r.metrics[`precision@${k}`], ref.precision[j], 1e-9, `precision@${k}`);
+        close(r.metrics[`ndcg@${k}`], ref.ndcg[j], 1e-9, `ndcg@${k}`);
+      });
+    }
+  });
+
+  it('replaying the per-user rows of consecutive user ranges gives the one-pass result bit for bit', async () => {
+    const whole = await evaluateFullRankingParts({ ...common, scoreBatch: matrixScorer(scores, numItems) }, parts);
+    const cuts = [0, 50, 51, 170, numUsers];
+    const merged = parts.map(() => new FullRankingTally(ks, DEFAULT_DEGREE_BUCKETS, numItems));
+    for (let s = 0; s + 1 < cuts.length; s++) {
+      const users = Array.from({ length: cuts[s + 1] - cuts[s] }, (_, i) => cuts[s] + i);
+      const ranked = await rankFullRankingParts({ ...common, users, scoreBatch: matrixScorer(scores, numItems) }, parts, { record: true });
+      ranked.tallies.forEach((tally, p) => merged[p].replay(tally.rows()));
+    }
+    for (let p = 0; p < parts.length; p++) {
+      const r = merged[p].result({ maskTrain: true, rankedItems: numItems, candidateItems: null, rankAmong: 'all', seconds: 0 });
+      assert.equal(JSON.stringify(stable(r)), JSON.stringify(stable(whole[p])), `part ${p}`);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { openDataset } from '../lake/dataset.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
 import { foldLiveEvents, type AddedPair, type LiveEventsSummary } from '../train/live-events.js';
 import { loadRunSplit, trainPartRecord, writeTrainAdded } from '../train/run-train-part.js';
-import { evaluateRecommender, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
+import { evaluateRecommender, evaluateRecommenderParts, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
 import type { Recommender } from '../models/model.js';
@@ -201,13 +201,13 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   }
 }
 
+/** Valid and test by full ranking in one pass over the model's scores (each user scored once). */
 async function evaluateBoth(model: Recommender, data: SplitData, ks: number[], hasValid: boolean, progress: ProgressFactory = silentProgressFactory): Promise<RunMetricsFile> {
-  const bar = progress('evaluate', data.numUsers * (hasValid ? 2 : 1), { unit: 'users' });
+  const parts: ('valid' | 'test')[] = hasValid ? ['valid', 'test'] : ['test'];
+  const bar = progress('evaluate', data.numUsers, { unit: 'users' });
   try {
-    const valid = hasValid ? await evaluateRecommender(model, data, 'valid', { ks, onProgress: (d) => bar.update(d) }) : null;
-    const base = hasValid ? data.numUsers : 0;
-    const test = await evaluateRecommender(model, data, 'test', { ks, onProgress: (d) => bar.update(base + d) });
-    return { valid, test };
+    const results = await evaluateRecommenderParts(model, data, parts, { ks, onProgress: (d) => bar.update(d) });
+    return { valid: hasValid ? results[0] : null, test: results[results.length - 1] };
   } finally {
     bar.stop();
   }
@@ -224,46 +224,82 @@ export interface EvalOptions {
   negatives?: number;
 }
 
+/** A trained run's saved model on the train part it was trained on (its split must not have changed). */
+export async function loadTrainedRun(lake: string, runId: string) {
+  const store = await RunStore.open(lake);
+  const train = await store.require(runId);
+  const modelDir = train.artifacts?.model;
+  if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${runId} has no saved model`);
+  const dataset = await openDataset(lake, train.dataset);
+  const data = await loadRunSplit(dataset, train, dataset.run(train.id));
+  const model = await getModel(train.model).load(modelDir, data, openContentSource(lake, train.dataset, train.split));
+  return { store, train, data, model };
+}
+
+type TrainedRun = Awaited<ReturnType<typeof loadTrainedRun>>;
+
+/** Starts the eval run record of `runId` (what `eval` and the merge of a sharded evaluation record). */
+async function startEvalRun(t: Pick<TrainedRun, 'store' | 'train'>, runId: string, part: 'valid' | 'test', ks: number[], protocol: string) {
+  return t.store.startRun({
+    dataset: t.train.dataset,
+    split: t.train.split,
+    splitHash: t.train.splitHash,
+    model: t.train.model,
+    kind: 'eval',
+    config: { part, ks, protocol },
+    artifactsDir: null,
+    parentRunId: runId,
+  });
+}
+
+/**
+ * Records a full-ranking result as an eval run of `runId` and returns the `eval` command's summary; shared by
+ * `eval` and the merge of the sharded evaluate step, so both write the same record.
+ */
+export async function recordFullRankingEval(
+  t: Pick<TrainedRun, 'store' | 'train'>,
+  runId: string,
+  part: 'valid' | 'test',
+  ks: number[],
+  report: FullRankingResult,
+  started: number,
+) {
+  const run = await startEvalRun(t, runId, part, ks, 'full-ranking');
+  await t.store.finishRun(run.id, {
+    valid: part === 'valid' ? report.metrics : {},
+    test: part === 'test' ? report.metrics : {},
+    extra: { protocol: report.protocol, coverage: report.coverage, avg_popularity: report.avgPopularity, by_degree: report.byDegree },
+    wallSeconds: (performance.now() - started) / 1000,
+    peakRssMb: peakRssMb(),
+  });
+  return { run_id: run.id, parent_run_id: runId, model: t.train.model, part, protocol: report.protocol, [part]: report.metrics, by_degree: report.byDegree, coverage: report.coverage };
+}
+
 /** `plotpointe eval --run ID`: reloads a trained run's model and evaluates it again (recorded as an eval run). */
 export async function runEvaluation(o: EvalOptions) {
-  const store = await RunStore.open(o.lake);
-  const train = await store.require(o.runId);
-  const modelDir = train.artifacts?.model;
-  if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
-  const dataset = await openDataset(o.lake, train.dataset);
-  const data = await loadRunSplit(dataset, train, dataset.run(train.id));
-  const model = await getModel(train.model).load(modelDir, data, openContentSource(o.lake, train.dataset, train.split));
+  const started = performance.now();
+  const t = await loadTrainedRun(o.lake, o.runId);
+  const { data, model } = t;
   const part = o.part ?? 'test';
   const ks = o.ks ?? [10, 20, 50];
   const protocol = o.protocol ?? 'full';
   if (protocol !== 'full' && protocol !== 'sampled') throw ppError('PP_USAGE', `--protocol must be full or sampled, got ${protocol}`);
-  const run = await store.startRun({
-    dataset: train.dataset,
-    split: train.split,
-    splitHash: train.splitHash,
-    model: train.model,
-    kind: 'eval',
-    config: { part, ks, protocol: protocol === 'full' ? 'full-ranking' : `sampled-1+${o.negatives ?? 99}` },
-    artifactsDir: null,
-    parentRunId: o.runId,
-  });
-  const started = performance.now();
-  const record = async (metrics: Record<string, number>, extra: object) => {
-    await store.finishRun(run.id, {
-      valid: part === 'valid' ? metrics : {},
-      test: part === 'test' ? metrics : {},
-      extra,
-      wallSeconds: (performance.now() - started) / 1000,
-      peakRssMb: peakRssMb(),
-    });
+  try {
+    if (protocol === 'sampled') {
+      const run = await startEvalRun(t, o.runId, part, ks, `sampled-1+${o.negatives ?? 99}`);
+      const r = await evaluateRecommenderSampled(model, data, part, { ks, numNegatives: o.negatives });
+      await t.store.finishRun(run.id, {
+        valid: part === 'valid' ? r.metrics : {},
+        test: part === 'test' ? r.metrics : {},
+        extra: { protocol: r.protocol, num_negatives: r.numNegatives, pairs: r.pairsEvaluated, note: r.note },
+        wallSeconds: (performance.now() - started) / 1000,
+        peakRssMb: peakRssMb(),
+      });
+      return { run_id: run.id, parent_run_id: o.runId, model: t.train.model, part, protocol: r.protocol, note: r.note, [part]: r.metrics };
+    }
+    const report = await evaluateRecommender(model, data, part, { ks });
+    return await recordFullRankingEval(t, o.runId, part, ks, report, started);
+  } finally {
     model.dispose?.();
-  };
-  if (protocol === 'sampled') {
-    const r = await evaluateRecommenderSampled(model, data, part, { ks, numNegatives: o.negatives });
-    await record(r.metrics, { protocol: r.protocol, num_negatives: r.numNegatives, pairs: r.pairsEvaluated, note: r.note });
-    return { run_id: run.id, parent_run_id: o.runId, model: train.model, part, protocol: r.protocol, note: r.note, [part]: r.metrics };
   }
-  const report = await evaluateRecommender(model, data, part, { ks });
-  await record(report.metrics, { protocol: report.protocol, coverage: report.coverage, avg_popularity: report.avgPopularity, by_degree: report.byDegree });
-  return { run_id: run.id, parent_run_id: o.runId, model: train.model, part, protocol: report.protocol, [part]: report.metrics, by_degree: report.byDegree, coverage: report.coverage };
 }

@@ -194,6 +194,12 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: () => [],
     command: (ctx) => ['eval', '--run', trainRun(ctx), '--lake', ctx.lake, '--part', 'test'],
+    // Shards rank contiguous user ranges; the merge records the eval run (src/pipeline/shards/evaluate.ts).
+    sharded: {
+      shards: (ctx, count) =>
+        Array.from({ length: count }, (_, i) => ['pipeline', 'shard', 'evaluate', '--run', trainRun(ctx), '--lake', ctx.lake, '--part', 'test', '--shard', s(i), '--of', s(count)]),
+      merge: (ctx, count) => ['pipeline', 'merge', 'evaluate', '--run', trainRun(ctx), '--lake', ctx.lake, '--part', 'test', '--of', s(count)],
+    },
   },
   {
     id: 'index',

@@ -20,7 +20,7 @@ import { servingDir } from '../index/build-serving.js';
 import { openDb } from '../lake/duckdb.js';
 import { strandedEntries } from '../lake/faults.js';
 import { plotpointeBin } from '../test-support/cli.js';
-import { servingLogsPath } from './log-schema.js';
+import { servingLogsPath } from '../analytics/log-schema.js';
 import { buildServeFixture, startServeProcess, type ServeFixture, type ServeProcess } from './testkit.js';
 
 export interface ServeFaultCase {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { setProgressMode, silentProgress } from '../cli/progress.js';
-import { runSplit, splitOptionsFromConfig } from '../cli/split.js';
+import { runSplit, splitOptionsFromConfig } from '../data/split/run-split.js';
 import { loadConfig } from '../config/load.js';
 import { shutdownPool } from '../core/index.js';
 import { generateDemo } from '../data/demo/generate.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { RequestLogRow } from '../log-schema.js';
+import type { RequestLogRow } from '../../analytics/log-schema.js';
 import { IpcChannel } from './ipc.js';
 import { pair } from './ipc.testkit.js';
 import { RemoteLogs } from './remote-logs.js';
