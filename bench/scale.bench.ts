@@ -186,6 +186,7 @@ for (const o of [baseline, main]) {
   if (fuse) {
     fuse.items = fusedCount(o.lake, name, splitName);
     fuse.items_per_s = fuse.items !== null && fuse.wall_s > 0 ? Math.round(fuse.items / fuse.wall_s) : null;
+    fuse.items_per_cpu_s = fuse.items !== null && fuse.cpu_s > 0 ? Math.round(fuse.items / fuse.cpu_s) : null;
   }
 }
 const test = await testMetrics(main, name);

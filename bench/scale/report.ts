@@ -4,6 +4,7 @@
  *
  *   items_per_s = items / wall_s    items: catalog items for ingest, embed-*, graph-*, index; the split's items for
  *                                   fuse; reviews for split, train, evaluate; none (null) for publish
+ *   items_per_cpu_s = items / cpu_s (what a loaded, shared machine distorts least)
  */
 import type { PipelineReport } from '../../src/pipeline/report.js';
 import type { ScaleSize } from './options.js';
@@ -16,6 +17,7 @@ export interface ScaleStep {
   peak_rss_mb: number;
   items: number | null;
   items_per_s: number | null;
+  items_per_cpu_s: number | null;
   shards?: number;
 }
 
@@ -40,6 +42,7 @@ export function scaleSteps(report: PipelineReport, size: ScaleSize, fuseCount: n
       peak_rss_mb: s.peak_rss_mb,
       items,
       items_per_s: items !== null && s.wall_s > 0 ? Math.round(items / s.wall_s) : null,
+      items_per_cpu_s: items !== null && s.cpu_s > 0 ? Math.round(items / s.cpu_s) : null,
       ...(s.shards ? { shards: s.shards } : {}),
     };
   });
@@ -47,7 +50,7 @@ export function scaleSteps(report: PipelineReport, size: ScaleSize, fuseCount: n
 
 /** The table for people. */
 export function renderSteps(steps: readonly ScaleStep[]): string {
-  const head = ['step', 'wall s', 'cpu s', 'peak RSS MB', 'items', 'items/s'];
+  const head = ['step', 'wall s', 'cpu s', 'peak RSS MB', 'items', 'items/s', 'items/cpu-s'];
   const rows = steps.map((s) => [
     s.id + (s.shards ? ` (${s.shards} shards)` : '') + (s.status === 'ran' ? '' : ` [${s.status}]`),
     s.wall_s.toFixed(1),
@@ -55,6 +58,7 @@ export function renderSteps(steps: readonly ScaleStep[]): string {
     String(s.peak_rss_mb),
     s.items === null ? '-' : s.items.toLocaleString('en-US'),
     s.items_per_s === null ? '-' : s.items_per_s.toLocaleString('en-US'),
+    s.items_per_cpu_s === null ? '-' : s.items_per_cpu_s.toLocaleString('en-US'),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
