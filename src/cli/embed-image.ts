@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { ppError } from '../errors.js';
 import { loadConfig } from '../config/load.js';
-import { embedItemsImage, type EmbedImagesSummary } from '../embeddings/image/embed-images.js';
+import { embedItemsImage, type EmbedImagesOptions, type EmbedImagesSummary } from '../embeddings/image/embed-images.js';
 import { runCommand, type GlobalOptions } from './output.js';
 import { createProgress } from './progress.js';
 
-const renderEmbedImage = (s: EmbedImagesSummary) =>
+export const renderEmbedImage = (s: EmbedImagesSummary) =>
   [
     `embedded ${s.present.toLocaleString('en-US')} of ${s.count.toLocaleString('en-US')} items of ${s.name} with ${s.encoder} (${s.dim}-d${s.normalised ? ', L2-normalised' : ''}) in ${s.seconds.toFixed(1)} s (${s.items_per_s.toFixed(1)} items/s)`,
     `  cache hits ${s.cache_hits.toLocaleString('en-US')}, encoded ${s.encoded.toLocaleString('en-US')}` +
@@ -26,11 +26,9 @@ export function intFlag(v: unknown, flag: string): number | undefined {
   return n;
 }
 
-/** `plotpointe embed image`: flags override the config keys embed.image.*. */
-export function registerEmbedImageCommand(embed: Command, setExit: (code: number) => void): void {
-  embed
-    .command('image')
-    .description("embed the staged items' pictures (local files, or URLs fetched SSRF-safely) into <lake>/artifacts/<name>/embeddings/image.f32")
+/** The options of `embed image` (also those of the sharded embed-image step's shard and merge commands). */
+export function imageEmbedOptions(cmd: Command): Command {
+  return cmd
     .requiredOption('--lake <dir>', 'lake folder')
     .requiredOption('--name <name>', 'dataset name in the lake')
     .option('--encoder <spec>', 'bundled (npm-shipped MobileNetV2, offline, 1280-d) or onnx:<path>[?size=224&resize=256&mean=r,g,b&std=r,g,b&layout=nchw&output=features] (default: config embed.image.encoder)')
@@ -40,41 +38,43 @@ export function registerEmbedImageCommand(embed: Command, setExit: (code: number
     .option('--retries <n>', 'extra download attempts after 5xx/timeouts (default: config embed.image.retries)')
     .option('--max-bytes <n>', 'largest image accepted (default: config embed.image.max_bytes)')
     .option('--allow-private', 'allow image URLs on loopback/private addresses (SSRF guard off)')
-    .option('--no-cache', 'download and encode everything again (skip <lake>/cache/images and <lake>/cache/embeddings)')
-    .action(async (_o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
-      setExit(
-        await runCommand(
-          o,
-          () => {
-            const c = loadConfig({
-              file: o.config as string | undefined,
-              overrides: {
-                'embed.image.encoder': o.encoder,
-                'embed.image.batch': intFlag(o.batch, '--batch'),
-                'embed.image.concurrency': intFlag(o.concurrency, '--concurrency'),
-                'embed.image.timeout_ms': intFlag(o.timeoutMs, '--timeout-ms'),
-                'embed.image.retries': intFlag(o.retries, '--retries'),
-                'embed.image.max_bytes': intFlag(o.maxBytes, '--max-bytes'),
-                'embed.image.allow_private': o.allowPrivate === true ? true : undefined,
-              },
-            });
-            return embedItemsImage({
-              lake: String(o.lake),
-              name: String(o.name),
-              encoder: c['embed.image.encoder'],
-              batch: c['embed.image.batch'],
-              concurrency: c['embed.image.concurrency'],
-              timeoutMs: c['embed.image.timeout_ms'],
-              retries: c['embed.image.retries'],
-              maxBytes: c['embed.image.max_bytes'],
-              allowPrivate: c['embed.image.allow_private'],
-              cache: o.cache !== false,
-              progress: createProgress,
-            });
-          },
-          renderEmbedImage,
-        ),
-      );
-    });
+    .option('--no-cache', 'download and encode everything again (skip <lake>/cache/images and <lake>/cache/embeddings)');
+}
+
+/** The parsed values of {@link imageEmbedOptions}: flags override the config keys embed.image.*. */
+export function imageEmbedArgs(o: Record<string, unknown>): EmbedImagesOptions & { encoder: string } {
+  const c = loadConfig({
+    file: o.config as string | undefined,
+    overrides: {
+      'embed.image.encoder': o.encoder,
+      'embed.image.batch': intFlag(o.batch, '--batch'),
+      'embed.image.concurrency': intFlag(o.concurrency, '--concurrency'),
+      'embed.image.timeout_ms': intFlag(o.timeoutMs, '--timeout-ms'),
+      'embed.image.retries': intFlag(o.retries, '--retries'),
+      'embed.image.max_bytes': intFlag(o.maxBytes, '--max-bytes'),
+      'embed.image.allow_private': o.allowPrivate === true ? true : undefined,
+    },
+  });
+  return {
+    lake: String(o.lake),
+    name: String(o.name),
+    encoder: c['embed.image.encoder'],
+    batch: c['embed.image.batch'],
+    concurrency: c['embed.image.concurrency'],
+    timeoutMs: c['embed.image.timeout_ms'],
+    retries: c['embed.image.retries'],
+    maxBytes: c['embed.image.max_bytes'],
+    allowPrivate: c['embed.image.allow_private'],
+    cache: o.cache !== false,
+  };
+}
+
+/** `plotpointe embed image`: flags override the config keys embed.image.*. */
+export function registerEmbedImageCommand(embed: Command, setExit: (code: number) => void): void {
+  imageEmbedOptions(
+    embed.command('image').description("embed the staged items' pictures (local files, or URLs fetched SSRF-safely) into <lake>/artifacts/<name>/embeddings/image.f32"),
+  ).action(async (_o, cmd: Command) => {
+    const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+    setExit(await runCommand(o, () => embedItemsImage({ ...imageEmbedArgs(o), progress: createProgress }), renderEmbedImage));
+  });
 }

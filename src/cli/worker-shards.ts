@@ -1,15 +1,17 @@
 import type { Command } from 'commander';
-import { intFlag } from './embed-image.js';
+import { imageEmbedArgs, imageEmbedOptions, intFlag, renderEmbedImage } from './embed-image.js';
 import { textEmbedArgs, textEmbedOptions } from './embed.js';
 import { mergeTextShards, runTextShard, type TextShardOptions, type TextShardSummary } from '../pipeline/shards/embed-text.js';
+import { mergeImageShards, runImageShard, type ImageShardSummary } from '../pipeline/shards/embed-image.js';
 import { runCommand, type GlobalOptions } from './output.js';
 import { registerEvaluateShardCommands } from './shard-evaluate.js';
 
 /**
  * `plotpointe pipeline shard <step>` and `plotpointe pipeline merge <step>`: the sharded form of a step, as
  * the distributed executor runs it when `pipeline.shards` > 0 (shard jobs on any workers, then the merge).
- * embed-text has one (src/pipeline/shards/embed-text.ts), evaluate another (src/cli/shard-evaluate.ts); the options are those of `embed text`, so the
- * step's extra arguments from the pipeline file apply to its shards and merge alike.
+ * embed-text and embed-image have one (src/pipeline/shards/), evaluate another (src/cli/shard-evaluate.ts); the
+ * options are those of `embed text` / `embed image`, so the step's extra arguments from the pipeline file apply to
+ * its shards and merge alike.
  */
 function textOptions(cmd: Command): Command {
   return textEmbedOptions(cmd).requiredOption('--of <n>', 'number of shards');
@@ -43,4 +45,29 @@ export function registerShardCommands(pipeline: Command, setExit: (code: number)
     );
   });
   registerEvaluateShardCommands(shard, merge, setExit);
+  imageEmbedOptions(shard.command('embed-image').description('encode the pictures of one shard (--part i of --of n) of the picture rows into the embedding cache under <lake>/cache/embeddings/'))
+    .requiredOption('--of <n>', 'number of shards')
+    .requiredOption('--part <i>', 'this shard, 0-based')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+      setExit(
+        await runCommand(
+          o,
+          () => runImageShard({ ...imageEmbedArgs(o), of: intFlag(o.of, '--of')!, part: intFlag(o.part, '--part')! }),
+          (s: ImageShardSummary) => `embed-image shard ${s.part + 1}/${s.of}: picture rows [${s.start}, ${s.end}) of ${s.rows} (cache hits ${s.cache_hits}, encoded ${s.encoded}, repeated ${s.duplicates}, unreadable ${s.failed}) in ${s.seconds.toFixed(1)} s`,
+        ),
+      );
+    });
+  imageEmbedOptions(merge.command('embed-image').description('check the --of embed-image part headers and run embed image on the cache they filled (writes <lake>/artifacts/<name>/embeddings/image.{f32,mask,json})'))
+    .requiredOption('--of <n>', 'number of shards')
+    .action(async (_o, cmd: Command) => {
+      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+      setExit(
+        await runCommand(
+          o,
+          () => mergeImageShards({ ...imageEmbedArgs(o), of: intFlag(o.of, '--of')! }),
+          (s) => `merged ${s.shards} shards (they encoded ${s.shard_encoded.toLocaleString('en-US')} pictures)\n${renderEmbedImage(s)}`,
+        ),
+      );
+    });
 }

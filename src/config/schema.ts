@@ -90,7 +90,7 @@ export const CONFIG_SCHEMA = {
   'pipeline.text_encoder': { type: 'string', default: 'use-lite-static', doc: 'Text encoder spec of the embed-text step: use-lite-static (USE lite distilled into a token table, fast), use-lite (the transformer), st:<folder>.' },
   'pipeline.model': { type: 'string', default: 'lightgcn', doc: 'Model the train step fits (see plotpointe models), or auto: the best of train.auto_candidates on valid NDCG@20 among models that export embeddings (served).' },
   'pipeline.model_params': { type: 'string', default: '', doc: 'Hyperparameters of the train step, comma-separated key=value (e.g. epochs=20,dim=64).' },
-  'pipeline.shards': { type: 'integer', default: 0, min: 0, max: 256, doc: 'bullmq executor: run each step that has a sharded form (embed-text, evaluate) as this many shard jobs and a merge job, one BullMQ flow; same outputs (0 = whole steps; the local executor ignores it).' },
+  'pipeline.shards': { type: 'integer', default: 0, min: 0, max: 256, doc: 'bullmq executor: run each step that has a sharded form (embed-text, embed-image, evaluate) as this many shard jobs and a merge job, one BullMQ flow; same outputs (0 = whole steps; the local executor ignores it).' },
 
   'analytics.top_items': { type: 'integer', default: 10, min: 1, max: 1000, doc: 'Items listed in the top-items table of `analytics report`.' },
   'analytics.max_rows': { type: 'integer', default: 10000, min: 1, doc: 'Most rows `analytics query` returns (the rest are cut, with `truncated: true`).' },

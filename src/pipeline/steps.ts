@@ -120,6 +120,12 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: (ctx) => [{ path: `sources/${ctx.name}`, optional: true }],
     outputs: (ctx) => embeddingFiles(ctx, 'image'),
     command: (ctx) => ['embed', 'image', ...lakeArgs(ctx)],
+    // Shards split the picture rows and fill the embedding cache; the merge is `embed image` on a warm cache
+    // (src/pipeline/shards/embed-image.ts).
+    sharded: {
+      shards: (ctx, count) => Array.from({ length: count }, (_, i) => ['pipeline', 'shard', 'embed-image', ...lakeArgs(ctx), '--part', s(i), '--of', s(count)]),
+      merge: (ctx, count) => ['pipeline', 'merge', 'embed-image', ...lakeArgs(ctx), '--of', s(count)],
+    },
   },
   {
     id: 'fuse',

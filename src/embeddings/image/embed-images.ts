@@ -80,7 +80,7 @@ export interface EmbedImagesSummary {
   paths: { dir: string; data: string; meta: string; mask: string; manifest: string };
 }
 
-interface ImageRow {
+export interface ImageRow {
   iid: number;
   image_url: string | null;
   image_path: string | null;
@@ -92,7 +92,7 @@ export function imageDownloadPath(lake: string, url: string): string {
   return join(lake, 'cache', 'images', h.slice(0, 2), h);
 }
 
-interface SourceStats {
+export interface SourceStats {
   local: number;
   downloaded: number;
   downloadHits: number;
@@ -114,7 +114,7 @@ async function readLocal(path: string, maxBytes: number): Promise<Buffer> {
 }
 
 /** The bytes of one item's picture: local file first, then the URL (download cache, then safeFetch). */
-async function loadPicture(row: ImageRow, o: Required<Pick<EmbedImagesOptions, 'lake' | 'allowPrivate' | 'cache' | 'timeoutMs' | 'retries' | 'maxBytes'>>, stats: SourceStats): Promise<Buffer> {
+export async function loadPicture(row: ImageRow, o: Required<Pick<EmbedImagesOptions, 'lake' | 'allowPrivate' | 'cache' | 'timeoutMs' | 'retries' | 'maxBytes'>>, stats: SourceStats): Promise<Buffer> {
   let localError: unknown;
   if (row.image_path) {
     try {
@@ -149,6 +149,18 @@ async function loadPicture(row: ImageRow, o: Required<Pick<EmbedImagesOptions, '
   }
 }
 
+/** Where and how {@link loadPicture} reads pictures, with the defaults of `embed image`. */
+export function pictureSources(options: EmbedImagesOptions): Parameters<typeof loadPicture>[1] {
+  return {
+    lake: datasetPaths(options.lake, options.name).lake,
+    allowPrivate: options.allowPrivate ?? false,
+    cache: options.cache !== false,
+    timeoutMs: options.timeoutMs ?? SAFE_FETCH_DEFAULTS.timeoutMs,
+    retries: options.retries ?? SAFE_FETCH_DEFAULTS.retries,
+    maxBytes: options.maxBytes ?? SAFE_FETCH_DEFAULTS.maxBytes,
+  };
+}
+
 export async function embedItemsImage(options: EmbedImagesOptions): Promise<EmbedImagesSummary> {
   const startedAt = performance.now();
   const batch = options.batch ?? 16;
@@ -157,14 +169,7 @@ export async function embedItemsImage(options: EmbedImagesOptions): Promise<Embe
     throw ppError('PP_EMBED_INVALID', `--concurrency must be an integer in [1, 256], got ${options.concurrency}`);
   }
   if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw ppError('PP_EMBED_INVALID', `--batch must be an integer in [1, 4096], got ${options.batch}`);
-  const src = {
-    lake: datasetPaths(options.lake, options.name).lake,
-    allowPrivate: options.allowPrivate ?? false,
-    cache: options.cache !== false,
-    timeoutMs: options.timeoutMs ?? SAFE_FETCH_DEFAULTS.timeoutMs,
-    retries: options.retries ?? SAFE_FETCH_DEFAULTS.retries,
-    maxBytes: options.maxBytes ?? SAFE_FETCH_DEFAULTS.maxBytes,
-  };
+  const src = pictureSources(options);
   if (typeof options.encoder !== 'object') parseImageEncoderSpec(options.encoder ?? 'bundled');
   const { rows, inputs } = await readStagedColumns<ImageRow>(options.lake, options.name, ['image_url', 'image_path']);
   const withSource = rows.filter((r) => r.image_path || r.image_url);
