@@ -50,9 +50,13 @@ test('a sampler is deterministic for a seed, TPE starts with random trials, and 
   assert.throws(() => makeSampler('grid', 1), (e: Error & { code?: string }) => e.code === 'PP_USAGE');
 });
 
-test('a Parzen density is higher near its points than far away and its draws stay in [0, 1]', () => {
-  const d = parzen([0.2, 0.22, 0.25]);
-  assert.ok(d.density(0.22) > 3 * d.density(0.8));
+test('a Parzen density is higher near its points than far away, narrower with more points, and its draws stay in [0, 1]', () => {
+  const few = parzen([0.2, 0.22, 0.25]);
+  const many = parzen(Array.from({ length: 10 }, (_, i) => 0.2 + i * 0.005));
+  assert.ok(few.density(0.22) > 2 * few.density(0.8));
+  assert.ok(many.density(0.22) > 20 * many.density(0.8));
+  assert.ok(many.density(0.22) > few.density(0.22));
+  const d = few;
   const rng = new Rng(1);
   for (let i = 0; i < 500; i++) {
     const u = d.sample(rng);
