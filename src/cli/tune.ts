@@ -57,6 +57,10 @@ export function registerTuneCommands(program: Command, setExit: (code: number) =
             });
             const model = String(o.model);
             let bar: ReturnType<typeof createProgress> | null = null;
+            const stop = () => {
+              bar?.stop();
+              bar = null;
+            };
             return runSearch({
               lake: c['lake.dir'],
               name: c['dataset.name'],
@@ -73,9 +77,9 @@ export function registerTuneCommands(program: Command, setExit: (code: number) =
               onTrial: (done, total, t) => {
                 bar ??= createProgress('tune', total, { unit: 'trials' });
                 bar.update(done, { last: t.valid_ndcg20 ?? NaN, status: t.status });
-                if (done >= total) bar.stop();
+                if (done >= total) stop();
               },
-            }).finally(() => bar?.stop());
+            }).finally(stop);
           },
           render,
         ),
