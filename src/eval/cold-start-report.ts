@@ -29,6 +29,7 @@ import { getModel } from '../models/index.js';
 import type { ContentModality, ContentSource } from '../models/model.js';
 import { foldInRecommender } from '../models/fold-in.js';
 import { RunStore } from '../tracking/index.js';
+import { createProgress } from '../cli/progress.js';
 import type { Csr } from './csr.js';
 import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from './cold-start.js';
 import { evaluateRecommender, unionRows } from './evaluate-model.js';
@@ -98,18 +99,34 @@ export function coldSetup(data: SplitData): ColdSetup {
   return { cold: coldItemSet(itemTrainCounts(data.train, data.numItems), 0), seen: unionRows(data.train, data.valid) };
 }
 
-/** Cold-item metrics of one recommender: ranking among `setup.cold`, `setup.seen` masked, relevant = test ∩ cold. */
-function evaluateAmongCold(data: SplitData, setup: ColdSetup, model: Recommender, ks: number[]) {
-  return evaluateColdStart({
-    numUsers: data.numUsers,
-    numItems: data.numItems,
-    scoreBatch: (users, out) => model.scoreUsers(users, out),
-    train: setup.seen,
-    test: data.test,
-    ks,
-    coldItems: setup.cold,
-    batchSize: 256,
-  });
+/**
+ * Cold-item metrics of one recommender: ranking among `setup.cold`, `setup.seen` masked, relevant = test ∩
+ * cold. Only users with a cold test item are scored, but each over all items (scoreUsers' contract), so the
+ * cost is (users with a cold test item) × (all items) × the model's per-score cost; `label` names the progress
+ * line (the shared reporter; users done / to do).
+ */
+async function evaluateAmongCold(data: SplitData, setup: ColdSetup, model: Recommender, ks: number[], label?: string) {
+  const bar = label ? createProgress(`cold-start ${label}`, 0, { unit: 'users' }) : null;
+  try {
+    return await evaluateColdStart({
+      numUsers: data.numUsers,
+      numItems: data.numItems,
+      scoreBatch: (users, out) => model.scoreUsers(users, out),
+      train: setup.seen,
+      test: data.test,
+      ks,
+      coldItems: setup.cold,
+      batchSize: 256,
+      onProgress: bar
+        ? (done, total) => {
+            bar.setTotal(total);
+            bar.update(done);
+          }
+        : undefined,
+    });
+  } finally {
+    bar?.stop();
+  }
 }
 
 /**
@@ -203,13 +220,13 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
   const { cold, seen } = setup;
   if (cold.length === 0) throw ppError('PP_EVAL_INVALID', `split ${split} has no cold items (every item has a train interaction); make a cold-item split`);
   const content = o.content ?? openContentSource(o.lake, name, split);
-  const evalCold = (model: Recommender) => evaluateAmongCold(data, setup, model, ks);
+  const evalCold = (model: Recommender, label: string) => evaluateAmongCold(data, setup, model, ks, label);
   const results: ColdMethodResult[] = [];
   let modelRecall: number | undefined;
   if (modelName && modelDir) {
     const model = await getModel(modelName).load(modelDir, data, content);
     try {
-      const r = await evalCold(model);
+      const r = await evalCold(model, modelName);
       results.push({ method: `model:${modelName}`, metrics: r.metrics, users: r.usersEvaluated });
       modelRecall = r.metrics[key];
     } finally {
@@ -226,7 +243,7 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
       continue;
     }
     const rec = contentSimilarityRecommender(c, data.train);
-    const r = await evalCold(rec);
+    const r = await evalCold(rec, `content-similarity:${m}`);
     let coldWith = 0;
     for (const i of cold) coldWith += c.present[i];
     results.push({

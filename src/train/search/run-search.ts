@@ -97,7 +97,10 @@ export async function runSearch(o: SearchOptions): Promise<SearchSummary> {
   const sampler = makeSampler(samplerName, seed);
   const pruner = o.prune === false ? null : new MedianPruner();
   const data = await loadSplit((await openDataset(o.lake, o.name)).split(o.split));
-  const store = await RunStore.open(o.lake);
+  // No heartbeat: the trials' run stores (runTraining's worker thread) are other DuckDB instances of the same
+  // file in this process, which the OS file lock does not exclude — a timer's write during a trial loses rows
+  // ("run not found"). This store writes only between trials; on this host the live pid keeps the run alive.
+  const store = await RunStore.open(o.lake, { heartbeatMs: 0 });
   const search = await store.startRun({
     dataset: o.name,
     split: o.split,
