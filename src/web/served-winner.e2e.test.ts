@@ -20,6 +20,8 @@ const skip = chromiumSkip;
 const dir = tempDir('served-winner');
 const lake = join(dir, 'lake');
 const config = join(dir, 'demo.yaml');
+/** The same lake for the plain commands (tune, serve), which read JSON config files. */
+const cliConfig = join(dir, 'plotpointe.json');
 let demoRun: string;
 let autoSearch: RunDetails;
 let tuneId: string;
@@ -48,6 +50,7 @@ before(async () => {
       'steps: { fuse: { args: ["--epochs", "3", "--dim", "16", "--hidden", "32"] }, embed-image: { skip: true } }',
     ].join('\n') + '\n',
   );
+  writeFileSync(cliConfig, JSON.stringify({ lake: { dir: lake }, dataset: { name: 'demo' } }));
   const demo = runCli(['demo', '--no-serve', '--config', config], { cwd: dir, json: true });
   assert.equal(demo.status, 0, demo.stderr.slice(-3000));
   demoRun = String(demo.json.run);
@@ -58,11 +61,11 @@ before(async () => {
   } finally {
     store.close();
   }
-  const tune = runCli(['tune', '--model', 'itemknn', '--trials', '3', '--space', 'k=5..40:int', '--config', config], { cwd: dir, json: true });
+  const tune = runCli(['tune', '--model', 'itemknn', '--trials', '3', '--space', 'k=5..40:int', '--config', cliConfig], { cwd: dir, json: true });
   assert.equal(tune.status, 0, tune.stderr);
   tuneId = String(tune.json.search_id);
   if (skip) return;
-  server = await startServer({ dir, lake, name: 'demo', config, servedRun: demoRun } as DemoServing);
+  server = await startServer({ dir, lake, name: 'demo', config: cliConfig, servedRun: demoRun } as DemoServing);
   url = server.url;
   browser = await chromium.launchPersistentContext(join(dir, 'chromium'), { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1280, height: 900 } });
   page = browser.pages()[0] ?? (await browser.newPage());
