@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { createProgress } from './progress.js';
 import { loadConfig } from '../config/load.js';
 import { ppError } from '../errors.js';
 import { coldItemsReport, foldInReport, type ColdItemsReport, type FoldInReport } from '../orchestration/cold-start-report.js';
@@ -59,6 +60,7 @@ export function registerColdStartCommands(program: Command, setExit: (code: numb
               split: c['split.name'],
               ks: [...c['eval.ks']],
               modalities,
+              progress: createProgress,
             });
           },
           renderItems,

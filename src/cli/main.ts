@@ -13,6 +13,7 @@ import { registerServeCommand } from './serve.js';
 import { registerGraphCommands } from './graph.js';
 import { registerColdStartCommands } from './cold-start.js';
 import { registerAblateCommands } from './ablate.js';
+import { registerTuneCommands } from './tune.js';
 
 /** The `plotpointe` command: a thin layer that parses flags and calls a stage. One file per command group. */
 export function buildProgram(setExit: (code: number) => void): Command {
@@ -38,6 +39,7 @@ export function buildProgram(setExit: (code: number) => void): Command {
   registerGraphCommands(program, setExit);
   registerColdStartCommands(program, setExit);
   registerAblateCommands(program, setExit);
+  registerTuneCommands(program, setExit);
   return program;
 }
 

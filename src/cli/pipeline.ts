@@ -35,8 +35,16 @@ const int = (v: unknown, flag: string) => {
   return n;
 };
 
-/** What `plotpointe demo` trains unless the config says otherwise: LightGCN (served) with a short schedule. */
-export const DEMO_DEFAULTS: Partial<Record<ConfigKey, unknown>> = { 'pipeline.model': 'lightgcn', 'pipeline.model_params': 'epochs=30,eval_every=5' };
+/**
+ * What `plotpointe demo` trains unless the config says otherwise: auto — the best on valid NDCG@20 of a few
+ * candidates, among those that export embeddings (served); the dashboard shows the candidates and why.
+ * Train step on the default demo: ≈ 25 CPU-s against 11 for LightGCN alone (docs/decisions/160-tune-and-served-winner.md).
+ */
+export const DEMO_DEFAULTS: Partial<Record<ConfigKey, unknown>> = {
+  'pipeline.model': 'auto',
+  'pipeline.model_params': 'epochs=30,eval_every=5',
+  'train.auto_candidates': 'pop,itemknn,ease:variant=lowrank:rank=128,lightgcn:epochs=30:eval_every=5',
+};
 
 /** `plotpointe pipeline run|steps`, `plotpointe worker`, `plotpointe demo`. */
 export function registerPipelineCommands(program: Command, setExit: (code: number) => void): void {

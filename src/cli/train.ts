@@ -3,6 +3,7 @@ import { loadConfig } from '../config/load.js';
 import { listModels } from '../models/index.js';
 import { runEvaluation, runTraining, type TrainSummary } from '../orchestration/run-training.js';
 import { parseCandidates, runAutoTraining, type AutoSummary } from '../orchestration/auto-training.js';
+import { paramsFromSearch } from '../orchestration/search/run-search.js';
 import { parseKeyValues } from './data.js';
 import { ppError } from '../errors.js';
 import { createProgress } from './progress.js';
@@ -38,6 +39,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
     .option('--model <name>', "model name (see plotpointe models), or auto (fit --candidates, keep the best on valid NDCG@20); required unless --resume")
     .option('--candidates <list>', 'auto: models to try, comma-separated, each name or name:key=value:… (config train.auto_candidates)')
     .option('--servable', 'auto: only models that export embeddings (an ANN-served bundle) can win')
+    .option('--params-from <search>', "the best trial's model and params of a search (plotpointe tune); --param overrides them")
     .option('--resume <run>', "continue an interrupted run from its last checkpoint (same model, params and seed)")
     .option('--lake <dir>', 'lake folder (config lake.dir)')
     .option('--name <name>', 'dataset name (config dataset.name)')
@@ -51,8 +53,8 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
       setExit(
         await runCommand(
           o,
-          () => {
-            if (!o.model && !o.resume) throw ppError('PP_USAGE', 'train needs --model (or --resume RUN)');
+          async () => {
+            if (!o.model && !o.resume && !o.paramsFrom) throw ppError('PP_USAGE', 'train needs --model (or --resume RUN, or --params-from SEARCH)');
             const c = loadConfig({
               file: o.config as string | undefined,
               overrides: {
@@ -76,13 +78,17 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
                 progress: createProgress,
               });
             }
+            const fromSearch = o.paramsFrom ? await paramsFromSearch(c['lake.dir'], String(o.paramsFrom)) : null;
+            if (fromSearch && o.model && o.model !== fromSearch.model) {
+              throw ppError('PP_USAGE', `--params-from ${String(o.paramsFrom)} searched ${fromSearch.model}, not ${String(o.model)}`);
+            }
             return runTraining({
               lake: c['lake.dir'],
               name: c['dataset.name'],
               split: c['split.name'],
-              model: String(o.model ?? ''),
+              model: fromSearch?.model ?? String(o.model ?? ''),
               resumeRunId: o.resume as string | undefined,
-              params: parseKeyValues(o.param as string[] | undefined, '--param'),
+              params: { ...fromSearch?.params, ...parseKeyValues(o.param as string[] | undefined, '--param') },
               seed: c['train.seed'],
               budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
               ks: [...c['eval.ks']],

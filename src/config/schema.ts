@@ -76,6 +76,10 @@ export const CONFIG_SCHEMA = {
   },
   'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
   'train.event_types': { type: 'string', default: 'click,purchase,rating', doc: '`train --since`: comma-separated serving event types whose (user, item) pairs are folded into the train part (valid/test pairs are never added).' },
+  'tune.trials': { type: 'integer', default: 20, min: 1, max: 1000, doc: 'Trials of `plotpointe tune` (each a tracked train run, child of the search run).' },
+  'tune.sampler': { type: 'enum', choices: ['tpe', 'random'], default: 'tpe', doc: '`plotpointe tune`: tpe (Parzen estimators of the good and bad trials, after 5 random ones) or random.' },
+  'tune.budget_min': { type: 'number', default: 0, min: 0, doc: '`plotpointe tune`: wall-clock budget of the whole search, minutes (0 = none); each trial gets what is left over the trials left.' },
+  'tune.prune': { type: 'boolean', default: true, doc: '`plotpointe tune`: stop a trial whose best valid NDCG@20 is below the median of earlier trials at the same epoch (median stopping).' },
   'ablate.seeds': { type: 'integer', default: 3, min: 1, max: 20, doc: 'Seeds per grid cell of `plotpointe ablate` (the table reports mean ± sd over them).' },
   'eval.ks': { type: 'numbers', default: [10, 20, 50], doc: 'Cut-offs K of the final evaluation (Recall@K, NDCG@K, …).' },
 

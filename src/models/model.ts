@@ -71,6 +71,8 @@ export interface FitContext {
   validate(model: Recommender): Promise<Record<string, number>>;
   /** Called after every epoch (experiment tracking, progress). */
   onEpoch(report: EpochReport): void;
+  /** Asked after each validation: true ends training there, keeping the best epoch (a search pruning a trial). */
+  stop?(): boolean;
   progress(label: string, total: number): Progress;
 }
 

@@ -31,6 +31,7 @@ import { foldInRecommender } from '../models/fold-in.js';
 import { loadRunSplit } from '../train/run-train-part.js';
 import { RunStore } from '../tracking/index.js';
 import type { CsrPattern } from '../core/csr-pattern.js';
+import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
 import { evaluateColdStart, itemTrainCounts, coldItems as coldItemSet, itemMask } from '../eval/cold-start.js';
 import { evaluateRecommender, unionRows } from '../eval/evaluate-model.js';
 import { contentSimilarityRecommender } from '../eval/content-similarity.js';
@@ -99,18 +100,34 @@ export function coldSetup(data: SplitData): ColdSetup {
   return { cold: coldItemSet(itemTrainCounts(data.train, data.numItems), 0), seen: unionRows(data.train, data.valid) };
 }
 
-/** Cold-item metrics of one recommender: ranking among `setup.cold`, `setup.seen` masked, relevant = test ∩ cold. */
-function evaluateAmongCold(data: SplitData, setup: ColdSetup, model: Recommender, ks: number[]) {
-  return evaluateColdStart({
-    numUsers: data.numUsers,
-    numItems: data.numItems,
-    scoreBatch: (users, out) => model.scoreUsers(users, out),
-    train: setup.seen,
-    test: data.test,
-    ks,
-    coldItems: setup.cold,
-    batchSize: 256,
-  });
+/**
+ * Cold-item metrics of one recommender: ranking among `setup.cold`, `setup.seen` masked, relevant = test ∩
+ * cold. Only users with a cold test item are scored, but each over all items (scoreUsers' contract), so the
+ * cost is (users with a cold test item) × (all items) × the model's per-score cost; `label` names the progress
+ * line (the shared reporter; users done / to do).
+ */
+async function evaluateAmongCold(data: SplitData, setup: ColdSetup, model: Recommender, ks: number[], label?: string, progress: ProgressFactory = silentProgressFactory) {
+  const bar = label ? progress(`cold-start ${label}`, 0, { unit: 'users' }) : null;
+  try {
+    return await evaluateColdStart({
+      numUsers: data.numUsers,
+      numItems: data.numItems,
+      scoreBatch: (users, out) => model.scoreUsers(users, out),
+      train: setup.seen,
+      test: data.test,
+      ks,
+      coldItems: setup.cold,
+      batchSize: 256,
+      onProgress: bar
+        ? (done, total) => {
+            bar.setTotal(total);
+            bar.update(done);
+          }
+        : undefined,
+    });
+  } finally {
+    bar?.stop();
+  }
 }
 
 /**
@@ -147,6 +164,8 @@ export interface ColdItemsOptions {
   modalities?: ContentModality[];
   /** Pass a content source (tests); default openContentSource(lake, name, split). */
   content?: ContentSource;
+  /** Progress display per method (the CLI passes its bar); default silent. */
+  progress?: ProgressFactory;
 }
 
 export interface ColdMethodResult {
@@ -204,13 +223,13 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
   const { cold, seen } = setup;
   if (cold.length === 0) throw ppError('PP_EVAL_INVALID', `split ${split} has no cold items (every item has a train interaction); make a cold-item split`);
   const content = o.content ?? openContentSource(o.lake, name, split);
-  const evalCold = (model: Recommender) => evaluateAmongCold(data, setup, model, ks);
+  const evalCold = (model: Recommender, label: string) => evaluateAmongCold(data, setup, model, ks, label, o.progress);
   const results: ColdMethodResult[] = [];
   let modelRecall: number | undefined;
   if (modelName && modelDir) {
     const model = await getModel(modelName).load(modelDir, data, content);
     try {
-      const r = await evalCold(model);
+      const r = await evalCold(model, modelName);
       results.push({ method: `model:${modelName}`, metrics: r.metrics, users: r.usersEvaluated });
       modelRecall = r.metrics[key];
     } finally {
@@ -227,7 +246,7 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
       continue;
     }
     const rec = contentSimilarityRecommender(c, data.train);
-    const r = await evalCold(rec);
+    const r = await evalCold(rec, `content-similarity:${m}`);
     let coldWith = 0;
     for (const i of cold) coldWith += c.present[i];
     results.push({

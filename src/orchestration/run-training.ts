@@ -40,6 +40,11 @@ export interface TrainOptions {
   eventsSince?: { since: Date; types: string[] };
   /** Progress display (the CLI passes its bar); default silent. */
   progress?: ProgressFactory;
+  /**
+   * Asked after each validation with the epoch and its valid metrics: true stops the fit there, keeping the
+   * best epoch (`tune`'s pruner). The run records `pruned_at_epoch`.
+   */
+  prune?: (epoch: number, metrics: Record<string, number>) => boolean;
 }
 
 export interface TrainSummary {
@@ -60,6 +65,8 @@ export interface TrainSummary {
   artifacts: { dir: string; model: string; metrics: string };
   /** With eventsSince: what was added to train. */
   live_events?: LiveEventsSummary;
+  /** With prune: the epoch at which the pruner stopped the fit. */
+  pruned_at_epoch?: number;
 }
 
 const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -133,6 +140,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   const started = performance.now();
   const pending: Promise<unknown>[] = [];
   let epochs = 0;
+  let prunedAt: number | undefined;
   const best = { epoch: 0, value: -Infinity };
   try {
     await mkdir(dir, { recursive: true });
@@ -151,7 +159,9 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
         const v = e.metrics['ndcg@20'];
         if (v !== undefined && v > best.value) Object.assign(best, { epoch: e.epoch, value: v });
         pending.push(store.logEpoch(run.id, e));
+        if (o.prune && Object.keys(e.metrics).length > 0 && o.prune(e.epoch, e.metrics)) prunedAt = e.epoch;
       },
+      stop: () => prunedAt !== undefined,
       progress: (label, total) => (options.progress ?? silentProgressFactory)(label, total, { unit: 'epochs' }),
     });
     const fitSeconds = (performance.now() - started) / 1000;
@@ -167,7 +177,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     const details = await store.finishRun(run.id, {
       valid: reports.valid?.metrics ?? {},
       test: reports.test.metrics,
-      extra: { coverage: reports.test.coverage, avg_popularity: reports.test.avgPopularity, fit_seconds: fitSeconds, eval_seconds: evalSeconds },
+      extra: { coverage: reports.test.coverage, avg_popularity: reports.test.avgPopularity, fit_seconds: fitSeconds, eval_seconds: evalSeconds, ...(prunedAt ? { pruned_at_epoch: prunedAt } : {}) },
       artifacts: { dir, model: modelDir, metrics: metricsPath },
       wallSeconds: (performance.now() - started) / 1000,
       peakRssMb: peakRssMb(),
@@ -190,6 +200,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
       peak_rss_mb: peakRssMb(),
       artifacts: { dir, model: modelDir, metrics: metricsPath },
       ...(liveEvents ? { live_events: liveEvents } : {}),
+      ...(prunedAt ? { pruned_at_epoch: prunedAt } : {}),
     };
   } catch (err) {
     await Promise.allSettled(pending);

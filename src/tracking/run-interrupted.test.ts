@@ -215,11 +215,17 @@ test('a run store of schema version 1 opens, keeps its runs and works, with its 
   const done = await store.finishRun(fresh.id, { valid: {}, test: { 'ndcg@20': 0.3 }, wallSeconds: 2, peakRssMb: 10 });
   assert.equal(done.status, 'finished');
   assert.equal((await store.gate({ dataset: 'ds', split: 's', metric: 'ndcg@20' })).pass, true);
+  // version 3: a search run (tune / train --model auto) is a parent of train runs
+  const search = await store.startRun({ ...startOpts('mf'), kind: 'search' });
+  const trial = await store.startRun({ ...startOpts('mf'), parentRunId: search.id });
+  assert.equal((await store.require(search.id)).kind, 'search');
+  assert.equal((await store.require(trial.id)).parentRunId, search.id);
   store.close();
 
   const after = await openDb({ path, threads: 1 });
   assert.deepEqual(await after.all('SELECT max(version) AS v FROM schema_version'), [{ v: SCHEMA_VERSION }]);
-  assert.deepEqual(await after.all(`SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name = 'runs_v1'`), [{ n: 0 }]);
+  assert.deepEqual(await after.all(`SELECT count(*)::INTEGER AS n FROM duckdb_tables() WHERE table_name IN ('runs_v1', 'runs_v2')`), [{ n: 0 }]);
+  await assert.rejects(after.run(`UPDATE runs SET kind = 'other'`), /CHECK constraint/);
   await assert.rejects(after.run(`UPDATE runs SET status = 'lost'`), /CHECK constraint/);
   after.close();
   assert.equal(thisProcess.pid, process.pid);

@@ -53,10 +53,10 @@ import { MIGRATIONS, SCHEMA_VERSION, SCHEMA_VERSION_TABLE } from './schema.js';
  * when it is `interrupted`, and turns it back to `running` first.
  */
 
-export type RunKind = 'train' | 'eval' | 'ablate';
+export type RunKind = 'train' | 'eval' | 'ablate' | 'search';
 /** `interrupted`: the run's process died without finishing or failing it (see above). */
 export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted';
-export const RUN_KINDS: readonly RunKind[] = ['train', 'eval', 'ablate'];
+export const RUN_KINDS: readonly RunKind[] = ['train', 'eval', 'ablate', 'search'];
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'interrupted'];
 export const RUN_STORE_FILE = 'runs.duckdb';
 export const DEFAULT_SCOPE = 'default';

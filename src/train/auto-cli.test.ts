@@ -28,6 +28,16 @@ test('train --model auto through the real CLI: every candidate a recorded run, t
   const list = runCli(['runs', 'list', ...cfg], inDir);
   assert.equal(list.status, 0, list.stderr);
   for (const c of cands) assert.ok(JSON.stringify(list.json).includes(c.run_id), `${c.model} run ${c.run_id} recorded`);
+  // the selection is recorded: a search run, parent of every candidate, naming the winner and why
+  const search = runCli(['runs', 'show', r.json.auto.search_id, ...cfg], inDir);
+  assert.equal(search.status, 0, search.stderr);
+  const sr = search.json.run ?? search.json;
+  assert.equal(sr.kind, 'search');
+  assert.equal(sr.model, 'auto');
+  assert.equal(sr.extra.search.best_run_id, r.json.run_id);
+  assert.deepEqual(sr.extra.search.trials.map((t: { run_id: string }) => t.run_id).sort(), cands.map((c) => c.run_id).sort());
+  const listed = (list.json.runs ?? list.json) as { id: string; parentRunId: string | null }[];
+  for (const c of cands) assert.equal(listed.find((x) => x.id === c.run_id)?.parentRunId, r.json.auto.search_id);
 
   const s = runCli(['train', '--model', 'auto', '--candidates', 'itemknn,ease:variant=lowrank:rank=16', '--servable', ...cfg], inDir);
   assert.equal(s.status, 0, s.stderr);

@@ -29,7 +29,7 @@ export interface TrainLoopResult {
   epochs: number;
   bestEpoch: number;
   bestMetrics: Record<string, number>;
-  stoppedBy: 'max-epochs' | 'patience' | 'budget';
+  stoppedBy: 'max-epochs' | 'patience' | 'budget' | 'pruned';
   seconds: number;
   resumedFrom: number | null;
 }
@@ -103,6 +103,10 @@ export async function trainLoop(ctx: FitContext, model: TrainableModel, options:
       progress.update(epoch, { loss, ...(validateNow ? { [monitor]: metrics[monitor] ?? NaN } : {}), ...(best.epoch > 0 ? { best: best.value } : {}) });
       if (validateNow && bad >= options.patience) {
         stoppedBy = 'patience';
+        break;
+      }
+      if (validateNow && ctx.stop?.()) {
+        stoppedBy = 'pruned';
         break;
       }
       if (overBudget) {

@@ -4,8 +4,12 @@ import { empty, fmt, h, pct, section, setChildren, table } from '../dom.js';
 import type { PageContext } from '../page.js';
 import { interval, parsePrometheus, scrapeRequests, type Scrape } from '../prometheus.js';
 import type { DashboardSummary } from '../../catalog.js';
+import { whyServed } from '../selection.js';
 
-/** Overview: the data card as charts, the model in service, live request rate and latency from /metrics. */
+/**
+ * Overview: the data card as charts, the model in service and why it was chosen (the search it won: its
+ * candidates' valid metrics), live request rate and latency from /metrics.
+ */
 
 const POLL_MS = 2000;
 const WINDOW = 60;
@@ -78,6 +82,18 @@ export async function renderOverview({ main, alive }: PageContext): Promise<() =
         )
       : empty(`The serving API reports no model (${(ready as { error?: string }).error ?? 'not ready'}).`),
   );
+
+  if (variants.length) {
+    const whys = await Promise.all(variants.map(([, v]) => whyServed(v.model_version)));
+    if (!alive()) return () => undefined;
+    servingSection.append(
+      h(
+        'div',
+        { id: 'why-served' },
+        ...variants.flatMap(([name, v], i) => [h('h3', {}, variants.length > 1 ? `Why ${v.model} (variant ${name})` : `Why ${v.model}`), whys[i]!]),
+      ),
+    );
+  }
 
   const liveBox = h('div', { id: 'live-traffic' }, empty('Waiting for two scrapes of /metrics…'));
   const liveSection = section('Live traffic (API routes, from /metrics every 2 s)', liveBox);

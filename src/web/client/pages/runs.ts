@@ -4,10 +4,12 @@ import { empty, fmt, h, section, table } from '../dom.js';
 import { go, type PageContext } from '../page.js';
 import type { AblationFile } from '../../ablations.js';
 import type { RunDetails, RunRecord } from '../../../tracking/index.js';
+import { searchOf, searchTable } from '../selection.js';
 
 /**
  * Runs: the run table of the dataset (from the run store), training curves of a selected run — loss and
- * validation metrics per epoch — a second run overlaid for comparison with a metric table of deltas, and the
+ * validation metrics per epoch — a second run overlaid for comparison with a metric table of deltas, the
+ * searches (`plotpointe tune`, `train --model auto`: trials, params, valid metrics, the best) and the
  * ablation tables written by `plotpointe ablate`.
  */
 
@@ -46,6 +48,14 @@ export async function renderRuns({ main, params, alive }: PageContext): Promise<
     });
     main.append(section('Runs', table(`${runs.length} runs, newest first`, ['run', 'model', 'kind', 'status', 'started (UTC)', 'wall s', 'best epoch', ...metricCols.map((m) => `test ${m}`), 'compare with selected'], rows, { id: 'runs-table' })));
   }
+
+  const searches = runs.filter((r) => searchOf(r) !== null);
+  main.append(
+    section(
+      'Searches',
+      h('div', { id: 'searches' }, ...(searches.length ? searches.map((r) => searchTable(r, searchOf(r)!)) : [empty('No searches yet (plotpointe tune and train --model auto record them).')])),
+    ),
+  );
 
   if (selected) {
     const ids = [selected, ...(compare && compare !== selected ? [compare] : [])];
