@@ -39,7 +39,7 @@ import { shutdownPool } from '../src/core/index.js';
 import { generateDemo } from '../src/data/demo/generate.js';
 import { ingest } from '../src/data/ingest.js';
 import { loadSplit, type PartCsr } from '../src/graphs/split-data.js';
-import { buildServingBundle, servingDir } from '../src/index/build-serving.js';
+import { buildServingBundle } from '../src/index/build-serving.js';
 import { datasetPaths } from '../src/lake/paths.js';
 import { runTraining } from '../src/train/run-training.js';
 import { startServeProcess } from '../src/serving/testkit.js';
@@ -118,7 +118,7 @@ function rowsOf(part: PartCsr, u: number): number[] {
 /** Per user (with valid or test interactions): context, valid…, test… steps. */
 async function replayPlan(p: Prepared): Promise<Step[][]> {
   const data = await loadSplit(datasetPaths(p.lake, p.name).split(p.split));
-  const bundle = servingDir(p.lake, p.name, p.run);
+  const bundle = datasetPaths(p.lake, p.name).run(p.run).serving;
   const userIds = JSON.parse(readFileSync(join(bundle, 'user_ids.json'), 'utf8')) as string[];
   const itemIds = JSON.parse(readFileSync(join(bundle, 'item_ids.json'), 'utf8')) as string[];
   const plans: Step[][] = [];

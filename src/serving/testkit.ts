@@ -22,7 +22,6 @@ import { tempDir } from '../test-support/fixtures.js';
 import type { EncoderFactory } from './cold-start.js';
 import type { Encoder } from '../embeddings/encoder.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { stagingEmbeddingsDir } from '../embeddings/split-content.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { ppError } from '../errors.js';
@@ -88,7 +87,7 @@ async function writeFakeImageEmbeddings(lake: string, name: string): Promise<voi
     data.set(fakeImageVector(Buffer.from(id)), i * FAKE_IMAGE_DIM);
     present[i] = 1;
   });
-  await writeEmbeddings(stagingEmbeddingsDir(lake, name), 'image', { data, dim: FAKE_IMAGE_DIM, present, modality: 'image', encoder: 'fake-image', encoder_id: 'fake-image@1', normalised: true, seconds: 0, items_per_s: 0 });
+  await writeEmbeddings(datasetPaths(lake, name).embeddings, 'image', { data, dim: FAKE_IMAGE_DIM, present, modality: 'image', encoder: 'fake-image', encoder_id: 'fake-image@1', normalised: true, seconds: 0, items_per_s: 0 });
 }
 
 export async function buildServeFixture(prefix: string): Promise<ServeFixture> {

@@ -1,5 +1,4 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { createProgress } from '../cli/progress.js';
 import { datasetPaths } from '../lake/paths.js';
@@ -98,11 +97,12 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
       ks: cfg.ks,
       budgetMinutes: options.budgetMinutes ?? cfg.budget_minutes ?? undefined,
     };
-    resumeFrom = join(datasetPaths(options.lake, prev.dataset).run(prev.id), 'work');
+    resumeFrom = datasetPaths(options.lake, prev.dataset).run(prev.id).work;
   }
   // Opened once: the run reads the dataset version current now (and leftovers of killed commands are cleaned).
   const paths = await openDataset(o.lake, o.name);
-  let data = await loadSplit(paths.split(o.split));
+  const split = paths.split(o.split);
+  let data = await loadSplit(split);
   let liveEvents: LiveEventsSummary | undefined;
   if (o.eventsSince) ({ data, summary: liveEvents } = await foldLiveEvents(o.lake, data, o.eventsSince.since, o.eventsSince.types));
   const spec = getModel(o.model);
@@ -123,7 +123,8 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     artifactsDir: null,
     parentRunId: o.resumeRunId ?? o.parentRunId,
   });
-  const dir = paths.run(run.id);
+  const runPaths = paths.run(run.id);
+  const dir = runPaths.dir;
   const started = performance.now();
   const pending: Promise<unknown>[] = [];
   let epochs = 0;
@@ -132,11 +133,11 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     await mkdir(dir, { recursive: true });
     const model = await spec.fit({
       data,
-      content: openContentSource(o.lake, o.name, o.split),
+      content: openContentSource(split),
       params,
       seed,
       budgetSeconds: (o.budgetMinutes ?? Infinity) * 60,
-      workDir: resumeFrom ?? join(dir, 'work'),
+      workDir: resumeFrom ?? runPaths.work,
       resume: resumeFrom !== null,
       validate: async (m) => (hasValid ? (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics : {}),
       onEpoch: (e) => {
@@ -152,10 +153,10 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     const e0 = performance.now();
     const reports = await evaluateBoth(model, data, ks, hasValid);
     const evalSeconds = (performance.now() - e0) / 1000;
-    const modelDir = join(dir, 'model');
+    const modelDir = runPaths.model;
     await mkdir(modelDir, { recursive: true });
     await model.save(modelDir);
-    const metricsPath = join(dir, 'metrics.json');
+    const metricsPath = runPaths.metrics;
     await writeFile(metricsPath, JSON.stringify(reports, null, 1) + '\n');
     const details = await store.finishRun(run.id, {
       valid: reports.valid?.metrics ?? {},
@@ -223,11 +224,12 @@ export async function runEvaluation(o: EvalOptions) {
   const train = await store.require(o.runId);
   const modelDir = train.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
-  const data = await loadSplit((await openDataset(o.lake, train.dataset)).split(train.split));
+  const split = (await openDataset(o.lake, train.dataset)).split(train.split);
+  const data = await loadSplit(split);
   if (train.splitHash && data.manifest.split_hash !== train.splitHash) {
     throw ppError('PP_MODEL_LOAD', `split ${train.split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${train.splitHash})`);
   }
-  const model = await getModel(train.model).load(modelDir, data, openContentSource(o.lake, train.dataset, train.split));
+  const model = await getModel(train.model).load(modelDir, data, openContentSource(split));
   const part = o.part ?? 'test';
   const ks = o.ks ?? [10, 20, 50];
   const protocol = o.protocol ?? 'full';
