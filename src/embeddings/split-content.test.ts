@@ -35,11 +35,11 @@ test('text vectors and the text graph are remapped from staging iids to the spli
   const { lake, p } = await tinyLake();
   // staging row i = [i, 10 + i]; item c (staging 2) has no text
   const data = new Float32Array([0, 10, 1, 11, 0, 0, 3, 13, 4, 14]);
-  await writeEmbeddings(join(p.artifacts, 'embeddings'), 'text', { ...meta, modality: 'text', data, dim: 2, present: new Uint8Array([1, 1, 0, 1, 1]) });
+  await writeEmbeddings(p.embeddings, 'text', { ...meta, modality: 'text', data, dim: 2, present: new Uint8Array([1, 1, 0, 1, 1]) });
   // staging graph: a→e (0.9), a→b (0.5), e→a (0.8), e→c (0.7), d→a (0.1)
   const g = csrFromEdges(5, 5, new Int32Array([0, 0, 4, 4, 3]), new Int32Array([4, 1, 0, 2, 0]), new Float32Array([0.9, 0.5, 0.8, 0.7, 0.1]));
-  mkdirSync(join(p.artifacts, 'graphs'), { recursive: true });
-  await saveCsr(join(p.artifacts, 'graphs'), 'knn-text', g, { kind: 'item-item-knn/text' });
+  mkdirSync(p.graphs, { recursive: true });
+  await saveCsr(p.graphs, 'knn-text', g, { kind: 'item-item-knn/text' });
 
   const src = openContentSource(datasetPaths(lake, 'd').split('s'));
   const text = await src.modality('text');

@@ -38,7 +38,7 @@ async function lake() {
     present[i] = 0;
     vectors.fill(0, i * D, i * D + D);
   }
-  await writeEmbeddings(join(p.artifacts, 'embeddings'), 'text', { ...meta, modality: 'text', data: vectors, dim: D, present });
+  await writeEmbeddings(p.embeddings, 'text', { ...meta, modality: 'text', data: vectors, dim: D, present });
   return { dir, p, vectors, present };
 }
 
@@ -53,7 +53,7 @@ test('graph knn: a cosine kNN graph over the items with the modality, recall ≥
   assert.equal(s.stats.degree.max, 10);
   assert.equal(s.stats.isolated, 60, 'items without text have no edges');
   assert.ok(s.stats.similarity.mean > 0 && s.stats.similarity.mean <= 1);
-  const header = JSON.parse(readFileSync(join(p.artifacts, 'graphs', 'knn-text.json'), 'utf8'));
+  const header = JSON.parse(readFileSync(join(p.graphs, 'knn-text.json'), 'utf8'));
   assert.equal(header.kind, 'item-item-knn/text');
   assert.equal(header.k, 10);
   assert.equal(header.recall.value, s.recall!.value);
@@ -88,7 +88,7 @@ test('graph knn: union symmetrisation is symmetric; fused needs --split and read
   await assert.rejects(buildItemGraph({ lake: dir, name: 'd', modality: 'image' }), (e) => isPlotPointeError(e, 'PP_EMBED_STORE'));
   await assert.rejects(buildItemGraph({ lake: dir, name: 'd', modality: 'fused' }), (e) => isPlotPointeError(e, 'PP_USAGE'));
   // no item has an image (a catalog without pictures): an edgeless graph with a warning, not a failed stage
-  await writeEmbeddings(join(dir, 'artifacts', 'd', 'embeddings'), 'image', { ...meta, modality: 'image', data: new Float32Array(N * 4), dim: 4, present: new Uint8Array(N) });
+  await writeEmbeddings(datasetPaths(dir, 'd').embeddings, 'image', { ...meta, modality: 'image', data: new Float32Array(N * 4), dim: 4, present: new Uint8Array(N) });
   const empty = await buildItemGraph({ lake: dir, name: 'd', modality: 'image', k: 5 });
   assert.equal(empty.stats.nnz, 0);
   assert.equal(empty.recall, null);

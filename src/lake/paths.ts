@@ -122,6 +122,8 @@ export interface DatasetPaths {
   embeddingOf(modality: DatasetContentKind): ContentLocation;
   /** `knn-<modality>` (CSR) in {@link graphs} (staging iid order). */
   graphOf(modality: DatasetContentKind): ContentLocation;
+  /** `<lake>/artifacts/<name>/ablations`: one folder per ablation. */
+  ablations: string;
   /** `<lake>/artifacts/<name>/ablations/<id>`: the cells of one ablation. */
   ablation(ablationId: string): string;
 }
@@ -136,7 +138,7 @@ export interface PipelinePaths {
   /** `cache/<step>/<key>.json`: the record of a finished step. */
   record(step: string, key: string): string;
   /** One pipeline run's journal, config and step logs. */
-  run(runId: string): { dir: string; journal: string; config: string; log(step: string): string };
+  run(runId: string): { dir: string; journal: string; config: string; logs: string; log(step: string): string };
   /** Scratch of a sharded step's parts. */
   shards(step: string): string;
 }
@@ -147,6 +149,8 @@ export interface LakePaths {
   datasets: string;
   rawRoot: string;
   stagingRoot: string;
+  /** `<lake>/artifacts`: every dataset's derived artifacts. */
+  artifactsRoot: string;
   /** The run store. */
   runStore: string;
   logs: string;
@@ -207,7 +211,8 @@ function pipelinePaths(dir: string): PipelinePaths {
     record: (step, key) => join(dir, 'cache', step, `${key}.json`),
     run: (runId) => {
       const run = join(dir, runId);
-      return { dir: run, journal: join(run, 'journal.jsonl'), config: join(run, 'config.json'), log: (step) => join(run, LOGS_DIR, `${step}.log`) };
+      const logs = join(run, LOGS_DIR);
+      return { dir: run, journal: join(run, 'journal.jsonl'), config: join(run, 'config.json'), logs, log: (step) => join(logs, `${step}.log`) };
     },
     shards: (step) => join(dir, 'shards', step),
   };
@@ -221,6 +226,7 @@ export function lakePaths(lake: string): LakePaths {
     datasets: join(root, 'datasets'),
     rawRoot: join(root, 'raw'),
     stagingRoot: join(root, 'staging'),
+    artifactsRoot: join(root, 'artifacts'),
     runStore: join(root, RUN_STORE_FILE),
     logs,
     servingLog: join(logs, SERVING_LOG_FILE),
@@ -240,7 +246,7 @@ export function lakePaths(lake: string): LakePaths {
 export function datasetPaths(lake: string, name: string, resolved?: { raw: string; staging: string }): DatasetPaths {
   assertName('dataset', name);
   const root = resolve(lake);
-  const artifacts = join(root, 'artifacts', name);
+  const artifacts = join(lakePaths(root).artifactsRoot, name);
   const raw = resolved?.raw ?? join(root, 'raw', name);
   const staging = resolved?.staging ?? join(root, 'staging', name);
   const splits = join(staging, 'splits');
@@ -278,6 +284,7 @@ export function datasetPaths(lake: string, name: string, resolved?: { raw: strin
     },
     embeddingOf: (m) => ({ dir: embeddings, file: m, order: 'staging' }),
     graphOf: (m) => ({ dir: graphs, file: `knn-${m}`, order: 'staging' }),
+    ablations: join(artifacts, 'ablations'),
     ablation: (id) => join(artifacts, 'ablations', assertName('ablation', id)),
   };
   return dataset;

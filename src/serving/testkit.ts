@@ -76,7 +76,7 @@ async function writeFakeImageEmbeddings(lake: string, name: string): Promise<voi
   const db = await openDb();
   let ids: string[];
   try {
-    ids = (await db.all<{ item_id: string }>(`SELECT item_id FROM read_parquet(${sqlString(join(datasetPaths(lake, name).staging, 'item_map.parquet'))}) ORDER BY iid`)).map((r) => r.item_id);
+    ids = (await db.all<{ item_id: string }>(`SELECT item_id FROM read_parquet(${sqlString(datasetPaths(lake, name).stagingFiles.itemMap)}) ORDER BY iid`)).map((r) => r.item_id);
   } finally {
     db.close();
   }
