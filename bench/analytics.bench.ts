@@ -14,13 +14,14 @@ import { fileURLToPath } from 'node:url';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDb, sqlString } from '../src/lake/duckdb.js';
-import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from '../src/analytics/log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL } from '../src/analytics/log-schema.js';
 import { loadConfig } from '../src/config/load.js';
 import { analyticsQuery } from '../src/analytics/query.js';
 import { analyticsReport } from '../src/analytics/report.js';
 import { computeDrift, driftOptionsFromConfig, writeDriftTable } from '../src/analytics/drift.js';
 import { openAnalytics } from '../src/analytics/source.js';
 import { KIT, buildAnalyticsLake } from '../src/analytics/testkit.js';
+import { lakePaths } from '../src/lake/paths.js';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -80,8 +81,8 @@ mkdirSync(root, { recursive: true });
 const times: Record<string, number> = {};
 try {
   await buildAnalyticsLake(lake);
-  const file = servingLogsPath(lake);
-  mkdirSync(join(lake, 'logs'), { recursive: true });
+  const file = lakePaths(lake).servingLog;
+  mkdirSync(lakePaths(lake).logs, { recursive: true });
   // In a child process, like the server that writes the logs, so that the peak RSS below is the analytics'.
   await timed('generate_logs', times, async () => {
     const r = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--gen', file, '--requests', String(N), '--k', String(K), '--hours', String(HOURS)], { stdio: 'inherit' });

@@ -16,6 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { datasetPaths } from '../src/lake/paths.js';
 
 const repoRoot = new URL('..', import.meta.url).pathname;
 const gowalla = join(repoRoot, '..', 'shared', 'datasets', 'gowalla');
@@ -54,7 +55,7 @@ function main(): void {
   const models = arg('models', MODELS.join(',')).split(',');
   const budget = arg('budget-min', '30');
   console.log(`gowalla bench: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${loadavg()[0].toFixed(1)}, lake ${lake}`);
-  if (!existsSync(join(lake, 'staging', 'gowalla', 'splits', 'valid10', 'manifest.json'))) {
+  if (!existsSync(datasetPaths(lake, 'gowalla').split('valid10').manifest)) {
     cli(['data', 'ingest', '--format', 'lightgcn', '--input', gowalla, '--lake', lake, '--name', 'gowalla']);
     cli(['data', 'split', '--lake', lake, '--name', 'gowalla', '--split', 'official', '--strategy', 'given', '--valid-share', '0']);
     cli(['data', 'split', '--lake', lake, '--name', 'gowalla', '--split', 'valid10', '--strategy', 'given', '--valid-share', '0.1']);

@@ -39,8 +39,8 @@ import { shutdownPool } from '../src/core/index.js';
 import { generateDemo } from '../src/data/demo/generate.js';
 import { ingest } from '../src/data/ingest.js';
 import { loadSplit, type PartCsr } from '../src/graphs/split-data.js';
-import { buildServingBundle, servingDir } from '../src/index/build-serving.js';
-import { datasetPaths } from '../src/lake/paths.js';
+import { buildServingBundle } from '../src/index/build-serving.js';
+import { datasetPaths, lakePaths } from '../src/lake/paths.js';
 import { runTraining } from '../src/orchestration/run-training.js';
 import { startServeProcess } from '../src/serving/testkit.js';
 import { treeCpuSeconds } from './proc-cpu.js';
@@ -118,7 +118,7 @@ function rowsOf(part: PartCsr, u: number): number[] {
 /** Per user (with valid or test interactions): context, valid…, test… steps. */
 async function replayPlan(p: Prepared): Promise<Step[][]> {
   const data = await loadSplit(datasetPaths(p.lake, p.name).split(p.split));
-  const bundle = servingDir(p.lake, p.name, p.run);
+  const bundle = datasetPaths(p.lake, p.name).run(p.run).serving;
   const userIds = JSON.parse(readFileSync(join(bundle, 'user_ids.json'), 'utf8')) as string[];
   const itemIds = JSON.parse(readFileSync(join(bundle, 'item_ids.json'), 'utf8')) as string[];
   const plans: Step[][] = [];
@@ -301,7 +301,7 @@ async function main(): Promise<void> {
     let seed = 42;
     const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
     const plans = wanted > 0 && wanted < all.length ? all.map((pl) => ({ pl, r: rand() })).sort((a, b) => a.r - b.r).slice(0, wanted).map((x) => x.pl) : all;
-    rmSync(join(p.lake, 'logs'), { recursive: true, force: true });
+    rmSync(lakePaths(p.lake).logs, { recursive: true, force: true });
     const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn']);
     try {
       const base = server.listening.listening;

@@ -117,7 +117,8 @@ async function runPipeline(src: { meta: string; reviews: string }, executor: 'lo
 
 /** Items of the split's fused matrix (its meta's count). */
 function fusedCount(lake: string, name: string, split: string): number | null {
-  const p = join(datasetPaths(lake, name).splitArtifacts(split), 'embeddings', 'fused.json');
+  const loc = datasetPaths(lake, name).split(split).embeddingOf('fused');
+  const p = `${loc.dir}/${loc.file}.json`;
   return existsSync(p) ? Number((JSON.parse(readFileSync(p, 'utf8')) as { count: number }).count) : null;
 }
 
@@ -135,7 +136,7 @@ async function testMetrics(o: PipelineOutcome, name: string): Promise<Record<str
   const out: Record<string, ModelMetrics> = {};
   for (const r of runs) {
     if (!r.run_id) continue;
-    const p = join(datasetPaths(o.lake, name).run(r.run_id), 'metrics.json');
+    const p = datasetPaths(o.lake, name).run(r.run_id).metrics;
     if (!existsSync(p)) continue;
     const m = JSON.parse(readFileSync(p, 'utf8')) as { valid: { metrics: Record<string, number> } | null; test: { metrics: Record<string, number> } };
     out[r.model] = { 'recall@20': m.test.metrics['recall@20'] ?? null, 'ndcg@20': m.test.metrics['ndcg@20'] ?? null, 'valid_ndcg@20': m.valid?.metrics['ndcg@20'] ?? null, run_id: r.run_id };

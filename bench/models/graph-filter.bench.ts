@@ -20,6 +20,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { datasetPaths } from '../../src/lake/paths.js';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 const gowalla = join(repoRoot, '..', 'shared', 'datasets', 'gowalla');
@@ -111,13 +112,13 @@ function main(): void {
   const models = arg('models', MODELS.join(',')).split(',');
   const splits = arg('splits', Object.keys(SPLITS).join(',')).split(',');
   console.log(`graph-filter bench: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${loadavg()[0].toFixed(1)}, lake ${lake}`);
-  const splitDir = (s: string) => join(lake, 'staging', 'gowalla', 'splits', s);
-  if (!existsSync(join(lake, 'staging', 'gowalla', 'datacard.md'))) {
+  const splitDir = (s: string) => datasetPaths(lake, 'gowalla').split(s).dir;
+  if (!existsSync(datasetPaths(lake, 'gowalla').stagingFiles.datacardMd)) {
     cli(['data', 'ingest', '--format', 'lightgcn', '--input', gowalla, '--lake', lake, '--name', 'gowalla']);
   }
   for (const s of splits) {
     if (!(s in SPLITS)) throw new Error(`unknown split ${s} (known: ${Object.keys(SPLITS).join(', ')})`);
-    if (!existsSync(join(splitDir(s), 'manifest.json'))) {
+    if (!existsSync(datasetPaths(lake, 'gowalla').split(s).manifest)) {
       cli(['data', 'split', '--lake', lake, '--name', 'gowalla', '--strategy', 'given', '--valid-share', SPLITS[s], '--split', s]);
     }
   }

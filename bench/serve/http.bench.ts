@@ -49,7 +49,6 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { treeCpuSeconds } from '../proc-cpu.js';
 import { writeServingBundle, type ServingManifest } from '../../src/index/serving-bundle.js';
-import { servingDir } from '../../src/index/build-serving.js';
 import { openServingBundle } from '../../src/index/serving-bundle.js';
 import type { AnnIndexMeta } from '../../src/graphs/ann-index.js';
 import { ServedModel } from '../../src/serving/served-model.js';
@@ -57,6 +56,7 @@ import { graphSimilarTable, readSimilarTables, writeSimilarTables } from '../../
 import { withTitles } from '../../src/serving/routes/shared.js';
 import { syntheticBundleInput } from './synthetic-bundle.js';
 import { httpTable, type HttpRow } from './tables.js';
+import { datasetPaths } from '../../src/lake/paths.js';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -387,7 +387,7 @@ async function main(): Promise<void> {
   // one cached lake per prebuilt index (f32 and f16 builds of the ann bench give different bundles)
   const prebuiltName = arg('graph-index', '') ? `-${basename(arg('graph-index', ''), '.usearch')}` : '';
   const lake = arg('lake', join(tmpdir(), 'pp-serve-bench', `lake-${items}x${dim}-u${users}${prebuiltName}`));
-  const bundleDir = servingDir(lake, DATASET, RUN);
+  const bundleDir = datasetPaths(lake, DATASET).run(RUN).serving;
   const serverLogLevel = arg('server-log-level', 'info');
   // --workers (default 0 = one API process per core, `serve --workers 0`): one Node process answers on one core
   const workers = arg('workers', '0');

@@ -8,6 +8,7 @@ import { repoRoot, tempDir } from '../test-support/fixtures.js';
 import { analyticsReport, type AnalyticsReport } from './report.js';
 import { openAnalytics } from './source.js';
 import { KIT, buildAnalyticsLake, generateLogs, writeLogs } from './testkit.js';
+import { lakePaths } from '../lake/paths.js';
 
 /** `plotpointe analytics …` through the real bin, on files and through a server that holds the logs. */
 
@@ -66,7 +67,7 @@ test('analytics drift stores its rows in logs/drift.parquet, which query then re
   assert.equal(d.buckets, 2);
   assert.equal(d.rows.length, 10);
   assert.equal(d.worst.not_found_share, 'alert');
-  assert.ok(existsSync(join(lake, 'logs', 'drift.parquet')));
+  assert.ok(existsSync(lakePaths(lake).drift));
   const q = runCli(['analytics', 'query', "SELECT count(*) AS n FROM drift WHERE metric = 'not_found_share' AND status = 'alert'", '--lake', lake, '--json'], ownServer);
   assert.equal(cliJson(q).rows[0].n, 1);
   const gate = runCli(['analytics', 'drift', '--lake', lake, '--reference', '1h', '--fail-on', 'alert', '--json'], ownServer);

@@ -8,6 +8,7 @@ import { tempDir } from '../test-support/fixtures.js';
 import { applyThresholds, computeDrift, driftOptionsFromConfig, writeDriftTable, type DriftMetric, type DriftOptions, type DriftResult } from './drift.js';
 import { openAnalytics, type AnalyticsSession } from './source.js';
 import { KIT, LOG_START, buildAnalyticsLake, generateLogs, writeLogs, type LogEvent, type LogRequest } from './testkit.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 
 /**
  * Logs with known drift: hours 0–1 are the reference traffic; hour 2 brings many unknown users and higher
@@ -110,7 +111,7 @@ test('score PSI against the reference hours, by hand', () => {
 });
 
 test('embedding gap of new items: trained items\' mean cosine to their centroid minus the new items\'', async () => {
-  const emb = await loadEmbeddings(join(lake, 'artifacts', KIT.name, 'embeddings'), 'text');
+  const emb = await loadEmbeddings(datasetPaths(lake, KIT.name).embeddings, 'text');
   const unit = (j: number) => {
     const v = Array.from(emb.data.subarray(j * emb.dim, (j + 1) * emb.dim));
     const n = Math.hypot(...v);
@@ -235,10 +236,10 @@ test('--variant: a score shift in one variant alerts there and not in the other;
 
 test('a drift.parquet written before the variant column is merged as pooled rows', async () => {
   const olake = join(tempDir('analytics-drift-old'), 'lake');
-  const path = join(olake, 'logs', 'drift.parquet');
+  const path = lakePaths(olake).drift;
   const db = await openDb();
   try {
-    await (await import('node:fs/promises')).mkdir(join(olake, 'logs'), { recursive: true });
+    await (await import('node:fs/promises')).mkdir(lakePaths(olake).logs, { recursive: true });
     await db.run(`COPY (SELECT 'shop' AS dataset, TIMESTAMP '2026-11-19 00:00:00' AS bucket_start, TIMESTAMP '2026-11-19 01:00:00' AS bucket_end, 'score_psi' AS metric,
       0.3 AS value, 50::BIGINT AS n, 0.1 AS warn, 0.25 AS alert, 'alert' AS status, NULL::TIMESTAMP AS reference_from, NULL::TIMESTAMP AS reference_to,
       TIMESTAMP '2026-11-19 02:00:00' AS computed_at) TO ${sqlString(path)} (FORMAT parquet)`);

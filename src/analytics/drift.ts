@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { loadEmbeddings } from '../embeddings/store.js';
+import { embeddingFiles, loadEmbeddings } from '../embeddings/store.js';
 import { tempSibling } from '../lake/atomic.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
-import { datasetPaths } from '../lake/paths.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 import type { Config } from '../config/schema.js';
-import { driftPath, type AnalyticsSession } from './source.js';
+import type { AnalyticsSession } from './source.js';
 import { psi, sqlTimestamp, thresholdStatus, type DriftStatus } from './stats.js';
 
 /**
@@ -288,13 +287,15 @@ async function embeddingGap(
   put: (b: unknown, m: DriftMetric, acc: { value: number | null; n: number }) => void,
   notes: string[],
 ): Promise<void> {
-  const dir = datasetPaths(s.lake, s.name).embeddings;
-  const modality = o.modality ?? (existsSync(join(dir, 'text.json')) ? 'text' : existsSync(join(dir, 'image.json')) ? 'image' : null);
-  if (!modality || !existsSync(join(dir, `${modality}.json`))) {
+  const ds = datasetPaths(s.lake, s.name);
+  const dir = ds.embeddings;
+  const stored = (m: 'text' | 'image') => existsSync(embeddingFiles(ds.embeddingOf(m).dir, ds.embeddingOf(m).file).json);
+  const modality = o.modality ?? (stored('text') ? 'text' : stored('image') ? 'image' : null);
+  if (!modality || !stored(modality)) {
     notes.push(`embedding_gap: no ${o.modality ?? 'text or image'} embeddings in ${dir}`);
     return;
   }
-  const emb = await loadEmbeddings(dir, modality);
+  const emb = await loadEmbeddings(ds.embeddingOf(modality).dir, ds.embeddingOf(modality).file);
   const iidOf = new Map<string, number>();
   for (const r of await s.db.all<{ item_id: string; iid: number }>(`SELECT item_id, iid FROM items WHERE iid IS NOT NULL`)) iidOf.set(r.item_id, Number(r.iid));
   // Sorted, so that the float sums below run in one order: DISTINCT/UNION results come in hash order, which
@@ -350,8 +351,8 @@ async function embeddingGap(
  * replaced) through a temporary file and a rename. Returns the file and its row count.
  */
 export async function writeDriftTable(lake: string, rows: DriftRow[]): Promise<{ path: string; rows: number }> {
-  const path = driftPath(lake);
-  await mkdir(join(lake, 'logs'), { recursive: true });
+  const { drift: path, logs } = lakePaths(lake);
+  await mkdir(logs, { recursive: true });
   const tmp = tempSibling(path) + '.parquet';
   const db = await openDb({ threads: 1 });
   try {

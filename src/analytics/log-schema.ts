@@ -16,11 +16,6 @@
  *
  * Owned by analytics/ (the reader, src/analytics/source.ts); the server writes them (src/serving/request-log.ts).
  */
-import { servingLogsFile } from '../lake/paths.js';
-
-export const LOGS_DIR = 'logs';
-export const LOGS_FILE = 'serving.duckdb';
-
 export const EVENT_TYPES = ['impression', 'click', 'purchase', 'rating'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 
@@ -33,11 +28,6 @@ export const EVENTS_DDL =
 
 /** Adds the session column to an events table made from EVENTS_DDL (idempotent). */
 export const EVENTS_SESSION_COLUMN_DDL = 'ALTER TABLE events ADD COLUMN IF NOT EXISTS session_id VARCHAR';
-
-/** `<lake>/logs/serving.duckdb`. */
-export function servingLogsPath(lake: string): string {
-  return servingLogsFile(lake);
-}
 
 export interface RequestLogRow {
   request_id: string;

@@ -7,6 +7,7 @@ import { analyticsQuery, toCsv } from './query.js';
 import { openAnalytics, type AnalyticsSession } from './source.js';
 import { firstKeywordAllowed } from './sql-guard.js';
 import { KIT, buildAnalyticsLake, generateLogs, writeLogs, type LogRequest } from './testkit.js';
+import { datasetPaths } from '../lake/paths.js';
 
 let s: AnalyticsSession;
 let lake: string;
@@ -95,14 +96,14 @@ test('the sandbox admits only the analytics views, CTEs and harmless table funct
   assert.equal((await analyticsQuery(s, 'WITH q AS (SELECT * FROM items) SELECT count(*) AS n FROM q, range(2)', { sandbox: true })).rows[0].n, 2 * KIT.items);
   assert.ok((await analyticsQuery(s, 'DESCRIBE recommendations', { sandbox: true })).row_count > 0);
   await rejected("SELECT * FROM read_text('/etc/hostname')", undefined, true);
-  await rejected(`SELECT * FROM '${join(lake, 'staging', KIT.name, 'items.parquet')}'`, undefined, true);
+  await rejected(`SELECT * FROM '${datasetPaths(lake, KIT.name).stagingFiles.items}'`, undefined, true);
   await rejected("SELECT * FROM read_parquet('x.parquet')", undefined, true);
   await rejected('SELECT * FROM pp_logs.main.requests', undefined, true);
   await rejected('SELECT * FROM duckdb_settings()', undefined, true);
   await rejected("DESCRIBE SELECT * FROM read_csv('/etc/passwd')", undefined, true);
   await rejected('SELECT (SELECT count(*) FROM glob(\'/*\')) AS n', undefined, true);
   // Without the sandbox (the CLI on the user's own machine) a file read is a read.
-  assert.ok((await analyticsQuery(s, `SELECT count(*) AS n FROM '${join(lake, 'staging', KIT.name, 'items.parquet')}'`)).rows[0].n === KIT.items);
+  assert.ok((await analyticsQuery(s, `SELECT count(*) AS n FROM '${datasetPaths(lake, KIT.name).stagingFiles.items}'`)).rows[0].n === KIT.items);
 });
 
 test('rows are capped at maxRows and CSV quotes what needs quoting', async () => {

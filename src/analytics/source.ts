@@ -1,14 +1,12 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { ppError } from '../errors.js';
 import { dbOnConnection, openDb, sqlIdent, sqlString, type Db } from '../lake/duckdb.js';
-import { assertName, datasetPaths } from '../lake/paths.js';
+import { assertName, datasetPaths, isName, lakePaths, type DatasetPaths } from '../lake/paths.js';
 import { isLockError, openWithLockWait } from '../tracking/lock-wait.js';
 import { MIGRATIONS } from '../tracking/schema.js';
-import { RUN_STORE_FILE } from '../tracking/run-store.js';
-import { EVENTS_DDL, LOGS_DIR, REQUESTS_DDL, servingLogsPath } from './log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL } from './log-schema.js';
 
 /**
  * An analytics session: one DuckDB connection on which the lake and the serving logs appear as plain views,
@@ -41,14 +39,6 @@ export const LOG_TABLES_DDL: Readonly<Record<'requests' | 'events', string>> = {
   requests: REQUESTS_DDL.replace(/^CREATE TABLE IF NOT EXISTS /, ''),
   events: EVENTS_DDL.replace(/^CREATE TABLE IF NOT EXISTS /, ''),
 };
-
-export const DRIFT_FILE = 'drift.parquet';
-
-/** `<lake>/logs/serving.duckdb`. */
-export const logsPath = servingLogsPath;
-export function driftPath(lake: string): string {
-  return join(lake, LOGS_DIR, DRIFT_FILE);
-}
 
 /** The server's DuckDB instance holding serving.duckdb (anything that can open a connection on it). */
 export interface LogsHandle {
@@ -84,7 +74,7 @@ export interface OpenAnalyticsOptions {
 /** Opens a session; see the module comment for the three log modes. */
 export async function openAnalytics(target: AnalyticsTarget, options: OpenAnalyticsOptions = {}): Promise<AnalyticsSession> {
   const paths = datasetPaths(target.lake, target.name);
-  if (!existsSync(join(paths.staging, 'items.parquet'))) {
+  if (!existsSync(paths.stagingFiles.items)) {
     throw ppError('PP_LAKE_NOT_FOUND', `${paths.staging} (ingest the dataset first: plotpointe data ingest)`);
   }
   let db: Db;
@@ -96,7 +86,7 @@ export async function openAnalytics(target: AnalyticsTarget, options: OpenAnalyt
     mode = 'server';
   } else {
     db = await openDb({ threads: options.threads });
-    const file = logsPath(paths.lake);
+    const file = lakePaths(paths.lake).servingLog;
     mode = existsSync(file) ? 'file' : 'none';
     if (mode === 'file') {
       try {
@@ -113,7 +103,7 @@ export async function openAnalytics(target: AnalyticsTarget, options: OpenAnalyt
   }
   const session: AnalyticsSession = { db, lake: paths.lake, name: target.name, split: null, logs: mode, tables: [], notes, close: () => db.close() };
   try {
-    await defineViews(session, target, paths.staging);
+    await defineViews(session, target, paths);
   } catch (err) {
     db.close();
     throw err;
@@ -121,7 +111,8 @@ export async function openAnalytics(target: AnalyticsTarget, options: OpenAnalyt
   return session;
 }
 
-async function defineViews(s: AnalyticsSession, target: AnalyticsTarget, staging: string): Promise<void> {
+async function defineViews(s: AnalyticsSession, target: AnalyticsTarget, paths: DatasetPaths): Promise<void> {
+  const f = paths.stagingFiles;
   const pq = (file: string) => `read_parquet(${sqlString(file)})`;
   const view = async (name: string, sql: string) => {
     await s.db.run(`CREATE OR REPLACE TEMP VIEW ${sqlIdent(name)} AS ${sql}`);
@@ -129,10 +120,10 @@ async function defineViews(s: AnalyticsSession, target: AnalyticsTarget, staging
   };
   await view(
     'items',
-    `SELECT i.*, m.iid FROM ${pq(join(staging, 'items.parquet'))} i LEFT JOIN ${pq(join(staging, 'item_map.parquet'))} m USING (item_id)`,
+    `SELECT i.*, m.iid FROM ${pq(f.items)} i LEFT JOIN ${pq(f.itemMap)} m USING (item_id)`,
   );
-  await view('interactions', `SELECT * FROM ${pq(join(staging, 'interactions.parquet'))}`);
-  const card = join(staging, 'datacard.json');
+  await view('interactions', `SELECT * FROM ${pq(f.interactions)}`);
+  const card = f.datacardJson;
   if (existsSync(card)) await view('datacard', `SELECT json FROM read_json_objects(${sqlString(card)})`);
 
   // Logs.
@@ -143,7 +134,7 @@ async function defineViews(s: AnalyticsSession, target: AnalyticsTarget, staging
       await s.db.run(`CREATE OR REPLACE TEMP TABLE ${LOG_TABLES_DDL[t]}`);
       s.tables.push(t);
     }
-    s.notes.push(`no serving logs at ${logsPath(s.lake)}: requests and events are empty`);
+    s.notes.push(`no serving logs at ${lakePaths(s.lake).servingLog}: requests and events are empty`);
   } else {
     s.tables.push('requests', 'events'); // the server's own tables
   }
@@ -153,20 +144,20 @@ async function defineViews(s: AnalyticsSession, target: AnalyticsTarget, staging
             unnest(from_json(items, '[{"item_id":"VARCHAR","score":"DOUBLE","rank":"INTEGER"}]'), recursive := true)
        FROM requests WHERE items IS NOT NULL`,
   );
-  const drift = join(s.lake, LOGS_DIR, DRIFT_FILE);
+  const drift = lakePaths(s.lake).drift;
   if (existsSync(drift)) await view('drift', `SELECT * FROM ${pq(drift)}`);
 
   await copyRunStore(s);
 
-  s.split = await resolveSplit(s, target, staging);
+  s.split = await resolveSplit(s, target, paths);
   if (s.split) {
-    const dir = join(staging, 'splits', s.split);
+    const sp = paths.split(s.split);
     await view(
       'train',
-      `SELECT u.user_id, i.item_id, t.rating, t.ts FROM ${pq(join(dir, 'train.parquet'))} t
-         JOIN ${pq(join(dir, 'user_map.parquet'))} u USING (uid) JOIN ${pq(join(dir, 'item_map.parquet'))} i USING (iid)`,
+      `SELECT u.user_id, i.item_id, t.rating, t.ts FROM ${pq(sp.part('train'))} t
+         JOIN ${pq(sp.userMap)} u USING (uid) JOIN ${pq(sp.itemMap)} i USING (iid)`,
     );
-    await view('split_users', `SELECT user_id FROM ${pq(join(dir, 'user_map.parquet'))}`);
+    await view('split_users', `SELECT user_id FROM ${pq(sp.userMap)}`);
     await view(
       'item_popularity',
       `SELECT i.item_id, coalesce(p.n, 0)::BIGINT AS train_count FROM (SELECT DISTINCT item_id FROM items) i
@@ -179,7 +170,7 @@ async function defineViews(s: AnalyticsSession, target: AnalyticsTarget, staging
 
 /** Copies runs and run_metrics out of the run store (a short read-only attach, waiting out its writers). */
 async function copyRunStore(s: AnalyticsSession): Promise<void> {
-  const file = join(s.lake, RUN_STORE_FILE);
+  const file = lakePaths(s.lake).runStore;
   const tables = ['runs', 'run_metrics'];
   if (existsSync(file)) {
     const alias = `pp_runs_${randomBytes(4).toString('hex')}`;
@@ -204,11 +195,11 @@ async function copyRunStore(s: AnalyticsSession): Promise<void> {
 }
 
 /** Splits of a dataset (folders under staging/<name>/splits/ with a train part). */
-export function listSplits(staging: string): string[] {
-  const dir = join(staging, 'splits');
+export function listSplits(paths: DatasetPaths): string[] {
+  const dir = paths.splits;
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => (d.isDirectory() || d.isSymbolicLink()) && !d.name.startsWith('.') && existsSync(join(dir, d.name, 'train.parquet')))
+    .filter((d) => (d.isDirectory() || d.isSymbolicLink()) && isName(d.name) && existsSync(paths.split(d.name).part('train')))
     .map((d) => d.name)
     .sort();
 }
@@ -218,8 +209,8 @@ export function listSplits(staging: string): string[] {
  * (requests.model_version = a run id in the run store); else the only split; else `default` when present;
  * else none.
  */
-async function resolveSplit(s: AnalyticsSession, target: AnalyticsTarget, staging: string): Promise<string | null> {
-  const splits = listSplits(staging);
+async function resolveSplit(s: AnalyticsSession, target: AnalyticsTarget, paths: DatasetPaths): Promise<string | null> {
+  const splits = listSplits(paths);
   if (target.split) {
     assertName('split', target.split);
     if (!splits.includes(target.split)) throw ppError('PP_LAKE_NOT_FOUND', `split ${target.split} of ${target.name} (have: ${splits.join(', ') || 'none'})`);

@@ -10,11 +10,12 @@ import Fastify from 'fastify';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from './log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL } from './log-schema.js';
 import { analyticsRoutes } from '../serving/routes/analytics.js';
+import { lakePaths } from '../lake/paths.js';
 
 const [lake, name, token = ''] = process.argv.slice(2);
-const path = servingLogsPath(lake);
+const path = lakePaths(lake).servingLog;
 mkdirSync(dirname(path), { recursive: true });
 const instance = await DuckDBInstance.create(path, { threads: '1' });
 const conn = await instance.connect();

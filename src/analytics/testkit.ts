@@ -1,9 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { openDb, sqlString } from '../lake/duckdb.js';
-import { datasetPaths } from '../lake/paths.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { EVENTS_DDL, REQUESTS_DDL, servingLogsPath } from './log-schema.js';
+import { EVENTS_DDL, REQUESTS_DDL } from './log-schema.js';
 
 /**
  * Test data for analytics: a small lake whose every number is known, and serving logs generated from a
@@ -43,7 +42,8 @@ function gaussian(r: () => number): number {
 export async function buildAnalyticsLake(lake: string): Promise<{ staging: string; embeddings: string }> {
   const p = datasetPaths(lake, KIT.name);
   const split = p.split(KIT.split);
-  mkdirSync(split, { recursive: true });
+  mkdirSync(split.dir, { recursive: true });
+  const f = p.stagingFiles;
   const db = await openDb();
   try {
     const items = Array.from({ length: KIT.items }, (_, j) => `(${sqlString(itemId(j))}, ${sqlString(`Product ${j}`)}, ${sqlString(j % 2 ? 'Acme' : 'Bolt')}, ${(10 + j).toFixed(2)})`);
@@ -58,21 +58,21 @@ export async function buildAnalyticsLake(lake: string): Promise<{ staging: strin
     await db.run(`CREATE TABLE train_s AS SELECT * FROM (VALUES ${rows.join(',')}) t(user_id, item_id, rating, ts)`);
     await db.run(`CREATE TABLE interactions AS SELECT user_id, item_id, rating, ts::BIGINT AS ts, 'train' AS split FROM train_s`);
     const out = (t: string, file: string) => db.run(`COPY (${t}) TO ${sqlString(file)} (FORMAT parquet)`);
-    await out('SELECT item_id, title, brand, price FROM items', join(p.staging, 'items.parquet'));
-    await out('SELECT * FROM item_map', join(p.staging, 'item_map.parquet'));
-    await out('SELECT * FROM user_map', join(p.staging, 'user_map.parquet'));
-    await out('SELECT * FROM interactions', join(p.staging, 'interactions.parquet'));
-    await out(`SELECT item_id, iid, (iid >= ${KIT.warm}) AS cold FROM item_map`, join(split, 'item_map.parquet'));
-    await out('SELECT * FROM user_map', join(split, 'user_map.parquet'));
+    await out('SELECT item_id, title, brand, price FROM items', f.items);
+    await out('SELECT * FROM item_map', f.itemMap);
+    await out('SELECT * FROM user_map', f.userMap);
+    await out('SELECT * FROM interactions', f.interactions);
+    await out(`SELECT item_id, iid, (iid >= ${KIT.warm}) AS cold FROM item_map`, split.itemMap);
+    await out('SELECT * FROM user_map', split.userMap);
     const part = `SELECT u.uid, m.iid, t.rating, t.ts::BIGINT AS ts FROM train_s t JOIN user_map u USING (user_id) JOIN item_map m USING (item_id)`;
-    await out(part, join(split, 'train.parquet'));
-    await out(`${part} LIMIT 0`, join(split, 'valid.parquet'));
-    await out(`${part} LIMIT 0`, join(split, 'test.parquet'));
+    await out(part, split.part('train'));
+    await out(`${part} LIMIT 0`, split.part('valid'));
+    await out(`${part} LIMIT 0`, split.part('test'));
   } finally {
     db.close();
   }
-  writeFileSync(join(p.staging, 'datacard.json'), JSON.stringify({ dataset: KIT.name, counts: { items: KIT.items, users: KIT.users } }));
-  writeFileSync(join(split, 'manifest.json'), JSON.stringify({ kind: 'split', name: KIT.split }));
+  writeFileSync(f.datacardJson, JSON.stringify({ dataset: KIT.name, counts: { items: KIT.items, users: KIT.users } }));
+  writeFileSync(split.manifest, JSON.stringify({ kind: 'split', name: KIT.split }));
 
   // Text embeddings in staging iid order (item_map orders by item_id, which is j's order).
   const r = rng(7);
@@ -83,7 +83,7 @@ export async function buildAnalyticsLake(lake: string): Promise<{ staging: strin
     const norm = Math.hypot(...v);
     for (let d = 0; d < KIT.dim; d++) data[j * KIT.dim + d] = v[d] / norm;
   }
-  const embeddings = join(p.artifacts, 'embeddings');
+  const embeddings = p.embeddings;
   await writeEmbeddings(embeddings, 'text', { data, dim: KIT.dim, modality: 'text', encoder: 'test', encoder_id: 'test/1', normalised: true, seconds: 0, items_per_s: 0 });
   return { staging: p.staging, embeddings };
 }
@@ -191,8 +191,8 @@ const tsLiteral = (d: Date) => `TIMESTAMP '${d.toISOString().replace('T', ' ').r
 
 /** Writes the logs into `<lake>/logs/serving.duckdb` with the serving schema (log-schema.ts; created when missing). */
 export async function writeLogs(lake: string, logs: { requests: LogRequest[]; events: LogEvent[] }): Promise<string> {
-  const file = servingLogsPath(lake);
-  mkdirSync(join(lake, 'logs'), { recursive: true });
+  const { servingLog: file, logs: dir } = lakePaths(lake);
+  mkdirSync(dir, { recursive: true });
   const db = await openDb({ path: file });
   try {
     await db.run(REQUESTS_DDL);

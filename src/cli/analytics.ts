@@ -1,5 +1,5 @@
 import { existsSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { lakePaths } from '../lake/paths.js';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { Config } from '../config/schema.js';
@@ -23,7 +23,7 @@ function target(o: Opts): { c: Config; lake: string; name: string; split?: strin
   const lake = c['lake.dir'];
   let name = c['dataset.name'];
   if (o.name === undefined && !o.config) {
-    const staging = join(lake, 'staging');
+    const staging = lakePaths(lake).stagingRoot;
     const names = existsSync(staging) ? readdirSync(staging, { withFileTypes: true }).filter((d) => (d.isDirectory() || d.isSymbolicLink()) && !d.name.startsWith('.')).map((d) => d.name) : [];
     if (names.length === 1) name = names[0];
   }

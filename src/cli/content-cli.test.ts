@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCli } from '../test-support/cli.js';
 import { buildDemoLake } from '../eval/cold-start-lake.testkit.js';
+import { datasetPaths } from '../lake/paths.js';
 
 /** Machine-read runs (`--json --quiet`) on one core thread. */
 const oneThread = { json: true, env: { PLOTPOINTE_CORE_THREADS: '1' } };
@@ -16,7 +17,7 @@ test('graph knn, cold-start items / fold-in and ablate through the real CLI on a
   assert.equal(g.status, 0, g.stderr);
   assert.equal(g.json.k, 5);
   assert.ok(g.json.recall.value >= 0.95, `recall ${g.json.recall.value}`);
-  assert.ok(existsSync(join(lake, 'artifacts', name, 'graphs', 'knn-text.json')));
+  assert.ok(existsSync(join(datasetPaths(lake, name).graphs, 'knn-text.json')));
   const noImage = runCli(['graph', 'knn', ...at, '--modality', 'image'], oneThread);
   assert.equal(noImage.json.error.code, 'PP_EMBED_STORE');
   const noSplit = runCli(['graph', 'knn', ...at, '--modality', 'fused'], oneThread);

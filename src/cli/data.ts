@@ -138,13 +138,13 @@ export function registerDataCommands(program: Command, setExit: (code: number) =
     .requiredOption('--name <name>', 'dataset name in the lake')
     .action(async (_o, cmd: Command) => {
       const o = globals(cmd);
-      const staging = datasetPaths(String(o.lake), String(o.name)).staging;
+      const { staging, stagingFiles } = datasetPaths(String(o.lake), String(o.name));
       setExit(
         await runCommand(
           o,
           async () => {
             try {
-              return JSON.parse(await readFile(join(staging, 'datacard.json'), 'utf8')) as DataCard;
+              return JSON.parse(await readFile(stagingFiles.datacardJson, 'utf8')) as DataCard;
             } catch (err) {
               throw ppError('PP_LAKE_NOT_FOUND', `no data card in ${staging}; run plotpointe data ingest first`, err);
             }

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { repoRoot } from '../test-support/fixtures.js';
 import { runCli } from '../test-support/cli.js';
 import { startServeProcess } from '../serving/testkit.js';
+import { datasetPaths } from '../lake/paths.js';
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
 const skip = process.env.PLOTPOINTE_TEST_PACKAGE === '1' ? false : 'set PLOTPOINTE_TEST_PACKAGE=1 to pack, install and run the tarball (slow; .ci/run does)';
@@ -61,8 +62,8 @@ test('the packed tarball is lean, installs into an empty prefix and its plotpoin
     assert.equal(demo.json.served, false);
     const runId = demo.json.run as string;
     assert.match(runId, /-mf-/);
-    assert.deepEqual(readdirSync(join(work, 'lake', 'artifacts', 'demo', runId, 'serving')).includes('user_ids.json'), true);
-    const users = JSON.parse(readFileSync(join(work, 'lake', 'artifacts', 'demo', runId, 'serving', 'user_ids.json'), 'utf8')) as string[];
+    assert.deepEqual(readdirSync(datasetPaths(join(work, 'lake'), 'demo').run(runId).serving).includes('user_ids.json'), true);
+    const users = JSON.parse(readFileSync(join(datasetPaths(join(work, 'lake'), 'demo').run(runId).serving, 'user_ids.json'), 'utf8')) as string[];
 
     // serve over that lake: ready, one recommendation, the dashboard (its bundle built by esbuild at start).
     const server = await startServeProcess(['--lake', join(work, 'lake')], {}, 180_000, join(prefix, 'lib', 'node_modules', 'plotpointe', 'bin', 'plotpointe.mjs'));

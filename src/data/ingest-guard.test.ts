@@ -13,22 +13,23 @@ import { diskFullOr, isPlotPointeError } from '../errors.js';
 import { silentProgress } from '../core/progress.js';
 import { tempDir, writeLines } from '../test-support/fixtures.js';
 import { tempLeft } from './fuzz/run.js';
+import { datasetPaths, stagingFiles, type StagingFiles } from '../lake/paths.js';
 
 const quiet = { progress: () => silentProgress };
 
 async function rejects(s: IngestSummary): Promise<Array<{ src_file: string; src_line: number; reason: string }>> {
   const db = await openDb();
   try {
-    return await db.all(`SELECT src_file, src_line, reason FROM '${join(s.paths.staging, 'rejects.parquet')}' ORDER BY src_file, src_line`);
+    return await db.all(`SELECT src_file, src_line, reason FROM '${stagingFiles(s.paths.staging).rejects}' ORDER BY src_file, src_line`);
   } finally {
     db.close();
   }
 }
 
-async function staged(s: IngestSummary, table: string, cols: string): Promise<Array<Record<string, unknown>>> {
+async function staged(s: IngestSummary, table: keyof StagingFiles, cols: string): Promise<Array<Record<string, unknown>>> {
   const db = await openDb();
   try {
-    return await db.all(`SELECT ${cols} FROM '${join(s.paths.staging, table)}' ORDER BY ALL`);
+    return await db.all(`SELECT ${cols} FROM '${stagingFiles(s.paths.staging)[table]}' ORDER BY ALL`);
   } finally {
     db.close();
   }
@@ -102,7 +103,7 @@ test('a gzip bomb line is rejected unread; max_input_bytes stops a bomb with PP_
     ingest({ format: 'csv', inputs: [bomb], lake, name: 'bomb2', limits: { maxLineBytes: 1 << 20, maxInputBytes: 8 << 20 }, ...quiet }),
     (e) => isPlotPointeError(e, 'PP_INGEST_TOO_LARGE'),
   );
-  assert.equal(existsSync(join(lake, 'staging', 'bomb2')), false);
+  assert.equal(existsSync(datasetPaths(lake, 'bomb2').staging), false);
   assertNoTemp(lake);
 });
 
@@ -172,7 +173,7 @@ test('local image paths stay inside the input folder: ../ escapes, absolute path
   ]);
   const s = await ingest({ format: 'amazon2014', inputs: [metaPath], lake: join(dir, 'lake'), name: 'i', ...quiet });
   assert.equal(s.items, 5);
-  const rows = (await staged(s, 'items.parquet', 'item_id, image_path, extra')) as Array<{ item_id: string; image_path: string | null; extra: string | null }>;
+  const rows = (await staged(s, 'items', 'item_id, image_path, extra')) as Array<{ item_id: string; image_path: string | null; extra: string | null }>;
   assert.equal(rows[0].image_path, join(data, 'images', 'ok.png'));
   for (const r of rows.slice(1)) {
     assert.equal(r.image_path, null, r.item_id);
@@ -180,7 +181,7 @@ test('local image paths stay inside the input folder: ../ escapes, absolute path
   }
   const csvItems = writeLines(data, 'items.csv', ['item_id,image_path', 'i1,images/ok.png', 'i2,../../../../etc/shadow.png']);
   const c = await ingest({ format: 'csv', inputs: [csvItems], lake: join(dir, 'lake'), name: 'c', ...quiet });
-  const crow = (await staged(c, 'items.parquet', 'item_id, image_path')) as Array<{ image_path: string | null }>;
+  const crow = (await staged(c, 'items', 'item_id, image_path')) as Array<{ image_path: string | null }>;
   assert.deepEqual(crow.map((r) => r.image_path), [join(data, 'images', 'ok.png'), null]);
 });
 

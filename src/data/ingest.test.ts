@@ -8,6 +8,7 @@ import { openDb } from '../lake/duckdb.js';
 import { isPlotPointeError } from '../errors.js';
 import { silentProgress } from '../core/progress.js';
 import { sharedPath, tempDir, writeLines } from '../test-support/fixtures.js';
+import { datasetPaths, stagingFiles } from '../lake/paths.js';
 
 const quiet = { progress: () => silentProgress };
 const meta = (asin: string, extra: Record<string, unknown> = {}) =>
@@ -55,7 +56,7 @@ test('ingests a messy file with exit 0, reconciles read = staged + rejected and 
   const db = await openDb();
   try {
     const rejects = await db.all<{ src_file: string; src_line: number; reason: string; kind: string }>(
-      `SELECT kind, src_file, src_line, reason FROM '${join(s.paths.staging, 'rejects.parquet')}' ORDER BY src_file, src_line`,
+      `SELECT kind, src_file, src_line, reason FROM '${stagingFiles(s.paths.staging).rejects}' ORDER BY src_file, src_line`,
     );
     assert.deepEqual(
       rejects.map((r) => `${r.src_file}:${r.src_line} ${r.kind}/${r.reason}`),
@@ -73,7 +74,7 @@ test('ingests a messy file with exit 0, reconciles read = staged + rejected and 
       ],
     );
     const kept = await db.all<{ user_id: string; item_id: string; rating: number }>(
-      `SELECT user_id, item_id, rating FROM '${join(s.paths.staging, 'interactions.parquet')}' ORDER BY src_line`,
+      `SELECT user_id, item_id, rating FROM '${stagingFiles(s.paths.staging).interactions}' ORDER BY src_line`,
     );
     assert.deepEqual(kept, [
       { user_id: 'U1', item_id: 'B01', rating: 5 },
@@ -81,18 +82,18 @@ test('ingests a messy file with exit 0, reconciles read = staged + rejected and 
       { user_id: 'U3', item_id: 'B02', rating: 1 },
     ]);
     const items = await db.all<{ item_id: string; title: string; price: number }>(
-      `SELECT item_id, title, price FROM '${join(s.paths.staging, 'items.parquet')}' ORDER BY item_id`,
+      `SELECT item_id, title, price FROM '${stagingFiles(s.paths.staging).items}' ORDER BY item_id`,
     );
     assert.deepEqual(items.map((i) => `${i.item_id}:${i.title}:${i.price}`), ['B01:Product B01:10', 'B02:Product B02:10', 'B04:Product B04:10']);
     const maps = await db.all<{ n: number; max: number }>(
-      `SELECT count(*) AS n, max(uid) AS max FROM '${join(s.paths.staging, 'user_map.parquet')}'`,
+      `SELECT count(*) AS n, max(uid) AS max FROM '${stagingFiles(s.paths.staging).userMap}'`,
     );
     assert.deepEqual(maps, [{ n: 2, max: 1 }]);
   } finally {
     db.close();
   }
 
-  const card = JSON.parse(readFileSync(join(s.paths.staging, 'datacard.json'), 'utf8'));
+  const card = JSON.parse(readFileSync(stagingFiles(s.paths.staging).datacardJson, 'utf8'));
   assert.equal(card.counts.interactions, 3);
   assert.equal(card.coverage.title, 1);
   assert.equal(card.integrity.interactions_with_unknown_item, 0);
@@ -100,7 +101,7 @@ test('ingests a messy file with exit 0, reconciles read = staged + rejected and 
   assert.equal(card.integrity.items_without_interactions, 1);
   assert.equal(card.rejects_by_reason['interaction/duplicate'], 1);
   assert.deepEqual(card.user_degree, { min: 1, mean: 1.5, median: 1.5, p90: 1.9, p99: 1.99, max: 2 });
-  assert.match(readFileSync(join(s.paths.staging, 'datacard.md'), 'utf8'), /# Data card: messy \(amazon2018\)/);
+  assert.match(readFileSync(stagingFiles(s.paths.staging).datacardMd, 'utf8'), /# Data card: messy \(amazon2018\)/);
 
   const rawManifest = JSON.parse(readFileSync(join(s.paths.raw, 'manifest.json'), 'utf8'));
   assert.equal(rawManifest.inputs.length, 2);
@@ -120,8 +121,8 @@ test('a truncated gzip fails with PP_INGEST_BAD_GZIP and leaves no staging or ra
     ingest({ format: 'amazon2018', inputs: [metaPath, reviewPath], lake, name: 'broken', ...quiet }),
     (e: unknown) => isPlotPointeError(e, 'PP_INGEST_BAD_GZIP') && /Test_5\.json\.gz/.test(e.message),
   );
-  assert.equal(existsSync(join(lake, 'staging', 'broken')), false);
-  assert.equal(existsSync(join(lake, 'raw', 'broken')), false);
+  assert.equal(existsSync(datasetPaths(lake, 'broken').staging), false);
+  assert.equal(existsSync(datasetPaths(lake, 'broken').raw), false);
   for (const d of ['staging', 'raw', 'datasets']) {
     assert.deepEqual(existsSync(join(lake, d)) ? readdirSync(join(lake, d)) : [], [], `nothing left in ${d}/`);
   }
@@ -159,7 +160,7 @@ test('formats without a catalog get bare items for every item their interactions
   assert.deepEqual(s.given_split, { test: 2, train: 3 });
   const db = await openDb();
   try {
-    const map = await db.all(`SELECT item_id, iid FROM '${join(s.paths.staging, 'item_map.parquet')}' ORDER BY iid`);
+    const map = await db.all(`SELECT item_id, iid FROM '${stagingFiles(s.paths.staging).itemMap}' ORDER BY iid`);
     assert.deepEqual(map, [
       { item_id: '5', iid: 0 },
       { item_id: '7', iid: 1 },

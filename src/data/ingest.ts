@@ -4,14 +4,14 @@ import { diskFullOr, ppError } from '../errors.js';
 import { openDb } from '../lake/duckdb.js';
 import { failpoint } from '../core/failpoint.js';
 import { writeManifest } from '../lake/manifest.js';
-import { datasetPaths } from '../lake/paths.js';
+import { datasetPaths, STAGING_FILES, stagingFiles } from '../lake/paths.js';
 import { newDatasetBuild, openDataset, publishDatasetVersion } from '../lake/dataset.js';
 import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
 import { getFormat } from './formats/registry.js';
 import { gatherInputs } from './inputs.js';
 import { DEFAULT_LIMITS, type InputLimits } from './io/line-guard.js';
 import { StagingSink } from './staging-sink.js';
-import { stageValidated, STAGING_FILES } from './validate.js';
+import { stageValidated } from './validate.js';
 import { computeDataCard, renderDataCard, type DataCard } from './datacard.js';
 
 export interface IngestOptions {
@@ -163,8 +163,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       throw ppError('PP_INGEST_NO_RECORDS', `${total.read} records read, all rejected (${JSON.stringify(counts.rejectsByReason)})`);
     }
 
-    await writeFile(join(stagingTmp, 'datacard.json'), JSON.stringify(card, null, 2) + '\n');
-    await writeFile(join(stagingTmp, 'datacard.md'), renderDataCard(card));
+    await writeFile(stagingFiles(stagingTmp).datacardJson, JSON.stringify(card, null, 2) + '\n');
+    await writeFile(stagingFiles(stagingTmp).datacardMd, renderDataCard(card));
     const seconds = (performance.now() - started) / 1000;
     const tallies = {
       users: counts.users,
@@ -213,8 +213,8 @@ export async function ingest(options: IngestOptions): Promise<IngestSummary> {
       paths: {
         raw: paths.raw,
         staging: paths.staging,
-        rejects: join(paths.staging, STAGING_FILES.rejects),
-        datacard: join(paths.staging, 'datacard.md'),
+        rejects: paths.stagingFiles.rejects,
+        datacard: paths.stagingFiles.datacardMd,
       },
     };
   } catch (err) {

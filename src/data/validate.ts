@@ -1,18 +1,11 @@
 import { join } from 'node:path';
 import type { Db } from '../lake/duckdb.js';
 import { sqlString } from '../lake/duckdb.js';
+import { stagingFiles } from '../lake/paths.js';
 import type { FormatRules } from './formats/format.js';
 import { diskFullOr } from '../errors.js';
 import { SINK_FILES, SINK_MAX_OBJECT_BYTES } from './staging-sink.js';
 
-/** Staged tables written by `stageValidated`, one Parquet file each. */
-export const STAGING_FILES = {
-  items: 'items.parquet',
-  interactions: 'interactions.parquet',
-  rejects: 'rejects.parquet',
-  userMap: 'user_map.parquet',
-  itemMap: 'item_map.parquet',
-} as const;
 
 export interface ValidationCounts {
   /** Items staged from input records (excludes items derived from interactions). */
@@ -57,7 +50,8 @@ export async function stageValidated(db: Db, workDir: string, outDir: string, ru
 
 async function stage(db: Db, workDir: string, outDir: string, rules: FormatRules): Promise<ValidationCounts> {
   const f = (name: string) => sqlString(join(workDir, name));
-  const out = (name: string) => sqlString(join(outDir, name));
+  const files = stagingFiles(outDir);
+  const out = (path: string) => sqlString(path);
   await db.run(`
     CREATE TABLE items_in AS SELECT * FROM read_ndjson(${f(SINK_FILES.items)}, columns={
       item_id:'VARCHAR', title:'VARCHAR', description:'VARCHAR', brand:'VARCHAR', categories:'VARCHAR[]',
@@ -180,12 +174,12 @@ async function stage(db: Db, workDir: string, outDir: string, rules: FormatRules
 
   const parquet = `(FORMAT parquet, COMPRESSION zstd)`;
   await db.run(`
-    COPY (SELECT * EXCLUDE (ord) FROM items ORDER BY ord) TO ${out(STAGING_FILES.items)} ${parquet};
+    COPY (SELECT * EXCLUDE (ord) FROM items ORDER BY ord) TO ${out(files.items)} ${parquet};
     COPY (SELECT user_id, item_id, rating, ts, split, ord, src_file, src_line FROM interactions ORDER BY ord)
-      TO ${out(STAGING_FILES.interactions)} ${parquet};
-    COPY (SELECT kind, src_file, src_line, reason, detail, raw FROM rejects ORDER BY ord) TO ${out(STAGING_FILES.rejects)} ${parquet};
-    COPY (SELECT * FROM user_map ORDER BY uid) TO ${out(STAGING_FILES.userMap)} ${parquet};
-    COPY (SELECT * FROM item_map ORDER BY iid) TO ${out(STAGING_FILES.itemMap)} ${parquet};
+      TO ${out(files.interactions)} ${parquet};
+    COPY (SELECT kind, src_file, src_line, reason, detail, raw FROM rejects ORDER BY ord) TO ${out(files.rejects)} ${parquet};
+    COPY (SELECT * FROM user_map ORDER BY uid) TO ${out(files.userMap)} ${parquet};
+    COPY (SELECT * FROM item_map ORDER BY iid) TO ${out(files.itemMap)} ${parquet};
   `);
 
   const c = await db.one<Record<string, number>>(`

@@ -3,6 +3,7 @@ import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { writeFileAtomically } from '../lake/atomic.js';
+import { lakePaths } from '../lake/paths.js';
 
 /**
  * A content-addressed cache of encoder outputs: key = sha256(encoder id + "\n" + input text), value = the
@@ -39,7 +40,7 @@ export function encoderCacheDirName(encoderId: string): string {
 
 /** `<lake>/cache/embeddings/<encoder dir>` */
 export function embeddingCacheDir(lake: string, encoderId: string): string {
-  return join(lake, 'cache', 'embeddings', encoderCacheDirName(encoderId));
+  return lakePaths(lake).embeddingCache(encoderCacheDirName(encoderId));
 }
 
 export class EmbeddingCache {

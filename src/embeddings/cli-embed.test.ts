@@ -6,6 +6,7 @@ import { cliJson, runCli } from '../test-support/cli.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { loadEmbeddings } from './store.js';
 import { tinyLake } from './testkit.js';
+import { datasetPaths } from '../lake/paths.js';
 
 test('plotpointe embed text --json embeds a tiny ingested lake with the default (static USE lite) and writes text.f32/.json/.mask', async () => {
   const lake = await tinyLake(tempDir('cli-embed'));
@@ -19,7 +20,7 @@ test('plotpointe embed text --json embeds a tiny ingested lake with the default 
   assert.equal(s.missing, 1);
   assert.equal(s.cache_hits, 0);
   assert.ok(s.items_per_s > 0 && s.seconds > 0);
-  const dir = join(lake, 'artifacts', 'tiny', 'embeddings');
+  const dir = datasetPaths(lake, 'tiny').embeddings;
   for (const f of ['text.f32', 'text.json', 'text.mask', 'manifest.json']) assert.ok(existsSync(join(dir, f)), f);
   const e = await loadEmbeddings(dir, 'text', { verify: true });
   assert.equal(e.meta.encoder, 'use-lite-static');

@@ -8,6 +8,7 @@ import { silentProgress } from '../core/progress.js';
 import { embedItemsText, readStagedItems } from './embed-items.js';
 import { loadEmbeddings } from './store.js';
 import { CountingEncoder, TINY_PRODUCTS, tinyLake } from './testkit.js';
+import { lakePaths } from '../lake/paths.js';
 
 const quiet = { progress: () => silentProgress };
 
@@ -82,7 +83,7 @@ test('embed text on a dataset that was never ingested is PP_LAKE_NOT_FOUND and w
     embedItemsText({ lake: dir, name: 'nope', encoder: new CountingEncoder(), ...quiet }),
     (e) => isPlotPointeError(e, 'PP_LAKE_NOT_FOUND'),
   );
-  assert.equal(existsSync(join(dir, 'artifacts')), false);
+  assert.equal(existsSync(lakePaths(dir).artifactsRoot), false);
   const lake = await tinyLake(dir);
   await assert.rejects(
     embedItemsText({ lake, name: 'tiny', encoder: new CountingEncoder(), batch: 0, ...quiet }),

@@ -3,11 +3,9 @@ import type { ManifestInput } from '../lake/manifest.js';
 import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
 import type { TextEncoderModel } from './encoder.js';
 import { cacheKey } from './cache.js';
-import { EmbeddingRun, embeddingsDir, readStagedColumns } from './embed-run.js';
+import { EmbeddingRun, readStagedColumns } from './embed-run.js';
 import { itemText, resolveItemTextOptions, type ItemTextOptions, type TextField } from './text/item-text.js';
 import { checkTextEncoderSpec, createTextEncoder, DEFAULT_TEXT_ENCODER } from './text/encoders.js';
-
-export { embeddingsDir };
 
 export interface EmbedTextOptions {
   lake: string;

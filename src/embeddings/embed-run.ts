@@ -6,7 +6,6 @@ import { sha256File } from '../lake/hash.js';
 import { writeManifest, type Manifest, type ManifestInput } from '../lake/manifest.js';
 import { datasetPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
-import { STAGING_FILES } from '../data/validate.js';
 import type { Progress } from '../core/progress.js';
 import type { Encoder } from './encoder.js';
 import { COMPACT_AFTER_SEGMENTS, EmbeddingCache } from './cache.js';
@@ -17,11 +16,6 @@ import { writeEmbeddings, type EmbeddingMeta } from './store.js';
  * the `count × dim` matrix through the content-hash cache in batches (identical inputs encoded once, failures
  * marked missing), and writing the matrix, its meta and the merged embeddings manifest.
  */
-
-/** `<lake>/artifacts/<name>/embeddings` */
-export function embeddingsDir(lake: string, name: string): string {
-  return datasetPaths(lake, name).embeddings;
-}
 
 /** Columns of items.parquet that embedding commands read. */
 export type StagedItemColumn = 'title' | 'brand' | 'description' | 'categories' | 'image_url' | 'image_path';
@@ -35,9 +29,7 @@ export async function readStagedColumns<Row extends { iid: number }>(
   name: string,
   columns: readonly StagedItemColumn[],
 ): Promise<{ rows: Row[]; inputs: ManifestInput[] }> {
-  const staging = (await openDataset(lake, name)).staging;
-  const itemsPath = join(staging, STAGING_FILES.items);
-  const mapPath = join(staging, STAGING_FILES.itemMap);
+  const { items: itemsPath, itemMap: mapPath } = (await openDataset(lake, name)).stagingFiles;
   for (const p of [itemsPath, mapPath]) {
     try {
       await stat(p);
@@ -351,7 +343,7 @@ export async function writeEmbeddingOutputs(o: {
   let nPresent = 0;
   for (const p of o.present) nPresent += p;
   const itemsPerSecond = nPresent / Math.max(o.seconds, 1e-9);
-  const dir = embeddingsDir(o.lake, o.name);
+  const dir = datasetPaths(o.lake, o.name).embeddings;
   const meta = await writeEmbeddings(dir, o.modality, {
     data: o.data,
     dim: o.dim,

@@ -9,7 +9,7 @@ import { saveCsr } from '../graphs/csr-io.js';
 import { csrFromEdges } from '../graphs/knn-graph.js';
 import { isPlotPointeError } from '../errors.js';
 import { writeEmbeddings } from './store.js';
-import { openContentSource, splitArtifactsDir } from './split-content.js';
+import { openContentSource } from './split-content.js';
 
 const meta = { encoder: 'fake', encoder_id: 'fake@1', normalised: false, seconds: 0, items_per_s: 0 };
 
@@ -17,17 +17,17 @@ const meta = { encoder: 'fake', encoder_id: 'fake@1', normalised: false, seconds
 async function tinyLake() {
   const lake = tempDir('split-content');
   const p = datasetPaths(lake, 'd');
-  mkdirSync(p.split('s'), { recursive: true });
+  mkdirSync(p.split('s').dir, { recursive: true });
   const db = await openDb();
   try {
     await db.run(`COPY (SELECT * FROM (VALUES ('a', 0), ('b', 1), ('c', 2), ('d', 3), ('e', 4)) t(item_id, iid))
-      TO ${sqlString(join(p.staging, 'item_map.parquet'))} (FORMAT parquet)`);
+      TO ${sqlString(p.stagingFiles.itemMap)} (FORMAT parquet)`);
     await db.run(`COPY (SELECT * FROM (VALUES ('e', 0, false), ('a', 1, false), ('c', 2, true), ('z', 3, false)) t(item_id, iid, cold))
-      TO ${sqlString(join(p.split('s'), 'item_map.parquet'))} (FORMAT parquet)`);
+      TO ${sqlString(p.split('s').itemMap)} (FORMAT parquet)`);
   } finally {
     db.close();
   }
-  writeFileSync(join(p.split('s'), 'manifest.json'), '{}');
+  writeFileSync(p.split('s').manifest, '{}');
   return { lake, p };
 }
 
@@ -35,13 +35,13 @@ test('text vectors and the text graph are remapped from staging iids to the spli
   const { lake, p } = await tinyLake();
   // staging row i = [i, 10 + i]; item c (staging 2) has no text
   const data = new Float32Array([0, 10, 1, 11, 0, 0, 3, 13, 4, 14]);
-  await writeEmbeddings(join(p.artifacts, 'embeddings'), 'text', { ...meta, modality: 'text', data, dim: 2, present: new Uint8Array([1, 1, 0, 1, 1]) });
+  await writeEmbeddings(p.embeddings, 'text', { ...meta, modality: 'text', data, dim: 2, present: new Uint8Array([1, 1, 0, 1, 1]) });
   // staging graph: a→e (0.9), a→b (0.5), e→a (0.8), e→c (0.7), d→a (0.1)
   const g = csrFromEdges(5, 5, new Int32Array([0, 0, 4, 4, 3]), new Int32Array([4, 1, 0, 2, 0]), new Float32Array([0.9, 0.5, 0.8, 0.7, 0.1]));
-  mkdirSync(join(p.artifacts, 'graphs'), { recursive: true });
-  await saveCsr(join(p.artifacts, 'graphs'), 'knn-text', g, { kind: 'item-item-knn/text' });
+  mkdirSync(p.graphs, { recursive: true });
+  await saveCsr(p.graphs, 'knn-text', g, { kind: 'item-item-knn/text' });
 
-  const src = openContentSource(lake, 'd', 's');
+  const src = openContentSource(datasetPaths(lake, 'd').split('s'));
   const text = await src.modality('text');
   assert.ok(text);
   assert.equal(text.dim, 2);
@@ -61,20 +61,20 @@ test('text vectors and the text graph are remapped from staging iids to the spli
 
 test('missing modalities and graphs are null; fused is read in split order from the per-split path', async () => {
   const { lake } = await tinyLake();
-  const src = openContentSource(lake, 'd', 's');
+  const src = openContentSource(datasetPaths(lake, 'd').split('s'));
   assert.equal(await src.modality('image'), null);
   assert.equal(await src.modality('fused'), null);
   assert.equal(await src.itemGraph('text'), null);
   assert.equal(await src.itemGraph('fused'), null);
 
-  const dir = join(splitArtifactsDir(lake, 'd', 's'), 'embeddings');
+  const dir = datasetPaths(lake, 'd').split('s').embeddings;
   mkdirSync(dir, { recursive: true });
   await writeEmbeddings(dir, 'fused', { ...meta, modality: 'text', data: new Float32Array([1, 2, 3, 4]), dim: 1 });
-  const fused = await openContentSource(lake, 'd', 's').modality('fused');
+  const fused = await openContentSource(datasetPaths(lake, 'd').split('s')).modality('fused');
   assert.deepEqual(Array.from(fused!.vectors), [1, 2, 3, 4]);
   assert.equal(fused!.modality, 'fused');
 
   // a fused matrix whose row count is not the split's is refused
   await writeEmbeddings(dir, 'fused', { ...meta, modality: 'text', data: new Float32Array([1, 2, 3]), dim: 1 });
-  await assert.rejects(openContentSource(lake, 'd', 's').modality('fused'), (e) => isPlotPointeError(e, 'PP_EMBED_STORE'));
+  await assert.rejects(openContentSource(datasetPaths(lake, 'd').split('s')).modality('fused'), (e) => isPlotPointeError(e, 'PP_EMBED_STORE'));
 });

@@ -1,22 +1,18 @@
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { datasetPaths } from '../lake/paths.js';
+import type { SplitPaths } from '../lake/paths.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { loadCsr } from '../graphs/csr-io.js';
 import { csrFromEdges, type KnnGraph } from '../graphs/knn-graph.js';
 import type { ContentModality, ContentSource, ItemContent } from '../models/model.js';
 import { loadEmbeddings, embeddingFiles, type Embeddings } from './store.js';
-import { embeddingsDir } from './embed-run.js';
 
 /**
  * Item content of one split, as models see it (the {@link ContentSource} contract of src/models/model.ts).
  *
- * Where things live (the contract between helpers):
- *   text, image   `<lake>/artifacts/<name>/embeddings/<modality>.{f32,mask,json}`        rows = staging iids
- *   fused         `<lake>/artifacts/<name>/splits/<split>/embeddings/fused.{f32,mask,json}` rows = split iids
- *   knn graphs    `<lake>/artifacts/<name>/graphs/knn-text|knn-image` (CSR, staging iids) and
- *                 `<lake>/artifacts/<name>/splits/<split>/graphs/knn-fused` (CSR, split iids)
+ * Where things live: `split.embeddingOf(m)` and `split.graphOf(m)` (src/lake/paths.ts) — text and image per
+ * dataset in staging iid order, fused per split in split iid order.
  *
  * Staging-ordered matrices and graphs are remapped to the split's dense item ids by `item_id` (the split's
  * item_map.parquet joined with the staging item_map.parquet): split row s takes staging row σ(s); items of
@@ -27,26 +23,6 @@ import { embeddingsDir } from './embed-run.js';
  * a present but corrupt one throws (PP_EMBED_STORE / PP_GRAPH_LOAD).
  */
 
-/** `<lake>/artifacts/<name>/embeddings` — text and image matrices in staging iid order ({@link embeddingsDir}). */
-export const stagingEmbeddingsDir: (lake: string, name: string) => string = embeddingsDir;
-
-/** `<lake>/artifacts/<name>/splits/<split>` — per-split artifacts (fused embeddings, the fused graph). */
-export function splitArtifactsDir(lake: string, name: string, split: string): string {
-  return datasetPaths(lake, name).splitArtifacts(split);
-}
-
-/** Folder and CSR name of a modality's item–item graph (see the module comment). */
-export function itemGraphLocation(lake: string, name: string, split: string, modality: ContentModality): { dir: string; file: string; order: 'staging' | 'split' } {
-  if (modality === 'fused') return { dir: join(splitArtifactsDir(lake, name, split), 'graphs'), file: 'knn-fused', order: 'split' };
-  return { dir: datasetPaths(lake, name).graphs, file: `knn-${modality}`, order: 'staging' };
-}
-
-/** Folder of a modality's embedding matrix (staging order for text/image, split order for fused). */
-export function embeddingLocation(lake: string, name: string, split: string, modality: ContentModality): { dir: string; file: string; order: 'staging' | 'split' } {
-  if (modality === 'fused') return { dir: join(splitArtifactsDir(lake, name, split), 'embeddings'), file: 'fused', order: 'split' };
-  return { dir: stagingEmbeddingsDir(lake, name), file: modality, order: 'staging' };
-}
-
 const exists = (p: string) => access(p).then(() => true, () => false);
 
 /** σ: split iid → staging iid (−1 when the item is unknown to staging), and the staging row count. */
@@ -56,10 +32,9 @@ export interface ItemIdRemap {
 }
 
 /** Joins the split's and the staging item maps on item_id. */
-export async function loadItemIdRemap(lake: string, name: string, split: string): Promise<ItemIdRemap> {
-  const p = datasetPaths(lake, name);
-  const splitMap = join(p.split(split), 'item_map.parquet');
-  const stagingMap = join(p.staging, 'item_map.parquet');
+export async function loadItemIdRemap(split: SplitPaths): Promise<ItemIdRemap> {
+  const splitMap = split.itemMap;
+  const stagingMap = split.dataset.stagingFiles.itemMap;
   for (const f of [splitMap, stagingMap]) if (!(await exists(f))) throw ppError('PP_LAKE_NOT_FOUND', `missing ${f}`);
   const db = await openDb();
   try {
@@ -128,23 +103,23 @@ export function remapGraph(g: KnnGraph, remap: ItemIdRemap): KnnGraph {
 }
 
 /**
- * The content source of split `split` of dataset `name` in `lake` (see the module comment). Cheap to create:
+ * The content source of a split (see the module comment). Cheap to create:
  * nothing is read until a modality or graph is requested.
  */
-export function openContentSource(lake: string, name: string, split: string): ContentSource {
+export function openContentSource(split: SplitPaths): ContentSource {
   let remap: Promise<ItemIdRemap> | null = null;
-  const getRemap = () => (remap ??= loadItemIdRemap(lake, name, split));
+  const getRemap = () => (remap ??= loadItemIdRemap(split));
   const modalities = new Map<ContentModality, Promise<ItemContent | null>>();
   const graphs = new Map<ContentModality, Promise<KnnGraph | null>>();
 
   const loadModality = async (modality: ContentModality): Promise<ItemContent | null> => {
-    const loc = embeddingLocation(lake, name, split, modality);
+    const loc = split.embeddingOf(modality);
     if (!(await exists(embeddingFiles(loc.dir, loc.file).json))) return null;
     const m = await loadEmbeddings(loc.dir, loc.file);
     const { splitToStaging } = await getRemap();
     if (loc.order === 'split') {
       if (m.count !== splitToStaging.length) {
-        throw ppError('PP_EMBED_STORE', `${loc.dir}/${loc.file} has ${m.count} rows, split ${split} has ${splitToStaging.length} items`);
+        throw ppError('PP_EMBED_STORE', `${loc.dir}/${loc.file} has ${m.count} rows, split ${split.name} has ${splitToStaging.length} items`);
       }
       return { modality, vectors: m.data, dim: m.dim, present: m.present, encoder: m.meta.encoder };
     }
@@ -153,13 +128,13 @@ export function openContentSource(lake: string, name: string, split: string): Co
   };
 
   const loadGraph = async (modality: ContentModality): Promise<KnnGraph | null> => {
-    const loc = itemGraphLocation(lake, name, split, modality);
+    const loc = split.graphOf(modality);
     if (!(await exists(join(loc.dir, `${loc.file}.json`)))) return null;
     const { graph } = await loadCsr(loc.dir, loc.file);
     const r = await getRemap();
     if (loc.order === 'split') {
       if (graph.rows !== r.splitToStaging.length) {
-        throw ppError('PP_GRAPH_LOAD', `${loc.dir}/${loc.file} has ${graph.rows} rows, split ${split} has ${r.splitToStaging.length} items`);
+        throw ppError('PP_GRAPH_LOAD', `${loc.dir}/${loc.file} has ${graph.rows} rows, split ${split.name} has ${r.splitToStaging.length} items`);
       }
       return graph;
     }

@@ -11,7 +11,6 @@ import { ingest } from '../data/ingest.js';
 import { createSplit } from '../data/split/index.js';
 import type { SplitOptions } from '../data/split/options.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { stagingEmbeddingsDir } from '../embeddings/split-content.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { tempDir } from '../test-support/fixtures.js';
@@ -70,15 +69,15 @@ export async function buildDemoLake(o: {
   });
   const p = datasetPaths(lake, name);
   for (const [split, options] of Object.entries(o.splits)) {
-    await createSplit({ ...options, stagingDir: p.staging, outDir: p.split(split), threads: 1 });
+    await createSplit({ ...options, stagingDir: p.staging, outDir: p.split(split).dir, threads: 1 });
   }
   if (o.text !== false) {
     const db = await openDb({ threads: 1 });
     let rows: { iid: number; title: string | null; categories: string[] | null }[];
     try {
       rows = await db.all(
-        `SELECT m.iid, i.title, i.categories FROM read_parquet(${sqlString(join(p.staging, 'item_map.parquet'))}) m
-         JOIN read_parquet(${sqlString(join(p.staging, 'items.parquet'))}) i USING (item_id) ORDER BY m.iid`,
+        `SELECT m.iid, i.title, i.categories FROM read_parquet(${sqlString(p.stagingFiles.itemMap)}) m
+         JOIN read_parquet(${sqlString(p.stagingFiles.items)}) i USING (item_id) ORDER BY m.iid`,
       );
     } finally {
       db.close();
@@ -95,7 +94,7 @@ export async function buildDemoLake(o: {
       present[iid] = v.some((x) => x !== 0) ? 1 : 0;
       if (!present[iid]) data.fill(0, iid * dim, iid * dim + dim);
     }
-    await writeEmbeddings(stagingEmbeddingsDir(lake, name), 'text', {
+    await writeEmbeddings(datasetPaths(lake, name).embeddings, 'text', {
       data,
       dim,
       present,

@@ -6,13 +6,14 @@ import { createSplit } from '../data/split/index.js';
 import { silentProgress } from '../core/progress.js';
 import { tempDir, writeLines } from '../test-support/fixtures.js';
 import { loadSplit } from './split-data.js';
+import { datasetPaths } from '../lake/paths.js';
 
 test('loads a split into per-user CSR rows with ratings and the cold-item flags', async () => {
   const dir = tempDir('split-data');
   writeLines(dir, 'train.txt', ['0 10 11 12', '1 11 13', '2 10']);
   writeLines(dir, 'test.txt', ['0 13', '1 14']);
   const s = await ingest({ format: 'lightgcn', inputs: [dir], lake: join(dir, 'lake'), name: 'g', progress: () => silentProgress });
-  const out = join(s.paths.staging, 'splits', 'given');
+  const out = datasetPaths(join(dir, 'lake'), 'g').split('given').dir;
   await createSplit({ stagingDir: s.paths.staging, outDir: out, strategy: 'given', validShare: 0 });
   const d = await loadSplit(out);
   assert.equal(d.numUsers, 3);

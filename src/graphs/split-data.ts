@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
+import { splitFiles, type SplitFiles, type SplitPart } from '../lake/paths.js';
 import { csrFromPairs, type CsrPattern } from '../core/csr-pattern.js';
 
 /** One part of a split as per-user CSR rows, with the rating of each entry (NaN where implicit). */
@@ -27,9 +27,9 @@ export interface SplitData {
 }
 
 /** Rows of a part file, sorted by (uid, ts, ingest order) as the split wrote them. */
-async function loadPart(db: Awaited<ReturnType<typeof openDb>>, dir: string, part: string, numUsers: number): Promise<PartCsr> {
+async function loadPart(db: Awaited<ReturnType<typeof openDb>>, files: SplitFiles, part: SplitPart, numUsers: number): Promise<PartCsr> {
   const reader = await db.conn.runAndReadAll(
-    `SELECT uid, iid, rating, ts FROM read_parquet(${sqlString(join(dir, `${part}.parquet`))})`,
+    `SELECT uid, iid, rating, ts FROM read_parquet(${sqlString(files.part(part))})`,
   );
   const columns = reader.getColumnsJS();
   // An empty part has no chunks, hence no columns.
@@ -52,25 +52,27 @@ async function loadPart(db: Awaited<ReturnType<typeof openDb>>, dir: string, par
   return { indptr: csr.indptr, indices: csr.indices, ratings: r, ts: t };
 }
 
-/** Loads `<lake>/staging/<name>/splits/<split>/` into memory. */
-export async function loadSplit(dir: string): Promise<SplitData> {
+/** Loads a split (`dataset.split(s)`, or a bare split folder) into memory. */
+export async function loadSplit(split: SplitFiles | string): Promise<SplitData> {
+  const files = typeof split === 'string' ? splitFiles(split) : split;
+  const dir = files.dir;
   let manifest: SplitData['manifest'];
   try {
-    manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
+    manifest = JSON.parse(await readFile(files.manifest, 'utf8'));
   } catch (err) {
     throw ppError('PP_LAKE_NOT_FOUND', `no split in ${dir}; run plotpointe data split first`, err);
   }
   const db = await openDb();
   try {
     const sizes = await db.one<{ users: number; items: number }>(`SELECT
-      (SELECT count(*) FROM read_parquet(${sqlString(join(dir, 'user_map.parquet'))})) AS users,
-      (SELECT count(*) FROM read_parquet(${sqlString(join(dir, 'item_map.parquet'))})) AS items`);
+      (SELECT count(*) FROM read_parquet(${sqlString(files.userMap)})) AS users,
+      (SELECT count(*) FROM read_parquet(${sqlString(files.itemMap)})) AS items`);
     const numUsers = Number(sizes!.users);
     const numItems = Number(sizes!.items);
     const [train, valid, test] = [
-      await loadPart(db, dir, 'train', numUsers),
-      await loadPart(db, dir, 'valid', numUsers),
-      await loadPart(db, dir, 'test', numUsers),
+      await loadPart(db, files, 'train', numUsers),
+      await loadPart(db, files, 'valid', numUsers),
+      await loadPart(db, files, 'test', numUsers),
     ];
     const coldItems = new Uint8Array(numItems).fill(1);
     for (let e = 0; e < train.indices.length; e++) coldItems[train.indices[e]] = 0;

@@ -13,8 +13,9 @@ import { parseVariants, VariantAssigner } from '../serving/experiments.js';
 import { ServedModel } from '../serving/served-model.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { runTraining } from '../orchestration/run-training.js';
-import { buildServingBundle, servingDir } from './build-serving.js';
+import { buildServingBundle } from './build-serving.js';
 import { openServingBundle } from './serving-bundle.js';
+import { datasetPaths } from '../lake/paths.js';
 
 after(() => shutdownPool());
 
@@ -30,7 +31,7 @@ test('a GAT run serves its attention weights: train edges carry the model’s at
   assert.equal(summary.item_graph, null);
   assert.deepEqual(Object.keys(summary.indexes), ['graph']);
 
-  const bundle = await openServingBundle(servingDir(lake, 'demo', gat.run_id));
+  const bundle = await openServingBundle(datasetPaths(lake, 'demo').run(gat.run_id).serving);
   const { indptr, indices, attention } = bundle.history;
   assert.ok(attention);
   let finite = 0;

@@ -8,16 +8,15 @@
  * model's attention weights on train edges when it exports `explain`, i.e. gat) → content vectors of the lake
  * (text, image, fused) remapped to split ids → one usearch index per modality → written atomically.
  */
-import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { datasetPaths, type DatasetPaths } from '../lake/paths.js';
+import type { SplitPaths } from '../lake/paths.js';
 import { openDataset } from '../lake/dataset.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { loadRunSplit } from '../train/run-train-part.js';
 import { getModel } from '../models/index.js';
 import type { ContentModality, Recommender } from '../models/model.js';
-import { embeddingLocation, openContentSource } from '../embeddings/split-content.js';
+import { openContentSource } from '../embeddings/split-content.js';
 import { readEmbeddingMeta } from '../embeddings/store.js';
 import { readFusionWeights, type FusionWeights } from '../models/fusion/fusion-export.js';
 import { RunStore, type RunRecord } from '../tracking/index.js';
@@ -59,11 +58,6 @@ export interface BuildServingSummary {
   seconds: number;
 }
 
-/** The serving folder of a run. */
-export function servingDir(lake: string, name: string, runId: string): string {
-  return datasetPaths(lake, name).serving(runId);
-}
-
 /** The named run, or the dataset's currently blessed run (scope "default"). */
 export async function resolveServedRun(lake: string, name: string, runId?: string): Promise<RunRecord> {
   const store = await RunStore.open(lake, { create: false });
@@ -81,15 +75,14 @@ export async function resolveServedRun(lake: string, name: string, runId?: strin
   }
 }
 
-async function readIdsAndMeta(p: DatasetPaths, split: string, numUsers: number, numItems: number) {
-  const splitDir = p.split(split);
+async function readIdsAndMeta(split: SplitPaths, numUsers: number, numItems: number) {
   const db = await openDb();
   try {
-    const users = await db.all<{ uid: number; user_id: string }>(`SELECT uid, user_id FROM read_parquet(${sqlString(join(splitDir, 'user_map.parquet'))})`);
+    const users = await db.all<{ uid: number; user_id: string }>(`SELECT uid, user_id FROM read_parquet(${sqlString(split.userMap)})`);
     const items = await db.all<{ iid: number; item_id: string; title: string | null; brand: string | null; categories: string[] | null; image_path: string | null; image_url: string | null; price: number | null }>(
       `SELECT m.iid, m.item_id, s.title, s.brand, s.categories, s.image_path, s.image_url, s.price
-       FROM read_parquet(${sqlString(join(splitDir, 'item_map.parquet'))}) m
-       LEFT JOIN read_parquet(${sqlString(join(p.staging, 'items.parquet'))}) s USING (item_id)`,
+       FROM read_parquet(${sqlString(split.itemMap)}) m
+       LEFT JOIN read_parquet(${sqlString(split.dataset.stagingFiles.items)}) s USING (item_id)`,
     );
     const userIds = new Array<string>(numUsers);
     for (const r of users) userIds[Number(r.uid)] = String(r.user_id);
@@ -153,9 +146,9 @@ function attentionOf(model: Recommender): ((u: number) => Map<number, number> | 
   };
 }
 
-async function encoderSpecOf(lake: string, name: string, split: string, modality: ContentModality): Promise<string | null> {
+async function encoderSpecOf(split: SplitPaths, modality: ContentModality): Promise<string | null> {
   if (modality === 'fused') return null;
-  const loc = embeddingLocation(lake, name, split, modality);
+  const loc = split.embeddingOf(modality);
   const meta = await readEmbeddingMeta(loc.dir, loc.file);
   for (const k of ['encoder_spec', 'spec']) if (typeof meta[k] === 'string') return meta[k] as string;
   // Most specs are their own display name (use-lite, bundled); cold start reports an encoder it cannot recreate.
@@ -166,9 +159,9 @@ async function encoderSpecOf(lake: string, name: string, split: string, modality
  * The fusion MLP saved beside the split's fused vectors, when cold start can use it: its modalities must be
  * content indexes of the bundle made by the encoders the fusion was trained on (same name and dim).
  */
-async function fusionFor(lake: string, name: string, split: string, content: Partial<Record<ContentModality, ContentVectors>>): Promise<{ weights: FusionWeights | null; status: string }> {
+async function fusionFor(split: SplitPaths, content: Partial<Record<ContentModality, ContentVectors>>): Promise<{ weights: FusionWeights | null; status: string }> {
   if (!content.fused) return { weights: null, status: 'no fused vectors' };
-  const loc = embeddingLocation(lake, name, split, 'fused');
+  const loc = split.embeddingOf('fused');
   const weights = await readFusionWeights(loc.dir, loc.file);
   if (!weights) return { weights: null, status: 'fused vectors written without the fusion weights (re-run plotpointe embed fuse)' };
   const trainedOn = ((await readEmbeddingMeta(loc.dir, loc.file)) as { encoders?: Record<string, string> }).encoders ?? {};
@@ -190,19 +183,20 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
   const dataset = await openDataset(o.lake, o.name);
   // The split with the train part the model was fitted on (train --since adds event pairs; graph models
   // propagate over it, so the plain split would serve another model).
-  const data = await loadRunSplit(dataset, run, dataset.run(run.id));
-  const content = openContentSource(o.lake, o.name, run.split);
+  const split = dataset.split(run.split);
+  const data = await loadRunSplit(dataset, run);
+  const content = openContentSource(split);
   const model = await getModel(run.model).load(modelDir, data, content);
   try {
     const emb = model.embeddings?.() ?? null;
     if (!emb) throw ppError('PP_INDEX_NO_EMBEDDINGS', `run ${run.id} is a ${run.model} model`);
-    const { userIds, itemIds, itemMeta } = await readIdsAndMeta(dataset, run.split, data.numUsers, data.numItems);
+    const { userIds, itemIds, itemMeta } = await readIdsAndMeta(split, data.numUsers, data.numItems);
     const history = unionHistory(data, attentionOf(model), o.historyParts ?? 'all');
     const contentVectors: Partial<Record<ContentModality, ContentVectors>> = {};
     for (const m of ['text', 'image', 'fused'] as const) {
       const c = await content.modality(m);
       if (!c) continue;
-      contentVectors[m] = { vectors: c.vectors, dim: c.dim, present: c.present, encoder: c.encoder, encoderSpec: await encoderSpecOf(o.lake, o.name, run.split, m) };
+      contentVectors[m] = { vectors: c.vectors, dim: c.dim, present: c.present, encoder: c.encoder, encoderSpec: await encoderSpecOf(split, m) };
     }
     let itemGraph: ItemGraphCsr | null = null;
     for (const m of ['fused', 'text', 'image'] as const) {
@@ -212,8 +206,8 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
         break;
       }
     }
-    const fusion = await fusionFor(o.lake, o.name, run.split, contentVectors);
-    const dir = servingDir(o.lake, o.name, run.id);
+    const fusion = await fusionFor(split, contentVectors);
+    const dir = dataset.run(run.id).serving;
     const manifest: ServingManifest = await writeServingBundle(
       dir,
       {

@@ -2,7 +2,7 @@ import { lstat, mkdir, readlink, realpath, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { failpoint } from '../core/failpoint.js';
 import { pointTo, publishDir, sweepDir, sweepTree, tempSibling } from './atomic.js';
-import { assertName, datasetPaths, type DatasetPaths } from './paths.js';
+import { datasetPaths, lakePaths, type DatasetPaths } from './paths.js';
 
 /**
  * Dataset versions: raw and staging of one ingest live together in `<lake>/datasets/.<name>@<version>/{raw,staging}`
@@ -18,20 +18,23 @@ export interface DatasetHandle extends DatasetPaths {
 }
 
 const linkTarget = (name: string, kind: 'raw' | 'staging') => join('..', 'datasets', name, kind);
+/** raw/ and staging/ inside a version folder (or a build folder about to become one). */
+const versionPaths = (dir: string) => ({ raw: join(dir, 'raw'), staging: join(dir, 'staging') });
 
 /** Makes raw/<name> and staging/<name> the fixed symlinks through the dataset pointer (restores them after a kill). */
 async function ensureLinks(p: DatasetPaths): Promise<void> {
   for (const kind of ['raw', 'staging'] as const) {
-    const link = join(p.lake, kind, p.name);
+    const root = kind === 'raw' ? lakePaths(p.lake).rawRoot : lakePaths(p.lake).stagingRoot;
+    const link = join(root, p.name);
     const target = linkTarget(p.name, kind);
     try {
       if ((await lstat(link)).isSymbolicLink() && (await readlink(link)) === target) continue;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }
-    await mkdir(join(p.lake, kind), { recursive: true });
+    await mkdir(root, { recursive: true });
     const replaced = await pointTo(link, target);
-    if (replaced) await rm(join(p.lake, kind, replaced), { recursive: true, force: true });
+    if (replaced) await rm(join(root, replaced), { recursive: true, force: true });
   }
 }
 
@@ -42,10 +45,11 @@ async function ensureLinks(p: DatasetPaths): Promise<void> {
  */
 export async function openDataset(lake: string, name: string): Promise<DatasetHandle> {
   const p = datasetPaths(lake, name);
-  const pointer = join(p.lake, 'datasets', name);
-  await sweepDir(join(p.lake, 'datasets'));
-  await sweepDir(join(p.lake, 'raw'));
-  await sweepDir(join(p.lake, 'staging'));
+  const l = lakePaths(lake);
+  const pointer = join(l.datasets, name);
+  await sweepDir(l.datasets);
+  await sweepDir(l.rawRoot);
+  await sweepDir(l.stagingRoot);
   let version: string | null = null;
   try {
     version = basename(await realpath(pointer));
@@ -58,27 +62,23 @@ export async function openDataset(lake: string, name: string): Promise<DatasetHa
     return { ...p, version: null };
   }
   await ensureLinks(p);
-  const dir = join(p.lake, 'datasets', version);
+  const dir = join(l.datasets, version);
   await sweepTree(dir, 4);
   await sweepTree(p.artifacts, 5);
-  return {
-    ...p,
-    version,
-    raw: join(dir, 'raw'),
-    staging: join(dir, 'staging'),
-    split: (s) => join(dir, 'staging', 'splits', assertName('split', s)),
-  };
+  return { ...datasetPaths(lake, name, versionPaths(dir)), version };
 }
 
 /** A fresh folder to build a new version in: `<tmp>/raw` and `<tmp>/staging` (publish it with publishDatasetVersion). */
 export async function newDatasetBuild(lake: string, name: string): Promise<{ dir: string; raw: string; staging: string }> {
-  const p = datasetPaths(lake, name);
-  await mkdir(join(p.lake, 'datasets'), { recursive: true });
-  await sweepDir(join(p.lake, 'datasets'));
-  const dir = tempSibling(join(p.lake, 'datasets', name));
-  await mkdir(join(dir, 'raw'), { recursive: true });
-  await mkdir(join(dir, 'staging'), { recursive: true });
-  return { dir, raw: join(dir, 'raw'), staging: join(dir, 'staging') };
+  const l = lakePaths(lake);
+  datasetPaths(lake, name);
+  await mkdir(l.datasets, { recursive: true });
+  await sweepDir(l.datasets);
+  const dir = tempSibling(join(l.datasets, name));
+  const v = versionPaths(dir);
+  await mkdir(v.raw, { recursive: true });
+  await mkdir(v.staging, { recursive: true });
+  return { dir, ...v };
 }
 
 /**
@@ -89,7 +89,7 @@ export async function newDatasetBuild(lake: string, name: string): Promise<{ dir
 export async function publishDatasetVersion(lake: string, name: string, buildDir: string): Promise<void> {
   const p = datasetPaths(lake, name);
   failpoint('ingest.before-swap');
-  await publishDir(buildDir, join(p.lake, 'datasets', name));
+  await publishDir(buildDir, join(lakePaths(lake).datasets, name));
   failpoint('ingest.before-links');
   await ensureLinks(p);
 }

@@ -142,7 +142,8 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
   const seeds = Array.from({ length: nSeeds }, (_, s) => firstSeed + s);
   const ks = o.ks ?? [10, 20, 50];
   const paths = datasetPaths(o.lake, o.name);
-  const data = await loadSplit(paths.split(o.split));
+  const split = paths.split(o.split);
+  const data = await loadSplit(split);
   const store = await RunStore.open(o.lake);
   const ablation = await store.startRun({
     dataset: o.name,
@@ -153,7 +154,7 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
     config: { model: o.model, grid: o.grid, params: o.params ?? {}, seeds, budget_minutes: o.budgetMinutes ?? null, ks },
     artifactsDir: null,
   });
-  const dir = join(paths.artifacts, 'ablations', ablation.id);
+  const dir = paths.ablation(ablation.id);
   const metricKeys = ks.flatMap((k) => [`recall@${k}`, `ndcg@${k}`]);
   const setup = coldSetup(data);
   const { cold: coldSet, seen } = setup;
@@ -163,7 +164,7 @@ export async function runAblation(o: AblateOptions): Promise<AblationReport> {
     const r = expectedRandomMetrics({ seen, test: data.test, candidates: coldSet, numItems: data.numItems, ks });
     return { items: coldSet.length, users: r.users, random: r.metrics };
   })() : null;
-  const content = openContentSource(o.lake, o.name, o.split);
+  const content = openContentSource(split);
   const cells: AblationCell[] = [];
   const total = cellsParams.length * seeds.length;
   let done = 0;

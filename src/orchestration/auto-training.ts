@@ -72,7 +72,7 @@ export async function runAutoTraining(o: AutoOptions): Promise<AutoSummary> {
   const started = performance.now();
   const order = [...o.candidates].sort((a, b) => Number(getModel(a.model).kind === 'trained') - Number(getModel(b.model).kind === 'trained'));
   const paths = await openDataset(o.lake, o.name);
-  const manifest = JSON.parse(await readFile(join(paths.split(o.split), 'manifest.json'), 'utf8').catch(() => '{}')) as { split_hash?: string };
+  const manifest = JSON.parse(await readFile(paths.split(o.split).manifest, 'utf8').catch(() => '{}')) as { split_hash?: string };
   // No heartbeat: the trials' run stores (runTraining's worker thread) are other DuckDB instances of the same
   // file in this process, which the OS file lock does not exclude — a timer's write during a trial loses rows
   // ("run not found"). This store writes only between trials; on this host the live pid keeps the run alive.

@@ -20,7 +20,6 @@
  * embeddings (fold-in.ts), plain and rating-weighted.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { datasetPaths } from '../lake/paths.js';
 import { loadSplit, type SplitData } from '../graphs/split-data.js';
@@ -162,7 +161,7 @@ export interface ColdItemsOptions {
   ks?: number[];
   /** Content-similarity baselines (default: every modality the lake has for the split). */
   modalities?: ContentModality[];
-  /** Pass a content source (tests); default openContentSource(lake, name, split). */
+  /** Pass a content source (tests); default openContentSource(datasetPaths(lake, name).split(split)). */
   content?: ContentSource;
   /** Progress display per method (the CLI passes its bar); default silent. */
   progress?: ProgressFactory;
@@ -215,14 +214,15 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
     if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
   }
   if (!name || !split) throw ppError('PP_USAGE', 'cold-start items needs --run, or --name and --split');
-  const data = await loadSplit(datasetPaths(o.lake, name).split(split));
+  const splitPaths = datasetPaths(o.lake, name).split(split);
+  const data = await loadSplit(splitPaths);
   if (splitHash && data.manifest.split_hash !== splitHash) {
     throw ppError('PP_MODEL_LOAD', `split ${split} changed since run ${o.runId} (hash ${data.manifest.split_hash} ≠ ${splitHash})`);
   }
   const setup = coldSetup(data);
   const { cold, seen } = setup;
   if (cold.length === 0) throw ppError('PP_EVAL_INVALID', `split ${split} has no cold items (every item has a train interaction); make a cold-item split`);
-  const content = o.content ?? openContentSource(o.lake, name, split);
+  const content = o.content ?? openContentSource(splitPaths);
   const evalCold = (model: Recommender, label: string) => evaluateAmongCold(data, setup, model, ks, label, o.progress);
   const results: ColdMethodResult[] = [];
   let modelRecall: number | undefined;
@@ -280,9 +280,9 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
     path: null,
   };
   if (o.runId && store) {
-    const dir = datasetPaths(o.lake, name).run(o.runId);
-    await mkdir(dir, { recursive: true });
-    report.path = join(dir, 'cold-start.json');
+    const run = datasetPaths(o.lake, name).run(o.runId);
+    await mkdir(run.dir, { recursive: true });
+    report.path = run.coldStart;
     await writeFile(report.path, JSON.stringify(report, null, 1) + '\n');
   }
   return report;
@@ -309,8 +309,9 @@ export async function foldInReport(o: { lake: string; runId: string; ks?: number
   const modelDir = run.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${o.runId} has no saved model`);
   const dataset = datasetPaths(o.lake, run.dataset);
-  const data: SplitData = await loadRunSplit(dataset, run, dataset.run(run.id)); // the train part it was fitted on
-  const model = await getModel(run.model).load(modelDir, data, openContentSource(o.lake, run.dataset, run.split));
+  const split = dataset.split(run.split);
+  const data: SplitData = await loadRunSplit(dataset, run); // the train part it was fitted on
+  const model = await getModel(run.model).load(modelDir, data, openContentSource(split));
   try {
     const emb = model.embeddings?.() ?? null;
     if (!emb) throw ppError('PP_EVAL_INVALID', `${run.model} has no user/item embeddings to fold users into`);

@@ -34,7 +34,7 @@ test('embed fuse → train mmgat through the real CLI: fused vectors for every s
   const row = (i: number) => Array.from(stored.data.subarray(i * 16, i * 16 + 16));
   assert.notDeepEqual(row(cold[0]), row(cold[1]));
   // the split's content source serves them as modality 'fused'
-  const fused = await openContentSource(lake, name, 'cold').modality('fused');
+  const fused = await openContentSource(datasetPaths(lake, name).split('cold')).modality('fused');
   assert.equal(fused?.dim, 16);
 
   const run = runCli(['train', '--lake', lake, '--name', name, '--split', 'cold', '--model', 'mmgat', '--param', 'dim=16', 'hidden=32', 'epochs=4', 'eval_every=2', 'batch=512', 'features=text', 'ii_modality=fused', 'ii_k=5'], oneThread);

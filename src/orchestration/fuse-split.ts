@@ -15,7 +15,7 @@ import { sampleRows } from '../graphs/knn-graph.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import type { ContentModality, ContentSource } from '../models/model.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { embeddingLocation, openContentSource } from '../embeddings/split-content.js';
+import { openContentSource } from '../embeddings/split-content.js';
 import { fusionWeightsOf, writeFusionWeights } from '../models/fusion/fusion-export.js';
 import { FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion, type FusionTrainOptions } from '../models/fusion/fusion-bpr.js';
 
@@ -77,9 +77,10 @@ export function evalUserSample(part: PartCsr, numUsers: number, max: number, see
 export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
   const started = performance.now();
   const paths = datasetPaths(o.lake, o.name);
-  const data = await loadSplit(paths.split(o.split));
+  const split = paths.split(o.split);
+  const data = await loadSplit(split);
   if (data.valid.indices.length === 0) throw ppError('PP_SPLIT_INVALID', `fusion training selects epochs on a validation part, and split ${o.split} has none`);
-  const content = o.content ?? openContentSource(o.lake, o.name, o.split);
+  const content = o.content ?? openContentSource(split);
   const wanted = o.modalities ?? ['text', 'image'];
   for (const m of wanted) if (m !== 'text' && m !== 'image') throw ppError('PP_USAGE', `--modalities takes text and/or image, got ${m}`);
   const { inputs, encoders, missing } = await fusionInputs(content, wanted);
@@ -90,8 +91,8 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
   const validUsers = evalUserSample(data.valid, data.numUsers, evalUsers, seed);
   const testUsers = evalUserSample(data.test, data.numUsers, evalUsers, seed);
   const options: FusionTrainOptions = { ...FUSION_TRAIN_DEFAULTS, ...o.train };
-  const loc = embeddingLocation(o.lake, o.name, o.split, 'fused');
-  const workDir = join(loc.dir, '..', 'work', 'fuse');
+  const loc = split.embeddingOf('fused');
+  const workDir = join(split.work, 'fuse');
   await mkdir(loc.dir, { recursive: true });
   const { model, result } = await trainFusion(
     {
@@ -131,7 +132,7 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
     await writeManifest(loc.dir, {
       stage: 'embed-fuse',
       config: { modalities: names, seed, ...options },
-      inputs: [{ name: 'split', origin: paths.split(o.split), bytes: 0, sha256: data.manifest.split_hash }],
+      inputs: [{ name: 'split', origin: split.dir, bytes: 0, sha256: data.manifest.split_hash }],
       counts: { items: data.numItems, cold_items: data.coldItems.reduce((a, b) => a + b, 0), epochs: result.epochs, best_epoch: result.bestEpoch },
       seconds,
     });

@@ -6,7 +6,7 @@ import { tempDir } from '../test-support/fixtures.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { openContentSource, splitArtifactsDir } from '../embeddings/split-content.js';
+import { openContentSource } from '../embeddings/split-content.js';
 import { isPlotPointeError } from '../errors.js';
 import { shutdownPool } from '../core/index.js';
 import { clusteredVectors } from '../graphs/synthetic-vectors.js';
@@ -21,24 +21,24 @@ const D = 24;
 async function lake() {
   const dir = tempDir('item-graphs');
   const p = datasetPaths(dir, 'd');
-  mkdirSync(p.split('s'), { recursive: true });
+  mkdirSync(p.split('s').dir, { recursive: true });
   const db = await openDb();
   try {
-    await db.run(`COPY (SELECT 'i' || i AS item_id, i::INTEGER AS iid FROM range(${N}) t(i)) TO ${sqlString(join(p.staging, 'item_map.parquet'))} (FORMAT parquet)`);
+    await db.run(`COPY (SELECT 'i' || i AS item_id, i::INTEGER AS iid FROM range(${N}) t(i)) TO ${sqlString(p.stagingFiles.itemMap)} (FORMAT parquet)`);
     await db.run(
-      `COPY (SELECT 'i' || i AS item_id, ((${N} - 2 - i) / 2)::INTEGER AS iid FROM range(0, ${N}, 2) t(i)) TO ${sqlString(join(p.split('s'), 'item_map.parquet'))} (FORMAT parquet)`,
+      `COPY (SELECT 'i' || i AS item_id, ((${N} - 2 - i) / 2)::INTEGER AS iid FROM range(0, ${N}, 2) t(i)) TO ${sqlString(p.split('s').itemMap)} (FORMAT parquet)`,
     );
   } finally {
     db.close();
   }
-  writeFileSync(join(p.split('s'), 'manifest.json'), '{}');
+  writeFileSync(p.split('s').manifest, '{}');
   const { vectors } = clusteredVectors(N, D, { clusters: 6, seed: 3 });
   const present = new Uint8Array(N).fill(1);
   for (let i = 5; i < N; i += 10) {
     present[i] = 0;
     vectors.fill(0, i * D, i * D + D);
   }
-  await writeEmbeddings(join(p.artifacts, 'embeddings'), 'text', { ...meta, modality: 'text', data: vectors, dim: D, present });
+  await writeEmbeddings(p.embeddings, 'text', { ...meta, modality: 'text', data: vectors, dim: D, present });
   return { dir, p, vectors, present };
 }
 
@@ -53,7 +53,7 @@ test('graph knn: a cosine kNN graph over the items with the modality, recall ≥
   assert.equal(s.stats.degree.max, 10);
   assert.equal(s.stats.isolated, 60, 'items without text have no edges');
   assert.ok(s.stats.similarity.mean > 0 && s.stats.similarity.mean <= 1);
-  const header = JSON.parse(readFileSync(join(p.artifacts, 'graphs', 'knn-text.json'), 'utf8'));
+  const header = JSON.parse(readFileSync(join(p.graphs, 'knn-text.json'), 'utf8'));
   assert.equal(header.kind, 'item-item-knn/text');
   assert.equal(header.k, 10);
   assert.equal(header.recall.value, s.recall!.value);
@@ -61,7 +61,7 @@ test('graph knn: a cosine kNN graph over the items with the modality, recall ≥
 
   // The content source sees it in split ids: split row r = staging item 598 − 2r. Its neighbours are the
   // exact neighbours that are in the split (even ids) — check one row against exact search.
-  const g = await openContentSource(dir, 'd', 's').itemGraph('text');
+  const g = await openContentSource(datasetPaths(dir, 'd').split('s')).itemGraph('text');
   assert.ok(g);
   assert.equal(g.rows, N / 2);
   const row = 3; // staging 592
@@ -88,18 +88,18 @@ test('graph knn: union symmetrisation is symmetric; fused needs --split and read
   await assert.rejects(buildItemGraph({ lake: dir, name: 'd', modality: 'image' }), (e) => isPlotPointeError(e, 'PP_EMBED_STORE'));
   await assert.rejects(buildItemGraph({ lake: dir, name: 'd', modality: 'fused' }), (e) => isPlotPointeError(e, 'PP_USAGE'));
   // no item has an image (a catalog without pictures): an edgeless graph with a warning, not a failed stage
-  await writeEmbeddings(join(dir, 'artifacts', 'd', 'embeddings'), 'image', { ...meta, modality: 'image', data: new Float32Array(N * 4), dim: 4, present: new Uint8Array(N) });
+  await writeEmbeddings(datasetPaths(dir, 'd').embeddings, 'image', { ...meta, modality: 'image', data: new Float32Array(N * 4), dim: 4, present: new Uint8Array(N) });
   const empty = await buildItemGraph({ lake: dir, name: 'd', modality: 'image', k: 5 });
   assert.equal(empty.stats.nnz, 0);
   assert.equal(empty.recall, null);
   assert.match(empty.warning!, /only 0 of 600 items have image vectors/);
-  assert.equal((await openContentSource(dir, 'd', 's').itemGraph('image'))!.indptr[N / 2], 0);
+  assert.equal((await openContentSource(datasetPaths(dir, 'd').split('s')).itemGraph('image'))!.indptr[N / 2], 0);
   const { vectors } = clusteredVectors(N / 2, 8, { clusters: 3, seed: 9 });
-  await writeEmbeddings(join(splitArtifactsDir(dir, 'd', 's'), 'embeddings'), 'fused', { ...meta, modality: 'text', data: vectors, dim: 8 });
+  await writeEmbeddings(datasetPaths(dir, 'd').split('s').embeddings, 'fused', { ...meta, modality: 'text', data: vectors, dim: 8 });
   const f = await buildItemGraph({ lake: dir, name: 'd', modality: 'fused', split: 's', k: 5, recallSample: 50, threads: 1 });
   assert.equal(f.id_order, 'split');
   assert.equal(f.items, N / 2);
-  const g = await openContentSource(dir, 'd', 's').itemGraph('fused');
+  const g = await openContentSource(datasetPaths(dir, 'd').split('s')).itemGraph('fused');
   assert.equal(g!.rows, N / 2);
   assert.equal(g!.indptr[N / 2], f.stats.nnz);
 });

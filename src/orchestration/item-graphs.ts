@@ -2,7 +2,7 @@
  * The item–item graph stage (`plotpointe graph knn`): a cosine kNN graph over the items that have a modality,
  * built with the ANN library ({@link buildKnnGraphWithIndex}), checked against exact search on a sample
  * ({@link knnRecall}), summarised ({@link graphStats}) and saved as CSR (src/graphs/csr-io.ts) at the contract
- * paths (see src/embeddings/split-content.ts `itemGraphLocation`):
+ * paths (`graphOf` in src/lake/paths.ts):
  *   text, image → `<lake>/artifacts/<name>/graphs/knn-<modality>.*` (rows = staging iids)
  *   fused       → `<lake>/artifacts/<name>/splits/<split>/graphs/knn-fused.*` (rows = split iids)
  * The CSR header (`knn-<modality>.json`) is the graph's manifest: k, metric, symmetrisation, the source
@@ -13,7 +13,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ppError } from '../errors.js';
 import { loadEmbeddings } from '../embeddings/store.js';
-import { embeddingLocation, itemGraphLocation } from '../embeddings/split-content.js';
+import { datasetPaths } from '../lake/paths.js';
 import type { ContentModality } from '../models/model.js';
 import { saveCsr } from '../graphs/csr-io.js';
 import { buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type GraphStats, type Symmetrize } from '../graphs/knn-graph.js';
@@ -68,11 +68,12 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
   const modality = o.modality;
   if (!['text', 'image', 'fused'].includes(modality)) throw ppError('PP_USAGE', `--modality must be text, image or fused, got ${String(modality)}`);
   if (modality === 'fused' && !o.split) throw ppError('PP_USAGE', 'the fused graph is per split: pass --split');
-  const split = o.split ?? '_';
+  const dataset = datasetPaths(o.lake, o.name);
+  const loc = (kind: 'embeddingOf' | 'graphOf') => (modality === 'fused' ? dataset.split(o.split!)[kind]('fused') : dataset[kind](modality));
   const k = o.k ?? 20;
   if (!Number.isInteger(k) || k < 1) throw ppError('PP_GRAPH_INVALID', `k must be a positive integer, got ${k}`);
   const symmetrize = o.symmetrize ?? 'none';
-  const src = embeddingLocation(o.lake, o.name, split, modality);
+  const src = loc('embeddingOf');
   if (!existsSync(`${src.dir}/${src.file}.json`)) {
     const hint = modality === 'fused' ? 'train a fusion model on the split first' : `run plotpointe embed ${modality} first`;
     throw ppError('PP_EMBED_STORE', `no ${modality} embeddings at ${src.dir}/${src.file}.json (${hint})`);
@@ -104,7 +105,7 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
     recall = { k: kk, value: r.recall, sample_rows: r.rows, exact_seconds: r.exactSeconds };
   }
   const stats = graphStats(graph);
-  const out = itemGraphLocation(o.lake, o.name, split, modality);
+  const out = loc('graphOf');
   await mkdir(out.dir, { recursive: true });
   const seconds = {
     build: buildSeconds,

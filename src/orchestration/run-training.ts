@@ -1,5 +1,4 @@
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { silentProgressFactory, type ProgressFactory } from '../core/progress.js';
 import { datasetPaths } from '../lake/paths.js';
@@ -108,11 +107,12 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
       ks: cfg.ks,
       budgetMinutes: options.budgetMinutes ?? cfg.budget_minutes ?? undefined,
     };
-    resumeFrom = join(datasetPaths(options.lake, prev.dataset).run(prev.id), 'work');
+    resumeFrom = datasetPaths(options.lake, prev.dataset).run(prev.id).work;
   }
   // Opened once: the run reads the dataset version current now (and leftovers of killed commands are cleaned).
   const paths = await openDataset(o.lake, o.name);
-  let data = await loadSplit(paths.split(o.split));
+  const split = paths.split(o.split);
+  let data = await loadSplit(split);
   let liveEvents: LiveEventsSummary | undefined;
   let added: AddedPair[] = [];
   if (o.eventsSince) ({ data, summary: liveEvents, added } = await foldLiveEvents(o.lake, data, o.eventsSince.since, o.eventsSince.types));
@@ -136,7 +136,8 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     artifactsDir: null,
     parentRunId: o.resumeRunId ?? o.parentRunId,
   });
-  const dir = paths.run(run.id);
+  const runPaths = paths.run(run.id);
+  const dir = runPaths.dir;
   const started = performance.now();
   const pending: Promise<unknown>[] = [];
   let epochs = 0;
@@ -144,14 +145,14 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   const best = { epoch: 0, value: -Infinity };
   try {
     await mkdir(dir, { recursive: true });
-    if (trainPart) await writeTrainAdded(dir, data, added);
+    if (trainPart) await writeTrainAdded(runPaths, data, added);
     const model = await spec.fit({
       data,
-      content: openContentSource(o.lake, o.name, o.split),
+      content: openContentSource(split),
       params,
       seed,
       budgetSeconds: (o.budgetMinutes ?? Infinity) * 60,
-      workDir: resumeFrom ?? join(dir, 'work'),
+      workDir: resumeFrom ?? runPaths.work,
       resume: resumeFrom !== null,
       validate: async (m) => (hasValid ? (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics : {}),
       onEpoch: (e) => {
@@ -169,10 +170,10 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     const e0 = performance.now();
     const reports = await evaluateBoth(model, data, ks, hasValid, options.progress);
     const evalSeconds = (performance.now() - e0) / 1000;
-    const modelDir = join(dir, 'model');
+    const modelDir = runPaths.model;
     await mkdir(modelDir, { recursive: true });
     await model.save(modelDir);
-    const metricsPath = join(dir, 'metrics.json');
+    const metricsPath = runPaths.metrics;
     await writeFile(metricsPath, JSON.stringify(reports, null, 1) + '\n');
     const details = await store.finishRun(run.id, {
       valid: reports.valid?.metrics ?? {},
@@ -242,8 +243,8 @@ export async function loadTrainedRun(lake: string, runId: string) {
   const modelDir = train.artifacts?.model;
   if (!modelDir) throw ppError('PP_MODEL_LOAD', `run ${runId} has no saved model`);
   const dataset = await openDataset(lake, train.dataset);
-  const data = await loadRunSplit(dataset, train, dataset.run(train.id));
-  const model = await getModel(train.model).load(modelDir, data, openContentSource(lake, train.dataset, train.split));
+  const data = await loadRunSplit(dataset, train);
+  const model = await getModel(train.model).load(modelDir, data, openContentSource(dataset.split(train.split)));
   return { store, train, data, model };
 }
 

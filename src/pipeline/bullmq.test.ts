@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { artifactHashes, cli, cliAsync, cliBackground, redisTestbed, smallPipelineFile, statuses, waitFor } from './testkit.js';
+import { lakePaths } from '../lake/paths.js';
 
 /**
  * Distributed mode against a real Redis (PLOTPOINTE_TEST_REDIS, e.g. redis://127.0.0.1:6379; `.ci/run` starts
@@ -70,8 +71,8 @@ test('a worker SIGKILLed mid-job loses the job to the other worker (stalled → 
   await waitFor(() => (victim = live.find((w, i) => trainJob(w, before[i]))) !== undefined, 300_000, 'a worker to start the train job');
   const jobId = trainJob(victim!, before[live.indexOf(victim!)])!;
   // Kill it once the step process runs (its command line is the first line of the step log).
-  const newestRun = () => readdirSync(join(lake, 'pipeline')).filter((d) => /^\d{8}-/.test(d)).sort().pop()!;
-  const logPath = () => join(lake, 'pipeline', newestRun(), 'logs', 'train.log');
+  const newestRun = () => readdirSync(lakePaths(lake).pipeline.dir).filter((d) => /^\d{8}-/.test(d)).sort().pop()!;
+  const logPath = () => lakePaths(lake).pipeline.run(newestRun()).log('train');
   await waitFor(() => existsSync(logPath()) && /^\$ plotpointe train /m.test(readFileSync(logPath(), 'utf8')), 60_000, 'the train step process');
   victim!.child.kill('SIGKILL');
   const status = await run.exit;
@@ -80,7 +81,7 @@ test('a worker SIGKILLed mid-job loses the job to the other worker (stalled → 
   assert.equal(statuses(report).train, 'ran');
   const survivor = live.find((w) => w !== victim)!;
   assert.ok(survivor.stderr().includes(`worker: train (job ${jobId}`), `the other worker ran the stalled job ${jobId} again (worker logs in ${dir})`);
-  const trainLog = readFileSync(join(lake, 'pipeline', report.run, 'logs', 'train.log'), 'utf8');
+  const trainLog = readFileSync(lakePaths(lake).pipeline.run(report.run).log('train'), 'utf8');
   assert.equal(trainLog.match(/^\$ plotpointe train /gm)?.length, 2, 'two attempts in the step log');
   assertSameArtifacts(t, await artifactHashes(report), keysOf(report));
 });

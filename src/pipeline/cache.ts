@@ -5,6 +5,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TEMP_RE, VERSION_RE, writeFileAtomically } from '../lake/atomic.js';
 import { sha256File, sha256Of } from '../lake/hash.js';
+import { lakePaths } from '../lake/paths.js';
 import type { ArtifactRef } from './dag.js';
 
 /**
@@ -170,19 +171,17 @@ export function stepKey(step: string, configSlice: Record<string, unknown>, inpu
   return sha256Of({ step, config: configSlice, inputs: inputs.map((i) => [i.path, i.sha256]), code: codeVersion }).slice(0, 24);
 }
 
-export const pipelineDir = (lake: string) => join(lake, 'pipeline');
-const recordPath = (lake: string, step: string, key: string) => join(pipelineDir(lake), 'cache', step, `${key}.json`);
 
 export async function readCacheRecord(lake: string, step: string, key: string): Promise<CacheRecord | null> {
   try {
-    return JSON.parse(await readFile(recordPath(lake, step, key), 'utf8')) as CacheRecord;
+    return JSON.parse(await readFile(lakePaths(lake).pipeline.record(step, key), 'utf8')) as CacheRecord;
   } catch {
     return null;
   }
 }
 
 export async function writeCacheRecord(lake: string, record: CacheRecord): Promise<void> {
-  await writeFileAtomically(recordPath(lake, record.step, record.key), JSON.stringify(record, null, 1) + '\n');
+  await writeFileAtomically(lakePaths(lake).pipeline.record(record.step, record.key), JSON.stringify(record, null, 1) + '\n');
 }
 
 /** True when every recorded output still hashes to what the step wrote. */
@@ -237,13 +236,13 @@ export class Journal {
  * Returns null when every run ended.
  */
 export function unfinishedRun(lake: string): string | null {
-  const dir = pipelineDir(lake);
+  const dir = lakePaths(lake).pipeline.dir;
   if (!existsSync(dir)) return null;
   const runs = readdirSync(dir)
     .filter((d) => /^\d{8}-\d{6}/.test(d) && statSync(join(dir, d)).isDirectory())
     .sort();
   const last = runs[runs.length - 1];
   if (!last) return null;
-  const events = Journal.read(join(dir, last, 'journal.jsonl'));
+  const events = Journal.read(lakePaths(lake).pipeline.run(last).journal);
   return events.some((e) => e.event === 'run-end') ? null : last;
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { tempDir } from '../test-support/fixtures.js';
 import { downstreamOf } from './dag.js';
 import { cli, cliBackground, journalEvents, smallPipelineFile, statuses, waitFor } from './testkit.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 
 /**
  * The real pipeline on a tiny demo lake through the real bin, one lake for the whole file (the tests build on
@@ -27,8 +28,8 @@ test('plotpointe demo --no-serve generates the demo catalog and runs every step 
   }
   assert.ok(report.parallel.sequential_s >= report.parallel.critical_path_s);
   assert.match(String(r.json.run), /^\d{8}-\d{6}-mf-[0-9a-f]{4}$/);
-  assert.ok(existsSync(join(lake, 'artifacts', 'demo', String(r.json.run), 'serving', 'manifest.json')), 'serving bundle of the trained run');
-  assert.ok(existsSync(join(lake, 'artifacts', 'demo', 'embeddings', 'text.f32')));
+  assert.ok(existsSync(join(datasetPaths(lake, 'demo').run(String(r.json.run)).serving, 'manifest.json')), 'serving bundle of the trained run');
+  assert.ok(existsSync(join(datasetPaths(lake, 'demo').embeddings, 'text.f32')));
 });
 
 test('re-running the pipeline with nothing changed skips every step and touches no output', () => {
@@ -87,8 +88,8 @@ test('a runner SIGKILLed during a step is resumed by the next run, which redoes 
 });
 
 function journalFiles(): string[] {
-  return readdirSync(join(lake, 'pipeline'))
+  return readdirSync(lakePaths(lake).pipeline.dir)
     .filter((d) => /^\d{8}-/.test(d))
     .sort()
-    .map((d) => join(lake, 'pipeline', d, 'journal.jsonl'));
+    .map((d) => lakePaths(lake).pipeline.run(d).journal);
 }

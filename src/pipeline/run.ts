@@ -1,18 +1,18 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { ppError } from '../errors.js';
 import { CONFIG_SCHEMA, type KeySpec } from '../config/schema.js';
 import { sha256Of, stableStringify } from '../lake/hash.js';
 import { writeFileAtomically } from '../lake/atomic.js';
+import { lakePaths } from '../lake/paths.js';
 import { criticalPath, topoOrder, type ArtifactRef, type StepContext, type StepSpec } from './dag.js';
 import {
   FileHasher,
   Journal,
   outputsIntact,
   pipelineCodeVersion,
-  pipelineDir,
   readCacheRecord,
   stepKey,
   unfinishedRun,
@@ -69,7 +69,7 @@ function isAlive(pid: number): boolean {
 
 /** `<lake>/pipeline/lock`: one runner per lake; a lock whose process is gone (SIGKILL, crash) is taken over. */
 async function acquireLock(lake: string, run: string): Promise<() => void> {
-  const path = join(pipelineDir(lake), 'lock');
+  const path = lakePaths(lake).pipeline.lock;
   if (existsSync(path)) {
     try {
       const held = JSON.parse(readFileSync(path, 'utf8')) as LockInfo;
@@ -108,9 +108,10 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
   const log = o.log ?? (() => {});
   const resumed = unfinishedRun(lake);
   const runId = resumed ?? newRunId();
-  const runDir = join(pipelineDir(lake), runId);
+  const runPaths = lakePaths(lake).pipeline.run(runId);
+  const runDir = runPaths.dir;
   const release = await acquireLock(lake, runId);
-  const journal = new Journal(join(runDir, 'journal.jsonl'));
+  const journal = new Journal(runPaths.journal);
   // Steps finished by an earlier attempt of this run (before its crash), by key.
   const finishedBefore = new Set(
     Journal.read(journal.path)
@@ -120,9 +121,9 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
   journal.append({ event: 'run-start', run: runId, resumed: resumed !== null, steps: steps.map((s) => s.id), executor: o.executor.kind, jobs, pid: process.pid });
   if (resumed) log(`resuming pipeline run ${runId} (it did not finish)`);
   // The config every step command reads: only plotpointe config keys (the file is passed as --config).
-  const configFile = join(runDir, 'config.json');
+  const configFile = runPaths.config;
   await writeFileAtomically(configFile, JSON.stringify(plotpointeKeys(o.config), null, 1) + '\n');
-  const hasher = new FileHasher(join(pipelineDir(lake), 'hash-cache.json'));
+  const hasher = new FileHasher(lakePaths(lake).pipeline.hashCache);
   const code = pipelineCodeVersion();
   const threads = String(Math.max(1, Math.floor(cpus().length / jobs)));
 
@@ -196,7 +197,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
       step: s.id,
       argv: [...(shards ? s.sharded!.merge(ctx, shards) : s.command(ctx)), ...tail],
       env: { PLOTPOINTE_CORE_THREADS: process.env.PLOTPOINTE_CORE_THREADS ?? threads, ...o.env },
-      logPath: join(runDir, 'logs', `${s.id}.log`),
+      logPath: runPaths.log(s.id),
       lake,
       inputs: inputs.filter((i) => i.sha256 !== 'absent').map((i) => i.path),
       shards: shards ? s.sharded!.shards(ctx, shards).map((argv) => [...argv, ...tail]) : undefined,

@@ -7,6 +7,7 @@ import { STEP_QUEUE, connectionOf } from './executors/bullmq.js';
 import type { StepOutcome } from './executors/local.js';
 import { shardKeyRange, textShardDir, type TextShardSummary } from './shards/embed-text.js';
 import { artifactHashes, cli, cliAsync, journalEvents, redisTestbed, statuses } from './testkit.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 
 /**
  * The sharded embed-text step on BullMQ workers against a real Redis (PLOTPOINTE_TEST_REDIS, e.g.
@@ -27,7 +28,7 @@ test('embed-text in 3 shards on 2 BullMQ workers writes the text embeddings of t
       'steps: { embed-text: { args: ["--batch", "8"] } }',
     ].join('\n') + '\n',
   );
-  const embeddings = join(lake, 'artifacts', 'demo', 'embeddings');
+  const embeddings = datasetPaths(lake, 'demo').embeddings;
   const read = (ext: string) => readFileSync(join(embeddings, `text.${ext}`));
 
   // The local executor ignores pipeline.shards: embed-text runs whole (`embed text`).
@@ -86,7 +87,7 @@ test('embed-text in 3 shards on 2 BullMQ workers writes the text embeddings of t
   const ran = (w: (typeof workers)[number], name: string) => w.stderr().includes(`worker: ${name} (job `);
   for (const name of ['embed-text#0', 'embed-text#1', 'embed-text#2', 'embed-text']) assert.ok(workers.some((w) => ran(w, name)), `a worker ran ${name}`);
   t.diagnostic(`jobs per worker: ${workers.map((w) => (w.stderr().match(/ \(job /g) ?? []).length).join(', ')} (logs in ${dir})`);
-  const logs = join(lake, 'pipeline', dist.json.run!, 'logs');
+  const logs = lakePaths(lake).pipeline.run(dist.json.run!).logs;
   for (let i = 0; i < 3; i++) assert.match(readFileSync(join(logs, `embed-text.log.${i}`), 'utf8'), /^\$ plotpointe pipeline shard embed-text .*--part \d --of 3/);
   assert.match(readFileSync(join(logs, 'embed-text.log'), 'utf8'), /^\$ plotpointe pipeline merge embed-text .*--of 3/);
   const start = journalEvents(dist.json.journal!).find((e) => e.event === 'step-start' && e.step === 'embed-text');
@@ -115,8 +116,8 @@ test('a failing shard fails the sharded step with its coded error and the merge 
   const newLog = workers.map((w, i) => w.stderr().slice(before[i])).join('\n');
   assert.match(newLog, /worker: embed-text: not merged, a shard failed/);
   assert.doesNotMatch(newLog, /worker: embed-text \(job /, 'the merge job ran no command');
-  const run = readdirSync(join(lake, 'pipeline')).filter((d) => /^\d{8}-/.test(d)).sort().pop()!;
-  const logs = join(lake, 'pipeline', run, 'logs');
+  const run = readdirSync(lakePaths(lake).pipeline.dir).filter((d) => /^\d{8}-/.test(d)).sort().pop()!;
+  const logs = lakePaths(lake).pipeline.run(run).logs;
   assert.ok(existsSync(join(logs, 'embed-text.log.0')), 'the shards ran');
   assert.ok(!existsSync(join(logs, 'embed-text.log')), 'no merge log');
 });

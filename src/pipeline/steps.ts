@@ -1,5 +1,5 @@
 import { join, relative, resolve, sep } from 'node:path';
-import { datasetPaths } from '../lake/paths.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 import type { ArtifactRef, StepContext, StepSpec } from './dag.js';
 
 /**
@@ -32,10 +32,17 @@ const splitName = (ctx: StepContext) => s(ctx.config['split.name']);
 /** Lake-relative form (with '/') of a location the lake layout (src/lake/paths.ts) gives. */
 const rel = (ctx: StepContext, abs: string) => relative(resolve(ctx.lake), abs).split(sep).join('/');
 const lake = (ctx: StepContext) => datasetPaths(ctx.lake, ctx.name);
-const embeddingFiles = (ctx: StepContext, modality: string): ArtifactRef[] =>
-  ['f32', 'mask', 'json'].map((ext) => ({ path: rel(ctx, join(lake(ctx).embeddings, `${modality}.${ext}`)) }));
-const csrFiles = (prefix: string): ArtifactRef[] =>
-  ['indptr.i32', 'indices.i32', 'weights.f32', 'json'].map((ext) => ({ path: `${prefix}.${ext}` }));
+const embeddingFiles = (ctx: StepContext, modality: 'text' | 'image'): ArtifactRef[] => {
+  const loc = lake(ctx).embeddingOf(modality);
+  return ['f32', 'mask', 'json'].map((ext) => ({ path: rel(ctx, join(loc.dir, `${loc.file}.${ext}`)) }));
+};
+const csrFiles = (ctx: StepContext, loc: { dir: string; file: string }): ArtifactRef[] =>
+  ['indptr.i32', 'indices.i32', 'weights.f32', 'json'].map((ext) => ({ path: rel(ctx, join(loc.dir, `${loc.file}.${ext}`)) }));
+/** `sub` relative to `dir` (with '/'): an exclude prefix of an output folder. */
+const inside = (dir: string, sub: string) => relative(dir, sub).split(sep).join('/');
+const split = (ctx: StepContext) => lake(ctx).split(splitName(ctx));
+/** The demo generator's output: raw input of the ingest step. */
+const sources = (ctx: StepContext) => lakePaths(ctx.lake).sources(ctx.name);
 const lakeArgs = (ctx: StepContext) => ['--lake', ctx.lake, '--name', ctx.name];
 /** The train step's run id (from its JSON result). */
 const trainRun = (ctx: StepContext) => s(ctx.results.train?.run_id);
@@ -56,9 +63,9 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     when: (c) => c['pipeline.source'] === 'demo',
     configKeys: ['pipeline.source', 'demo.seed', 'demo.users', 'demo.items', 'demo.catalog_items', 'demo.images'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: `sources/${ctx.name}` }],
+    outputs: (ctx) => [{ path: rel(ctx, sources(ctx)) }],
     command: (ctx) => [
-      'data', 'demo', '--out', `${ctx.lake}/sources/${ctx.name}`,
+      'data', 'demo', '--out', join(ctx.lake, rel(ctx, sources(ctx))),
       '--seed', s(ctx.config['demo.seed']), '--users', s(ctx.config['demo.users']), '--items', s(ctx.config['demo.items']),
       '--catalog-items', s(Math.max(Number(ctx.config['demo.catalog_items']), Number(ctx.config['demo.items']))),
       ...(ctx.config['demo.images'] ? [] : ['--no-images']),
@@ -73,7 +80,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'io',
     configKeys: ['pipeline.source', 'pipeline.format', 'pipeline.inputs'],
     inputs: (ctx) => (ctx.config['pipeline.source'] === 'files' ? parseParamList(ctx.config['pipeline.inputs']).map((p) => ({ path: p })) : []),
-    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).raw) }, { path: rel(ctx, lake(ctx).staging), exclude: ['splits'] }],
+    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).raw) }, { path: rel(ctx, lake(ctx).staging), exclude: [inside(lake(ctx).staging, lake(ctx).splits)] }],
     command: (ctx) => {
       const demo = ctx.results.demo as { files?: { meta: string; reviews: string } } | undefined;
       const inputs = ctx.config['pipeline.source'] === 'demo' ? [s(demo?.files?.meta), s(demo?.files?.reviews)] : parseParamList(ctx.config['pipeline.inputs']);
@@ -89,7 +96,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'io',
     configKeys: ['split.name', 'split.strategy', 'split.ratio', 'split.leave_k', 'split.kcore', 'split.valid_share', 'split.cold_share', 'split.seed'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).split(splitName(ctx))) }],
+    outputs: (ctx) => [{ path: rel(ctx, split(ctx).dir) }],
     command: (ctx) => ['data', 'split', ...lakeArgs(ctx)],
   },
   {
@@ -117,7 +124,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     optionalNeeds: ['demo'],
     resource: 'cpu',
     configKeys: ['embed.image.encoder', 'embed.image.batch', 'embed.image.max_bytes', 'embed.image.allow_private'],
-    inputs: (ctx) => [{ path: `sources/${ctx.name}`, optional: true }],
+    inputs: (ctx) => [{ path: rel(ctx, sources(ctx)), optional: true }],
     outputs: (ctx) => embeddingFiles(ctx, 'image'),
     command: (ctx) => ['embed', 'image', ...lakeArgs(ctx)],
     // Shards split the picture rows and fill the embedding cache; the merge is `embed image` on a warm cache
@@ -136,7 +143,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['split.name'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: rel(ctx, join(lake(ctx).splitArtifacts(splitName(ctx)), 'embeddings')) }],
+    outputs: (ctx) => [{ path: rel(ctx, split(ctx).embeddings) }],
     command: (ctx) => ['embed', 'fuse', ...lakeArgs(ctx), '--split', splitName(ctx)],
   },
   {
@@ -147,7 +154,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['graph.k', 'graph.symmetrize', 'graph.recall_sample'],
     inputs: () => [],
-    outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).graphs, 'knn-text'))),
+    outputs: (ctx) => csrFiles(ctx, lake(ctx).graphOf('text')),
     command: (ctx) => ['graph', 'knn', '--modality', 'text', ...lakeArgs(ctx)],
   },
   {
@@ -158,7 +165,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['graph.k', 'graph.symmetrize', 'graph.recall_sample'],
     inputs: () => [],
-    outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).graphs, 'knn-image'))),
+    outputs: (ctx) => csrFiles(ctx, lake(ctx).graphOf('image')),
     command: (ctx) => ['graph', 'knn', '--modality', 'image', ...lakeArgs(ctx)],
   },
   {
@@ -169,7 +176,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['split.name', 'graph.k', 'graph.symmetrize', 'graph.recall_sample'],
     inputs: () => [],
-    outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).splitArtifacts(splitName(ctx)), 'graphs', 'knn-fused'))),
+    outputs: (ctx) => csrFiles(ctx, split(ctx).graphOf('fused')),
     command: (ctx) => ['graph', 'knn', '--modality', 'fused', '--split', splitName(ctx), ...lakeArgs(ctx)],
   },
   {
@@ -181,7 +188,10 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.auto_candidates', 'train.seed', 'train.budget_min', 'eval.ks'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).run(trainRun(ctx))), exclude: ['work', 'serving'] }],
+    outputs: (ctx) => {
+      const run = lake(ctx).run(trainRun(ctx));
+      return [{ path: rel(ctx, run.dir), exclude: [inside(run.dir, run.work), inside(run.dir, run.serving)] }];
+    },
     command: (ctx) => {
       const model = s(ctx.config['pipeline.model']);
       // auto: the candidates come from train.auto_candidates; the index step serves the winner, so it must export embeddings
@@ -216,7 +226,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     resource: 'cpu',
     configKeys: ['index.connectivity', 'index.expansion_add', 'index.expansion_search', 'index.quantization'],
     inputs: () => [],
-    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).serving(trainRun(ctx))) }],
+    outputs: (ctx) => [{ path: rel(ctx, lake(ctx).run(trainRun(ctx)).serving) }],
     command: (ctx) => ['index', 'build', ...lakeArgs(ctx), '--run', trainRun(ctx)],
   },
   {

@@ -10,18 +10,18 @@ import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { openServingBundle } from '../index/serving-bundle.js';
 import { readSimilarTables } from '../index/similar-table.js';
-import { resolveServedRun, servingDir } from '../index/build-serving.js';
+import { resolveServedRun } from '../index/build-serving.js';
 import { ServedModel } from './served-model.js';
 import { checkServableBundle } from './bundle-check.js';
 import { VariantAssigner, parseVariants, type VariantSpec } from './experiments.js';
 import { ServingLogs } from './request-log.js';
 import type { LogStore } from './log-store.js';
 import type { AnalyticsRequest } from './routes/analytics.js';
-import { servingLogsPath } from '../analytics/log-schema.js';
 import { ServingMetrics } from './metrics.js';
 import type { Config } from '../config/schema.js';
 import { FeedbackService } from './feedback/service.js';
 import { DEFAULT_FEEDBACK_SETTINGS, feedbackSettingsFromConfig, type FeedbackSettings } from './feedback/settings.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 
 export interface ServingSettings {
   /** Largest k of a request. */
@@ -150,7 +150,8 @@ export interface ServingState {
 export async function loadServedModel(lake: string, name: string, runId: string, explainHistory: number): Promise<ServedModel> {
   // The bundle is a symlink to one complete version (src/lake/atomic.ts): resolved once, so every file read
   // below comes from that version even if `index build` publishes another meanwhile.
-  const dir = await realpath(servingDir(lake, name, runId)).catch(() => servingDir(lake, name, runId));
+  const bundleLink = datasetPaths(lake, name).run(runId).serving;
+  const dir = await realpath(bundleLink).catch(() => bundleLink);
   try {
     await access(join(dir, 'manifest.json'));
   } catch {
@@ -206,7 +207,7 @@ export class ServingContext {
     const state: ServingState = { variants: models, assigner: new VariantAssigner(specs), primary: specs[0].name };
     const logs =
       o.worker?.logs ??
-      (o.logs === false ? null : await ServingLogs.open(o.logsFile ?? servingLogsPath(o.lake), { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError, memoryLimit: settings.analyticsMemoryLimit }));
+      (o.logs === false ? null : await ServingLogs.open(o.logsFile ?? lakePaths(o.lake).servingLog, { flushRows: o.logFlushRows ?? 500, flushMs: o.logFlushMs ?? 1000, onError: o.onLogError, memoryLimit: settings.analyticsMemoryLimit }));
     const feedback = settings.feedback.enabled && logs ? new FeedbackService(settings.feedback, logs) : null;
     await feedback?.load();
     return new ServingContext(o.lake, o.name, settings, specs, state, logs, o.worker?.cluster ?? null, feedback);

@@ -7,12 +7,13 @@ import { fuseSplit } from '../orchestration/fuse-split.js';
 import { openContentSource } from '../embeddings/split-content.js';
 import { DEFAULT_ITEM_TEXT, itemText } from '../embeddings/text/item-text.js';
 import { CountingEncoder } from '../embeddings/testkit.js';
-import { buildServingBundle, servingDir } from '../index/build-serving.js';
+import { buildServingBundle } from '../index/build-serving.js';
 import { openServingBundle, type ServingBundle } from '../index/serving-bundle.js';
 import { buildApp } from './app.js';
 import { ServingContext } from './context.js';
 import { fusionForward } from './fusion-forward.js';
 import { FAKE_TEXT_DIM, buildServeFixture, fakeEncoderFactory, fakeImageVector, type ServeFixture } from './testkit.js';
+import { datasetPaths } from '../lake/paths.js';
 
 /**
  * Cold start in fused space: `embed fuse` saves the fusion MLP beside the fused vectors, `index build` copies it
@@ -31,7 +32,7 @@ before(async () => {
   // A small GELU fusion over text (16-d) + image (8-d, every 5th item without one), a couple of epochs.
   await fuseSplit({ lake: fx.lake, name: fx.name, split, seed: 3, train: { dim: 12, hidden: 24, epochs: 2, evalEvery: 1, patience: 1, lr: 0.01 } });
   buildStatus = (await buildServingBundle({ lake: fx.lake, name: fx.name, runId: fx.runA, threads: 1 })).fusion;
-  bundle = await openServingBundle(servingDir(fx.lake, fx.name, fx.runA));
+  bundle = await openServingBundle(datasetPaths(fx.lake, fx.name).run(fx.runA).serving);
 });
 
 after(() => shutdownPool());
@@ -44,7 +45,7 @@ test('index build exports the fusion MLP of the split into the bundle', () => {
 });
 
 test("the serve-time forward of a warm item's content equals its stored fused vector to 1e-5 (with and without an image)", async () => {
-  const content = openContentSource(fx.lake, fx.name, split);
+  const content = openContentSource(datasetPaths(fx.lake, fx.name).split(split));
   const text = (await content.modality('text'))!;
   const image = (await content.modality('image'))!;
   const fused = (await content.modality('fused'))!;

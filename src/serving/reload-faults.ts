@@ -13,14 +13,13 @@
  *   restart    a new `serve` (no failpoint) on the lake serves a whole bundle
  *   stranded   no temporary or unnamed version folder in the lake (strandedEntries), no temp file in logs/
  */
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { servingDir } from '../index/build-serving.js';
 import { openDb } from '../lake/duckdb.js';
 import { strandedEntries } from '../lake/faults.js';
 import { plotpointeBin } from '../test-support/cli.js';
-import { servingLogsPath } from '../analytics/log-schema.js';
 import { buildServeFixture, startServeProcess, type ServeFixture, type ServeProcess } from './testkit.js';
 
 export interface ServeFaultCase {
@@ -161,7 +160,7 @@ async function runServeCase(template: ServeFixture, work: string, c: ServeFaultC
   } finally {
     if (server) await server.stop();
   }
-  const db = await openDb({ path: servingLogsPath(lake) });
+  const db = await openDb({ path: lakePaths(lake).servingLog });
   try {
     const [row] = await db.all<{ n: bigint; e: bigint }>("SELECT (SELECT count(*) FROM requests WHERE route = '/v1/users/:userId/recommendations' AND status = 200) AS n, (SELECT count(*) FROM events) AS e");
     res.logged = { recommendations: Number(row.n), events: Number(row.e) };
@@ -186,7 +185,7 @@ async function runServeCase(template: ServeFixture, work: string, c: ServeFaultC
 }
 
 function idsOf(fx: ServeFixture): { users: string[]; items: string[] } {
-  const dir = servingDir(fx.lake, fx.name, fx.runA);
+  const dir = datasetPaths(fx.lake, fx.name).run(fx.runA).serving;
   return { users: JSON.parse(readFileSync(join(dir, 'user_ids.json'), 'utf8')) as string[], items: JSON.parse(readFileSync(join(dir, 'item_ids.json'), 'utf8')) as string[] };
 }
 

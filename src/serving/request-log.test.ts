@@ -5,6 +5,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { tempDir } from '../test-support/fixtures.js';
 import { loggedItemsJson, ServingLogs } from './request-log.js';
 import type { RequestLogRow } from '../analytics/log-schema.js';
+import { lakePaths } from '../lake/paths.js';
 
 const row = (i: number): RequestLogRow => ({
   request_id: `r${i}`,
@@ -25,7 +26,7 @@ const row = (i: number): RequestLogRow => ({
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 test('the request log writes in batches: by row count, by age, and at close; events are stored before the promise resolves', async () => {
-  const path = join(tempDir('request-log'), 'logs', 'serving.duckdb');
+  const path = lakePaths(tempDir('request-log')).servingLog;
   const logs = await ServingLogs.open(path, { flushRows: 3, flushMs: 80 });
   logs.logRequest(row(1));
   logs.logRequest(row(2));

@@ -106,7 +106,7 @@ export class ServingLogs implements LogStore {
     this.#pending = new RowBuffer({ flushRows: opts.flushRows, flushMs: opts.flushMs, flush: () => void this.flush() });
   }
 
-  /** Opens (creating when missing) the log database at `path` (normally `servingLogsPath(lake)`). */
+  /** Opens (creating when missing) the log database at `path` (normally `lakePaths(lake).servingLog`). */
   static async open(path: string, opts: ServingLogsOptions): Promise<ServingLogs> {
     await mkdir(dirname(path), { recursive: true });
     const instance = await DuckDBInstance.create(path, { threads: '1', ...(opts.memoryLimit ? { memory_limit: opts.memoryLimit } : {}) });

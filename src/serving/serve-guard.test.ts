@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { connect } from 'node:net';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { servingDir } from '../index/build-serving.js';
 import type { FastifyInstance } from 'fastify';
 import { shutdownPool } from '../core/index.js';
 import { loadConfig } from '../config/load.js';
@@ -12,6 +11,7 @@ import { servedDashboard } from '../web/plugin.js';
 import { ServingContext, type ServingSettings } from './context.js';
 import { runningAnalytics } from './analytics-limits.js';
 import { buildServeFixture, fakeEncoderFactory, type ServeFixture } from './testkit.js';
+import { datasetPaths } from '../lake/paths.js';
 
 /**
  * What the HTTP server refuses (issue 14): hosts it is not named by (DNS rebinding), analytics SQL without an
@@ -198,7 +198,7 @@ describe('request timeouts', () => {
 describe('reload validation', () => {
   test('a bundle with out-of-range ids or a file changed since its build is refused with 409; the old bundle keeps serving', async () => {
     const { ctx, app } = await serve({ adminToken: TOKEN }, {}, false);
-    const dir = servingDir(fx.lake, fx.name, fx.runB);
+    const dir = datasetPaths(fx.lake, fx.name).run(fx.runB).serving;
     const manifestPath = join(dir, 'manifest.json');
     const saved = new Map<string, Buffer>();
     for (const f of ['manifest.json', 'similar-graph.i32', 'users.f32', 'history.indices.i32']) saved.set(f, await readFile(join(dir, f)));

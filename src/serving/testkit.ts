@@ -22,7 +22,6 @@ import { tempDir } from '../test-support/fixtures.js';
 import type { EncoderFactory } from './cold-start.js';
 import type { Encoder } from '../embeddings/encoder.js';
 import { writeEmbeddings } from '../embeddings/store.js';
-import { stagingEmbeddingsDir } from '../embeddings/split-content.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
 import { datasetPaths } from '../lake/paths.js';
 import { ppError } from '../errors.js';
@@ -77,7 +76,7 @@ async function writeFakeImageEmbeddings(lake: string, name: string): Promise<voi
   const db = await openDb();
   let ids: string[];
   try {
-    ids = (await db.all<{ item_id: string }>(`SELECT item_id FROM read_parquet(${sqlString(join(datasetPaths(lake, name).staging, 'item_map.parquet'))}) ORDER BY iid`)).map((r) => r.item_id);
+    ids = (await db.all<{ item_id: string }>(`SELECT item_id FROM read_parquet(${sqlString(datasetPaths(lake, name).stagingFiles.itemMap)}) ORDER BY iid`)).map((r) => r.item_id);
   } finally {
     db.close();
   }
@@ -88,7 +87,7 @@ async function writeFakeImageEmbeddings(lake: string, name: string): Promise<voi
     data.set(fakeImageVector(Buffer.from(id)), i * FAKE_IMAGE_DIM);
     present[i] = 1;
   });
-  await writeEmbeddings(stagingEmbeddingsDir(lake, name), 'image', { data, dim: FAKE_IMAGE_DIM, present, modality: 'image', encoder: 'fake-image', encoder_id: 'fake-image@1', normalised: true, seconds: 0, items_per_s: 0 });
+  await writeEmbeddings(datasetPaths(lake, name).embeddings, 'image', { data, dim: FAKE_IMAGE_DIM, present, modality: 'image', encoder: 'fake-image', encoder_id: 'fake-image@1', normalised: true, seconds: 0, items_per_s: 0 });
 }
 
 export async function buildServeFixture(prefix: string): Promise<ServeFixture> {

@@ -8,7 +8,6 @@ export {
   peakRssMb,
   RUN_KINDS,
   RUN_STATUSES,
-  RUN_STORE_FILE,
   RunStore,
   type BlessOptions,
   type BlessResult,

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { isPlotPointeError } from '../errors.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { openWithLockWait } from './lock-wait.js';
+import { lakePaths } from '../lake/paths.js';
 
 const options = { timeoutMs: 2000, backoffMs: 5, maxBackoffMs: 20 };
 const lockError = () => new Error('IO Error: Could not set lock on file "x": Conflicting lock is held in node (PID 1)');
 
 test('a waiting opener announces itself with a marker while it waits and removes it once it gets the file', async () => {
-  const path = join(tempDir('lockwait-marker'), 'runs.duckdb');
+  const path = lakePaths(tempDir('lockwait-marker')).runStore;
   const marker = join(`${path}.wait`, String(process.pid));
   let attempts = 0;
   const seen: boolean[] = [];
@@ -29,7 +30,7 @@ test('a waiting opener announces itself with a marker while it waits and removes
 });
 
 test("an opener lets another process's fresh waiter go first, for at most the deferral time", async () => {
-  const path = join(tempDir('lockwait-defer'), 'runs.duckdb');
+  const path = lakePaths(tempDir('lockwait-defer')).runStore;
   mkdirSync(`${path}.wait`);
   writeFileSync(join(`${path}.wait`, '999999'), '');
   const t0 = Date.now();
@@ -43,7 +44,7 @@ test("an opener lets another process's fresh waiter go first, for at most the de
 });
 
 test('the opener gives up with PP_RUN_STORE_LOCKED after the timeout, and does not retry other errors', async () => {
-  const path = join(tempDir('lockwait-timeout'), 'runs.duckdb');
+  const path = lakePaths(tempDir('lockwait-timeout')).runStore;
   await assert.rejects(
     openWithLockWait(path, async () => Promise.reject(lockError()), { ...options, timeoutMs: 150 }),
     (e) => isPlotPointeError(e, 'PP_RUN_STORE_LOCKED'),

@@ -8,6 +8,7 @@ import { tempDir } from '../test-support/fixtures.js';
 import { bootTimeMs, judgeRunning, thisProcess, type JudgeContext, type RunningRun } from './run-owner.js';
 import { RunStore } from './run-store.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './schema.js';
+import { lakePaths } from '../lake/paths.js';
 
 const MIN = 60_000;
 const NOW = new Date('2026-11-26T12:00:00Z');
@@ -91,7 +92,7 @@ function deadPid(): number {
 const startOpts = (model: string) => ({ dataset: 'ds', split: 's', splitHash: 'h', model, kind: 'train' as const, config: {}, artifactsDir: null });
 
 async function setOwner(lake: string, runId: string, set: string, params: (string | number | null)[]) {
-  const db = await openDb({ path: join(lake, 'runs.duckdb'), threads: 1 });
+  const db = await openDb({ path: lakePaths(lake).runStore, threads: 1 });
   try {
     await db.conn.run(`UPDATE runs SET ${set} WHERE id = ?`, [...params, runId]);
   } finally {
@@ -134,7 +135,7 @@ test('a running run whose process is gone is recorded as interrupted on the next
   await assert.rejects(store.bless(dead.id), (e: Error & { code?: string }) => e.code === 'PP_RUN_INVALID' && /is interrupted/.test(e.message));
   await assert.rejects(store.gate({ runId: dead.id, metric: 'ndcg@20' }), /is interrupted, not finished/);
   // Another process cannot finish it; it stays interrupted (persisted, not just computed on read).
-  const db = await openDb({ path: join(lake, 'runs.duckdb'), threads: 1 });
+  const db = await openDb({ path: lakePaths(lake).runStore, threads: 1 });
   assert.deepEqual(await db.all(`SELECT status FROM runs WHERE id = '${dead.id}'`), [{ status: 'interrupted' }]);
   db.close();
   await assert.rejects(store.finishRun(dead.id, { valid: {}, test: {}, wallSeconds: 1, peakRssMb: 1 }), /cannot finish run .*: it is interrupted/);
@@ -177,7 +178,7 @@ test('a live process revives its run that a reader took for interrupted, by its 
 
 test('a run store of schema version 1 opens, keeps its runs and works, with its dead running runs judged', async () => {
   const lake = tempDir('runs-v1');
-  const path = join(lake, 'runs.duckdb');
+  const path = lakePaths(lake).runStore;
   const db = await openDb({ path, threads: 1 });
   await db.run('CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TIMESTAMP NOT NULL, package_version VARCHAR)');
   for (const sql of MIGRATIONS[0]) await db.run(sql);

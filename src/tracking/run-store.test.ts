@@ -10,6 +10,7 @@ import { tempDir } from '../test-support/fixtures.js';
 import { RUN_ID_RE } from './run-id.js';
 import { RunStore, type RunDetails } from './run-store.js';
 import { SCHEMA_VERSION } from './schema.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 
 const code = (c: ErrorCode) => (e: unknown) => isPlotPointeError(e, c);
 
@@ -34,7 +35,7 @@ async function finishedRun(
 test('a run is recorded with its provenance, epochs and final metrics, and reads back the same', async () => {
   const lake = join(tempDir('runs-roundtrip'), 'lake');
   const store = await RunStore.open(lake);
-  assert.ok(existsSync(join(lake, 'runs.duckdb')), 'the store is created in the lake');
+  assert.ok(existsSync(lakePaths(lake).runStore), 'the store is created in the lake');
   const config = { model: { name: 'lightgcn', layers: 3 }, train: { lr: 0.001, epochs: 2 }, tags: ['a', 'b'] };
   const started = await store.startRun({
     dataset: 'gowalla',
@@ -43,7 +44,7 @@ test('a run is recorded with its provenance, epochs and final metrics, and reads
     model: 'lightgcn',
     kind: 'train',
     config,
-    artifactsDir: join(lake, 'artifacts', 'gowalla', 'r1'),
+    artifactsDir: datasetPaths(lake, 'gowalla').run('r1').dir,
   });
   assert.match(started.id, RUN_ID_RE);
   assert.match(started.id, /-lightgcn-/);
@@ -74,7 +75,7 @@ test('a run is recorded with its provenance, epochs and final metrics, and reads
   assert.equal(got.split, 'ratio-80');
   assert.equal(got.splitHash, 'abc123');
   assert.equal(got.kind, 'train');
-  assert.equal(got.artifactsDir, join(lake, 'artifacts', 'gowalla', 'r1'));
+  assert.equal(got.artifactsDir, datasetPaths(lake, 'gowalla').run('r1').dir);
   assert.deepEqual(got.artifacts, { model: 'model.bin' });
   assert.deepEqual(got.extra, { users: 10 });
   assert.deepEqual(got.metrics, { valid: { 'ndcg@20': 0.11, 'recall@20': 0.1 }, test: { 'ndcg@20': 0.12, 'recall@20': 0.13 } });
@@ -93,7 +94,7 @@ test('a run is recorded with its provenance, epochs and final metrics, and reads
   store.close();
 
   // The tables serve plain SQL analytics.
-  const db = await openDb({ path: join(lake, 'runs.duckdb') });
+  const db = await openDb({ path: lakePaths(lake).runStore });
   try {
     assert.deepEqual(await db.all("SELECT model, value FROM run_metrics WHERE metric = 'ndcg@20' AND part = 'test'"), [{ model: 'lightgcn', value: 0.12 }]);
     assert.deepEqual(await db.all("SELECT CAST(test_metrics->>'$.\"recall@20\"' AS DOUBLE) AS r, config->>'$.model.name' AS m FROM runs"), [
@@ -304,7 +305,7 @@ test('readers do not create a missing store, and a store from a newer schema is 
   await assert.rejects(store.list(), code('PP_INTERNAL'), 'a closed store is not used');
   const reopened = await RunStore.open(dir, { create: false });
   assert.deepEqual(await reopened.list(), []);
-  const db = await openDb({ path: join(dir, 'runs.duckdb') });
+  const db = await openDb({ path: lakePaths(dir).runStore });
   await db.run(`INSERT INTO schema_version VALUES (${SCHEMA_VERSION + 1}, now(), 'future')`);
   db.close();
   await assert.rejects(RunStore.open(dir), (e) => isPlotPointeError(e, 'PP_RUN_INVALID') && /newer/.test(e.message));

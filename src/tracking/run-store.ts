@@ -6,7 +6,7 @@ import { isPlotPointeError, ppError } from '../errors.js';
 import { openDb, type Db } from '../lake/duckdb.js';
 import { sha256Of } from '../lake/hash.js';
 import { codeVersion } from '../lake/manifest.js';
-import { assertName } from '../lake/paths.js';
+import { assertName, lakePaths } from '../lake/paths.js';
 import {
   compareTable,
   gateDecision,
@@ -58,7 +58,6 @@ export type RunKind = 'train' | 'eval' | 'ablate' | 'search';
 export type RunStatus = 'running' | 'finished' | 'failed' | 'interrupted';
 export const RUN_KINDS: readonly RunKind[] = ['train', 'eval', 'ablate', 'search'];
 export const RUN_STATUSES: readonly RunStatus[] = ['running', 'finished', 'failed', 'interrupted'];
-export const RUN_STORE_FILE = 'runs.duckdb';
 export const DEFAULT_SCOPE = 'default';
 
 export interface StartRunOptions {
@@ -290,8 +289,7 @@ export class RunStore {
 
   /** The store of a lake (`<lake>/runs.duckdb`), creating or upgrading its schema. */
   static async open(lake: string, options: RunStoreOptions = {}): Promise<RunStore> {
-    const root = resolve(lake);
-    const path = join(root, RUN_STORE_FILE);
+    const { root, runStore: path } = lakePaths(lake);
     if (options.create === false) {
       if (!existsSync(path)) throw ppError('PP_LAKE_NOT_FOUND', `no run store at ${path}; runs are recorded by train and eval`);
     } else {

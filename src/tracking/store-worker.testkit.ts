@@ -7,6 +7,7 @@
  * Prints "done {ids, lockWaits}" (write), "released" (hold) or "reads {reads, failures}" (read) on success.
  */
 import { join } from 'node:path';
+import { lakePaths } from '../lake/paths.js';
 import { openDb } from '../lake/duckdb.js';
 import { RunStore } from './run-store.js';
 
@@ -23,7 +24,7 @@ if (mode === 'write') {
   }
   process.stdout.write(`done ${JSON.stringify({ ids, lockWaits: store.lockWaits })}\n`);
 } else if (mode === 'hold') {
-  const db = await openDb({ path: join(lake, 'runs.duckdb'), threads: 1 });
+  const db = await openDb({ path: lakePaths(lake).runStore, threads: 1 });
   await db.all('SELECT count(*) AS n FROM runs');
   process.stdout.write('locked\n');
   await new Promise((r) => setTimeout(r, Number(arg)));

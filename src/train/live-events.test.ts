@@ -8,7 +8,7 @@ import { generateDemo } from '../data/demo/generate.js';
 import { ingest } from '../data/ingest.js';
 import { loadSplit, type PartCsr } from '../graphs/split-data.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
-import { datasetPaths, servingLogsFile } from '../lake/paths.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 import { ServingLogs } from '../serving/request-log.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { foldLiveEvents, parseSince } from './live-events.js';
@@ -24,12 +24,12 @@ test('train --since folds stored events into train: new pairs added, valid/test 
   const config = loadConfig({ overrides: { 'lake.dir': lake } });
   const demo = await generateDemo({ out: join(dir, 'demo'), seed: 7, users: 80, items: 60, catalogItems: 60, images: false, format: 'amazon2018' });
   await ingest({ format: 'amazon2018', inputs: [demo.files.meta, demo.files.reviews], lake, name, progress: () => silentProgress });
-  const splitDir = datasetPaths(lake, name).split('default');
+  const split = datasetPaths(lake, name).split('default');
   await runSplit(lake, name, 'default', splitOptionsFromConfig(config));
-  const data = await loadSplit(splitDir);
+  const data = await loadSplit(split);
   const db = await openDb();
-  const users = await db.all<{ uid: number; user_id: string }>(`SELECT uid, user_id FROM read_parquet(${sqlString(join(splitDir, 'user_map.parquet'))}) ORDER BY uid`);
-  const itemIds = (await db.all<{ iid: number; item_id: string }>(`SELECT iid, item_id FROM read_parquet(${sqlString(join(splitDir, 'item_map.parquet'))}) ORDER BY iid`)).map((r) => r.item_id);
+  const users = await db.all<{ uid: number; user_id: string }>(`SELECT uid, user_id FROM read_parquet(${sqlString(split.userMap)}) ORDER BY uid`);
+  const itemIds = (await db.all<{ iid: number; item_id: string }>(`SELECT iid, item_id FROM read_parquet(${sqlString(split.itemMap)}) ORDER BY iid`)).map((r) => r.item_id);
   db.close();
   // A user with valid and test items, and an item they never had.
   const u = users.findIndex((_, x) => data.valid.indptr[x + 1] > data.valid.indptr[x] && data.test.indptr[x + 1] > data.test.indptr[x]);
@@ -41,7 +41,7 @@ test('train --since folds stored events into train: new pairs added, valid/test 
   const trainItem = items(data.train, u)[0];
   const uid = users[u].user_id;
 
-  const logs = await ServingLogs.open(servingLogsFile(lake), { flushRows: 10, flushMs: 1000 });
+  const logs = await ServingLogs.open(lakePaths(lake).servingLog, { flushRows: 10, flushMs: 1000 });
   const ev = (n: number, user: string, item: string, type: 'click' | 'purchase' | 'impression', ts = '2026-06-01T12:00:00Z') =>
     logs.insertEvent({ event_id: `e${n}`, ts, request_id: null, user_id: user, item_id: item, type, value: null, variant: 'default' });
   await ev(1, uid, itemIds[fresh], 'purchase');

@@ -10,10 +10,9 @@
  * The log is attached read-only: a running server holds it (PP_TRAIN_EVENTS_LOCKED; stop it, or copy the file).
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
-import { servingLogsFile } from '../lake/paths.js';
+import { lakePaths, splitFiles } from '../lake/paths.js';
 import type { PartCsr, SplitData } from '../graphs/split-data.js';
 import { isLockError } from '../tracking/lock-wait.js';
 
@@ -54,7 +53,7 @@ export async function foldLiveEvents(lake: string, data: SplitData, since: Date,
 
 /** The (user, item) pairs the stored events since `since` add to the split's train part, in (user, item) order. */
 export async function collectLiveEvents(lake: string, data: SplitData, since: Date, types: string[]): Promise<{ added: AddedPair[]; summary: LiveEventsSummary }> {
-  const file = servingLogsFile(lake);
+  const file = lakePaths(lake).servingLog;
   const summary: LiveEventsSummary = { since: since.toISOString(), types, events: 0, pairs: 0, added: 0, held_out: 0, already_in_train: 0, unknown: 0 };
   if (!existsSync(file) || types.length === 0) return { added: [], summary };
   const db = await openDb();
@@ -68,8 +67,8 @@ export async function collectLiveEvents(lake: string, data: SplitData, since: Da
     }
     rows = await db.all(
       `SELECT m.uid, i.iid, count(*) AS n, max(epoch(e.ts)) AS ts FROM pp_logs.events e ` +
-        `LEFT JOIN read_parquet(${sqlString(join(data.dir, 'user_map.parquet'))}) m ON m.user_id = e.user_id ` +
-        `LEFT JOIN read_parquet(${sqlString(join(data.dir, 'item_map.parquet'))}) i ON i.item_id = e.item_id ` +
+        `LEFT JOIN read_parquet(${sqlString(splitFiles(data.dir).userMap)}) m ON m.user_id = e.user_id ` +
+        `LEFT JOIN read_parquet(${sqlString(splitFiles(data.dir).itemMap)}) i ON i.item_id = e.item_id ` +
         `WHERE e.ts >= CAST(${sqlString(since.toISOString().replace('T', ' ').replace('Z', ''))} AS TIMESTAMP) AND e.type IN (${types.map(sqlString).join(', ')}) ` +
         `GROUP BY ALL`,
     );

@@ -17,10 +17,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
 import { loadSplit, type PartCsr, type SplitData } from '../graphs/split-data.js';
-import type { DatasetPaths } from '../lake/paths.js';
+import type { DatasetPaths, RunPaths } from '../lake/paths.js';
 import { addTrainPairs, type AddedPair } from './live-events.js';
 
-export const TRAIN_ADDED_FILE = 'train-added.json';
 
 /** What a run's config records about its train part when it is not the split's own. */
 export interface TrainPartRecord {
@@ -47,11 +46,11 @@ export function trainPartRecord(data: SplitData, added: readonly AddedPair[]): T
   return { added: added.length, train_edges: data.train.indices.length, train_sha256: trainPartSha256(data.train) };
 }
 
-/** Writes `<runDir>/train-added.json` (call only when pairs were added; `data` is the augmented split). */
-export async function writeTrainAdded(runDir: string, data: SplitData, added: readonly AddedPair[]): Promise<TrainPartRecord> {
+/** Writes the run's `train-added.json` (call only when pairs were added; `data` is the augmented split). */
+export async function writeTrainAdded(run: RunPaths, data: SplitData, added: readonly AddedPair[]): Promise<TrainPartRecord> {
   const record = trainPartRecord(data, added);
   const file: TrainAddedFile = { ...record, split_hash: data.manifest.split_hash, pairs: added.map((a) => [a.uid, a.iid, Number.isFinite(a.ts) ? a.ts : null]) };
-  await writeFile(join(runDir, TRAIN_ADDED_FILE), JSON.stringify(file) + '\n');
+  await writeFile(run.trainAdded, JSON.stringify(file) + '\n');
   return record;
 }
 
@@ -65,15 +64,15 @@ export interface RunForSplit {
 
 /**
  * The split data a run was trained on: its split (checked against the run's split hash) with the train part the
- * run recorded. `runDir`: `<lake>/artifacts/<name>/<run>` (datasetPaths(…).run(id)).
+ * run recorded.
  */
-export async function loadRunSplit(dataset: DatasetPaths, run: RunForSplit, runDir: string): Promise<SplitData> {
+export async function loadRunSplit(dataset: DatasetPaths, run: RunForSplit): Promise<SplitData> {
   const data = await loadSplit(dataset.split(run.split));
   if (run.splitHash && data.manifest.split_hash !== run.splitHash) {
     throw ppError('PP_MODEL_LOAD', `split ${run.split} changed since run ${run.id} (hash ${data.manifest.split_hash} ≠ ${run.splitHash})`);
   }
   const expected = run.config.train_part as TrainPartRecord | undefined;
-  const path = join(runDir, TRAIN_ADDED_FILE);
+  const path = dataset.run(run.id).trainAdded;
   if (!expected) return data;
   if (!existsSync(path)) throw ppError('PP_MODEL_LOAD', `run ${run.id} was trained on the split's train part plus ${expected.added} event pairs, and ${path} is missing`);
   const f = JSON.parse(await readFile(path, 'utf8')) as TrainAddedFile;
@@ -81,7 +80,7 @@ export async function loadRunSplit(dataset: DatasetPaths, run: RunForSplit, runD
   const out = addTrainPairs(data, added);
   const sha = trainPartSha256(out.train);
   if (sha !== expected.train_sha256 || out.train.indices.length !== expected.train_edges) {
-    throw ppError('PP_MODEL_LOAD', `run ${run.id}: ${TRAIN_ADDED_FILE} does not rebuild its train part (${out.train.indices.length} edges, sha256 ${sha.slice(0, 12)} ≠ ${expected.train_edges}, ${expected.train_sha256.slice(0, 12)})`);
+    throw ppError('PP_MODEL_LOAD', `run ${run.id}: ${path} does not rebuild its train part (${out.train.indices.length} edges, sha256 ${sha.slice(0, 12)} ≠ ${expected.train_edges}, ${expected.train_sha256.slice(0, 12)})`);
   }
   return out;
 }

@@ -10,14 +10,14 @@ import { generateDemo } from '../data/demo/generate.js';
 import { ingest } from '../data/ingest.js';
 import { loadSplit } from '../graphs/split-data.js';
 import { openDb, sqlString } from '../lake/duckdb.js';
-import { datasetPaths, servingLogsFile } from '../lake/paths.js';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 import { getModel } from '../models/index.js';
 import { ServingLogs } from '../serving/request-log.js';
 import { startServeProcess } from '../serving/testkit.js';
 import { runCli } from '../test-support/cli.js';
 import { tempDir } from '../test-support/fixtures.js';
 import { foldLiveEvents, parseSince } from './live-events.js';
-import { TRAIN_ADDED_FILE } from './run-train-part.js';
+
 
 setProgressMode('silent');
 after(() => shutdownPool());
@@ -45,12 +45,12 @@ test('train --since → index build → serve (real CLI, gat): the served scores
   await runSplit(lake, name, 'default', splitOptionsFromConfig(loadConfig({ overrides: { 'lake.dir': lake } })));
   const plain = await loadSplit(splitDir);
   const db = await openDb();
-  const userIds = (await db.all<{ user_id: string }>(`SELECT user_id FROM read_parquet(${sqlString(join(splitDir, 'user_map.parquet'))}) ORDER BY uid`)).map((r) => r.user_id);
-  const itemIds = (await db.all<{ item_id: string }>(`SELECT item_id FROM read_parquet(${sqlString(join(splitDir, 'item_map.parquet'))}) ORDER BY iid`)).map((r) => r.item_id);
+  const userIds = (await db.all<{ user_id: string }>(`SELECT user_id FROM read_parquet(${sqlString(splitDir.userMap)}) ORDER BY uid`)).map((r) => r.user_id);
+  const itemIds = (await db.all<{ item_id: string }>(`SELECT item_id FROM read_parquet(${sqlString(splitDir.itemMap)}) ORDER BY iid`)).map((r) => r.item_id);
   db.close();
 
   // Purchases (what a server's POST /v1/events stores) of items the user never had, for a few users.
-  const logs = await ServingLogs.open(servingLogsFile(lake), { flushRows: 10, flushMs: 1000 });
+  const logs = await ServingLogs.open(lakePaths(lake).servingLog, { flushRows: 10, flushMs: 1000 });
   const known = (u: number) => new Set([plain.train, plain.valid, plain.test].flatMap((p) => [...p.indices.subarray(p.indptr[u], p.indptr[u + 1])]));
   let n = 0;
   for (const u of [0, 1, 2, 3, 4, 5]) {
@@ -96,7 +96,7 @@ test('train --since → index build → serve (real CLI, gat): the served scores
   }
 
   // Without its record the run cannot be served as something else: index build refuses.
-  rmSync(join(datasetPaths(lake, name).run(runId), TRAIN_ADDED_FILE));
+  rmSync(datasetPaths(lake, name).run(runId).trainAdded);
   const refused = runCli(['index', 'build', ...lakeArgs, '--run', runId, '--similar-k', '0'], { json: true });
   assert.equal(refused.json.error?.code, 'PP_MODEL_LOAD', refused.stderr);
 });

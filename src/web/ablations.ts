@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { DatasetPaths } from '../lake/paths.js';
 
 /**
  * Ablation tables written by `plotpointe ablate` as `<lake>/artifacts/<name>/ablations/<id>/ablation.json`.
@@ -14,9 +15,9 @@ export interface AblationFile {
   table: unknown;
 }
 
-/** Reads every ablation.json under `artifactsDir/ablations/` (a file that is not JSON is skipped). */
-export async function readAblations(artifactsDir: string): Promise<AblationFile[]> {
-  const root = join(artifactsDir, 'ablations');
+/** Reads every ablation.json of a dataset's ablations (a file that is not JSON is skipped). */
+export async function readAblations(dataset: DatasetPaths): Promise<AblationFile[]> {
+  const root = dataset.ablations;
   if (!existsSync(root)) return [];
   const out: AblationFile[] = [];
   for (const entry of await readdir(root, { withFileTypes: true })) {

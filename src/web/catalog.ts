@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { readFile, realpath } from 'node:fs/promises';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { ppError } from '../errors.js';
 import { openDb, sqlString, type Db } from '../lake/duckdb.js';
 import { datasetPaths, type DatasetPaths } from '../lake/paths.js';
@@ -65,7 +65,7 @@ export const USER_ID_RE = ID_RE;
 /** Picks the split the dashboard shows: the requested one, else `default`, else the first one on disk. */
 export function pickSplit(paths: DatasetPaths, requested?: string): string | null {
   if (requested) return requested;
-  const names = listSplits(paths.staging);
+  const names = listSplits(paths);
   if (names.includes('default')) return 'default';
   return names[0] ?? null;
 }
@@ -81,7 +81,7 @@ export class DashboardCatalog {
 
   constructor(lake: string, name: string, split?: string) {
     this.paths = datasetPaths(lake, name);
-    if (!existsSync(join(this.paths.staging, 'items.parquet'))) {
+    if (!existsSync(this.paths.stagingFiles.items)) {
       throw ppError('PP_LAKE_NOT_FOUND', `no staged dataset at ${this.paths.staging}`);
     }
     this.split = pickSplit(this.paths, split);
@@ -91,17 +91,17 @@ export class DashboardCatalog {
   private open(): Promise<Db> {
     this.ready ??= (async () => {
       const db = await openDb({ threads: 1 });
-      const s = this.paths.staging;
+      const s = this.paths.stagingFiles;
       const pq = (p: string) => `read_parquet(${sqlString(p)})`;
       await db.run(`CREATE TABLE items AS SELECT item_id, title, description, brand, categories, price, image_url, image_path
-        FROM ${pq(join(s, 'items.parquet'))}`);
-      await db.run(`CREATE TABLE interactions AS SELECT user_id, item_id, rating, ts FROM ${pq(join(s, 'interactions.parquet'))}`);
+        FROM ${pq(s.items)}`);
+      await db.run(`CREATE TABLE interactions AS SELECT user_id, item_id, rating, ts FROM ${pq(s.interactions)}`);
       if (this.split) {
         const d = this.paths.split(this.split);
         await db.run(`CREATE TABLE train AS SELECT um.user_id, im.item_id, t.rating, t.ts
-          FROM ${pq(join(d, 'train.parquet'))} t
-          JOIN ${pq(join(d, 'user_map.parquet'))} um USING (uid)
-          JOIN ${pq(join(d, 'item_map.parquet'))} im USING (iid)`);
+          FROM ${pq(d.part('train'))} t
+          JOIN ${pq(d.userMap)} um USING (uid)
+          JOIN ${pq(d.itemMap)} im USING (iid)`);
       } else {
         await db.run(`CREATE TABLE train AS SELECT user_id, item_id, rating, ts FROM interactions`);
       }
@@ -122,11 +122,11 @@ export class DashboardCatalog {
   /** The data card, split counts and full degree distributions (cached after the first call). */
   async summary(): Promise<DashboardSummary> {
     if (this.summaryCache) return this.summaryCache;
-    const cardPath = join(this.paths.staging, 'datacard.json');
+    const cardPath = this.paths.stagingFiles.datacardJson;
     const card = existsSync(cardPath) ? (JSON.parse(await readFile(cardPath, 'utf8')) as DataCard) : null;
     let splitCounts: Record<string, number> | null = null;
     if (this.split) {
-      const m = join(this.paths.split(this.split), 'manifest.json');
+      const m = this.paths.split(this.split).manifest;
       if (existsSync(m)) {
         const manifest = JSON.parse(await readFile(m, 'utf8')) as { counts?: { interactions?: Record<string, number> } };
         splitCounts = manifest.counts?.interactions ?? null;
@@ -221,7 +221,7 @@ export class DashboardCatalog {
     this.roots ??= (async () => {
       const candidates = [this.paths.lake];
       try {
-        const m = JSON.parse(await readFile(join(this.paths.staging, 'manifest.json'), 'utf8')) as { inputs?: { origin?: unknown }[] };
+        const m = JSON.parse(await readFile(this.paths.stagingFiles.manifest, 'utf8')) as { inputs?: { origin?: unknown }[] };
         for (const i of m.inputs ?? []) if (typeof i.origin === 'string' && isAbsolute(i.origin)) candidates.push(dirname(i.origin));
       } catch {
         // no manifest: the lake only

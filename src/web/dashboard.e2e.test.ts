@@ -6,6 +6,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { tempDir } from '../test-support/fixtures.js';
 import { RunStore } from '../tracking/index.js';
 import { CHROMIUM, CHROMIUM_ARGS, chromiumSkip, prepareDemoServing, startServer, type DemoServing, type RunningServer } from './e2e.testkit.js';
+import { datasetPaths } from '../lake/paths.js';
 
 /**
  * The dashboard in real Chromium against the real `plotpointe serve` on a small demo lake with two trained
@@ -85,7 +86,7 @@ test('overview: the data card numbers, degree and rating charts, the served vari
   for (const u of users) await getJson(`/v1/users/${u.userId}/recommendations?k=5`);
   await page.goto(`${url}/#/overview`);
   await ready();
-  const card = JSON.parse(readFileSync(join(d.lake, 'staging', 'demo', 'datacard.json'), 'utf8'));
+  const card = JSON.parse(readFileSync(datasetPaths(d.lake, 'demo').stagingFiles.datacardJson, 'utf8'));
   const stat = async (key: string) => Number((await page.textContent(`[data-stat="${key}"] dd`))!.replace(/,/g, ''));
   assert.equal(await stat('users'), card.counts.users);
   assert.equal(await stat('items'), card.counts.items);
@@ -260,7 +261,7 @@ test('runs: the table shows the run store’s metrics; training curves; comparin
   const suffix = (id: string) => id.split('-').at(-1)!;
   assert.ok(legend.some((t) => t.includes(`A ${selected.model} ${suffix(selected.id)}`)) && legend.some((t) => t.includes(`B ${other.model} ${suffix(other.id)}`)), 'both runs are on the curves');
   // The ablation table: one row per grid cell, test metrics as mean ± sd over the seeds, as ablate wrote them.
-  const report = JSON.parse(readFileSync(join(d.lake, 'artifacts', 'demo', 'ablations', d.ablationId!, 'ablation.json'), 'utf8'));
+  const report = JSON.parse(readFileSync(join(datasetPaths(d.lake, 'demo').ablation(d.ablationId!), 'ablation.json'), 'utf8'));
   const rows = await page.$$eval(`[data-ablation="${d.ablationId}"] tbody tr`, (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
   assert.equal(rows.length, report.cells.length);
   const col = 2 + (report.metrics as string[]).indexOf('ndcg@20') + 1; // dim, status, metrics…

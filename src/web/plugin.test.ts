@@ -10,6 +10,7 @@ import { repoRoot, tempDir } from '../test-support/fixtures.js';
 import { RunStore } from '../tracking/index.js';
 import { dashboardPlugin } from './plugin.js';
 import type { DashboardSummary, HistoryRow, ItemMeta, UserRow } from './catalog.js';
+import { datasetPaths } from '../lake/paths.js';
 
 // The dashboard plugin on a small demo lake with one trained run, through Fastify's inject (no browser).
 
@@ -68,7 +69,7 @@ test('the shell is UTF-8 HTML with a skip link and local, content-hashed assets'
 
 test('summary: the data card of the lake, split counts, and degree distributions that add up to the counts', async () => {
   const s = await json<DashboardSummary & { serving: { run_id: string } }>('/api/dashboard/summary');
-  const card = JSON.parse(readFileSync(join(lake, 'staging', 'demo', 'datacard.json'), 'utf8'));
+  const card = JSON.parse(readFileSync(datasetPaths(lake, 'demo').stagingFiles.datacardJson, 'utf8'));
   assert.deepEqual(s.card, card);
   assert.equal(s.split, 'default');
   assert.equal(s.serving.run_id, runId);
@@ -78,15 +79,15 @@ test('summary: the data card of the lake, split counts, and degree distributions
   assert.equal(edges, card.counts.interactions);
   assert.equal(s.itemDegree.reduce((a, p) => a + p.count * p.degree, 0), card.counts.interactions);
   assert.equal(s.userDegree.at(-1)!.degree, card.user_degree.max);
-  const manifest = JSON.parse(readFileSync(join(lake, 'staging', 'demo', 'splits', 'default', 'manifest.json'), 'utf8'));
+  const manifest = JSON.parse(readFileSync(datasetPaths(lake, 'demo').split('default').manifest, 'utf8'));
   assert.deepEqual(s.splitCounts, manifest.counts.interactions);
 });
 
 test('users: most active first by training interactions, searchable, with their training history', async () => {
   const db = await openDb();
-  const split = join(lake, 'staging', 'demo', 'splits', 'default');
-  const top = await db.all<{ user_id: string; n: number }>(`SELECT um.user_id, count(*)::INTEGER AS n FROM read_parquet(${sqlString(join(split, 'train.parquet'))}) t
-    JOIN read_parquet(${sqlString(join(split, 'user_map.parquet'))}) um USING (uid) GROUP BY um.user_id ORDER BY n DESC, um.user_id LIMIT 5`);
+  const split = datasetPaths(lake, 'demo').split('default');
+  const top = await db.all<{ user_id: string; n: number }>(`SELECT um.user_id, count(*)::INTEGER AS n FROM read_parquet(${sqlString(split.part('train'))}) t
+    JOIN read_parquet(${sqlString(split.userMap)}) um USING (uid) GROUP BY um.user_id ORDER BY n DESC, um.user_id LIMIT 5`);
   db.close();
   const { users } = await json<{ users: UserRow[] }>('/api/dashboard/users?limit=5');
   assert.deepEqual(users, top.map((r) => ({ userId: r.user_id, trainCount: r.n })));
@@ -121,7 +122,7 @@ test('image route: serves the file the item metadata names, and nothing else', a
   const { items } = await json<{ items: ItemMeta[] }>('/api/dashboard/items?limit=1');
   const id = items[0]!.itemId;
   const db = await openDb();
-  const row = await db.one<{ image_path: string }>(`SELECT image_path FROM read_parquet(${sqlString(join(lake, 'staging', 'demo', 'items.parquet'))}) WHERE item_id = ${sqlString(id)}`);
+  const row = await db.one<{ image_path: string }>(`SELECT image_path FROM read_parquet(${sqlString(datasetPaths(lake, 'demo').stagingFiles.items)}) WHERE item_id = ${sqlString(id)}`);
   db.close();
   const r = await app.inject(`/api/dashboard/images/${id}`);
   assert.equal(r.statusCode, 200);
@@ -139,7 +140,7 @@ test('image route: an image whose real path leaves the lake and the input folder
   const { items } = await json<{ items: ItemMeta[] }>('/api/dashboard/items?limit=3');
   const id = items[2]!.itemId;
   const db = await openDb();
-  const row = await db.one<{ image_path: string }>(`SELECT image_path FROM read_parquet(${sqlString(join(lake, 'staging', 'demo', 'items.parquet'))}) WHERE item_id = ${sqlString(id)}`);
+  const row = await db.one<{ image_path: string }>(`SELECT image_path FROM read_parquet(${sqlString(datasetPaths(lake, 'demo').stagingFiles.items)}) WHERE item_id = ${sqlString(id)}`);
   db.close();
   const inside = row!.image_path;
   const original = readFileSync(inside);
@@ -178,7 +179,7 @@ test('runs: the run store rows of the dataset with their epochs; ablation tables
   assert.deepEqual(again.runs[0]!.blessedIn, ['default']);
 
   assert.deepEqual(await json('/api/dashboard/ablations'), { ablations: [] });
-  const abl = join(lake, 'artifacts', 'demo', 'ablations', 'grid-1');
+  const abl = datasetPaths(lake, 'demo').ablation('grid-1');
   mkdirSync(abl, { recursive: true });
   const table = { rows: [{ features: 'text', layers: 2, test: { 'ndcg@20': 0.12 } }] };
   writeFileSync(join(abl, 'ablation.json'), JSON.stringify(table));

@@ -246,6 +246,6 @@ export const dashboardPlugin: FastifyPluginAsync<DashboardPluginOptions> = async
   );
 
   app.get('/api/dashboard/ablations', { schema: { tags: ['dashboard'], summary: 'ablation tables (ablate output), newest first' } }, async () => ({
-    ablations: await readAblations(datasetPaths(lake, name).artifacts),
+    ablations: await readAblations(datasetPaths(lake, name)),
   }));
 };

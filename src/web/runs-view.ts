@@ -1,6 +1,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { RunStore, RUN_STORE_FILE, type RunDetails, type RunRecord } from '../tracking/index.js';
+import { RunStore, type RunDetails, type RunRecord } from '../tracking/index.js';
+import { lakePaths } from '../lake/paths.js';
 
 /**
  * The dashboard's read-only view of the run store, cached. Every RunStore call opens `<lake>/runs.duckdb`
@@ -24,7 +25,7 @@ export class RunsView {
     private readonly lake: string,
     private readonly dataset: string,
   ) {
-    this.path = join(lake, RUN_STORE_FILE);
+    this.path = lakePaths(lake).runStore;
   }
 
   /** size:mtime of the store and its WAL ('-' when absent). */

@@ -12,6 +12,7 @@
 import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { datasetPaths, stagingFiles } from '../../lake/paths.js';
 import { gzipSync } from 'node:zlib';
 import { isPlotPointeError } from '../../errors.js';
 import { openDb, sqlString } from '../../lake/duckdb.js';
@@ -96,10 +97,11 @@ async function checkStaged(c: FuzzCase, s: IngestSummary, failures: string[]): P
   }
   const db = await openDb();
   try {
-    const q = (table: string, cols: string) => db.all<Record<string, unknown>>(`SELECT ${cols} FROM read_parquet(${sqlString(join(s.paths.staging, table))})`);
-    const inter = await q('interactions.parquet', 'src_file, src_line, user_id, item_id');
-    const items = (await q('items.parquet', 'src_file, src_line, item_id')).filter((r) => r.src_file !== null);
-    const rejects = await q('rejects.parquet', 'src_file, src_line, reason');
+    const files = stagingFiles(s.paths.staging);
+    const q = (file: string, cols: string) => db.all<Record<string, unknown>>(`SELECT ${cols} FROM read_parquet(${sqlString(file)})`);
+    const inter = await q(files.interactions, 'src_file, src_line, user_id, item_id');
+    const items = (await q(files.items, 'src_file, src_line, item_id')).filter((r) => r.src_file !== null);
+    const rejects = await q(files.rejects, 'src_file, src_line, reason');
     const covered = new Map<string, Set<string>>();
     const mark = (file: unknown, line: unknown, what: string) => {
       const k = `${file}:${Number(line)}`;
@@ -210,7 +212,7 @@ export async function runCase(c: FuzzCase, opts: { maxRssMb: number }): Promise<
       process.stderr.write = stderrWrite;
       if (!isPlotPointeError(err) || err.code === 'PP_INTERNAL') failures.push(`uncoded error: ${(err as Error).stack ?? String(err)}`.slice(0, 2000));
       result = isPlotPointeError(err) ? err.code : 'uncoded';
-      if (existsSync(join(lake, 'staging', 'fuzz'))) failures.push('a failed ingest left staging/fuzz');
+      if (existsSync(datasetPaths(lake, 'fuzz').staging)) failures.push('a failed ingest left staging/fuzz');
     }
     const left = tempLeft(lake);
     if (left.length > 0) failures.push(`temp folders left: ${left.join(', ')}`);

@@ -19,9 +19,10 @@ import {
 } from './fixtures.js';
 import { sha256File } from '../../lake/hash.js';
 import { folderState, writeDirAtomically } from '../../lake/atomic.js';
+import { datasetPaths, splitFiles, stagingFiles } from '../../lake/paths.js';
 
-const splitsState = async (stagingDir: string) => {
-  const s = await folderState(join(stagingDir, 'splits'));
+const splitsState = async (splitsDir: string) => {
+  const s = await folderState(splitsDir);
   return { published: s.published, versions: s.versions.length, temps: s.temps };
 };
 
@@ -44,7 +45,7 @@ test('writes the three parts and both maps with the documented column types', as
     assert.deepEqual((await readdir(lake.splitDir())).sort(), [
       'item_map.parquet', 'manifest.json', 'test.parquet', 'train.parquet', 'user_map.parquet', 'valid.parquet',
     ]);
-    const state = await folderState(join(lake.stagingDir, 'splits'));
+    const state = await folderState(lake.splitsDir);
     assert.deepEqual(state.published, ['default']);
     assert.equal(state.versions.length, 1, 'one version behind the published name');
     assert.deepEqual(state.temps, [], 'no temporary folder is left');
@@ -91,7 +92,7 @@ test('the manifest records strategy, resolved options, counts, the source sha256
     assert.equal(m.strategy, 'ratio');
     assert.equal(m.seed, 5);
     assert.deepEqual(m.options, { strategy: 'ratio', ratios: [0.7, 0.15, 0.15], seed: 5, minRating: null, userK: 2, itemK: 2 });
-    assert.equal(m.source.interactions_sha256, await sha256File(join(lake.stagingDir, 'interactions.parquet')));
+    assert.equal(m.source.interactions_sha256, await sha256File(stagingFiles(lake.stagingDir).interactions));
     assert.equal(m.source.interactions_rows, rows.length);
     assert.equal(m.source.dataset, 'fixture');
     const shas = await Promise.all(['train', 'valid', 'test'].map((p) => sha256File(join(lake.splitDir('m'), `${p}.parquet`))));
@@ -143,13 +144,13 @@ test('a failed split leaves no output folder and keeps an existing split of the 
   try {
     // No previous split: nothing at all is created.
     await rejectsWith(createSplit({ stagingDir: lake.stagingDir, outDir: lake.splitDir('s'), strategy: 'loo', leaveOut: 2 }), 'PP_SPLIT_EMPTY');
-    assert.ok(!exists(join(lake.stagingDir, 'splits')));
+    assert.ok(!exists(lake.splitsDir));
     // A previous split survives a failed replacement.
     await createSplit({ stagingDir: lake.stagingDir, outDir: lake.splitDir('s'), strategy: 'loo', leaveOut: 1 });
     const before = await readFile(join(lake.splitDir('s'), 'manifest.json'), 'utf8');
     await rejectsWith(createSplit({ stagingDir: lake.stagingDir, outDir: lake.splitDir('s'), strategy: 'loo', leaveOut: 2 }), 'PP_SPLIT_EMPTY');
     assert.equal(await readFile(join(lake.splitDir('s'), 'manifest.json'), 'utf8'), before);
-    assert.deepEqual(await splitsState(lake.stagingDir), { published: ['s'], versions: 1, temps: [] }, 'one published split, one version behind it, no temporary');
+    assert.deepEqual(await splitsState(lake.splitsDir), { published: ['s'], versions: 1, temps: [] }, 'one published split, one version behind it, no temporary');
   } finally {
     await lake.cleanup();
   }
@@ -161,17 +162,17 @@ test('a failure while writing removes the temporary folder and leaves the previo
     const out = lake.splitDir('w');
     await assert.rejects(
       writeDirAtomically(out, async (tmp) => {
-        await writeFile(join(tmp, 'train.parquet'), 'partial');
+        await writeFile(splitFiles(tmp).part('train'), 'partial');
         throw new Error('disk full');
       }),
       /disk full/,
     );
-    assert.ok(!exists(join(lake.stagingDir, 'splits')), 'no split folder, no temporary folder, no parent created for nothing');
+    assert.ok(!exists(lake.splitsDir), 'no split folder, no temporary folder, no parent created for nothing');
     await mkdir(out, { recursive: true });
     await writeFile(join(out, 'manifest.json'), 'old');
     await assert.rejects(writeDirAtomically(out, async () => Promise.reject(new Error('boom'))), /boom/);
     assert.equal(await readFile(join(out, 'manifest.json'), 'utf8'), 'old');
-    assert.deepEqual(await splitsState(lake.stagingDir), { published: ['w'], versions: 0, temps: [] }, 'one published split (a legacy folder), no temporary');
+    assert.deepEqual(await splitsState(lake.splitsDir), { published: ['w'], versions: 0, temps: [] }, 'one published split (a legacy folder), no temporary');
   } finally {
     await lake.cleanup();
   }
@@ -186,7 +187,7 @@ test('a successful split replaces an existing split of the same name', async () 
     const s = await readSplit(lake.splitDir('r'));
     assert.equal(s.manifest.strategy, 'loo');
     assert.ok(!exists(join(lake.splitDir('r'), 'stray.txt')));
-    assert.deepEqual(await splitsState(lake.stagingDir), { published: ['r'], versions: 1, temps: [] }, 'one published split, one version behind it, no temporary');
+    assert.deepEqual(await splitsState(lake.splitsDir), { published: ['r'], versions: 1, temps: [] }, 'one published split, one version behind it, no temporary');
   } finally {
     await lake.cleanup();
   }
@@ -195,11 +196,11 @@ test('a successful split replaces an existing split of the same name', async () 
 test('a missing staging folder or interactions file is PP_LAKE_NOT_FOUND', async () => {
   const lake = await makeStaging(rowsFor([['a', 'x']]));
   try {
-    await rejectsWith(createSplit({ stagingDir: join(lake.root, 'staging', 'nope'), outDir: join(lake.root, 'out'), strategy: 'ratio' }), 'PP_LAKE_NOT_FOUND');
-    const empty = join(lake.root, 'staging', 'empty');
-    await mkdir(empty);
-    await rejectsWith(createSplit({ stagingDir: empty, outDir: join(empty, 'splits', 'x'), strategy: 'ratio' }), 'PP_LAKE_NOT_FOUND', /interactions\.parquet/);
-    assert.ok(!exists(join(empty, 'splits')));
+    await rejectsWith(createSplit({ stagingDir: datasetPaths(lake.root, 'nope').staging, outDir: join(lake.root, 'out'), strategy: 'ratio' }), 'PP_LAKE_NOT_FOUND');
+    const empty = datasetPaths(lake.root, 'empty');
+    await mkdir(empty.staging);
+    await rejectsWith(createSplit({ stagingDir: empty.staging, outDir: empty.split('x').dir, strategy: 'ratio' }), 'PP_LAKE_NOT_FOUND', /interactions\.parquet/);
+    assert.ok(!exists(empty.splits));
   } finally {
     await lake.cleanup();
   }
@@ -229,7 +230,7 @@ test('an output path that would replace the staging folder or a file is refused'
   try {
     await rejectsWith(createSplit({ stagingDir: lake.stagingDir, outDir: lake.stagingDir, strategy: 'ratio' }), 'PP_SPLIT_INVALID', /replace the staging/);
     await rejectsWith(createSplit({ stagingDir: lake.stagingDir, outDir: lake.root, strategy: 'ratio' }), 'PP_SPLIT_INVALID', /replace the staging/);
-    const file = join(lake.stagingDir, 'interactions.parquet');
+    const file = stagingFiles(lake.stagingDir).interactions;
     await rejectsWith(createSplit({ stagingDir: lake.stagingDir, outDir: file, strategy: 'ratio' }), 'PP_SPLIT_INVALID', /not a folder/);
   } finally {
     await lake.cleanup();

@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { basename, relative, resolve } from 'node:path';
 import { silentProgress, type Progress } from '../../core/progress.js';
 import { ppError } from '../../errors.js';
 import { openDb, sqlString, type Db } from '../../lake/duckdb.js';
@@ -21,6 +21,7 @@ import { writeDirAtomically } from '../../lake/atomic.js';
 import { sha256File } from '../../lake/hash.js';
 import { countRows, PART_NAMES, replaceTable, type PartName } from './sql.js';
 import { assignParts, checkSource } from './strategies.js';
+import { STAGING_FILES, stagingFiles } from '../../lake/paths.js';
 
 /**
  * The engine of `plotpointe data split`: reads a staged dataset (`<lake>/staging/<name>/interactions.parquet`),
@@ -82,7 +83,7 @@ export async function createSplit(options: CreateSplitOptions): Promise<SplitSum
   if (rel === '' || !rel.startsWith('..')) {
     throw ppError('PP_SPLIT_INVALID', `the split folder ${outDir} would replace the staging folder ${stagingDir}`);
   }
-  const interactionsPath = join(stagingDir, 'interactions.parquet');
+  const interactionsPath = stagingFiles(stagingDir).interactions;
   if (!(await isDir(stagingDir))) throw ppError('PP_LAKE_NOT_FOUND', `no staging folder ${stagingDir}`);
   if (!(await isFile(interactionsPath))) throw ppError('PP_LAKE_NOT_FOUND', `${interactionsPath} is missing`);
   if ((await stat(outDir).catch(() => null))?.isDirectory() === false) {
@@ -149,9 +150,9 @@ export async function createSplit(options: CreateSplitOptions): Promise<SplitSum
       const shas = {} as Record<PartName, string>;
       for (const p of PART_NAMES) shas[p] = await sha256File(paths[p]);
       const files: SplitManifest['files'] = {};
-      for (const p of PART_NAMES) files[`${p}.parquet`] = { rows: counts.interactions[p], sha256: shas[p] };
-      files['user_map.parquet'] = { rows: ids.users };
-      files['item_map.parquet'] = { rows: ids.items };
+      for (const p of PART_NAMES) files[basename(paths[p])] = { rows: counts.interactions[p], sha256: shas[p] };
+      files[STAGING_FILES.userMap] = { rows: ids.users };
+      files[STAGING_FILES.itemMap] = { rows: ids.items };
       manifest = {
         manifest_version: SPLIT_MANIFEST_VERSION,
         kind: 'split',
@@ -162,7 +163,7 @@ export async function createSplit(options: CreateSplitOptions): Promise<SplitSum
         source: {
           staging_dir: stagingLabel,
           dataset: await datasetName(stagingDir, stagingLabel),
-          interactions_file: 'interactions.parquet',
+          interactions_file: STAGING_FILES.interactions,
           interactions_sha256: await sourceSha,
           interactions_rows: rowsInput,
         },
@@ -273,7 +274,7 @@ async function partCounts(db: Db, table: string) {
 /** The dataset's name from the staging manifest when it has one, else the staging folder's name. */
 async function datasetName(stagingDir: string, stagingLabel: string): Promise<string> {
   try {
-    const m = JSON.parse(await readFile(join(stagingDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+    const m = JSON.parse(await readFile(stagingFiles(stagingDir).manifest, 'utf8')) as Record<string, unknown>;
     for (const k of ['name', 'dataset']) if (typeof m[k] === 'string' && m[k]) return m[k] as string;
   } catch {
     // no or unreadable staging manifest: fall back to the folder name

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { isPlotPointeError, type ErrorCode } from '../../errors.js';
 import { openDb, sqlString } from '../../lake/duckdb.js';
+import { datasetPaths, splitFiles, stagingFiles, type SplitPart } from '../../lake/paths.js';
 import type { SplitManifest } from './manifest.js';
 import { roundShare } from './sql.js';
 
@@ -25,6 +26,8 @@ export interface FixtureRow {
 export interface Lake {
   root: string;
   stagingDir: string;
+  /** `<staging>/splits`: where the splits of the fixture dataset go. */
+  splitsDir: string;
   /** `<staging>/splits/<name>`. */
   splitDir(name?: string): string;
   cleanup(): Promise<void>;
@@ -33,7 +36,7 @@ export interface Lake {
 /** A temp lake with `staging/<name>/` holding interactions.parquet (from rows), items.parquet and manifest.json. */
 export async function makeStaging(rows: readonly FixtureRow[], name = 'fixture'): Promise<Lake> {
   const root = await mkdtemp(join(tmpdir(), 'pp-split-'));
-  const stagingDir = join(root, 'staging', name);
+  const stagingDir = datasetPaths(root, name).staging;
   await mkdir(stagingDir, { recursive: true });
   const json = join(root, 'rows.ndjson');
   await writeFile(
@@ -51,13 +54,13 @@ export async function makeStaging(rows: readonly FixtureRow[], name = 'fixture')
        columns = {user_id: 'VARCHAR', item_id: 'VARCHAR', rating: 'DOUBLE', ts: 'BIGINT', split: 'VARCHAR', ord: 'BIGINT'})`,
   );
   await rm(json);
-  return lake(root, stagingDir);
+  return lake(root, name);
 }
 
 /** Like makeStaging, from a SELECT giving user_id, item_id, rating, ts, split, ord (for larger synthetic data). */
 export async function makeStagingFromSql(select: string, name = 'fixture'): Promise<Lake> {
   const root = await mkdtemp(join(tmpdir(), 'pp-split-'));
-  const stagingDir = join(root, 'staging', name);
+  const stagingDir = datasetPaths(root, name).staging;
   await mkdir(stagingDir, { recursive: true });
   await writeStagingFrom(
     stagingDir,
@@ -66,28 +69,31 @@ export async function makeStagingFromSql(select: string, name = 'fixture'): Prom
             'synthetic' AS src_file, CAST(ord AS BIGINT) + 1 AS src_line
      FROM (${select})`,
   );
-  return lake(root, stagingDir);
+  return lake(root, name);
 }
 
-function lake(root: string, stagingDir: string): Lake {
+function lake(root: string, dataset: string): Lake {
+  const p = datasetPaths(root, dataset);
   return {
     root,
-    stagingDir,
-    splitDir: (name = 'default') => join(stagingDir, 'splits', name),
+    stagingDir: p.staging,
+    splitsDir: p.splits,
+    splitDir: (name = 'default') => p.split(name).dir,
     cleanup: () => rm(root, { recursive: true, force: true }),
   };
 }
 
 async function writeStagingFrom(stagingDir: string, select: string): Promise<void> {
+  const f = stagingFiles(stagingDir);
   const db = await openDb();
   try {
-    await db.run(`COPY (${select} ORDER BY ord) TO ${sqlString(join(stagingDir, 'interactions.parquet'))} (FORMAT parquet)`);
-    await db.run(`COPY (SELECT DISTINCT item_id, NULL::VARCHAR AS title FROM read_parquet(${sqlString(join(stagingDir, 'interactions.parquet'))}) ORDER BY item_id)
-      TO ${sqlString(join(stagingDir, 'items.parquet'))} (FORMAT parquet)`);
+    await db.run(`COPY (${select} ORDER BY ord) TO ${sqlString(f.interactions)} (FORMAT parquet)`);
+    await db.run(`COPY (SELECT DISTINCT item_id, NULL::VARCHAR AS title FROM read_parquet(${sqlString(f.interactions)}) ORDER BY item_id)
+      TO ${sqlString(f.items)} (FORMAT parquet)`);
   } finally {
     db.close();
   }
-  await writeFile(join(stagingDir, 'manifest.json'), JSON.stringify({ name: 'fixture' }) + '\n');
+  await writeFile(f.manifest, JSON.stringify({ name: 'fixture' }) + '\n');
 }
 
 /** An interaction of a split part, with the original ids joined back. */
@@ -115,23 +121,25 @@ export interface ReadSplit {
 export async function readSplit(dir: string): Promise<ReadSplit> {
   const db = await openDb();
   try {
-    const p = (f: string) => sqlString(join(dir, f));
+    const files = splitFiles(dir);
+    const p = (path: string) => sqlString(path);
     const schema: Record<string, Record<string, string>> = {};
-    for (const f of ['train', 'valid', 'test', 'user_map', 'item_map']) {
-      const cols = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${p(f + '.parquet')})`);
+    const tables = { train: files.part('train'), valid: files.part('valid'), test: files.part('test'), user_map: files.userMap, item_map: files.itemMap };
+    for (const [f, path] of Object.entries(tables)) {
+      const cols = await db.all<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${p(path)})`);
       schema[f] = Object.fromEntries(cols.map((c) => [c.column_name, c.column_type]));
     }
-    const part = async (name: string) =>
-      db.all<SplitRow>(`SELECT t.*, u.user_id, i.item_id FROM read_parquet(${p(name + '.parquet')}) t
-        JOIN read_parquet(${p('user_map.parquet')}) u USING (uid) JOIN read_parquet(${p('item_map.parquet')}) i USING (iid)
+    const part = async (name: SplitPart) =>
+      db.all<SplitRow>(`SELECT t.*, u.user_id, i.item_id FROM read_parquet(${p(files.part(name))}) t
+        JOIN read_parquet(${p(files.userMap)}) u USING (uid) JOIN read_parquet(${p(files.itemMap)}) i USING (iid)
         ORDER BY uid, iid`);
     return {
       train: await part('train'),
       valid: await part('valid'),
       test: await part('test'),
-      userMap: await db.all(`SELECT * FROM read_parquet(${p('user_map.parquet')}) ORDER BY uid`),
-      itemMap: await db.all(`SELECT * FROM read_parquet(${p('item_map.parquet')}) ORDER BY iid`),
-      manifest: JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as SplitManifest,
+      userMap: await db.all(`SELECT * FROM read_parquet(${p(files.userMap)}) ORDER BY uid`),
+      itemMap: await db.all(`SELECT * FROM read_parquet(${p(files.itemMap)}) ORDER BY iid`),
+      manifest: JSON.parse(await readFile(files.manifest, 'utf8')) as SplitManifest,
       schema,
     };
   } finally {
@@ -212,7 +220,7 @@ export async function readStagingRows(stagingDir: string): Promise<FixtureRow[]>
   const db = await openDb();
   try {
     return await db.all<FixtureRow>(
-      `SELECT user_id, item_id, rating, ts, split, ord FROM read_parquet(${sqlString(join(stagingDir, 'interactions.parquet'))}) ORDER BY ord`,
+      `SELECT user_id, item_id, rating, ts, split, ord FROM read_parquet(${sqlString(stagingFiles(stagingDir).interactions)}) ORDER BY ord`,
     );
   } finally {
     db.close();

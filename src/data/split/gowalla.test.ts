@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { openDb, sqlString } from '../../lake/duckdb.js';
 import { createSplit } from './create-split.js';
 import { readSplit, usersWithoutTrain } from './fixtures.js';
+import { datasetPaths } from '../../lake/paths.js';
 
 const GOWALLA = '/work/shared/datasets/gowalla';
 const present = existsSync(join(GOWALLA, 'train.txt')) && existsSync(join(GOWALLA, 'test.txt'));
@@ -22,7 +23,8 @@ test(
   async (t) => {
     const root = await mkdtemp(join(tmpdir(), 'pp-split-gowalla-'));
     try {
-      const stagingDir = join(root, 'staging', 'gowalla');
+      const dataset = datasetPaths(root, 'gowalla');
+      const stagingDir = dataset.staging;
       await mkdir(stagingDir, { recursive: true });
       // Parse the text files here (a stand-in for ingest) into a CSV, then let DuckDB write the Parquet.
       const csv: string[] = ['user_id,item_id,split,ord,src_file,src_line'];
@@ -44,13 +46,13 @@ test(
             FROM read_csv(${sqlString(csvPath)}, header = true,
               columns = {user_id: 'VARCHAR', item_id: 'VARCHAR', split: 'VARCHAR', ord: 'BIGINT', src_file: 'VARCHAR', src_line: 'BIGINT'})
             ORDER BY ord)
-          TO ${sqlString(join(stagingDir, 'interactions.parquet'))} (FORMAT parquet)`);
+          TO ${sqlString(dataset.stagingFiles.interactions)} (FORMAT parquet)`);
       } finally {
         db.close();
       }
-      await writeFile(join(stagingDir, 'manifest.json'), JSON.stringify({ name: 'gowalla' }) + '\n');
+      await writeFile(dataset.stagingFiles.manifest, JSON.stringify({ name: 'gowalla' }) + '\n');
 
-      const outDir = join(stagingDir, 'splits', 'given');
+      const outDir = dataset.split('given').dir;
       const t0 = performance.now();
       const summary = await createSplit({ stagingDir, outDir, strategy: 'given', validShare: 0.1 });
       const seconds = (performance.now() - t0) / 1000;

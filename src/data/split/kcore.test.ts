@@ -107,7 +107,7 @@ test('a k-core that removes everything fails with PP_SPLIT_EMPTY and writes no s
       'PP_SPLIT_EMPTY',
       /k-core/,
     );
-    assert.ok(!exists(join(lake.stagingDir, 'splits')));
+    assert.ok(!exists(lake.splitsDir));
   } finally {
     await lake.cleanup();
   }

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { SplitOptions, SplitStrategy } from './options.js';
 import { PART_NAMES, type PartName } from './sql.js';
 import type { StrategyResult } from './strategies.js';
+import { splitFiles } from '../../lake/paths.js';
 
 /**
  * The split's `manifest.json` and the summary `createSplit` returns. The manifest's `options` are all the
@@ -119,7 +119,7 @@ export function temporalDetails(t: NonNullable<StrategyResult['temporal']>): Non
 }
 
 export async function writeManifest(dir: string, manifest: SplitManifest): Promise<void> {
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+  await writeFile(splitFiles(dir).manifest, JSON.stringify(manifest, null, 2) + '\n');
 }
 
 export function summaryFromManifest(m: SplitManifest, outDir: string): SplitSummary {

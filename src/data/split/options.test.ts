@@ -6,6 +6,7 @@ import { isPlotPointeError } from '../../errors.js';
 import { createSplit } from './create-split.js';
 import { exists, rejectsWith } from './fixtures.js';
 import { resolveSplitOptions, toSplitOptions, type SplitOptions } from './options.js';
+import { datasetPaths } from '../../lake/paths.js';
 
 function invalid(options: unknown, message?: RegExp): void {
   assert.throws(
@@ -83,7 +84,7 @@ test('temporal cut-offs need both timestamps in order, and accept ISO-8601 dates
 test('invalid options fail before anything is read or written', async () => {
   const root = join(tmpdir(), `pp-split-never-${process.pid}`);
   await rejectsWith(
-    createSplit({ stagingDir: join(root, 'staging', 'x'), outDir: join(root, 'out'), strategy: 'ratio', ratios: [0, 0.5, 0.5] }),
+    createSplit({ stagingDir: datasetPaths(root, 'x').staging, outDir: join(root, 'out'), strategy: 'ratio', ratios: [0, 0.5, 0.5] }),
     'PP_SPLIT_INVALID',
   );
   assert.ok(!exists(root));

@@ -1,6 +1,6 @@
-import { join } from 'node:path';
 import { sqlString, type Db } from '../../lake/duckdb.js';
 import { PART_NAMES, type PartName } from './sql.js';
+import { splitFiles } from '../../lake/paths.js';
 
 /**
  * Writes train/valid/test.parquet (uid INTEGER, iid INTEGER, rating DOUBLE, ts BIGINT, and `cold BOOLEAN`
@@ -9,9 +9,10 @@ import { PART_NAMES, type PartName } from './sql.js';
  * data and seed.
  */
 export async function writeSplitFiles(db: Db, dir: string, table: string, withCold: boolean): Promise<Record<PartName, string>> {
+  const files = splitFiles(dir);
   const paths = {} as Record<PartName, string>;
   for (const [code, part] of PART_NAMES.entries()) {
-    const path = join(dir, `${part}.parquet`);
+    const path = files.part(part);
     const cold = withCold && part !== 'train' ? ', cold' : '';
     await copy(
       db,
@@ -20,8 +21,8 @@ export async function writeSplitFiles(db: Db, dir: string, table: string, withCo
     );
     paths[part] = path;
   }
-  await copy(db, 'SELECT user_id, uid FROM user_map ORDER BY uid', join(dir, 'user_map.parquet'));
-  await copy(db, 'SELECT item_id, iid, cold FROM item_map ORDER BY iid', join(dir, 'item_map.parquet'));
+  await copy(db, 'SELECT user_id, uid FROM user_map ORDER BY uid', files.userMap);
+  await copy(db, 'SELECT item_id, iid, cold FROM item_map ORDER BY iid', files.itemMap);
   return paths;
 }
 

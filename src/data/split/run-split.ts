@@ -39,7 +39,7 @@ export async function runSplit(lake: string, name: string, splitName: string, op
   const paths = await openDataset(lake, name);
   const bar = progress(`split ${name}/${splitName}`, 6);
   try {
-    return await createSplit({ ...options, stagingDir: paths.staging, stagingLabel: datasetPaths(lake, name).staging, outDir: paths.split(splitName), progress: bar });
+    return await createSplit({ ...options, stagingDir: paths.staging, stagingLabel: datasetPaths(lake, name).staging, outDir: paths.split(splitName).dir, progress: bar });
   } finally {
     bar.stop();
   }

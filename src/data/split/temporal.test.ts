@@ -97,7 +97,7 @@ test('a test cut-off after the last interaction fails with PP_SPLIT_EMPTY and wr
       'PP_SPLIT_EMPTY',
       /test is empty/,
     );
-    assert.ok(!exists(join(lake.stagingDir, 'splits')));
+    assert.ok(!exists(lake.splitsDir));
   } finally {
     await lake.cleanup();
   }

@@ -9,6 +9,7 @@ import { loadEmbeddings } from '../store.js';
 import { readStagedColumns } from '../embed-run.js';
 import { createImageEncoder } from './encoders.js';
 import { demoImageLake, MOBILENET } from './testkit.js';
+import { datasetPaths } from '../../lake/paths.js';
 
 describe('plotpointe embed image on a 60-item demo lake', () => {
   let lake: string;
@@ -35,7 +36,7 @@ describe('plotpointe embed image on a 60-item demo lake', () => {
       assert.ok(s.items_per_s > 0 && s.encode_items_per_s > 0, `items/s ${s.items_per_s}`);
       assert.match(r.stderr, /embed image/, 'progress on stderr');
 
-      const dir = join(lake, 'artifacts', 'demo', 'embeddings');
+      const dir = datasetPaths(lake, 'demo').embeddings;
       const e = await loadEmbeddings(dir, 'image', { verify: true });
       assert.equal(e.meta.encoder_id, s.encoder_id);
       assert.equal(e.meta.count, 60);

@@ -14,6 +14,7 @@ import { CountingEncoder, tinyLake } from '../testkit.js';
 import { decodeRgb } from './preprocess.js';
 import { embedItemsImage, imageDownloadPath } from './embed-images.js';
 import { demoImageLake, solidPng } from './testkit.js';
+import { lakePaths } from '../../lake/paths.js';
 
 const quiet = { progress: () => silentProgress };
 
@@ -213,5 +214,5 @@ test('bad settings and a missing dataset fail before any work', async () => {
   await assert.rejects(embedItemsImage({ lake: dir, name: 'nope', encoder: new ColourEncoder(), ...quiet }), (e) => isPlotPointeError(e, 'PP_LAKE_NOT_FOUND'));
   await assert.rejects(embedItemsImage({ lake: dir, name: 'nope', encoder: 'clip', ...quiet }), (e) => isPlotPointeError(e, 'PP_EMBED_ENCODER_UNKNOWN'));
   await assert.rejects(embedItemsImage({ lake: dir, name: 'nope', concurrency: 0, ...quiet }), (e) => isPlotPointeError(e, 'PP_EMBED_INVALID'));
-  assert.equal(existsSync(join(dir, 'artifacts')), false);
+  assert.equal(existsSync(lakePaths(dir).artifactsRoot), false);
 });

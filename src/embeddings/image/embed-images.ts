@@ -10,6 +10,7 @@ import type { Encoder } from '../encoder.js';
 import { cacheKey } from '../cache.js';
 import { EmbeddingRun, readStagedColumns, type EmbedFailure } from '../embed-run.js';
 import { createImageEncoder, parseImageEncoderSpec } from './encoders.js';
+import { lakePaths } from '../../lake/paths.js';
 
 /**
  * `plotpointe embed image`: each staged item's picture → an image encoder → `<lake>/artifacts/<name>/
@@ -89,7 +90,7 @@ export interface ImageRow {
 /** `<lake>/cache/images/<h[0..2]>/<h>`, h = sha256(url). */
 export function imageDownloadPath(lake: string, url: string): string {
   const h = createHash('sha256').update(url).digest('hex');
-  return join(lake, 'cache', 'images', h.slice(0, 2), h);
+  return join(lakePaths(lake).imageCache, h.slice(0, 2), h);
 }
 
 export interface SourceStats {

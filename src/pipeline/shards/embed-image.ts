@@ -16,7 +16,7 @@ import {
   type ImageRow,
   type SourceStats,
 } from '../../embeddings/image/embed-images.js';
-import { pipelineDir } from '../cache.js';
+import { lakePaths } from '../../lake/paths.js';
 
 /**
  * The sharded form of the embed-image step (`plotpointe pipeline shard embed-image` / `pipeline merge
@@ -70,7 +70,7 @@ export interface ImageShardSummary {
   encode_items_per_s: number;
 }
 
-export const imageShardDir = (lake: string) => join(pipelineDir(lake), 'shards', 'embed-image');
+export const imageShardDir = (lake: string) => lakePaths(lake).pipeline.shards('embed-image');
 const partPath = (lake: string, part: number, of: number) => join(imageShardDir(lake), `part-${part}-of-${of}.json`);
 
 /** Row range [start, end) of part `part` of `of` over `rows` rows. */

@@ -9,7 +9,7 @@ import { readStagedItems, type EmbedTextSummary } from '../../embeddings/embed-i
 import { writeEmbeddingOutputs } from '../../embeddings/embed-run.js';
 import { checkTextEncoderSpec, createTextEncoder } from '../../embeddings/text/encoders.js';
 import { itemText, resolveItemTextOptions, type ItemTextOptions, type TextField } from '../../embeddings/text/item-text.js';
-import { pipelineDir } from '../cache.js';
+import { lakePaths } from '../../lake/paths.js';
 
 /**
  * The sharded form of the embed-text step (`plotpointe pipeline shard embed-text` / `pipeline merge
@@ -79,7 +79,7 @@ export interface TextShardSummary {
   path: string;
 }
 
-export const textShardDir = (lake: string) => join(pipelineDir(lake), 'shards', 'embed-text');
+export const textShardDir = (lake: string) => lakePaths(lake).pipeline.shards('embed-text');
 const partBase = (lake: string, part: number, of: number) => join(textShardDir(lake), `part-${part}-of-${of}`);
 
 /** The key plan of `embed text`: distinct texts keyed and sorted as it sorts them, with the rows of each. */

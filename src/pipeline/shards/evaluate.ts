@@ -7,7 +7,7 @@ import { DEFAULT_DEGREE_BUCKETS, FullRankingTally, rankFullRankingParts, rowWidt
 import { normalizeKs } from '../../eval/metrics.js';
 import { RunStore } from '../../tracking/index.js';
 import { loadTrainedRun, recordFullRankingEval } from '../../orchestration/run-training.js';
-import { pipelineDir } from '../cache.js';
+import { lakePaths } from '../../lake/paths.js';
 
 /**
  * The sharded form of the evaluate step (`plotpointe pipeline shard evaluate` / `pipeline merge evaluate`),
@@ -64,7 +64,7 @@ export interface EvalShardSummary {
   path: string;
 }
 
-export const evalShardDir = (lake: string, runId: string, part: string) => join(pipelineDir(lake), 'shards', 'evaluate', `${runId}-${part}`);
+export const evalShardDir = (lake: string, runId: string, part: string) => join(lakePaths(lake).pipeline.shards('evaluate'), `${runId}-${part}`);
 const partBase = (o: EvalShardOptions, shard: number, of: number) => join(evalShardDir(o.lake, o.runId, o.part), `part-${shard}-of-${of}`);
 
 /** User range [start, end) of shard `shard` of `of` over `users` users. */

@@ -4,9 +4,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
-import { servingDir } from '../../index/build-serving.js';
-import { servingLogsPath } from '../../analytics/log-schema.js';
 import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
+import { datasetPaths, lakePaths } from '../../lake/paths.js';
 
 /**
  * serve --workers 2 under issue 14's probes: a worker SIGKILLed right after answering loses none of its answered
@@ -50,7 +49,7 @@ test('serve --workers 2: an analytics query whose client disconnects is interrup
     const one = await fetch(`${url}/v1/analytics/query`, { method: 'POST', headers, body: JSON.stringify({ sql: 'SELECT 1 AS one' }) });
     assert.equal(one.status, 200, await one.clone().text());
     // (similar items: the other test counts the users route's rows in the log both tests share)
-    const item = (JSON.parse(readFileSync(join(servingDir(fx.lake, fx.name, fx.runA), 'item_ids.json'), 'utf8')) as string[])[0];
+    const item = (JSON.parse(readFileSync(join(datasetPaths(fx.lake, fx.name).run(fx.runA).serving, 'item_ids.json'), 'utf8')) as string[])[0];
     for (let i = 0; i < 4; i++) assert.equal((await fetch(`${url}/v1/items/${encodeURIComponent(item)}/similar?k=5`)).status, 200);
   } finally {
     stopped = await server.stop();
@@ -73,8 +72,8 @@ test('serve --workers 2: killing both workers right after their answers loses no
   writeFileSync(config, JSON.stringify({ 'serve.log_flush_ms': 60_000, 'serve.log_flush_rows': 100_000 }));
   const server = await startServeProcess(['--config', config, '--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2']);
   const url = server.listening.listening;
-  const users = JSON.parse(readFileSync(join(servingDir(fx.lake, fx.name, fx.runA), 'user_ids.json'), 'utf8')) as string[];
-  const items = JSON.parse(readFileSync(join(servingDir(fx.lake, fx.name, fx.runA), 'item_ids.json'), 'utf8')) as string[];
+  const users = JSON.parse(readFileSync(join(datasetPaths(fx.lake, fx.name).run(fx.runA).serving, 'user_ids.json'), 'utf8')) as string[];
+  const items = JSON.parse(readFileSync(join(datasetPaths(fx.lake, fx.name).run(fx.runA).serving, 'item_ids.json'), 'utf8')) as string[];
   let answered = 0;
   let stopped: Awaited<ReturnType<typeof server.stop>>;
   try {
@@ -117,7 +116,7 @@ test('serve --workers 2: killing both workers right after their answers loses no
     stopped = await server.stop();
   }
   assert.equal(stopped.code, 0, server.stderr().slice(-3000));
-  const db = await openDb({ path: servingLogsPath(fx.lake) });
+  const db = await openDb({ path: lakePaths(fx.lake).servingLog });
   try {
     const [row] = await db.all<{ n: bigint }>("SELECT count(*) AS n FROM requests WHERE route = '/v1/users/:userId/recommendations' AND status = 200");
     assert.equal(Number(row.n), answered, 'every answered request is in the log');

@@ -32,7 +32,7 @@ import { AggregatorRegistry } from 'prom-client';
 import { ppError } from '../../errors.js';
 import type { Config } from '../../config/schema.js';
 import { resolveServedRun } from '../../index/build-serving.js';
-import { servingLogsPath, type EventRow } from '../../analytics/log-schema.js';
+import type { EventRow } from '../../analytics/log-schema.js';
 import { ServingMetrics } from '../metrics.js';
 import { ServingLogs } from '../request-log.js';
 import { runAnalytics, type AnalyticsRequest } from '../routes/analytics.js';
@@ -41,6 +41,7 @@ import type { ReloadResult } from '../context.js';
 import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
 import type { StoredEventsQuery } from '../feedback/source.js';
 import { PINNED_RUNS_ENV } from './worker.js';
+import { lakePaths } from '../../lake/paths.js';
 
 export interface ClusterPrimaryOptions {
   workers: number;
@@ -89,7 +90,7 @@ export class ClusterPrimary {
   /** Opens the store, forks the workers and resolves once every one listens (or fails with the first worker's error). */
   static async start(o: ClusterPrimaryOptions): Promise<ClusterPrimary> {
     const c = o.config;
-    const logs = await ServingLogs.open(servingLogsPath(o.lake), { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'], memoryLimit: c['analytics.memory_limit'] });
+    const logs = await ServingLogs.open(lakePaths(o.lake).servingLog, { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'], memoryLimit: c['analytics.memory_limit'] });
     const p = new ClusterPrimary(o, logs);
     try {
       const members = Array.from({ length: o.workers }, () => p.#fork());

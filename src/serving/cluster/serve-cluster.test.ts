@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shutdownPool } from '../../core/index.js';
 import { openDb } from '../../lake/duckdb.js';
-import { servingDir } from '../../index/build-serving.js';
-import { servingLogsPath } from '../../analytics/log-schema.js';
 import { buildServeFixture, childPids, startServeProcess } from '../testkit.js';
+import { datasetPaths, lakePaths } from '../../lake/paths.js';
 
 after(() => shutdownPool());
 
@@ -52,7 +51,7 @@ test('serve --workers 2: two API processes share the port; events, request log, 
     const workers = childPids(child.pid!).filter(isWorker);
     assert.equal(workers.length, 2, `the primary has two worker processes: ${workers}`);
 
-    const bundle = servingDir(fx.lake, fx.name, fx.runA);
+    const bundle = datasetPaths(fx.lake, fx.name).run(fx.runA).serving;
     const known = { user: (JSON.parse(readFileSync(join(bundle, 'user_ids.json'), 'utf8')) as string[])[0], item: (JSON.parse(readFileSync(join(bundle, 'item_ids.json'), 'utf8')) as string[])[0] };
     assert.equal(await recommend(known.user), fx.runA);
 
@@ -125,7 +124,7 @@ test('serve --workers 2: two API processes share the port; events, request log, 
     assert.deepEqual(summary?.variants, { default: fx.runB });
   }
   // Every recommendation response is in the request log once the cluster has stopped.
-  const db = await openDb({ path: servingLogsPath(fx.lake) });
+  const db = await openDb({ path: lakePaths(fx.lake).servingLog });
   try {
     const [row] = await db.all<{ n: bigint; events: bigint }>(
       "SELECT (SELECT count(*) FROM requests WHERE route = '/v1/users/:userId/recommendations' AND status = 200) AS n, (SELECT count(*) FROM events) AS events",

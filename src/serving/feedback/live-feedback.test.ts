@@ -9,8 +9,8 @@ import { request } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shutdownPool } from '../../core/index.js';
-import { servingDir } from '../../index/build-serving.js';
 import { buildServeFixture, startServeProcess, type ServeProcess } from '../testkit.js';
+import { datasetPaths } from '../../lake/paths.js';
 
 after(() => shutdownPool());
 
@@ -54,7 +54,7 @@ function answeringPids(stderr: string): Set<number> {
 
 test('live feedback through plotpointe serve --workers 2: a purchase is excluded on every worker and after a restart; clicks, sessions and new users', async () => {
   const fx = await buildServeFixture('live-feedback');
-  const bundle = servingDir(fx.lake, fx.name, fx.runA);
+  const bundle = datasetPaths(fx.lake, fx.name).run(fx.runA).serving;
   const users = JSON.parse(readFileSync(join(bundle, 'user_ids.json'), 'utf8')) as string[];
   const user = users[3];
   const args = ['--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2', '--log-level', 'debug'];
