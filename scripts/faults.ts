@@ -1,14 +1,14 @@
 // `npm run faults [-- --json] [--only <substring>] [--keep]`: the fault-injection suite (src/lake/faults.ts).
 // SIGKILLs ingest, split, index build and pipeline run at each failpoint (and the runner at set delays), reruns,
 // then SIGKILLs `serve --workers 2` workers during a reload to a newly published bundle under load
-// (src/serving/reload-faults.ts), and prints one line per case and the tally; with --json the tally and the
+// (src/serving/reload-faults.testkit.ts), and prints one line per case and the tally; with --json the tally and the
 // cases as the last stdout line.
 // Exit 1 when a case fails. The scratch lakes go to a temp folder, kept only for failed cases.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { allCases, runFaults } from '../src/lake/faults.js';
-import { runServeFaults, serveCases } from '../src/serving/reload-faults.js';
+import { runServeFaults, serveCases } from '../src/serving/reload-faults.testkit.js';
 
 const args = process.argv.slice(2);
 const json = args.includes('--json');

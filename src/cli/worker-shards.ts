@@ -4,6 +4,7 @@ import { textEmbedArgs, textEmbedOptions } from './embed.js';
 import { mergeTextShards, runTextShard, type TextShardOptions, type TextShardSummary } from '../pipeline/shards/embed-text.js';
 import { mergeImageShards, runImageShard, type ImageShardSummary } from '../pipeline/shards/embed-image.js';
 import { runCommand, type GlobalOptions } from './output.js';
+import { createProgress } from './progress.js';
 import { registerEvaluateShardCommands } from './shard-evaluate.js';
 
 /**
@@ -28,7 +29,7 @@ export function registerShardCommands(pipeline: Command, setExit: (code: number)
       setExit(
         await runCommand(
           o,
-          () => runTextShard({ ...textShardOptions(o), part: intFlag(o.part, '--part')! }),
+          () => runTextShard({ ...textShardOptions(o), part: intFlag(o.part, '--part')!, progress: createProgress }),
           (s: TextShardSummary) => `embed-text shard ${s.part + 1}/${s.of}: keys [${s.start}, ${s.end}) of ${s.keys} in ${s.batches} batches (cache hits ${s.cache_hits}, encoded ${s.encoded}) in ${s.seconds.toFixed(1)} s\n  ${s.path}`,
         ),
       );
@@ -53,7 +54,7 @@ export function registerShardCommands(pipeline: Command, setExit: (code: number)
       setExit(
         await runCommand(
           o,
-          () => runImageShard({ ...imageEmbedArgs(o), of: intFlag(o.of, '--of')!, part: intFlag(o.part, '--part')! }),
+          () => runImageShard({ ...imageEmbedArgs(o), of: intFlag(o.of, '--of')!, part: intFlag(o.part, '--part')!, progress: createProgress }),
           (s: ImageShardSummary) => `embed-image shard ${s.part + 1}/${s.of}: picture rows [${s.start}, ${s.end}) of ${s.rows} (cache hits ${s.cache_hits}, encoded ${s.encoded}, repeated ${s.duplicates}, unreadable ${s.failed}) in ${s.seconds.toFixed(1)} s`,
         ),
       );
@@ -65,7 +66,7 @@ export function registerShardCommands(pipeline: Command, setExit: (code: number)
       setExit(
         await runCommand(
           o,
-          () => mergeImageShards({ ...imageEmbedArgs(o), of: intFlag(o.of, '--of')! }),
+          () => mergeImageShards({ ...imageEmbedArgs(o), of: intFlag(o.of, '--of')!, progress: createProgress }),
           (s) => `merged ${s.shards} shards (they encoded ${s.shard_encoded.toLocaleString('en-US')} pictures)\n${renderEmbedImage(s)}`,
         ),
       );

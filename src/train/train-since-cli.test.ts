@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { setProgressMode, silentProgress } from '../cli/progress.js';
+import { silentProgress } from '../core/progress.js';
 import { runSplit, splitOptionsFromConfig } from '../data/split/run-split.js';
 import { loadConfig } from '../config/load.js';
 import { shutdownPool } from '../core/index.js';
@@ -19,7 +19,6 @@ import { tempDir } from '../test-support/fixtures.js';
 import { foldLiveEvents, parseSince } from './live-events.js';
 
 
-setProgressMode('silent');
 after(() => shutdownPool());
 
 /** Scores of user `u` for `items` by a model loaded from `modelDir` over `data`. */

@@ -3,7 +3,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isPlotPointeError, ppError } from '../../errors.js';
 import { writeFileAtomically } from '../../lake/atomic.js';
-import { createProgress } from '../../cli/progress.js';
+import { silentProgressFactory } from '../../core/progress.js';
 import { EmbeddingCache, cacheKey } from '../../embeddings/cache.js';
 import { readStagedColumns } from '../../embeddings/embed-run.js';
 import { createImageEncoder, parseImageEncoderSpec } from '../../embeddings/image/encoders.js';
@@ -109,7 +109,7 @@ export async function runImageShard(o: EmbedImagesOptions & { encoder: string; p
   const encoder = await createImageEncoder(o.encoder);
   try {
     const cache = await EmbeddingCache.open(src.lake, encoder.id, encoder.dim);
-    const progress = createProgress(`embed image shard ${o.part + 1}/${o.of} (${encoder.name})`, end - start, { unit: 'items' });
+    const progress = (o.progress ?? silentProgressFactory)(`embed image shard ${o.part + 1}/${o.of} (${encoder.name})`, end - start, { unit: 'items' });
     const stats: SourceStats = { local: 0, downloaded: 0, downloadHits: 0, bytes: 0 };
     const seen = new Set<string>();
     let queue: Array<{ key: string; bytes: Buffer }> = [];
