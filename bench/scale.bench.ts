@@ -13,6 +13,7 @@
  * form run as `--shards` shard jobs, default N), and first runs the same pipeline on the local executor (unless
  * --no-baseline) to report the speed-up: local wall / bullmq wall, the same machine for both.
  */
+import { lakePaths } from '../src/lake/paths.js';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -110,7 +111,7 @@ async function runPipeline(src: { meta: string; reviews: string }, executor: 'lo
   const status = await bg.exit;
   const wall = (performance.now() - t0) / 1000;
   const lines = bg.stdout().trimEnd().split('\n');
-  if (status !== 0) throw new Error(`pipeline run (${executor}) failed (exit ${status}); see ${file} and the logs under ${join(runDir, 'lake', 'pipeline')}`);
+  if (status !== 0) throw new Error(`pipeline run (${executor}) failed (exit ${status}); see ${file} and the logs under ${lakePaths(join(runDir, 'lake')).pipeline.dir}`);
   const report = JSON.parse(lines[lines.length - 1]!) as PipelineReport;
   return { executor, lake: String(cfg.lake.dir), report, wall_s: r1(wall), steps: scaleSteps(report, size, null) };
 }

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { datasetPaths, lakePaths } from '../lake/paths.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,8 +27,8 @@ test('embed-image in 2 shards on 2 BullMQ workers writes the image embeddings of
       'steps: { embed-image: { args: ["--batch", "4"] } }',
     ].join('\n') + '\n',
   );
-  const embeddings = join(lake, 'artifacts', 'demo', 'embeddings');
-  const read = (ext: string) => readFileSync(join(embeddings, `image.${ext}`));
+  const image = datasetPaths(lake, 'demo').embeddingOf('image');
+  const read = (ext: string) => readFileSync(join(image.dir, `${image.file}.${ext}`));
 
   // The local executor runs embed-image whole (`embed image`), on a cold cache.
   const local = cli(['pipeline', 'run', '--config', file, '--only', 'embed-image', '--json']);
@@ -77,7 +78,7 @@ test('embed-image in 2 shards on 2 BullMQ workers writes the image embeddings of
     await queue.close();
   }
   for (const name of ['embed-image#0', 'embed-image#1', 'embed-image']) assert.ok(workers.some((w) => w.stderr().includes(`worker: ${name} (job `)), `a worker ran ${name}`);
-  const logs = join(lake, 'pipeline', dist.json.run!, 'logs');
+  const logs = lakePaths(lake).pipeline.run(dist.json.run!).logs;
   for (let i = 0; i < 2; i++) assert.match(readFileSync(join(logs, `embed-image.log.${i}`), 'utf8'), /^\$ plotpointe pipeline shard embed-image .*--part \d --of 2/);
   assert.match(readFileSync(join(logs, 'embed-image.log'), 'utf8'), /^\$ plotpointe pipeline merge embed-image .*--of 2/);
   assert.equal(existsSync(imageShardDir(lake)), false, 'the merge removed the part headers');

@@ -15,7 +15,7 @@
  */
 import { datasetPaths, lakePaths } from '../lake/paths.js';
 import { cpSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { openDb } from '../lake/duckdb.js';
 import { strandedEntries } from '../lake/faults.js';
@@ -99,9 +99,9 @@ async function wholeAnswers(url: string, user: string, item: string): Promise<bo
 
 /** Files under logs/ that are not the store itself (its .wal is transient but named): temporaries left behind. */
 function logTemps(lake: string): string[] {
-  const dir = join(lake, 'logs');
+  const dir = lakePaths(lake).logs;
   if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((f) => !/^serving\.duckdb(\.wal)?$/.test(f)).map((f) => join('logs', f));
+  return readdirSync(dir).filter((f) => !/^serving\.duckdb(\.wal)?$/.test(f)).map((f) => relative(lake, join(dir, f)));
 }
 
 async function runServeCase(template: ServeFixture, work: string, c: ServeFaultCase): Promise<ServeFaultResult> {

@@ -1,4 +1,5 @@
 import { after, before, test } from 'node:test';
+import { datasetPaths } from '../lake/paths.js';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -85,7 +86,7 @@ test('demo --no-serve trains auto and serves its winner: the best valid NDCG@20 
   const best = servable.reduce((a, b) => (b.valid_ndcg20! > a.valid_ndcg20! ? b : a));
   assert.equal(s.best_run_id, best.run_id);
   assert.equal(demoRun, best.run_id, 'the pipeline trained, indexed and published the winner');
-  const manifest = JSON.parse(readFileSync(join(lake, 'artifacts', 'demo', demoRun, 'serving', 'manifest.json'), 'utf8')) as { model_version: string; model: string };
+  const manifest = JSON.parse(readFileSync(join(datasetPaths(lake, 'demo').run(demoRun).serving, 'manifest.json'), 'utf8')) as { model_version: string; model: string };
   assert.equal(manifest.model_version, demoRun, 'the serving manifest is the winner’s');
   assert.equal(manifest.model, best.model);
 });
