@@ -146,7 +146,7 @@ async function runServeCase(template: ServeFixture, work: string, c: ServeFaultC
     const reload = await fetch(`${url}/v1/admin/reload`, { method: 'POST', headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' }, body: JSON.stringify({ run_id: fx.runB }) }).catch((e: Error) => e);
     res.reload_status = reload instanceof Error ? reload.message : reload.status;
     // Replacements up: the primary says so on stderr.
-    res.killed = await until(async () => /replacement worker \d+ is serving/.test(server!.stderr().slice(pidsBefore.length)), 60_000);
+    res.killed = await until(async () => /replacement worker \d+ is serving/.test(server!.stderr().slice(pidsBefore.length)), 300_000); // a loaded machine starts a worker in minutes
     await new Promise((r) => setTimeout(r, 300));
     stop = true;
     await load;
