@@ -110,6 +110,28 @@ export function ppError(code: ErrorCode, detail?: string, cause?: unknown): Plot
   return new PlotPointeError(code, detail, cause === undefined ? undefined : { cause });
 }
 
+/** An error as it crosses a worker-thread boundary (structured clone keeps no class): code, message, detail. */
+export interface WireError {
+  code?: string;
+  message: string;
+  detail?: string;
+}
+
+/** `err` → a WireError (a PlotPointeError keeps its code and its detail without the code's message prefix). */
+export function errorToWire(err: unknown): WireError {
+  if (isPlotPointeError(err)) {
+    const prefix = `${ERRORS[err.code].message}: `;
+    return { code: err.code, message: err.message, detail: err.message.startsWith(prefix) ? err.message.slice(prefix.length) : undefined };
+  }
+  return { message: err instanceof Error ? err.message : String(err) };
+}
+
+/** A WireError → the PlotPointeError it was (same code and message), or a plain Error. */
+export function errorFromWire(e: WireError): Error {
+  if (e.code && Object.hasOwn(ERRORS, e.code)) return ppError(e.code as ErrorCode, e.detail);
+  return new Error(e.message);
+}
+
 /** True for "no space left on device" / "disk quota exceeded", as a Node errno or in a native library's message (DuckDB). */
 export function isDiskFull(err: unknown): boolean {
   const e = err as { code?: unknown; message?: unknown } | null;

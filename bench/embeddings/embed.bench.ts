@@ -1,7 +1,8 @@
 /**
  * Embedding throughput on demo items: text (use-lite-static, the default, and USE lite itself, over title +
  * brand + categories + description) and
- * images (the bundled npm-shipped MobileNetV2 on tfjs-wasm, and the ImageNet MobileNetV2 int8 ONNX of
+ * images (the default bundled-ort — the npm-shipped MobileNetV2 on onnxruntime in a thread pool, 128 px —, the same
+ * weights on tfjs-wasm (`bundled`), and the ImageNet MobileNetV2 int8 ONNX of
  * ../shared/models when present), each through the real `embed text` / `embed image` pipelines with the
  * cache off, so every item is encoded.
  *
@@ -17,7 +18,7 @@
  * amazon-scientific through use-lite-static and USE lite, and the agreement of their cosine kNN graphs
  * (recall@20 of static against USE lite, exact kNN, 1,000 sampled queries); skipped when the dataset is absent.
  *
- *   npm run bench:embed -- [--items 300] [--encoders static,use-lite,bundled,onnx] [--text-batch 32] [--image-batch 16] [--quality 1000]
+ *   npm run bench:embed -- [--items 300] [--encoders static,use-lite,bundled-ort,bundled,onnx] [--text-batch 32] [--image-batch 64] [--quality 1000]
  *
  * The last stdout line is one JSON object with every figure.
  */
@@ -43,6 +44,7 @@ function arg(name: string, fallback: string): string {
 const ENCODERS: Record<string, { modality: 'text' | 'image'; spec: string; skip?: string | false }> = {
   static: { modality: 'text', spec: 'use-lite-static' },
   'use-lite': { modality: 'text', spec: 'use-lite' },
+  'bundled-ort': { modality: 'image', spec: 'bundled-ort' },
   bundled: { modality: 'image', spec: 'bundled' },
   onnx: { modality: 'image', spec: `onnx:${MOBILENET.path}`, skip: MOBILENET.skip },
 };
@@ -105,7 +107,7 @@ async function quality(n: number): Promise<Quality> {
 async function one(name: string, lake: string, dataset: string): Promise<Figures> {
   const e = ENCODERS[name]!;
   const textBatch = Number(arg('text-batch', '32'));
-  const imageBatch = Number(arg('image-batch', '16'));
+  const imageBatch = Number(arg('image-batch', '64'));
   const cpu0 = process.cpuUsage();
   const wall0 = performance.now();
   let t0 = performance.now();

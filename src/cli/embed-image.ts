@@ -31,7 +31,7 @@ export function imageEmbedOptions(cmd: Command): Command {
   return cmd
     .requiredOption('--lake <dir>', 'lake folder')
     .requiredOption('--name <name>', 'dataset name in the lake')
-    .option('--encoder <spec>', 'bundled (npm-shipped MobileNetV2, offline, 1280-d) or onnx:<path>[?size=224&resize=256&mean=r,g,b&std=r,g,b&layout=nchw&output=features] (default: config embed.image.encoder)')
+    .option('--encoder <spec>', 'bundled-ort[?size=128&layer=out_relu&threads=2] (npm-shipped MobileNetV2 on onnxruntime, offline, 1280-d), bundled (the same weights on tfjs-wasm, 224 px, slow) or onnx:<path>[?size=224&resize=256&mean=r,g,b&std=r,g,b&layout=nchw&output=features&threads=2] (default: config embed.image.encoder)')
     .option('--batch <n>', 'images per encoder call (default: config embed.image.batch)')
     .option('--concurrency <n>', 'image files read / URLs downloaded at once (default: config embed.image.concurrency)')
     .option('--timeout-ms <n>', 'time limit of one download attempt (default: config embed.image.timeout_ms)')

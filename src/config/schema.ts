@@ -51,8 +51,8 @@ export const CONFIG_SCHEMA = {
   'split.cold_share': { type: 'number', default: 0.2, min: 0.01, max: 0.9, doc: 'cold-item: share of items held out of training.' },
   'split.seed': { type: 'integer', default: 42, min: 0, doc: 'Seed of every random choice in splitting.' },
 
-  'embed.image.encoder': { type: 'string', default: 'bundled', doc: 'Image encoder of `embed image`: bundled (npm-shipped MobileNetV2, offline) or onnx:<path>[?size=224&mean=…&std=…&layout=nchw&output=features].' },
-  'embed.image.batch': { type: 'integer', default: 16, min: 1, max: 4096, doc: 'Images per encoder call.' },
+  'embed.image.encoder': { type: 'string', default: 'bundled-ort', doc: 'Image encoder of `embed image`: bundled-ort[?size=128&layer=out_relu&threads=2] (npm-shipped MobileNetV2 on onnxruntime, offline, fast), bundled (the same weights on tfjs-wasm, 224 px, slow) or onnx:<path>[?size=224&mean=…&std=…&layout=nchw&output=features&threads=2].' },
+  'embed.image.batch': { type: 'integer', default: 64, min: 1, max: 4096, doc: 'Images per encoder call (spread over the encoder threads in runs of at most 8).' },
   'embed.image.concurrency': { type: 'integer', default: 8, min: 1, max: 256, doc: 'Image files read / URLs downloaded at once.' },
   'embed.image.timeout_ms': { type: 'integer', default: 15000, min: 100, doc: 'Time limit of one image download attempt (connect, redirects, body).' },
   'embed.image.retries': { type: 'integer', default: 2, min: 0, max: 10, doc: 'Extra attempts of an image download after a 5xx, 429, timeout or reset.' },

@@ -1,20 +1,11 @@
 /** The worker side of ThreadedRunStore: one RunStore, method calls from the parent thread, one at a time in order. */
 import { parentPort, workerData } from 'node:worker_threads';
-import { ERRORS, isPlotPointeError } from '../errors.js';
+import { errorToWire } from '../errors.js';
 import { RunStore, type RunStoreOptions } from './run-store.js';
-import type { WireError } from './run-store-thread.js';
 
 const { lake, options } = workerData as { lake: string; options: RunStoreOptions };
 const opened = RunStore.open(lake, options);
 const allowed = new Set(['ready', 'close', 'require', 'get', 'list', 'startRun', 'logEpoch', 'finishRun', 'failRun']);
-
-function wire(err: unknown): WireError {
-  if (isPlotPointeError(err)) {
-    const prefix = `${ERRORS[err.code].message}: `;
-    return { code: err.code, message: err.message, detail: err.message.startsWith(prefix) ? err.message.slice(prefix.length) : undefined };
-  }
-  return { message: err instanceof Error ? err.message : String(err) };
-}
 
 parentPort!.on('message', async (m: { id: number; method: string; args: unknown[] }) => {
   try {
@@ -25,6 +16,6 @@ parentPort!.on('message', async (m: { id: number; method: string; args: unknown[
     else if (m.method !== 'ready') value = await (store as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[m.method](...m.args);
     parentPort!.postMessage({ id: m.id, ok: true, value });
   } catch (err) {
-    parentPort!.postMessage({ id: m.id, ok: false, error: wire(err) });
+    parentPort!.postMessage({ id: m.id, ok: false, error: errorToWire(err) });
   }
 });

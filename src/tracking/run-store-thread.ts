@@ -11,18 +11,12 @@
  * a PlotPointeError thrown in the worker is thrown again here with its code.
  */
 import { Worker } from 'node:worker_threads';
-import { ppError, type ErrorCode } from '../errors.js';
+import { errorFromWire, type WireError } from '../errors.js';
 import type { RunStore, RunStoreOptions } from './run-store.js';
 
 /** The RunStore methods a remote store forwards. */
 type Forwarded = 'require' | 'get' | 'list' | 'startRun' | 'logEpoch' | 'finishRun' | 'failRun';
 type Method<K extends Forwarded> = RunStore[K] extends (...args: infer A) => Promise<infer R> ? (...args: A) => Promise<R> : never;
-
-export interface WireError {
-  code?: string;
-  message: string;
-  detail?: string;
-}
 
 export class ThreadedRunStore {
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
@@ -35,7 +29,7 @@ export class ThreadedRunStore {
       if (!p) return;
       this.pending.delete(m.id);
       if (m.ok) p.resolve(m.value);
-      else p.reject(reviveError(m.error!));
+      else p.reject(errorFromWire(m.error!));
     });
     worker.on('error', (err) => this.fail(err));
     worker.on('exit', (code) => this.fail(new Error(`run store thread exited (${code})`)));
@@ -85,13 +79,3 @@ export class ThreadedRunStore {
   }
 }
 
-function reviveError(e: WireError): Error {
-  if (e.code && e.code.startsWith('PP_')) {
-    try {
-      return ppError(e.code as ErrorCode, e.detail);
-    } catch {
-      // an unknown code: fall through
-    }
-  }
-  return new Error(e.message);
-}

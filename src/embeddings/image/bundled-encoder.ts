@@ -71,6 +71,32 @@ interface WeightsManifestGroup {
   weights: unknown[];
 }
 
+/** One weight of a tfjs weights manifest (uint8-quantised: value = min + scale · q). */
+export interface TfjsWeightSpec {
+  name: string;
+  shape: number[];
+  dtype: string;
+  quantization?: { min: number; scale: number; dtype: string };
+}
+
+/**
+ * The nsfwjs MobileNetV2 as shipped: Keras topology, weight specs and the concatenated (still quantised)
+ * weight bytes, read from the package's base64 `.min.js` shards. Throws when the package is missing.
+ */
+export function readBundledWeights(): { modelTopology: { model_config: { config: { layers: unknown[] } } }; weightSpecs: TfjsWeightSpec[]; weightData: ArrayBuffer } {
+  // nsfwjs exports no package.json: its main is dist/cjs/index.js, the models sit in dist/models.
+  const base = join(dirname(require.resolve('nsfwjs')), '..', 'models', 'mobilenet_v2');
+  const modelJson = require(join(base, 'model.min.js')) as { modelTopology: { model_config: { config: { layers: unknown[] } } }; weightsManifest: WeightsManifestGroup[] };
+  const groups = modelJson.weightsManifest;
+  const shards = groups.flatMap((g) => g.paths).map((p) => Buffer.from(require(join(base, `${p}.min.js`)) as string, 'base64'));
+  const weights = Buffer.concat(shards);
+  return {
+    modelTopology: modelJson.modelTopology,
+    weightSpecs: groups.flatMap((g) => g.weights) as TfjsWeightSpec[],
+    weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+  };
+}
+
 let backendReady: Promise<Tf> | null = null;
 
 /** tfjs on the WASM backend, initialised once per process (the backend is global tfjs state). */
@@ -113,17 +139,12 @@ export class BundledImageEncoder implements Encoder<Uint8Array> {
   static async load(): Promise<BundledImageEncoder> {
     try {
       const tf = await tfOnWasm();
-      // nsfwjs exports no package.json: its main is dist/cjs/index.js, the models sit in dist/models.
-      const base = join(dirname(require.resolve('nsfwjs')), '..', 'models', 'mobilenet_v2');
-      const modelJson = require(join(base, 'model.min.js')) as { modelTopology: unknown; weightsManifest: WeightsManifestGroup[] };
-      const groups = modelJson.weightsManifest;
-      const shards = groups.flatMap((g) => g.paths).map((p) => Buffer.from(require(join(base, `${p}.min.js`)) as string, 'base64'));
-      const weights = Buffer.concat(shards);
+      const { modelTopology, weightSpecs, weightData } = readBundledWeights();
       const full = await tf.loadLayersModel(
         tf.io.fromMemory({
-          modelTopology: modelJson.modelTopology,
-          weightSpecs: groups.flatMap((g) => g.weights),
-          weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
+          modelTopology,
+          weightSpecs,
+          weightData,
         }),
       );
       const features = tf.model({ inputs: full.inputs, outputs: full.getLayer(BUNDLED_FEATURE_LAYER).output });

@@ -23,6 +23,7 @@ describe('plotpointe embed image on a 60-item demo lake', () => {
   for (const [label, spec, skip] of [
     ['the ONNX ImageNet MobileNetV2', `onnx:${MOBILENET.path}`, MOBILENET.skip],
     ['the bundled encoder (offline, npm-shipped weights)', 'bundled', false],
+    ['the default bundled-ort encoder (the same weights on onnxruntime)', 'bundled-ort', false],
   ] as const) {
     test(`with ${label}: every item embedded in staging order, then a re-run answers from the cache`, { skip }, async () => {
       const r = runCli(['embed', 'image', '--lake', lake, '--name', 'demo', '--encoder', spec, '--batch', '8', '--json']);

@@ -9,7 +9,7 @@ import { safeFetch, SAFE_FETCH_DEFAULTS } from '../../net/safe-fetch.js';
 import type { Encoder } from '../encoder.js';
 import { cacheKey } from '../cache.js';
 import { EmbeddingRun, readStagedColumns, type EmbedFailure } from '../embed-run.js';
-import { createImageEncoder, parseImageEncoderSpec } from './encoders.js';
+import { createImageEncoder, DEFAULT_IMAGE_ENCODER, parseImageEncoderSpec } from './encoders.js';
 import { lakePaths } from '../../lake/paths.js';
 
 /**
@@ -30,9 +30,9 @@ export interface EmbedImagesOptions {
   lake: string;
   /** Dataset name in the lake (staging/<name>). */
   name: string;
-  /** An encoder spec (`bundled`, `onnx:<path>?…`) or a ready encoder (not disposed by this call). Default `bundled`. */
+  /** An encoder spec (`bundled-ort`, `bundled`, `onnx:<path>?…`) or a ready encoder (not disposed by this call). Default `bundled-ort`. */
   encoder?: string | Encoder<Buffer>;
-  /** Images per encoder call (default 16). */
+  /** Images per encoder call (default 64). */
   batch?: number;
   /** Sources read or downloaded at once (default 8). */
   concurrency?: number;
@@ -164,19 +164,19 @@ export function pictureSources(options: EmbedImagesOptions): Parameters<typeof l
 
 export async function embedItemsImage(options: EmbedImagesOptions): Promise<EmbedImagesSummary> {
   const startedAt = performance.now();
-  const batch = options.batch ?? 16;
+  const batch = options.batch ?? 64;
   const concurrency = options.concurrency ?? 8;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256) {
     throw ppError('PP_EMBED_INVALID', `--concurrency must be an integer in [1, 256], got ${options.concurrency}`);
   }
   if (!Number.isInteger(batch) || batch < 1 || batch > 4096) throw ppError('PP_EMBED_INVALID', `--batch must be an integer in [1, 4096], got ${options.batch}`);
   const src = pictureSources(options);
-  if (typeof options.encoder !== 'object') parseImageEncoderSpec(options.encoder ?? 'bundled');
+  if (typeof options.encoder !== 'object') parseImageEncoderSpec(options.encoder ?? DEFAULT_IMAGE_ENCODER);
   const { rows, inputs } = await readStagedColumns<ImageRow>(options.lake, options.name, ['image_url', 'image_path']);
   const withSource = rows.filter((r) => r.image_path || r.image_url);
 
   const owned = typeof options.encoder !== 'object';
-  const encoder = typeof options.encoder === 'object' ? options.encoder : await createImageEncoder(options.encoder ?? 'bundled');
+  const encoder = typeof options.encoder === 'object' ? options.encoder : await createImageEncoder(options.encoder ?? DEFAULT_IMAGE_ENCODER);
   try {
     const progress = (options.progress ?? silentProgressFactory)(`embed image (${encoder.name})`, withSource.length, { unit: 'items' });
     const run = await EmbeddingRun.open({

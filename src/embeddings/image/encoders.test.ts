@@ -9,6 +9,7 @@ import { tempDir } from '../../test-support/fixtures.js';
 import { cosine, type Encoder } from '../encoder.js';
 import { createImageEncoder } from './encoders.js';
 import { BUNDLED_HEAD_CLASSES, BundledImageEncoder } from './bundled-encoder.js';
+import type { OnnxImageEncoder } from './onnx-encoder.js';
 import { demoImageLake, drawnImage, MOBILENET } from './testkit.js';
 
 /** Row i of a batch × dim matrix. */
@@ -140,6 +141,33 @@ function encoderContract(label: string, spec: string, skip: string | false) {
 
 encoderContract('ONNX ImageNet MobileNetV2 features', `onnx:${MOBILENET.path}`, MOBILENET.skip);
 encoderContract('bundled nsfwjs MobileNetV2 features', 'bundled', false);
+encoderContract('bundled MobileNetV2 on onnxruntime (the default)', 'bundled-ort', false);
+encoderContract('bundled MobileNetV2 on onnxruntime, one thread, 96 px', 'bundled-ort?size=96&threads=1', false);
+
+test('bundled-ort at 224 px computes what bundled (tfjs) computes, and its size and layer change the id and width', async () => {
+  const { imagesDir } = await demoImageLake(tempDir('img-ort'), 20);
+  const pics = readdirSync(imagesDir).sort().slice(0, 10).map((f) => readFileSync(join(imagesDir, f)));
+  const tfjs = await createImageEncoder('bundled');
+  const ort = await createImageEncoder('bundled-ort?size=224');
+  const small = await createImageEncoder('bundled-ort');
+  const cut = await createImageEncoder('bundled-ort?layer=block_13_expand_relu&threads=1');
+  try {
+    const a = await tfjs.encode(pics);
+    const b = await ort.encode(pics);
+    for (let i = 0; i < pics.length; i++) assert.ok(cosine(row(a, 1280, i), row(b, 1280, i)) > 0.99999, `picture ${i}`);
+    assert.equal(cut.dim, 576);
+    const c = await cut.encode(pics.slice(0, 3));
+    assert.equal(c.length, 3 * 576);
+    assert.equal(new Set([tfjs.id, ort.id, small.id, cut.id]).size, 4);
+    assert.equal((small as OnnxImageEncoder).preprocess.size, 128);
+  } finally {
+    await Promise.all([tfjs, ort, small, cut].map((e) => e.dispose()));
+  }
+  for (const spec of ['bundled-ort?size=100', 'bundled-ort?size=16', 'bundled-ort?nope=1', 'bundled-ort?threads=0']) {
+    await assert.rejects(createImageEncoder(spec), (e: unknown) => isPlotPointeError(e, 'PP_EMBED_INVALID'), spec);
+  }
+  await assert.rejects(createImageEncoder('bundled-ort?layer=no_such_layer'), (e: unknown) => isPlotPointeError(e, 'PP_EMBED_MODEL_LOAD'));
+});
 
 test('the bundled weights are the trained nsfwjs ones: its own 5-class head calls demo product pictures neutral', async () => {
   const enc = await BundledImageEncoder.load();
