@@ -3,12 +3,14 @@ import { intFlag } from './embed-image.js';
 import { textEmbedArgs, textEmbedOptions } from './embed.js';
 import { mergeTextShards, runTextShard, type TextShardOptions, type TextShardSummary } from '../pipeline/shards/embed-text.js';
 import { runCommand, type GlobalOptions } from './output.js';
+import { registerGraphShardCommands } from './graph.js';
 
 /**
  * `plotpointe pipeline shard <step>` and `plotpointe pipeline merge <step>`: the sharded form of a step, as
  * the distributed executor runs it when `pipeline.shards` > 0 (shard jobs on any workers, then the merge).
- * Only embed-text has one (src/pipeline/shards/embed-text.ts); the options are those of `embed text`, so the
- * step's extra arguments from the pipeline file apply to its shards and merge alike.
+ * embed-text (src/pipeline/shards/embed-text.ts; the options are those of `embed text`, so the step's extra
+ * arguments from the pipeline file apply to its shards and merge alike) and the kNN graphs (graph-knn, options of
+ * `graph knn`: src/pipeline/shards/graph-knn.ts).
  */
 function textOptions(cmd: Command): Command {
   return textEmbedOptions(cmd).requiredOption('--of <n>', 'number of shards');
@@ -41,4 +43,5 @@ export function registerShardCommands(pipeline: Command, setExit: (code: number)
       ),
     );
   });
+  registerGraphShardCommands(shard, merge, setExit);
 }

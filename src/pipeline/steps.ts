@@ -37,6 +37,15 @@ const embeddingFiles = (ctx: StepContext, modality: string): ArtifactRef[] =>
 const csrFiles = (prefix: string): ArtifactRef[] =>
   ['indptr.i32', 'indices.i32', 'weights.f32', 'json'].map((ext) => ({ path: `${prefix}.${ext}` }));
 const lakeArgs = (ctx: StepContext) => ['--lake', ctx.lake, '--name', ctx.name];
+/**
+ * The sharded form of a graph step: shards search slices of the rows, the merge assembles and writes the graph
+ * `graph knn` writes (src/pipeline/shards/graph-knn.ts).
+ */
+const graphSharded = (modality: string, extra: (ctx: StepContext) => string[] = () => []) => ({
+  shards: (ctx: StepContext, count: number) =>
+    Array.from({ length: count }, (_, i) => ['pipeline', 'shard', 'graph-knn', '--modality', modality, ...extra(ctx), ...lakeArgs(ctx), '--part', s(i), '--of', s(count)]),
+  merge: (ctx: StepContext, count: number) => ['pipeline', 'merge', 'graph-knn', '--modality', modality, ...extra(ctx), ...lakeArgs(ctx), '--of', s(count)],
+});
 /** The train step's run id (from its JSON result). */
 const trainRun = (ctx: StepContext) => s(ctx.results.train?.run_id);
 /** `a=1,b=2` → ['a=1', 'b=2'] */
@@ -143,6 +152,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).graphs, 'knn-text'))),
     command: (ctx) => ['graph', 'knn', '--modality', 'text', ...lakeArgs(ctx)],
+    sharded: graphSharded('text'),
   },
   {
     id: 'graph-image',
@@ -154,6 +164,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).graphs, 'knn-image'))),
     command: (ctx) => ['graph', 'knn', '--modality', 'image', ...lakeArgs(ctx)],
+    sharded: graphSharded('image'),
   },
   {
     id: 'graph-fused',
@@ -165,6 +176,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: (ctx) => csrFiles(rel(ctx, join(lake(ctx).splitArtifacts(splitName(ctx)), 'graphs', 'knn-fused'))),
     command: (ctx) => ['graph', 'knn', '--modality', 'fused', '--split', splitName(ctx), ...lakeArgs(ctx)],
+    sharded: graphSharded('fused', (ctx) => ['--split', splitName(ctx)]),
   },
   {
     id: 'train',
