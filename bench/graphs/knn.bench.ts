@@ -8,7 +8,7 @@
  * 2 cores we had), peak RSS and the load average. Target (issue 12): build ≤ 2 minutes at recall ≥ 0.95.
  *
  *   npm run bench:knn -- [--rows 498196] [--dim 128] [--k 20] [--threads 2] [--method ivf|hnsw]
- *        ivf:  [--probes 3] [--cluster-size 256] [--pca-dim 32]
+ *        ivf:  [--probes 12] [--cluster-size 128] [--pca-dim 32] (defaults: ITEM_GRAPH_IVF, what `graph knn` uses)
  *        hnsw: [--connectivity 12] [--expansion-add 64] [--expansion-search 48] [--quantization f16|f32]
  *        [--symmetrize none|union|mutual] [--sample 1000] [--seed 1] [--intrinsic-dim 16] [--iso 0.1]
  *        [--vectors FILE.f32 --dim D] (real embeddings instead of synthetic ones) [--out DIR]
@@ -22,6 +22,7 @@ import { readFileSync } from 'node:fs';
 import { configureCore, startPool } from '../../src/core/index.js';
 import { buildKnnGraphIvf, buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type Symmetrize } from '../../src/graphs/knn-graph.js';
 import { saveCsr } from '../../src/graphs/csr-io.js';
+import { ITEM_GRAPH_IVF } from '../../src/graphs/item-graphs.js';
 import type { AnnQuantization } from '../../src/index/ann-index.js';
 
 function arg(name: string, fallback: string): string {
@@ -31,9 +32,10 @@ function arg(name: string, fallback: string): string {
 
 const vectorsFile = arg('vectors', '');
 const method = arg('method', 'ivf');
-const probes = Number(arg('probes', '3'));
-const clusterSize = Number(arg('cluster-size', '256'));
-const pcaDim = Number(arg('pca-dim', '32'));
+// defaults: the settings `graph knn` uses
+const probes = Number(arg('probes', String(ITEM_GRAPH_IVF.probes)));
+const clusterSize = Number(arg('cluster-size', String(ITEM_GRAPH_IVF.clusterSize)));
+const pcaDim = Number(arg('pca-dim', String(ITEM_GRAPH_IVF.pcaDim)));
 let rows = Number(arg('rows', '498196'));
 const dim = Number(arg('dim', '128'));
 const k = Number(arg('k', '20'));
