@@ -40,7 +40,7 @@ export interface ItemGraphOptions {
   symmetrize?: Symmetrize;
   /** Rows checked against exact search (default 1,000; 0 = skip). */
   recallSample?: number;
-  /** Threads of the ANN build and search (default: all hardware threads). */
+  /** Unused since the cluster-probe build (it runs on the core pool: PLOTPOINTE_CORE_THREADS); kept for callers. */
   threads?: number;
   seed?: number;
   onProgress?: (phase: 'add' | 'search', done: number, total: number) => void;
