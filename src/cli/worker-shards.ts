@@ -6,13 +6,14 @@ import { mergeImageShards, runImageShard, type ImageShardSummary } from '../pipe
 import { runCommand, type GlobalOptions } from './output.js';
 import { createProgress } from './progress.js';
 import { registerEvaluateShardCommands } from './shard-evaluate.js';
+import { registerGraphShardCommands } from './graph.js';
 
 /**
  * `plotpointe pipeline shard <step>` and `plotpointe pipeline merge <step>`: the sharded form of a step, as
  * the distributed executor runs it when `pipeline.shards` > 0 (shard jobs on any workers, then the merge).
- * embed-text and embed-image have one (src/pipeline/shards/), evaluate another (src/cli/shard-evaluate.ts); the
- * options are those of `embed text` / `embed image`, so the step's extra arguments from the pipeline file apply to
- * its shards and merge alike.
+ * embed-text and embed-image (src/pipeline/shards/; the options are those of `embed text` / `embed image`, so the
+ * step's extra arguments from the pipeline file apply to its shards and merge alike), the kNN graphs (graph-knn,
+ * options of `graph knn`: src/pipeline/shards/graph-knn.ts) and evaluate (src/cli/shard-evaluate.ts).
  */
 function textOptions(cmd: Command): Command {
   return textEmbedOptions(cmd).requiredOption('--of <n>', 'number of shards');
@@ -71,4 +72,5 @@ export function registerShardCommands(pipeline: Command, setExit: (code: number)
         ),
       );
     });
+  registerGraphShardCommands(shard, merge, setExit);
 }

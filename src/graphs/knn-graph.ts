@@ -23,6 +23,7 @@ import { matmulNT } from '../core/dense.js';
 import { free, inHeap } from '../core/heap.js';
 import type { Csr } from '../core/csr.js';
 import { SplitMix } from './synthetic-vectors.js';
+import { ivfPlan, ivfSearch, type IvfOptions } from './ivf-knn.js';
 
 /** An item–item graph in CSR form. */
 export interface KnnGraph {
@@ -267,12 +268,103 @@ export function buildKnnGraphWithIndex(
     }
     sortRow(indices, weights, o, o + c);
   }
-  let graph: KnnGraph = { rows: n, cols: n, indptr, indices, weights };
+  const graph = finishGraph({ rows: n, cols: n, indptr, indices, weights }, k, refine, symmetrize);
+  const assembleSeconds = (performance.now() - t0) / 1000;
+  return { graph, index, info: { addSeconds, searchSeconds, repairSeconds, assembleSeconds, lostRows: lost.length, lostIds: rowsLost, exactRepaired } };
+}
+
+/** Reverse-neighbour refinement (top k of A ∪ Aᵀ per row) and symmetrisation of a directed kNN graph. */
+function finishGraph(g: KnnGraph, k: number, refine: boolean, symmetrize: Symmetrize): KnnGraph {
+  let graph = g;
   if (refine) graph = topKPerRow(unionGraph(graph), k);
   if (symmetrize === 'union') graph = unionGraph(graph);
   else if (symmetrize === 'mutual') graph = mutualGraph(graph);
+  return graph;
+}
+
+/**
+ * The graph of per-row neighbour lists (row `rows[t]` has `counts[t]` neighbours `indices[t·k …]` with
+ * similarities `sims[t·k …]`), refined and symmetrised as {@link buildKnnGraphWithIndex} does. Rows not in
+ * `rows` get no edges of their own.
+ */
+export function graphFromNeighbours(
+  n: number,
+  k: number,
+  rows: Int32Array,
+  nb: { indices: Int32Array; sims: Float32Array; counts: Int32Array },
+  opts: { refine?: boolean; symmetrize?: Symmetrize } = {},
+): KnnGraph {
+  const cnt = new Int32Array(n);
+  for (let t = 0; t < rows.length; t++) cnt[rows[t]] = nb.counts[t];
+  const indptr = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) indptr[i + 1] = indptr[i] + cnt[i];
+  const indices = new Int32Array(indptr[n]);
+  const weights = new Float32Array(indptr[n]);
+  for (let t = 0; t < rows.length; t++) {
+    const o = indptr[rows[t]];
+    const c = nb.counts[t];
+    indices.set(nb.indices.subarray(t * k, t * k + c), o);
+    weights.set(nb.sims.subarray(t * k, t * k + c), o);
+    sortRow(indices, weights, o, o + c);
+  }
+  return finishGraph({ rows: n, cols: n, indptr, indices, weights }, k, opts.refine ?? true, opts.symmetrize ?? 'none');
+}
+
+export interface IvfGraphInfo {
+  /** wall seconds of each phase, and the CPU seconds of the process (all threads) */
+  planSeconds: number;
+  planCpuSeconds: number;
+  searchCpuSeconds: number;
+  assembleCpuSeconds: number;
+  searchSeconds: number;
+  assembleSeconds: number;
+  clusters: number;
+  probes: number;
+  pcaDim: number;
+  /** candidate similarities computed, and their mean per row */
+  scored: number;
+  candidatesPerRow: number;
+}
+
+/**
+ * The kNN graph by cluster-probe search ({@link ivfPlan}, {@link ivfSearch}): exact similarities within each
+ * row's probed clusters (GEMMs on the core's kernels), then the same refinement and symmetrisation as the
+ * HNSW build. Deterministic: same vectors and options → same graph bytes, for any thread count.
+ */
+export function buildKnnGraphIvf(
+  vectors: Float32Array,
+  n: number,
+  d: number,
+  opts: Pick<KnnGraphOptions, 'k' | 'metric' | 'present' | 'symmetrize' | 'refine'> & IvfOptions & { onProgress?: (done: number, total: number) => void } = {},
+): { graph: KnnGraph; info: IvfGraphInfo } {
+  checkInputs(vectors, n, d, opts.present);
+  const k = opts.k ?? 20;
+  check(Number.isInteger(k) && k >= 1, `k must be a positive integer, got ${k}`);
+  const metric = opts.metric ?? 'cosine';
+  check(metric === 'cosine' || metric === 'ip', `metric must be cosine or ip, got ${String(metric)}`);
+  const symmetrize = opts.symmetrize ?? 'none';
+  check(['none', 'union', 'mutual'].includes(symmetrize), `symmetrize must be none, union or mutual, got ${String(symmetrize)}`);
+  const cpu = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
+  let t0 = performance.now();
+  let c0 = process.cpuUsage();
+  const plan = ivfPlan(vectors, n, d, { ...opts, metric });
+  const planSeconds = (performance.now() - t0) / 1000;
+  const planCpuSeconds = cpu(process.cpuUsage(c0));
+  t0 = performance.now();
+  c0 = process.cpuUsage();
+  const nb = ivfSearch(vectors, plan, k, 0, plan.ids.length, opts.onProgress);
+  const searchSeconds = (performance.now() - t0) / 1000;
+  const searchCpuSeconds = cpu(process.cpuUsage(c0));
+  t0 = performance.now();
+  c0 = process.cpuUsage();
+  const graph = graphFromNeighbours(n, k, plan.ids, nb, { refine: opts.refine, symmetrize });
   const assembleSeconds = (performance.now() - t0) / 1000;
-  return { graph, index, info: { addSeconds, searchSeconds, repairSeconds, assembleSeconds, lostRows: lost.length, lostIds: rowsLost, exactRepaired } };
+  const assembleCpuSeconds = cpu(process.cpuUsage(c0));
+  const m = plan.ids.length;
+  return {
+    graph,
+    info: { planSeconds, planCpuSeconds, searchSeconds, searchCpuSeconds, assembleSeconds, assembleCpuSeconds, clusters: plan.clusters, probes: plan.probes, pcaDim: plan.pcaDim, scored: nb.scored, candidatesPerRow: m ? nb.scored / m : 0 },
+  };
 }
 
 /** {@link buildKnnGraphWithIndex} without the index. */

@@ -1,6 +1,7 @@
 /**
  * The item–item graph stage (`plotpointe graph knn`): a cosine kNN graph over the items that have a modality,
- * built with the ANN library ({@link buildKnnGraphWithIndex}), checked against exact search on a sample
+ * built by cluster-probe search ({@link buildKnnGraphIvf}: exact similarities within each item's probed
+ * clusters, deterministic, so the sharded form in src/pipeline/shards/graph-knn.ts writes the same bytes), checked against exact search on a sample
  * ({@link knnRecall}), summarised ({@link graphStats}) and saved as CSR (src/graphs/csr-io.ts) at the contract
  * paths (`graphOf` in src/lake/paths.ts):
  *   text, image → `<lake>/artifacts/<name>/graphs/knn-<modality>.*` (rows = staging iids)
@@ -13,11 +14,19 @@
 import { mkdir } from 'node:fs/promises';
 import { ppError } from '../errors.js';
 import { loadEmbeddings } from '../embeddings/store.js';
-import { datasetPaths } from '../lake/paths.js';
+import { datasetPaths, type ContentLocation } from '../lake/paths.js';
 import type { ContentModality } from '../models/model.js';
 import { saveCsr } from '../graphs/csr-io.js';
-import { buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type GraphStats, type Symmetrize } from '../graphs/knn-graph.js';
+import { buildKnnGraphIvf, graphStats, knnRecall, sampleRows, type GraphStats, type KnnGraph, type Symmetrize } from '../graphs/knn-graph.js';
+import type { IvfOptions } from '../graphs/ivf-knn.js';
 import { existsSync } from 'node:fs';
+import type { EmbeddingMeta } from '../embeddings/store.js';
+
+/**
+ * Cluster-probe settings of the item graphs (docs/decisions/140-ivf-knn-graphs.md): clusters of ~128 items,
+ * each item scored against the members of its 12 nearest clusters (≈ 1,500 candidates), routing in 32 PCA dims.
+ */
+export const ITEM_GRAPH_IVF: Readonly<Required<Pick<IvfOptions, 'clusterSize' | 'probes' | 'pcaDim' | 'seed'>>> = { clusterSize: 128, probes: 12, pcaDim: 32, seed: 11 };
 
 export interface ItemGraphOptions {
   lake: string;
@@ -31,7 +40,7 @@ export interface ItemGraphOptions {
   symmetrize?: Symmetrize;
   /** Rows checked against exact search (default 1,000; 0 = skip). */
   recallSample?: number;
-  /** Threads of the ANN build and search (default: all hardware threads). */
+  /** Unused since the cluster-probe build (it runs on the core pool: PLOTPOINTE_CORE_THREADS); kept for callers. */
   threads?: number;
   seed?: number;
   onProgress?: (phase: 'add' | 'search', done: number, total: number) => void;
@@ -54,16 +63,38 @@ export interface ItemGraphSummary {
   /** recall@k against exact kNN on a sample of rows (null when skipped) */
   recall: { k: number; value: number; sample_rows: number; exact_seconds: number } | null;
   stats: GraphStats;
-  seconds: { build: number; add: number; search: number; repair: number; assemble: number; total: number };
-  lost_rows: number;
-  exact_repaired: number;
+  seconds: { build: number; plan: number; search: number; assemble: number; total: number };
+  /** cluster-probe settings and the candidates scored per row (null for a graph without edges) */
+  ivf: { clusters: number; probes: number; cluster_size: number; pca_dim: number; candidates_per_row: number } | null;
+  /** set when the graph was built in shards (src/pipeline/shards/graph-knn.ts) */
+  shards?: number;
   /** set when fewer than two items have the modality (the graph then has no edges) */
   warning: string | null;
   paths: { dir: string; header: string };
 }
 
-/** Builds, checks and saves the item–item kNN graph of one modality (see the module comment). */
-export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSummary> {
+/** The embeddings a graph is built from, and the settings (shared by the whole build and its shards). */
+export interface GraphInput {
+  o: ItemGraphOptions;
+  modality: ContentModality;
+  split: string;
+  k: number;
+  symmetrize: Symmetrize;
+  src: { dir: string; file: string };
+  /** Where the graph is written. */
+  out: ContentLocation;
+  data: Float32Array;
+  n: number;
+  d: number;
+  present: Uint8Array;
+  meta: EmbeddingMeta;
+  withModality: number;
+  warning: string | null;
+  started: number;
+}
+
+/** Checks the options and loads the modality's embeddings. */
+export async function loadGraphInput(o: ItemGraphOptions): Promise<GraphInput> {
   const started = performance.now();
   const modality = o.modality;
   if (!['text', 'image', 'fused'].includes(modality)) throw ppError('PP_USAGE', `--modality must be text, image or fused, got ${String(modality)}`);
@@ -73,6 +104,7 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
   const k = o.k ?? 20;
   if (!Number.isInteger(k) || k < 1) throw ppError('PP_GRAPH_INVALID', `k must be a positive integer, got ${k}`);
   const symmetrize = o.symmetrize ?? 'none';
+  const split = o.split ?? '_';
   const src = loc('embeddingOf');
   if (!existsSync(`${src.dir}/${src.file}.json`)) {
     const hint = modality === 'fused' ? 'train a fusion model on the split first' : `run plotpointe embed ${modality} first`;
@@ -80,41 +112,76 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
   }
   const emb = await loadEmbeddings(src.dir, src.file);
   const n = emb.count;
-  const d = emb.dim;
-  const present = emb.present;
   let withModality = 0;
-  for (let i = 0; i < n; i++) withModality += present[i];
+  for (let i = 0; i < n; i++) withModality += emb.present[i];
   // Fewer than two items with the modality (e.g. a catalog without pictures): a graph without edges, with a
   // warning, so that a pipeline goes on and models see an empty relation rather than a failed stage.
   const warning = withModality < 2 ? `only ${withModality} of ${n} items have ${modality} vectors: the graph has no edges` : null;
+  return { o, modality, split, k, symmetrize, src, out: loc('graphOf'), data: emb.data, n, d: emb.dim, present: emb.present, meta: emb.meta, withModality, warning, started };
+}
 
+/** How the neighbours were found (the header's `ivf` block and timings). */
+export interface GraphBuildInfo {
+  clusters: number;
+  probes: number;
+  cluster_size: number;
+  pca_dim: number;
+  candidates_per_row: number;
+  /** when sharded: the number of shards */
+  shards?: number;
+  seconds: { build: number; plan: number; search: number; assemble: number };
+}
+
+/** Builds, checks and saves the item–item kNN graph of one modality (see the module comment). */
+export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSummary> {
+  const input = await loadGraphInput(o);
   const t0 = performance.now();
-  const built = warning
-    ? { graph: { rows: n, cols: n, indptr: new Int32Array(n + 1), indices: new Int32Array(0), weights: new Float32Array(0) }, info: null }
-    : buildKnnGraphWithIndex(emb.data, n, d, { k, metric: 'cosine', present, symmetrize, threads: o.threads, onProgress: o.onProgress });
-  const { graph } = built;
-  const info = built.info ?? { addSeconds: 0, searchSeconds: 0, repairSeconds: 0, assembleSeconds: 0, lostRows: 0, exactRepaired: 0 };
-  const buildSeconds = (performance.now() - t0) / 1000;
+  if (input.warning) {
+    const n = input.n;
+    const empty: KnnGraph = { rows: n, cols: n, indptr: new Int32Array(n + 1), indices: new Int32Array(0), weights: new Float32Array(0) };
+    return finishItemGraph(input, empty, null);
+  }
+  const { graph, info } = buildKnnGraphIvf(input.data, input.n, input.d, {
+    k: input.k,
+    metric: 'cosine',
+    present: input.present,
+    symmetrize: input.symmetrize,
+    ...ITEM_GRAPH_IVF,
+    onProgress: o.onProgress ? (done, total) => o.onProgress!('search', done, total) : undefined,
+  });
+  const build: GraphBuildInfo = {
+    clusters: info.clusters,
+    probes: info.probes,
+    cluster_size: ITEM_GRAPH_IVF.clusterSize,
+    pca_dim: info.pcaDim,
+    candidates_per_row: info.candidatesPerRow,
+    seconds: { build: (performance.now() - t0) / 1000, plan: info.planSeconds, search: info.searchSeconds, assemble: info.assembleSeconds },
+  };
+  return finishItemGraph(input, graph, build);
+}
 
+/** Recall against exact search on a sample, stats, and the CSR files with their header (the graph's manifest). */
+export async function finishItemGraph(input: GraphInput, graph: KnnGraph, build: GraphBuildInfo | null): Promise<ItemGraphSummary> {
+  const { o, modality, split, k, symmetrize, src, n, d, present, withModality, warning } = input;
   let recall: ItemGraphSummary['recall'] = null;
   const sampleSize = o.recallSample ?? 1000;
   if (sampleSize > 0 && !warning) {
     const sample = sampleRows(n, sampleSize, { seed: o.seed ?? 7, present });
     const kk = Math.min(k, withModality - 1);
-    const r = knnRecall(graph, emb.data, n, d, sample, { k: kk, metric: 'cosine', present });
+    const r = knnRecall(graph, input.data, n, d, sample, { k: kk, metric: 'cosine', present });
     recall = { k: kk, value: r.recall, sample_rows: r.rows, exact_seconds: r.exactSeconds };
   }
   const stats = graphStats(graph);
-  const out = loc('graphOf');
+  const out = input.out;
   await mkdir(out.dir, { recursive: true });
   const seconds = {
-    build: buildSeconds,
-    add: info.addSeconds,
-    search: info.searchSeconds,
-    repair: info.repairSeconds,
-    assemble: info.assembleSeconds,
-    total: (performance.now() - started) / 1000,
+    build: build?.seconds.build ?? 0,
+    plan: build?.seconds.plan ?? 0,
+    search: build?.seconds.search ?? 0,
+    assemble: build?.seconds.assemble ?? 0,
+    total: (performance.now() - input.started) / 1000,
   };
+  const ivf = build ? { clusters: build.clusters, probes: build.probes, cluster_size: build.cluster_size, pca_dim: build.pca_dim, candidates_per_row: build.candidates_per_row } : null;
   await saveCsr(out.dir, out.file, graph, {
     kind: `item-item-knn/${modality}`,
     stats,
@@ -126,12 +193,12 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
       k,
       metric: 'cosine',
       symmetrize,
+      method: 'ivf',
+      ivf,
       items_with_modality: withModality,
-      source: { file: `${src.dir}/${src.file}.f32`, encoder: emb.meta.encoder, dim: d, sha256: emb.meta.sha256 },
+      source: { file: `${src.dir}/${src.file}.f32`, encoder: input.meta.encoder, dim: d, sha256: input.meta.sha256 },
       recall,
       seconds,
-      lost_rows: info.lostRows,
-      exact_repaired: info.exactRepaired,
       warning,
       created_at: new Date().toISOString(),
     },
@@ -144,15 +211,15 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
     items: n,
     items_with_modality: withModality,
     dim: d,
-    encoder: emb.meta.encoder,
+    encoder: input.meta.encoder,
     k,
     metric: 'cosine',
     symmetrize,
     recall,
     stats,
     seconds,
-    lost_rows: info.lostRows,
-    exact_repaired: info.exactRepaired,
+    ivf,
+    ...(build?.shards ? { shards: build.shards } : {}),
     warning,
     paths: { dir: out.dir, header: `${out.dir}/${out.file}.json` },
   };

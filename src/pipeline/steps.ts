@@ -44,6 +44,15 @@ const split = (ctx: StepContext) => lake(ctx).split(splitName(ctx));
 /** The demo generator's output: raw input of the ingest step. */
 const sources = (ctx: StepContext) => lakePaths(ctx.lake).sources(ctx.name);
 const lakeArgs = (ctx: StepContext) => ['--lake', ctx.lake, '--name', ctx.name];
+/**
+ * The sharded form of a graph step: shards search slices of the rows, the merge assembles and writes the graph
+ * `graph knn` writes (src/pipeline/shards/graph-knn.ts).
+ */
+const graphSharded = (modality: string, extra: (ctx: StepContext) => string[] = () => []) => ({
+  shards: (ctx: StepContext, count: number) =>
+    Array.from({ length: count }, (_, i) => ['pipeline', 'shard', 'graph-knn', '--modality', modality, ...extra(ctx), ...lakeArgs(ctx), '--part', s(i), '--of', s(count)]),
+  merge: (ctx: StepContext, count: number) => ['pipeline', 'merge', 'graph-knn', '--modality', modality, ...extra(ctx), ...lakeArgs(ctx), '--of', s(count)],
+});
 /** The train step's run id (from its JSON result). */
 const trainRun = (ctx: StepContext) => s(ctx.results.train?.run_id);
 /** `a=1,b=2` → ['a=1', 'b=2'] */
@@ -156,6 +165,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: (ctx) => csrFiles(ctx, lake(ctx).graphOf('text')),
     command: (ctx) => ['graph', 'knn', '--modality', 'text', ...lakeArgs(ctx)],
+    sharded: graphSharded('text'),
   },
   {
     id: 'graph-image',
@@ -167,6 +177,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: (ctx) => csrFiles(ctx, lake(ctx).graphOf('image')),
     command: (ctx) => ['graph', 'knn', '--modality', 'image', ...lakeArgs(ctx)],
+    sharded: graphSharded('image'),
   },
   {
     id: 'graph-fused',
@@ -178,6 +189,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     inputs: () => [],
     outputs: (ctx) => csrFiles(ctx, split(ctx).graphOf('fused')),
     command: (ctx) => ['graph', 'knn', '--modality', 'fused', '--split', splitName(ctx), ...lakeArgs(ctx)],
+    sharded: graphSharded('fused', (ctx) => ['--split', splitName(ctx)]),
   },
   {
     id: 'train',

@@ -1,0 +1,416 @@
+/**
+ * Cluster-probe ("IVF") kNN for the item–item graphs: exact cosine / inner-product scores within the probed
+ * clusters, batched as GEMMs on the core's wasm SIMD kernels, deterministic (same input → same neighbours,
+ * whatever the thread count or the split of the rows into shards).
+ *
+ * Plan ({@link ivfPlan}, O(m·d·r + m·C·r) — cheap beside the search):
+ *   1. PCA to r dims (r = `pcaDim`, only when d > r): covariance of a sample of rows (normalised for cosine),
+ *      top-r eigenvectors by subspace iteration → V [d × r]; Y = X̂·V [m × r].
+ *   2. k-means in the r-dim space: C = ⌈m / `clusterSize`⌉ centres, Lloyd's iterations on a sample.
+ *   3. Probes: each row's `probes` nearest centres in the r-dim space (argmax ⟨y, c⟩ − ‖c‖²/2); its first
+ *      probe is its cluster.
+ * Search ({@link ivfSearch} over the row positions [from, to)): for each cluster c in order, the rows of the
+ * range that probe c are scored against every member of c in the full dimension, S = Q·X_cᵀ (one GEMM per
+ * ≤ 1,024 queries), cos = S · (1/‖x_q‖)(1/‖x_j‖); each row keeps its k best (self excluded, ties to the
+ * earlier candidate). Cost ≈ 2·m·probes·(m/C)·d FLOP. A row's result depends only on its own vector, the
+ * plan and the cluster order — each GEMM element is a sum over the d products in index order (no FMA), the
+ * same wherever the row sits in the batch — so shards of rows give the neighbours of the whole run.
+ *
+ * Rows are positions in `ids` (the present rows, ascending); neighbours are row ids.
+ */
+import { ppError } from '../errors.js';
+import { matmul, matmulTN } from '../core/dense.js';
+import { allocF32, free } from '../core/heap.js';
+import { SplitMix } from './synthetic-vectors.js';
+
+export interface IvfOptions {
+  /** 'cosine' (default) or 'ip' */
+  metric?: 'cosine' | 'ip';
+  /** [n] 1 where the row has a vector (default all) */
+  present?: Uint8Array;
+  /** mean cluster size: C = ⌈m / clusterSize⌉ (default 256) */
+  clusterSize?: number;
+  /** clusters searched per row (default 8) */
+  probes?: number;
+  /** dimension of the routing space (PCA; default 32) */
+  pcaDim?: number;
+  /** rows of the PCA covariance sample (default 20,000) */
+  pcaSample?: number;
+  /** Lloyd iterations (default 8) */
+  kmeansIters?: number;
+  /** k-means training rows per centre (default 32) */
+  kmeansSamplePerCentre?: number;
+  seed?: number;
+}
+
+export interface IvfPlan {
+  n: number;
+  d: number;
+  metric: 'cosine' | 'ip';
+  /** [m] the present rows, ascending */
+  ids: Int32Array;
+  /** [n] 1/‖x_i‖ (cosine) or 1 (ip); 0 for zero rows */
+  inv: Float32Array;
+  clusters: number;
+  probes: number;
+  /** [C + 1] offsets into `members` */
+  memberStart: Int32Array;
+  /** [m] positions (into ids) grouped by cluster, ascending within a cluster */
+  members: Int32Array;
+  /** [C + 1] offsets into `probers` */
+  proberStart: Int32Array;
+  /** [m · probes] positions of the rows probing each cluster, ascending within a cluster */
+  probers: Int32Array;
+  pcaDim: number;
+  seconds: { pca: number; kmeans: number; probes: number };
+}
+
+function check(cond: boolean, msg: string): void {
+  if (!cond) throw ppError('PP_GRAPH_INVALID', msg);
+}
+
+/** Rows `rows[a..b)` of the [n × d] matrix, each scaled by inv[row], into `out` (heap) [(b − a) × d]. */
+function gatherScaled(vectors: Float32Array, d: number, rows: ArrayLike<number>, a: number, b: number, inv: Float32Array | null, out: Float32Array): void {
+  for (let t = a; t < b; t++) {
+    const i = rows[t];
+    const src = vectors.subarray(i * d, i * d + d);
+    const o = (t - a) * d;
+    if (!inv) out.set(src, o);
+    else {
+      const s = inv[i];
+      for (let j = 0; j < d; j++) out[o + j] = src[j] * s;
+    }
+  }
+}
+
+/** Orthonormalises the r columns of W [d × r] in place (modified Gram–Schmidt in float64). */
+function orthonormalise(w: Float32Array, d: number, r: number): void {
+  const col = new Float64Array(d);
+  const done: Float64Array[] = [];
+  for (let c = 0; c < r; c++) {
+    for (let i = 0; i < d; i++) col[i] = w[i * r + c];
+    for (const q of done) {
+      let dot = 0;
+      for (let i = 0; i < d; i++) dot += q[i] * col[i];
+      for (let i = 0; i < d; i++) col[i] -= dot * q[i];
+    }
+    let norm = 0;
+    for (let i = 0; i < d; i++) norm += col[i] * col[i];
+    norm = Math.sqrt(norm);
+    const q = new Float64Array(d);
+    if (norm > 1e-20) for (let i = 0; i < d; i++) q[i] = col[i] / norm;
+    done.push(q);
+    for (let i = 0; i < d; i++) w[i * r + c] = q[i];
+  }
+}
+
+/** A deterministic sample of `count` distinct positions of [0, m), ascending. */
+function samplePositions(m: number, count: number, seed: number): Int32Array {
+  const c = Math.min(m, count);
+  if (c === m) return Int32Array.from({ length: m }, (_, i) => i);
+  const pool = Int32Array.from({ length: m }, (_, i) => i);
+  const rng = new SplitMix(seed);
+  for (let t = 0; t < c; t++) {
+    const r = t + rng.int(m - t);
+    const x = pool[t];
+    pool[t] = pool[r];
+    pool[r] = x;
+  }
+  return pool.slice(0, c).sort();
+}
+
+/** The top-r principal directions V [d × r] of the scaled rows `rows` (subspace iteration, 8 rounds). */
+function pcaBasis(vectors: Float32Array, d: number, rows: Int32Array, inv: Float32Array | null, r: number, seed: number): Float32Array {
+  const s = rows.length;
+  const xs = allocF32(s * d, false);
+  const mean = new Float64Array(d);
+  let cov: Float32Array | null = null;
+  try {
+    gatherScaled(vectors, d, rows, 0, s, inv, xs);
+    for (let t = 0; t < s; t++) for (let j = 0; j < d; j++) mean[j] += xs[t * d + j];
+    for (let j = 0; j < d; j++) mean[j] /= Math.max(1, s);
+    for (let t = 0; t < s; t++) for (let j = 0; j < d; j++) xs[t * d + j] -= mean[j];
+    cov = matmulTN(xs, xs, s, d, d);
+  } finally {
+    free(xs);
+  }
+  const rng = new SplitMix(seed ^ 0x5ca1ab1e);
+  let v = new Float32Array(d * r);
+  for (let t = 0; t < v.length; t++) v[t] = rng.normal();
+  orthonormalise(v, d, r);
+  try {
+    for (let it = 0; it < 8; it++) {
+      const w = matmul(cov, v, d, d, r);
+      v = Float32Array.from(w);
+      free(w);
+      orthonormalise(v, d, r);
+    }
+  } finally {
+    free(cov);
+  }
+  return v;
+}
+
+/** Y = (scaled rows) · V [m × r], in blocks. */
+function project(vectors: Float32Array, d: number, ids: Int32Array, inv: Float32Array | null, v: Float32Array | null, r: number): Float32Array {
+  const m = ids.length;
+  const y = new Float32Array(m * r);
+  const block = 4096;
+  const buf = allocF32(Math.min(m, block) * d, false);
+  try {
+    for (let a = 0; a < m; a += block) {
+      const b = Math.min(m, a + block);
+      const x = buf.subarray(0, (b - a) * d);
+      gatherScaled(vectors, d, ids, a, b, inv, x);
+      if (!v) y.set(x, a * r);
+      else {
+        const out = matmul(x, v, b - a, d, r);
+        y.set(out, a * r);
+        free(out);
+      }
+    }
+  } finally {
+    free(buf);
+  }
+  return y;
+}
+
+/**
+ * For each of the rows of Y [q × r] (in blocks), calls `visit(row, scores)` with scores[c] = ⟨y, c⟩ − ‖c‖²/2 over
+ * the centres [C × r] (argmax = the nearest centre in Euclidean distance).
+ */
+function centreScores(y: Float32Array, q: number, r: number, centres: Float32Array, C: number, visit: (row: number, scores: Float32Array) => void): void {
+  const cp = Math.ceil(C / 4) * 4;
+  const ct = allocF32(r * cp, true); // centresᵀ, zero-padded columns
+  const half = new Float32Array(cp).fill(Infinity);
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let j = 0; j < r; j++) {
+      const x = centres[c * r + j];
+      ct[j * cp + c] = x;
+      s += x * x;
+    }
+    half[c] = s / 2;
+  }
+  const block = Math.max(4, Math.floor(4_194_304 / cp));
+  try {
+    for (let a = 0; a < q; a += block) {
+      const b = Math.min(q, a + block);
+      const s = matmul(y.subarray(a * r, b * r), ct, b - a, r, cp);
+      try {
+        for (let t = a; t < b; t++) {
+          const row = s.subarray((t - a) * cp, (t - a) * cp + cp);
+          for (let c = 0; c < cp; c++) row[c] -= half[c];
+          visit(t, row);
+        }
+      } finally {
+        free(s);
+      }
+    }
+  } finally {
+    free(ct);
+  }
+}
+
+/** Lloyd's k-means on the rows `train` of Y; centres start at C distinct training rows. */
+function kmeans(y: Float32Array, r: number, train: Int32Array, C: number, iters: number, seed: number): Float32Array {
+  const T = train.length;
+  const yt = new Float32Array(T * r);
+  for (let t = 0; t < T; t++) yt.set(y.subarray(train[t] * r, train[t] * r + r), t * r);
+  const centres = new Float32Array(C * r);
+  const init = samplePositions(T, C, seed ^ 0x1234567);
+  for (let c = 0; c < C; c++) centres.set(yt.subarray(init[c] * r, init[c] * r + r), c * r);
+  const assign = new Int32Array(T);
+  const sums = new Float64Array(C * r);
+  const counts = new Int32Array(C);
+  for (let it = 0; it < iters; it++) {
+    centreScores(yt, T, r, centres, C, (t, s) => {
+      let best = 0;
+      for (let c = 1; c < C; c++) if (s[c] > s[best]) best = c;
+      assign[t] = best;
+    });
+    sums.fill(0);
+    counts.fill(0);
+    for (let t = 0; t < T; t++) {
+      const c = assign[t];
+      counts[c]++;
+      for (let j = 0; j < r; j++) sums[c * r + j] += yt[t * r + j];
+    }
+    for (let c = 0; c < C; c++) if (counts[c] > 0) for (let j = 0; j < r; j++) centres[c * r + j] = sums[c * r + j] / counts[c];
+  }
+  return centres;
+}
+
+/** Routing of every present row: PCA, k-means, probes (see the module comment). */
+export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOptions = {}): IvfPlan {
+  check(vectors.length === n * d, `vectors hold ${vectors.length} floats, expected ${n} × ${d}`);
+  const metric = opts.metric ?? 'cosine';
+  const seed = opts.seed ?? 11;
+  const clusterSize = opts.clusterSize ?? 256;
+  check(Number.isInteger(clusterSize) && clusterSize >= 1, `clusterSize must be a positive integer, got ${clusterSize}`);
+  let m = 0;
+  for (let i = 0; i < n; i++) if (!opts.present || opts.present[i]) m++;
+  const ids = new Int32Array(m);
+  for (let i = 0, t = 0; i < n; i++) if (!opts.present || opts.present[i]) ids[t++] = i;
+  const inv = new Float32Array(n).fill(1);
+  if (metric === 'cosine') {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let j = i * d, e = j + d; j < e; j++) s += vectors[j] * vectors[j];
+      inv[i] = s > 0 ? 1 / Math.sqrt(s) : 0;
+    }
+  }
+  const scale = metric === 'cosine' ? inv : null;
+  const C = Math.max(1, Math.min(m, Math.ceil(m / clusterSize)));
+  const P = Math.max(1, Math.min(C, opts.probes ?? 8));
+
+  let t0 = performance.now();
+  const r = Math.min(d, opts.pcaDim ?? 32);
+  const v = r < d && m > 0 ? pcaBasis(vectors, d, samplePositions(m, opts.pcaSample ?? 20000, seed).map((p) => ids[p]), scale, r, seed) : null;
+  const y = project(vectors, d, ids, scale, v, r);
+  const pca = (performance.now() - t0) / 1000;
+
+  t0 = performance.now();
+  const train = samplePositions(m, C * (opts.kmeansSamplePerCentre ?? 32), seed ^ 0x77);
+  const centres = m > 0 ? kmeans(y, r, train, C, opts.kmeansIters ?? 8, seed) : new Float32Array(0);
+  const kmeansSeconds = (performance.now() - t0) / 1000;
+
+  // the P best centres of every row (insertion into a short sorted list; ties to the lower centre)
+  t0 = performance.now();
+  const probeOf = new Int32Array(m * P);
+  const best = new Float32Array(P);
+  if (m > 0) {
+    centreScores(y, m, r, centres, C, (t, s) => {
+      best.fill(-Infinity);
+      for (let c = 0; c < C; c++) {
+        const x = s[c];
+        if (x <= best[P - 1]) continue;
+        let p = P - 1;
+        while (p > 0 && best[p - 1] < x) {
+          best[p] = best[p - 1];
+          probeOf[t * P + p] = probeOf[t * P + p - 1];
+          p--;
+        }
+        best[p] = x;
+        probeOf[t * P + p] = c;
+      }
+    });
+  }
+  // members (by first probe) and probers, grouped by cluster with counting sorts (positions stay ascending)
+  const memberStart = new Int32Array(C + 1);
+  for (let t = 0; t < m; t++) memberStart[probeOf[t * P] + 1]++;
+  for (let c = 0; c < C; c++) memberStart[c + 1] += memberStart[c];
+  const members = new Int32Array(m);
+  const fillM = memberStart.slice(0, C);
+  for (let t = 0; t < m; t++) members[fillM[probeOf[t * P]]++] = t;
+  const proberStart = new Int32Array(C + 1);
+  for (let e = 0; e < m * P; e++) proberStart[probeOf[e] + 1]++;
+  for (let c = 0; c < C; c++) proberStart[c + 1] += proberStart[c];
+  const probers = new Int32Array(m * P);
+  const fillP = proberStart.slice(0, C);
+  for (let t = 0; t < m; t++) for (let p = 0; p < P; p++) probers[fillP[probeOf[t * P + p]]++] = t;
+  const probesSeconds = (performance.now() - t0) / 1000;
+  return { n, d, metric, ids, inv, clusters: C, probes: P, memberStart, members, proberStart, probers, pcaDim: v ? r : d, seconds: { pca, kmeans: kmeansSeconds, probes: probesSeconds } };
+}
+
+/** The k best neighbours of the rows at positions [from, to) of `plan.ids`. */
+export interface IvfNeighbours {
+  from: number;
+  to: number;
+  k: number;
+  /** [(to − from) × k] neighbour row ids, best first, −1 padded */
+  indices: Int32Array;
+  /** [(to − from) × k] similarities, NaN padded */
+  sims: Float32Array;
+  /** [(to − from)] neighbours found */
+  counts: Int32Array;
+  /** candidate scores computed */
+  scored: number;
+}
+
+/** First index e in sorted a[s, e) with a[e] ≥ x. */
+function lowerBound(a: Int32Array, s: number, e: number, x: number): number {
+  while (s < e) {
+    const mid = (s + e) >>> 1;
+    if (a[mid] < x) s = mid + 1;
+    else e = mid;
+  }
+  return s;
+}
+
+/** Searches the rows at positions [from, to) (see the module comment). */
+export function ivfSearch(vectors: Float32Array, plan: IvfPlan, k: number, from = 0, to = plan.ids.length, onProgress?: (done: number, total: number) => void): IvfNeighbours {
+  check(vectors.length === plan.n * plan.d, 'vectors do not match the plan');
+  check(Number.isInteger(k) && k >= 1, `k must be a positive integer, got ${k}`);
+  check(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= plan.ids.length, `bad row range [${from}, ${to})`);
+  const { d, ids, inv, members, memberStart, probers, proberStart, clusters: C } = plan;
+  const q = to - from;
+  const indices = new Int32Array(q * k).fill(-1);
+  const sims = new Float32Array(q * k).fill(NaN);
+  const counts = new Int32Array(q);
+  const worst = new Float64Array(q).fill(-Infinity);
+  let maxMembers = 0;
+  for (let c = 0; c < C; c++) maxMembers = Math.max(maxMembers, memberStart[c + 1] - memberStart[c]);
+  const qBlock = 1024;
+  const bt = allocF32(d * (Math.ceil(maxMembers / 4) * 4), false);
+  const qs = allocF32(qBlock * d, false);
+  const rowIds = new Int32Array(qBlock);
+  let scored = 0;
+  try {
+    for (let c = 0; c < C; c++) {
+      const p0 = lowerBound(probers, proberStart[c], proberStart[c + 1], from);
+      const p1 = lowerBound(probers, p0, proberStart[c + 1], to);
+      if (p0 === p1) continue;
+      const ms = memberStart[c];
+      const s = memberStart[c + 1] - ms;
+      const sp = Math.ceil(s / 4) * 4;
+      // X_cᵀ [d × sp], zero-padded columns (raw vectors: the scale is applied to the scores)
+      const b = bt.subarray(0, d * sp);
+      for (let t = 0; t < s; t++) {
+        const o = ids[members[ms + t]] * d;
+        for (let j = 0; j < d; j++) b[j * sp + t] = vectors[o + j];
+      }
+      for (let t = s; t < sp; t++) for (let j = 0; j < d; j++) b[j * sp + t] = 0;
+      for (let a = p0; a < p1; a += qBlock) {
+        const e = Math.min(p1, a + qBlock);
+        for (let t = a; t < e; t++) {
+          const row = ids[probers[t]];
+          rowIds[t - a] = row;
+          qs.set(vectors.subarray(row * d, row * d + d), (t - a) * d);
+        }
+        const S = matmul(qs.subarray(0, (e - a) * d), b, e - a, d, sp);
+        scored += (e - a) * s;
+        try {
+          for (let t = a; t < e; t++) {
+            const self = rowIds[t - a];
+            const x = probers[t] - from;
+            const base = x * k;
+            const off = (t - a) * sp;
+            const si = inv[self];
+            for (let u = 0; u < s; u++) {
+              const j = ids[members[ms + u]];
+              const v = Math.fround(S[off + u] * si * inv[j]);
+              if (v <= worst[x] || j === self) continue;
+              let p = counts[x] < k ? counts[x]++ : k - 1;
+              while (p > 0 && sims[base + p - 1] < v) {
+                sims[base + p] = sims[base + p - 1];
+                indices[base + p] = indices[base + p - 1];
+                p--;
+              }
+              sims[base + p] = v;
+              indices[base + p] = j;
+              if (counts[x] === k) worst[x] = sims[base + k - 1];
+            }
+          }
+        } finally {
+          free(S);
+        }
+      }
+      onProgress?.(c + 1, C);
+    }
+  } finally {
+    free(bt);
+    free(qs);
+  }
+  return { from, to, k, indices, sims, counts, scored };
+}
