@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { datasetPaths } from '../lake/paths.js';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,8 +23,8 @@ test('graph-text in 3 shards on 2 BullMQ workers writes the kNN graph of the uns
     file,
     [`lake: { dir: ${JSON.stringify(lake)} }`, 'demo: { users: 60, items: 40, catalog_items: 400, images: false }', 'pipeline: { shards: 3 }', 'graph: { k: 10, recall_sample: 50 }'].join('\n') + '\n',
   );
-  const graphs = join(lake, 'artifacts', 'demo', 'graphs');
-  const read = (ext: string) => readFileSync(join(graphs, `knn-text.${ext}`));
+  const graph = datasetPaths(lake, 'demo').graphOf('text');
+  const read = (ext: string) => readFileSync(join(graph.dir, `${graph.file}.${ext}`));
 
   // The local executor ignores pipeline.shards: the graph is built whole (`graph knn`).
   const local = cli(['pipeline', 'run', '--config', file, '--only', 'graph-text', '--json']);
