@@ -39,6 +39,8 @@ export interface StepSpec {
   resource: ResourceClass;
   /** The config keys this step reads: their values are part of its cache key. */
   configKeys: readonly string[];
+  /** Of {@link configKeys}, those this config makes the step ignore (left out of the key: changing them re-runs nothing). */
+  unusedKeys?(config: Readonly<Record<string, unknown>>): readonly string[];
   /** Files/folders it reads (beyond its dependencies' outputs, which the runner adds). */
   inputs(ctx: StepContext): ArtifactRef[];
   /** Files/folders it writes; verified after the step and before a cache hit is trusted. */

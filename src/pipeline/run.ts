@@ -163,7 +163,8 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
     const refs = [...s.inputs(ctx), ...s.needs.flatMap((d) => outputsOf[d] ?? [])];
     const inputs: PathHash[] = [];
     for (const r of refs) inputs.push(await hasher.ref(lake, r));
-    const slice: Record<string, unknown> = Object.fromEntries(s.configKeys.map((k) => [k, o.config[k] ?? null]));
+    const unused = new Set(s.unusedKeys?.(o.config) ?? []);
+    const slice: Record<string, unknown> = Object.fromEntries(s.configKeys.filter((k) => !unused.has(k)).map((k) => [k, o.config[k] ?? null]));
     if (ctx.args.length) slice['@args'] = ctx.args;
     return { key: stepKey(s.id, slice, inputs, code), inputs, configHash: sha256Of(slice).slice(0, 16) };
   }
