@@ -216,7 +216,7 @@ describe('serving API on a demo lake with a trained mf run', () => {
     const m = ctx.state.variants.get('default')!;
     const meta = m.itemMeta(7);
     const db = await openDb();
-    const [{ description }] = await db.all<{ description: string | null }>(`SELECT description FROM read_parquet(${sqlString(datasetPaths(fx.lake, fx.name).stagingFiles.items)} WHERE item_id = ${sqlString(m.itemId(7))}`);
+    const [{ description }] = await db.all<{ description: string | null }>(`SELECT description FROM read_parquet(${sqlString(datasetPaths(fx.lake, fx.name).stagingFiles.items)}) WHERE item_id = ${sqlString(m.itemId(7))}`);
     db.close();
     const r = await post('/v1/items/cold-start', { title: meta.title, brand: meta.brand, categories: meta.categories, description: description ?? undefined, k: 5, users_k: 10 });
     assert.equal(r.status, 200, JSON.stringify(r.body));
