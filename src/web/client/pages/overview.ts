@@ -83,8 +83,15 @@ export async function renderOverview({ main, alive }: PageContext): Promise<() =
       : empty(`The serving API reports no model (${(ready as { error?: string }).error ?? 'not ready'}).`),
   );
 
+  // Fetched now, shown after the page is in the document: charts mount on the next frame only if connected.
+  const whysPending = Promise.all(variants.map(([, v]) => whyServed(v.model_version)));
+
+  const liveBox = h('div', { id: 'live-traffic' }, empty('Waiting for two scrapes of /metrics…'));
+  const liveSection = section('Live traffic (API routes, from /metrics every 2 s)', liveBox);
+  main.append(dataSection, charts, h('div', { class: 'grid two' }, servingSection, liveSection));
+
   if (variants.length) {
-    const whys = await Promise.all(variants.map(([, v]) => whyServed(v.model_version)));
+    const whys = await whysPending;
     if (!alive()) return () => undefined;
     servingSection.append(
       h(
@@ -94,10 +101,6 @@ export async function renderOverview({ main, alive }: PageContext): Promise<() =
       ),
     );
   }
-
-  const liveBox = h('div', { id: 'live-traffic' }, empty('Waiting for two scrapes of /metrics…'));
-  const liveSection = section('Live traffic (API routes, from /metrics every 2 s)', liveBox);
-  main.append(dataSection, charts, h('div', { class: 'grid two' }, servingSection, liveSection));
 
   // Live request rate and latency: one point per scrape interval, the last WINDOW points.
   const points: { t: number; rate: number; mean: number | null; p95: number | null }[] = [];
