@@ -43,6 +43,7 @@ function knnOptions(o: GlobalOptions & Record<string, unknown>): ItemGraphOption
   };
 }
 
+/** The options of `graph knn`, which its shard and merge commands take too. */
 function knnFlags(cmd: Command): Command {
   return cmd
     .requiredOption('--modality <m>', 'text | image (staging item ids) | fused (per split: needs --split)')
@@ -51,16 +52,17 @@ function knnFlags(cmd: Command): Command {
     .option('--split <name>', 'split of the fused embeddings (fused only)')
     .option('--k <n>', 'neighbours per item (config graph.k)')
     .option('--symmetrize <s>', 'none (directed kNN) | union (A ∪ Aᵀ) | mutual (A ∩ Aᵀ) (config graph.symmetrize)')
-    .option('--recall-sample <n>', 'rows checked against exact kNN, 0 = skip (config graph.recall_sample)')
-    .requiredOption('--of <n>', 'number of shards');
+    .option('--recall-sample <n>', 'rows checked against exact kNN, 0 = skip (config graph.recall_sample)');
 }
+
+const shardFlags = (cmd: Command): Command => knnFlags(cmd).requiredOption('--of <n>', 'number of shards');
 
 /**
  * `plotpointe pipeline shard graph-knn` / `pipeline merge graph-knn`: the sharded form of the graph steps
  * (src/pipeline/shards/graph-knn.ts), registered under the pipeline command's `shard` and `merge`.
  */
 export function registerGraphShardCommands(shard: Command, merge: Command, setExit: (code: number) => void): void {
-  knnFlags(shard.command('graph-knn').description('search one shard (--part i of --of n) of the rows of an item–item kNN graph into a part file under <lake>/pipeline/shards/graph-<modality>/'))
+  shardFlags(shard.command('graph-knn').description('search one shard (--part i of --of n) of the rows of an item–item kNN graph into a part file under <lake>/pipeline/shards/graph-<modality>/'))
     .requiredOption('--part <i>', 'this shard, 0-based')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
@@ -72,7 +74,7 @@ export function registerGraphShardCommands(shard: Command, merge: Command, setEx
         ),
       );
     });
-  knnFlags(merge.command('graph-knn').description('merge the --of part files of an item–item kNN graph into the CSR files `graph knn` writes')).action(async (_o, cmd: Command) => {
+  shardFlags(merge.command('graph-knn').description('merge the --of part files of an item–item kNN graph into the CSR files `graph knn` writes')).action(async (_o, cmd: Command) => {
     const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
     setExit(await runCommand(o, () => mergeGraphShards({ ...knnOptions(o), of: intFlag(o.of, '--of')! }), renderKnn));
   });
@@ -81,34 +83,28 @@ export function registerGraphShardCommands(shard: Command, merge: Command, setEx
 /** `plotpointe graph knn`: item–item kNN graphs per modality (text, image, fused). */
 export function registerGraphCommands(program: Command, setExit: (code: number) => void): void {
   const graph = program.command('graph').description('item–item graphs for content-aware models');
-  graph
-    .command('knn')
-    .description('cosine kNN graph over the items that have a modality, built by cluster-probe search, checked against exact search on a sample')
-    .requiredOption('--modality <m>', 'text | image (staging item ids) | fused (per split: needs --split)')
-    .option('--lake <dir>', 'lake folder (config lake.dir)')
-    .option('--name <name>', 'dataset name (config dataset.name)')
-    .option('--split <name>', 'split of the fused embeddings (fused only)')
-    .option('--k <n>', 'neighbours per item (config graph.k)')
-    .option('--symmetrize <s>', 'none (directed kNN) | union (A ∪ Aᵀ) | mutual (A ∩ Aᵀ) (config graph.symmetrize)')
-    .option('--recall-sample <n>', 'rows checked against exact kNN, 0 = skip (config graph.recall_sample)')
-    .action(async (_o, cmd: Command) => {
-      const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
-      setExit(
-        await runCommand(
-          o,
-          async () => {
-            const bars: Partial<Record<string, Progress>> = {};
-            try {
-              return await buildItemGraph({
-                ...knnOptions(o),
-                onProgress: (phase, done, total) => (bars[phase] ??= createProgress(`knn ${phase}`, total, { unit: 'clusters' })).update(done),
-              });
-            } finally {
-              for (const b of Object.values(bars)) b?.stop();
-            }
-          },
-          renderKnn,
-        ),
-      );
-    });
+  knnFlags(
+    graph
+      .command('knn')
+      .description('cosine kNN graph over the items that have a modality, built by cluster-probe search, checked against exact search on a sample'),
+  ).action(async (_o, cmd: Command) => {
+    const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, unknown>;
+    setExit(
+      await runCommand(
+        o,
+        async () => {
+          const bars: Partial<Record<string, Progress>> = {};
+          try {
+            return await buildItemGraph({
+              ...knnOptions(o),
+              onProgress: (phase, done, total) => (bars[phase] ??= createProgress(`knn ${phase}`, total, { unit: 'clusters' })).update(done),
+            });
+          } finally {
+            for (const b of Object.values(bars)) b?.stop();
+          }
+        },
+        renderKnn,
+      ),
+    );
+  });
 }

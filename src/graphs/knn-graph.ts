@@ -100,6 +100,23 @@ function checkInputs(vectors: Float32Array, n: number, d: number, present?: Uint
   if (present) check(present.length === n, `present has ${present.length} entries, expected ${n}`);
 }
 
+/** {@link checkInputs}, then k, metric and symmetrize with their defaults (20, cosine, none), checked. */
+function checkGraphInputs(
+  vectors: Float32Array,
+  n: number,
+  d: number,
+  opts: Pick<KnnGraphOptions, 'k' | 'metric' | 'present' | 'symmetrize'>,
+): { k: number; metric: KnnMetric; symmetrize: Symmetrize } {
+  checkInputs(vectors, n, d, opts.present);
+  const k = opts.k ?? 20;
+  check(Number.isInteger(k) && k >= 1, `k must be a positive integer, got ${k}`);
+  const metric = opts.metric ?? 'cosine';
+  check(metric === 'cosine' || metric === 'ip', `metric must be cosine or ip, got ${String(metric)}`);
+  const symmetrize = opts.symmetrize ?? 'none';
+  check(['none', 'union', 'mutual'].includes(symmetrize), `symmetrize must be none, union or mutual, got ${String(symmetrize)}`);
+  return { k, metric, symmetrize };
+}
+
 /** The core's CSR view of a graph (values = weights); columns are sorted and unique as the core requires. */
 export function asCoreCsr(g: KnnGraph): Csr {
   return { rows: g.rows, cols: g.cols, indptr: g.indptr, indices: g.indices, values: g.weights };
@@ -154,13 +171,7 @@ export function buildKnnGraphWithIndex(
   d: number,
   opts: KnnGraphOptions = {},
 ): { graph: KnnGraph; index: AnnIndex; info: KnnBuildInfo } {
-  checkInputs(vectors, n, d, opts.present);
-  const k = opts.k ?? 20;
-  check(Number.isInteger(k) && k >= 1, `k must be a positive integer, got ${k}`);
-  const metric = opts.metric ?? 'cosine';
-  check(metric === 'cosine' || metric === 'ip', `metric must be cosine or ip, got ${String(metric)}`);
-  const symmetrize = opts.symmetrize ?? 'none';
-  check(['none', 'union', 'mutual'].includes(symmetrize), `symmetrize must be none, union or mutual, got ${String(symmetrize)}`);
+  const { k, metric, symmetrize } = checkGraphInputs(vectors, n, d, opts);
   const quantization = opts.quantization ?? 'f32';
   const rescore = opts.rescore ?? quantization !== 'f32';
   const batch = opts.batch ?? 16384;
@@ -337,13 +348,7 @@ export function buildKnnGraphIvf(
   d: number,
   opts: Pick<KnnGraphOptions, 'k' | 'metric' | 'present' | 'symmetrize' | 'refine'> & IvfOptions & { onProgress?: (done: number, total: number) => void } = {},
 ): { graph: KnnGraph; info: IvfGraphInfo } {
-  checkInputs(vectors, n, d, opts.present);
-  const k = opts.k ?? 20;
-  check(Number.isInteger(k) && k >= 1, `k must be a positive integer, got ${k}`);
-  const metric = opts.metric ?? 'cosine';
-  check(metric === 'cosine' || metric === 'ip', `metric must be cosine or ip, got ${String(metric)}`);
-  const symmetrize = opts.symmetrize ?? 'none';
-  check(['none', 'union', 'mutual'].includes(symmetrize), `symmetrize must be none, union or mutual, got ${String(symmetrize)}`);
+  const { k, metric, symmetrize } = checkGraphInputs(vectors, n, d, opts);
   const cpu = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
   let t0 = performance.now();
   let c0 = process.cpuUsage();
