@@ -6,7 +6,7 @@ import { openDb, sqlString } from '../lake/duckdb.js';
 import { loadCsr } from '../graphs/csr-io.js';
 import { csrFromEdges, type KnnGraph } from '../graphs/knn-graph.js';
 import type { ContentModality, ContentSource, ItemContent } from '../models/model.js';
-import { loadEmbeddings, embeddingFiles, type Embeddings } from './store.js';
+import { loadEmbeddings, embeddingFiles, readEmbeddingRows } from './store.js';
 
 /**
  * Item content of one split, as models see it (the {@link ContentSource} contract of src/models/model.ts).
@@ -15,7 +15,8 @@ import { loadEmbeddings, embeddingFiles, type Embeddings } from './store.js';
  * dataset in staging iid order, fused per split in split iid order.
  *
  * Staging-ordered matrices and graphs are remapped to the split's dense item ids by `item_id` (the split's
- * item_map.parquet joined with the staging item_map.parquet): split row s takes staging row σ(s); items of
+ * item_map.parquet joined with the staging item_map.parquet): split row s takes staging row σ(s), and only those
+ * rows of a staging matrix are read ({@link readEmbeddingRows}: the catalog may be 8× the split); items of
  * the split unknown to staging (should not happen) are marked absent. Graph edges (σ(s), σ(s')) become
  * (s, s'); edges to staging items outside the split are dropped.
  *
@@ -60,21 +61,6 @@ export async function loadItemIdRemap(split: SplitPaths): Promise<ItemIdRemap> {
   }
 }
 
-/** Rows of a staging-ordered matrix gathered into split order: out[s] = m[σ(s)] (zero + absent when σ(s) = −1). */
-export function remapRows(m: Pick<Embeddings, 'data' | 'dim' | 'count' | 'present'>, splitToStaging: Int32Array): { vectors: Float32Array; present: Uint8Array } {
-  const n = splitToStaging.length;
-  const d = m.dim;
-  const vectors = new Float32Array(n * d);
-  const present = new Uint8Array(n);
-  for (let s = 0; s < n; s++) {
-    const t = splitToStaging[s];
-    if (t < 0 || t >= m.count || !m.present[t]) continue;
-    vectors.set(m.data.subarray(t * d, t * d + d), s * d);
-    present[s] = 1;
-  }
-  return { vectors, present };
-}
-
 /** A staging-iid graph re-indexed to split iids (edges leaving the split are dropped; columns re-sorted). */
 export function remapGraph(g: KnnGraph, remap: ItemIdRemap): KnnGraph {
   const n = remap.splitToStaging.length;
@@ -115,16 +101,17 @@ export function openContentSource(split: SplitPaths): ContentSource {
   const loadModality = async (modality: ContentModality): Promise<ItemContent | null> => {
     const loc = split.embeddingOf(modality);
     if (!(await exists(embeddingFiles(loc.dir, loc.file).json))) return null;
-    const m = await loadEmbeddings(loc.dir, loc.file);
     const { splitToStaging } = await getRemap();
     if (loc.order === 'split') {
+      const m = await loadEmbeddings(loc.dir, loc.file);
       if (m.count !== splitToStaging.length) {
         throw ppError('PP_EMBED_STORE', `${loc.dir}/${loc.file} has ${m.count} rows, split ${split.name} has ${splitToStaging.length} items`);
       }
       return { modality, vectors: m.data, dim: m.dim, present: m.present, encoder: m.meta.encoder };
     }
-    const { vectors, present } = remapRows(m, splitToStaging);
-    return { modality, vectors, dim: m.dim, present, encoder: m.meta.encoder };
+    // only the split's rows of the staging matrix are read (a split may use a small part of a large catalog)
+    const m = await readEmbeddingRows(loc.dir, loc.file, splitToStaging);
+    return { modality, vectors: m.data, dim: m.dim, present: m.present, encoder: m.meta.encoder };
   };
 
   const loadGraph = async (modality: ContentModality): Promise<KnnGraph | null> => {

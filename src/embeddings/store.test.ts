@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../test-support/fixtures.js';
 import { isPlotPointeError } from '../errors.js';
-import { loadEmbeddings, packMask, unpackMask, writeEmbeddings } from './store.js';
+import { loadEmbeddings, packMask, readEmbeddingRows, unpackMask, writeEmbeddings } from './store.js';
 
 const base = { modality: 'text' as const, encoder: 'fake', encoder_id: 'fake@1', normalised: false, seconds: 1, items_per_s: 10 };
 
@@ -54,4 +54,38 @@ test('a missing row that is not zero is refused, and a truncated .f32 or absent 
   writeFileSync(f32, readFileSync(f32).subarray(0, 12));
   await assert.rejects(loadEmbeddings(dir, 'text'), (e) => isPlotPointeError(e, 'PP_EMBED_STORE') && /has 12 bytes/.test((e as Error).message));
   await assert.rejects(loadEmbeddings(dir, 'image'), (e) => isPlotPointeError(e, 'PP_EMBED_STORE'));
+});
+
+test('reading some rows by positioned reads equals gathering them from the full matrix, whatever the span grouping', async () => {
+  const dir = tempDir('store-rows');
+  const count = 97;
+  const dim = 5;
+  const data = new Float32Array(count * dim);
+  const present = new Uint8Array(count);
+  for (let i = 0; i < count; i++) {
+    present[i] = i % 4 === 2 ? 0 : 1;
+    if (present[i]) for (let k = 0; k < dim; k++) data[i * dim + k] = i + k / 10;
+  }
+  await writeEmbeddings(dir, 'm', { ...base, data, dim, present });
+  const full = await loadEmbeddings(dir, 'm');
+  // unsorted, duplicated, absent (i % 4 = 2), out of range and −1 rows, near neighbours and long gaps
+  const rows = Int32Array.from([50, 3, 4, 5, -1, 96, 0, 2, 3, 97, 1000, 60, 61, 90, 7, 6]);
+  const expected = new Float32Array(rows.length * dim);
+  const expectedPresent = new Uint8Array(rows.length);
+  rows.forEach((t, r) => {
+    if (t < 0 || t >= count || !full.present[t]) return;
+    expected.set(full.data.subarray(t * dim, (t + 1) * dim), r * dim);
+    expectedPresent[r] = 1;
+  });
+  for (const opts of [{}, { gapBytes: 0, spanBytes: 1 }, { gapBytes: 4 * dim * 3, spanBytes: 4 * dim * 4 }, { gapBytes: 1 << 20, spanBytes: 1 << 20 }]) {
+    const got = await readEmbeddingRows(dir, 'm', rows, opts);
+    assert.deepEqual(Array.from(got.data), Array.from(expected), JSON.stringify(opts));
+    assert.deepEqual(Array.from(got.present), Array.from(expectedPresent), JSON.stringify(opts));
+    assert.equal(got.count, rows.length);
+    assert.equal(got.dim, dim);
+  }
+  assert.ok(expectedPresent.includes(0) && expectedPresent.includes(1));
+  // a truncated .f32 is refused as by loadEmbeddings
+  writeFileSync(join(dir, 'm.f32'), readFileSync(join(dir, 'm.f32')).subarray(0, 40));
+  await assert.rejects(readEmbeddingRows(dir, 'm', rows), (e) => isPlotPointeError(e, 'PP_EMBED_STORE'));
 });

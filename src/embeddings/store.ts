@@ -1,4 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { ppError } from '../errors.js';
@@ -181,4 +182,85 @@ export async function loadEmbeddings(dir: string, name: string, options: { verif
   }
   if (bits.length !== Math.ceil(meta.count / 8)) throw ppError('PP_EMBED_STORE', `${files.mask} has ${bits.length} bytes for ${meta.count} rows`);
   return { data, dim: meta.dim, count: meta.count, present: unpackMask(bits, meta.count), meta };
+}
+
+/** How {@link readEmbeddingRows} groups rows into reads (defaults: gaps ≤ 16 KiB read through, spans ≤ 4 MiB). */
+export interface RowReadOptions {
+  /** wanted rows whose gap is at most this many bytes are read in one span (the gap is read and dropped) */
+  gapBytes?: number;
+  /** largest span read at once */
+  spanBytes?: number;
+}
+
+/**
+ * Reads only some rows of `<dir>/<name>`: out row r = stored row `rows[r]`, by positioned reads of the .f32 file
+ * (the wanted rows sorted, neighbours closer than `gapBytes` read in one span of at most `spanBytes`), so a few
+ * rows of a large matrix cost their bytes, not the matrix's. A row `rows[r]` < 0, ≥ count or absent in the mask
+ * gives a zero row marked absent (present[r] = 0). Equals gathering the rows of {@link loadEmbeddings}'s matrix;
+ * the file size is checked against the meta the same way. The result's `count` is `rows.length`.
+ */
+export async function readEmbeddingRows(dir: string, name: string, rows: Int32Array, opts: RowReadOptions = {}): Promise<Embeddings> {
+  const meta = await readEmbeddingMeta(dir, name);
+  const files = embeddingFiles(dir, name);
+  const dim = meta.dim;
+  const rowBytes = dim * 4;
+  let size: number;
+  try {
+    size = (await stat(files.f32)).size;
+  } catch (err) {
+    throw ppError('PP_EMBED_STORE', `missing ${files.f32}`, err);
+  }
+  if (size !== meta.count * rowBytes) throw ppError('PP_EMBED_STORE', `${files.f32} has ${size} bytes, the meta says ${meta.count} × ${dim} float32 (${meta.count * rowBytes})`);
+  let bits: Uint8Array;
+  try {
+    bits = await readFile(files.mask);
+  } catch (err) {
+    throw ppError('PP_EMBED_STORE', `missing ${files.mask}`, err);
+  }
+  if (bits.length !== Math.ceil(meta.count / 8)) throw ppError('PP_EMBED_STORE', `${files.mask} has ${bits.length} bytes for ${meta.count} rows`);
+  const n = rows.length;
+  const data = new Float32Array(n * dim);
+  const present = new Uint8Array(n);
+  // output rows to fill, ordered by their stored row
+  const order: number[] = [];
+  for (let r = 0; r < n; r++) {
+    const t = rows[r];
+    if (t >= 0 && t < meta.count && (bits[t >> 3] >> (t & 7)) & 1) order.push(r);
+  }
+  order.sort((a, b) => rows[a] - rows[b] || a - b);
+  const gapRows = Math.max(0, Math.floor((opts.gapBytes ?? 16 << 10) / rowBytes));
+  const spanRows = Math.max(1, Math.floor((opts.spanBytes ?? 4 << 20) / rowBytes));
+  const out = new Uint8Array(data.buffer);
+  const buf = Buffer.allocUnsafe(Math.min(spanRows, Math.max(1, meta.count)) * rowBytes);
+  const fd = openSync(files.f32, 'r');
+  try {
+    let k = 0;
+    while (k < order.length) {
+      const first = rows[order[k]];
+      let last = first;
+      let end = k + 1;
+      while (end < order.length) {
+        const t = rows[order[end]];
+        if (t - last - 1 > gapRows || t - first + 1 > spanRows) break;
+        last = t;
+        end++;
+      }
+      const want = (last - first + 1) * rowBytes;
+      let got = 0;
+      while (got < want) {
+        const b = readSync(fd, buf, got, want - got, first * rowBytes + got);
+        if (b === 0) throw ppError('PP_EMBED_STORE', `${files.f32} ended early (row ${first + Math.floor(got / rowBytes)})`);
+        got += b;
+      }
+      for (; k < end; k++) {
+        const r = order[k];
+        const at = (rows[r] - first) * rowBytes;
+        out.set(buf.subarray(at, at + rowBytes), r * rowBytes);
+        present[r] = 1;
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return { data, dim, count: n, present, meta };
 }

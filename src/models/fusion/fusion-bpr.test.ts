@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { shutdownPool } from '../../core/index.js';
+import { rowGrad, shutdownPool } from '../../core/index.js';
 import { evaluateRecommender } from '../../eval/evaluate-model.js';
 import { silentProgress } from '../../core/progress.js';
 import type { FitContext, Recommender } from '../model.js';
@@ -38,9 +38,14 @@ test('BPR gradients reach the MLP weights, the placeholders of missing modalitie
   const neg = Int32Array.from([1, 31, 38, 21, 45, 50]);
   const loss = model.batchLoss(users, pos, neg, { backward: true });
   assert.ok(Number.isFinite(loss) && loss > 0);
+  // the user vectors' gradient is row-sparse: exactly the batch's users
+  const ug = rowGrad(model.users)!;
+  assert.deepEqual(Array.from(ug.rows), Array.from(users));
+  assert.ok(ug.values.some((g) => g !== 0));
+  assert.equal(model.users.grad, null);
   for (const [name, t] of Object.entries(model.parameters())) {
     // the output bias adds ⟨p_u, b₂⟩ to a positive and a negative alike: BPR cannot see it
-    if (name === 'fusion.b2') continue;
+    if (name === 'fusion.b2' || name === 'users') continue;
     assert.ok(t.grad, `${name} got no gradient`);
     let norm = 0;
     for (const g of t.grad!) norm += g * g;
@@ -99,4 +104,37 @@ test('an epoch is at most stepsPerEpoch sampled batches, and a full pass when th
   assert.equal(await steps({ stepsPerEpoch: 3 })(), 2 * 3);
   assert.equal(await steps({ stepsPerEpoch: 0 })(), 2 * pass);
   assert.equal(await steps({ stepsPerEpoch: pass + 5 })(), 2 * pass);
+});
+
+test('a training step moves only the sampled users\' vectors (lazy Adam), and training is deterministic for a seed', async () => {
+  const s = syntheticMultimodal({ seed: 6, users: 200 });
+  const { inputs } = await fusionInputs(s.content, ['text', 'image']);
+  const d = 8;
+  const movedUsers = (x: Float32Array, y: Float32Array) => {
+    let n = 0;
+    for (let u = 0; u < s.data.numUsers; u++) if (x.subarray(u * d, (u + 1) * d).some((v, k) => v !== y[u * d + k])) n++;
+    return n;
+  };
+  const run = async () => {
+    const m = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, dim: d, hidden: 16, batchSize: 16, stepsPerEpoch: 1 }, 1);
+    const before = m.users.data.slice();
+    await m.trainEpoch();
+    const mid = m.users.data.slice();
+    await m.trainEpoch();
+    const after = m.users.data.slice();
+    const items = m.itemVectors().slice();
+    m.dispose();
+    return { before, mid, after, items };
+  };
+  const a = await run();
+  // each step samples 16 triples: at most 16 of the 200 users move in it. A dense Adam would also move, in the
+  // second step, the first step's users by their momentum (up to 32 users).
+  const first = movedUsers(a.before, a.mid);
+  const second = movedUsers(a.mid, a.after);
+  assert.ok(first >= 1 && first <= 16, `${first} users moved in step 1`);
+  assert.ok(second >= 1 && second <= 16, `${second} users moved in step 2`);
+  assert.ok(movedUsers(a.before, a.after) > 16, 'the two steps sampled different users');
+  const b = await run();
+  assert.deepEqual(Array.from(b.after), Array.from(a.after));
+  assert.deepEqual(Array.from(b.items), Array.from(a.items));
 });

@@ -5,13 +5,14 @@
  *     score(u, i) = ⟨p_u, f(content_i)⟩            p ∈ ℝ^{U × D}: learned user vectors, f: {@link FusionMlp}
  *     L = mean_b −log σ(score(u, i) − score(u, j)) + λ/(2b) Σ_b ‖p_u‖²      (AdamW decay on the MLP)
  *
- * A step runs the MLP only on the batch's distinct items (positives ∪ negatives). An epoch is at most
+ * A step runs the MLP only on the batch's distinct items (positives ∪ negatives) and updates only the batch's user
+ * vectors (lazy Adam on the touched rows), so it costs O(batch), not O(users). An epoch is at most
  * `stepsPerEpoch` sampled batches (default 32 × 2048 triples) rather than a pass over the interactions, so the cost
  * of training stops growing with them (at the reference size a pass is ~660 batches); 0 restores full passes. Training goes through the
  * shared {@link trainLoop}: validation NDCG@20 on the valid part every `evalEvery` epochs, early stopping with
  * `patience`, the best epoch's state restored, the wall-clock budget.
  */
-import { Adam, Rng, Tape, Tensor, allocF32, free, matmul, parameter, transposeDense, zeroGrad } from '../../core/index.js';
+import { Adam, Rng, Tape, Tensor, allocF32, free, matmul, parameter, rowGrad, transposeDense, zeroGrad } from '../../core/index.js';
 import { ppError } from '../../errors.js';
 import type { SplitData } from '../../graphs/split-data.js';
 import type { ContentModality, ContentSource, FitContext, ItemContent } from '../model.js';
@@ -125,7 +126,7 @@ export class FusionBprModel implements TrainableModel {
     const rng = new Rng(seed ^ 0x2545f491);
     const u = allocF32(data.numUsers * options.dim, false);
     for (let k = 0; k < u.length; k++) u[k] = rng.normal() * 0.1;
-    this.users = parameter(u, [data.numUsers, options.dim]);
+    this.users = parameter(u, [data.numUsers, options.dim], { sparseGrad: true });
     this.userOpt = new Adam([this.users], { lr: options.lr });
     this.opt = new Adam(this.fusion.parameters().map(([, t]) => t), { lr: options.lr, weightDecay: options.weightDecay, decoupled: true });
     this.rng = new Rng(seed ^ 0x68e31da4);
@@ -196,12 +197,29 @@ export class FusionBprModel implements TrainableModel {
       const loss = this.lossOn(tape, users, batch.pos.subarray(0, n), neg, this.rng);
       const v = loss.item();
       tape.backward(loss);
-      this.userOpt.step();
+      this.stepUsers();
       this.opt.step();
       return v;
     } finally {
       zeroGrad(this.named().map(([, t]) => t));
       tape.dispose();
+    }
+  }
+
+  /**
+   * Lazy Adam on the user vectors: only the batch's users (the rows their gather touched) move, with their own
+   * moments and the global step count for bias correction (Adam.stepRows). A step costs O(batch × dim), not
+   * O(users × dim); the other users keep their vectors and moments, where a dense Adam would keep moving them
+   * by their decaying momentum.
+   */
+  private stepUsers(): void {
+    const g = rowGrad(this.users);
+    if (!g) return;
+    try {
+      this.userOpt.stepRows(this.users, g, this.options.dim);
+    } finally {
+      free(g.rows);
+      free(g.values);
     }
   }
 
