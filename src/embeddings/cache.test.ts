@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../test-support/fixtures.js';
 import { EmbeddingCache, cacheKey, encoderCacheDirName } from './cache.js';
@@ -59,4 +59,18 @@ test('compaction merges this cache\'s segments into one and keeps every vector',
   assert.equal(after.size, 6);
   assert.deepEqual(Array.from(after.get(cacheKey('e', 't3'))!), [3, -3]);
   assert.deepEqual(Array.from(after.get(cacheKey('e', 'new'))!), [9, 9]);
+});
+
+test('a flush larger than the segment cap is written as several segments, each readable, every vector kept', async () => {
+  const dir = join(tempDir('cache-cap'), 'c');
+  // dim 2: an entry is 32 + 8 bytes; a cap of 16 + 3 × 40 bytes holds 3 entries per segment
+  const c = await EmbeddingCache.openDir(dir, 'e', 2, 16 + 3 * 40);
+  for (let i = 0; i < 7; i++) c.put(cacheKey('e', `t${i}`), [i, i + 0.5]);
+  assert.equal(await c.flush(), 7);
+  const segs = readdirSync(dir).filter((n) => n.startsWith('seg-'));
+  assert.equal(segs.length, 3, '7 entries at 3 per segment');
+  for (const n of segs) assert.ok(statSync(join(dir, n)).size <= 16 + 3 * 40, `${n} within the cap`);
+  const after = await EmbeddingCache.openDir(dir, 'e', 2);
+  assert.equal(after.size, 7);
+  for (let i = 0; i < 7; i++) assert.deepEqual(Array.from(after.get(cacheKey('e', `t${i}`))!), [i, i + 0.5]);
 });

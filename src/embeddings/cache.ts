@@ -21,6 +21,8 @@ const HEADER = 16;
 const KEY = 32;
 /** Segment count beyond which embedItemsText compacts the cache. */
 export const COMPACT_AFTER_SEGMENTS = 16;
+/** Largest segment file written (compaction of a large cache writes several). */
+export const SEGMENT_MAX_BYTES = 1 << 30;
 
 /** A new segment's file name: sorts by time, unique across processes. */
 function segmentName(): string {
@@ -58,6 +60,7 @@ export class EmbeddingCache {
     readonly dir: string,
     readonly encoderId: string,
     readonly dim: number,
+    private readonly segmentMaxBytes: number,
   ) {}
 
   /** Opens (creating if needed) the cache of `encoderId` under `<lake>/cache/embeddings/`. */
@@ -65,8 +68,9 @@ export class EmbeddingCache {
     return EmbeddingCache.openDir(embeddingCacheDir(lake, encoderId), encoderId, dim);
   }
 
-  static async openDir(dir: string, encoderId: string, dim: number): Promise<EmbeddingCache> {
-    const cache = new EmbeddingCache(dir, encoderId, dim);
+  /** `segmentMaxBytes`: largest segment written (default {@link SEGMENT_MAX_BYTES}; smaller in tests). */
+  static async openDir(dir: string, encoderId: string, dim: number, segmentMaxBytes = SEGMENT_MAX_BYTES): Promise<EmbeddingCache> {
+    const cache = new EmbeddingCache(dir, encoderId, dim, segmentMaxBytes);
     await mkdir(dir, { recursive: true });
     const names = (await readdir(dir)).filter((n) => n.startsWith('seg-') && n.endsWith('.bin')).sort();
     for (const n of names) {
@@ -136,26 +140,36 @@ export class EmbeddingCache {
     this.entries.set(key, copy);
   }
 
-  /** Writes the pending vectors as one new segment; returns how many were written. */
+  /**
+   * Writes the pending vectors as new segments of at most `segmentMaxBytes` each (a segment is read whole
+   * at open, and a file of 2 GiB or more cannot be); returns how many were written.
+   */
   async flush(): Promise<number> {
     const n = this.pendingKeys.length;
     if (n === 0) return 0;
+    const perSegment = Math.max(1, Math.floor((this.segmentMaxBytes - HEADER) / (KEY + this.dim * 4)));
+    for (let from = 0; from < n; from += perSegment) await this.writeSegment(from, Math.min(n, from + perSegment));
+    this.pendingKeys = [];
+    this.pendingVecs = [];
+    return n;
+  }
+
+  /** One segment of the pending entries [from, to). */
+  private async writeSegment(from: number, to: number): Promise<void> {
+    const n = to - from;
     const buf = Buffer.alloc(HEADER + n * (KEY + this.dim * 4));
     MAGIC.copy(buf, 0);
     buf.writeUInt32LE(this.dim, 8);
     buf.writeUInt32LE(n, 12);
     const vecOffset = HEADER + n * KEY;
     for (let i = 0; i < n; i++) {
-      buf.write(this.pendingKeys[i], HEADER + i * KEY, 'hex');
-      const v = this.pendingVecs[i];
+      buf.write(this.pendingKeys[from + i], HEADER + i * KEY, 'hex');
+      const v = this.pendingVecs[from + i];
       Buffer.from(v.buffer, v.byteOffset, v.byteLength).copy(buf, vecOffset + i * this.dim * 4);
     }
     const name = segmentName();
     await writeFileAtomically(join(this.dir, name), buf);
     this.knownNames.push(name);
-    this.pendingKeys = [];
-    this.pendingVecs = [];
-    return n;
   }
 
   /**

@@ -1,9 +1,10 @@
 import { readFile, stat } from 'node:fs/promises';
 import { closeSync, openSync, readSync } from 'node:fs';
 import { join } from 'node:path';
-import { createHash } from 'node:crypto';
 import { ppError } from '../errors.js';
 import { writeFileAtomically } from '../lake/atomic.js';
+import { sha256Bytes } from '../lake/hash.js';
+import { readWholeFile } from '../lake/read-whole.js';
 import { assertName } from '../lake/paths.js';
 
 /**
@@ -125,7 +126,7 @@ export async function writeEmbeddings(dir: string, name: string, input: WriteEmb
     count,
     present: nPresent,
     missing: count - nPresent,
-    sha256: createHash('sha256').update(bytes).digest('hex'),
+    sha256: sha256Bytes(bytes),
     created_at: new Date().toISOString(),
     seconds: input.seconds,
     items_per_s: input.items_per_s,
@@ -167,13 +168,12 @@ export async function loadEmbeddings(dir: string, name: string, options: { verif
     throw ppError('PP_EMBED_STORE', `missing ${files.f32}`, err);
   }
   if (size !== expected) throw ppError('PP_EMBED_STORE', `${files.f32} has ${size} bytes, the meta says ${meta.count} × ${meta.dim} float32 (${expected})`);
-  const buf = await readFile(files.f32);
-  if (options.verify && createHash('sha256').update(buf).digest('hex') !== meta.sha256) {
+  const buf = await readWholeFile(files.f32); // any size (the reference image matrix is 2.55 GB), aligned
+  if (buf.byteLength !== expected) throw ppError('PP_EMBED_STORE', `${files.f32} changed while it was read`);
+  if (options.verify && sha256Bytes(buf) !== meta.sha256) {
     throw ppError('PP_EMBED_STORE', `${files.f32} does not match the sha256 in its meta`);
   }
-  // Copy into an aligned buffer (a Buffer from readFile may sit at an unaligned offset of a shared pool).
-  const data = new Float32Array(meta.count * meta.dim);
-  new Uint8Array(data.buffer).set(buf);
+  const data = new Float32Array(buf.buffer, 0, meta.count * meta.dim);
   let bits: Uint8Array;
   try {
     bits = await readFile(files.mask);

@@ -4,11 +4,10 @@
  * (startup and reload), so a file overwritten after the build — same size or not — is refused instead of
  * served. Files are hashed as streams (bundles reach GBs).
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
+import { sha256File } from '../lake/hash.js';
 
 export interface FileChecksum {
   bytes: number;
@@ -17,19 +16,13 @@ export interface FileChecksum {
 
 export type FileChecksums = Record<string, FileChecksum>;
 
-async function sha256(path: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 /** Size and sha256 of every regular file directly in `dir`, except `exclude` (manifest.json by default). */
 export async function fileChecksums(dir: string, exclude: readonly string[] = ['manifest.json']): Promise<FileChecksums> {
   const out: FileChecksums = {};
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isFile() && !exclude.includes(e.name)).map((e) => e.name).sort();
   for (const name of entries) {
     const path = join(dir, name);
-    out[name] = { bytes: (await stat(path)).size, sha256: await sha256(path) };
+    out[name] = { bytes: (await stat(path)).size, sha256: await sha256File(path) };
   }
   return out;
 }
@@ -46,6 +39,6 @@ export async function verifyChecksums(dir: string, files: FileChecksums): Promis
       throw ppError('PP_SERVE_BUNDLE', `${path} is missing (named by the manifest)`);
     }
     if (bytes !== want.bytes) throw ppError('PP_SERVE_BUNDLE', `${path} has ${bytes} bytes, the manifest says ${want.bytes}`);
-    if ((await sha256(path)) !== want.sha256) throw ppError('PP_SERVE_BUNDLE', `${path} does not match its sha256 in the manifest (changed after the build)`);
+    if ((await sha256File(path)) !== want.sha256) throw ppError('PP_SERVE_BUNDLE', `${path} does not match its sha256 in the manifest (changed after the build)`);
   }
 }

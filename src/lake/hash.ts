@@ -1,10 +1,20 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 
+/** Largest piece handed to one hash update: OpenSSL's update refuses 2 GiB and more ("data is too long"). */
+const HASH_PIECE = 1 << 30;
+
 /** sha256 (hex) of a file, streamed. */
 export async function sha256File(path: string): Promise<string> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+/** sha256 (hex) of bytes of any size (hashed in pieces below the 2 GiB limit of one update). */
+export function sha256Bytes(bytes: Uint8Array): string {
+  const hash = createHash('sha256');
+  for (let at = 0; at < bytes.byteLength; at += HASH_PIECE) hash.update(bytes.subarray(at, at + HASH_PIECE));
   return hash.digest('hex');
 }
 
