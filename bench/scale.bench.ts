@@ -8,13 +8,18 @@
  *   npm run bench:scale -- [--scale 1] [--users N --items N --catalog-items N --reviews N] [--no-images]
  *                          [--executor local|bullmq] [--workers 2] [--shards N] [--redis URL] [--no-baseline]
  *                          [--config pipeline.reference.yaml] [--work DIR] [--budget-min M] [--candidates …] [--keep] [--json]
+ *                          [--resume RUN_DIR]
  *
  * With `--executor bullmq --workers N` it starts N `plotpointe worker` processes on Redis (steps with a sharded
  * form run as `--shards` shard jobs, default N), and first runs the same pipeline on the local executor (unless
  * --no-baseline) to report the speed-up: local wall / bullmq wall, the same machine for both.
+ *
+ * `--resume RUN_DIR` (local executor) continues an interrupted run of the bench on its own lake (`--keep` is then
+ * implied): the pipeline resumes, steps finished by the earlier attempt report the figures recorded when they ran,
+ * and the total wall time adds the earlier attempts' wall time (so work lost to a failure is counted, not hidden).
  */
 import { lakePaths } from '../src/lake/paths.js';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -49,6 +54,7 @@ const { values: a } = parseArgs({
     candidates: { type: 'string' },
     'no-serve': { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
+    resume: { type: 'string' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -94,17 +100,23 @@ interface PipelineOutcome {
 }
 
 /** One pipeline run on a fresh lake with the reference file plus the bench's settings. */
-async function runPipeline(src: { meta: string; reviews: string }, executor: 'local' | 'bullmq', extra: Record<string, unknown>): Promise<PipelineOutcome> {
-  const runDir = join(work, 'runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${executor}`);
-  mkdirSync(runDir, { recursive: true });
-  const cfg = parse(readFileSync(a.config!, 'utf8')) as Record<string, Record<string, unknown>>;
-  cfg.lake = { ...cfg.lake, dir: join(runDir, 'lake') };
-  cfg.pipeline = { ...cfg.pipeline, inputs: `${src.meta},${src.reviews}`, executor, ...extra };
-  if (a['budget-min']) cfg.train = { ...cfg.train, budget_min: Number(a['budget-min']) };
-  if (a.candidates) cfg.train = { ...cfg.train, auto_candidates: a.candidates };
+async function runPipeline(src: { meta: string; reviews: string }, executor: 'local' | 'bullmq', extra: Record<string, unknown>, resumeDir?: string): Promise<PipelineOutcome> {
+  const runDir = resumeDir ?? join(work, 'runs', `${new Date().toISOString().replace(/[:.]/g, '-')}-${executor}`);
   const file = join(runDir, 'pipeline.yaml');
-  writeFileSync(file, stringify(cfg));
-  say(`pipeline run (${executor}) on ${join(runDir, 'lake')}, load ${load().join(' ')}`);
+  let cfg: Record<string, Record<string, unknown>>;
+  if (resumeDir) {
+    cfg = parse(readFileSync(file, 'utf8')) as Record<string, Record<string, unknown>>;
+  } else {
+    mkdirSync(runDir, { recursive: true });
+    cfg = parse(readFileSync(a.config!, 'utf8')) as Record<string, Record<string, unknown>>;
+    cfg.lake = { ...cfg.lake, dir: join(runDir, 'lake') };
+    cfg.pipeline = { ...cfg.pipeline, inputs: `${src.meta},${src.reviews}`, executor, ...extra };
+    if (a['budget-min']) cfg.train = { ...cfg.train, budget_min: Number(a['budget-min']) };
+    if (a.candidates) cfg.train = { ...cfg.train, auto_candidates: a.candidates };
+    writeFileSync(file, stringify(cfg));
+  }
+  const earlier = resumeDir ? earlierAttemptsSeconds(String(cfg.lake.dir)) : 0;
+  say(`pipeline run (${executor}) on ${String(cfg.lake.dir)}${resumeDir ? `, resumed (earlier attempts: ${r1(earlier)} s)` : ''}, load ${load().join(' ')}`);
   const t0 = performance.now();
   const bg = cliBackground(['pipeline', 'run', '--config', file, '--json'], env);
   bg.child.stderr!.on('data', (b: Buffer) => process.stderr.write(b));
@@ -113,7 +125,23 @@ async function runPipeline(src: { meta: string; reviews: string }, executor: 'lo
   const lines = bg.stdout().trimEnd().split('\n');
   if (status !== 0) throw new Error(`pipeline run (${executor}) failed (exit ${status}); see ${file} and the logs under ${lakePaths(join(runDir, 'lake')).pipeline.dir}`);
   const report = JSON.parse(lines[lines.length - 1]!) as PipelineReport;
-  return { executor, lake: String(cfg.lake.dir), report, wall_s: r1(wall), steps: scaleSteps(report, size, null) };
+  return { executor, lake: String(cfg.lake.dir), report, wall_s: r1(wall + earlier), steps: scaleSteps(report, size, null) };
+}
+
+/** Wall seconds of the pipeline runs already recorded on `lake` (each run's journal ends with its run-end event). */
+function earlierAttemptsSeconds(lake: string): number {
+  const dir = lakePaths(lake).pipeline.dir;
+  if (!existsSync(dir)) return 0;
+  let total = 0;
+  for (const run of readdirSync(dir)) {
+    const journal = join(dir, run, 'journal.jsonl');
+    if (!existsSync(journal)) continue;
+    for (const line of readFileSync(journal, 'utf8').split('\n')) {
+      if (!line.includes('"run-end"')) continue;
+      total += Number((JSON.parse(line) as { seconds?: number }).seconds ?? 0);
+    }
+  }
+  return total;
 }
 
 /** Items of the split's fused matrix (its meta's count). */
@@ -178,7 +206,7 @@ if (a.executor === 'bullmq') {
     await w.stop();
   }
 } else if (a.executor === 'local') {
-  main = await runPipeline(src, 'local', {});
+  main = await runPipeline(src, 'local', {}, a.resume ? resolve(a.resume) : undefined);
 } else {
   throw new Error(`--executor must be local or bullmq, got ${a.executor}`);
 }
@@ -231,6 +259,6 @@ const summary = {
   bench_wall_s: r1((performance.now() - started) / 1000),
   bench_process_cpu_s: r1((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6),
 };
-if (!a.keep) for (const o of [baseline, main]) if (o) rmSync(join(o.lake, '..'), { recursive: true, force: true });
+if (!a.keep && !a.resume) for (const o of [baseline, main]) if (o) rmSync(join(o.lake, '..'), { recursive: true, force: true });
 if (a.json) process.stdout.write(`${JSON.stringify(summary)}\n`);
 if (serve && !serve.ok) process.exitCode = 1;

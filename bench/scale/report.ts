@@ -34,15 +34,17 @@ function itemsOf(step: string, size: ScaleSize, fuseCount: number | null): numbe
 export function scaleSteps(report: PipelineReport, size: ScaleSize, fuseCount: number | null): ScaleStep[] {
   return report.steps.map((s) => {
     const items = itemsOf(s.step, size, fuseCount);
+    // a step finished by an earlier attempt (resumed or cached) reports what it cost when it ran
+    const u = s.status !== 'ran' && s.recorded ? { wall_s: s.recorded.wall_s, cpu_s: s.recorded.cpu_s, peak_rss_mb: s.recorded.peak_rss_mb } : s;
     return {
       id: s.step,
       status: s.status,
-      wall_s: r3(s.wall_s),
-      cpu_s: r3(s.cpu_s),
-      peak_rss_mb: s.peak_rss_mb,
+      wall_s: r3(u.wall_s),
+      cpu_s: r3(u.cpu_s),
+      peak_rss_mb: u.peak_rss_mb,
       items,
-      items_per_s: items !== null && s.wall_s > 0 ? Math.round(items / s.wall_s) : null,
-      items_per_cpu_s: items !== null && s.cpu_s > 0 ? Math.round(items / s.cpu_s) : null,
+      items_per_s: items !== null && u.wall_s > 0 ? Math.round(items / u.wall_s) : null,
+      items_per_cpu_s: items !== null && u.cpu_s > 0 ? Math.round(items / u.cpu_s) : null,
       ...(s.shards ? { shards: s.shards } : {}),
     };
   });
