@@ -19,6 +19,8 @@
  * GELU is the usual tanh-free approximation x·σ(1.702x).
  *
  * Gradients reach W₁, b₁, W₂, b₂, every p_m (through the rows that miss m) and e (through the rows gathered).
+ * x W₁ is computed as x⁰ W₁ plus the placeholders' and the ID part's blocks (see {@link FusionMlp.forward}), with
+ * x⁰ a constant, so the backward pass never forms ∂x (n × D_in).
  */
 import {
   Rng,
@@ -57,6 +59,9 @@ export interface FusionMlpOptions {
   /** W₂ is initialised N(0, outScale²/H) (default 1; smaller starts the outputs near the scale of learned embeddings) */
   outScale?: number;
 }
+
+/** Rows per block of {@link FusionMlp.forwardAll}: bounds its temporaries (n × D_in floats) whatever the item count. */
+const FORWARD_BLOCK = 8192;
 
 export const FUSION_DEFAULTS = { hidden: 256, out: 128, dropout: 0.1, activation: 'gelu' as const, idInitStd: 0.1 };
 
@@ -188,31 +193,46 @@ export class FusionMlp {
   forward(tape: Tape, rows: Int32Array | null, rng: Rng | null = null): Tensor {
     const n = rows ? rows.length : this.numItems;
     const row = (r: number) => (rows ? rows[r] : r);
-    const parts: Tensor[] = [];
-    const indicators = allocF32(n * this.mods.length);
-    for (const [q, m] of this.mods.entries()) {
-      const x = allocF32(n * m.dim, false);
-      const missing = allocF32(n);
-      let anyMissing = false;
-      for (let r = 0; r < n; r++) {
-        const i = row(r);
-        if (m.present[i]) {
-          x.set(m.x.subarray(i * m.dim, (i + 1) * m.dim), r * m.dim);
-          indicators[r * this.mods.length + q] = 1;
-        } else {
-          x.fill(0, r * m.dim, (r + 1) * m.dim);
-          missing[r] = 1;
-          anyMissing = true;
+    const M = this.mods.length;
+    // x W₁ = x⁰ W₁[content] + Σ_m (1 − π_m) ⊗ (p_m W₁[m]) + (ω·e) W₁[id]: x⁰ (standardised vectors, zero where
+    // absent, and the indicators) is a constant, so the backward pass computes ∂W₁ = x⁰ᵀ δ and never ∂x⁰ (n × D_in);
+    // a placeholder's gradient is (Σ_{rows missing m} δ) W₁[m]ᵀ.
+    let pre: Tensor | null = null;
+    if (M) {
+      const width = this.contentDim;
+      const x = allocF32(n * width, false);
+      const missing: (Float32Array | null)[] = [];
+      let off = 0;
+      for (const [q, m] of this.mods.entries()) {
+        let miss: Float32Array | null = null;
+        for (let r = 0; r < n; r++) {
+          const i = row(r);
+          const at = r * width + off;
+          if (m.present[i]) {
+            x.set(m.x.subarray(i * m.dim, (i + 1) * m.dim), at);
+            x[r * width + width - M + q] = 1;
+          } else {
+            x.fill(0, at, at + m.dim);
+            x[r * width + width - M + q] = 0;
+            (miss ??= allocF32(n))[r] = 1;
+          }
         }
+        missing.push(miss);
+        off += m.dim;
       }
-      let xm = this.temp(tape, x, [n, m.dim]);
-      // (1 − π)[n × 1] · p_m[1 × d_m]: the placeholder in the missing rows
-      if (anyMissing) xm = tape.add(xm, tape.matmul(this.temp(tape, missing, [n, 1]), m.placeholder));
-      else free(missing);
-      parts.push(xm);
+      const w1c = this.idEmb ? tape.gatherRows(this.w1, this.w1Rows(0, width)) : this.w1;
+      pre = tape.matmul(this.temp(tape, x, [n, width]), w1c);
+      off = 0;
+      for (const [q, m] of this.mods.entries()) {
+        const miss = missing[q];
+        if (miss) {
+          // (1 − π_m)[n × 1] · (p_m W₁[m])[1 × H]: the placeholder's contribution in the rows missing m
+          const pw = tape.matmul(m.placeholder, tape.gatherRows(this.w1, this.w1Rows(off, m.dim)));
+          pre = tape.add(pre, tape.matmul(this.temp(tape, miss, [n, 1]), pw));
+        }
+        off += m.dim;
+      }
     }
-    if (this.mods.length) parts.push(this.temp(tape, indicators, [n, this.mods.length]));
-    else free(indicators);
     if (this.idEmb) {
       let e = tape.gatherRows(this.idEmb, rows ?? Int32Array.from({ length: n }, (_, i) => i));
       if (this.idAllowed) {
@@ -220,25 +240,39 @@ export class FusionMlp {
         for (let r = 0; r < n; r++) if (this.idAllowed[row(r)]) mask.fill(1, r * this.idDim, (r + 1) * this.idDim);
         e = tape.mul(e, this.temp(tape, mask, [n, this.idDim]));
       }
-      parts.push(e);
+      const pe = tape.matmul(e, tape.gatherRows(this.w1, this.w1Rows(this.contentDim, this.idDim)));
+      pre = pre ? tape.add(pre, pe) : pe;
     }
-    const x = parts.length > 1 ? tape.concatColumns(parts) : parts[0];
-    let h = tape.addBias(tape.matmul(x, this.w1), this.b1);
+    let h = tape.addBias(pre!, this.b1);
     h = this.activation === 'relu' ? tape.relu(h) : tape.mul(h, tape.sigmoid(tape.scale(h, 1.702)));
     if (rng && this.dropoutRate > 0) h = tape.dropout(h, this.dropoutRate, rng, true);
     return tape.addBias(tape.matmul(h, this.w2), this.b2);
   }
 
-  /** f of every item without dropout, as a plain array [numItems × out]. */
+  /** Input columns of the modalities and indicators (x⁰'s width): Σ d_m + M. */
+  private get contentDim(): number {
+    return this.inputDim - this.idDim;
+  }
+
+  /** Row indices [from, from + count) of W₁ (a block of input columns). */
+  private w1Rows(from: number, count: number): Int32Array {
+    return Int32Array.from({ length: count }, (_, k) => from + k);
+  }
+
+  /** f of every item without dropout, as a plain array [numItems × out] (in blocks of {@link FORWARD_BLOCK} rows). */
   forwardAll(): Float32Array {
-    const tape = new Tape();
-    try {
-      const c = this.asConstants();
-      const y = c.forward(tape, null, null);
-      return y.data.slice();
-    } finally {
-      tape.dispose();
+    const out = new Float32Array(this.numItems * this.out);
+    const c = this.asConstants();
+    for (let from = 0; from < this.numItems; from += FORWARD_BLOCK) {
+      const rows = Int32Array.from({ length: Math.min(FORWARD_BLOCK, this.numItems - from) }, (_, k) => from + k);
+      const tape = new Tape();
+      try {
+        out.set(c.forward(tape, rows, null).data, from * this.out);
+      } finally {
+        tape.dispose();
+      }
     }
+    return out;
   }
 
   /** A view of this layer whose parameters are constants (no gradients recorded: inference). */
