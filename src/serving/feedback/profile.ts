@@ -51,6 +51,8 @@ interface ProfileMemo {
   model: ServedModel;
   settings: FeedbackSettings;
   version: number;
+  /** the newest event's ts (epoch ms) */
+  newest: number;
   profile: LiveProfile;
   vector?: { learned: Float32Array | null; alpha: number; out: Float32Array | null; because: Map<number, BecauseRecent | null> };
   exclude?: { known: Int32Array; out: Int32Array };
@@ -122,14 +124,15 @@ export function cachedProfile(model: ServedModel, entry: FeedbackEntry, s: Feedb
   const m = memos.get(entry);
   if (m) {
     memos.delete(entry);
-    if (m.model === model && m.settings === s && m.version === entry.version && newest(entry) <= now) {
+    if (m.model === model && m.settings === s && m.version === entry.version && m.newest <= now) {
       memos.set(entry, m);
       return m.profile;
     }
   }
   const profile = liveProfile(model, entry, s, now);
-  if (newest(entry) <= now) {
-    const memo: ProfileMemo = { model, settings: s, version: entry.version, profile };
+  const last = newest(entry);
+  if (last <= now) {
+    const memo: ProfileMemo = { model, settings: s, version: entry.version, newest: last, profile };
     memos.set(entry, memo);
     if (memos.size > MEMO_KEYS) memos.delete(memos.keys().next().value!);
     byProfile.set(profile, memo);
