@@ -16,17 +16,25 @@
  * (0 outside). The default blend is chosen on valid (best NDCG@20); test is reported for it. Users run
  * concurrently (`--concurrency`), each user's steps in order.
  *
- * Latency: afterwards, the users' recommendations at a fixed rate (`--rate` req/s, autocannon `overallRate`,
- * `--seconds`) with feedback=false and with live feedback (every user has events by then): p50/p99 and the
- * server's CPU ms per request (its process tree, /proc); added = with − without.
+ * Latency: afterwards, recommendations of random users at a fixed rate (`--rate` req/s, autocannon `overallRate`,
+ * `--connections`, `--seconds`), four arms alternating in each of `--rounds` rounds: the replayed users (every one
+ * has events by then) and as many users without events, each with feedback=false (the model alone) and with live
+ * feedback. Per arm: client p50/p99 (autocannon), the server's own time per request (request-log latency_ms,
+ * from the request's arrival in Fastify to its response; rows found by their x-request-id through POST
+ * /v1/analytics/query) and the server's CPU ms per request (its process tree, /proc); added = median over rounds
+ * of (with − without). `--pin` binds the server (primary and workers) to CPU 1 and this process, the load
+ * generator, to CPU 0 (taskset), so that the generator does not take the server's core; a 2-core machine then
+ * serves from one core (~2,500 req/s at most: use a lower --rate).
  *
  *   npm run bench:replay -- [--datasets demo,scientific] [--model lightgcn] [--budget-min 3] [--workers 2]
- *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--seconds 10] [--rounds 3] [--users N] [--keep DIR]
+ *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--connections 32] [--seconds 10] [--rounds 3]
+ *       [--pin] [--users N] [--keep DIR]
  *
  * --users N replays a seeded sample of N users (default: all); --keep DIR reuses the trained runs there.
  *
  * Prints a table per dataset and one JSON line (`{"bench":"replay",…}`) last.
  */
+import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +56,8 @@ import { loadServedModel } from '../src/serving/context.js';
 import { recommendLive } from '../src/serving/feedback/recommend.js';
 import { DEFAULT_FEEDBACK_SETTINGS } from '../src/serving/feedback/settings.js';
 import { FeedbackStore } from '../src/serving/feedback/store.js';
+import { liveProfile } from '../src/serving/feedback/profile.js';
+import { pinTree } from './pin.js';
 
 const arg = (name: string, fallback: string): string => {
   const at = process.argv.indexOf(`--${name}`);
@@ -195,41 +205,76 @@ async function replay(base: string, plans: Step[][], arms: string[], concurrency
 interface Load {
   requests: number;
   req_per_s: number;
+  /** client side (autocannon: from sending the request to the last byte of the response) */
   p50_ms: number;
   p99_ms: number;
   non2xx: number;
   errors: number;
   server_cpu_ms_per_req: number;
+  /** 1-minute load average at the end of the load */
+  load1: number;
+}
+
+/** The server's own time per request (request log latency_ms: from the request's arrival in Fastify to its response). */
+interface ServerSide {
+  n: number;
+  p50_ms: number;
+  p99_ms: number;
+  mean_ms: number;
 }
 
 const quantile = (sorted: Float64Array, q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
 
-/** A fixed-rate load of random users' recommendations (autocannon overallRate). */
-function load(base: string, serverPid: number, users: string[], query: string, rate: number, seconds: number): Promise<Load> {
+/**
+ * A fixed-rate load of random users' recommendations (autocannon overallRate). Each request carries the
+ * x-request-id `<tag>-<n>`, so that its row in the server's request log can be found afterwards (serverSide).
+ */
+function load(base: string, serverPid: number, users: string[], query: string, rate: number, seconds: number, connections: number, tag: string): Promise<Load> {
   return new Promise((resolveLoad, reject) => {
     const lat: number[] = [];
     const cpu0 = treeCpuSeconds(serverPid);
     const t0 = performance.now();
+    let n = 0;
     const instance = autocannon(
       {
         url: base,
-        connections: 32,
+        connections,
         pipelining: 1,
         duration: seconds,
         overallRate: rate,
         timeout: 10,
-        requests: [{ method: 'GET', setupRequest: (req: Record<string, unknown>) => ({ ...req, path: `/v1/users/${encodeURIComponent(users[Math.floor(Math.random() * users.length)])}/recommendations?k=${K}&${query}` }) }],
+        requests: [
+          {
+            method: 'GET',
+            setupRequest: (req: Record<string, unknown>) => ({
+              ...req,
+              headers: { ...(req.headers as Record<string, string> | undefined), 'x-request-id': `${tag}-${n++}` },
+              path: `/v1/users/${encodeURIComponent(users[Math.floor(Math.random() * users.length)])}/recommendations?k=${K}&${query}`,
+            }),
+          },
+        ],
       },
       (err: Error | null, result: autocannon.Result) => {
         if (err) return reject(err);
         const wall = (performance.now() - t0) / 1000;
         const cpu = treeCpuSeconds(serverPid) - cpu0;
         const sorted = Float64Array.from(lat).sort();
-        resolveLoad({ requests: lat.length, req_per_s: lat.length / wall, p50_ms: quantile(sorted, 0.5), p99_ms: quantile(sorted, 0.99), non2xx: result.non2xx, errors: result.errors, server_cpu_ms_per_req: (cpu * 1000) / Math.max(1, lat.length) });
+        resolveLoad({ requests: lat.length, req_per_s: lat.length / wall, p50_ms: quantile(sorted, 0.5), p99_ms: quantile(sorted, 0.99), non2xx: result.non2xx, errors: result.errors, server_cpu_ms_per_req: (cpu * 1000) / Math.max(1, lat.length), load1: loadavg()[0] });
       },
     );
     instance.on('response', (_c: unknown, _s: number, _b: number, ms: number) => lat.push(ms));
   });
+}
+
+/** Server-side time per `<tag>` (request ids `<tag>-<n>`, tags without '-'), read from the request log through POST /v1/analytics/query. */
+async function serverSide(base: string, token: string, prefix: string): Promise<Map<string, ServerSide>> {
+  const sql =
+    `SELECT regexp_extract(request_id, '^(.*)-[0-9]+$', 1) AS tag, count(*) AS n, quantile_disc(latency_ms, 0.5) AS p50, ` +
+    `quantile_disc(latency_ms, 0.99) AS p99, avg(latency_ms) AS mean FROM requests WHERE starts_with(request_id, '${prefix}') GROUP BY ALL`;
+  const r = await fetch(`${base}/v1/analytics/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ sql }) });
+  if (r.status !== 200) throw new Error(`analytics query: ${r.status} ${await r.text()}`);
+  const rows = ((await r.json()) as { rows: { tag: string; n: number; p50: number; p99: number; mean: number }[] }).rows;
+  return new Map(rows.map((x) => [x.tag, { n: Number(x.n), p50_ms: Number(x.p50), p99_ms: Number(x.p99), mean_ms: Number(x.mean) }]));
 }
 
 const f4 = (x: number) => x.toFixed(4);
@@ -237,29 +282,26 @@ const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
-/** Per field, the median of the rounds' figures. */
-const medianLoad = (ls: Load[]): Load => {
-  const m = (f: (l: Load) => number) => median(ls.map(f));
-  return { requests: m((l) => l.requests), req_per_s: m((l) => l.req_per_s), p50_ms: m((l) => l.p50_ms), p99_ms: m((l) => l.p99_ms), non2xx: m((l) => l.non2xx), errors: m((l) => l.errors), server_cpu_ms_per_req: m((l) => l.server_cpu_ms_per_req) };
-};
 
 /**
  * The added cost of live feedback inside one process, free of HTTP and of the other processes' noise: CPU µs per
  * recommendation (k 20, explanations on) of the model alone vs with each user's replayed events (their whole
- * plan as purchases), the same users in turn, `rounds` passes.
+ * plan as purchases), the same users in turn; the two alternate in `rounds` passes and each figure is the median
+ * over passes. `first_us`: computing a key's profile (its first request after an event; profile.ts liveProfile).
+ * `no_events_us`: what the route adds for a user without events (the feedback store's lookup of a key it lacks).
  */
-async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds = 3): Promise<{ model_us: number; live_us: number; added_us: number; requests: number }> {
+async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds = 7): Promise<{ model_us: number; live_us: number; added_us: number; first_us: number; no_events_us: number; requests: number }> {
   const model = await loadServedModel(p.lake, p.name, p.run, 200);
   const settings = { ...DEFAULT_FEEDBACK_SETTINGS, blend };
   const store = new FeedbackStore({ maxKeys: 1e6, maxEvents: settings.maxEvents, maxConsumed: settings.maxConsumed, consumeTypes: new Set(settings.consumeTypes) });
   const now = Date.now();
   plans.forEach((pl, n) => pl.forEach((s, j) => store.add({ event_id: `${n}-${j}`, key: `u:${s.user}`, item_id: s.item, type: 'purchase', ts: now - 1000 * (pl.length - j), value: null })));
   const users = plans.map((pl) => model.userIndex.get(pl[0].user)!);
-  const time = (f: (u: number, id: string) => void): number => {
+  const pass = (f: (u: number, id: string) => void): number => {
     const c0 = process.cpuUsage();
-    for (let r = 0; r < rounds; r++) for (let x = 0; x < users.length; x++) f(users[x], plans[x][0].user);
+    for (let x = 0; x < users.length; x++) f(users[x], plans[x][0].user);
     const c = process.cpuUsage(c0);
-    return (c.user + c.system) / (rounds * users.length);
+    return (c.user + c.system) / users.length;
   };
   const plain = (u: number) => {
     const h = model.history(u);
@@ -267,11 +309,20 @@ async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds
   };
   const live = (u: number, id: string) =>
     recommendLive(model, { learned: model.userVector(u), known: model.history(u), attentionFrom: model.bundle.history.indptr[u], entry: store.get(`u:${id}`)!, settings, k: K, excludeSeen: true, explain: true, now: Date.now(), unknown: id });
-  time(plain);
-  time(live); // warm-up
-  const model_us = time(plain);
-  const live_us = time(live);
-  return { model_us, live_us, added_us: live_us - model_us, requests: rounds * users.length };
+  const first = (_u: number, id: string) => liveProfile(model, store.get(`u:${id}`)!, settings, Date.now());
+  const lookup = (_u: number, id: string) => store.get(`u:${id}-none`);
+  pass(plain);
+  pass(live); // warm-up
+  const t: Record<'plain' | 'live' | 'first' | 'lookup', number[]> = { plain: [], live: [], first: [], lookup: [] };
+  for (let r = 0; r < rounds; r++) {
+    t.plain.push(pass(plain));
+    t.live.push(pass(live));
+    t.first.push(pass(first));
+    t.lookup.push(pass(lookup));
+  }
+  const model_us = median(t.plain);
+  const live_us = median(t.live);
+  return { model_us, live_us, added_us: median(t.live.map((l, r) => l - t.plain[r])), first_us: median(t.first), no_events_us: median(t.lookup), requests: rounds * users.length };
 }
 
 async function main(): Promise<void> {
@@ -284,6 +335,8 @@ async function main(): Promise<void> {
   const rate = Number(arg('rate', '3000'));
   const rounds = Math.max(1, Number(arg('rounds', '3')));
   const seconds = Number(arg('seconds', '10'));
+  const connections = Number(arg('connections', '32'));
+  const pin = process.argv.includes('--pin');
   const root = arg('keep', '') || mkdtempSync(join(tmpdir(), 'pp-bench-replay-'));
   const arms = ['off', ...blends.map(String)];
   const started = new Date().toISOString();
@@ -302,7 +355,8 @@ async function main(): Promise<void> {
     const rand = () => ((seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32);
     const plans = wanted > 0 && wanted < all.length ? all.map((pl) => ({ pl, r: rand() })).sort((a, b) => a.r - b.r).slice(0, wanted).map((x) => x.pl) : all;
     rmSync(lakePaths(p.lake).logs, { recursive: true, force: true });
-    const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn']);
+    const token = randomUUID();
+    const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn'], { PLOTPOINTE_ADMIN_TOKEN: token });
     try {
       const base = server.listening.listening;
       const pid = server.child.pid!;
@@ -325,22 +379,80 @@ async function main(): Promise<void> {
       }
       const cost = await inProcessCost(p, plans, best);
       console.log(`\nin-process CPU per recommendation (k 20, explanations; ${cost.requests} requests): model alone ${cost.model_us.toFixed(1)} µs, with live feedback ${cost.live_us.toFixed(1)} µs, added ${cost.added_us.toFixed(1)} µs`);
+      console.log(`first request after an event (the profile computed): ${cost.first_us.toFixed(1)} µs; a user without events: ${cost.no_events_us.toFixed(2)} µs (the store lookup)`);
       const users = [...new Set(plans.map((pl) => pl[0].user))];
-      // The arms alternate for `rounds` rounds (without, with, without, with, …) so a drift of the machine's load
-      // falls on both; the added latency is the median over rounds of (with − without).
-      const arms2 = [['without', 'feedback=false'], ['with', `blend=${best}`]] as const;
-      for (const [, q] of arms2) await load(base, pid, users, q, rate, 2); // warm-up
-      const perRound: Record<'without' | 'with', Load[]> = { without: [], with: [] };
-      for (let round = 0; round < rounds; round++) for (const [label, q] of arms2) perRound[label].push(await load(base, pid, users, q, rate, seconds));
-      const loads = { without: medianLoad(perRound.without), with: medianLoad(perRound.with) };
-      const added = (f: (l: Load) => number) => median(perRound.with.map((w, i) => f(w) - f(perRound.without[i])));
+      const replayed = new Set(users);
+      const bundleUsers = JSON.parse(readFileSync(join(datasetPaths(p.lake, p.name).run(p.run).serving, 'user_ids.json'), 'utf8')) as string[];
+      const fresh = bundleUsers.filter((u) => !replayed.has(u)).slice(0, users.length);
+      // Four arms, alternating within each round so that a drift of the machine's load falls on all of them: the
+      // replayed users (every one has events by now) and users without events, each with feedback=false (the model
+      // alone: what a server without live feedback serves) and with live feedback.
+      const latencyArms = [
+        { name: 'off', label: 'model alone, users with events', users, q: 'feedback=false' },
+        { name: 'on', label: `live feedback (α ${best}), users with events`, users, q: `blend=${best}` },
+        ...(fresh.length > 0
+          ? [
+              { name: 'offnone', label: 'model alone, users without events', users: fresh, q: 'feedback=false' },
+              { name: 'onnone', label: `live feedback (α ${best}), users without events`, users: fresh, q: `blend=${best}` },
+            ]
+          : []),
+      ];
+      if (pin) {
+        // The server (primary and workers) on CPU 1, this process (the load generator) on CPU 0.
+        pinTree(pid, '1');
+        pinTree(process.pid, '0');
+      }
+      for (const a of latencyArms) await load(base, pid, a.users, a.q, rate, 2, connections, 'warm'); // warm-up
+      const perRound: Record<string, Load[]> = Object.fromEntries(latencyArms.map((a) => [a.name, []]));
+      for (let round = 0; round < rounds; round++) for (const a of latencyArms) perRound[a.name].push(await load(base, pid, a.users, a.q, rate, seconds, connections, `lat${a.name}r${round}`));
+      const side = await serverSide(base, token, 'lat');
+      const sideOf = (a: string, round: number) => side.get(`lat${a}r${round}`) ?? { n: 0, p50_ms: NaN, p99_ms: NaN, mean_ms: NaN };
       const la = loadavg();
-      console.log(`\nlatency at ${rate} req/s, ${rounds} alternating rounds of ${seconds} s per arm (autocannon, 32 connections; medians over rounds; load average now ${la.map((x) => x.toFixed(2)).join(' ')}):`);
-      console.log('| | req/s | p50 ms | p99 ms | server CPU ms/req | non-2xx |');
-      console.log('|---|---|---|---|---|---|');
-      for (const [label, l] of Object.entries(loads)) console.log(`| ${label} live feedback | ${l.req_per_s.toFixed(0)} | ${l.p50_ms.toFixed(2)} | ${l.p99_ms.toFixed(2)} | ${l.server_cpu_ms_per_req.toFixed(3)} | ${l.non2xx + l.errors} |`);
-      const addedLatency = { p50_ms: added((l) => l.p50_ms), p99_ms: added((l) => l.p99_ms), server_cpu_ms_per_req: added((l) => l.server_cpu_ms_per_req) };
-      console.log(`added (median over rounds of with − without): p50 ${addedLatency.p50_ms.toFixed(2)} ms, p99 ${addedLatency.p99_ms.toFixed(2)} ms, server CPU ${addedLatency.server_cpu_ms_per_req.toFixed(3)} ms/req`);
+      console.log(
+        `\nlatency at ${rate} req/s, ${rounds} alternating rounds of ${seconds} s per arm (autocannon, ${connections} connections${pin ? '; server pinned to CPU 1, load generator to CPU 0' : '; server and load generator share the cores'}; medians over rounds; load average now ${la.map((x) => x.toFixed(2)).join(' ')}):`,
+      );
+      console.log('| arm | req/s | client p50 ms | client p99 ms | server p50 ms | server p99 ms | server mean ms | server CPU ms/req | load avg (1 min) | non-2xx |');
+      console.log('|---|---|---|---|---|---|---|---|---|---|');
+      const arms2: Record<string, Record<string, number>> = {};
+      for (const a of latencyArms) {
+        const ls = perRound[a.name];
+        const ss = ls.map((_, r) => sideOf(a.name, r));
+        const m = (f: (l: Load) => number) => median(ls.map(f));
+        const ms = (f: (x: ServerSide) => number) => median(ss.map(f));
+        arms2[a.name] = {
+          req_per_s: m((l) => l.req_per_s),
+          p50_ms: m((l) => l.p50_ms),
+          p99_ms: m((l) => l.p99_ms),
+          server_p50_ms: ms((x) => x.p50_ms),
+          server_p99_ms: ms((x) => x.p99_ms),
+          server_mean_ms: ms((x) => x.mean_ms),
+          server_cpu_ms_per_req: m((l) => l.server_cpu_ms_per_req),
+          load1: m((l) => l.load1),
+          non2xx: m((l) => l.non2xx + l.errors),
+        };
+        const x = arms2[a.name];
+        console.log(
+          `| ${a.label} | ${x.req_per_s.toFixed(0)} | ${x.p50_ms.toFixed(2)} | ${x.p99_ms.toFixed(2)} | ${x.server_p50_ms.toFixed(3)} | ${x.server_p99_ms.toFixed(3)} | ${x.server_mean_ms.toFixed(3)} | ${x.server_cpu_ms_per_req.toFixed(3)} | ${x.load1.toFixed(1)} | ${x.non2xx} |`,
+        );
+      }
+      /** Median over rounds of (with − without) of each figure. */
+      const added = (on: string, off: string) => {
+        const d = (f: (l: Load) => number) => median(perRound[on].map((w, r) => f(w) - f(perRound[off][r])));
+        const ds = (f: (x: ServerSide) => number) => median(perRound[on].map((_, r) => f(sideOf(on, r)) - f(sideOf(off, r))));
+        return {
+          p50_ms: d((l) => l.p50_ms),
+          p99_ms: d((l) => l.p99_ms),
+          server_p50_ms: ds((x) => x.p50_ms),
+          server_p99_ms: ds((x) => x.p99_ms),
+          server_mean_ms: ds((x) => x.mean_ms),
+          server_cpu_ms_per_req: d((l) => l.server_cpu_ms_per_req),
+        };
+      };
+      const addedLatency = { with_events: added('on', 'off'), ...(fresh.length > 0 ? { without_events: added('onnone', 'offnone') } : {}) };
+      for (const [who, a] of Object.entries(addedLatency))
+        console.log(
+          `added, users ${who.replace('_', ' ')} (median over rounds of with − without): client p50 ${a.p50_ms.toFixed(2)} ms, p99 ${a.p99_ms.toFixed(2)} ms; server p50 ${a.server_p50_ms.toFixed(3)} ms, p99 ${a.server_p99_ms.toFixed(3)} ms, mean ${a.server_mean_ms.toFixed(3)} ms; server CPU ${a.server_cpu_ms_per_req.toFixed(3)} ms/req`,
+        );
       results.push({
         dataset: ds,
         run: p.run,
@@ -349,7 +461,7 @@ async function main(): Promise<void> {
         chosen_blend: best,
         metrics: Object.fromEntries(arms.map((a) => [a, { valid: m('valid', a), test: m('test', a) }])),
         replay: { events: r.events, requests: r.requests, seconds: r.seconds, server_cpu_s: replayCpu },
-        latency: { ...loads, rounds: perRound, added: addedLatency },
+        latency: { rate, connections, pinned: pin, seconds, arms: arms2, rounds: perRound, server_side: Object.fromEntries(side), added: addedLatency },
         in_process_cpu_us: cost,
         load_average: la,
       });

@@ -5,7 +5,7 @@
  * the live part α·‖u‖·⟨f, e_r⟩ (for a user without a learned vector the score is all live). r is marked when the
  * live part is larger; the event named is the one that contributed most to ⟨f, e_r⟩ — f is a positive multiple
  * of Σ_e w_e·e_{i_e}, so that is the event with the largest w_e·⟨e_{i_e}, e_r⟩. Cost: |recent| dot products per
- * recommended item (≤ 50 × dim).
+ * recommended item (≤ 50 × dim; recommend.ts passes one event per distinct item, profile.ts `heaviest`, and ‖u‖ once).
  */
 import type { EventType } from '../../analytics/log-schema.js';
 import type { BecauseRecent, ServedModel } from '../served-model.js';
@@ -23,20 +23,26 @@ export function becauseMessage(type: EventType, title: string | null, itemId: st
  * The recent event that put item `iid` in the list, or null when the learned part of its score is the larger.
  * `learned` = u (null: all live), `foldIn` = f, `alpha` = α.
  */
-export function becauseOf(model: ServedModel, iid: number, learned: Float32Array | null, foldIn: Float32Array, alpha: number, recent: readonly RecentEvent[]): BecauseRecent | null {
+export function becauseOf(
+  model: ServedModel,
+  iid: number,
+  learned: Float32Array | null,
+  foldIn: Float32Array,
+  alpha: number,
+  recent: readonly RecentEvent[],
+  learnedNorm = learned ? norm(learned) : 0,
+): BecauseRecent | null {
   const d = model.dim;
   const E = model.bundle.items;
   const o = iid * d;
   if (learned) {
     let uDot = 0;
     let fDot = 0;
-    let n = 0;
     for (let j = 0; j < d; j++) {
       uDot += learned[j] * E[o + j];
       fDot += foldIn[j] * E[o + j];
-      n += learned[j] * learned[j];
     }
-    if (alpha * Math.sqrt(n) * fDot <= (1 - alpha) * uDot) return null;
+    if (alpha * learnedNorm * fDot <= (1 - alpha) * uDot) return null;
   }
   let best = -1;
   let bestScore = -Infinity;
@@ -55,4 +61,11 @@ export function becauseOf(model: ServedModel, iid: number, learned: Float32Array
   const ev = recent[best];
   const id = model.itemId(ev.iid);
   return { item_id: id, type: ev.type, ts: new Date(ev.ts).toISOString(), message: becauseMessage(ev.type, model.itemMeta(ev.iid).title, id) };
+}
+
+/** ‖v‖₂ */
+export function norm(v: Float32Array): number {
+  let n = 0;
+  for (let j = 0; j < v.length; j++) n += v[j] * v[j];
+  return Math.sqrt(n);
 }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ServedModel } from '../served-model.js';
 import { becauseOf } from './because.js';
-import { blendVector, eventWeight, liveProfile, mergeSorted } from './profile.js';
+import { blendVector, cachedProfile, eventWeight, exclusion, liveProfile, mergeSorted, servingVector } from './profile.js';
 import { DEFAULT_FEEDBACK_SETTINGS, parseConsumeTypes } from './settings.js';
 import { FeedbackStore } from './store.js';
 
@@ -84,4 +84,68 @@ test('consume_types must name event types', () => {
   assert.deepEqual(parseConsumeTypes(' purchase, rating ,purchase'), ['purchase', 'rating']);
   assert.deepEqual(parseConsumeTypes(''), []);
   assert.throws(() => parseConsumeTypes('buy'), /PP_CONFIG_INVALID|not an event type/);
+});
+
+test('a key\'s profile is computed once per change of its events and equals a fresh one at a later time', () => {
+  const m = tinyModel();
+  const st = new FeedbackStore({ maxKeys: 5, maxEvents: 10, maxConsumed: 10, consumeTypes: new Set(parseConsumeTypes('purchase')) });
+  const t = 100 * HOUR;
+  st.add({ event_id: '1', key: 'u:x', item_id: 'b', type: 'purchase', ts: t, value: null });
+  st.add({ event_id: '2', key: 'u:x', item_id: 'a', type: 'click', ts: t + HOUR, value: null });
+  const entry = st.get('u:x')!;
+  const first = cachedProfile(m, entry, s, t + HOUR);
+  const later = cachedProfile(m, entry, s, t + 30 * HOUR);
+  assert.equal(later, first, 'no new event: the same profile');
+  // f does not depend on now while every event is in the past (the decay factor common to all events cancels)
+  const fresh = liveProfile(m, entry, s, t + 30 * HOUR);
+  for (let j = 0; j < 2; j++) assert.ok(Math.abs(fresh.foldIn![j] - first.foldIn![j]) < 1e-6, `${fresh.foldIn} vs ${first.foldIn}`);
+  assert.notEqual(cachedProfile(m, entry, s, t + HOUR), cachedProfile(m, entry, { ...s }, t + HOUR), 'other settings: computed again');
+  st.add({ event_id: '3', key: 'u:x', item_id: 'c', type: 'purchase', ts: t + 2 * HOUR, value: null });
+  const after = cachedProfile(m, entry, s, t + 2 * HOUR);
+  assert.notEqual(after, first, 'a new event: computed again');
+  assert.deepEqual([...after.consumed], [1, 2]);
+});
+
+test('a profile with an event in the future of the request is not reused (its clamp to now changes with now)', () => {
+  const m = tinyModel();
+  const st = new FeedbackStore({ maxKeys: 5, maxEvents: 10, maxConsumed: 10, consumeTypes: new Set(parseConsumeTypes('purchase')) });
+  const t = 100 * HOUR;
+  st.add({ event_id: '1', key: 'u:x', item_id: 'a', type: 'purchase', ts: t, value: null });
+  st.add({ event_id: '2', key: 'u:x', item_id: 'b', type: 'purchase', ts: t + 2 * HOUR, value: null });
+  const entry = st.get('u:x')!;
+  const early = cachedProfile(m, entry, s, t); // both weigh 1 (b is clamped to now): f ∝ (1, 1)
+  assert.ok(Math.abs(early.foldIn![0] - early.foldIn![1]) < 1e-6);
+  const late = cachedProfile(m, entry, s, t + 2 * HOUR); // a has aged one half-life: f ∝ (0.5, 1)
+  assert.notEqual(late, early);
+  assert.ok(Math.abs(late.foldIn![1] / late.foldIn![0] - 2) < 1e-5, `${late.foldIn}`);
+});
+
+test('the serving vector and the exclusion list are kept per learned view, α and known view', () => {
+  const m = tinyModel();
+  const st = new FeedbackStore({ maxKeys: 5, maxEvents: 10, maxConsumed: 10, consumeTypes: new Set(parseConsumeTypes('purchase')) });
+  st.add({ event_id: '1', key: 'u:x', item_id: 'b', type: 'purchase', ts: 0, value: null });
+  const p = cachedProfile(m, st.get('u:x')!, s, HOUR);
+  const users = Float32Array.from([3, 4, 1, 0]);
+  const u0 = servingVector(p, users.subarray(0, 2), 0.5)!;
+  assert.deepEqual([...u0], [1.5, 2 + 2.5]);
+  assert.equal(servingVector(p, users.subarray(0, 2), 0.5), u0, 'the same view and α: kept');
+  assert.deepEqual([...servingVector(p, users.subarray(2, 4), 0.5)!], [0.5, 0.5], 'another user row');
+  assert.deepEqual([...servingVector(p, users.subarray(2, 4), 0)!], [1, 0], 'another α');
+  assert.equal(servingVector(p, null, 0.5), p.foldIn);
+  const known = Int32Array.from([0, 2, 5]);
+  assert.deepEqual([...exclusion(p, known.subarray(0, 1))], [0, 1]);
+  assert.deepEqual([...exclusion(p, known.subarray(1, 2))], [1, 2], 'another known view');
+  assert.deepEqual([...exclusion(p, new Int32Array(0))], [1]);
+});
+
+test('a profile names per distinct item its heaviest event, most recent item first', () => {
+  const m = tinyModel();
+  const st = new FeedbackStore({ maxKeys: 5, maxEvents: 10, maxConsumed: 10, consumeTypes: new Set(parseConsumeTypes('purchase')) });
+  const t = 100 * HOUR;
+  st.add({ event_id: '1', key: 'u:x', item_id: 'a', type: 'purchase', ts: t, value: null });
+  st.add({ event_id: '2', key: 'u:x', item_id: 'b', type: 'click', ts: t, value: null });
+  st.add({ event_id: '3', key: 'u:x', item_id: 'a', type: 'click', ts: t + 1, value: null });
+  const p = liveProfile(m, st.get('u:x')!, s, t + 1);
+  assert.deepEqual([...p.recentItems], [0, 1], 'a (event 3) is more recent than b');
+  assert.deepEqual(p.heaviest.map((r) => [r.iid, r.type]), [[0, 'purchase'], [1, 'click']], "a's purchase weighs 1, its later click ~0.5");
 });

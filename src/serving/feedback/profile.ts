@@ -7,10 +7,17 @@
  *                                                            or an anonymous session: u' = f)
  * Items the served model does not know are skipped (a reload to a run without them). Shapes: u, f, u' [dim];
  * E the bundle's item embeddings [numItems × dim].
+ *
+ * Per request, cachedProfile returns the profile computed once per change of the key's events: f is a unit vector,
+ * so the common factor 2^(−now/half-life) of every w_e cancels and f does not depend on `now` while no event is
+ * in the future (ts ≤ now: no clamp) — a key's profile is computed on its first request after an event and reused
+ * until the next one (its `recent[].weight` stay those of that time: they only rank events against each other).
+ * The serving vector (with the `because` of the items served with it) and the exclusion list of the last (u, α)
+ * and known-items view are kept with the profile too, for the MEMO_KEYS most recently served keys.
  */
 import { foldInUser } from '../../models/fold-in.js';
 import type { EventType } from '../../analytics/log-schema.js';
-import type { ServedModel } from '../served-model.js';
+import type { BecauseRecent, ServedModel } from '../served-model.js';
 import type { FeedbackSettings } from './settings.js';
 import type { FeedbackEntry } from './store.js';
 
@@ -30,7 +37,35 @@ export interface LiveProfile {
   foldIn: Float32Array | null;
   /** The events f was made of. */
   recent: RecentEvent[];
+  /**
+   * Per distinct item of `recent` its heaviest event (the later one on a tie), most recent item first: the events
+   * a `because` can name (of one item's events the heaviest has the largest w_e·⟨e_i, e_r⟩ whenever it is > 0).
+   */
+  heaviest: RecentEvent[];
+  /** The items of `heaviest` (the explanation history of a key without known items). */
+  recentItems: Int32Array;
 }
+
+/** What one profile serves repeatedly: the last blend (with its items' `because`) and the last exclusion list (see cachedProfile). */
+interface ProfileMemo {
+  model: ServedModel;
+  settings: FeedbackSettings;
+  version: number;
+  /** the newest event's ts (epoch ms) */
+  newest: number;
+  profile: LiveProfile;
+  vector?: { learned: Float32Array | null; alpha: number; out: Float32Array | null; because: Map<number, BecauseRecent | null> };
+  exclude?: { known: Int32Array; out: Int32Array };
+}
+
+/**
+ * Memos of the MEMO_KEYS most recently served keys (least recently used dropped): a few KB each (f, u' and the
+ * exclusion list of dim / |known| numbers, ≤ max_events events, the `because` of the items served), so ~30 MB at
+ * most at dim 64 — bounded apart from the store's max_keys.
+ */
+export const MEMO_KEYS = 10_000;
+const memos = new Map<FeedbackEntry, ProfileMemo>();
+const byProfile = new WeakMap<LiveProfile, ProfileMemo>();
 
 const HOUR_MS = 3_600_000;
 
@@ -64,7 +99,86 @@ export function liveProfile(model: ServedModel, entry: FeedbackEntry, s: Feedbac
           { weights: recent.map((r) => r.weight) },
         )
       : null;
-  return { consumed: Int32Array.from(consumed).sort(), foldIn: foldIn && foldIn.some((x) => x !== 0) ? foldIn : null, recent };
+  // Per distinct item its heaviest event (the later one on a tie), items ordered by their most recent event.
+  const at = new Map<number, number>();
+  const heaviest: RecentEvent[] = [];
+  for (let e = recent.length - 1; e >= 0; e--) {
+    const r = recent[e];
+    const j = at.get(r.iid);
+    if (j === undefined) {
+      at.set(r.iid, heaviest.length);
+      heaviest.push(r);
+    } else if (r.weight > heaviest[j].weight || (r.weight === heaviest[j].weight && r.ts > heaviest[j].ts)) heaviest[j] = r;
+  }
+  return {
+    consumed: Int32Array.from(consumed).sort(),
+    foldIn: foldIn && foldIn.some((x) => x !== 0) ? foldIn : null,
+    recent,
+    heaviest,
+    recentItems: Int32Array.from(heaviest, (r) => r.iid),
+  };
+}
+
+/** liveProfile of `entry` at `now`, reused while the entry, the model and the settings stay the same (module comment). */
+export function cachedProfile(model: ServedModel, entry: FeedbackEntry, s: FeedbackSettings, now: number): LiveProfile {
+  const m = memos.get(entry);
+  if (m) {
+    memos.delete(entry);
+    if (m.model === model && m.settings === s && m.version === entry.version && m.newest <= now) {
+      memos.set(entry, m);
+      return m.profile;
+    }
+  }
+  const profile = liveProfile(model, entry, s, now);
+  const last = newest(entry);
+  if (last <= now) {
+    const memo: ProfileMemo = { model, settings: s, version: entry.version, newest: last, profile };
+    memos.set(entry, memo);
+    if (memos.size > MEMO_KEYS) memos.delete(memos.keys().next().value!);
+    byProfile.set(profile, memo);
+  }
+  return profile;
+}
+
+function newest(entry: FeedbackEntry): number {
+  let t = -Infinity;
+  for (let e = 0; e < entry.ts.length; e++) if (entry.ts[e] > t) t = entry.ts[e];
+  return t;
+}
+
+/** True when a and b are the same view of the same memory (the bundle's rows are read-only). */
+function sameView<T extends Float32Array | Int32Array>(a: T | null, b: T | null): boolean {
+  return a === b || (a !== null && b !== null && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length);
+}
+
+/** blendVector(learned, profile.foldIn, alpha), kept for the next request with the same learned view and α. */
+export function servingVector(profile: LiveProfile, learned: Float32Array | null, alpha: number): Float32Array | null {
+  const m = byProfile.get(profile);
+  const v = m?.vector;
+  if (v && v.alpha === alpha && sameView(v.learned, learned)) return v.out;
+  const out = blendVector(learned, profile.foldIn, alpha);
+  if (m) m.vector = { learned, alpha, out, because: new Map() };
+  return out;
+}
+
+/**
+ * The `because` of items already served with this (profile, learned view, α) — item id → its because (null: none)
+ * — to fill in; null when the profile is not memoised (then nothing is kept). Call after servingVector(profile,
+ * learned, alpha).
+ */
+export function becauseMemo(profile: LiveProfile, learned: Float32Array | null, alpha: number): Map<number, BecauseRecent | null> | null {
+  const v = byProfile.get(profile)?.vector;
+  return v && v.alpha === alpha && sameView(v.learned, learned) ? v.because : null;
+}
+
+/** mergeSorted(known, profile.consumed), kept for the next request with the same known-items view. */
+export function exclusion(profile: LiveProfile, known: Int32Array): Int32Array {
+  const m = byProfile.get(profile);
+  const x = m?.exclude;
+  if (x && sameView(x.known, known)) return x.out;
+  const out = mergeSorted(known, profile.consumed);
+  if (m) m.exclude = { known, out };
+  return out;
 }
 
 /** u' = (1−α)·u + α·‖u‖·f; f alone without u (or with ‖u‖ = 0); u alone without f. */
@@ -74,6 +188,7 @@ export function blendVector(learned: Float32Array | null, foldIn: Float32Array |
   if (learned) for (let j = 0; j < learned.length; j++) n += learned[j] * learned[j];
   n = Math.sqrt(n);
   if (!learned || n === 0) return foldIn;
+  if (alpha === 0) return learned;
   const out = new Float32Array(learned.length);
   for (let j = 0; j < out.length; j++) out[j] = (1 - alpha) * learned[j] + alpha * n * foldIn[j];
   return out;

@@ -45,8 +45,11 @@ export class FeedbackService {
     this.#reading.get(e.key)?.during.push(e);
   }
 
-  /** The live feedback of `key`: null when it has none. */
-  async entry(key: string): Promise<FeedbackEntry | null> {
+  /**
+   * The live feedback of `key` (null when it has none): synchronously when memory answers (the key is held, or the
+   * store is complete), a promise only while the key is read back from the log — a request awaits only then.
+   */
+  entry(key: string): FeedbackEntry | null | Promise<FeedbackEntry | null> {
     const held = this.store.get(key);
     if (held) return held.items.length > 0 || held.consumed.size > 0 ? held : null;
     if (this.store.complete) return null;

@@ -26,6 +26,8 @@ export interface FeedbackEntry {
   readonly values: (number | null)[];
   /** Consumed item ids, in the order consumed (oldest first). */
   readonly consumed: Set<string>;
+  /** Bumped on every change of the entry (what a request derives from it is cached per version: profile.ts). */
+  version: number;
 }
 
 export interface FeedbackStoreLimits {
@@ -80,6 +82,7 @@ export class FeedbackStore {
   add(e: StoredEvent): void {
     const entry = this.#entry(e.key);
     if (entry.eventIds.includes(e.event_id)) return;
+    entry.version++;
     entry.eventIds.push(e.event_id);
     entry.items.push(e.item_id);
     entry.types.push(e.type);
@@ -99,7 +102,7 @@ export class FeedbackStore {
   /** Holds `key` with exactly these events (oldest first; an empty list = known to have none). */
   set(key: string, events: readonly StoredEvent[]): void {
     this.#entries.delete(key);
-    this.#entry(key);
+    this.#entry(key).version++;
     for (const e of events) this.add(e);
   }
 
@@ -107,7 +110,7 @@ export class FeedbackStore {
   #entry(key: string): FeedbackEntry {
     let e = this.get(key);
     if (!e) {
-      e = { eventIds: [], items: [], types: [], ts: [], values: [], consumed: new Set() };
+      e = { eventIds: [], items: [], types: [], ts: [], values: [], consumed: new Set(), version: 0 };
       this.#entries.set(key, e);
       if (this.#entries.size > this.limits.maxKeys) {
         this.#entries.delete(this.#entries.keys().next().value!);

@@ -33,7 +33,8 @@ export const recommendationRoutes: FastifyPluginAsync<{ ctx: ServingContext }> =
       req.ppLog = { user_id: body.user_id ?? null, model_version: model.modelVersion, variant, k, items: [] }; // logged as is on a 404
       const unknown = itemIds.filter((id) => !model.itemIndex.has(id));
       if (unknown.length > 0) throw ppError('PP_SERVE_ITEM_UNKNOWN', `item_ids: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ` (+${unknown.length - 10} more)` : ''}`);
-      const entry = body.session_id && body.feedback !== false && ctx.feedback ? await ctx.feedback.entry(`s:${body.session_id}`) : null;
+      let entry = body.session_id && body.feedback !== false && ctx.feedback ? ctx.feedback.entry(`s:${body.session_id}`) : null;
+      if (entry instanceof Promise) entry = await entry;
       if (itemIds.length === 0 && !body.session_id) throw ppError('PP_SERVE_BAD_REQUEST', 'item_ids: give a history, or a session_id with events');
       const history = Int32Array.from(new Set(itemIds.map((id) => model.itemIndex.get(id)!)));
       const sorted = history.slice().sort();

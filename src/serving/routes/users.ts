@@ -33,7 +33,8 @@ export const userRoutes: FastifyPluginAsync<{ ctx: ServingContext }> = async (ap
       const { variant, model } = ctx.modelFor(userId);
       req.ppLog = { user_id: userId, model_version: model.modelVersion, variant, k, items: [] }; // logged as is when the user is unknown (404)
       const uid = model.userIndex.get(userId);
-      const entry = feedback && ctx.feedback ? await ctx.feedback.entry(`u:${userId}`) : null;
+      let entry = feedback && ctx.feedback ? ctx.feedback.entry(`u:${userId}`) : null;
+      if (entry instanceof Promise) entry = await entry;
       let items;
       if (!entry) {
         const u = model.requireUser(userId);
