@@ -648,15 +648,23 @@ export async function fitMmgat(ctx: FitContext): Promise<MmgatModel> {
   const params = resolveParams(mmgatSpec, ctx.params);
   const inputs = await resolveMmgatInputs(ctx.data, params, ctx.content);
   const t0 = performance.now();
-  const prior = await fitPrior(ctx, params);
+  let validateSeconds = 0;
+  const timedValidate = async (m: Recommender) => {
+    const v0 = performance.now();
+    const r = await ctx.validate(m);
+    validateSeconds = (performance.now() - v0) / 1000;
+    return r;
+  };
+  const prior = await fitPrior({ ...ctx, validate: timedValidate }, params);
   const priorSeconds = (performance.now() - t0) / 1000;
   const model = new MmgatModel(ctx.data, params, ctx.seed, inputs, prior);
   const q = model.params;
-  // the prior's fit counts in the budget
-  await trainLoop({ ...ctx, budgetSeconds: ctx.budgetSeconds - priorSeconds }, model, { maxEpochs: q.epochs, evalEvery: q.eval_every, patience: q.patience });
-  if (prior && q.prior_select && ctx.data.valid.indices.length > 0) {
-    const w = q.prior_weight;
-    const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * w).filter((x, k, a) => a.indexOf(x) === k);
+  const select = prior !== null && q.prior_select && ctx.data.valid.indices.length > 0;
+  const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * q.prior_weight).filter((x, k, a) => a.indexOf(x) === k);
+  // the prior's fit and the weight selection after training (one validation per weight, timed on the prior's) count in the budget
+  const reserve = priorSeconds + (select ? grid.length * validateSeconds : 0);
+  await trainLoop({ ...ctx, budgetSeconds: ctx.budgetSeconds - reserve }, model, { maxEpochs: q.epochs, evalEvery: q.eval_every, patience: q.patience });
+  if (select) {
     const progress = ctx.progress('mmgat: prior weight on valid', grid.length);
     try {
       const chosen = await selectPriorWeight(grid, (x) => model.setPriorWeight(x), () => ctx.validate(model));
