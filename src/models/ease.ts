@@ -141,6 +141,22 @@ export class DenseEase extends EaseBase {
     }
   }
 
+  /** s_{u_r, i_r} for each pair (r): Σ_{k ∈ u} B_{k,i} (B_ii = 0: a train pair's own item does not count). */
+  pairScores(users: Int32Array, items: Int32Array): Float32Array {
+    const n = this.numItems;
+    const { indptr, indices } = this.userItems;
+    const w = this.weights;
+    const out = new Float32Array(users.length);
+    for (let r = 0; r < users.length; r++) {
+      const u = users[r];
+      const i = items[r];
+      let s = 0;
+      for (let e = indptr[u]; e < indptr[u + 1]; e++) s += w[indices[e] * n + i];
+      out[r] = s;
+    }
+    return out;
+  }
+
   async save(dir: string): Promise<void> {
     await saveState(join(dir, 'state'), {
       tensors: { weights: this.weights },
@@ -290,6 +306,23 @@ export class LowRankEase extends EaseBase {
       const u = users[b];
       for (let e = indptr[u]; e < indptr[u + 1]; e++) out[b * n + indices[e]] += this.selfTerm[indices[e]];
     }
+  }
+
+  /** s_{u_r, i_r} for each pair (r), as {@link scoreUsers} gives it (the seen-item term included). */
+  pairScores(users: Int32Array, items: Int32Array): Float32Array {
+    const r = this.factors.rank;
+    const w = this.userVectors(users);
+    const { indptr, indices } = this.userItems;
+    const out = new Float32Array(users.length);
+    for (let b = 0; b < users.length; b++) {
+      const i = items[b];
+      let s = 0;
+      for (let k = 0; k < r; k++) s += w[b * r + k] * this.right[i * r + k];
+      for (let e = indptr[users[b]]; e < indptr[users[b] + 1]; e++) if (indices[e] === i) s += this.selfTerm[i];
+      out[b] = s;
+    }
+    free(w);
+    return out;
   }
 
   /** s_uj = ⟨user_u, item_j⟩ for every item j the user has not seen (seen items are masked when serving). */

@@ -232,7 +232,7 @@ test('training is deterministic for a seed and differs across seeds', async () =
   const run = async (seed: number) => {
     const m = new GatModel(data, { dim: 8, batch: 128, lr: 0.01 }, seed);
     for (let e = 1; e <= 2; e++) await m.trainEpoch(e);
-    const emb = m.embeddings();
+    const emb = m.embeddings()!;
     m.dispose();
     return emb;
   };
@@ -322,7 +322,7 @@ test('an interrupted fit resumes from its last checkpoint (parameters and Adam m
     const first = await fitGat(ctx({ params: { ...params, epochs: 2 } }));
     const resumed = await fitGat(ctx({ params: { ...params, epochs: 3 }, resume: true }));
     assert.deepEqual(epochs, [1, 2, 3]);
-    assert.notDeepEqual(resumed.embeddings().items, first.embeddings().items);
+    assert.notDeepEqual(resumed.embeddings()!.items, first.embeddings()!.items);
     // a state moved into another instance (other seed) scores identically
     const clone = new GatModel(data, params, 99);
     clone.setState(first.getState());

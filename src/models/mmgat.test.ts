@@ -7,7 +7,7 @@ import { Rng, shutdownPool } from '../core/index.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import { silentProgress } from '../core/progress.js';
 import type { ContentSource, FitContext, Params, Recommender } from './model.js';
-import { MmgatModel, MmgatScorer, fitMmgat, loadMmgat, resolveMmgatInputs } from './mmgat.js';
+import { MmgatModel, MmgatScorer, PRIOR_WEIGHT_FACTORS, fitMmgat, loadMmgat, resolveMmgatInputs } from './mmgat.js';
 import { getModel } from './index.js';
 import { coldItemNdcg, memoryContent, randomScorer, syntheticMultimodal } from './multimodal.testkit.js';
 
@@ -103,7 +103,7 @@ test('mmgat gradients: concat readout, uniform attention, text only, ID-only abl
 
 test('cold items (no train edges) get finite, distinct representations from content; their ID rows stay zero', async () => {
   const { s, model } = await build({ dim: 8, hidden: 8, features: 'text', item_edges: true, ii_k: 4 }, { content: 'text' });
-  const { items } = model.embeddings();
+  const { items } = model.embeddings()!;
   assert.ok(items.every(Number.isFinite));
   const row = (i: number) => Array.from(items.subarray(i * 8, i * 8 + 8));
   const cold = [...Array(s.data.numItems).keys()].filter((i) => s.data.coldItems[i]);
@@ -189,7 +189,7 @@ test('mmgat training is deterministic for a seed', async () => {
     const p = { dim: 8, hidden: 8, epochs: 3, eval_every: 3, batch: 32, ii_k: 3 };
     const a = await fitMmgat(context(s.data, s.content, p, join(dir, 'a')));
     const b = await fitMmgat(context(s.data, s.content, p, join(dir, 'b')));
-    assert.deepEqual(a.embeddings().items, b.embeddings().items);
+    assert.deepEqual(a.embeddings()!.items, b.embeddings()!.items);
     a.dispose();
     b.dispose();
   } finally {
@@ -221,5 +221,69 @@ test('a stored item–item graph built with another k is cut to ii_k neighbours 
   for (let i = 0; i < I; i++) {
     // its own 2 most similar (i + 1, i + 2) and the items that have i among theirs (i − 1, i − 2)
     assert.deepEqual(row(i), [(i + I - 2) % I, (i + I - 1) % I, (i + 1) % I, (i + 2) % I].sort((a, b) => a - b), `item ${i}`);
+  }
+});
+
+test('prior=ease with weight 0 (no selection) trains and scores exactly as plain mmgat', async () => {
+  const s = syntheticMultimodal({ seed: 9, users: 24, items: 30, cold: 4 });
+  const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
+  try {
+    const p = { dim: 8, hidden: 8, epochs: 3, eval_every: 3, batch: 32, ii_k: 3 };
+    const plain = await fitMmgat(context(s.data, s.content, p, join(dir, 'a')));
+    const zero = await fitMmgat(context(s.data, s.content, { ...p, prior: 'ease', prior_weight: 0, prior_select: false, prior_lambda: 10 }, join(dir, 'b')));
+    assert.ok(zero.prior);
+    const users = Int32Array.from([0, 5, 11, 23]);
+    const a = new Float32Array(users.length * 30);
+    const b = new Float32Array(users.length * 30);
+    plain.scoreUsers(users, a);
+    zero.scoreUsers(users, b);
+    assert.deepEqual(b, a);
+    plain.dispose();
+    zero.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('prior=ease scores graph + w·prior with w chosen on valid from prior_weight × the factors, and reloads with it', async () => {
+  const s = syntheticMultimodal({ seed: 10, users: 30, items: 36, cold: 4 });
+  const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
+  try {
+    const ctx = context(s.data, s.content, { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, ii_k: 3, prior: 'ease', prior_weight: 2, prior_lambda: 10 }, join(dir, 'w'));
+    const validate = ctx.validate;
+    const fitted = await fitMmgat(ctx);
+    // the weight is one of the grid and its valid NDCG@20 is the best seen on the final graph part
+    const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * 2);
+    assert.ok(grid.includes(fitted.priorWeight), `weight ${fitted.priorWeight}`);
+    const at = async (w: number) => {
+      fitted.setPriorWeight(w);
+      return (await validate(fitted))['ndcg@20'];
+    };
+    const chosen = fitted.priorWeight;
+    const best = await at(chosen);
+    for (const w of grid) assert.ok((await at(w)) <= best + 1e-12, `w ${w} beats the chosen ${chosen} on valid`);
+    fitted.setPriorWeight(chosen);
+    // score = graph part (weight 0) + w · prior
+    const users = Int32Array.from([0, 7, 29]);
+    const total = new Float32Array(users.length * 36);
+    fitted.scoreUsers(users, total);
+    fitted.setPriorWeight(0);
+    const graph = new Float32Array(total.length);
+    fitted.scoreUsers(users, graph);
+    fitted.setPriorWeight(chosen);
+    const prior = new Float32Array(total.length);
+    fitted.prior!.addScores(users, prior, chosen);
+    for (let k = 0; k < total.length; k++) assert.ok(Math.abs(total[k] - graph[k] - prior[k]) < 1e-4, `score ${k}`);
+    assert.equal(fitted.embeddings() === null, chosen > 0, 'no dot-product embeddings while the prior adds to the score');
+    await fitted.save(dir);
+    for (const back of [await loadMmgat(dir, s.data, s.content), await loadMmgat(dir, s.data)]) {
+      const got = new Float32Array(total.length);
+      await back.scoreUsers(users, got);
+      for (let k = 0; k < total.length; k++) assert.ok(Math.abs(got[k] - total[k]) < 1e-4, `reloaded score ${k}: ${got[k]} vs ${total[k]}`);
+      back.dispose();
+    }
+    fitted.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });

@@ -15,6 +15,8 @@
  *
  * Readout: the mean of x⁰ … x^L, or their concatenation. Loss: BPR (negatives among warm items with
  * `warm_negatives`) + λ/(2b)·Σ‖x⁰‖² over the batch's rows; Adam on embeddings, AdamW on the MLP and attention.
+ * `prior=ease`: s(u, i) = ⟨x_u, x_i⟩ + w·p(u, i), p = EASE's score over its RMS on train pairs (item-prior.ts);
+ * BPR on that sum (`prior_train`: the graph part learns a residual), w re-chosen on valid (`prior_select`).
  * Shapes: X [N × d] (N = U + I), attention vectors [d × 2] per layer and relation, fusion MLP [Σ dims → hidden → d].
  * Measurements on Amazon Scientific and the design history: docs/decisions/051-mmgat-content-through-the-graph.md.
  * {@link MmgatModel.explain} gives the attention behind a (user, item) score.
@@ -32,6 +34,7 @@ import { loadState, saveState, type TensorState } from '../train/checkpoint.js';
 import { registerModel, resolveParams } from './registry.js';
 import { WarmNegatives } from './warm-negatives.js';
 import { EmbeddingScorer } from './mf.js';
+import { ItemPrior, selectPriorWeight } from './item-prior.js';
 import type { ContentModality, ContentSource, FitContext, ModelSpec, ParamSpec, Params, Recommender } from './model.js';
 import {
   degreeCalibration,
@@ -80,6 +83,17 @@ export const MMGAT_PARAMS = {
   content_init: { default: 0.4, min: 0, max: 10, doc: 'scale of the fusion output at initialisation (W₂ ~ N(0, content_init²/hidden)); small values start the model near its ID/graph part and let BPR grow the content part' },
   init_std: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the embeddings at initialisation (and the fusion output scale)' },
   leaky_slope: { default: 0.2, min: 0, max: 1, doc: 'negative slope of the LeakyReLU on attention logits' },
+  prior: {
+    default: 'none',
+    choices: ['none', 'ease'],
+    doc: "'ease': add w · EASE's item–item score (λ on valid, scaled to unit RMS on train pairs; src/models/item-prior.ts) to the graph score; the model then exports no embeddings (not ANN-servable)",
+  },
+  prior_weight: { default: 1, min: 0, max: 100, doc: 'w: weight of the prior in the score (and in the BPR loss with prior_train)' },
+  prior_train: { default: true, doc: 'BPR on the graph score + w · prior (the graph part learns a residual); false: the graph part trains alone and the prior is added to its scores' },
+  prior_select: { default: true, doc: 'after training, choose the final w on valid NDCG@20 among prior_weight × {0, ¼, ½, 1, 2, 4, 8, 16}' },
+  prior_lambda: { default: 0, min: 0, doc: "the prior's EASE λ; 0 = chosen on valid NDCG@20 from prior_grid" },
+  prior_grid: { default: '20,50,100,200,500,1000', doc: 'λ values tried for the prior when prior_lambda = 0' },
+  prior_memory_mb: { default: 2048, min: 1, doc: "the prior's EASE is dense when ≈ 20·I² bytes fit in this many MB, else low-rank" },
 } as const satisfies Record<string, ParamSpec>;
 
 type P = { [K in keyof typeof MMGAT_PARAMS]: (typeof MMGAT_PARAMS)[K]['default'] extends boolean ? boolean : (typeof MMGAT_PARAMS)[K]['default'] extends number ? number : string };
@@ -191,6 +205,8 @@ export class MmgatModel extends TapeGraphModel {
     params: Params,
     seed: number,
     readonly inputs: MmgatInputs,
+    /** the closed-form prior added to the score (params.prior), owned by the model */
+    readonly prior: ItemPrior | null = null,
   ) {
     super(data, seed);
     this.params = resolveParams(mmgatSpec, params) as unknown as P;
@@ -249,6 +265,17 @@ export class MmgatModel extends TapeGraphModel {
     this.initOptimizers(itemId ? ['users', 'itemId'] : ['users'], { lr: q.lr }, { lr: q.lr, weightDecay: q.weight_decay, decoupled: true });
     this.liftUsers = liftRows(N, U, 0);
     this.liftItems = liftRows(N, I, U);
+    if ((q.prior !== 'none') !== (prior !== null)) throw ppError('PP_MODEL_PARAM', `mmgat: prior '${q.prior}' ${prior ? 'with' : 'without'} a fitted prior`);
+    this.priorWeight = q.prior_weight;
+  }
+
+  /** w: the prior's weight in the score (prior_weight, or the one chosen on valid after training). */
+  priorWeight: number;
+
+  /** Sets w (selection on valid); the graph part is unchanged. */
+  setPriorWeight(w: number): void {
+    if (!(w >= 0)) throw new RangeError(`mmgat.setPriorWeight: ${w}`);
+    this.priorWeight = w;
   }
 
   /** The symmetric user–item relation of the train part (a repeated pair is one edge with its mean rating). */
@@ -389,7 +416,16 @@ export class MmgatModel extends TapeGraphModel {
     const pi = Int32Array.from(pos, (i) => U + i);
     const ni = Int32Array.from(neg, (i) => U + i);
     const eu = tape.gatherRows(fin, users);
-    const bpr = tape.bprLoss(tape.rowDot(eu, tape.gatherRows(fin, pi)), tape.rowDot(eu, tape.gatherRows(fin, ni)));
+    let sPos = tape.rowDot(eu, tape.gatherRows(fin, pi));
+    let sNeg = tape.rowDot(eu, tape.gatherRows(fin, ni));
+    const w = this.priorWeight;
+    if (this.prior && this.params.prior_train && w > 0) {
+      // residual: BPR on graph score + w·prior (the prior is fixed: no gradient)
+      const weighted = (x: Float32Array) => constant(x.map((v) => w * v), [b]);
+      sPos = tape.add(sPos, weighted(this.prior.pairScores(users, pos)));
+      sNeg = tape.add(sNeg, weighted(this.prior.pairScores(users, neg)));
+    }
+    const bpr = tape.bprLoss(sPos, sNeg);
     const lambda = this.params.reg;
     if (lambda <= 0) return bpr;
     const nodes = new Int32Array(3 * b);
@@ -400,6 +436,18 @@ export class MmgatModel extends TapeGraphModel {
   }
 
   // ---- inference ---------------------------------------------------------------------------
+
+  /** s = graph score (+ w · prior). */
+  override scoreUsers(users: Int32Array, out: Float32Array): void {
+    super.scoreUsers(users, out);
+    if (this.prior) this.prior.addScores(users, out, this.priorWeight);
+  }
+
+  /** The graph part's embeddings; null when a prior adds to the score (a dot product no longer gives it). */
+  override embeddings(): { users: Float32Array; items: Float32Array; dim: number } | null {
+    if (this.prior && this.priorWeight > 0) return null;
+    return super.embeddings();
+  }
 
   protected computeFinal(): FinalEmbeddings {
     const U = this.numUsers;
@@ -518,12 +566,14 @@ export class MmgatModel extends TapeGraphModel {
       tensors['ii.indices'] = Float32Array.from(g.indices);
       tensors['ii.weights'] = g.weights;
     }
+    if (this.prior) await this.prior.save(join(dir, 'prior'));
     await saveState(join(dir, 'mmgat'), {
       tensors,
       meta: {
         model: 'mmgat',
         version: 1,
         params: this.params,
+        priorWeight: this.priorWeight,
         seed: this.seed,
         numUsers: this.numUsers,
         numItems: this.numItems,
@@ -548,6 +598,7 @@ export class MmgatModel extends TapeGraphModel {
       freeCsr(l.s);
       freeCsr(l.st);
     }
+    this.prior?.dispose();
     if (this.warm) free(this.warm);
     this.cols.dispose();
     if (this.comb) {
@@ -558,28 +609,88 @@ export class MmgatModel extends TapeGraphModel {
 }
 
 /** A reloaded mmgat without its content: scores and exports the saved final embeddings (no explanations, no training). */
-export class MmgatScorer extends EmbeddingScorer {
+export class MmgatScorer implements Recommender {
+  readonly modelName = 'mmgat';
+  private readonly base: EmbeddingScorer;
   constructor(
-    numUsers: number,
-    numItems: number,
+    readonly numUsers: number,
+    readonly numItems: number,
     private readonly state: TensorState,
+    private readonly prior: ItemPrior | null = null,
+    private readonly priorWeight = 0,
   ) {
     const users = state.tensors['final.users'];
-    super('mmgat', numUsers, numItems, users.length / numUsers, users, state.tensors['final.items'], state.meta);
+    this.base = new EmbeddingScorer('mmgat', numUsers, numItems, users.length / numUsers, users, state.tensors['final.items'], state.meta);
   }
-  override async save(dir: string): Promise<void> {
+  scoreUsers(users: Int32Array, out: Float32Array): void {
+    this.base.scoreUsers(users, out);
+    if (this.prior) this.prior.addScores(users, out, this.priorWeight);
+  }
+  /** The saved final embeddings; null when a prior adds to the score. */
+  embeddings(): { users: Float32Array; items: Float32Array; dim: number } | null {
+    return this.prior && this.priorWeight > 0 ? null : this.base.embeddings();
+  }
+  async save(dir: string): Promise<void> {
+    if (this.prior) await this.prior.save(join(dir, 'prior'));
     await saveState(join(dir, 'mmgat'), this.state);
   }
+  dispose(): void {
+    this.prior?.dispose();
+    this.base.dispose();
+  }
 }
+
+/** prior_select: the final w is chosen on valid among prior_weight × these. */
+export const PRIOR_WEIGHT_FACTORS = [0, 0.25, 0.5, 1, 2, 4, 8, 16];
 
 /** Trains mmgat on `ctx.data` with the content of `ctx.content` (valid for early stopping). */
 export async function fitMmgat(ctx: FitContext): Promise<MmgatModel> {
   const params = resolveParams(mmgatSpec, ctx.params);
   const inputs = await resolveMmgatInputs(ctx.data, params, ctx.content);
-  const model = new MmgatModel(ctx.data, params, ctx.seed, inputs);
+  const t0 = performance.now();
+  let validateSeconds = 0;
+  const timedValidate = async (m: Recommender) => {
+    const v0 = performance.now();
+    const r = await ctx.validate(m);
+    validateSeconds = (performance.now() - v0) / 1000;
+    return r;
+  };
+  const prior = await fitPrior({ ...ctx, validate: timedValidate }, params);
+  const priorSeconds = (performance.now() - t0) / 1000;
+  const model = new MmgatModel(ctx.data, params, ctx.seed, inputs, prior);
   const q = model.params;
-  await trainLoop(ctx, model, { maxEpochs: q.epochs, evalEvery: q.eval_every, patience: q.patience });
+  const select = prior !== null && q.prior_select && ctx.data.valid.indices.length > 0;
+  const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * q.prior_weight).filter((x, k, a) => a.indexOf(x) === k);
+  // the prior's fit and the weight selection after training (one validation per weight, timed on the prior's) count in the budget
+  const reserve = priorSeconds + (select ? grid.length * validateSeconds : 0);
+  await trainLoop({ ...ctx, budgetSeconds: ctx.budgetSeconds - reserve }, model, { maxEpochs: q.epochs, evalEvery: q.eval_every, patience: q.patience });
+  if (select) {
+    const progress = ctx.progress('mmgat: prior weight on valid', grid.length);
+    try {
+      const chosen = await selectPriorWeight(grid, (x) => model.setPriorWeight(x), () => ctx.validate(model));
+      progress.update(grid.length, { prior_weight: chosen.weight, 'ndcg@20': chosen.value });
+    } finally {
+      progress.stop();
+    }
+  }
   return model;
+}
+
+/** The closed-form prior of `prior` (λ on valid), or null. */
+async function fitPrior(ctx: FitContext, params: Params): Promise<ItemPrior | null> {
+  if (params.prior === 'none') return null;
+  const progress = ctx.progress('mmgat: prior (ease λ on valid)', 1);
+  try {
+    return await ItemPrior.fit(
+      ctx.data,
+      { lambda: Number(params.prior_lambda), grid: String(params.prior_grid), memoryMb: Number(params.prior_memory_mb) },
+      ctx.seed,
+      ctx.validate,
+      (lambda, m) => progress.update(0, { lambda, ...(m['ndcg@20'] !== undefined ? { 'ndcg@20': m['ndcg@20'] } : {}) }),
+    );
+  } finally {
+    progress.stop();
+  }
 }
 
 /**
@@ -598,12 +709,15 @@ export async function loadMmgat(dir: string, data: SplitData, content?: ContentS
     modalities: { name: string; dim: number }[];
     encoders: Record<string, string>;
     graphSource: string;
+    priorWeight?: number;
   };
   if (meta.model !== 'mmgat') throw ppError('PP_MODEL_LOAD', `${dir} holds a ${meta.model ?? 'unknown'} model, not mmgat`);
   if (meta.numUsers !== data.numUsers || meta.numItems !== data.numItems) {
     throw ppError('PP_MODEL_LOAD', `mmgat in ${dir} was trained on ${meta.numUsers} users × ${meta.numItems} items, the split has ${data.numUsers} × ${data.numItems}`);
   }
   const t = state.tensors;
+  const prior = meta.params.prior !== undefined && meta.params.prior !== 'none' ? await ItemPrior.load(join(dir, 'prior'), data) : null;
+  const priorWeight = Number(meta.priorWeight ?? meta.params.prior_weight ?? 0);
   const modalities: FusionModality[] = [];
   let complete = true;
   for (const m of meta.modalities) {
@@ -614,12 +728,13 @@ export async function loadMmgat(dir: string, data: SplitData, content?: ContentS
     }
     modalities.push({ name: m.name, dim: c.dim, vectors: c.vectors, present: c.present });
   }
-  if (!complete) return new MmgatScorer(data.numUsers, data.numItems, state);
+  if (!complete) return new MmgatScorer(data.numUsers, data.numItems, state, prior, priorWeight);
   let graph: KnnGraph | null = null;
   if (t['ii.indptr']) {
     graph = { rows: data.numItems, cols: data.numItems, indptr: Int32Array.from(t['ii.indptr']), indices: Int32Array.from(t['ii.indices']), weights: t['ii.weights'] };
   }
-  const model = new MmgatModel(data, meta.params, meta.seed, { modalities, encoders: meta.encoders, graph, graphSource: 'saved' });
+  const model = new MmgatModel(data, meta.params, meta.seed, { modalities, encoders: meta.encoders, graph, graphSource: 'saved' }, prior);
+  model.setPriorWeight(priorWeight);
   model.setState({ tensors: t, meta: {} });
   return model;
 }

@@ -187,7 +187,7 @@ export abstract class TapeGraphModel implements TrainableModel {
     }
   }
 
-  embeddings(): { users: Float32Array; items: Float32Array; dim: number } {
+  embeddings(): { users: Float32Array; items: Float32Array; dim: number } | null {
     const c = this.refresh();
     return { users: c.users.slice(), items: c.items.slice(), dim: c.users.length / this.numUsers };
   }
