@@ -232,7 +232,7 @@ export interface GateResult {
 export interface RunStoreOptions {
   /** Create the lake folder and the store when missing (default true); else a missing store is PP_LAKE_NOT_FOUND. */
   create?: boolean;
-  /** How long an open waits for another process's lock before PP_RUN_STORE_LOCKED (ms, default 10 000). */
+  /** How long an open waits for another process's lock before PP_RUN_STORE_LOCKED (ms, default 60 000: several `train`s on one lake at load 30 on 2 cores waited past 10 s). */
   lockTimeoutMs?: number;
   /** First backoff (ms), doubled per retry up to 250 ms, with ±50% jitter (default 25). */
   lockBackoffMs?: number;
@@ -278,7 +278,7 @@ export class RunStore {
 
   private constructor(path: string, options: RunStoreOptions) {
     this.path = path;
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 10_000;
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 60_000;
     this.lockBackoffMs = options.lockBackoffMs ?? 25;
     this.heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     this.staleMs = options.staleMs ?? DEFAULT_STALE_MS;
