@@ -11,7 +11,9 @@
  *
  * One JSON line per evaluation (also appended to --out); the last stdout line is the summary: the epoch with
  * the best valid NDCG@20 (selection as `plotpointe train` does it) and its test metrics, CPU-seconds and wall
- * seconds to reach it. Training stops at --epochs, the wall budget, the CPU budget, or after --patience
+ * seconds to reach it. On a split without a validation part (e.g. all of train.txt, `--valid-share 0`) it
+ * records the test curve only, a diagnostic of what the carved validation share costs: nothing is selected.
+ * Training stops at --epochs, the wall budget, the CPU budget, or after --patience
  * evaluations without a better valid NDCG@20.
  */
 import { appendFileSync } from 'node:fs';
@@ -58,6 +60,7 @@ async function main(): Promise<void> {
   const seed = Number(arg('seed', '42'));
   const out = arg('out');
   const data = await loadSplit(datasetPaths(lake, name).split(split));
+  const hasValid = data.valid.indices.length > 0;
   const p = resolveParams(lightGcnSpec, params());
   const model = new LightGcnModel(data, bprConfig(p), seed, p, p.layers as number, p.rating_weighted as boolean);
   const emit = (row: Record<string, unknown>) => {
@@ -80,14 +83,16 @@ async function main(): Promise<void> {
     const last = epoch === maxEpochs || wall >= wallBudget || cpu >= cpuBudget;
     if (epoch % evalEvery !== 0 && !last) continue;
     const v0 = cpuSeconds();
-    const [valid, test] = await evaluateRecommenderParts(model, data, ['valid', 'test'], { ks: [20] });
+    const [valid, test] = hasValid
+      ? await evaluateRecommenderParts(model, data, ['valid', 'test'], { ks: [20] })
+      : [null, (await evaluateRecommenderParts(model, data, ['test'], { ks: [20] }))[0]];
     const row = {
       kind: 'eval',
       epoch,
       loss,
       lr: model.learningRate(),
-      valid_ndcg20: valid.metrics['ndcg@20'],
-      valid_recall20: valid.metrics['recall@20'],
+      valid_ndcg20: valid?.metrics['ndcg@20'] ?? null,
+      valid_recall20: valid?.metrics['recall@20'] ?? null,
       test_recall20: test.metrics['recall@20'],
       test_ndcg20: test.metrics['ndcg@20'],
       wall_s: (performance.now() - t0) / 1000,
@@ -97,7 +102,11 @@ async function main(): Promise<void> {
       load1: loadavg()[0],
     };
     emit(row);
-    if (!best || row.valid_ndcg20 > best.valid_ndcg20) {
+    if (!hasValid) {
+      if (last) break;
+      continue; // no validation part: a fixed-epoch test curve (a diagnostic, nothing is selected)
+    }
+    if (!best || row.valid_ndcg20! > best.valid_ndcg20) {
       best = row as unknown as Record<string, number>;
       bad = 0;
     } else if (++bad >= patience) {
@@ -105,7 +114,7 @@ async function main(): Promise<void> {
     }
     if (last) break;
   }
-  emit({ kind: 'summary', selected_on: 'valid ndcg@20', best, load: loadavg() });
+  emit({ kind: 'summary', selected_on: hasValid ? 'valid ndcg@20' : 'nothing (no validation part: fixed-epoch test curve)', best, load: loadavg() });
   model.dispose();
   await shutdownPool();
 }
