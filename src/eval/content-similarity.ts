@@ -12,25 +12,32 @@
  * arbitrary but deterministic order) — reported via `usersWithoutProfile`.
  */
 import type { CsrPattern } from '../core/csr-pattern.js';
+import { allocF32, free } from '../core/heap.js';
 import type { ItemContent, Recommender } from '../models/model.js';
-import { foldInUser, scoreAllItems } from '../models/fold-in.js';
+import { foldInUser, scoreVectors } from '../models/fold-in.js';
 import { ppError } from '../errors.js';
 import { l2NormaliseRows } from '../embeddings/encoder.js';
 
 export interface ContentSimilarityRecommender extends Recommender {
   /** Users whose history has no item with the modality (their scores are all 0 / −2). */
   usersWithoutProfile(users: ArrayLike<number>): number;
+  /** Frees the unit vectors (in the shared heap); the recommender cannot score afterwards. */
+  dispose(): void;
 }
 
 /**
  * The content-similarity recommender of one modality over per-user histories (e.g. the split's train part;
- * never its test part).
+ * never its test part). A batch of users is scored in one dense product P·X̂ᵀ (P = the batch's profiles
+ * [B × dim], X̂ the unit item vectors kept in the shared heap, scoreVectors on the wasm SIMD kernels); the
+ * fixed scores (−2 without the modality, 0 for a user without a profile) are written after it.
  */
 export function contentSimilarityRecommender(content: ItemContent, history: CsrPattern): ContentSimilarityRecommender {
   const { dim, present } = content;
   const numItems = present.length;
   if (content.vectors.length !== numItems * dim) throw ppError('PP_EVAL_INVALID', `${content.modality}: ${content.vectors.length} floats for ${numItems} × ${dim}`);
-  const unit = l2NormaliseRows(content.vectors.slice(), dim);
+  let unit = allocF32(numItems * dim, false);
+  unit.set(content.vectors);
+  l2NormaliseRows(unit, dim);
   const numUsers = history.indptr.length - 1;
   const profile = (u: number): Float32Array | null => {
     const items: number[] = [];
@@ -42,15 +49,25 @@ export function contentSimilarityRecommender(content: ItemContent, history: CsrP
     numUsers,
     numItems,
     scoreUsers(users, out) {
+      const profiles = allocF32(users.length * dim); // zero rows for users without a profile
+      const without: number[] = [];
+      try {
+        for (let r = 0; r < users.length; r++) {
+          const p = profile(users[r]);
+          if (p) profiles.set(p, r * dim);
+          else without.push(r);
+        }
+        scoreVectors(profiles, users.length, unit, dim, out);
+      } finally {
+        free(profiles);
+      }
       for (let r = 0; r < users.length; r++) {
         const row = out.subarray(r * numItems, (r + 1) * numItems);
-        const p = profile(users[r]);
-        if (!p) {
-          for (let i = 0; i < numItems; i++) row[i] = present[i] ? 0 : -2;
-          continue;
-        }
-        scoreAllItems(p, unit, dim, row);
         for (let i = 0; i < numItems; i++) if (!present[i]) row[i] = -2;
+      }
+      for (const r of without) {
+        const row = out.subarray(r * numItems, (r + 1) * numItems);
+        for (let i = 0; i < numItems; i++) row[i] = present[i] ? 0 : -2;
       }
     },
     usersWithoutProfile(users) {
@@ -65,6 +82,10 @@ export function contentSimilarityRecommender(content: ItemContent, history: CsrP
     },
     async save() {
       throw ppError('PP_INTERNAL', 'content similarity has nothing to save');
+    },
+    dispose() {
+      free(unit);
+      unit = new Float32Array(0);
     },
   };
 }

@@ -1,4 +1,5 @@
 import { ppError } from '../errors.js';
+import { allocF32, free, matmulNT } from '../core/index.js';
 import type { Recommender } from './model.js';
 
 /**
@@ -57,7 +58,10 @@ export function foldInUser(
   return out;
 }
 
-/** Scores of one user vector over all items: s_i = ⟨u, e_i⟩ (row-major items, numItems × dim). */
+/**
+ * Scores of one user vector over all items: s_i = ⟨u, e_i⟩ (row-major items, numItems × dim), a scalar loop
+ * with double sums — for one vector; batches of users go through {@link scoreVectors}.
+ */
 export function scoreAllItems(user: Float32Array, items: Float32Array, dim: number, into?: Float32Array): Float32Array {
   const n = items.length / dim;
   const out: Float32Array = into ?? new Float32Array(n);
@@ -68,6 +72,22 @@ export function scoreAllItems(user: Float32Array, items: Float32Array, dim: numb
     out[i] = s;
   }
   return out;
+}
+
+/**
+ * Scores of a batch of user vectors over all items in one dense product on the core's wasm SIMD kernels:
+ * out[r, i] = ⟨U[r, :], E[i, :]⟩, i.e. out = U·Eᵀ with U [rows × dim], E = items [numItems × dim], out
+ * [rows × numItems]. Float32 sums in the kernel's order (a scalar loop's double sums differ by ~1e-7
+ * relative). Operands outside the shared heap are copied in per call: keep `items` in the heap when
+ * scoring many batches.
+ */
+export function scoreVectors(userVectors: Float32Array, rows: number, items: Float32Array, dim: number, out: Float32Array): Float32Array {
+  const numItems = items.length / dim;
+  if (userVectors.length !== rows * dim || out.length !== rows * numItems) {
+    throw ppError('PP_EVAL_INVALID', `scoreVectors: ${userVectors.length} floats for ${rows} × ${dim} users, out ${out.length} for ${rows} × ${numItems}`);
+  }
+  if (rows === 0) return out;
+  return matmulNT(userVectors, items, rows, dim, numItems, { out });
 }
 
 /**
@@ -101,7 +121,14 @@ export function foldInRecommender(
     numUsers,
     numItems: base.numItems,
     scoreUsers(users, out) {
-      for (let r = 0; r < users.length; r++) scoreAllItems(userVector(users[r]), base.items, base.dim, out.subarray(r * base.numItems, (r + 1) * base.numItems));
+      const d = base.dim;
+      const rows = allocF32(users.length * d, false);
+      try {
+        for (let r = 0; r < users.length; r++) rows.set(userVector(users[r]), r * d);
+        scoreVectors(rows, users.length, base.items, d, out);
+      } finally {
+        free(rows);
+      }
     },
     async save() {
       throw ppError('PP_INTERNAL', 'a fold-in view is not saved; save the base model');

@@ -175,3 +175,22 @@ for (const [negatives, loss] of [['popularity', 'bpr'], ['hard', 'bpr'], ['unifo
     model.dispose();
   });
 }
+
+test('lr_schedule=cosine anneals the Adam learning rate per epoch from lr towards 0 over `epochs`; constant keeps lr', () => {
+  const data = plantedSplit(3, 30, 30, 6);
+  const lrs = (schedule: string) => {
+    const p = resolveParams(mfSpec, { dim: 4, batch: 64, lr: 0.02, epochs: 4, lr_schedule: schedule });
+    const m = new MfModel(data, bprConfig(p), 1, p);
+    const seen: number[] = [];
+    for (let e = 1; e <= 4; e++) {
+      m.trainEpoch(e);
+      seen.push(m.learningRate());
+    }
+    m.dispose();
+    return seen;
+  };
+  const cos = lrs('cosine');
+  const expected = [0, 1, 2, 3].map((t) => (0.02 * (1 + Math.cos((Math.PI * t) / 4))) / 2);
+  cos.forEach((lr, t) => assert.ok(Math.abs(lr - expected[t]) < 1e-12, `epoch ${t + 1}: ${lr} vs ${expected[t]}`));
+  assert.deepEqual(lrs('constant'), [0.02, 0.02, 0.02, 0.02]);
+});

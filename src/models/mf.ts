@@ -30,7 +30,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { Adam, allocF32, allocI32, free, gatherRows, matmulNT, Rng, sddmm, spmm, transpose, type OptimParam } from '../core/index.js';
+import { Adam, allocF32, allocI32, cosineLr, free, gatherRows, matmulNT, Rng, sddmm, spmm, transpose, type OptimParam } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { BprSampler, type BprBatch } from '../train/sampler.js';
 import { trainLoop, type TrainableModel, type TrainLoopResult } from '../train/trainer.js';
@@ -42,11 +42,13 @@ import { registerModel, resolveParams } from './registry.js';
 export const BPR_PARAMS = {
   dim: { default: 64, min: 1, max: 4096, doc: 'embedding size' },
   lr: { default: 0.001, min: 0, max: 10, doc: 'Adam learning rate' },
+  lr_schedule: { default: 'constant', choices: ['constant', 'cosine'], doc: 'constant lr, or cosine annealing per epoch from lr to 0 over `epochs` epochs' },
   batch: { default: 2048, min: 1, max: 1 << 24, doc: 'BPR triples per optimiser step' },
   reg: { default: 1e-4, min: 0, doc: 'λ of the L2 penalty on the batch’s (layer-0) embeddings, λ·Σ‖e‖²/(2·batch)' },
   negatives: { default: 'uniform', choices: ['uniform', 'popularity', 'hard'], doc: 'negative sampling: uniform, popularity^pop_alpha, or hard (highest-scoring of hard_candidates)' },
   hard_candidates: { default: 8, min: 2, max: 1024, doc: 'uniform candidates per triple with negatives=hard' },
   pop_alpha: { default: 0.75, min: 0, max: 4, doc: 'exponent of popularity negatives' },
+  positives: { default: 'interaction', choices: ['interaction', 'user'], doc: 'positive pairs: a uniform train interaction, or a uniform user then one of their items (the official LightGCN sampler)' },
   loss: { default: 'bpr', choices: ['bpr', 'bce'], doc: 'bpr: −log σ(x_ui − x_uj); bce: BCE with logits on (u,i)=1 and (u,j)=0' },
   epochs: { default: 1000, min: 1, doc: 'maximum epochs (one triple per train interaction each)' },
   eval_every: { default: 5, min: 1, doc: 'validate (NDCG@20 on valid) every this many epochs' },
@@ -57,11 +59,13 @@ export const BPR_PARAMS = {
 export interface BprConfig {
   dim: number;
   lr: number;
+  lrSchedule: 'constant' | 'cosine';
   batch: number;
   reg: number;
   negatives: 'uniform' | 'popularity' | 'hard';
   hardCandidates: number;
   popAlpha: number;
+  positives: 'interaction' | 'user';
   loss: 'bpr' | 'bce';
   epochs: number;
   evalEvery: number;
@@ -79,11 +83,13 @@ export function bprConfig(p: Params): BprConfig {
   return {
     dim: int('dim'),
     lr: p.lr as number,
+    lrSchedule: (p.lr_schedule ?? 'constant') as BprConfig['lrSchedule'],
     batch: int('batch'),
     reg: p.reg as number,
     negatives: p.negatives as BprConfig['negatives'],
     hardCandidates: int('hard_candidates'),
     popAlpha: p.pop_alpha as number,
+    positives: (p.positives ?? 'interaction') as BprConfig['positives'],
     loss: p.loss as BprConfig['loss'],
     epochs: int('epochs'),
     evalEvery: int('eval_every'),
@@ -468,10 +474,12 @@ export abstract class BprEmbeddingModel implements TrainableModel {
 
   /** One epoch: one triple per train interaction, sampled with a seed derived from (seed, epoch). */
   trainEpoch(epoch: number): number {
+    if (this.cfg.lrSchedule === 'cosine') this.adam.lr = cosineLr(this.cfg.lr, this.cfg.epochs)(epoch - 1);
     const sampler = new BprSampler(this.data.train, this.numItems, {
       negatives: this.cfg.negatives,
       hardCandidates: this.cfg.hardCandidates,
       popAlpha: this.cfg.popAlpha,
+      positives: this.cfg.positives,
       seed: epochSeed(this.seed, epoch),
     });
     let total = 0;

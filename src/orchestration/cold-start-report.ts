@@ -171,7 +171,16 @@ export interface ColdMethodResult {
   method: string;
   metrics: Record<string, number>;
   users: number;
+  /** Wall seconds and CPU-seconds of this method's ranking (scoring + top K; the analytic random line: none). */
+  seconds?: number;
+  cpu_seconds?: number;
   note?: string;
+}
+
+/** CPU-seconds of this process so far (main thread and the kernel pool's worker threads). */
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
 }
 
 export interface ColdItemsReport {
@@ -223,14 +232,18 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
   const { cold, seen } = setup;
   if (cold.length === 0) throw ppError('PP_EVAL_INVALID', `split ${split} has no cold items (every item has a train interaction); make a cold-item split`);
   const content = o.content ?? openContentSource(splitPaths);
-  const evalCold = (model: Recommender, label: string) => evaluateAmongCold(data, setup, model, ks, label, o.progress);
+  const evalCold = async (model: Recommender, label: string) => {
+    const c0 = cpuSeconds();
+    const r = await evaluateAmongCold(data, setup, model, ks, label, o.progress);
+    return { ...r, cpuSeconds: cpuSeconds() - c0 };
+  };
   const results: ColdMethodResult[] = [];
   let modelRecall: number | undefined;
   if (modelName && modelDir) {
     const model = await getModel(modelName).load(modelDir, data, content);
     try {
       const r = await evalCold(model, modelName);
-      results.push({ method: `model:${modelName}`, metrics: r.metrics, users: r.usersEvaluated });
+      results.push({ method: `model:${modelName}`, metrics: r.metrics, users: r.usersEvaluated, seconds: r.seconds, cpu_seconds: r.cpuSeconds });
       modelRecall = r.metrics[key];
     } finally {
       model.dispose?.();
@@ -246,13 +259,20 @@ export async function coldItemsReport(o: ColdItemsOptions): Promise<ColdItemsRep
       continue;
     }
     const rec = contentSimilarityRecommender(c, data.train);
-    const r = await evalCold(rec, `content-similarity:${m}`);
+    let r: Awaited<ReturnType<typeof evalCold>>;
+    try {
+      r = await evalCold(rec, `content-similarity:${m}`);
+    } finally {
+      rec.dispose();
+    }
     let coldWith = 0;
     for (const i of cold) coldWith += c.present[i];
     results.push({
       method: `content-similarity:${m}`,
       metrics: r.metrics,
       users: r.usersEvaluated,
+      seconds: r.seconds,
+      cpu_seconds: r.cpuSeconds,
       note: `${c.encoder}; ${coldWith}/${cold.length} cold items have ${m}; cosine(mean of train-history embeddings, item)`,
     });
     if (!best || r.metrics[key] > best.value) best = { method: `content-similarity:${m}`, value: r.metrics[key] };

@@ -43,6 +43,25 @@ test('interactions are drawn uniformly, so a heavy user appears in proportion to
   assert.ok(Math.abs(count[1] / b.size - 1 / 11) < 0.02);
 });
 
+test("user positives ('user', LightGCN's sampler) draw each user with train items equally often, then one of their items uniformly", () => {
+  const lists = [[0, 1, 2], [], [3], [4, 5, 6, 7, 8, 9, 10]]; // user 1 has no train item and is never drawn
+  const s = new BprSampler(csrFromLists(lists), 20, { negatives: 'uniform', positives: 'user', seed: 3 });
+  const b = s.sample(30_000);
+  const users = [0, 0, 0, 0];
+  const items = new Array(11).fill(0);
+  for (let k = 0; k < b.size; k++) {
+    users[b.users[k]]++;
+    items[b.pos[k]]++;
+    assert.ok(lists[b.users[k]].includes(b.pos[k]));
+  }
+  assert.equal(users[1], 0);
+  for (const u of [0, 2, 3]) assert.ok(Math.abs(users[u] / b.size - 1 / 3) < 0.02, `user ${u}: ${users[u]} of ${b.size}`);
+  for (const i of [4, 10]) assert.ok(Math.abs(items[i] / b.size - 1 / 21) < 0.01, `item ${i} of user 3: ${items[i]}`);
+  let n = 0;
+  for (const batch of s.epoch(4)) n += batch.size;
+  assert.equal(n, 11, 'an epoch still has one triple per train interaction');
+});
+
 test('popularity negatives favour popular items', () => {
   const lists = Array.from({ length: 50 }, (_, u) => (u === 0 ? [1] : [0]));
   const s = new BprSampler(csrFromLists(lists), 10, { negatives: 'popularity', popAlpha: 1, seed: 5 });

@@ -21,19 +21,28 @@ export interface SamplerOptions {
   negatives: 'uniform' | 'popularity' | 'hard';
   popAlpha?: number;
   hardCandidates?: number;
+  /**
+   * How (u, i) is drawn: 'interaction' (default) — a uniform train interaction, so users weigh by degree;
+   * 'user' — a uniform user with train items, then a uniform item of theirs (the official LightGCN/NGCF
+   * samplers: every user gets the same number of triples per epoch in expectation).
+   */
+  positives?: 'interaction' | 'user';
   seed: number;
 }
 
 /**
- * Samples BPR triples from a user's train items, as LightGCN's reference sampler does: an epoch has one
- * triple per train interaction, each taking a uniform random interaction (u, i) and a negative j ∉ items(u)
- * (rejection sampling against the user's sorted item list). Deterministic for a seed.
+ * Samples BPR triples from a user's train items: an epoch has one triple per train interaction, each taking
+ * a positive pair (u, i) — a uniform random interaction, or (`positives: 'user'`, as LightGCN's reference
+ * samplers do) a uniform user then a uniform item of theirs — and a negative j ∉ items(u) (rejection
+ * sampling against the user's sorted item list). Deterministic for a seed.
  */
 export class BprSampler {
   private readonly rng: Rng;
   private readonly sorted: Int32Array;
   private readonly rowOf: Int32Array;
   private readonly cdf: Float64Array | null;
+  /** Users with ≥ 1 train item ('user' positives), else null. */
+  private readonly activeUsers: Int32Array | null;
   readonly negPerPos: number;
 
   constructor(
@@ -53,6 +62,15 @@ export class BprSampler {
       this.sorted.set(train.indices.subarray(a, b), a);
       this.sorted.subarray(a, b).sort();
       this.rowOf.fill(u, a, b);
+    }
+    if (options.positives === 'user') {
+      let m = 0;
+      for (let u = 0; u < n; u++) if (train.indptr[u + 1] > train.indptr[u]) m++;
+      this.activeUsers = new Int32Array(m);
+      m = 0;
+      for (let u = 0; u < n; u++) if (train.indptr[u + 1] > train.indptr[u]) this.activeUsers[m++] = u;
+    } else {
+      this.activeUsers = null;
     }
     this.negPerPos = options.negatives === 'hard' ? Math.max(2, options.hardCandidates ?? 8) : 1;
     if (options.negatives === 'popularity') {
@@ -110,8 +128,15 @@ export class BprSampler {
     b.size = size;
     const nnz = this.sorted.length;
     const deg = (u: number) => this.train.indptr[u + 1] - this.train.indptr[u];
+    const active = this.activeUsers;
     for (let k = 0; k < size; k++) {
-      const e = Math.floor(this.rng.next() * nnz);
+      let e: number;
+      if (active) {
+        const a = active[Math.floor(this.rng.next() * active.length)];
+        e = this.train.indptr[a] + Math.floor(this.rng.next() * deg(a));
+      } else {
+        e = Math.floor(this.rng.next() * nnz);
+      }
       const u = this.rowOf[e];
       b.users[k] = u;
       b.pos[k] = this.train.indices[e];
