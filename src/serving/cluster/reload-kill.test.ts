@@ -13,6 +13,8 @@ import { buildServeFixture, startServeProcess, type ServeFixture } from '../test
 const TOKEN = 'reload-kill-token';
 /** Bound on the way back: two replacement workers start (each loads its models) on a loaded, shared machine. */
 const BACK_WITHIN_S = 240;
+/** Bound on the first start (the load average reached ~40 while this was written). */
+const START_WITHIN_S = 400;
 
 let fx: ServeFixture;
 let known: { user: string; item: string };
@@ -38,7 +40,7 @@ async function servedRun(url: string): Promise<string> {
 }
 
 async function killAllWorkersAt(phase: 'prepared' | 'committed', expected: () => string, outcome: RegExp): Promise<void> {
-  const server = await startServeProcess(['--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN, PLOTPOINTE_FAILPOINT: `serve.reload-${phase}` });
+  const server = await startServeProcess(['--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN, PLOTPOINTE_FAILPOINT: `serve.reload-${phase}` }, START_WITHIN_S * 1000);
   try {
     const url = server.listening.listening;
     assert.equal(await servedRun(url), fx.runA);
