@@ -31,6 +31,7 @@
  * its rows are shipped) and exits; then the store is flushed and closed.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createServer, type AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import { ppError } from '../../errors.js';
 import type { Config } from '../../config/schema.js';
@@ -73,6 +74,15 @@ interface Member {
   serves: Record<string, string>;
 }
 
+/** A port free on `host` now (bound and released), for the workers to share. */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
 /** Whether a member's process is still there to answer (its IPC channel connected). */
 const isLive = (m: Member): boolean => !m.worker.isDead() && m.worker.isConnected();
 
@@ -87,7 +97,7 @@ export class ClusterPrimary {
   /** variant → run id the workers serve (their start, then every committed reload). */
   #runs: Record<string, string> = {};
   #url = '';
-  /** The port the cluster listens on, once the first workers listen (replacements listen on it: see #fork). */
+  /** The port every worker listens on (a free one picked here when the configured port is 0: see #fork). */
   #port: number | null = null;
   #restarts: number[] = [];
   #stopping = false;
@@ -108,10 +118,13 @@ export class ClusterPrimary {
     const logs = await ServingLogs.open(lakePaths(o.lake).servingLog, { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'], memoryLimit: c['analytics.memory_limit'] });
     const p = new ClusterPrimary(o, logs);
     try {
+      // Every worker, the first ones too, listens on one port number: Node's cluster keys the shared socket by
+      // address and port, so a replacement asking for port N beside workers that asked for 0 would try to bind N
+      // a second time (EADDRINUSE).
+      p.#port = c['serve.port'] === 0 ? await freePort(c['serve.host']) : c['serve.port'];
       const members = Array.from({ length: o.workers }, () => p.#fork());
       const ready = await Promise.all(members.map((m) => m.ready));
       p.#url = ready[0].url;
-      p.#port = Number(new URL(ready[0].url).port);
       p.#runs = ready[0].variants;
     } catch (err) {
       await p.stop();

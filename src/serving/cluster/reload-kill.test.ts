@@ -39,8 +39,8 @@ async function servedRun(url: string): Promise<string> {
   }
 }
 
-async function killAllWorkersAt(phase: 'prepared' | 'committed', expected: () => string, outcome: RegExp): Promise<void> {
-  const server = await startServeProcess(['--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN, PLOTPOINTE_FAILPOINT: `serve.reload-${phase}` }, START_WITHIN_S * 1000);
+async function killAllWorkersAt(phase: 'prepared' | 'committed', expected: () => string, outcome: RegExp, killed = 2): Promise<void> {
+  const server = await startServeProcess(['--lake', fx.lake, '--name', fx.name, '--run', fx.runA, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN, PLOTPOINTE_FAILPOINT: `serve.reload-${phase}${killed === 1 ? '.worker-1' : ''}` }, START_WITHIN_S * 1000);
   try {
     const url = server.listening.listening;
     assert.equal(await servedRun(url), fx.runA);
@@ -50,10 +50,10 @@ async function killAllWorkersAt(phase: 'prepared' | 'committed', expected: () =>
       (r) => r.status,
       () => 'no answer',
     );
-    assert.equal(reload, 'no answer', `every worker was to die in the reload (${phase})`);
+    if (killed === 2) assert.equal(reload, 'no answer', `every worker was to die in the reload (${phase})`);
     // Both workers die (each at its own pace: one may still be opening the new bundle) and both are replaced.
     const count = (re: RegExp) => server.stderr().match(re)?.length ?? 0;
-    while (count(/worker \d+ exited \(SIGKILL\); starting a replacement/g) < 2 || count(/replacement worker \d+ is serving/g) < 2) {
+    while (count(/worker \d+ exited \(SIGKILL\); starting a replacement/g) < killed || count(/replacement worker \d+ is serving/g) < killed) {
       assert.ok(performance.now() - t0 < BACK_WITHIN_S * 1000, `both workers were not killed and replaced within ${BACK_WITHIN_S} s; stderr: ${server.stderr().slice(-2000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
@@ -84,4 +84,8 @@ test('serve --workers 2: every worker killed after preparing a reload → replac
 
 test('serve --workers 2: every worker killed after committing a reload → replacements serve the new run on the same URL, and the reload is logged as committed', async () => {
   await killAllWorkersAt('committed', () => fx.runB, /reload of the primary variant to run \S+ committed; workers \d+, \d+ exited during the commit and are replaced on run \S+/);
+});
+
+test('serve --workers 2: one worker killed after committing a reload → its replacement joins the survivor on the shared socket and the new run', async () => {
+  await killAllWorkersAt('committed', () => fx.runB, /reload of the primary variant to run \S+ committed; worker \d+ exited during the commit and is replaced on run \S+/, 1);
 });
