@@ -57,6 +57,7 @@ import { withTitles } from '../../src/serving/routes/shared.js';
 import { syntheticBundleInput } from './synthetic-bundle.js';
 import { httpTable, type HttpRow } from './tables.js';
 import { datasetPaths } from '../../src/lake/paths.js';
+import { fileChecksums, verifyChecksums } from '../../src/index/bundle-checksums.js';
 
 function arg(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
@@ -124,6 +125,7 @@ async function ensureBundle(
     entry.build_seconds = build.buildSeconds;
     manifest = { ...manifest, build_seconds: manifest.build_seconds + build.buildSeconds };
     writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+    await resealManifest(dir);
     console.log(`graph index: the ann bench's ${prebuilt.path} (M ${meta.connectivity}, efC ${meta.expansionAdd}, ef ${meta.expansionSearch}, ${meta.quantization}, ${meta.metric})`);
     await ensureSimilarTables(dir, manifest, similarK);
   }
@@ -140,6 +142,8 @@ async function ensureSimilarTables(dir: string, manifest: ServingManifest, simil
   const existing = await readSimilarTables(dir, manifest.num_items);
   if (existing.graph && existing.graph.k >= similarK) {
     console.log(`similar tables: reusing graph K ${existing.graph.k}`);
+    // A cache whose tables an older version of this script wrote after the manifest: its checksums are stale.
+    if (manifest.files) await verifyChecksums(dir, manifest.files).catch(() => resealManifest(dir));
     return;
   }
   const bundle = await openServingBundle(dir, { threads: 2 });
@@ -156,7 +160,17 @@ async function ensureSimilarTables(dir: string, manifest: ServingManifest, simil
     },
   });
   await writeSimilarTables(dir, { graph: { ...t, seconds: (performance.now() - t0) / 1000 } });
+  await resealManifest(dir);
   console.log(`similar tables: graph K ${similarK} in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+}
+
+/**
+ * Records the sizes and sha256 of the bundle's files again after this script changed some (similar tables, a
+ * swapped-in graph index): the server checks them before it serves a bundle (src/serving/bundle-check.ts).
+ */
+async function resealManifest(dir: string): Promise<void> {
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as ServingManifest;
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify({ ...m, files: await fileChecksums(dir) }, null, 2) + '\n');
 }
 
 /**

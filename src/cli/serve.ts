@@ -26,7 +26,7 @@ export interface ServeSummary {
 type ServeOptions = GlobalOptions & Record<string, string | undefined>;
 
 /** The serving context, app and listening URL of one API process (the only one, or a cluster worker). */
-async function startApi(c: Config, o: ServeOptions, worker?: { logs: LogStore; cluster: ClusterLink }, beforeListen?: (ctx: ServingContext) => Promise<void>) {
+async function startApi(c: Config, o: ServeOptions, worker?: { logs: LogStore; cluster: ClusterLink; port?: number }, beforeListen?: (ctx: ServingContext) => Promise<void>) {
   const ctx = await ServingContext.load({
     lake: c['lake.dir'],
     name: c['dataset.name'],
@@ -45,7 +45,7 @@ async function startApi(c: Config, o: ServeOptions, worker?: { logs: LogStore; c
     config: c,
     plugins: [servedDashboard],
   });
-  const url = await app.listen({ port: c['serve.port'], host: c['serve.host'] });
+  const url = await app.listen({ port: worker?.port ?? c['serve.port'], host: c['serve.host'] });
   return { ctx, app, url };
 }
 

@@ -57,6 +57,8 @@ export function serveCases(): ServeFaultCase[] {
 }
 
 const TOKEN = 'faults-token';
+/** How long a server may take to listen: minutes when the shared machine is at load 30–40 (the default 120 s was not enough). */
+const START_MS = 400_000;
 
 /** What the workers serve: /readyz asked `n` times (connections spread over the workers). */
 async function servedState(url: string, fx: ServeFixture, n = 24): Promise<{ state: ServeFaultResult['after_kill']; seen: string[] }> {
@@ -115,7 +117,7 @@ async function runServeCase(template: ServeFixture, work: string, c: ServeFaultC
   };
   const lakeArgs = ['--lake', lake, '--name', fx.name];
   const { users, items } = idsOf(fx);
-  let server: ServeProcess | null = await startServeProcess([...lakeArgs, '--run', fx.runA, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN, PLOTPOINTE_FAILPOINT: c.failpoint });
+  let server: ServeProcess | null = await startServeProcess([...lakeArgs, '--run', fx.runA, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN, PLOTPOINTE_FAILPOINT: c.failpoint }, START_MS);
   try {
     const url = server.listening.listening;
     let stop = false;
@@ -170,7 +172,7 @@ async function runServeCase(template: ServeFixture, work: string, c: ServeFaultC
   res.lost_rows = Math.max(0, res.acknowledged.recommendations - res.logged.recommendations);
   res.lost_events = Math.max(0, res.acknowledged.events - res.logged.events);
   // Restart: a fresh server serves a whole bundle (the run the lake's reload left: A, or B once committed).
-  const again = await startServeProcess([...lakeArgs, '--run', fx.runB, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN });
+  const again = await startServeProcess([...lakeArgs, '--run', fx.runB, '--workers', '2'], { PLOTPOINTE_ADMIN_TOKEN: TOKEN }, START_MS);
   try {
     const url = again.listening.listening;
     res.rerun_ok = await wholeAnswers(url, users[0], items[0]);

@@ -24,10 +24,14 @@
  *                               by prom-client's AggregatorRegistry (counters summed; model/index gauges first)
  *
  * A worker that dies is replaced (at most `maxRestarts` within a minute, then the cluster shuts down), pinned to
- * the runs the others serve. Shutdown (SIGINT/SIGTERM): each worker closes its app (in-flight requests finish,
+ * the runs the cluster serves and to its port — when every worker died, Node's cluster has closed the shared
+ * socket, and a configured port 0 would give the replacements another one. A replacement forked while a reload
+ * ran is brought to the reload's run once ready (`serve-runs`). Each reload ends with a line on stderr
+ * (committed / aborted, and which workers exited meanwhile): its HTTP client gets no answer when its worker died. Shutdown (SIGINT/SIGTERM): each worker closes its app (in-flight requests finish,
  * its rows are shipped) and exits; then the store is flushed and closed.
  */
 import cluster, { type Worker } from 'node:cluster';
+import { createServer, type AddressInfo } from 'node:net';
 import { AggregatorRegistry } from 'prom-client';
 import { ppError } from '../../errors.js';
 import type { Config } from '../../config/schema.js';
@@ -40,7 +44,7 @@ import { analyticsStats, interruptAnalytics } from '../analytics-limits.js';
 import type { ReloadResult } from '../context.js';
 import { IpcChannel, reviveError, type IpcEndpoint } from './ipc.js';
 import type { StoredEventsQuery } from '../feedback/source.js';
-import { PINNED_RUNS_ENV } from './worker.js';
+import { PINNED_PORT_ENV, PINNED_RUNS_ENV } from './worker.js';
 import { lakePaths } from '../../lake/paths.js';
 
 export interface ClusterPrimaryOptions {
@@ -64,7 +68,26 @@ interface Member {
   worker: Worker;
   channel: IpcChannel;
   ready: Promise<{ url: string; variants: Record<string, string> }>;
+  /** variant → run id it was started on (the cluster's at its fork). */
+  pinned: Record<string, string>;
+  /** variant → run id it serves (set when it is ready, then at each commit it takes). */
+  serves: Record<string, string>;
 }
+
+/** A port free on `host` now (bound and released), for the workers to share. */
+async function freePort(host: string): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => server.once('error', reject).listen(0, host, resolve));
+  const port = (server.address() as AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Whether a member's process is still there to answer (its IPC channel connected). */
+const isLive = (m: Member): boolean => !m.worker.isDead() && m.worker.isConnected();
+
+/** "worker 12 exited" / "workers 12, 13 exited". */
+const exitedText = (ms: Member[]): string => `worker${ms.length === 1 ? '' : 's'} ${ms.map((m) => m.worker.process.pid).join(', ')} exited`;
 
 export class ClusterPrimary {
   readonly #o: ClusterPrimaryOptions;
@@ -74,6 +97,8 @@ export class ClusterPrimary {
   /** variant → run id the workers serve (their start, then every committed reload). */
   #runs: Record<string, string> = {};
   #url = '';
+  /** The port every worker listens on (a free one picked here when the configured port is 0: see #fork). */
+  #port: number | null = null;
   #restarts: number[] = [];
   #stopping = false;
   #reloading: Promise<unknown> = Promise.resolve();
@@ -93,6 +118,10 @@ export class ClusterPrimary {
     const logs = await ServingLogs.open(lakePaths(o.lake).servingLog, { flushRows: c['serve.log_flush_rows'], flushMs: c['serve.log_flush_ms'], memoryLimit: c['analytics.memory_limit'] });
     const p = new ClusterPrimary(o, logs);
     try {
+      // Every worker, the first ones too, listens on one port number: Node's cluster keys the shared socket by
+      // address and port, so a replacement asking for port N beside workers that asked for 0 would try to bind N
+      // a second time (EADDRINUSE).
+      p.#port = c['serve.port'] === 0 ? await freePort(c['serve.host']) : c['serve.port'];
       const members = Array.from({ length: o.workers }, () => p.#fork());
       const ready = await Promise.all(members.map((m) => m.ready));
       p.#url = ready[0].url;
@@ -119,8 +148,13 @@ export class ClusterPrimary {
   }
 
   #fork(): Member {
-    // Workers re-run this process's command line, with this process's env and the runs to serve.
-    const worker = cluster.fork({ [PINNED_RUNS_ENV]: JSON.stringify(this.#runs) });
+    // Workers re-run this process's command line, with this process's env, the runs to serve and the port. The
+    // port matters when every worker is gone: Node's cluster then closes the shared socket, and a replacement
+    // listening on the configured port 0 would get a new random one — the cluster's URL would refuse every
+    // connection from then on (npm run faults, serve@reload-prepared: all workers killed).
+    const env: Record<string, string> = { [PINNED_RUNS_ENV]: JSON.stringify(this.#runs) };
+    if (this.#port !== null) env[PINNED_PORT_ENV] = String(this.#port);
+    const worker = cluster.fork(env);
     let onReady!: (v: { url: string; variants: Record<string, string> }) => void;
     let onFailed!: (e: Error) => void;
     const ready = new Promise<{ url: string; variants: Record<string, string> }>((res, rej) => {
@@ -131,7 +165,10 @@ export class ClusterPrimary {
     // This worker's analytics requests running here, by its id (cancelled when its client leaves).
     const analyticsRunning = new Map<number, AbortController>();
     const channel = new IpcChannel(worker as unknown as IpcEndpoint, {
-      ready: (v: { url: string; variants: Record<string, string> }) => onReady(v),
+      ready: (v: { url: string; variants: Record<string, string> }) => {
+        member.serves = { ...v.variants };
+        onReady(v);
+      },
       failed: (e: { code: string; message: string }) => onFailed(reviveError(e)),
       'log-rows': (b: { elements: string; rows: number }) => this.#logs.appendRows(b.elements, b.rows),
       ping: () => true,
@@ -149,7 +186,7 @@ export class ClusterPrimary {
       reload: (o: { variant?: string; runId?: string }) => this.#reload(o),
       metrics: () => this.#metricsText(),
     });
-    member = { worker, channel, ready };
+    member = { worker, channel, ready, pinned: { ...this.#runs }, serves: {} };
     this.#members.add(member);
     worker.on('exit', (code, signal) => {
       this.#members.delete(member);
@@ -200,11 +237,16 @@ export class ClusterPrimary {
   #reload(o: { variant?: string; runId?: string }): Promise<ReloadResult> {
     const job = async (): Promise<ReloadResult> => {
       const runId = (await resolveServedRun(this.#o.lake, this.#o.name, o.runId)).id;
+      const what = `reload of ${o.variant ? `variant ${o.variant}` : 'the primary variant'} to run ${runId}`;
       const members = await this.#serving();
+      if (members.length === 0) throw ppError('PP_SERVE_UNAVAILABLE', `${what}: no worker is serving (replacements are starting); try again`);
       const prepared = await Promise.allSettled(members.map((m) => m.channel.call<ReloadResult>('reload-prepare', { variant: o.variant, runId })));
       const failed = prepared.find((p): p is PromiseRejectedResult => p.status === 'rejected');
       if (failed) {
         await Promise.all(members.map((m) => m.channel.call('reload-abort').catch(() => undefined)));
+        const gone = members.filter((m, i) => prepared[i].status === 'rejected' && !isLive(m));
+        // The outcome for the operator: the HTTP answer goes to the client only if its worker is still alive.
+        this.#o.log?.(`${what} aborted (${(failed.reason as Error).message})${gone.length ? `; ${exitedText(gone)} while preparing it and ${gone.length === 1 ? 'is' : 'are'} replaced on the runs served before` : ''}`);
         throw failed.reason;
       }
       // Every worker prepared: the cluster now serves the new run. Recorded before the commits go out, so that
@@ -213,12 +255,44 @@ export class ClusterPrimary {
       const result = (prepared[0] as PromiseFulfilledResult<ReloadResult>).value;
       this.#runs = { ...this.#runs, [result.variant]: result.model_version };
       // A worker that cannot take its commit has exited (its channel closed): its replacement starts on the new run.
-      await Promise.allSettled(members.map((m) => m.channel.call('reload-commit')));
+      const committed = await Promise.allSettled(
+        members.map(async (m) => {
+          await m.channel.call('reload-commit');
+          m.serves = { ...m.serves, [result.variant]: result.model_version };
+        }),
+      );
+      const gone = members.filter((_, i) => committed[i].status === 'rejected');
+      // Replacements forked while this reload ran were pinned to the runs before it: they are brought over.
+      await this.#catchUp(members);
+      this.#o.log?.(`${what} committed${gone.length ? `; ${exitedText(gone)} during the commit and ${gone.length === 1 ? 'is' : 'are'} replaced on run ${runId}` : ` in ${members.length} workers`}`);
       return result;
     };
     const next = this.#reloading.then(job, job);
     this.#reloading = next.catch(() => undefined);
     return next;
+  }
+
+  /**
+   * Members that are not in `before` (forked while a reload ran, pinned to the runs of their fork) are switched
+   * to the cluster's runs once they are ready (`serve-runs`); one that cannot be is stopped, and its replacement
+   * starts on the cluster's runs. Waits for them, so the next reload (serialised after this one) sees every
+   * worker on one run.
+   */
+  async #catchUp(before: Member[]): Promise<void> {
+    const current = (runs: Record<string, string>) => Object.entries(this.#runs).every(([v, r]) => runs[v] === r);
+    // Forked on the cluster's runs (after this reload recorded them): nothing to wait for.
+    const late = [...this.#members].filter((m) => !before.includes(m) && !current(m.pinned));
+    await Promise.all(
+      late.map(async (m) => {
+        if (!(await m.ready.then(() => true, () => false)) || current(m.serves)) return;
+        try {
+          m.serves = await m.channel.call<Record<string, string>>('serve-runs', this.#runs);
+        } catch (err) {
+          this.#o.log?.(`worker ${m.worker.process.pid} could not switch to the cluster's runs (${(err as Error).message}); stopping it`);
+          m.worker.process.kill('SIGKILL');
+        }
+      }),
+    );
   }
 
   async #metricsText(): Promise<string> {

@@ -21,13 +21,15 @@ import { feedbackKey } from '../feedback/source.js';
 
 /** Env var naming the runs (JSON {variant: run id}) a replacement worker must serve (reloads since start). */
 export const PINNED_RUNS_ENV = 'PLOTPOINTE_SERVE_PINNED_RUNS';
+/** Env var naming the port a replacement worker listens on: the cluster's, which a configured port 0 is not. */
+export const PINNED_PORT_ENV = 'PLOTPOINTE_SERVE_PINNED_PORT';
 
 export interface WorkerStart {
   /**
-   * Loads the context with these logs and cluster link, builds the app, awaits `beforeListen(ctx)` and listens;
-   * resolves with the URL.
+   * Loads the context with these logs and cluster link, builds the app, awaits `beforeListen(ctx)` and listens
+   * (on `port` when given, else the configured one); resolves with the URL.
    */
-  start(worker: { logs: LogStore; cluster: ClusterLink }, beforeListen: (ctx: ServingContext) => Promise<void>): Promise<{ app: FastifyInstance; ctx: ServingContext; url: string }>;
+  start(worker: { logs: LogStore; cluster: ClusterLink; port?: number }, beforeListen: (ctx: ServingContext) => Promise<void>): Promise<{ app: FastifyInstance; ctx: ServingContext; url: string }>;
   flushRows: number;
   flushMs: number;
   /** Most request-log rows per message to the primary (serve.log_ipc_rows; remote-logs.ts). */
@@ -38,6 +40,14 @@ export interface WorkerStart {
 function applyEvent(ctx: ServingContext, e: EventRow): void {
   const key = feedbackKey(e.user_id, e.session_id);
   if (key && e.item_id) ctx.feedback?.record({ event_id: e.event_id, key, item_id: e.item_id, type: e.type, ts: Date.parse(e.ts), value: e.value });
+}
+
+/** Switches each variant of `runs` the context serves otherwise to its run (opened, then swapped); returns variant → run served. */
+async function serveRuns(ctx: ServingContext, runs: Record<string, string>): Promise<Record<string, string>> {
+  for (const [variant, runId] of Object.entries(runs)) {
+    if (ctx.state.variants.get(variant)?.modelVersion !== runId) (await ctx.prepareReload({ variant, runId })).commit();
+  }
+  return Object.fromEntries([...ctx.state.variants].map(([v, m]) => [v, m.modelVersion]));
 }
 
 /** Failpoints of the fault suite (`npm run faults`): `serve.reload-<step>` in every worker, `….worker-<id>` in one. */
@@ -80,6 +90,8 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
     'reload-abort': () => {
       pending = null;
     },
+    // The cluster's runs, for a replacement started while a reload ran (pinned to the runs before it).
+    'serve-runs': (runs: Record<string, string>) => serveRuns(served!.ctx, runs),
     'metrics-json': () => served!.ctx.metrics.registry.getMetricsAsJSON(),
     'ship-logs': () => served!.ctx.logs?.flush(),
     // Another worker's stored event (live feedback); held until this worker's context exists.
@@ -112,15 +124,14 @@ export async function runClusterWorker(w: WorkerStart): Promise<never> {
   try {
     // A replacement for a worker that died after reloads serves what the others serve, from its first request.
     const pinned = JSON.parse(process.env[PINNED_RUNS_ENV] || '{}') as Record<string, string>;
-    const { app, ctx, url } = await w.start({ logs, cluster }, async (ctx) => {
+    const port = process.env[PINNED_PORT_ENV] ? Number(process.env[PINNED_PORT_ENV]) : undefined;
+    let variants: Record<string, string> = {};
+    const { app, ctx, url } = await w.start({ logs, cluster, port }, async (ctx) => {
       for (const e of early.splice(0)) applyEvent(ctx, e);
       live = ctx;
-      for (const [variant, runId] of Object.entries(pinned)) {
-        if (ctx.state.variants.get(variant)?.modelVersion !== runId) (await ctx.prepareReload({ variant, runId })).commit();
-      }
+      variants = await serveRuns(ctx, pinned);
     });
     served = { app, ctx };
-    const variants = Object.fromEntries([...ctx.state.variants].map(([v, m]) => [v, m.modelVersion]));
     await channel.call('ready', { url, variants, pid: process.pid });
   } catch (err) {
     const e = isPlotPointeError(err) ? { code: err.code, message: err.message } : { code: 'PP_INTERNAL', message: (err as Error)?.message ?? String(err) };
