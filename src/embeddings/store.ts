@@ -153,13 +153,8 @@ export async function readEmbeddingMeta(dir: string, name: string): Promise<Embe
   return meta;
 }
 
-/**
- * Loads `<dir>/<name>`: the matrix, its present mask (one byte per row) and the meta. The file sizes are
- * checked against the meta; `verify` also checks the sha256.
- */
-export async function loadEmbeddings(dir: string, name: string, options: { verify?: boolean } = {}): Promise<Embeddings> {
-  const meta = await readEmbeddingMeta(dir, name);
-  const files = embeddingFiles(dir, name);
+/** Checks that the .f32 file holds the meta's count × dim float32 (PP_EMBED_STORE when missing or of another size). */
+async function checkMatrixSize(files: ReturnType<typeof embeddingFiles>, meta: EmbeddingMeta): Promise<void> {
   const expected = meta.count * meta.dim * 4;
   let size: number;
   try {
@@ -168,12 +163,10 @@ export async function loadEmbeddings(dir: string, name: string, options: { verif
     throw ppError('PP_EMBED_STORE', `missing ${files.f32}`, err);
   }
   if (size !== expected) throw ppError('PP_EMBED_STORE', `${files.f32} has ${size} bytes, the meta says ${meta.count} × ${meta.dim} float32 (${expected})`);
-  const buf = await readWholeFile(files.f32); // any size (the reference image matrix is 2.55 GB), aligned
-  if (buf.byteLength !== expected) throw ppError('PP_EMBED_STORE', `${files.f32} changed while it was read`);
-  if (options.verify && sha256Bytes(buf) !== meta.sha256) {
-    throw ppError('PP_EMBED_STORE', `${files.f32} does not match the sha256 in its meta`);
-  }
-  const data = new Float32Array(buf.buffer, 0, meta.count * meta.dim);
+}
+
+/** The packed present mask, checked against the meta's count. */
+async function readMaskBits(files: ReturnType<typeof embeddingFiles>, meta: EmbeddingMeta): Promise<Uint8Array> {
   let bits: Uint8Array;
   try {
     bits = await readFile(files.mask);
@@ -181,6 +174,25 @@ export async function loadEmbeddings(dir: string, name: string, options: { verif
     throw ppError('PP_EMBED_STORE', `missing ${files.mask}`, err);
   }
   if (bits.length !== Math.ceil(meta.count / 8)) throw ppError('PP_EMBED_STORE', `${files.mask} has ${bits.length} bytes for ${meta.count} rows`);
+  return bits;
+}
+
+/**
+ * Loads `<dir>/<name>`: the matrix, its present mask (one byte per row) and the meta. The file sizes are
+ * checked against the meta; `verify` also checks the sha256.
+ */
+export async function loadEmbeddings(dir: string, name: string, options: { verify?: boolean } = {}): Promise<Embeddings> {
+  const meta = await readEmbeddingMeta(dir, name);
+  const files = embeddingFiles(dir, name);
+  const expected = meta.count * meta.dim * 4;
+  await checkMatrixSize(files, meta);
+  const buf = await readWholeFile(files.f32); // any size (the reference image matrix is 2.55 GB), aligned
+  if (buf.byteLength !== expected) throw ppError('PP_EMBED_STORE', `${files.f32} changed while it was read`);
+  if (options.verify && sha256Bytes(buf) !== meta.sha256) {
+    throw ppError('PP_EMBED_STORE', `${files.f32} does not match the sha256 in its meta`);
+  }
+  const data = new Float32Array(buf.buffer, 0, meta.count * meta.dim);
+  const bits = await readMaskBits(files, meta);
   return { data, dim: meta.dim, count: meta.count, present: unpackMask(bits, meta.count), meta };
 }
 
@@ -204,20 +216,8 @@ export async function readEmbeddingRows(dir: string, name: string, rows: Int32Ar
   const files = embeddingFiles(dir, name);
   const dim = meta.dim;
   const rowBytes = dim * 4;
-  let size: number;
-  try {
-    size = (await stat(files.f32)).size;
-  } catch (err) {
-    throw ppError('PP_EMBED_STORE', `missing ${files.f32}`, err);
-  }
-  if (size !== meta.count * rowBytes) throw ppError('PP_EMBED_STORE', `${files.f32} has ${size} bytes, the meta says ${meta.count} × ${dim} float32 (${meta.count * rowBytes})`);
-  let bits: Uint8Array;
-  try {
-    bits = await readFile(files.mask);
-  } catch (err) {
-    throw ppError('PP_EMBED_STORE', `missing ${files.mask}`, err);
-  }
-  if (bits.length !== Math.ceil(meta.count / 8)) throw ppError('PP_EMBED_STORE', `${files.mask} has ${bits.length} bytes for ${meta.count} rows`);
+  await checkMatrixSize(files, meta);
+  const bits = await readMaskBits(files, meta);
   const n = rows.length;
   const data = new Float32Array(n * dim);
   const present = new Uint8Array(n);
