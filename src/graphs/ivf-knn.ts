@@ -22,6 +22,7 @@ import { ppError } from '../errors.js';
 import { matmul, matmulTN } from '../core/dense.js';
 import { allocF32, free } from '../core/heap.js';
 import { SplitMix } from './synthetic-vectors.js';
+import { offerTopK } from './top-k-row.js';
 
 export interface IvfOptions {
   /** 'cosine' (default) or 'ip' */
@@ -384,22 +385,12 @@ export function ivfSearch(vectors: Float32Array, plan: IvfPlan, k: number, from 
           for (let t = a; t < e; t++) {
             const self = rowIds[t - a];
             const x = probers[t] - from;
-            const base = x * k;
             const off = (t - a) * sp;
             const si = inv[self];
             for (let u = 0; u < s; u++) {
               const j = ids[members[ms + u]];
               const v = Math.fround(S[off + u] * si * inv[j]);
-              if (v <= worst[x] || j === self) continue;
-              let p = counts[x] < k ? counts[x]++ : k - 1;
-              while (p > 0 && sims[base + p - 1] < v) {
-                sims[base + p] = sims[base + p - 1];
-                indices[base + p] = indices[base + p - 1];
-                p--;
-              }
-              sims[base + p] = v;
-              indices[base + p] = j;
-              if (counts[x] === k) worst[x] = sims[base + k - 1];
+              if (v > worst[x] && j !== self) offerTopK(sims, indices, counts, worst, x, k, v, j);
             }
           }
         } finally {

@@ -24,6 +24,7 @@ import { free, inHeap } from '../core/heap.js';
 import type { Csr } from '../core/csr.js';
 import { SplitMix } from './synthetic-vectors.js';
 import { ivfPlan, ivfSearch, type IvfOptions } from './ivf-knn.js';
+import { offerTopK } from './top-k-row.js';
 
 /** An item–item graph in CSR form. */
 export interface KnnGraph {
@@ -580,21 +581,11 @@ export function exactKnn(
       for (let t = 0; t < nq; t++) {
         const self = queries[t];
         const off = t * rows;
-        const base = t * k;
         for (let r = 0; r < rows; r++) {
           const j = b0 + r;
           const s = norms ? (norms[j] > 0 ? S[off + r] / norms[j] : 0) : S[off + r];
           if (s <= worst[t] || j === self || (present && !present[j])) continue;
-          // insert into the sorted (descending) list
-          let p = counts[t] < k ? counts[t]++ : k - 1;
-          while (p > 0 && sims[base + p - 1] < s) {
-            sims[base + p] = sims[base + p - 1];
-            indices[base + p] = indices[base + p - 1];
-            p--;
-          }
-          sims[base + p] = s;
-          indices[base + p] = j;
-          if (counts[t] === k) worst[t] = sims[base + k - 1];
+          offerTopK(sims, indices, counts, worst, t, k, s, j);
         }
       }
     } finally {
