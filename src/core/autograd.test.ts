@@ -193,6 +193,25 @@ test('tape.dispose returns intermediate buffers to the heap', () => {
   assert.ok(heapStats().liveBytes - before <= 2 * 64 * 4 + 512, `leaked ${heapStats().liveBytes - before} bytes`);
 });
 
+test('the backward pass frees each intermediate gradient once spent, so it holds only the frontier', () => {
+  const n = 1 << 16;
+  const x = parameter(new Rng(3).fillNormal(new Float32Array(n), 1), [n]);
+  const tape = new Tape();
+  const chain: Tensor[] = [x];
+  for (let k = 0; k < 12; k++) chain.push(k % 2 ? tape.leakyRelu(chain[k], 0.1) : tape.scale(chain[k], 1.5));
+  const loss = tape.sum(chain[chain.length - 1]);
+  const before = heapStats().liveBytes;
+  tape.backward(loss);
+  // 12 intermediates of n floats: kept, their gradients would add 12·4n bytes; only x's gradient remains
+  const grew = heapStats().liveBytes - before;
+  assert.ok(grew <= 4 * n + 1024, `backward left ${grew} bytes live (x's gradient is ${4 * n})`);
+  for (const t of chain.slice(1)) assert.equal(t.grad, null);
+  // ∂Σy/∂x: six ×1.5 scalings and six LeakyReLUs (slope 0.1 where the running value is negative)
+  for (const i of [0, 7, n - 1]) assert.ok(Math.abs(x.grad![i] - 1.5 ** 6 * (x.data[i] > 0 ? 1 : 0.1 ** 6)) < 1e-3 * 1.5 ** 6);
+  tape.dispose();
+  zeroGrad([x]);
+});
+
 test('repeated training steps (tape, backward, Adam, zeroGrad, dispose) keep heap usage constant', async () => {
   const { Adam } = await import('./optim.js');
   const nU = 30;

@@ -214,10 +214,16 @@ export class Tape {
     if (requires) {
       this.ops.push(() => {
         if (!out.grad) return;
-        if (!this.profiling) return backward(out.grad);
-        const t0 = performance.now();
-        backward(out.grad);
-        this.record(op, performance.now() - t0, 0);
+        if (!this.profiling) backward(out.grad);
+        else {
+          const t0 = performance.now();
+          backward(out.grad);
+          this.record(op, performance.now() - t0, 0);
+        }
+        // every consumer of `out` was recorded after it, so its gradient is complete and now spent:
+        // free it at once (the backward pass then holds only the gradients of its frontier)
+        if (!this.sharedGrads.delete(out)) free(out.grad);
+        out.grad = null;
       });
     }
     return out;

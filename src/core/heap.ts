@@ -30,6 +30,13 @@ let current = memory.buffer as unknown as SharedArrayBuffer;
 knownBuffers.add(current);
 
 let top = RESERVED;
+/** PLOTPOINTE_HEAP_TRACE=<bytes>: every allocation of at least that size is logged to stderr with its caller. */
+const TRACE_BYTES = Number(process.env.PLOTPOINTE_HEAP_TRACE ?? 0);
+
+function traceAlloc(bytes: number): void {
+  const callers = (new Error().stack ?? '').split('\n').slice(3, 8).map((l) => l.trim().replace(/^at /, ''));
+  process.stderr.write(`[heap] +${(bytes / 1e6).toFixed(1)} MB live=${(liveBytes / 1e6).toFixed(0)} MB top=${(top / 1e6).toFixed(0)} MB ${callers.join(' < ')}\n`);
+}
 const freeLists = new Map<number, number[]>();
 const live = new Map<number, number>(); // offset -> class size in bytes
 let liveBytes = 0;
@@ -77,6 +84,7 @@ function allocBytes(bytes: number, zero: boolean): number {
   }
   live.set(off, cls);
   liveBytes += cls;
+  if (TRACE_BYTES > 0 && cls >= TRACE_BYTES) traceAlloc(cls);
   return off;
 }
 

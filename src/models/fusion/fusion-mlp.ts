@@ -68,9 +68,9 @@ export const FUSION_DEFAULTS = { hidden: 256, out: 128, dropout: 0.1, activation
 interface ModalityState {
   name: string;
   dim: number;
-  /** standardised vectors, zero rows where absent, [numItems × dim] */
-  x: Float32Array;
   present: Uint8Array;
+  /** 1 where the item lacks this modality, [numItems] (null: no item lacks it) */
+  missing: Float32Array | null;
   /** the learned missing vector [1 × dim] */
   placeholder: Tensor;
   mean: Float32Array;
@@ -114,6 +114,11 @@ export class FusionMlp {
   readonly dropoutRate: number;
   readonly activation: 'relu' | 'gelu';
   private readonly mods: ModalityState[];
+  /**
+   * x⁰ [numItems × (Σ d_m + M)]: per modality the standardised vectors (zero rows where absent), then M
+   * presence indicators. Built once: a full-table forward uses it in place, a row forward gathers from it.
+   */
+  private readonly x0: Float32Array;
   private readonly idAllowed: Uint8Array | null;
   readonly w1: Tensor;
   readonly b1: Tensor;
@@ -137,22 +142,31 @@ export class FusionMlp {
     check(this.dropoutRate >= 0 && this.dropoutRate < 1, `dropout must be in [0, 1) (got ${this.dropoutRate})`);
     check(opts.modalities.length > 0 || this.idDim > 0, 'the fusion needs at least one modality or an ID embedding');
     const rng = new Rng(opts.seed ?? 1);
-    this.mods = opts.modalities.map((m) => {
+    const M = opts.modalities.length;
+    const width = opts.modalities.reduce((s, m) => s + m.dim, 0) + M;
+    this.x0 = allocF32(n * width);
+    let off = 0;
+    this.mods = opts.modalities.map((m, q) => {
       check(m.vectors.length === n * m.dim, `modality ${m.name}: ${m.vectors.length} values for ${n} items × ${m.dim}`);
       check(m.present.length === n, `modality ${m.name}: present has ${m.present.length} rows for ${n} items`);
       const { mean, scale } = standardisation(m.vectors, m.present, m.dim);
-      const x = allocF32(n * m.dim);
+      let missing: Float32Array | null = null;
       for (let i = 0; i < n; i++) {
-        if (!m.present[i]) continue;
-        for (let k = 0; k < m.dim; k++) x[i * m.dim + k] = (m.vectors[i * m.dim + k] - mean[k]) * scale;
+        if (!m.present[i]) {
+          (missing ??= new Float32Array(n))[i] = 1;
+          continue;
+        }
+        const at = i * width + off;
+        for (let k = 0; k < m.dim; k++) this.x0[at + k] = (m.vectors[i * m.dim + k] - mean[k]) * scale;
+        this.x0[i * width + width - M + q] = 1;
       }
+      off += m.dim;
       // placeholders start like a standardised row
-      return { name: m.name, dim: m.dim, x, present: m.present, placeholder: parameter(rng.fillNormal(allocF32(m.dim, false), 1), [1, m.dim]), mean, scale };
+      return { name: m.name, dim: m.dim, present: m.present, missing, placeholder: parameter(rng.fillNormal(allocF32(m.dim, false), 1), [1, m.dim]), mean, scale };
     });
     if (opts.idAllowed && opts.idAllowed.length !== n) throw ppError('PP_EMBED_INVALID', `idAllowed has ${opts.idAllowed.length} rows for ${n} items`);
     this.idAllowed = this.idDim > 0 ? (opts.idAllowed ?? null) : null;
-    const M = this.mods.length;
-    this.inputDim = this.mods.reduce((s, m) => s + m.dim, 0) + M + this.idDim;
+    this.inputDim = width + this.idDim;
     this.idEmb = null;
     if (this.idDim > 0) {
       const e = rng.fillNormal(allocF32(n * this.idDim, false), opts.idInitStd ?? FUSION_DEFAULTS.idInitStd);
@@ -200,31 +214,13 @@ export class FusionMlp {
     let pre: Tensor | null = null;
     if (M) {
       const width = this.contentDim;
-      const x = allocF32(n * width, false);
-      const missing: (Float32Array | null)[] = [];
-      let off = 0;
-      for (const [q, m] of this.mods.entries()) {
-        let miss: Float32Array | null = null;
-        for (let r = 0; r < n; r++) {
-          const i = row(r);
-          const at = r * width + off;
-          if (m.present[i]) {
-            x.set(m.x.subarray(i * m.dim, (i + 1) * m.dim), at);
-            x[r * width + width - M + q] = 1;
-          } else {
-            x.fill(0, at, at + m.dim);
-            x[r * width + width - M + q] = 0;
-            (miss ??= allocF32(n))[r] = 1;
-          }
-        }
-        missing.push(miss);
-        off += m.dim;
-      }
+      const table = constant(this.x0, [this.numItems, width]);
+      const x = rows ? tape.gatherRows(table, rows) : table;
       const w1c = this.idEmb ? tape.gatherRows(this.w1, this.w1Rows(0, width)) : this.w1;
-      pre = tape.matmul(this.temp(tape, x, [n, width]), w1c);
-      off = 0;
-      for (const [q, m] of this.mods.entries()) {
-        const miss = missing[q];
+      pre = tape.matmul(x, w1c);
+      let off = 0;
+      for (const m of this.mods) {
+        const miss = this.missingRows(m, rows);
         if (miss) {
           // (1 − π_m)[n × 1] · (p_m W₁[m])[1 × H]: the placeholder's contribution in the rows missing m
           const pw = tape.matmul(m.placeholder, tape.gatherRows(this.w1, this.w1Rows(off, m.dim)));
@@ -247,6 +243,15 @@ export class FusionMlp {
     h = this.activation === 'relu' ? tape.relu(h) : tape.mul(h, tape.sigmoid(tape.scale(h, 1.702)));
     if (rng && this.dropoutRate > 0) h = tape.dropout(h, this.dropoutRate, rng, true);
     return tape.addBias(tape.matmul(h, this.w2), this.b2);
+  }
+
+  /** 1 in the rows of `rows` (null: every item) that lack modality m, [n] (null: none lacks it). */
+  private missingRows(m: ModalityState, rows: Int32Array | null): Float32Array | null {
+    if (!m.missing) return null;
+    if (!rows) return m.missing;
+    let miss: Float32Array | null = null;
+    for (let r = 0; r < rows.length; r++) if (m.missing[rows[r]]) (miss ??= new Float32Array(rows.length))[r] = 1;
+    return miss;
   }
 
   /** Input columns of the modalities and indicators (x⁰'s width): Σ d_m + M. */
@@ -304,7 +309,7 @@ export class FusionMlp {
   }
 
   dispose(): void {
-    for (const m of this.mods) free(m.x);
+    free(this.x0);
     for (const [, t] of this.parameters()) free(t.data);
   }
 }
