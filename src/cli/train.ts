@@ -47,6 +47,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
     .option('--param <key=value...>', "model hyperparameters, e.g. --param dim=64 lr=0.001")
     .option('--seed <n>', 'seed (config train.seed)')
     .option('--budget-min <m>', 'wall-clock budget for fitting in minutes (config train.budget_min)')
+    .option('--valid-users <n>', 'users sampled from valid for the per-epoch validation, 0 = all (config train.valid_users); final metrics rank every user')
     .option('--since <time>', 'fold the serving events stored since this ISO time (types: config train.event_types) into the train part; valid/test stay held out')
     .action(async (_o, cmd: Command) => {
       const o = cmd.optsWithGlobals() as GlobalOptions & Record<string, string | string[] | undefined>;
@@ -63,6 +64,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
                 'split.name': o.split,
                 'train.seed': o.seed,
                 'train.budget_min': o.budgetMin,
+                'train.valid_users': o.validUsers,
               },
             });
             if (o.model === 'auto') {
@@ -74,6 +76,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
                 servable: Boolean(o.servable),
                 seed: c['train.seed'],
                 budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
+                validUsers: c['train.valid_users'],
                 ks: [...c['eval.ks']],
                 progress: createProgress,
               });
@@ -91,6 +94,7 @@ export function registerTrainCommands(program: Command, setExit: (code: number) 
               params: { ...fromSearch?.params, ...parseKeyValues(o.param as string[] | undefined, '--param') },
               seed: c['train.seed'],
               budgetMinutes: c['train.budget_min'] > 0 ? c['train.budget_min'] : undefined,
+              validUsers: c['train.valid_users'],
               ks: [...c['eval.ks']],
               eventsSince: o.since ? { since: parseSince(String(o.since)), types: parseConsumeTypes(c['train.event_types'], 'train.event_types') } : undefined,
               progress: createProgress,

@@ -75,6 +75,12 @@ export const CONFIG_SCHEMA = {
     doc: 'Candidates of train --model auto: comma-separated model names, each optionally with params as name:key=value:key=value.',
   },
   'train.budget_min': { type: 'number', default: 0, min: 0, doc: 'Wall-clock budget for fitting, minutes (0 = none); the best checkpoint so far is kept.' },
+  'train.valid_users': {
+    type: 'integer',
+    default: 0,
+    min: 0,
+    doc: 'Users sampled (seeded) from the valid part for the validation during fitting — the best epoch, early stopping, a closed-form model\'s λ (0 = every valid user); the final valid/test metrics always rank every user. At the reference size one full validation costs about as much as an epoch.',
+  },
   'train.event_types': { type: 'string', default: 'click,purchase,rating', doc: '`train --since`: comma-separated serving event types whose (user, item) pairs are folded into the train part (valid/test pairs are never added).' },
   'tune.trials': { type: 'integer', default: 20, min: 1, max: 1000, doc: 'Trials of `plotpointe tune` (each a tracked train run, child of the search run).' },
   'tune.sampler': { type: 'enum', choices: ['tpe', 'random'], default: 'tpe', doc: '`plotpointe tune`: tpe (Parzen estimators of the good and bad trials, after 5 random ones) or random.' },

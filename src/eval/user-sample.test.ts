@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { PartCsr } from '../graphs/split-data.js';
-import { evalUserSample } from './fuse-split.js';
+import { evalUserSample } from './user-sample.js';
 
 /** A part where users u ≡ 0 (mod 3) have no items. */
 function part(numUsers: number): PartCsr {

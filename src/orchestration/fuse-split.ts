@@ -11,7 +11,7 @@ import { silentProgressFactory, type ProgressFactory } from '../core/progress.js
 import { datasetPaths } from '../lake/paths.js';
 import { writeManifest } from '../lake/manifest.js';
 import { loadSplit, type PartCsr } from '../graphs/split-data.js';
-import { sampleRows } from '../graphs/knn-graph.js';
+import { evalUserSample } from '../eval/user-sample.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import type { ContentModality, ContentSource } from '../models/model.js';
 import { writeEmbeddings } from '../embeddings/store.js';
@@ -64,15 +64,6 @@ export interface FuseSummary {
 
 /** Default size of the evaluated user sample. */
 export const FUSE_EVAL_USERS = 2000;
-
-/** A seeded sample of at most `max` users having items in `part` (null = all of them). */
-export function evalUserSample(part: PartCsr, numUsers: number, max: number, seed: number): Int32Array | null {
-  if (!(max > 0)) return null;
-  const present = new Uint8Array(numUsers);
-  let count = 0;
-  for (let u = 0; u < numUsers; u++) if (part.indptr[u + 1] > part.indptr[u]) count += present[u] = 1;
-  return count <= max ? null : sampleRows(numUsers, max, { seed, present });
-}
 
 export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
   const started = performance.now();

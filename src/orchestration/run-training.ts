@@ -7,6 +7,7 @@ import { loadSplit, type SplitData } from '../graphs/split-data.js';
 import { foldLiveEvents, type AddedPair, type LiveEventsSummary } from '../train/live-events.js';
 import { loadRunSplit, trainPartRecord, writeTrainAdded } from '../train/run-train-part.js';
 import { evaluateRecommender, evaluateRecommenderParts, evaluateRecommenderSampled } from '../eval/evaluate-model.js';
+import { evalUserSample } from '../eval/user-sample.js';
 import type { FullRankingResult } from '../eval/full-ranking.js';
 import { getModel, resolveParams } from '../models/index.js';
 import type { Recommender } from '../models/model.js';
@@ -28,6 +29,11 @@ export interface TrainOptions {
   budgetMinutes?: number;
   /** Cut-offs of the final evaluation (default 10, 20, 50). */
   ks?: number[];
+  /**
+   * Users sampled (seeded) from the valid part for the per-epoch validation that selects the best epoch and
+   * stops early (default 0 = every valid user). The final valid and test metrics always rank every user.
+   */
+  validUsers?: number;
   /**
    * Continue an interrupted run from its last checkpoint: a new run (parent = that run) with the same model,
    * params and seed, whose trainer restores the checkpoint and goes on from the next epoch.
@@ -96,7 +102,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   let resumeFrom: string | null = null;
   if (options.resumeRunId) {
     const prev = await store.require(options.resumeRunId);
-    const cfg = prev.config as { params?: Record<string, unknown>; seed?: number; ks?: number[]; budget_minutes?: number | null };
+    const cfg = prev.config as { params?: Record<string, unknown>; seed?: number; ks?: number[]; budget_minutes?: number | null; valid_users?: number };
     o = {
       ...options,
       name: prev.dataset,
@@ -106,6 +112,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
       seed: cfg.seed,
       ks: cfg.ks,
       budgetMinutes: options.budgetMinutes ?? cfg.budget_minutes ?? undefined,
+      validUsers: options.validUsers ?? cfg.valid_users,
     };
     resumeFrom = datasetPaths(options.lake, prev.dataset).run(prev.id).work;
   }
@@ -132,7 +139,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
     splitHash: data.manifest.split_hash,
     model: o.model,
     kind: 'train',
-    config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks, ...(liveEvents ? { live_events: liveEvents } : {}), ...(trainPart ? { train_part: trainPart } : {}) },
+    config: { model: o.model, params, seed, budget_minutes: o.budgetMinutes ?? null, ks, ...(o.validUsers ? { valid_users: o.validUsers } : {}), ...(liveEvents ? { live_events: liveEvents } : {}), ...(trainPart ? { train_part: trainPart } : {}) },
     artifactsDir: null,
     parentRunId: o.resumeRunId ?? o.parentRunId,
   });
@@ -146,6 +153,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
   try {
     await mkdir(dir, { recursive: true });
     if (trainPart) await writeTrainAdded(runPaths, data, added);
+    const validUsers = hasValid ? evalUserSample(data.valid, data.numUsers, o.validUsers ?? 0, seed) : null;
     const model = await spec.fit({
       data,
       content: openContentSource(split),
@@ -154,7 +162,7 @@ async function trainRecorded(options: TrainOptions, store: ThreadedRunStore): Pr
       budgetSeconds: (o.budgetMinutes ?? Infinity) * 60,
       workDir: resumeFrom ?? runPaths.work,
       resume: resumeFrom !== null,
-      validate: async (m) => (hasValid ? (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics : {}),
+      validate: async (m) => (hasValid ? (await evaluateRecommender(m, data, 'valid', { ks: [20], users: validUsers })).metrics : {}),
       onEpoch: (e) => {
         epochs = e.epoch;
         const v = e.metrics['ndcg@20'];

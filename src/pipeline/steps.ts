@@ -198,7 +198,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     needs: ['split'],
     optionalNeeds: ['embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'],
     resource: 'cpu',
-    configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.auto_candidates', 'train.seed', 'train.budget_min', 'eval.ks'],
+    configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.auto_candidates', 'train.seed', 'train.budget_min', 'train.valid_users', 'eval.ks'],
     // auto takes each candidate's params from train.auto_candidates; one named model reads pipeline.model_params
     unusedKeys: (c) => (c['pipeline.model'] === 'auto' ? ['pipeline.model_params'] : ['train.auto_candidates']),
     inputs: () => [],

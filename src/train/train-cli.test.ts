@@ -49,6 +49,17 @@ test('data demo → ingest → split → train → eval → runs: the whole core
   assert.equal(resumed.json.model, 'mf');
   assert.ok(Math.abs(resumed.json.test['ndcg@20'] - mf.json.test['ndcg@20']) < 1e-9);
 
+  // Validation during fitting on a seeded user sample: it picks the epoch; the final metrics still rank every user.
+  const sampledValid = runCli(['train', '--model', 'mf', '--param', 'epochs=100', 'eval_every=10', 'lr=0.01', 'batch=256', '--valid-users', '40', ...small], inDir);
+  assert.equal(sampledValid.status, 0, sampledValid.stderr);
+  const fullValid = runCli(['eval', '--run', sampledValid.json.run_id, '--part', 'valid', ...small], inDir);
+  assert.equal(fullValid.status, 0, fullValid.stderr);
+  assert.ok(Math.abs(fullValid.json.valid['ndcg@20'] - sampledValid.json.valid['ndcg@20']) < 1e-9, 'the final valid metrics are full ranking');
+  const shown = runCli(['runs', 'show', sampledValid.json.run_id], inDir);
+  assert.equal(shown.json.config.valid_users, 40);
+  const bestEpoch = shown.json.epochs.find((e: { epoch: number }) => e.epoch === sampledValid.json.best_epoch);
+  assert.notEqual(bestEpoch.metrics['ndcg@20'], sampledValid.json.valid['ndcg@20'], 'the per-epoch validation ran on the sample, not on every user');
+
   const list = runCli(['runs', 'list'], inDir);
   assert.equal(list.status, 0, list.stderr);
   assert.equal(JSON.stringify(list.json).includes(mf.json.run_id), true);
