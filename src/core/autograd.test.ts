@@ -144,6 +144,27 @@ test('BPR loss with L2 and BCE-with-logits gradients match finite differences', 
   checkGrad('bce', [p(6, 1, 4)], (t, [z]) => t.bceWithLogits(z, y));
 });
 
+test('l2Rows equals L2 over gathered rows, value and gradient to the last bit, with repeated rows', () => {
+  const table = p(40, 16, 5);
+  const idx = Int32Array.from([3, 7, 3, 39, 0, 7, 7, 12]);
+  const run = (f: (t: Tape) => Tensor) => {
+    zeroGrad([table]);
+    const tape = new Tape();
+    // a second use of the table first, so the gradient is accumulated into an existing buffer
+    const loss = tape.add(tape.sum(tape.scale(table, 0.5)), f(tape));
+    tape.backward(loss);
+    const out = { value: loss.item(), grad: table.grad!.slice() };
+    tape.dispose();
+    return out;
+  };
+  const gathered = run((t) => t.l2([t.gatherRows(table, idx)], 0.3, 8));
+  const direct = run((t) => t.l2Rows(table, idx, 0.3, 8));
+  assert.equal(direct.value, gathered.value);
+  assert.deepEqual(direct.grad, gathered.grad);
+  checkGrad('l2Rows', [p(10, 4, 6)], (t, [x]) => t.l2Rows(x, Int32Array.from([1, 1, 9, 0]), 0.2, 4));
+  zeroGrad([table]);
+});
+
 test('a LightGCN step (3 propagations, layer mean, gathers, BPR + L2) has correct gradients w.r.t. the embeddings', () => {
   const nU = 6;
   const nI = 5;

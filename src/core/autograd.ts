@@ -568,6 +568,34 @@ export class Tape {
     });
   }
 
+  /**
+   * λ/(2b) · Σ_r ‖table[idx_r]‖² without gathering the rows (the same value and gradient as
+   * l2([gatherRows(table, idx)], λ, b), to the last bit): ∂table[n] += g·λ/b · table[n] once per occurrence of n.
+   */
+  l2Rows(table: Tensor, idx: Int32Array, lambda: number, batch: number): Tensor {
+    const d = table.cols;
+    const x = table.data;
+    let ss = 0;
+    for (let r = 0; r < idx.length; r++) {
+      const o = idx[r] * d;
+      for (let k = 0; k < d; k++) ss += x[o + k] * x[o + k];
+    }
+    const out = allocF32(1, false);
+    out[0] = (lambda * ss) / (2 * batch);
+    return this.node('l2Rows', out, [1], [table], (g) => {
+      if (!table.requiresGrad) return;
+      const c = Math.fround((g[0] * lambda) / batch);
+      let own = this.ownGrad(table);
+      const fresh = !own;
+      own ??= allocF32(table.size);
+      for (let r = 0; r < idx.length; r++) {
+        const o = idx[r] * d;
+        for (let k = 0; k < d; k++) own[o + k] += Math.fround(c * x[o + k]);
+      }
+      if (fresh) this.acc(table, own, 'owned');
+    });
+  }
+
   /** Mean binary cross-entropy on logits z [b] with targets y [b] → scalar. */
   bceWithLogits(z: Tensor, y: ArrayLike<number>): Tensor {
     const first = bceArr(z.data, y);

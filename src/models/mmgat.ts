@@ -43,6 +43,7 @@ import {
   knnItemGraph,
   liftItemGraph,
   liftRows,
+  selectRows,
   meanPairRatings,
   perEdge,
   uniformWeights,
@@ -198,6 +199,8 @@ export class MmgatModel extends TapeGraphModel {
   /** [I × d] 1 for warm items (ID embedding allowed), 0 for cold ones */
   private readonly warm: Float32Array | null;
   private readonly cols = new ColumnSelectors();
+  /** selection of the nodes without any edge (they keep x^l), or null */
+  private readonly isolated: { s: Csr; st: CsrTransposed } | null;
   private warmNeg: WarmNegatives | null = null;
 
   constructor(
@@ -221,6 +224,7 @@ export class MmgatModel extends TapeGraphModel {
       if (!inputs.graph) throw ppError('PP_MODEL_PARAM', 'mmgat: item_edges needs an item–item graph');
       this.relations.push(this.itemItemRelation(inputs.graph));
     }
+    this.isolated = this.combineRelationWeights();
     const users = parameter(rng.fillNormal(allocF32(U * d, false), q.init_std), [U, d]);
     this.named.push(['users', users]);
     let itemId: Tensor | null = null;
@@ -357,7 +361,7 @@ export class MmgatModel extends TapeGraphModel {
           q.attention === 'additive' ? softmaxAttention(tape, r, additiveLogits(tape, r, tape.matmul(x, p.att[l][k]), 0, q.leaky_slope, this.cols)) : uniformAttention(r);
         layerAlphas.push(alpha);
         const h = propagateEdges(tape, r, x, attentionDropout(tape, alpha, q.dropout, rng, training));
-        hs.push(r.name === 'ii' && q.ii_weight !== 1 ? tape.scale(h, q.ii_weight) : h);
+        hs.push(h);
       }
       xs.push(this.combineRelations(tape, x, hs));
       alphas.push(layerAlphas);
@@ -368,33 +372,35 @@ export class MmgatModel extends TapeGraphModel {
   /**
    * x^{l+1} = Σ_r c_r ⊙ h^{l,r} + z ⊙ x^l: c_r[n] = 1 / (relations with edges at n) (users: ui only; warm
    * items: the mean of both; cold items: ii only) and z[n] = 1 for a node without any edge (it keeps its
-   * representation instead of vanishing from the layer mean).
+   * representation instead of vanishing from the layer mean). c_r (and β on ii) are folded into the edge weights
+   * ({@link combineRelationWeights}), so the layer is the sum of the relations' messages, and z is a row selection.
    */
   private combineRelations(tape: Tape, x: Tensor, hs: Tensor[]): Tensor {
-    const { rowScale, isolated } = this.combination();
-    let out = hs.length > 1 ? tape.add(tape.mul(hs[0], rowScale[0]), tape.mul(hs[1], rowScale[1])) : hs[0];
-    if (isolated) out = tape.add(out, tape.mul(x, isolated));
+    let out = hs.length > 1 ? tape.add(hs[0], hs[1]) : hs[0];
+    if (this.isolated) out = tape.add(out, tape.spmm(this.isolated.s, this.isolated.st, x));
     return out;
   }
 
-  private comb: { rowScale: Tensor[]; isolated: Tensor | null } | null = null;
-  private combination(): { rowScale: Tensor[]; isolated: Tensor | null } {
-    if (this.comb) return this.comb;
+  /**
+   * Multiplies each relation's edge calibration by c_r of the edge's target row (and by β = ii_weight on ii), so
+   * that h^{l,r} already carries c_r ⊙ β_r; returns the selection of the nodes without any edge (null: none).
+   */
+  private combineRelationWeights(): { s: Csr; st: CsrTransposed } | null {
     const N = this.numUsers + this.numItems;
-    const d = this.d;
-    const has = this.relations.map((r) => (n: number) => r.a.indptr[n + 1] > r.a.indptr[n]);
-    const rowScale = this.relations.length > 1 ? this.relations.map(() => allocF32(N * d)) : [];
-    let isolated: Float32Array | null = null;
-    for (let n = 0; n < N; n++) {
-      const count = has.reduce((c, h) => c + (h(n) ? 1 : 0), 0);
-      if (count === 0) {
-        isolated ??= allocF32(N * d);
-        isolated.fill(1, n * d, (n + 1) * d);
+    const count = new Uint8Array(N);
+    for (const r of this.relations) for (let n = 0; n < N; n++) if (r.a.indptr[n + 1] > r.a.indptr[n]) count[n]++;
+    for (const r of this.relations) {
+      const beta = r.name === 'ii' ? this.params.ii_weight : 1;
+      if (this.relations.length === 1 && beta === 1) continue;
+      r.calib ??= allocF32(r.a.indices.length, false).fill(1);
+      for (let n = 0; n < N; n++) {
+        const c = beta / count[n];
+        for (let e = r.a.indptr[n]; e < r.a.indptr[n + 1]; e++) r.calib[e] *= c;
       }
-      if (rowScale.length) for (let k = 0; k < has.length; k++) if (has[k](n)) rowScale[k].fill(1 / count, n * d, (n + 1) * d);
     }
-    this.comb = { rowScale: rowScale.map((a) => constant(a, [N, d])), isolated: isolated ? constant(isolated, [N, d]) : null };
-    return this.comb;
+    const isolated: number[] = [];
+    for (let n = 0; n < N; n++) if (count[n] === 0) isolated.push(n);
+    return isolated.length ? selectRows(N, Int32Array.from(isolated)) : null;
   }
 
   private readout(tape: Tape, xs: Tensor[]): Tensor {
@@ -432,7 +438,7 @@ export class MmgatModel extends TapeGraphModel {
     nodes.set(users);
     nodes.set(pi, b);
     nodes.set(ni, 2 * b);
-    return tape.add(bpr, tape.l2([tape.gatherRows(xs[0], nodes)], lambda, b));
+    return tape.add(bpr, tape.l2Rows(xs[0], nodes, lambda, b));
   }
 
   // ---- inference ---------------------------------------------------------------------------
@@ -601,9 +607,9 @@ export class MmgatModel extends TapeGraphModel {
     this.prior?.dispose();
     if (this.warm) free(this.warm);
     this.cols.dispose();
-    if (this.comb) {
-      for (const t of this.comb.rowScale) free(t.data);
-      if (this.comb.isolated) free(this.comb.isolated.data);
+    if (this.isolated) {
+      freeCsr(this.isolated.s);
+      freeCsr(this.isolated.st);
     }
   }
 }

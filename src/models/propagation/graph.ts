@@ -250,3 +250,14 @@ export function liftRows(N: number, rows: number, offset: number): { s: Csr; st:
   const s: Csr = { rows: N, cols: rows, indptr, indices, values: allocF32(rows, false).fill(1) };
   return { s, st: transpose(s) };
 }
+
+/** The [N × N] selection of `rows` (1 at (n, n) for n in rows, sorted ascending) and its transpose: A·X keeps those rows of X, zero elsewhere. */
+export function selectRows(N: number, rows: Int32Array): { s: Csr; st: CsrTransposed } {
+  const indptr = allocI32(N + 1);
+  for (const n of rows) indptr[n + 1] = 1;
+  for (let n = 0; n < N; n++) indptr[n + 1] += indptr[n];
+  const indices = allocI32(rows.length, false);
+  indices.set(rows);
+  const s: Csr = { rows: N, cols: N, indptr, indices, values: allocF32(rows.length, false).fill(1) };
+  return { s, st: transpose(s) };
+}
