@@ -82,6 +82,7 @@ export const GAT_PARAMS = {
   batch: { default: 32768, min: 1, max: 1 << 20, doc: 'BPR triples per step (a step propagates over the whole graph whatever its size, so large batches are nearly free)' },
   reg: { default: 1e-4, min: 0, max: 10, doc: "λ of the L2 penalty on the batch's layer-0 embeddings, λ·Σ‖e⁰‖²/(2·batch)" },
   weight_decay: { default: 0, min: 0, max: 1, doc: 'L2 (Adam coupled) on attention vectors, transforms and projections' },
+  dense_lr: { default: 0, min: 0, max: 1, doc: 'learning rate of the dense weights (attention vectors, transforms, projections); 0 = lr' },
   init_std: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the embeddings' },
   attn_init_std: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the normal initialisation of the attention vectors' },
   epochs: { default: 1000, min: 1, max: 100000, doc: 'maximum epochs (one BPR triple per train interaction each)' },
@@ -245,7 +246,7 @@ export class GatModel extends TapeGraphModel {
       this.named.push(['proj', proj]);
     }
     this.p = { emb, featProj, layers, proj };
-    this.initOptimizers(['emb'], { lr: q.lr as number }, { lr: q.lr as number, weightDecay: q.weight_decay as number });
+    this.initOptimizers(['emb'], { lr: q.lr as number }, { lr: (q.dense_lr as number) || (q.lr as number), weightDecay: q.weight_decay as number });
   }
 
   /** Rating logits (z-scored rating · rating_scale) or message scales (rating / mean) per edge, when the split has ratings. */

@@ -73,6 +73,7 @@ export const MMGAT_PARAMS = {
   lr: { default: 0.005, min: 0, max: 1, doc: 'Adam learning rate' },
   reg: { default: 1e-4, min: 0, max: 10, doc: "λ of the L2 penalty on the batch's layer-0 rows, λ·Σ‖x⁰‖²/(2·batch)" },
   weight_decay: { default: 1e-4, min: 0, max: 1, doc: 'AdamW decay on the fusion MLP, placeholders and attention vectors' },
+  dense_lr: { default: 0, min: 0, max: 1, doc: 'learning rate of the dense weights (fusion MLP, placeholders, attention vectors); 0 = lr. Large batches want a high lr for the embeddings and a lower one here' },
   dropout: { default: 0.1, min: 0, max: 0.9, doc: 'dropout on the fusion hidden layer and on the attention weights' },
   batch: { default: 4096, min: 1, max: 1 << 20, doc: 'BPR triples per step' },
   epochs: { default: 300, min: 1, max: 100000, doc: 'maximum epochs (one triple per train interaction each)' },
@@ -266,7 +267,7 @@ export class MmgatModel extends TapeGraphModel {
       }
     }
     this.p = { users, itemId, att };
-    this.initOptimizers(itemId ? ['users', 'itemId'] : ['users'], { lr: q.lr }, { lr: q.lr, weightDecay: q.weight_decay, decoupled: true });
+    this.initOptimizers(itemId ? ['users', 'itemId'] : ['users'], { lr: q.lr }, { lr: q.dense_lr || q.lr, weightDecay: q.weight_decay, decoupled: true });
     this.liftUsers = liftRows(N, U, 0);
     this.liftItems = liftRows(N, I, U);
     if ((q.prior !== 'none') !== (prior !== null)) throw ppError('PP_MODEL_PARAM', `mmgat: prior '${q.prior}' ${prior ? 'with' : 'without'} a fitted prior`);
