@@ -53,19 +53,19 @@ function spmm(h: HeapViews, indptr: number, indices: number, values: number, x: 
 
 function gatherF32(h: HeapViews, idx: number, src: number, out: number, r0: number, r1: number): void {
   const { f32, i32 } = h;
-  const ib = idx >> 2;
-  const sb = src >> 2;
-  const ob = out >> 2;
+  const ib = idx >>> 2;
+  const sb = src >>> 2;
+  const ob = out >>> 2;
   for (let i = r0; i < r1; i++) f32[ob + i] = f32[sb + i32[ib + i]];
 }
 
 function sddmm(h: HeapViews, indptr: number, indices: number, a: number, b: number, out: number, d: number, r0: number, r1: number): void {
   const { f32, i32 } = h;
-  const ip = indptr >> 2;
-  const ix = indices >> 2;
-  const ab = a >> 2;
-  const bb = b >> 2;
-  const ob = out >> 2;
+  const ip = indptr >>> 2;
+  const ix = indices >>> 2;
+  const ab = a >>> 2;
+  const bb = b >>> 2;
+  const ob = out >>> 2;
   for (let i = r0; i < r1; i++) {
     const pa = ab + i * d;
     const end = i32[ip + i + 1];
@@ -80,9 +80,9 @@ function sddmm(h: HeapViews, indptr: number, indices: number, a: number, b: numb
 
 function gemmNn(h: HeapViews, a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void {
   const { f32 } = h;
-  const ab = a >> 2;
-  const bb = b >> 2;
-  const cb = c >> 2;
+  const ab = a >>> 2;
+  const bb = b >>> 2;
+  const cb = c >>> 2;
   for (let i = r0; i < r1; i++) {
     const co = cb + i * n;
     for (let j = 0; j < n; j++) f32[co + j] = 0;
@@ -96,9 +96,9 @@ function gemmNn(h: HeapViews, a: number, b: number, c: number, k: number, n: num
 
 function gemmTn(h: HeapViews, a: number, b: number, c: number, k: number, n: number, r0: number, r1: number): void {
   const { f32 } = h;
-  const ab = a >> 2;
-  const bb = b >> 2;
-  const cb = c >> 2;
+  const ab = a >>> 2;
+  const bb = b >>> 2;
+  const cb = c >>> 2;
   f32.fill(0, cb, cb + k * n);
   for (let i = r0; i < r1; i++) {
     const bo = bb + i * n;
@@ -112,9 +112,9 @@ function gemmTn(h: HeapViews, a: number, b: number, c: number, k: number, n: num
 
 function axpby(h: HeapViews, x: number, y: number, out: number, alpha: number, beta: number, r0: number, r1: number): void {
   const { f32 } = h;
-  const xb = x >> 2;
-  const yb = y >> 2;
-  const ob = out >> 2;
+  const xb = x >>> 2;
+  const yb = y >>> 2;
+  const ob = out >>> 2;
   const a = Math.fround(alpha);
   const b = Math.fround(beta);
   for (let i = r0; i < r1; i++) f32[ob + i] = a * f32[xb + i] + b * f32[yb + i];
@@ -128,10 +128,10 @@ function adam(
   r0: number, r1: number,
 ): void {
   const { f32 } = h;
-  const pb = p >> 2;
-  const gb = g >> 2;
-  const mb = m >> 2;
-  const vb = v >> 2;
+  const pb = p >>> 2;
+  const gb = g >>> 2;
+  const mb = m >>> 2;
+  const vb = v >>> 2;
   for (let i = r0; i < r1; i++) {
     let gi = f32[gb + i];
     let pi = f32[pb + i];

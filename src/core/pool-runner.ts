@@ -89,7 +89,7 @@ export class ChunkRunner {
   chunkRange(job: Job, c: number): [number, number] {
     if (job.chunkKind === 0) return [c * job.chunk, Math.min(job.total, (c + 1) * job.chunk)];
     const b = this.views.i32;
-    const at = (job.chunk >> 2) + c;
+    const at = (job.chunk >>> 2) + c;
     return [b[at], b[at + 1]];
   }
 
