@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { repoRoot, tempDir } from '../src/test-support/fixtures.js';
@@ -21,7 +22,7 @@ import { silentProgress } from '../src/core/progress.js';
 
 const node = (args: string[], cwd = repoRoot) => spawnSync(process.execPath, ['--import', 'tsx', ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
 
-test('a bench whose main awaits a promise nothing can settle exits 1 with an error line naming its step, even when exitCode was 0', () => {
+test('a guarded bench whose main awaits a promise nothing can settle, or that a library exits with 0, exits 1 with an error line naming its step', () => {
   const dir = tempDir('replay-guard');
   const guard = pathToFileURL(join(repoRoot, 'bench', 'replay-guard.ts')).href;
   const hung = join(dir, 'hung.mts');
@@ -31,12 +32,40 @@ test('a bench whose main awaits a promise nothing can settle exits 1 with an err
   assert.match(r.stderr, /^error bench:x: the event loop emptied while main had not settled .*\(step: waiting for nothing\)$/m);
   assert.doesNotMatch(r.stdout, /unreachable/);
 
+  const exits = join(dir, 'exits.mts');
+  writeFileSync(exits, `import { guardMain } from '${guard}';\nconst g = guardMain('bench:x');\ng.step('a library exits');\nsetTimeout(() => process.exit(0), 10);\nawait new Promise((r) => setTimeout(r, 60_000));\ng.settled();\n`);
+  const ex = node([exits]);
+  assert.equal(ex.status, 1, `status ${ex.status}; stderr: ${ex.stderr}`);
+  assert.match(ex.stderr, /^error bench:x: process\.exit\(0\) was called while main had not settled \(step: a library exits\)$/m);
+
   const fine = join(dir, 'fine.mts');
   writeFileSync(fine, `import { guardMain } from '${guard}';\nconst g = guardMain('bench:x');\ng.step('a timer');\nawait new Promise((r) => setTimeout(r, 50));\ng.settled();\nconsole.log('done');\n`);
   const ok = node([fine]);
   assert.equal(ok.status, 0, ok.stderr);
   assert.equal(ok.stdout.trim(), 'done');
   assert.equal(ok.stderr.includes('error bench:x'), false, ok.stderr);
+});
+
+test('a guarded bench that receives SIGTERM runs its clean-ups, says so and exits 143', async () => {
+  const dir = tempDir('replay-guard-signal');
+  const guard = pathToFileURL(join(repoRoot, 'bench', 'replay-guard.ts')).href;
+  const script = join(dir, 'signalled.mts');
+  const marker = join(dir, 'cleaned');
+  writeFileSync(script, `import { writeFileSync } from 'node:fs';\nimport { guardMain } from '${guard}';\nconst g = guardMain('bench:x');\ng.onAbort(() => writeFileSync(${JSON.stringify(marker)}, 'x'));\ng.step('loading');\nconsole.log('ready');\nawait new Promise((r) => setTimeout(r, 60_000));\ng.settled();\n`);
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = once(child, 'exit') as Promise<[number | null, string | null]>;
+  for await (const chunk of child.stdout) {
+    stdout += chunk;
+    if (stdout.includes('ready')) break;
+  }
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  assert.equal(code, 143, stderr);
+  assert.ok(existsSync(marker), 'the clean-up ran');
+  assert.match(stderr, /^error bench:x: SIGTERM received while main had not settled \(step: loading\)$/m);
 });
 
 test('bench:replay --latency-only on a kept run prints the latency table and one JSON line with every arm, the server-side rows and the added figures', async () => {

@@ -310,6 +310,12 @@ async function main(): Promise<void> {
     const token = randomUUID();
     guard.step(`${ds}: starting plotpointe serve`);
     const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn'], { PLOTPOINTE_ADMIN_TOKEN: token });
+    // Should this process end abnormally, the server must not outlive it; should the server end first, say so now.
+    guard.onAbort(() => server.child.kill('SIGTERM'));
+    let stopping = false;
+    server.child.once('exit', (code, signal) => {
+      if (!stopping) console.error(`bench:replay: plotpointe serve exited (${code ?? signal}) before the bench stopped it; its stderr ends: ${server.stderr().slice(-2000)}`);
+    });
     try {
       const base = server.listening.listening;
       const pid = server.child.pid!;
@@ -391,6 +397,7 @@ async function main(): Promise<void> {
       });
     } finally {
       guard.step(`${ds}: stopping plotpointe serve`);
+      stopping = true;
       await server.stop();
     }
   }
