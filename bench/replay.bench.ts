@@ -54,7 +54,7 @@ import { loadSplit, type PartCsr } from '../src/graphs/split-data.js';
 import { buildServingBundle } from '../src/index/build-serving.js';
 import { datasetPaths, lakePaths } from '../src/lake/paths.js';
 import { runTraining } from '../src/orchestration/run-training.js';
-import { startServeProcess } from '../src/serving/testkit.js';
+import { childPids, startServeProcess } from '../src/serving/testkit.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { loadServedModel } from '../src/serving/context.js';
 import { recommendLive } from '../src/serving/feedback/recommend.js';
@@ -370,17 +370,22 @@ async function main(): Promise<void> {
             ]
           : []),
       ];
+      let pinned = '';
       if (pin) {
-        // The server (primary and workers) on CPU 1, this process (the load generator) on CPU 0.
-        pinTree(pid, '1');
+        // This process (the load generator) on CPU 0, then the server (primary and workers) on CPU 1. In this
+        // order: the server is a child of this process, so pinning this process's tree last (as before) put
+        // the server on CPU 0 as well, beside the load generator.
         pinTree(process.pid, '0');
+        pinTree(pid, '1');
+        const allowed = (p: number) => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? '?';
+        pinned = `load generator on CPU ${allowed(process.pid)}, server on CPU ${[pid, ...childPids(pid)].map(allowed).join('/')} (primary/workers)`;
       }
       const cpuBench0 = process.cpuUsage();
       const lat = await measureLatency({ base, pid, token, arms: latencyArms, rate, seconds, rounds, connections, warmupSeconds, onStep: (s) => guard.step(`${ds}: ${s}`) });
       const benchCpu = process.cpuUsage(cpuBench0);
       const addedLatency = { with_events: added(lat, 'on', 'off'), ...(fresh.length > 0 ? { without_events: added(lat, 'onnone', 'offnone') } : {}) };
       console.log(
-        `\nlatency at ${rate} req/s asked, ${rounds} alternating rounds of ${seconds} s per arm (autocannon, ${connections} connections${pin ? '; server pinned to CPU 1, load generator to CPU 0' : '; server and load generator share the cores'}; medians over rounds; load average now ${lat.load_average.map((x) => x.toFixed(2)).join(' ')}; the load generator used ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} CPU-s):`,
+        `\nlatency at ${rate} req/s asked, ${rounds} alternating rounds of ${seconds} s per arm (autocannon, ${connections} connections${pin ? `; ${pinned}` : '; server and load generator share the cores'}; medians over rounds; load average now ${lat.load_average.map((x) => x.toFixed(2)).join(' ')}; the load generator used ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} CPU-s):`,
       );
       for (const line of latencyTable(lat, latencyArms, Object.entries(addedLatency).map(([who, a]) => ({ label: `users ${who.replace('_', ' ')} (median of on − off)`, added: a })))) console.log(line);
       results.push({
@@ -391,7 +396,7 @@ async function main(): Promise<void> {
         latency_only: latencyOnly,
         chosen_blend: best,
         ...quality,
-        latency: { rate, connections, pinned: pin, seconds, warmup_seconds: warmupSeconds, rounds, load_generator_cpu_s: (benchCpu.user + benchCpu.system) / 1e6, arms: lat.arms, per_round: lat.rounds, server_side: lat.server_side, added: addedLatency },
+        latency: { rate, connections, pinned: pin ? pinned : false, seconds, warmup_seconds: warmupSeconds, rounds, load_generator_cpu_s: (benchCpu.user + benchCpu.system) / 1e6, arms: lat.arms, per_round: lat.rounds, server_side: lat.server_side, added: addedLatency },
         in_process_cpu_us: cost,
         load_average: lat.load_average,
       });
