@@ -16,30 +16,34 @@
  * (0 outside). The default blend is chosen on valid (best NDCG@20); test is reported for it. Users run
  * concurrently (`--concurrency`), each user's steps in order.
  *
- * Latency: afterwards, recommendations of random users at a fixed rate (`--rate` req/s, autocannon `overallRate`,
- * `--connections`, `--seconds`), four arms alternating in each of `--rounds` rounds: the replayed users (every one
- * has events by then) and as many users without events, each with feedback=false (the model alone) and with live
- * feedback. Per arm: client p50/p99 (autocannon), the server's own time per request (request-log latency_ms,
- * from the request's arrival in Fastify to its response; rows found by their x-request-id through POST
- * /v1/analytics/query) and the server's CPU ms per request (its process tree, /proc); added = median over rounds
- * of (with − without). `--pin` binds the server (primary and workers) to CPU 1 and this process, the load
- * generator, to CPU 0 (taskset), so that the generator does not take the server's core; a 2-core machine then
- * serves from one core (~2,500 req/s at most: use a lower --rate).
+ * Latency (bench/replay-latency.ts): afterwards, recommendations of random users at a fixed rate (`--rate` req/s,
+ * autocannon `overallRate`, `--connections`, `--seconds`, after `--warmup` s per arm), four arms alternating in
+ * each of `--rounds` rounds: the replayed users (every one has events by then) and as many users without events,
+ * each with feedback=false (the model alone) and with live feedback. Per arm: client p50/p99 (autocannon), the
+ * server's own time per request (request-log latency_ms, rows found by x-request-id), the server's CPU ms per
+ * request (its process tree, /proc); added = median over rounds of (with − without). `--pin` binds the server
+ * (primary and workers) to CPU 1 and this process, the load generator, to CPU 0 (taskset), so that the generator
+ * does not take the server's core; a 2-core machine then serves from one core (use a lower --rate).
+ *
+ * `--latency-only`: no quality replay — the sampled users' whole plans are posted as purchase events (the state
+ * the replay leaves), then the in-process cost and the latency section, with α = `--blend` (default: the
+ * serving default, serve.feedback.blend). With `--keep DIR` holding a prepared run, that is ~1–2 minutes.
  *
  *   npm run bench:replay -- [--datasets demo,scientific] [--model lightgcn] [--budget-min 3] [--workers 2]
- *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--connections 32] [--seconds 10] [--rounds 3]
- *       [--pin] [--users N] [--keep DIR]
+ *       [--blends 0,0.1,0.25,0.5,0.75,1] [--concurrency 8] [--rate 3000] [--connections 32] [--seconds 10]
+ *       [--rounds 3] [--warmup 2] [--pin] [--users N] [--keep DIR] [--latency-only [--blend 0.25]]
  *
- * --users N replays a seeded sample of N users (default: all); --keep DIR reuses the trained runs there.
+ * --users N replays a seeded sample of N users (default: all); --keep DIR reuses the trained runs there
+ * (DIR/<dataset>/prepared.json; a fresh DIR is prepared, i.e. trained, first).
  *
- * Prints a table per dataset and one JSON line (`{"bench":"replay",…}`) last.
+ * Prints a table per dataset and one JSON line (`{"bench":"replay",…}`) last. If the process would end without
+ * it (an awaited promise that nothing can settle), it prints `error bench:replay: …` and exits 1 (replay-guard.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { silentProgress } from '../src/core/progress.js';
 import { loadConfig } from '../src/config/load.js';
 import { runSplit, splitOptionsFromConfig } from '../src/data/split/run-split.js';
@@ -50,7 +54,7 @@ import { loadSplit, type PartCsr } from '../src/graphs/split-data.js';
 import { buildServingBundle } from '../src/index/build-serving.js';
 import { datasetPaths, lakePaths } from '../src/lake/paths.js';
 import { runTraining } from '../src/orchestration/run-training.js';
-import { startServeProcess } from '../src/serving/testkit.js';
+import { childPids, startServeProcess } from '../src/serving/testkit.js';
 import { treeCpuSeconds } from './proc-cpu.js';
 import { loadServedModel } from '../src/serving/context.js';
 import { recommendLive } from '../src/serving/feedback/recommend.js';
@@ -58,6 +62,8 @@ import { DEFAULT_FEEDBACK_SETTINGS } from '../src/serving/feedback/settings.js';
 import { FeedbackStore } from '../src/serving/feedback/store.js';
 import { liveProfile } from '../src/serving/feedback/profile.js';
 import { pinTree } from './pin.js';
+import { added, K, latencyTable, measureLatency, median, type LatencyArm } from './replay-latency.js';
+import { guardMain } from './replay-guard.js';
 
 const arg = (name: string, fallback: string): string => {
   const at = process.argv.indexOf(`--${name}`);
@@ -66,7 +72,6 @@ const arg = (name: string, fallback: string): string => {
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const SHARED = resolve(here, '..', '..', 'shared', 'datasets', 'amazon-scientific');
-const K = 20;
 
 interface Prepared {
   lake: string;
@@ -164,6 +169,28 @@ async function getJson(url: string): Promise<{ items: { item_id: string }[] }> {
   }
 }
 
+/** Posts step s as a purchase event (201 once it is stored and on every worker). */
+async function postPurchase(base: string, s: Step): Promise<void> {
+  const ev = await fetch(`${base}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'purchase', user_id: s.user, item_id: s.item }) });
+  if (ev.status !== 201) throw new Error(`event: ${ev.status} ${await ev.text()}`);
+}
+
+/** --latency-only: every step of every plan posted as a purchase, users concurrently, each user's steps in order. */
+async function postPlans(base: string, plans: Step[][], concurrency: number): Promise<{ events: number; seconds: number }> {
+  let next = 0;
+  let events = 0;
+  const t0 = performance.now();
+  const worker = async () => {
+    for (let plan = plans[next++]; plan; plan = plans[next++])
+      for (const s of plan) {
+        await postPurchase(base, s);
+        events++;
+      }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return { events, seconds: (performance.now() - t0) / 1000 };
+}
+
 async function replay(base: string, plans: Step[][], arms: string[], concurrency: number): Promise<{ scores: Record<string, Record<string, ArmScore>>; events: number; requests: number; seconds: number }> {
   const scores: Record<string, Record<string, ArmScore>> = { valid: {}, test: {} };
   for (const part of ['valid', 'test']) for (const a of arms) scores[part][a] = { steps: 0, hits: 0, ndcg: 0 };
@@ -192,8 +219,7 @@ async function replay(base: string, plans: Step[][], arms: string[], concurrency
             }),
           );
         }
-        const ev = await fetch(`${base}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type: 'purchase', user_id: s.user, item_id: s.item }) });
-        if (ev.status !== 201) throw new Error(`event: ${ev.status} ${await ev.text()}`);
+        await postPurchase(base, s);
         events++;
       }
     }
@@ -202,86 +228,7 @@ async function replay(base: string, plans: Step[][], arms: string[], concurrency
   return { scores, events, requests, seconds: (performance.now() - t0) / 1000 };
 }
 
-interface Load {
-  requests: number;
-  req_per_s: number;
-  /** client side (autocannon: from sending the request to the last byte of the response) */
-  p50_ms: number;
-  p99_ms: number;
-  non2xx: number;
-  errors: number;
-  server_cpu_ms_per_req: number;
-  /** 1-minute load average at the end of the load */
-  load1: number;
-}
-
-/** The server's own time per request (request log latency_ms: from the request's arrival in Fastify to its response). */
-interface ServerSide {
-  n: number;
-  p50_ms: number;
-  p99_ms: number;
-  mean_ms: number;
-}
-
-const quantile = (sorted: Float64Array, q: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] : NaN);
-
-/**
- * A fixed-rate load of random users' recommendations (autocannon overallRate). Each request carries the
- * x-request-id `<tag>-<n>`, so that its row in the server's request log can be found afterwards (serverSide).
- */
-function load(base: string, serverPid: number, users: string[], query: string, rate: number, seconds: number, connections: number, tag: string): Promise<Load> {
-  return new Promise((resolveLoad, reject) => {
-    const lat: number[] = [];
-    const cpu0 = treeCpuSeconds(serverPid);
-    const t0 = performance.now();
-    let n = 0;
-    const instance = autocannon(
-      {
-        url: base,
-        connections,
-        pipelining: 1,
-        duration: seconds,
-        overallRate: rate,
-        timeout: 10,
-        requests: [
-          {
-            method: 'GET',
-            setupRequest: (req: Record<string, unknown>) => ({
-              ...req,
-              headers: { ...(req.headers as Record<string, string> | undefined), 'x-request-id': `${tag}-${n++}` },
-              path: `/v1/users/${encodeURIComponent(users[Math.floor(Math.random() * users.length)])}/recommendations?k=${K}&${query}`,
-            }),
-          },
-        ],
-      },
-      (err: Error | null, result: autocannon.Result) => {
-        if (err) return reject(err);
-        const wall = (performance.now() - t0) / 1000;
-        const cpu = treeCpuSeconds(serverPid) - cpu0;
-        const sorted = Float64Array.from(lat).sort();
-        resolveLoad({ requests: lat.length, req_per_s: lat.length / wall, p50_ms: quantile(sorted, 0.5), p99_ms: quantile(sorted, 0.99), non2xx: result.non2xx, errors: result.errors, server_cpu_ms_per_req: (cpu * 1000) / Math.max(1, lat.length), load1: loadavg()[0] });
-      },
-    );
-    instance.on('response', (_c: unknown, _s: number, _b: number, ms: number) => lat.push(ms));
-  });
-}
-
-/** Server-side time per `<tag>` (request ids `<tag>-<n>`, tags without '-'), read from the request log through POST /v1/analytics/query. */
-async function serverSide(base: string, token: string, prefix: string): Promise<Map<string, ServerSide>> {
-  const sql =
-    `SELECT regexp_extract(request_id, '^(.*)-[0-9]+$', 1) AS tag, count(*) AS n, quantile_disc(latency_ms, 0.5) AS p50, ` +
-    `quantile_disc(latency_ms, 0.99) AS p99, avg(latency_ms) AS mean FROM requests WHERE starts_with(request_id, '${prefix}') GROUP BY ALL`;
-  const r = await fetch(`${base}/v1/analytics/query`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ sql }) });
-  if (r.status !== 200) throw new Error(`analytics query: ${r.status} ${await r.text()}`);
-  const rows = ((await r.json()) as { rows: { tag: string; n: number; p50: number; p99: number; mean: number }[] }).rows;
-  return new Map(rows.map((x) => [x.tag, { n: Number(x.n), p50_ms: Number(x.p50), p99_ms: Number(x.p99), mean_ms: Number(x.mean) }]));
-}
-
 const f4 = (x: number) => x.toFixed(4);
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * The added cost of live feedback inside one process, free of HTTP and of the other processes' noise: CPU µs per
@@ -325,16 +272,20 @@ async function inProcessCost(p: Prepared, plans: Step[][], blend: number, rounds
   return { model_us, live_us, added_us: median(t.live.map((l, r) => l - t.plain[r])), first_us: median(t.first), no_events_us: median(t.lookup), requests: rounds * users.length };
 }
 
+const guard = guardMain('bench:replay');
+
 async function main(): Promise<void> {
   const datasets = arg('datasets', 'demo,scientific').split(',').filter(Boolean);
   const model = arg('model', 'lightgcn');
   const budgetMin = Number(arg('budget-min', '3'));
   const workers = arg('workers', '2');
-  const blends = arg('blends', '0,0.1,0.25,0.5,0.75,1').split(',').map(Number);
+  const latencyOnly = process.argv.includes('--latency-only');
+  const blends = latencyOnly ? [Number(arg('blend', String(DEFAULT_FEEDBACK_SETTINGS.blend)))] : arg('blends', '0,0.1,0.25,0.5,0.75,1').split(',').map(Number);
   const concurrency = Number(arg('concurrency', '8'));
   const rate = Number(arg('rate', '3000'));
   const rounds = Math.max(1, Number(arg('rounds', '3')));
   const seconds = Number(arg('seconds', '10'));
+  const warmupSeconds = Number(arg('warmup', '2'));
   const connections = Number(arg('connections', '32'));
   const pin = process.argv.includes('--pin');
   const root = arg('keep', '') || mkdtempSync(join(tmpdir(), 'pp-bench-replay-'));
@@ -344,6 +295,7 @@ async function main(): Promise<void> {
   console.log(`bench:replay ${started} on ${cpus().length} cores (${cpus()[0]?.model}); load average ${load0.map((x) => x.toFixed(2)).join(' ')} — the machine is shared: latency figures are upper bounds`);
   const results: Record<string, unknown>[] = [];
   for (const ds of datasets) {
+    guard.step(`${ds}: prepare`);
     const cpuPrep0 = process.cpuUsage();
     const p = await prepare(ds, root, model, budgetMin);
     const prepCpu = process.cpuUsage(cpuPrep0);
@@ -356,27 +308,48 @@ async function main(): Promise<void> {
     const plans = wanted > 0 && wanted < all.length ? all.map((pl) => ({ pl, r: rand() })).sort((a, b) => a.r - b.r).slice(0, wanted).map((x) => x.pl) : all;
     rmSync(lakePaths(p.lake).logs, { recursive: true, force: true });
     const token = randomUUID();
+    guard.step(`${ds}: starting plotpointe serve`);
     const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn'], { PLOTPOINTE_ADMIN_TOKEN: token });
+    // Should this process end abnormally, the server must not outlive it; should the server end first, say so now.
+    guard.onAbort(() => server.child.kill('SIGTERM'));
+    let stopping = false;
+    server.child.once('exit', (code, signal) => {
+      if (!stopping) console.error(`bench:replay: plotpointe serve exited (${code ?? signal}) before the bench stopped it; its stderr ends: ${server.stderr().slice(-2000)}`);
+    });
     try {
       const base = server.listening.listening;
       const pid = server.child.pid!;
       const cpu0 = treeCpuSeconds(pid);
-      const r = await replay(base, plans, arms, concurrency);
-      const replayCpu = treeCpuSeconds(pid) - cpu0;
-      const m = (part: string, a: string) => {
-        const s = r.scores[part][a];
-        return { recall20: s.hits / Math.max(1, s.steps), ndcg20: s.ndcg / Math.max(1, s.steps), steps: s.steps };
-      };
       let best = blends[0];
-      for (const b of blends) if (m('valid', String(b)).ndcg20 > m('valid', String(best)).ndcg20) best = b;
-      console.log(`\n${ds}: ${plans.length} of ${all.length} users, ${r.events} events, ${r.requests} requests in ${r.seconds.toFixed(1)} s (server CPU ${replayCpu.toFixed(1)} s)`);
-      console.log('| arm | valid Recall@20 | valid NDCG@20 | test Recall@20 | test NDCG@20 |');
-      console.log('|---|---|---|---|---|');
-      for (const a of arms) {
-        const v = m('valid', a);
-        const t = m('test', a);
-        console.log(`| ${a === 'off' ? 'without live feedback' : `α = ${a}`}${a === String(best) ? ' (chosen on valid)' : ''} | ${f4(v.recall20)} | ${f4(v.ndcg20)} | ${f4(t.recall20)} | ${f4(t.ndcg20)} |`);
+      let quality: Record<string, unknown> = {};
+      if (latencyOnly) {
+        guard.step(`${ds}: posting the users' events`);
+        const posted = await postPlans(base, plans, concurrency);
+        console.log(`\n${ds}: --latency-only, ${plans.length} of ${all.length} users, ${posted.events} events posted in ${posted.seconds.toFixed(1)} s (server CPU ${(treeCpuSeconds(pid) - cpu0).toFixed(1)} s); α ${best}`);
+        quality = { events_posted: posted.events };
+      } else {
+        guard.step(`${ds}: quality replay`);
+        const r = await replay(base, plans, arms, concurrency);
+        const replayCpu = treeCpuSeconds(pid) - cpu0;
+        const m = (part: string, a: string) => {
+          const s = r.scores[part][a];
+          return { recall20: s.hits / Math.max(1, s.steps), ndcg20: s.ndcg / Math.max(1, s.steps), steps: s.steps };
+        };
+        for (const b of blends) if (m('valid', String(b)).ndcg20 > m('valid', String(best)).ndcg20) best = b;
+        console.log(`\n${ds}: ${plans.length} of ${all.length} users, ${r.events} events, ${r.requests} requests in ${r.seconds.toFixed(1)} s (server CPU ${replayCpu.toFixed(1)} s)`);
+        console.log('| arm | valid Recall@20 | valid NDCG@20 | test Recall@20 | test NDCG@20 |');
+        console.log('|---|---|---|---|---|');
+        for (const a of arms) {
+          const v = m('valid', a);
+          const t = m('test', a);
+          console.log(`| ${a === 'off' ? 'without live feedback' : `α = ${a}`}${a === String(best) ? ' (chosen on valid)' : ''} | ${f4(v.recall20)} | ${f4(v.ndcg20)} | ${f4(t.recall20)} | ${f4(t.ndcg20)} |`);
+        }
+        quality = {
+          metrics: Object.fromEntries(arms.map((a) => [a, { valid: m('valid', a), test: m('test', a) }])),
+          replay: { events: r.events, requests: r.requests, seconds: r.seconds, server_cpu_s: replayCpu },
+        };
       }
+      guard.step(`${ds}: in-process cost`);
       const cost = await inProcessCost(p, plans, best);
       console.log(`\nin-process CPU per recommendation (k 20, explanations; ${cost.requests} requests): model alone ${cost.model_us.toFixed(1)} µs, with live feedback ${cost.live_us.toFixed(1)} µs, added ${cost.added_us.toFixed(1)} µs`);
       console.log(`first request after an event (the profile computed): ${cost.first_us.toFixed(1)} µs; a user without events: ${cost.no_events_us.toFixed(2)} µs (the store lookup)`);
@@ -387,85 +360,49 @@ async function main(): Promise<void> {
       // Four arms, alternating within each round so that a drift of the machine's load falls on all of them: the
       // replayed users (every one has events by now) and users without events, each with feedback=false (the model
       // alone: what a server without live feedback serves) and with live feedback.
-      const latencyArms = [
-        { name: 'off', label: 'model alone, users with events', users, q: 'feedback=false' },
-        { name: 'on', label: `live feedback (α ${best}), users with events`, users, q: `blend=${best}` },
+      const latencyArms: LatencyArm[] = [
+        { name: 'off', label: 'model alone, users with events', users, query: 'feedback=false' },
+        { name: 'on', label: `live feedback (α ${best}), users with events`, users, query: `blend=${best}` },
         ...(fresh.length > 0
           ? [
-              { name: 'offnone', label: 'model alone, users without events', users: fresh, q: 'feedback=false' },
-              { name: 'onnone', label: `live feedback (α ${best}), users without events`, users: fresh, q: `blend=${best}` },
+              { name: 'offnone', label: 'model alone, users without events', users: fresh, query: 'feedback=false' },
+              { name: 'onnone', label: `live feedback (α ${best}), users without events`, users: fresh, query: `blend=${best}` },
             ]
           : []),
       ];
+      let pinned = '';
       if (pin) {
-        // The server (primary and workers) on CPU 1, this process (the load generator) on CPU 0.
-        pinTree(pid, '1');
+        // This process (the load generator) on CPU 0, then the server (primary and workers) on CPU 1. In this
+        // order: the server is a child of this process, so pinning this process's tree last (as before) put
+        // the server on CPU 0 as well, beside the load generator.
         pinTree(process.pid, '0');
+        pinTree(pid, '1');
+        const allowed = (p: number) => /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? '?';
+        pinned = `load generator on CPU ${allowed(process.pid)}, server on CPU ${[pid, ...childPids(pid)].map(allowed).join('/')} (primary/workers)`;
       }
-      for (const a of latencyArms) await load(base, pid, a.users, a.q, rate, 2, connections, 'warm'); // warm-up
-      const perRound: Record<string, Load[]> = Object.fromEntries(latencyArms.map((a) => [a.name, []]));
-      for (let round = 0; round < rounds; round++) for (const a of latencyArms) perRound[a.name].push(await load(base, pid, a.users, a.q, rate, seconds, connections, `lat${a.name}r${round}`));
-      const side = await serverSide(base, token, 'lat');
-      const sideOf = (a: string, round: number) => side.get(`lat${a}r${round}`) ?? { n: 0, p50_ms: NaN, p99_ms: NaN, mean_ms: NaN };
-      const la = loadavg();
+      const cpuBench0 = process.cpuUsage();
+      const lat = await measureLatency({ base, pid, token, arms: latencyArms, rate, seconds, rounds, connections, warmupSeconds, onStep: (s) => guard.step(`${ds}: ${s}`) });
+      const benchCpu = process.cpuUsage(cpuBench0);
+      const addedLatency = { with_events: added(lat, 'on', 'off'), ...(fresh.length > 0 ? { without_events: added(lat, 'onnone', 'offnone') } : {}) };
       console.log(
-        `\nlatency at ${rate} req/s, ${rounds} alternating rounds of ${seconds} s per arm (autocannon, ${connections} connections${pin ? '; server pinned to CPU 1, load generator to CPU 0' : '; server and load generator share the cores'}; medians over rounds; load average now ${la.map((x) => x.toFixed(2)).join(' ')}):`,
+        `\nlatency at ${rate} req/s asked, ${rounds} alternating rounds of ${seconds} s per arm (autocannon, ${connections} connections${pin ? `; ${pinned}` : '; server and load generator share the cores'}; medians over rounds; load average now ${lat.load_average.map((x) => x.toFixed(2)).join(' ')}; the load generator used ${((benchCpu.user + benchCpu.system) / 1e6).toFixed(1)} CPU-s):`,
       );
-      console.log('| arm | req/s | client p50 ms | client p99 ms | server p50 ms | server p99 ms | server mean ms | server CPU ms/req | load avg (1 min) | non-2xx |');
-      console.log('|---|---|---|---|---|---|---|---|---|---|');
-      const arms2: Record<string, Record<string, number>> = {};
-      for (const a of latencyArms) {
-        const ls = perRound[a.name];
-        const ss = ls.map((_, r) => sideOf(a.name, r));
-        const m = (f: (l: Load) => number) => median(ls.map(f));
-        const ms = (f: (x: ServerSide) => number) => median(ss.map(f));
-        arms2[a.name] = {
-          req_per_s: m((l) => l.req_per_s),
-          p50_ms: m((l) => l.p50_ms),
-          p99_ms: m((l) => l.p99_ms),
-          server_p50_ms: ms((x) => x.p50_ms),
-          server_p99_ms: ms((x) => x.p99_ms),
-          server_mean_ms: ms((x) => x.mean_ms),
-          server_cpu_ms_per_req: m((l) => l.server_cpu_ms_per_req),
-          load1: m((l) => l.load1),
-          non2xx: m((l) => l.non2xx + l.errors),
-        };
-        const x = arms2[a.name];
-        console.log(
-          `| ${a.label} | ${x.req_per_s.toFixed(0)} | ${x.p50_ms.toFixed(2)} | ${x.p99_ms.toFixed(2)} | ${x.server_p50_ms.toFixed(3)} | ${x.server_p99_ms.toFixed(3)} | ${x.server_mean_ms.toFixed(3)} | ${x.server_cpu_ms_per_req.toFixed(3)} | ${x.load1.toFixed(1)} | ${x.non2xx} |`,
-        );
-      }
-      /** Median over rounds of (with − without) of each figure. */
-      const added = (on: string, off: string) => {
-        const d = (f: (l: Load) => number) => median(perRound[on].map((w, r) => f(w) - f(perRound[off][r])));
-        const ds = (f: (x: ServerSide) => number) => median(perRound[on].map((_, r) => f(sideOf(on, r)) - f(sideOf(off, r))));
-        return {
-          p50_ms: d((l) => l.p50_ms),
-          p99_ms: d((l) => l.p99_ms),
-          server_p50_ms: ds((x) => x.p50_ms),
-          server_p99_ms: ds((x) => x.p99_ms),
-          server_mean_ms: ds((x) => x.mean_ms),
-          server_cpu_ms_per_req: d((l) => l.server_cpu_ms_per_req),
-        };
-      };
-      const addedLatency = { with_events: added('on', 'off'), ...(fresh.length > 0 ? { without_events: added('onnone', 'offnone') } : {}) };
-      for (const [who, a] of Object.entries(addedLatency))
-        console.log(
-          `added, users ${who.replace('_', ' ')} (median over rounds of with − without): client p50 ${a.p50_ms.toFixed(2)} ms, p99 ${a.p99_ms.toFixed(2)} ms; server p50 ${a.server_p50_ms.toFixed(3)} ms, p99 ${a.server_p99_ms.toFixed(3)} ms, mean ${a.server_mean_ms.toFixed(3)} ms; server CPU ${a.server_cpu_ms_per_req.toFixed(3)} ms/req`,
-        );
+      for (const line of latencyTable(lat, latencyArms, Object.entries(addedLatency).map(([who, a]) => ({ label: `users ${who.replace('_', ' ')} (median of on − off)`, added: a })))) console.log(line);
       results.push({
         dataset: ds,
         run: p.run,
         model,
         users: plans.length,
+        latency_only: latencyOnly,
         chosen_blend: best,
-        metrics: Object.fromEntries(arms.map((a) => [a, { valid: m('valid', a), test: m('test', a) }])),
-        replay: { events: r.events, requests: r.requests, seconds: r.seconds, server_cpu_s: replayCpu },
-        latency: { rate, connections, pinned: pin, seconds, arms: arms2, rounds: perRound, server_side: Object.fromEntries(side), added: addedLatency },
+        ...quality,
+        latency: { rate, connections, pinned: pin ? pinned : false, seconds, warmup_seconds: warmupSeconds, rounds, load_generator_cpu_s: (benchCpu.user + benchCpu.system) / 1e6, arms: lat.arms, per_round: lat.rounds, server_side: lat.server_side, added: addedLatency },
         in_process_cpu_us: cost,
-        load_average: la,
+        load_average: lat.load_average,
       });
     } finally {
+      guard.step(`${ds}: stopping plotpointe serve`);
+      stopping = true;
       await server.stop();
     }
   }
@@ -477,4 +414,7 @@ await main()
     console.error(err);
     process.exitCode = 1;
   })
-  .finally(() => shutdownPool());
+  .finally(() => {
+    guard.settled();
+    return shutdownPool();
+  });
