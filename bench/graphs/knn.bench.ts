@@ -11,14 +11,21 @@
  *        ivf:  [--probes 12] [--cluster-size 128] [--pca-dim 32] (defaults: ITEM_GRAPH_IVF, what `graph knn` uses)
  *        hnsw: [--connectivity 12] [--expansion-add 64] [--expansion-search 48] [--quantization f16|f32]
  *        [--symmetrize none|union|mutual] [--sample 1000] [--seed 1] [--intrinsic-dim 16] [--iso 0.1]
- *        [--vectors FILE.f32 --dim D] (real embeddings instead of synthetic ones) [--out DIR]
+ *        [--vectors FILE.f32 --dim D] (a raw float32 matrix instead of synthetic vectors) [--out DIR]
+ *        [--from EMBEDDINGS] real embeddings read with the embedding store (src/embeddings/store.ts): a matrix
+ *          (`<dir>/<name>.f32` or `.json`) or a lake (`--from LAKE --name reference --modality image|text`);
+ *          rows, dim and the mask come from its meta
+ *        ivf: [--score-dim 128] candidate scoring in an r-dim basis with full-dim verification (0 = full dim)
  *
  * The last line is one JSON object with every figure.
  */
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { clusteredVectors } from '../../src/graphs/synthetic-vectors.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { basename, dirname, extname } from 'node:path';
+import { loadEmbeddings } from '../../src/embeddings/store.js';
+import { datasetPaths } from '../../src/lake/paths.js';
 import { configureCore, startPool } from '../../src/core/index.js';
 import { buildKnnGraphIvf, buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type Symmetrize } from '../../src/graphs/knn-graph.js';
 import { saveCsr } from '../../src/graphs/csr-io.js';
@@ -31,13 +38,16 @@ function arg(name: string, fallback: string): string {
 }
 
 const vectorsFile = arg('vectors', '');
+const fromArg = arg('from', '');
 const method = arg('method', 'ivf');
 // defaults: the settings `graph knn` uses
 const probes = Number(arg('probes', String(ITEM_GRAPH_IVF.probes)));
 const clusterSize = Number(arg('cluster-size', String(ITEM_GRAPH_IVF.clusterSize)));
 const pcaDim = Number(arg('pca-dim', String(ITEM_GRAPH_IVF.pcaDim)));
+const scoreDim = Number(arg('score-dim', String(ITEM_GRAPH_IVF.scoreDim)));
 let rows = Number(arg('rows', '498196'));
-const dim = Number(arg('dim', '128'));
+let dim = Number(arg('dim', '128'));
+let present: Uint8Array | undefined;
 const k = Number(arg('k', '20'));
 const threads = Number(arg('threads', '2'));
 const connectivity = Number(arg('connectivity', '12'));
@@ -61,7 +71,20 @@ async function main(): Promise<void> {
   await startPool();
   let t0 = performance.now();
   let vectors: Float32Array;
-  if (vectorsFile) {
+  if (fromArg) {
+    let dir = fromArg;
+    let file = '';
+    if (statSync(fromArg).isDirectory()) ({ dir, file } = datasetPaths(fromArg, arg('name', 'reference')).embeddingOf(arg('modality', 'image') as 'text' | 'image'));
+    else {
+      dir = dirname(fromArg);
+      file = basename(fromArg, extname(fromArg));
+    }
+    const emb = await loadEmbeddings(dir, file);
+    dim = emb.dim;
+    rows = Math.min(rows, emb.count);
+    vectors = emb.data.subarray(0, rows * dim);
+    present = emb.present.subarray(0, rows);
+  } else if (vectorsFile) {
     const buf = readFileSync(vectorsFile);
     vectors = new Float32Array(buf.length / 4);
     new Uint8Array(vectors.buffer).set(buf);
@@ -69,9 +92,9 @@ async function main(): Promise<void> {
     vectors = vectors.subarray(0, rows * dim);
   } else vectors = clusteredVectors(rows, dim, { seed, intrinsicDim, iso }).vectors;
   const genSeconds = secs(t0);
-  const settings = method === 'ivf' ? `probes=${probes}, cluster size ${clusterSize}, pca ${pcaDim}` : `M=${connectivity}, efAdd=${expansionAdd}, efSearch=${expansionSearch}, ${quantization}`;
+  const settings = method === 'ivf' ? `probes=${probes}, cluster size ${clusterSize}, pca ${pcaDim}, score dim ${scoreDim}` : `M=${connectivity}, efAdd=${expansionAdd}, efSearch=${expansionSearch}, ${quantization}`;
   console.log(
-    `knn bench (${method}): ${rows} × ${dim} ${vectorsFile || 'synthetic'}, k=${k}, ${threads} threads, ${settings}, ` +
+    `knn bench (${method}): ${rows} × ${dim} ${fromArg || vectorsFile || 'synthetic'}, k=${k}, ${threads} threads, ${settings}, ` +
       `symmetrize=${symmetrize}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${load()}; the machine is shared`,
   );
   console.log(`vectors ready in ${genSeconds.toFixed(1)} s`);
@@ -178,9 +201,11 @@ async function ivfBench(vectors: Float32Array, load0: number, genSeconds: number
   const { graph, info } = buildKnnGraphIvf(vectors, rows, dim, {
     k,
     symmetrize,
+    present,
     probes,
     clusterSize,
     pcaDim,
+    scoreDim,
     onProgress: (done, total) => {
       if (performance.now() - lastLog > 15000 || done === total) {
         lastLog = performance.now();
@@ -195,9 +220,9 @@ async function ivfBench(vectors: Float32Array, load0: number, genSeconds: number
     `built in ${buildSeconds.toFixed(1)} s wall, ${buildCpuSeconds.toFixed(1)} CPU-s (${(buildCpuSeconds / buildSeconds).toFixed(2)} cores): ` +
       `plan ${info.planSeconds.toFixed(1)} s / ${info.planCpuSeconds.toFixed(1)} CPU-s, search ${info.searchSeconds.toFixed(1)} / ${info.searchCpuSeconds.toFixed(1)}, ` +
       `assemble ${info.assembleSeconds.toFixed(1)} / ${info.assembleCpuSeconds.toFixed(1)}; ${info.clusters} clusters, ${info.probes} probes, ` +
-      `${info.candidatesPerRow.toFixed(0)} candidates per row; ${(rows / buildCpuSeconds).toFixed(0)} items per CPU-s`,
+      `${info.candidatesPerRow.toFixed(0)} candidates per row, ${info.verifiedPerRow.toFixed(1)} of them scored in full dim; ${(rows / buildCpuSeconds).toFixed(0)} items per CPU-s`,
   );
-  const rec = knnRecall(graph, vectors, rows, dim, sampleRows(rows, sample, { seed: seed + 1 }), { k });
+  const rec = knnRecall(graph, vectors, rows, dim, sampleRows(rows, sample, { seed: seed + 1, present }), { k, present });
   let minRow = 1;
   let below = 0;
   for (const r of rec.perRow) {
@@ -214,7 +239,7 @@ async function ivfBench(vectors: Float32Array, load0: number, genSeconds: number
     JSON.stringify({
       bench: 'knn',
       method: 'ivf',
-      vectors: vectorsFile || 'synthetic',
+      vectors: fromArg || vectorsFile || 'synthetic',
       rows,
       dim,
       k,
@@ -223,7 +248,9 @@ async function ivfBench(vectors: Float32Array, load0: number, genSeconds: number
       cluster_size: clusterSize,
       clusters: info.clusters,
       pca_dim: info.pcaDim,
+      score_dim: info.scoreDim,
       candidates_per_row: info.candidatesPerRow,
+      verified_per_row: info.verifiedPerRow,
       symmetrize,
       gen_seconds: genSeconds,
       build_seconds: buildSeconds,
