@@ -16,6 +16,9 @@
  *          (`<dir>/<name>.f32` or `.json`) or a lake (`--from LAKE --name reference --modality image|text`);
  *          rows, dim and the mask come from its meta
  *        ivf: [--score-dim 128] candidate scoring in an r-dim basis with full-dim verification (0 = full dim)
+ *             [--probes-list 6,8,12] one plan searched with each probe count; [--recall brute|bounded|bounded+brute]
+ *             how the exact neighbours of the sample are found (bounded: the bound-pruned exact search, same
+ *             result; bounded+brute: then brute force too, compared with it)
  *
  * The last line is one JSON object with every figure.
  */
@@ -27,7 +30,9 @@ import { basename, dirname, extname } from 'node:path';
 import { loadEmbeddings } from '../../src/embeddings/store.js';
 import { datasetPaths } from '../../src/lake/paths.js';
 import { configureCore, startPool } from '../../src/core/index.js';
-import { buildKnnGraphIvf, buildKnnGraphWithIndex, graphStats, knnRecall, sampleRows, type Symmetrize } from '../../src/graphs/knn-graph.js';
+import { buildKnnGraphWithIndex, exactKnn, graphFromNeighbours, graphStats, knnRecall, sampleRows, type Symmetrize } from '../../src/graphs/knn-graph.js';
+import { ivfPlan, ivfSearch, withProbes } from '../../src/graphs/ivf-knn.js';
+import { exactKnnBounded } from '../../src/graphs/exact-knn-bounded.js';
 import { saveCsr } from '../../src/graphs/csr-io.js';
 import { ITEM_GRAPH_IVF } from '../../src/orchestration/item-graphs.js';
 import type { AnnQuantization } from '../../src/graphs/ann-index.js';
@@ -193,86 +198,139 @@ async function main(): Promise<void> {
   );
 }
 
-/** The cluster-probe build: phases with CPU seconds, recall, stats. */
+/** CPU seconds of the process (all threads) and wall seconds since a mark. */
+function mark(): { cpu: NodeJS.CpuUsage; t: number } {
+  return { cpu: process.cpuUsage(), t: performance.now() };
+}
+function since(m: { cpu: NodeJS.CpuUsage; t: number }): { wall: number; cpu: number } {
+  return { wall: secs(m.t), cpu: cpuSecs(process.cpuUsage(m.cpu)) };
+}
+
+/**
+ * The cluster-probe build in its phases (plan: PCA + scoring basis, k-means, probes; search; assembly), each with
+ * wall and CPU seconds; with `--probes-list 6,8,12` one plan (routed with the largest count) is searched with
+ * each probe count (a row's p nearest clusters: `withProbes`), and every graph is checked against the same exact
+ * neighbours (`--recall brute`: brute force, the default; `bounded`: the bound-pruned exact search).
+ */
 async function ivfBench(vectors: Float32Array, load0: number, genSeconds: number): Promise<void> {
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  let lastLog = 0;
-  const { graph, info } = buildKnnGraphIvf(vectors, rows, dim, {
-    k,
-    symmetrize,
-    present,
-    probes,
-    clusterSize,
-    pcaDim,
-    scoreDim,
-    onProgress: (done, total) => {
-      if (performance.now() - lastLog > 15000 || done === total) {
-        lastLog = performance.now();
-        console.log(`  search: cluster ${done}/${total} at ${secs(t0).toFixed(0)} s (load ${load()})`);
-      }
-    },
-  });
-  const buildSeconds = secs(t0);
-  const buildCpuSeconds = cpuSecs(process.cpuUsage(cpu0));
-  const loadDuringBuild = loadavg()[0];
+  const probeCounts = arg('probes-list', String(probes)).split(',').map(Number).sort((a, b) => a - b);
+  const recallMode = arg('recall', 'brute');
+  const maxProbes = probeCounts[probeCounts.length - 1];
+  const m0 = mark();
+  const plan = ivfPlan(vectors, rows, dim, { metric: 'cosine', present, probes: maxProbes, clusterSize, pcaDim, scoreDim });
+  const planT = since(m0);
   console.log(
-    `built in ${buildSeconds.toFixed(1)} s wall, ${buildCpuSeconds.toFixed(1)} CPU-s (${(buildCpuSeconds / buildSeconds).toFixed(2)} cores): ` +
-      `plan ${info.planSeconds.toFixed(1)} s / ${info.planCpuSeconds.toFixed(1)} CPU-s, search ${info.searchSeconds.toFixed(1)} / ${info.searchCpuSeconds.toFixed(1)}, ` +
-      `assemble ${info.assembleSeconds.toFixed(1)} / ${info.assembleCpuSeconds.toFixed(1)}; ${info.clusters} clusters, ${info.probes} probes, ` +
-      `${info.candidatesPerRow.toFixed(0)} candidates per row, ${info.verifiedPerRow.toFixed(1)} of them scored in full dim; ${(rows / buildCpuSeconds).toFixed(0)} items per CPU-s`,
+    `plan ${planT.wall.toFixed(1)} s wall / ${planT.cpu.toFixed(1)} CPU-s (pca + scoring basis ${plan.seconds.pca.toFixed(1)} s, k-means ${plan.seconds.kmeans.toFixed(1)} s, ` +
+      `probes ${plan.seconds.probes.toFixed(1)} s wall); ${plan.clusters} clusters, score dim ${plan.score?.dim ?? dim} (load ${load()})`,
   );
-  const rec = knnRecall(graph, vectors, rows, dim, sampleRows(rows, sample, { seed: seed + 1, present }), { k, present });
-  let minRow = 1;
-  let below = 0;
-  for (const r of rec.perRow) {
-    minRow = Math.min(minRow, r);
-    if (r < 0.5) below++;
+  const sampleIds = sampleRows(rows, sample, { seed: seed + 1, present });
+  const m1 = mark();
+  const exact =
+    recallMode !== 'brute'
+      ? exactKnnBounded(vectors, rows, dim, sampleIds, k, { present, basis: plan.score, dim: scoreDim })
+      : exactKnn(vectors, rows, dim, sampleIds, k, { present });
+  const exactT = since(m1);
+  console.log(`exact neighbours of ${sampleIds.length} rows (${recallMode}): ${exactT.wall.toFixed(1)} s wall / ${exactT.cpu.toFixed(1)} CPU-s`);
+  const runs: Record<string, unknown>[] = [];
+  let lastGraph: ReturnType<typeof graphFromNeighbours> | null = null;
+  for (const p of probeCounts) {
+    const pl = withProbes(plan, p);
+    let lastLog = 0;
+    const m2 = mark();
+    const nb = ivfSearch(vectors, pl, k, 0, pl.ids.length, (done, total) => {
+      if (performance.now() - lastLog > 30000 || done === total) {
+        lastLog = performance.now();
+        console.log(`  probes ${p}: cluster pass ${done}/${total} at ${secs(m2.t).toFixed(0)} s (load ${load()})`);
+      }
+    });
+    const searchT = since(m2);
+    const m3 = mark();
+    const graph = graphFromNeighbours(rows, k, pl.ids, nb, { symmetrize });
+    const assembleT = since(m3);
+    const rec = knnRecall(graph, vectors, rows, dim, sampleIds, { k, present, exact });
+    let minRow = 1;
+    let below = 0;
+    for (const r of rec.perRow) {
+      minRow = Math.min(minRow, r);
+      if (r < 0.5) below++;
+    }
+    const m = pl.ids.length;
+    const buildCpu = planT.cpu + searchT.cpu + assembleT.cpu;
+    const buildWall = planT.wall + searchT.wall + assembleT.wall;
+    console.log(
+      `probes ${p}: ${(nb.scored / m).toFixed(0)} candidates per row, ${(nb.verified / m).toFixed(1)} scored in full dim; search ${searchT.wall.toFixed(1)} s / ${searchT.cpu.toFixed(1)} CPU-s, ` +
+        `assemble ${assembleT.wall.toFixed(1)} / ${assembleT.cpu.toFixed(1)}; build (plan + search + assemble) ${buildWall.toFixed(1)} s / ${buildCpu.toFixed(1)} CPU-s; ` +
+        `recall@${k} ${rec.recall.toFixed(4)} on ${rec.rows} rows (min row ${minRow.toFixed(2)}, ${below} below 0.5) (load ${load()})`,
+    );
+    runs.push({
+      probes: p,
+      candidates_per_row: nb.scored / m,
+      verified_per_row: nb.verified / m,
+      search_seconds: searchT.wall,
+      search_cpu_seconds: searchT.cpu,
+      assemble_seconds: assembleT.wall,
+      assemble_cpu_seconds: assembleT.cpu,
+      build_seconds: buildWall,
+      build_cpu_seconds: buildCpu,
+      items_per_cpu_s: rows / buildCpu,
+      recall: rec.recall,
+      recall_min_row: minRow,
+      recall_rows_below_half: below,
+      load_avg: loadavg()[0],
+    });
+    lastGraph = graph;
+    if (out && p === maxProbes) await saveCsr(out, 'knn', graph, { kind: 'item-item-knn/bench', stats: graphStats(graph), extra: { k, metric: 'cosine', symmetrize } });
   }
-  console.log(`recall@${k} ${rec.recall.toFixed(4)} on ${rec.rows} rows (min row ${minRow.toFixed(2)}, ${below} below 0.5; exact search ${rec.exactSeconds.toFixed(1)} s)`);
-  const stats = graphStats(graph);
-  console.log(`stats: ${JSON.stringify(stats)}`);
-  if (out) await saveCsr(out, 'knn', graph, { kind: 'item-item-knn/bench', stats, extra: { k, metric: 'cosine', symmetrize } });
+  // --recall bounded+brute: brute force afterwards, to confirm the bound-pruned exact neighbours (and so the recalls above)
+  let brute: { seconds: number; cpu_seconds: number; rows_differing: number; max_sim_diff: number; recall_last: number } | null = null;
+  if (recallMode === 'bounded+brute' && lastGraph) {
+    const m4 = mark();
+    const bf = exactKnn(vectors, rows, dim, sampleIds, k, { present });
+    const bfT = since(m4);
+    let differing = 0;
+    let maxDiff = 0;
+    for (let t = 0; t < sampleIds.length; t++) {
+      const a = [...bf.indices.subarray(t * k, t * k + bf.counts[t])].sort().join();
+      const b = [...exact.indices.subarray(t * k, t * k + exact.counts[t])].sort().join();
+      if (a !== b) differing++;
+      for (let x = 0; x < bf.counts[t]; x++) maxDiff = Math.max(maxDiff, Math.abs(bf.sims[t * k + x] - exact.sims[t * k + x]));
+    }
+    const rec = knnRecall(lastGraph, vectors, rows, dim, sampleIds, { k, present, exact: bf });
+    brute = { seconds: bfT.wall, cpu_seconds: bfT.cpu, rows_differing: differing, max_sim_diff: maxDiff, recall_last: rec.recall };
+    console.log(
+      `brute force (${bfT.wall.toFixed(1)} s / ${bfT.cpu.toFixed(1)} CPU-s): neighbour sets differ from the bound-pruned search on ${differing} of ${sampleIds.length} rows ` +
+        `(max similarity difference ${maxDiff.toExponential(1)}); recall@${k} of the probes-${maxProbes} graph against brute force ${rec.recall.toFixed(4)}`,
+    );
+  }
   const peakRssMb = Math.round(process.resourceUsage().maxRSS / 1024);
   console.log(`peak RSS ${peakRssMb} MB; load ${load()}`);
   console.log(
     JSON.stringify({
       bench: 'knn',
       method: 'ivf',
+      brute,
       vectors: fromArg || vectorsFile || 'synthetic',
       rows,
       dim,
       k,
       threads,
-      probes: info.probes,
       cluster_size: clusterSize,
-      clusters: info.clusters,
-      pca_dim: info.pcaDim,
-      score_dim: info.scoreDim,
-      candidates_per_row: info.candidatesPerRow,
-      verified_per_row: info.verifiedPerRow,
+      clusters: plan.clusters,
+      pca_dim: plan.pcaDim,
+      score_dim: plan.score?.dim ?? dim,
       symmetrize,
       gen_seconds: genSeconds,
-      build_seconds: buildSeconds,
-      build_cpu_seconds: buildCpuSeconds,
-      items_per_cpu_s: rows / buildCpuSeconds,
-      plan_seconds: info.planSeconds,
-      plan_cpu_seconds: info.planCpuSeconds,
-      search_seconds: info.searchSeconds,
-      search_cpu_seconds: info.searchCpuSeconds,
-      assemble_seconds: info.assembleSeconds,
-      assemble_cpu_seconds: info.assembleCpuSeconds,
-      recall: rec.recall,
-      recall_min_row: minRow,
-      recall_rows_below_half: below,
-      recall_rows: rec.rows,
-      exact_seconds: rec.exactSeconds,
-      stats,
+      plan_seconds: planT.wall,
+      plan_cpu_seconds: planT.cpu,
+      plan_phase_seconds: plan.seconds,
+      recall_mode: recallMode,
+      recall_rows: sampleIds.length,
+      exact_seconds: exactT.wall,
+      exact_cpu_seconds: exactT.cpu,
+      runs,
       peak_rss_mb: peakRssMb,
       load_avg_start: load0,
-      load_avg_after_build: loadDuringBuild,
       load_avg_end: loadavg()[0],
-      target_met: buildSeconds <= 120 && rec.recall >= 0.95,
     }),
   );
 }

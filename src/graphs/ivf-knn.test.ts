@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { configureCore, shutdownPool } from '../core/index.js';
 import { clusteredVectors } from './synthetic-vectors.js';
 import { exactKnn, buildKnnGraphIvf, knnRecall, sampleRows } from './knn-graph.js';
-import { ivfPlan, ivfSearch } from './ivf-knn.js';
+import { ivfPlan, ivfSearch, withProbes } from './ivf-knn.js';
 
 const N = 1500;
 const D = 40;
@@ -99,4 +99,17 @@ test('the bounded scoring stays exact where the basis captures little (a 2-dim b
   const full = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
   const nb = ivfSearch(vectors, ivfPlan(vectors, N, D, { ...opts, scoreDim: 2 }), 10);
   for (let t = 0; t < N; t++) for (let x = 0; x < 10; x++) assert.ok(Math.abs(nb.sims[t * 10 + x] - full.sims[t * 10 + x]) < 1e-5, `row ${t}, rank ${x}`);
+});
+
+test('a plan cut to its p nearest probes is the plan routed with p probes', () => {
+  const opts = { clusterSize: 100, pcaDim: 8, scoreDim: 16 };
+  const wide = ivfPlan(vectors, N, D, { ...opts, probes: 6 });
+  const cut = withProbes(wide, 3);
+  const direct = ivfPlan(vectors, N, D, { ...opts, probes: 3 });
+  assert.equal(cut.probes, 3);
+  for (const key of ['members', 'memberStart', 'probers', 'proberStart', 'probeOf'] as const) assert.ok(bytes(cut[key]).equals(bytes(direct[key])), key);
+  const a = ivfSearch(vectors, cut, 10);
+  const b = ivfSearch(vectors, direct, 10);
+  assert.ok(bytes(a.indices).equals(bytes(b.indices)) && bytes(a.sims).equals(bytes(b.sims)));
+  assert.throws(() => withProbes(wide, 7), /probes must be/);
 });

@@ -61,6 +61,8 @@ export interface IvfPlan {
   inv: Float32Array;
   clusters: number;
   probes: number;
+  /** [m × probes] each row's probed clusters, nearest first */
+  probeOf: Int32Array;
   /** [C + 1] offsets into `members` */
   memberStart: Int32Array;
   /** [m] positions (into ids) grouped by cluster, ascending within a cluster */
@@ -328,6 +330,31 @@ export function scoreBasisOf(vectors: Float32Array, d: number, ids: Int32Array, 
   return buildScoreBasis(vectors, d, ids, scale, mom, opts.dim, seed);
 }
 
+/** The rows probing each cluster (their first `p` of `P` probes), grouped by cluster with a counting sort (positions ascending). */
+function groupProbers(probeOf: Int32Array, m: number, P: number, C: number, p: number): { proberStart: Int32Array; probers: Int32Array } {
+  const proberStart = new Int32Array(C + 1);
+  for (let t = 0; t < m; t++) for (let x = 0; x < p; x++) proberStart[probeOf[t * P + x] + 1]++;
+  for (let c = 0; c < C; c++) proberStart[c + 1] += proberStart[c];
+  const probers = new Int32Array(m * p);
+  const fill = proberStart.slice(0, C);
+  for (let t = 0; t < m; t++) for (let x = 0; x < p; x++) probers[fill[probeOf[t * P + x]]++] = t;
+  return { proberStart, probers };
+}
+
+/**
+ * The plan with each row probing only its `p` nearest clusters (p ≤ plan.probes): what {@link ivfPlan} with
+ * `probes: p` gives, without routing again (the probes are the nearest first; members are by the first probe).
+ */
+export function withProbes(plan: IvfPlan, p: number): IvfPlan {
+  check(Number.isInteger(p) && p >= 1 && p <= plan.probes, `probes must be an integer in [1, ${plan.probes}], got ${p}`);
+  if (p === plan.probes) return plan;
+  const m = plan.ids.length;
+  const probeOf = new Int32Array(m * p);
+  for (let t = 0; t < m; t++) for (let x = 0; x < p; x++) probeOf[t * p + x] = plan.probeOf[t * plan.probes + x];
+  const { proberStart, probers } = groupProbers(probeOf, m, p, plan.clusters, p);
+  return { ...plan, probes: p, probeOf, proberStart, probers };
+}
+
 /** Routing of every present row: PCA, k-means, probes (see the module comment). */
 export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOptions = {}): IvfPlan {
   check(vectors.length === n * d, `vectors hold ${vectors.length} floats, expected ${n} × ${d}`);
@@ -395,14 +422,9 @@ export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOp
   const members = new Int32Array(m);
   const fillM = memberStart.slice(0, C);
   for (let t = 0; t < m; t++) members[fillM[probeOf[t * P]]++] = t;
-  const proberStart = new Int32Array(C + 1);
-  for (let e = 0; e < m * P; e++) proberStart[probeOf[e] + 1]++;
-  for (let c = 0; c < C; c++) proberStart[c + 1] += proberStart[c];
-  const probers = new Int32Array(m * P);
-  const fillP = proberStart.slice(0, C);
-  for (let t = 0; t < m; t++) for (let p = 0; p < P; p++) probers[fillP[probeOf[t * P + p]]++] = t;
+  const { proberStart, probers } = groupProbers(probeOf, m, P, C, P);
   const probesSeconds = (performance.now() - t0) / 1000;
-  return { n, d, metric, ids, inv, clusters: C, probes: P, memberStart, members, proberStart, probers, pcaDim: v ? r : d, score, seconds: { pca, kmeans: kmeansSeconds, probes: probesSeconds } };
+  return { n, d, metric, ids, inv, clusters: C, probes: P, probeOf, memberStart, members, proberStart, probers, pcaDim: v ? r : d, score, seconds: { pca, kmeans: kmeansSeconds, probes: probesSeconds } };
 }
 
 /** The k best neighbours of the rows at positions [from, to) of `plan.ids`. */

@@ -647,6 +647,8 @@ export function knnRecall(
     eps?: number;
     /** find the exact neighbours by the bound-pruned search (src/graphs/exact-knn-bounded.ts; same result, fewer FLOPs) instead of brute force */
     bounded?: { basis?: IvfScoreBasis | null; dim?: number };
+    /** the exact neighbours of `sample`'s present rows, already found (e.g. shared by several graphs of one matrix) */
+    exact?: ExactKnn;
   } = {},
 ): RecallReport {
   check(graph.rows === n, `graph has ${graph.rows} rows, vectors ${n}`);
@@ -655,7 +657,10 @@ export function knnRecall(
   const metric = opts.metric ?? 'cosine';
   const queries = opts.present ? sample.filter((i) => opts.present![i]) : sample;
   const t0 = performance.now();
-  const exact = opts.bounded
+  if (opts.exact) check(opts.exact.k === k && opts.exact.queries.length === queries.length && opts.exact.queries.every((q, t) => q === queries[t]), 'the given exact neighbours are not those of the sample');
+  const exact = opts.exact
+    ? opts.exact
+    : opts.bounded
     ? exactKnnBounded(vectors, n, d, queries, k, { metric, present: opts.present, basis: opts.bounded.basis, dim: opts.bounded.dim })
     : exactKnn(vectors, n, d, queries, k, { metric, present: opts.present });
   const exactSeconds = (performance.now() - t0) / 1000;
