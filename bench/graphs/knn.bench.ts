@@ -15,7 +15,9 @@
  *        [--from EMBEDDINGS] real embeddings read with the embedding store (src/embeddings/store.ts): a matrix
  *          (`<dir>/<name>.f32` or `.json`) or a lake (`--from LAKE --name reference --modality image|text`);
  *          rows, dim and the mask come from its meta
- *        ivf: [--score-dim 128] candidate scoring in an r-dim basis with full-dim verification (0 = full dim)
+ *        ivf: [--score-dim R] candidate scoring in an R-dim basis with full-dim verification (0 = full dim;
+ *             default: what `graph knn` uses at the vectors' dim)
+ *             [--kmeans-iters 8] [--kmeans-sample 32] (training rows per centre)
  *             [--probes-list 6,8,12] one plan searched with each probe count; [--recall brute|bounded|bounded+brute]
  *             how the exact neighbours of the sample are found (bounded: the bound-pruned exact search, same
  *             result; bounded+brute: then brute force too, compared with it)
@@ -34,7 +36,7 @@ import { buildKnnGraphWithIndex, exactKnn, graphFromNeighbours, graphStats, knnR
 import { ivfPlan, ivfSearch, withProbes } from '../../src/graphs/ivf-knn.js';
 import { exactKnnBounded } from '../../src/graphs/exact-knn-bounded.js';
 import { saveCsr } from '../../src/graphs/csr-io.js';
-import { ITEM_GRAPH_IVF } from '../../src/orchestration/item-graphs.js';
+import { ITEM_GRAPH_IVF, RECALL_BASIS_DIM, itemGraphIvf } from '../../src/orchestration/item-graphs.js';
 import type { AnnQuantization } from '../../src/graphs/ann-index.js';
 
 function arg(name: string, fallback: string): string {
@@ -49,7 +51,9 @@ const method = arg('method', 'ivf');
 const probes = Number(arg('probes', String(ITEM_GRAPH_IVF.probes)));
 const clusterSize = Number(arg('cluster-size', String(ITEM_GRAPH_IVF.clusterSize)));
 const pcaDim = Number(arg('pca-dim', String(ITEM_GRAPH_IVF.pcaDim)));
-const scoreDim = Number(arg('score-dim', String(ITEM_GRAPH_IVF.scoreDim)));
+const scoreDimArg = arg('score-dim', ''); // default: what `graph knn` uses at the vectors' dim (itemGraphIvf)
+const kmeansIters = Number(arg('kmeans-iters', String(ITEM_GRAPH_IVF.kmeansIters)));
+const kmeansSample = Number(arg('kmeans-sample', String(ITEM_GRAPH_IVF.kmeansSamplePerCentre)));
 let rows = Number(arg('rows', '498196'));
 let dim = Number(arg('dim', '128'));
 let present: Uint8Array | undefined;
@@ -97,7 +101,7 @@ async function main(): Promise<void> {
     vectors = vectors.subarray(0, rows * dim);
   } else vectors = clusteredVectors(rows, dim, { seed, intrinsicDim, iso }).vectors;
   const genSeconds = secs(t0);
-  const settings = method === 'ivf' ? `probes=${probes}, cluster size ${clusterSize}, pca ${pcaDim}, score dim ${scoreDim}` : `M=${connectivity}, efAdd=${expansionAdd}, efSearch=${expansionSearch}, ${quantization}`;
+  const settings = method === 'ivf' ? `probes=${probes}, cluster size ${clusterSize}, pca ${pcaDim}, score dim ${scoreDimArg || 'default'}` : `M=${connectivity}, efAdd=${expansionAdd}, efSearch=${expansionSearch}, ${quantization}`;
   console.log(
     `knn bench (${method}): ${rows} × ${dim} ${fromArg || vectorsFile || 'synthetic'}, k=${k}, ${threads} threads, ${settings}, ` +
       `symmetrize=${symmetrize}; ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, node ${process.version}, load ${load()}; the machine is shared`,
@@ -216,18 +220,19 @@ async function ivfBench(vectors: Float32Array, load0: number, genSeconds: number
   const probeCounts = arg('probes-list', String(probes)).split(',').map(Number).sort((a, b) => a - b);
   const recallMode = arg('recall', 'brute');
   const maxProbes = probeCounts[probeCounts.length - 1];
+  const scoreDim = scoreDimArg === '' ? itemGraphIvf(dim).scoreDim : Number(scoreDimArg);
   const m0 = mark();
-  const plan = ivfPlan(vectors, rows, dim, { metric: 'cosine', present, probes: maxProbes, clusterSize, pcaDim, scoreDim });
+  const plan = ivfPlan(vectors, rows, dim, { metric: 'cosine', present, probes: maxProbes, clusterSize, pcaDim, scoreDim, kmeansIters, kmeansSamplePerCentre: kmeansSample });
   const planT = since(m0);
   console.log(
-    `plan ${planT.wall.toFixed(1)} s wall / ${planT.cpu.toFixed(1)} CPU-s (pca + scoring basis ${plan.seconds.pca.toFixed(1)} s, k-means ${plan.seconds.kmeans.toFixed(1)} s, ` +
-      `probes ${plan.seconds.probes.toFixed(1)} s wall); ${plan.clusters} clusters, score dim ${plan.score?.dim ?? dim} (load ${load()})`,
+    `plan ${planT.wall.toFixed(1)} s wall / ${planT.cpu.toFixed(1)} CPU-s (pca + scoring basis ${plan.cpuSeconds.pca.toFixed(1)} CPU-s, k-means ${plan.cpuSeconds.kmeans.toFixed(1)}, ` +
+      `probes ${plan.cpuSeconds.probes.toFixed(1)}); ${plan.clusters} clusters, score dim ${plan.score?.dim ?? dim} (load ${load()})`,
   );
   const sampleIds = sampleRows(rows, sample, { seed: seed + 1, present });
   const m1 = mark();
   const exact =
     recallMode !== 'brute'
-      ? exactKnnBounded(vectors, rows, dim, sampleIds, k, { present, basis: plan.score, dim: scoreDim })
+      ? exactKnnBounded(vectors, rows, dim, sampleIds, k, { present, basis: plan.score, dim: RECALL_BASIS_DIM })
       : exactKnn(vectors, rows, dim, sampleIds, k, { present });
   const exactT = since(m1);
   console.log(`exact neighbours of ${sampleIds.length} rows (${recallMode}): ${exactT.wall.toFixed(1)} s wall / ${exactT.cpu.toFixed(1)} CPU-s`);
@@ -318,11 +323,14 @@ async function ivfBench(vectors: Float32Array, load0: number, genSeconds: number
       clusters: plan.clusters,
       pca_dim: plan.pcaDim,
       score_dim: plan.score?.dim ?? dim,
+      kmeans_iters: kmeansIters,
+      kmeans_sample_per_centre: kmeansSample,
       symmetrize,
       gen_seconds: genSeconds,
       plan_seconds: planT.wall,
       plan_cpu_seconds: planT.cpu,
       plan_phase_seconds: plan.seconds,
+      plan_phase_cpu_seconds: plan.cpuSeconds,
       recall_mode: recallMode,
       recall_rows: sampleIds.length,
       exact_seconds: exactT.wall,

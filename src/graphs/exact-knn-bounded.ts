@@ -33,7 +33,7 @@ export interface BoundedExactKnn extends ExactKnn {
   verified: number;
 }
 
-/** See the module comment. `queries` must be present rows. Falls back to full-dim scores of every row when d ≤ dim. */
+/** See the module comment. `queries` must be present rows. Without a basis (d ≤ dim) every row is scored in full in JS: slow, use exactKnn there (knnRecall does). */
 export function exactKnnBounded(vectors: Float32Array, n: number, d: number, queries: Int32Array, k: number, opts: BoundedExactOptions = {}): BoundedExactKnn {
   if (vectors.length !== n * d) throw ppError('PP_GRAPH_INVALID', `vectors hold ${vectors.length} floats, expected ${n} × ${d}`);
   if (!Number.isInteger(k) || k < 1) throw ppError('PP_GRAPH_INVALID', `k must be a positive integer, got ${k}`);

@@ -74,7 +74,10 @@ export interface IvfPlan {
   pcaDim: number;
   /** the bounded scoring (null: candidates are scored in the full dimension) */
   score: IvfScoreBasis | null;
+  /** wall seconds of the routing's phases (pca: the PCA and the scoring basis) */
   seconds: { pca: number; kmeans: number; probes: number };
+  /** CPU seconds of the process (all threads) in each phase */
+  cpuSeconds: { pca: number; kmeans: number; probes: number };
 }
 
 /**
@@ -378,6 +381,8 @@ export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOp
   const C = Math.max(1, Math.min(m, Math.ceil(m / clusterSize)));
   const P = Math.max(1, Math.min(C, opts.probes ?? 8));
 
+  const cpuOf = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
+  let c0 = process.cpuUsage();
   let t0 = performance.now();
   const r = Math.min(d, opts.pcaDim ?? 32);
   const sd = opts.scoreDim ?? 0;
@@ -388,11 +393,15 @@ export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOp
   const y = project(vectors, d, ids, scale, v, r);
   const score = useScore && mom ? buildScoreBasis(vectors, d, ids, scale, mom, sd, seed) : null;
   const pca = (performance.now() - t0) / 1000;
+  const pcaCpu = cpuOf(process.cpuUsage(c0));
 
+  c0 = process.cpuUsage();
   t0 = performance.now();
   const train = samplePositions(m, C * (opts.kmeansSamplePerCentre ?? 32), seed ^ 0x77);
   const centres = m > 0 ? kmeans(y, r, train, C, opts.kmeansIters ?? 8, seed) : new Float32Array(0);
   const kmeansSeconds = (performance.now() - t0) / 1000;
+  const kmeansCpu = cpuOf(process.cpuUsage(c0));
+  c0 = process.cpuUsage();
 
   // the P best centres of every row (insertion into a short sorted list; ties to the lower centre)
   t0 = performance.now();
@@ -424,7 +433,8 @@ export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOp
   for (let t = 0; t < m; t++) members[fillM[probeOf[t * P]]++] = t;
   const { proberStart, probers } = groupProbers(probeOf, m, P, C, P);
   const probesSeconds = (performance.now() - t0) / 1000;
-  return { n, d, metric, ids, inv, clusters: C, probes: P, probeOf, memberStart, members, proberStart, probers, pcaDim: v ? r : d, score, seconds: { pca, kmeans: kmeansSeconds, probes: probesSeconds } };
+  const cpuSeconds = { pca: pcaCpu, kmeans: kmeansCpu, probes: cpuOf(process.cpuUsage(c0)) };
+  return { n, d, metric, ids, inv, clusters: C, probes: P, probeOf, memberStart, members, proberStart, probers, pcaDim: v ? r : d, score, seconds: { pca, kmeans: kmeansSeconds, probes: probesSeconds }, cpuSeconds };
 }
 
 /** The k best neighbours of the rows at positions [from, to) of `plan.ids`. */

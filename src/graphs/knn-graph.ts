@@ -645,7 +645,7 @@ export function knnRecall(
     metric?: KnnMetric;
     present?: Uint8Array;
     eps?: number;
-    /** find the exact neighbours by the bound-pruned search (src/graphs/exact-knn-bounded.ts; same result, fewer FLOPs) instead of brute force */
+    /** find the exact neighbours by the bound-pruned search (src/graphs/exact-knn-bounded.ts; same result, fewer FLOPs) instead of brute force, when a basis is given or dim < d */
     bounded?: { basis?: IvfScoreBasis | null; dim?: number };
     /** the exact neighbours of `sample`'s present rows, already found (e.g. shared by several graphs of one matrix) */
     exact?: ExactKnn;
@@ -658,10 +658,12 @@ export function knnRecall(
   const queries = opts.present ? sample.filter((i) => opts.present![i]) : sample;
   const t0 = performance.now();
   if (opts.exact) check(opts.exact.k === k && opts.exact.queries.length === queries.length && opts.exact.queries.every((q, t) => q === queries[t]), 'the given exact neighbours are not those of the sample');
+  // the bound-pruned search pays off only with a basis narrower than d (else brute force: one GEMM)
+  const bounded = opts.bounded && (opts.bounded.basis || d > (opts.bounded.dim ?? 128)) ? opts.bounded : null;
   const exact = opts.exact
     ? opts.exact
-    : opts.bounded
-    ? exactKnnBounded(vectors, n, d, queries, k, { metric, present: opts.present, basis: opts.bounded.basis, dim: opts.bounded.dim })
+    : bounded
+    ? exactKnnBounded(vectors, n, d, queries, k, { metric, present: opts.present, basis: bounded.basis, dim: bounded.dim })
     : exactKnn(vectors, n, d, queries, k, { metric, present: opts.present });
   const exactSeconds = (performance.now() - t0) / 1000;
   const norms = metric === 'cosine' ? rowNorms(vectors, n, d) : null;

@@ -23,10 +23,28 @@ import { existsSync } from 'node:fs';
 import type { EmbeddingMeta } from '../embeddings/store.js';
 
 /**
- * Cluster-probe settings of the item graphs (docs/decisions/140-ivf-knn-graphs.md): clusters of ~128 items,
- * each item scored against the members of its 12 nearest clusters (≈ 1,500 candidates), routing in 32 PCA dims.
+ * Cluster-probe settings of the item graphs (docs/decisions/140-ivf-knn-graphs.md, 230-knn-at-reference-size.md):
+ * clusters of ~128 items, each item scored against the members of its `probes` nearest clusters, routing in 32
+ * PCA dims. `scoreDim` is the dimension of the bounded candidate scoring, used for vectors wider than 4 × scoreDim
+ * only (the 1,280-d image vectors; narrower ones are scored in full): see {@link itemGraphIvf}.
  */
-export const ITEM_GRAPH_IVF: Readonly<Required<Pick<IvfOptions, 'clusterSize' | 'probes' | 'pcaDim' | 'scoreDim' | 'seed'>>> = { clusterSize: 128, probes: 12, pcaDim: 32, scoreDim: 128, seed: 11 };
+export const ITEM_GRAPH_IVF: Readonly<Required<Pick<IvfOptions, 'clusterSize' | 'probes' | 'pcaDim' | 'scoreDim' | 'kmeansIters' | 'kmeansSamplePerCentre' | 'seed'>>> = {
+  clusterSize: 128,
+  probes: 12,
+  pcaDim: 32,
+  scoreDim: 192,
+  kmeansIters: 8,
+  kmeansSamplePerCentre: 32,
+  seed: 11,
+};
+
+/** Rows of the recall sample's exact search are found in a basis of this many dims (src/graphs/exact-knn-bounded.ts). */
+export const RECALL_BASIS_DIM = 128;
+
+/** The settings {@link ITEM_GRAPH_IVF} for vectors of dimension d (the bounded scoring only where it pays). */
+export function itemGraphIvf(d: number): typeof ITEM_GRAPH_IVF {
+  return { ...ITEM_GRAPH_IVF, scoreDim: d > 4 * ITEM_GRAPH_IVF.scoreDim ? ITEM_GRAPH_IVF.scoreDim : 0 };
+}
 
 export interface ItemGraphOptions {
   lake: string;
@@ -150,7 +168,7 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
     metric: 'cosine',
     present: input.present,
     symmetrize: input.symmetrize,
-    ...ITEM_GRAPH_IVF,
+    ...itemGraphIvf(input.d),
     onProgress: o.onProgress ? (done, total) => o.onProgress!('search', done, total) : undefined,
   });
   const build: GraphBuildInfo = {
@@ -175,7 +193,7 @@ export async function finishItemGraph(input: GraphInput, graph: KnnGraph, build:
     const sample = sampleRows(n, sampleSize, { seed: o.seed ?? 7, present });
     const kk = Math.min(k, withModality - 1);
     // exact neighbours by the bound-pruned search (same result as brute force: src/graphs/exact-knn-bounded.ts), in the build's basis when it has one
-    const r = knnRecall(graph, input.data, n, d, sample, { k: kk, metric: 'cosine', present, bounded: { basis, dim: ITEM_GRAPH_IVF.scoreDim } });
+    const r = knnRecall(graph, input.data, n, d, sample, { k: kk, metric: 'cosine', present, bounded: { basis, dim: RECALL_BASIS_DIM } });
     recall = { k: kk, value: r.recall, sample_rows: r.rows, exact_seconds: r.exactSeconds };
   }
   const stats = graphStats(graph);

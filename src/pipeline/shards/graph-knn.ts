@@ -5,7 +5,7 @@ import { ppError } from '../../errors.js';
 import { writeFileAtomically } from '../../lake/atomic.js';
 import { ivfPlan, ivfSearch, type IvfPlan } from '../../graphs/ivf-knn.js';
 import { graphFromNeighbours, type KnnGraph } from '../../graphs/knn-graph.js';
-import { ITEM_GRAPH_IVF, finishItemGraph, loadGraphInput, type GraphInput, type ItemGraphOptions, type ItemGraphSummary } from '../../orchestration/item-graphs.js';
+import { ITEM_GRAPH_IVF, itemGraphIvf, finishItemGraph, loadGraphInput, type GraphInput, type ItemGraphOptions, type ItemGraphSummary } from '../../orchestration/item-graphs.js';
 import { lakePaths } from '../../lake/paths.js';
 
 /**
@@ -73,7 +73,7 @@ const bytesOf = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byt
 
 function planOf(input: GraphInput): { plan: IvfPlan; sha: string; seconds: number } {
   const t0 = performance.now();
-  const plan = ivfPlan(input.data, input.n, input.d, { metric: 'cosine', present: input.present, ...ITEM_GRAPH_IVF });
+  const plan = ivfPlan(input.data, input.n, input.d, { metric: 'cosine', present: input.present, ...itemGraphIvf(input.d) });
   const sha = createHash('sha256').update(bytesOf(plan.members)).update(bytesOf(plan.memberStart)).update(bytesOf(plan.probers)).update(bytesOf(plan.proberStart)).digest('hex');
   return { plan, sha, seconds: (performance.now() - t0) / 1000 };
 }
@@ -202,7 +202,7 @@ export async function mergeGraphShards(o: ItemGraphOptions & { of: number }): Pr
           probes: Math.max(1, Math.min(C, ITEM_GRAPH_IVF.probes)),
           cluster_size: ITEM_GRAPH_IVF.clusterSize,
           pca_dim: Math.min(input.d, ITEM_GRAPH_IVF.pcaDim),
-          score_dim: ITEM_GRAPH_IVF.scoreDim > 0 && ITEM_GRAPH_IVF.scoreDim < input.d ? ITEM_GRAPH_IVF.scoreDim : input.d,
+          score_dim: itemGraphIvf(input.d).scoreDim || input.d,
           candidates_per_row: m ? scored / m : 0,
           verified_per_row: m ? verified / m : 0,
           shards: o.of,
