@@ -94,6 +94,20 @@ test('scoring candidates in a low-dim basis with residual bounds finds the neigh
   assert.ok(Buffer.concat(parts.map((p) => bytes(p.sims))).equals(bytes(nb.sims)), 'similarities of the shards = the whole');
 });
 
+test('the bounded scoring gives the same bytes on 1 and 2 threads', async (t) => {
+  t.after(async () => {
+    await configureCore({ threads: 2 });
+    await shutdownPool();
+  });
+  const opts = { clusterSize: 100, probes: 4, pcaDim: 8, scoreDim: 12 };
+  await configureCore({ threads: 1 });
+  const one = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
+  await configureCore({ threads: 2 });
+  const two = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
+  assert.ok(bytes(one.indices).equals(bytes(two.indices)) && bytes(one.sims).equals(bytes(two.sims)));
+  assert.equal(one.verified, two.verified);
+});
+
 test('the bounded scoring stays exact where the basis captures little (a 2-dim basis of 40-dim vectors)', () => {
   const opts = { clusterSize: 100, probes: 3, pcaDim: 8 };
   const full = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
