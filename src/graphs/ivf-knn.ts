@@ -199,10 +199,25 @@ function pcaBasis(mom: Moment, d: number, r: number, centre: boolean, seed: numb
   }
 }
 
-/** Y = (scaled rows) · V [m × r], in blocks; `norm2` (when given) gets ‖x̂‖² per position (float64 sums). */
-function project(vectors: Float32Array, d: number, ids: Int32Array, inv: Float32Array | null, v: Float32Array | null, r: number, norm2?: Float64Array): Float32Array {
+/**
+ * Y_b = (scaled rows) · V_b [m × r_b] for each basis b (V null: the scaled rows themselves), in blocks of rows
+ * gathered once and multiplied by the bases side by side (one GEMM, [V_1 | V_2 | …]); `norm2` (when given) gets
+ * ‖x̂‖² per position (float64 sums). Each element is a sum over the d products in index order, as one basis alone.
+ */
+function project(vectors: Float32Array, d: number, ids: Int32Array, inv: Float32Array | null, bases: { v: Float32Array | null; r: number }[], norm2?: Float64Array): Float32Array[] {
   const m = ids.length;
-  const y = new Float32Array(m * r);
+  const ys = bases.map((b) => new Float32Array(m * b.r));
+  const wide = bases.filter((b) => b.v);
+  const R = wide.reduce((s, b) => s + b.r, 0);
+  let w: Float32Array | null = null;
+  if (R > 0) {
+    w = allocF32(d * R, false);
+    let c0 = 0;
+    for (const b of wide) {
+      for (let i = 0; i < d; i++) for (let c = 0; c < b.r; c++) w[i * R + c0 + c] = b.v![i * b.r + c];
+      c0 += b.r;
+    }
+  }
   const block = 4096;
   const buf = allocF32(Math.min(m, block) * d, false);
   try {
@@ -217,17 +232,24 @@ function project(vectors: Float32Array, d: number, ids: Int32Array, inv: Float32
           norm2[t] = q;
         }
       }
-      if (!v) y.set(x, a * r);
-      else {
-        const out = matmul(x, v, b - a, d, r);
-        y.set(out, a * r);
-        free(out);
-      }
+      const out = w ? matmul(x, w, b - a, d, R) : null;
+      let c0 = 0;
+      bases.forEach((base, i) => {
+        const y = ys[i];
+        const r = base.r;
+        if (!base.v) y.set(x, a * r);
+        else {
+          for (let t = 0; t < b - a; t++) for (let c = 0; c < r; c++) y[(a + t) * r + c] = out![t * R + c0 + c];
+          c0 += r;
+        }
+      });
+      if (out) free(out);
     }
   } finally {
     free(buf);
+    if (w) free(w);
   }
-  return y;
+  return ys;
 }
 
 /**
@@ -296,10 +318,8 @@ function kmeans(y: Float32Array, r: number, train: Int32Array, C: number, iters:
   return centres;
 }
 
-function buildScoreBasis(vectors: Float32Array, d: number, ids: Int32Array, scale: Float32Array | null, mom: Moment, sd: number, seed: number): IvfScoreBasis {
-  const m = ids.length;
-  const norm2 = new Float64Array(m);
-  const ys = project(vectors, d, ids, scale, pcaBasis(mom, d, sd, false, seed ^ 0x5c0e), sd, norm2);
+/** The scoring basis from the rows projected on U (`ys` [m × sd]) and their squared norms. */
+function scoreBasisFrom(ys: Float32Array, norm2: Float64Array, m: number, sd: number): IvfScoreBasis {
   const res = new Float32Array(m);
   const nrm = new Float32Array(m);
   for (let t = 0; t < m; t++) {
@@ -330,7 +350,9 @@ export function scoreBasisOf(vectors: Float32Array, d: number, ids: Int32Array, 
     }
   }
   const mom = secondMoment(vectors, d, samplePositions(m, opts.sample ?? 20000, seed).map((p) => ids[p]), scale);
-  return buildScoreBasis(vectors, d, ids, scale, mom, opts.dim, seed);
+  const norm2 = new Float64Array(m);
+  const [ys] = project(vectors, d, ids, scale, [{ v: pcaBasis(mom, d, opts.dim, false, seed ^ 0x5c0e), r: opts.dim }], norm2);
+  return scoreBasisFrom(ys, norm2, m, opts.dim);
 }
 
 /** The rows probing each cluster (their first `p` of `P` probes), grouped by cluster with a counting sort (positions ascending). */
@@ -390,8 +412,11 @@ export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOp
   const useScore = sd > 0 && sd < d && m > 0;
   const mom = (r < d || useScore) && m > 0 ? secondMoment(vectors, d, samplePositions(m, opts.pcaSample ?? 20000, seed).map((p) => ids[p]), scale) : null;
   const v = r < d && mom ? pcaBasis(mom, d, r, true, seed) : null;
-  const y = project(vectors, d, ids, scale, v, r);
-  const score = useScore && mom ? buildScoreBasis(vectors, d, ids, scale, mom, sd, seed) : null;
+  // the routing space and the scoring basis in one pass over the rows
+  const u = useScore && mom ? pcaBasis(mom, d, sd, false, seed ^ 0x5c0e) : null;
+  const norm2 = u ? new Float64Array(m) : undefined;
+  const [y, ys] = project(vectors, d, ids, scale, u ? [{ v, r }, { v: u, r: sd }] : [{ v, r }], norm2);
+  const score = u ? scoreBasisFrom(ys, norm2!, m, sd) : null;
   const pca = (performance.now() - t0) / 1000;
   const pcaCpu = cpuOf(process.cpuUsage(c0));
 
