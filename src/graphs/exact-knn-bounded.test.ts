@@ -40,4 +40,5 @@ test('the bound-pruned exact search is exact for inner product, absent rows and 
     for (let e = 0; e < bounded.indices.length; e++) if (bounded.indices[e] >= 0) assert.equal(present[bounded.indices[e]], 1, 'only present rows');
   }
   assert.throws(() => exactKnnBounded(vectors, N, D, Int32Array.of(1), 10, { present }), /no vector/);
+  assert.throws(() => exactKnnBounded(vectors, N, D, queries, 10, { present, dim: D }), /use exactKnn/);
 });

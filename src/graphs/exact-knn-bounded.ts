@@ -33,7 +33,7 @@ export interface BoundedExactKnn extends ExactKnn {
   verified: number;
 }
 
-/** See the module comment. `queries` must be present rows. Without a basis (d ≤ dim) every row is scored in full in JS: slow, use exactKnn there (knnRecall does). */
+/** See the module comment. `queries` must be present rows. Needs a basis narrower than d (else PP_GRAPH_INVALID: use exactKnn; knnRecall does). */
 export function exactKnnBounded(vectors: Float32Array, n: number, d: number, queries: Int32Array, k: number, opts: BoundedExactOptions = {}): BoundedExactKnn {
   if (vectors.length !== n * d) throw ppError('PP_GRAPH_INVALID', `vectors hold ${vectors.length} floats, expected ${n} × ${d}`);
   if (!Number.isInteger(k) || k < 1) throw ppError('PP_GRAPH_INVALID', `k must be a positive integer, got ${k}`);
@@ -64,9 +64,8 @@ export function exactKnnBounded(vectors: Float32Array, n: number, d: number, que
   const kept: number[][] = Array.from({ length: nq }, () => []);
   const keptUb: number[][] = Array.from({ length: nq }, () => []);
   const tau = new Float64Array(nq * k).fill(-Infinity);
-  if (!basis) {
-    for (let t = 0; t < nq; t++) for (let p = 0; p < m; p++) if (p !== pos[t]) kept[t].push(p), keptUb[t].push(Infinity);
-  } else {
+  if (!basis) throw ppError('PP_GRAPH_INVALID', `no basis narrower than the ${d} dims: use exactKnn (brute force)`);
+  {
     const { dim: r, y, res, nrm, eps } = basis;
     const yq = new Float32Array(nq * r);
     for (let t = 0; t < nq; t++) yq.set(y.subarray(pos[t] * r, pos[t] * r + r), t * r);
