@@ -6,7 +6,7 @@
  * bound so far, and the rows whose upper bound reaches τ are kept (τ only grows, so nothing dropped can reach
  * the final τ). At the end the kept rows whose upper bound reaches the final τ are scored in the full dimension
  * (float64 sums) and the k best kept: at least k rows have a similarity ≥ τ, so the exact k best are among
- * them — the neighbours of brute force ({@link exactKnn}) at ≈ r/d of its FLOPs when the basis holds most of
+ * them — the neighbours of brute force (exactKnn in knn-graph.ts) at ≈ r/d of its FLOPs when the basis holds most of
  * the rows' energy. Ties go to the lower row id, as in exactKnn. Used by the recall check of the item graphs.
  */
 import { ppError } from '../errors.js';
@@ -14,7 +14,6 @@ import { matmulNT } from '../core/dense.js';
 import { free, inHeap } from '../core/heap.js';
 import { offerValue, scoreBasisOf, type IvfScoreBasis } from './ivf-knn.js';
 import { offerTopK } from './top-k-row.js';
-import type { ExactKnn } from './knn-graph.js';
 
 export interface BoundedExactOptions {
   metric?: 'cosine' | 'ip';
@@ -28,8 +27,16 @@ export interface BoundedExactOptions {
   block?: number;
 }
 
-/** {@link exactKnn}'s result, plus the rows scored in the full dimension. */
-export interface BoundedExactKnn extends ExactKnn {
+/** exactKnn's result (src/graphs/knn-graph.ts ExactKnn, same fields), plus the rows scored in the full dimension. */
+export interface BoundedExactKnn {
+  k: number;
+  queries: Int32Array;
+  /** [q × k] neighbour ids, −1 padded */
+  indices: Int32Array;
+  /** [q × k] similarities, NaN padded */
+  sims: Float32Array;
+  /** [q] valid neighbours per query */
+  counts: Int32Array;
   verified: number;
 }
 
