@@ -65,46 +65,44 @@ export function exactKnnBounded(vectors: Float32Array, n: number, d: number, que
     pos[t] = lo;
   }
   const basis = opts.basis !== undefined && opts.basis !== null ? opts.basis : scoreBasisOf(vectors, d, ids, { metric, dim: opts.dim ?? 128 });
-  if (basis && basis.y.length !== m * basis.dim) throw ppError('PP_GRAPH_INVALID', 'the basis does not cover the present rows');
+  if (!basis) throw ppError('PP_GRAPH_INVALID', `no basis narrower than the ${d} dims: use exactKnn (brute force)`);
+  if (basis.y.length !== m * basis.dim) throw ppError('PP_GRAPH_INVALID', 'the basis does not cover the present rows');
 
   // kept[t]: the rows (positions) whose upper bound reached the query's running τ
   const kept: number[][] = Array.from({ length: nq }, () => []);
   const keptUb: number[][] = Array.from({ length: nq }, () => []);
   const tau = new Float64Array(nq * k).fill(-Infinity);
-  if (!basis) throw ppError('PP_GRAPH_INVALID', `no basis narrower than the ${d} dims: use exactKnn (brute force)`);
-  {
-    const { dim: r, y, res, nrm, eps } = basis;
-    const yq = new Float32Array(nq * r);
-    for (let t = 0; t < nq; t++) yq.set(y.subarray(pos[t] * r, pos[t] * r + r), t * r);
-    const B = Math.max(16, Math.floor((opts.block ?? 8192) / 4) * 4);
-    for (let b0 = 0; b0 < m; b0 += B) {
-      const b1 = Math.min(m, b0 + B);
-      const w = b1 - b0;
-      const S = matmulNT(yq, y.subarray(b0 * r, b1 * r), nq, r, w);
-      try {
-        for (let t = 0; t < nq; t++) {
-          const self = pos[t];
-          const rq = res[self];
-          const eq = eps * nrm[self];
-          const base = t * k;
-          const list = kept[t];
-          const ubs = keptUb[t];
-          const off = t * w;
-          for (let x = 0; x < w; x++) {
-            const p = b0 + x;
-            if (p === self) continue;
-            const bound = rq * res[p] + eq * nrm[p];
-            const sc = S[off + x];
-            if (sc - bound > tau[base + k - 1]) offerValue(tau, base, k, sc - bound);
-            if (sc + bound >= tau[base + k - 1]) {
-              list.push(p);
-              ubs.push(sc + bound);
-            }
+  const { dim: r, y, res, nrm, eps } = basis;
+  const yq = new Float32Array(nq * r);
+  for (let t = 0; t < nq; t++) yq.set(y.subarray(pos[t] * r, pos[t] * r + r), t * r);
+  const B = Math.max(16, Math.floor((opts.block ?? 8192) / 4) * 4);
+  for (let b0 = 0; b0 < m; b0 += B) {
+    const b1 = Math.min(m, b0 + B);
+    const w = b1 - b0;
+    const S = matmulNT(yq, y.subarray(b0 * r, b1 * r), nq, r, w);
+    try {
+      for (let t = 0; t < nq; t++) {
+        const self = pos[t];
+        const rq = res[self];
+        const eq = eps * nrm[self];
+        const base = t * k;
+        const list = kept[t];
+        const ubs = keptUb[t];
+        const off = t * w;
+        for (let x = 0; x < w; x++) {
+          const p = b0 + x;
+          if (p === self) continue;
+          const bound = rq * res[p] + eq * nrm[p];
+          const sc = S[off + x];
+          if (sc - bound > tau[base + k - 1]) offerValue(tau, base, k, sc - bound);
+          if (sc + bound >= tau[base + k - 1]) {
+            list.push(p);
+            ubs.push(sc + bound);
           }
         }
-      } finally {
-        if (inHeap(S)) free(S);
       }
+    } finally {
+      if (inHeap(S)) free(S);
     }
   }
 
