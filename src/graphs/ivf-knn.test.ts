@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { configureCore, shutdownPool } from '../core/index.js';
 import { clusteredVectors } from './synthetic-vectors.js';
 import { exactKnn, buildKnnGraphIvf, knnRecall, sampleRows } from './knn-graph.js';
-import { ivfPlan, ivfSearch } from './ivf-knn.js';
+import { ivfPlan, ivfSearch, withProbes } from './ivf-knn.js';
 
 const N = 1500;
 const D = 40;
@@ -69,4 +69,61 @@ test('rows without a vector are not searched and never neighbours', () => {
   }
   const r = knnRecall(graph, vectors, N, D, sampleRows(N, 200, { seed: 1, present }), { k: 8, present });
   assert.ok(r.recall >= 0.95, `recall ${r.recall}`);
+});
+
+test('scoring candidates in a low-dim basis with residual bounds finds the neighbours of the full-dim search, scoring few pairs in full', () => {
+  const opts = { clusterSize: 100, probes: 4, pcaDim: 8 };
+  const full = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
+  const plan = ivfPlan(vectors, N, D, { ...opts, scoreDim: 16 });
+  assert.equal(plan.score?.dim, 16);
+  const nb = ivfSearch(vectors, plan, 10);
+  assert.equal(nb.scored, full.scored, 'the same candidates');
+  assert.ok(nb.verified < nb.scored / 3, `${nb.verified} of ${nb.scored} candidates scored in full`);
+  let differ = 0;
+  for (let t = 0; t < N; t++) {
+    const a = [...nb.indices.subarray(t * 10, t * 10 + 10)].sort();
+    const b = [...full.indices.subarray(t * 10, t * 10 + 10)].sort();
+    if (a.join() !== b.join()) differ++;
+    for (let x = 0; x < 10; x++) assert.ok(Math.abs(nb.sims[t * 10 + x] - full.sims[t * 10 + x]) < 1e-5, `row ${t}, rank ${x}: ${nb.sims[t * 10 + x]} vs ${full.sims[t * 10 + x]}`);
+  }
+  assert.ok(differ <= 3, `${differ} rows differ from the full-dim search (near-ties only)`);
+  // shards of rows: byte for byte the whole search
+  const cuts = [0, 500, 1234, N];
+  const parts = cuts.slice(1).map((to, i) => ivfSearch(vectors, plan, 10, cuts[i], to));
+  assert.ok(Buffer.concat(parts.map((p) => bytes(p.indices))).equals(bytes(nb.indices)), 'indices of the shards = the whole');
+  assert.ok(Buffer.concat(parts.map((p) => bytes(p.sims))).equals(bytes(nb.sims)), 'similarities of the shards = the whole');
+});
+
+test('the bounded scoring gives the same bytes on 1 and 2 threads', async (t) => {
+  t.after(async () => {
+    await configureCore({ threads: 2 });
+    await shutdownPool();
+  });
+  const opts = { clusterSize: 100, probes: 4, pcaDim: 8, scoreDim: 12 };
+  await configureCore({ threads: 1 });
+  const one = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
+  await configureCore({ threads: 2 });
+  const two = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
+  assert.ok(bytes(one.indices).equals(bytes(two.indices)) && bytes(one.sims).equals(bytes(two.sims)));
+  assert.equal(one.verified, two.verified);
+});
+
+test('the bounded scoring stays exact where the basis captures little (a 2-dim basis of 40-dim vectors)', () => {
+  const opts = { clusterSize: 100, probes: 3, pcaDim: 8 };
+  const full = ivfSearch(vectors, ivfPlan(vectors, N, D, opts), 10);
+  const nb = ivfSearch(vectors, ivfPlan(vectors, N, D, { ...opts, scoreDim: 2 }), 10);
+  for (let t = 0; t < N; t++) for (let x = 0; x < 10; x++) assert.ok(Math.abs(nb.sims[t * 10 + x] - full.sims[t * 10 + x]) < 1e-5, `row ${t}, rank ${x}`);
+});
+
+test('a plan cut to its p nearest probes is the plan routed with p probes', () => {
+  const opts = { clusterSize: 100, pcaDim: 8, scoreDim: 16 };
+  const wide = ivfPlan(vectors, N, D, { ...opts, probes: 6 });
+  const cut = withProbes(wide, 3);
+  const direct = ivfPlan(vectors, N, D, { ...opts, probes: 3 });
+  assert.equal(cut.probes, 3);
+  for (const key of ['members', 'memberStart', 'probers', 'proberStart', 'probeOf'] as const) assert.ok(bytes(cut[key]).equals(bytes(direct[key])), key);
+  const a = ivfSearch(vectors, cut, 10);
+  const b = ivfSearch(vectors, direct, 10);
+  assert.ok(bytes(a.indices).equals(bytes(b.indices)) && bytes(a.sims).equals(bytes(b.sims)));
+  assert.throws(() => withProbes(wide, 7), /probes must be/);
 });

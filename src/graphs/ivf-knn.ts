@@ -20,7 +20,8 @@
  */
 import { ppError } from '../errors.js';
 import { matmul, matmulTN } from '../core/dense.js';
-import { allocF32, free } from '../core/heap.js';
+import { allocF32, allocI32, free } from '../core/heap.js';
+import { sddmm } from '../core/sparse.js';
 import { SplitMix } from './synthetic-vectors.js';
 import { offerTopK } from './top-k-row.js';
 
@@ -37,6 +38,12 @@ export interface IvfOptions {
   pcaDim?: number;
   /** rows of the PCA covariance sample (default 20,000) */
   pcaSample?: number;
+  /**
+   * dimension of the candidate scoring (default 0 = the full dimension): when 0 < scoreDim < d, candidates are
+   * scored in an r-dim orthonormal basis with a bound on the rest, and only those that can reach the row's k best
+   * are scored exactly in the full dimension (see the module comment) — the same neighbours, ≈ d / r fewer FLOPs
+   */
+  scoreDim?: number;
   /** Lloyd iterations (default 8) */
   kmeansIters?: number;
   /** k-means training rows per centre (default 32) */
@@ -54,6 +61,8 @@ export interface IvfPlan {
   inv: Float32Array;
   clusters: number;
   probes: number;
+  /** [m × probes] each row's probed clusters, nearest first */
+  probeOf: Int32Array;
   /** [C + 1] offsets into `members` */
   memberStart: Int32Array;
   /** [m] positions (into ids) grouped by cluster, ascending within a cluster */
@@ -63,7 +72,28 @@ export interface IvfPlan {
   /** [m · probes] positions of the rows probing each cluster, ascending within a cluster */
   probers: Int32Array;
   pcaDim: number;
+  /** the bounded scoring (null: candidates are scored in the full dimension) */
+  score: IvfScoreBasis | null;
+  /** wall seconds of the routing's phases (pca: the PCA and the scoring basis) */
   seconds: { pca: number; kmeans: number; probes: number };
+  /** CPU seconds of the process (all threads) in each phase */
+  cpuSeconds: { pca: number; kmeans: number; probes: number };
+}
+
+/**
+ * Rows in an r-dim orthonormal basis U [d × r] (top eigenvectors of the uncentred second moment of a sample):
+ * y = x̂·U, and ‖x̂ − U·y‖ ≤ res (x̂ the scaled row). For two rows, |⟨x̂_q, x̂_j⟩ − ⟨y_q, y_j⟩| ≤ res_q·res_j
+ * (Cauchy–Schwarz on the residuals); `eps · nrm_q · nrm_j` covers the float32 rounding.
+ */
+export interface IvfScoreBasis {
+  dim: number;
+  /** [m × dim] by position */
+  y: Float32Array;
+  /** [m] residual bound by position (with a rounding margin) */
+  res: Float32Array;
+  /** [m] ‖x̂‖ by position (1 for cosine) */
+  nrm: Float32Array;
+  eps: number;
 }
 
 function check(cond: boolean, msg: string): void {
@@ -120,42 +150,74 @@ function samplePositions(m: number, count: number, seed: number): Int32Array {
   return pool.slice(0, c).sort();
 }
 
-/** The top-r principal directions V [d × r] of the scaled rows `rows` (subspace iteration, 8 rounds). */
-function pcaBasis(vectors: Float32Array, d: number, rows: Int32Array, inv: Float32Array | null, r: number, seed: number): Float32Array {
+/** The second moment M = Σ x̂ x̂ᵀ [d × d] and the mean of the scaled rows `rows`. */
+interface Moment {
+  m: Float32Array;
+  mean: Float64Array;
+  count: number;
+}
+
+function secondMoment(vectors: Float32Array, d: number, rows: Int32Array, inv: Float32Array | null): Moment {
   const s = rows.length;
   const xs = allocF32(s * d, false);
   const mean = new Float64Array(d);
-  let cov: Float32Array | null = null;
   try {
     gatherScaled(vectors, d, rows, 0, s, inv, xs);
     for (let t = 0; t < s; t++) for (let j = 0; j < d; j++) mean[j] += xs[t * d + j];
     for (let j = 0; j < d; j++) mean[j] /= Math.max(1, s);
-    for (let t = 0; t < s; t++) for (let j = 0; j < d; j++) xs[t * d + j] -= mean[j];
-    cov = matmulTN(xs, xs, s, d, d);
+    const m = matmulTN(xs, xs, s, d, d);
+    const out = Float32Array.from(m);
+    free(m);
+    return { m: out, mean, count: s };
   } finally {
     free(xs);
   }
-  const rng = new SplitMix(seed ^ 0x5ca1ab1e);
-  let v = new Float32Array(d * r);
-  for (let t = 0; t < v.length; t++) v[t] = rng.normal();
-  orthonormalise(v, d, r);
+}
+
+/**
+ * The top-r eigenvectors V [d × r] (orthonormal) of the second moment (`centre`: of the covariance
+ * M − s·μμᵀ), by subspace iteration (8 rounds).
+ */
+function pcaBasis(mom: Moment, d: number, r: number, centre: boolean, seed: number): Float32Array {
+  const cov = allocF32(d * d, false);
   try {
+    if (!centre) cov.set(mom.m);
+    else for (let i = 0; i < d; i++) for (let j = 0; j < d; j++) cov[i * d + j] = mom.m[i * d + j] - mom.count * mom.mean[i] * mom.mean[j];
+    const rng = new SplitMix(seed ^ 0x5ca1ab1e);
+    let v = new Float32Array(d * r);
+    for (let t = 0; t < v.length; t++) v[t] = rng.normal();
+    orthonormalise(v, d, r);
     for (let it = 0; it < 8; it++) {
       const w = matmul(cov, v, d, d, r);
       v = Float32Array.from(w);
       free(w);
       orthonormalise(v, d, r);
     }
+    return v;
   } finally {
     free(cov);
   }
-  return v;
 }
 
-/** Y = (scaled rows) · V [m × r], in blocks. */
-function project(vectors: Float32Array, d: number, ids: Int32Array, inv: Float32Array | null, v: Float32Array | null, r: number): Float32Array {
+/**
+ * Y_b = (scaled rows) · V_b [m × r_b] for each basis b (V null: the scaled rows themselves), in blocks of rows
+ * gathered once and multiplied by the bases side by side (one GEMM, [V_1 | V_2 | …]); `norm2` (when given) gets
+ * ‖x̂‖² per position (float64 sums). Each element is a sum over the d products in index order, as one basis alone.
+ */
+function project(vectors: Float32Array, d: number, ids: Int32Array, inv: Float32Array | null, bases: { v: Float32Array | null; r: number }[], norm2?: Float64Array): Float32Array[] {
   const m = ids.length;
-  const y = new Float32Array(m * r);
+  const ys = bases.map((b) => new Float32Array(m * b.r));
+  const wide = bases.filter((b) => b.v);
+  const R = wide.reduce((s, b) => s + b.r, 0);
+  let w: Float32Array | null = null;
+  if (R > 0) {
+    w = allocF32(d * R, false);
+    let c0 = 0;
+    for (const b of wide) {
+      for (let i = 0; i < d; i++) for (let c = 0; c < b.r; c++) w[i * R + c0 + c] = b.v![i * b.r + c];
+      c0 += b.r;
+    }
+  }
   const block = 4096;
   const buf = allocF32(Math.min(m, block) * d, false);
   try {
@@ -163,17 +225,31 @@ function project(vectors: Float32Array, d: number, ids: Int32Array, inv: Float32
       const b = Math.min(m, a + block);
       const x = buf.subarray(0, (b - a) * d);
       gatherScaled(vectors, d, ids, a, b, inv, x);
-      if (!v) y.set(x, a * r);
-      else {
-        const out = matmul(x, v, b - a, d, r);
-        y.set(out, a * r);
-        free(out);
+      if (norm2) {
+        for (let t = a; t < b; t++) {
+          let q = 0;
+          for (let j = (t - a) * d, e = j + d; j < e; j++) q += x[j] * x[j];
+          norm2[t] = q;
+        }
       }
+      const out = w ? matmul(x, w, b - a, d, R) : null;
+      let c0 = 0;
+      bases.forEach((base, i) => {
+        const y = ys[i];
+        const r = base.r;
+        if (!base.v) y.set(x, a * r);
+        else {
+          for (let t = 0; t < b - a; t++) for (let c = 0; c < r; c++) y[(a + t) * r + c] = out![t * R + c0 + c];
+          c0 += r;
+        }
+      });
+      if (out) free(out);
     }
   } finally {
     free(buf);
+    if (w) free(w);
   }
-  return y;
+  return ys;
 }
 
 /**
@@ -242,6 +318,68 @@ function kmeans(y: Float32Array, r: number, train: Int32Array, C: number, iters:
   return centres;
 }
 
+/** The scoring basis from the rows projected on U (`ys` [m × sd]) and their squared norms. */
+function scoreBasisFrom(ys: Float32Array, norm2: Float64Array, m: number, sd: number): IvfScoreBasis {
+  const res = new Float32Array(m);
+  const nrm = new Float32Array(m);
+  for (let t = 0; t < m; t++) {
+    let q = 0;
+    for (let j = t * sd, e = j + sd; j < e; j++) q += ys[j] * ys[j];
+    // the residual's squared norm, with a margin for the rounding of y and of the sums (relative 1e-5)
+    res[t] = Math.sqrt(Math.max(0, norm2[t] - q) + 1e-5 * norm2[t]);
+    nrm[t] = Math.sqrt(norm2[t]);
+  }
+  return { dim: sd, y: ys, res, nrm, eps: 1e-4 };
+}
+
+/**
+ * The scoring basis of the present rows `ids` alone (what {@link ivfPlan} builds with `scoreDim`), for callers
+ * without a plan (the exact search of src/graphs/exact-knn-bounded.ts). Null when dim ≥ d.
+ */
+export function scoreBasisOf(vectors: Float32Array, d: number, ids: Int32Array, opts: { metric?: 'cosine' | 'ip'; dim: number; sample?: number; seed?: number }): IvfScoreBasis | null {
+  const m = ids.length;
+  if (!(opts.dim > 0 && opts.dim < d && m > 0)) return null;
+  const seed = opts.seed ?? 11;
+  let scale: Float32Array | null = null;
+  if ((opts.metric ?? 'cosine') === 'cosine') {
+    scale = new Float32Array(vectors.length / d);
+    for (const i of ids) {
+      let s = 0;
+      for (let j = i * d, e = j + d; j < e; j++) s += vectors[j] * vectors[j];
+      scale[i] = s > 0 ? 1 / Math.sqrt(s) : 0;
+    }
+  }
+  const mom = secondMoment(vectors, d, samplePositions(m, opts.sample ?? 20000, seed).map((p) => ids[p]), scale);
+  const norm2 = new Float64Array(m);
+  const [ys] = project(vectors, d, ids, scale, [{ v: pcaBasis(mom, d, opts.dim, false, seed ^ 0x5c0e), r: opts.dim }], norm2);
+  return scoreBasisFrom(ys, norm2, m, opts.dim);
+}
+
+/** The rows probing each cluster (their first `p` of `P` probes), grouped by cluster with a counting sort (positions ascending). */
+function groupProbers(probeOf: Int32Array, m: number, P: number, C: number, p: number): { proberStart: Int32Array; probers: Int32Array } {
+  const proberStart = new Int32Array(C + 1);
+  for (let t = 0; t < m; t++) for (let x = 0; x < p; x++) proberStart[probeOf[t * P + x] + 1]++;
+  for (let c = 0; c < C; c++) proberStart[c + 1] += proberStart[c];
+  const probers = new Int32Array(m * p);
+  const fill = proberStart.slice(0, C);
+  for (let t = 0; t < m; t++) for (let x = 0; x < p; x++) probers[fill[probeOf[t * P + x]]++] = t;
+  return { proberStart, probers };
+}
+
+/**
+ * The plan with each row probing only its `p` nearest clusters (p ≤ plan.probes): what {@link ivfPlan} with
+ * `probes: p` gives, without routing again (the probes are the nearest first; members are by the first probe).
+ */
+export function withProbes(plan: IvfPlan, p: number): IvfPlan {
+  check(Number.isInteger(p) && p >= 1 && p <= plan.probes, `probes must be an integer in [1, ${plan.probes}], got ${p}`);
+  if (p === plan.probes) return plan;
+  const m = plan.ids.length;
+  const probeOf = new Int32Array(m * p);
+  for (let t = 0; t < m; t++) for (let x = 0; x < p; x++) probeOf[t * p + x] = plan.probeOf[t * plan.probes + x];
+  const { proberStart, probers } = groupProbers(probeOf, m, p, plan.clusters, p);
+  return { ...plan, probes: p, probeOf, proberStart, probers };
+}
+
 /** Routing of every present row: PCA, k-means, probes (see the module comment). */
 export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOptions = {}): IvfPlan {
   check(vectors.length === n * d, `vectors hold ${vectors.length} floats, expected ${n} × ${d}`);
@@ -265,16 +403,30 @@ export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOp
   const C = Math.max(1, Math.min(m, Math.ceil(m / clusterSize)));
   const P = Math.max(1, Math.min(C, opts.probes ?? 8));
 
+  const cpuOf = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
+  let c0 = process.cpuUsage();
   let t0 = performance.now();
   const r = Math.min(d, opts.pcaDim ?? 32);
-  const v = r < d && m > 0 ? pcaBasis(vectors, d, samplePositions(m, opts.pcaSample ?? 20000, seed).map((p) => ids[p]), scale, r, seed) : null;
-  const y = project(vectors, d, ids, scale, v, r);
+  const sd = opts.scoreDim ?? 0;
+  check(Number.isInteger(sd) && sd >= 0, `scoreDim must be a non-negative integer, got ${sd}`);
+  const useScore = sd > 0 && sd < d && m > 0;
+  const mom = (r < d || useScore) && m > 0 ? secondMoment(vectors, d, samplePositions(m, opts.pcaSample ?? 20000, seed).map((p) => ids[p]), scale) : null;
+  const v = r < d && mom ? pcaBasis(mom, d, r, true, seed) : null;
+  // the routing space and the scoring basis in one pass over the rows
+  const u = useScore && mom ? pcaBasis(mom, d, sd, false, seed ^ 0x5c0e) : null;
+  const norm2 = u ? new Float64Array(m) : undefined;
+  const [y, ys] = project(vectors, d, ids, scale, u ? [{ v, r }, { v: u, r: sd }] : [{ v, r }], norm2);
+  const score = u ? scoreBasisFrom(ys, norm2!, m, sd) : null;
   const pca = (performance.now() - t0) / 1000;
+  const pcaCpu = cpuOf(process.cpuUsage(c0));
 
+  c0 = process.cpuUsage();
   t0 = performance.now();
   const train = samplePositions(m, C * (opts.kmeansSamplePerCentre ?? 32), seed ^ 0x77);
   const centres = m > 0 ? kmeans(y, r, train, C, opts.kmeansIters ?? 8, seed) : new Float32Array(0);
   const kmeansSeconds = (performance.now() - t0) / 1000;
+  const kmeansCpu = cpuOf(process.cpuUsage(c0));
+  c0 = process.cpuUsage();
 
   // the P best centres of every row (insertion into a short sorted list; ties to the lower centre)
   t0 = performance.now();
@@ -304,14 +456,10 @@ export function ivfPlan(vectors: Float32Array, n: number, d: number, opts: IvfOp
   const members = new Int32Array(m);
   const fillM = memberStart.slice(0, C);
   for (let t = 0; t < m; t++) members[fillM[probeOf[t * P]]++] = t;
-  const proberStart = new Int32Array(C + 1);
-  for (let e = 0; e < m * P; e++) proberStart[probeOf[e] + 1]++;
-  for (let c = 0; c < C; c++) proberStart[c + 1] += proberStart[c];
-  const probers = new Int32Array(m * P);
-  const fillP = proberStart.slice(0, C);
-  for (let t = 0; t < m; t++) for (let p = 0; p < P; p++) probers[fillP[probeOf[t * P + p]]++] = t;
+  const { proberStart, probers } = groupProbers(probeOf, m, P, C, P);
   const probesSeconds = (performance.now() - t0) / 1000;
-  return { n, d, metric, ids, inv, clusters: C, probes: P, memberStart, members, proberStart, probers, pcaDim: v ? r : d, seconds: { pca, kmeans: kmeansSeconds, probes: probesSeconds } };
+  const cpuSeconds = { pca: pcaCpu, kmeans: kmeansCpu, probes: cpuOf(process.cpuUsage(c0)) };
+  return { n, d, metric, ids, inv, clusters: C, probes: P, probeOf, memberStart, members, proberStart, probers, pcaDim: v ? r : d, score, seconds: { pca, kmeans: kmeansSeconds, probes: probesSeconds }, cpuSeconds };
 }
 
 /** The k best neighbours of the rows at positions [from, to) of `plan.ids`. */
@@ -325,8 +473,10 @@ export interface IvfNeighbours {
   sims: Float32Array;
   /** [(to − from)] neighbours found */
   counts: Int32Array;
-  /** candidate scores computed */
+  /** candidate scores computed (in the scoring dimension) */
   scored: number;
+  /** candidate scores computed in the full dimension (= scored without a scoring basis) */
+  verified: number;
 }
 
 /** First index e in sorted a[s, e) with a[e] ≥ x. */
@@ -353,6 +503,10 @@ export function ivfSearch(vectors: Float32Array, plan: IvfPlan, k: number, from 
   let maxMembers = 0;
   for (let c = 0; c < C; c++) maxMembers = Math.max(maxMembers, memberStart[c + 1] - memberStart[c]);
   const qBlock = 1024;
+  if (plan.score) {
+    const { scored, verified } = searchBounded(vectors, plan, plan.score, k, from, to, maxMembers, { indices, sims, counts, worst }, onProgress);
+    return { from, to, k, indices, sims, counts, scored, verified };
+  }
   const bt = allocF32(d * (Math.ceil(maxMembers / 4) * 4), false);
   const qs = allocF32(qBlock * d, false);
   const rowIds = new Int32Array(qBlock);
@@ -403,5 +557,150 @@ export function ivfSearch(vectors: Float32Array, plan: IvfPlan, k: number, from 
     free(bt);
     free(qs);
   }
-  return { from, to, k, indices, sims, counts, scored };
+  return { from, to, k, indices, sims, counts, scored, verified: scored };
+}
+
+/** Inserts x into the descending list (exported for the exact search) l[base … base + k) when it beats the last entry. */
+export function offerValue(l: Float64Array, base: number, k: number, x: number): void {
+  let p = base + k - 1;
+  if (x <= l[p]) return;
+  while (p > base && l[p - 1] < x) {
+    l[p] = l[p - 1];
+    p--;
+  }
+  l[p] = x;
+}
+
+/**
+ * The search with a scoring basis, in two passes over the clusters. Pass 1 scores every candidate in the r-dim
+ * basis and keeps, per row, τ = the k-th largest lower bound lb = ⟨y_q, y_j⟩ − res_q·res_j − eps·nrm_q·nrm_j.
+ * Pass 2 scores them again and computes the full-dimension similarity (SDDMM on the core's kernels) only for the
+ * candidates whose upper bound ub = ⟨y_q, y_j⟩ + res_q·res_j + eps·nrm_q·nrm_j reaches τ: at least k candidates
+ * have a similarity ≥ their lb ≥ τ, so every candidate among the row's k best has ub ≥ τ — the row gets the
+ * neighbours of the full-dimension search. Each row's result still depends only on its own vector and the plan.
+ */
+function searchBounded(
+  vectors: Float32Array,
+  plan: IvfPlan,
+  sc: IvfScoreBasis,
+  k: number,
+  from: number,
+  to: number,
+  maxMembers: number,
+  out: { indices: Int32Array; sims: Float32Array; counts: Int32Array; worst: Float64Array },
+  onProgress?: (done: number, total: number) => void,
+): { scored: number; verified: number } {
+  const { d, ids, inv, members, memberStart, probers, proberStart, clusters: C } = plan;
+  const { dim: r, y, res, nrm, eps } = sc;
+  const { indices, sims, counts, worst } = out;
+  const q = to - from;
+  const tau = new Float64Array(q * k).fill(-Infinity); // per row: the k largest lower bounds, descending
+  const qBlock = 1024;
+  const spMax = Math.ceil(maxMembers / 4) * 4;
+  const ybt = allocF32(r * spMax, false);
+  const yq = allocF32(qBlock * r, false);
+  const xm = allocF32(Math.max(1, maxMembers) * d, false);
+  const xq = allocF32(qBlock * d, false);
+  const ptr = allocI32(qBlock + 1, false);
+  const col = allocI32(Math.max(1, qBlock * maxMembers), false);
+  const dots = allocF32(Math.max(1, qBlock * maxMembers), false);
+  const compact = new Int32Array(qBlock); // prober index t of each compacted row
+  const none = new Float32Array(0);
+  let scored = 0;
+  let verified = 0;
+  try {
+    for (let pass = 0; pass < 2; pass++) {
+      for (let c = 0; c < C; c++) {
+        const p0 = lowerBound(probers, proberStart[c], proberStart[c + 1], from);
+        const p1 = lowerBound(probers, p0, proberStart[c + 1], to);
+        if (p0 === p1) continue;
+        const ms = memberStart[c];
+        const s = memberStart[c + 1] - ms;
+        const sp = Math.ceil(s / 4) * 4;
+        // Y_cᵀ [r × sp], zero-padded columns
+        const b = ybt.subarray(0, r * sp);
+        for (let t = 0; t < s; t++) {
+          const o = members[ms + t] * r;
+          for (let j = 0; j < r; j++) b[j * sp + t] = y[o + j];
+        }
+        for (let t = s; t < sp; t++) for (let j = 0; j < r; j++) b[j * sp + t] = 0;
+        let membersGathered = false;
+        for (let a = p0; a < p1; a += qBlock) {
+          const e = Math.min(p1, a + qBlock);
+          for (let t = a; t < e; t++) yq.set(y.subarray(probers[t] * r, probers[t] * r + r), (t - a) * r);
+          const S = matmul(yq.subarray(0, (e - a) * r), b, e - a, r, sp);
+          try {
+            if (pass === 0) {
+              scored += (e - a) * s;
+              for (let t = a; t < e; t++) {
+                const pt = probers[t];
+                const base = (pt - from) * k;
+                const rq = res[pt];
+                const nq = eps * nrm[pt];
+                const off = (t - a) * sp;
+                for (let u = 0; u < s; u++) {
+                  const pu = members[ms + u];
+                  const lb = S[off + u] - rq * res[pu] - nq * nrm[pu];
+                  if (lb > tau[base + k - 1] && pu !== pt) offerValue(tau, base, k, lb);
+                }
+              }
+              continue;
+            }
+            // pass 2: the candidates that can reach the row's k best, as a CSR over the block's rows
+            let rows = 0;
+            let nnz = 0;
+            ptr[0] = 0;
+            for (let t = a; t < e; t++) {
+              const pt = probers[t];
+              const bar = tau[(pt - from) * k + k - 1];
+              const rq = res[pt];
+              const nq = eps * nrm[pt];
+              const off = (t - a) * sp;
+              const start = nnz;
+              for (let u = 0; u < s; u++) {
+                const pu = members[ms + u];
+                if (S[off + u] + rq * res[pu] + nq * nrm[pu] >= bar && pu !== pt) col[nnz++] = u;
+              }
+              if (nnz > start) {
+                compact[rows] = t;
+                ptr[++rows] = nnz;
+              }
+            }
+            if (nnz === 0) continue;
+            if (!membersGathered) {
+              for (let u = 0; u < s; u++) {
+                const o = ids[members[ms + u]] * d;
+                xm.set(vectors.subarray(o, o + d), u * d);
+              }
+              membersGathered = true;
+            }
+            for (let x = 0; x < rows; x++) {
+              const row = ids[probers[compact[x]]];
+              xq.set(vectors.subarray(row * d, row * d + d), x * d);
+            }
+            const csr = { rows, cols: s, indptr: ptr.subarray(0, rows + 1), indices: col.subarray(0, nnz), values: none };
+            sddmm(csr, xq.subarray(0, rows * d), xm.subarray(0, s * d), d, { out: dots.subarray(0, nnz) });
+            verified += nnz;
+            for (let x = 0; x < rows; x++) {
+              const pt = probers[compact[x]];
+              const self = ids[pt];
+              const xr = pt - from;
+              const si = inv[self];
+              for (let f = ptr[x]; f < ptr[x + 1]; f++) {
+                const j = ids[members[ms + col[f]]];
+                const v = Math.fround(dots[f] * si * inv[j]);
+                if (v > worst[xr]) offerTopK(sims, indices, counts, worst, xr, k, v, j);
+              }
+            }
+          } finally {
+            free(S);
+          }
+        }
+        onProgress?.(c + 1 + pass * C, 2 * C);
+      }
+    }
+  } finally {
+    for (const buf of [ybt, yq, xm, xq, ptr, col, dots]) free(buf);
+  }
+  return { scored, verified };
 }

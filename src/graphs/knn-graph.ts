@@ -23,7 +23,8 @@ import { matmulNT } from '../core/dense.js';
 import { free, inHeap } from '../core/heap.js';
 import type { Csr } from '../core/csr.js';
 import { SplitMix } from './synthetic-vectors.js';
-import { ivfPlan, ivfSearch, type IvfOptions } from './ivf-knn.js';
+import { ivfPlan, ivfSearch, type IvfOptions, type IvfScoreBasis } from './ivf-knn.js';
+import { exactKnnBounded } from './exact-knn-bounded.js';
 import { offerTopK } from './top-k-row.js';
 
 /** An item–item graph in CSR form. */
@@ -333,9 +334,13 @@ export interface IvfGraphInfo {
   clusters: number;
   probes: number;
   pcaDim: number;
+  /** dimension of the candidate scoring (= d without a scoring basis) */
+  scoreDim: number;
   /** candidate similarities computed, and their mean per row */
   scored: number;
   candidatesPerRow: number;
+  /** candidates scored in the full dimension, per row */
+  verifiedPerRow: number;
 }
 
 /**
@@ -348,7 +353,7 @@ export function buildKnnGraphIvf(
   n: number,
   d: number,
   opts: Pick<KnnGraphOptions, 'k' | 'metric' | 'present' | 'symmetrize' | 'refine'> & IvfOptions & { onProgress?: (done: number, total: number) => void } = {},
-): { graph: KnnGraph; info: IvfGraphInfo } {
+): { graph: KnnGraph; info: IvfGraphInfo; basis: IvfScoreBasis | null } {
   const { k, metric, symmetrize } = checkGraphInputs(vectors, n, d, opts);
   const cpu = (c: NodeJS.CpuUsage) => (c.user + c.system) / 1e6;
   let t0 = performance.now();
@@ -369,7 +374,8 @@ export function buildKnnGraphIvf(
   const m = plan.ids.length;
   return {
     graph,
-    info: { planSeconds, planCpuSeconds, searchSeconds, searchCpuSeconds, assembleSeconds, assembleCpuSeconds, clusters: plan.clusters, probes: plan.probes, pcaDim: plan.pcaDim, scored: nb.scored, candidatesPerRow: m ? nb.scored / m : 0 },
+    basis: plan.score,
+    info: { planSeconds, planCpuSeconds, searchSeconds, searchCpuSeconds, assembleSeconds, assembleCpuSeconds, clusters: plan.clusters, probes: plan.probes, pcaDim: plan.pcaDim, scoreDim: plan.score?.dim ?? d, scored: nb.scored, candidatesPerRow: m ? nb.scored / m : 0, verifiedPerRow: m ? nb.verified / m : 0 },
   };
 }
 
@@ -634,7 +640,16 @@ export function knnRecall(
   n: number,
   d: number,
   sample: Int32Array,
-  opts: { k?: number; metric?: KnnMetric; present?: Uint8Array; eps?: number } = {},
+  opts: {
+    k?: number;
+    metric?: KnnMetric;
+    present?: Uint8Array;
+    eps?: number;
+    /** find the exact neighbours by the bound-pruned search (src/graphs/exact-knn-bounded.ts; same result, fewer FLOPs) instead of brute force, when a basis is given or dim < d */
+    bounded?: { basis?: IvfScoreBasis | null; dim?: number };
+    /** the exact neighbours of `sample`'s present rows, already found (e.g. shared by several graphs of one matrix) */
+    exact?: ExactKnn;
+  } = {},
 ): RecallReport {
   check(graph.rows === n, `graph has ${graph.rows} rows, vectors ${n}`);
   const k = opts.k ?? 20;
@@ -642,7 +657,14 @@ export function knnRecall(
   const metric = opts.metric ?? 'cosine';
   const queries = opts.present ? sample.filter((i) => opts.present![i]) : sample;
   const t0 = performance.now();
-  const exact = exactKnn(vectors, n, d, queries, k, { metric, present: opts.present });
+  if (opts.exact) check(opts.exact.k === k && opts.exact.queries.length === queries.length && opts.exact.queries.every((q, t) => q === queries[t]), 'the given exact neighbours are not those of the sample');
+  // the bound-pruned search pays off only with a basis narrower than d (else brute force: one GEMM)
+  const bounded = opts.bounded && (opts.bounded.basis || d > (opts.bounded.dim ?? 128)) ? opts.bounded : null;
+  const exact = opts.exact
+    ? opts.exact
+    : bounded
+    ? exactKnnBounded(vectors, n, d, queries, k, { metric, present: opts.present, basis: bounded.basis, dim: bounded.dim })
+    : exactKnn(vectors, n, d, queries, k, { metric, present: opts.present });
   const exactSeconds = (performance.now() - t0) / 1000;
   const norms = metric === 'cosine' ? rowNorms(vectors, n, d) : null;
   const perRow = new Float32Array(queries.length);

@@ -18,15 +18,33 @@ import { datasetPaths, type ContentLocation } from '../lake/paths.js';
 import type { ContentModality } from '../models/model.js';
 import { saveCsr } from '../graphs/csr-io.js';
 import { buildKnnGraphIvf, graphStats, knnRecall, sampleRows, type GraphStats, type KnnGraph, type Symmetrize } from '../graphs/knn-graph.js';
-import type { IvfOptions } from '../graphs/ivf-knn.js';
+import type { IvfOptions, IvfScoreBasis } from '../graphs/ivf-knn.js';
 import { existsSync } from 'node:fs';
 import type { EmbeddingMeta } from '../embeddings/store.js';
 
 /**
- * Cluster-probe settings of the item graphs (docs/decisions/140-ivf-knn-graphs.md): clusters of ~128 items,
- * each item scored against the members of its 12 nearest clusters (≈ 1,500 candidates), routing in 32 PCA dims.
+ * Cluster-probe settings of the item graphs (docs/decisions/140-ivf-knn-graphs.md, 230-knn-at-reference-size.md):
+ * clusters of ~128 items (k-means: 5 iterations on 16 rows per centre), each item scored against the members of
+ * its 8 nearest clusters (recall@20 0.981 text, 0.959 image on the reference embeddings), routing in 32 PCA dims. `scoreDim` is the dimension of the bounded candidate scoring, used for vectors wider than 4 × scoreDim
+ * only (the 1,280-d image vectors; narrower ones are scored in full): see {@link itemGraphIvf}.
  */
-export const ITEM_GRAPH_IVF: Readonly<Required<Pick<IvfOptions, 'clusterSize' | 'probes' | 'pcaDim' | 'seed'>>> = { clusterSize: 128, probes: 12, pcaDim: 32, seed: 11 };
+export const ITEM_GRAPH_IVF: Readonly<Required<Pick<IvfOptions, 'clusterSize' | 'probes' | 'pcaDim' | 'scoreDim' | 'kmeansIters' | 'kmeansSamplePerCentre' | 'seed'>>> = {
+  clusterSize: 128,
+  probes: 8,
+  pcaDim: 32,
+  scoreDim: 192,
+  kmeansIters: 5,
+  kmeansSamplePerCentre: 16,
+  seed: 11,
+};
+
+/** Rows of the recall sample's exact search are found in a basis of this many dims (src/graphs/exact-knn-bounded.ts). */
+export const RECALL_BASIS_DIM = 128;
+
+/** The settings {@link ITEM_GRAPH_IVF} for vectors of dimension d (the bounded scoring only where it pays). */
+export function itemGraphIvf(d: number): typeof ITEM_GRAPH_IVF {
+  return { ...ITEM_GRAPH_IVF, scoreDim: d > 4 * ITEM_GRAPH_IVF.scoreDim ? ITEM_GRAPH_IVF.scoreDim : 0 };
+}
 
 export interface ItemGraphOptions {
   lake: string;
@@ -65,7 +83,7 @@ export interface ItemGraphSummary {
   stats: GraphStats;
   seconds: { build: number; plan: number; search: number; assemble: number; total: number };
   /** cluster-probe settings and the candidates scored per row (null for a graph without edges) */
-  ivf: { clusters: number; probes: number; cluster_size: number; pca_dim: number; candidates_per_row: number } | null;
+  ivf: { clusters: number; probes: number; cluster_size: number; pca_dim: number; score_dim: number; candidates_per_row: number; verified_per_row: number } | null;
   /** set when the graph was built in shards (src/pipeline/shards/graph-knn.ts) */
   shards?: number;
   /** set when fewer than two items have the modality (the graph then has no edges) */
@@ -126,7 +144,11 @@ export interface GraphBuildInfo {
   probes: number;
   cluster_size: number;
   pca_dim: number;
+  /** dimension of the candidate scoring (src/graphs/ivf-knn.ts scoreDim; d when scored in full) */
+  score_dim: number;
   candidates_per_row: number;
+  /** candidates scored in the full dimension per row */
+  verified_per_row: number;
   /** when sharded: the number of shards */
   shards?: number;
   seconds: { build: number; plan: number; search: number; assemble: number };
@@ -141,12 +163,12 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
     const empty: KnnGraph = { rows: n, cols: n, indptr: new Int32Array(n + 1), indices: new Int32Array(0), weights: new Float32Array(0) };
     return finishItemGraph(input, empty, null);
   }
-  const { graph, info } = buildKnnGraphIvf(input.data, input.n, input.d, {
+  const { graph, info, basis } = buildKnnGraphIvf(input.data, input.n, input.d, {
     k: input.k,
     metric: 'cosine',
     present: input.present,
     symmetrize: input.symmetrize,
-    ...ITEM_GRAPH_IVF,
+    ...itemGraphIvf(input.d),
     onProgress: o.onProgress ? (done, total) => o.onProgress!('search', done, total) : undefined,
   });
   const build: GraphBuildInfo = {
@@ -154,21 +176,24 @@ export async function buildItemGraph(o: ItemGraphOptions): Promise<ItemGraphSumm
     probes: info.probes,
     cluster_size: ITEM_GRAPH_IVF.clusterSize,
     pca_dim: info.pcaDim,
+    score_dim: info.scoreDim,
     candidates_per_row: info.candidatesPerRow,
+    verified_per_row: info.verifiedPerRow,
     seconds: { build: (performance.now() - t0) / 1000, plan: info.planSeconds, search: info.searchSeconds, assemble: info.assembleSeconds },
   };
-  return finishItemGraph(input, graph, build);
+  return finishItemGraph(input, graph, build, basis);
 }
 
 /** Recall against exact search on a sample, stats, and the CSR files with their header (the graph's manifest). */
-export async function finishItemGraph(input: GraphInput, graph: KnnGraph, build: GraphBuildInfo | null): Promise<ItemGraphSummary> {
+export async function finishItemGraph(input: GraphInput, graph: KnnGraph, build: GraphBuildInfo | null, basis: IvfScoreBasis | null = null): Promise<ItemGraphSummary> {
   const { o, modality, split, k, symmetrize, src, n, d, present, withModality, warning } = input;
   let recall: ItemGraphSummary['recall'] = null;
   const sampleSize = o.recallSample ?? 1000;
   if (sampleSize > 0 && !warning) {
     const sample = sampleRows(n, sampleSize, { seed: o.seed ?? 7, present });
     const kk = Math.min(k, withModality - 1);
-    const r = knnRecall(graph, input.data, n, d, sample, { k: kk, metric: 'cosine', present });
+    // exact neighbours by the bound-pruned search (same result as brute force: src/graphs/exact-knn-bounded.ts), in the build's basis when it has one
+    const r = knnRecall(graph, input.data, n, d, sample, { k: kk, metric: 'cosine', present, bounded: { basis, dim: RECALL_BASIS_DIM } });
     recall = { k: kk, value: r.recall, sample_rows: r.rows, exact_seconds: r.exactSeconds };
   }
   const stats = graphStats(graph);
@@ -181,7 +206,9 @@ export async function finishItemGraph(input: GraphInput, graph: KnnGraph, build:
     assemble: build?.seconds.assemble ?? 0,
     total: (performance.now() - input.started) / 1000,
   };
-  const ivf = build ? { clusters: build.clusters, probes: build.probes, cluster_size: build.cluster_size, pca_dim: build.pca_dim, candidates_per_row: build.candidates_per_row } : null;
+  const ivf = build
+    ? { clusters: build.clusters, probes: build.probes, cluster_size: build.cluster_size, pca_dim: build.pca_dim, score_dim: build.score_dim, candidates_per_row: build.candidates_per_row, verified_per_row: build.verified_per_row }
+    : null;
   await saveCsr(out.dir, out.file, graph, {
     kind: `item-item-knn/${modality}`,
     stats,

@@ -5,7 +5,7 @@ import { ppError } from '../../errors.js';
 import { writeFileAtomically } from '../../lake/atomic.js';
 import { ivfPlan, ivfSearch, type IvfPlan } from '../../graphs/ivf-knn.js';
 import { graphFromNeighbours, type KnnGraph } from '../../graphs/knn-graph.js';
-import { ITEM_GRAPH_IVF, finishItemGraph, loadGraphInput, type GraphInput, type ItemGraphOptions, type ItemGraphSummary } from '../../orchestration/item-graphs.js';
+import { ITEM_GRAPH_IVF, itemGraphIvf, finishItemGraph, loadGraphInput, type GraphInput, type ItemGraphOptions, type ItemGraphSummary } from '../../orchestration/item-graphs.js';
 import { lakePaths } from '../../lake/paths.js';
 
 /**
@@ -40,6 +40,8 @@ interface PartHeader {
   from: number;
   to: number;
   scored: number;
+  /** candidates scored in the full dimension */
+  verified: number;
   plan_seconds: number;
   search_seconds: number;
   seconds: number;
@@ -71,7 +73,7 @@ const bytesOf = (a: Int32Array | Float32Array) => new Uint8Array(a.buffer, a.byt
 
 function planOf(input: GraphInput): { plan: IvfPlan; sha: string; seconds: number } {
   const t0 = performance.now();
-  const plan = ivfPlan(input.data, input.n, input.d, { metric: 'cosine', present: input.present, ...ITEM_GRAPH_IVF });
+  const plan = ivfPlan(input.data, input.n, input.d, { metric: 'cosine', present: input.present, ...itemGraphIvf(input.d) });
   const sha = createHash('sha256').update(bytesOf(plan.members)).update(bytesOf(plan.memberStart)).update(bytesOf(plan.probers)).update(bytesOf(plan.proberStart)).digest('hex');
   return { plan, sha, seconds: (performance.now() - t0) / 1000 };
 }
@@ -87,7 +89,7 @@ export async function runGraphShard(o: ItemGraphOptions & { part: number; of: nu
   let planSeconds = 0;
   if (!input.warning) ({ plan, sha: planSha, seconds: planSeconds } = planOf(input));
   const t0 = performance.now();
-  const nb = plan ? ivfSearch(input.data, plan, input.k, from, to) : { indices: new Int32Array(0), sims: new Float32Array(0), counts: new Int32Array(0), scored: 0 };
+  const nb = plan ? ivfSearch(input.data, plan, input.k, from, to) : { indices: new Int32Array(0), sims: new Float32Array(0), counts: new Int32Array(0), scored: 0, verified: 0 };
   const searchSeconds = (performance.now() - t0) / 1000;
   const base = partBase(o.lake, o.modality, o.part, o.of);
   const body = new Uint8Array(nb.indices.byteLength + nb.sims.byteLength + nb.counts.byteLength);
@@ -108,6 +110,7 @@ export async function runGraphShard(o: ItemGraphOptions & { part: number; of: nu
     from,
     to,
     scored: nb.scored,
+    verified: nb.verified,
     plan_seconds: planSeconds,
     search_seconds: searchSeconds,
     seconds,
@@ -183,6 +186,7 @@ export async function mergeGraphShards(o: ItemGraphOptions & { of: number }): Pr
   }
   const assemble = (performance.now() - t0) / 1000;
   const scored = parts.reduce((s, p) => s + p.header.scored, 0);
+  const verified = parts.reduce((s, p) => s + p.header.verified, 0);
   const plan = Math.max(...parts.map((p) => p.header.plan_seconds));
   const search = Math.max(...parts.map((p) => p.header.search_seconds));
   // wall time of the sharded build: its slowest shard, then the assembly
@@ -198,7 +202,9 @@ export async function mergeGraphShards(o: ItemGraphOptions & { of: number }): Pr
           probes: Math.max(1, Math.min(C, ITEM_GRAPH_IVF.probes)),
           cluster_size: ITEM_GRAPH_IVF.clusterSize,
           pca_dim: Math.min(input.d, ITEM_GRAPH_IVF.pcaDim),
+          score_dim: itemGraphIvf(input.d).scoreDim || input.d,
           candidates_per_row: m ? scored / m : 0,
+          verified_per_row: m ? verified / m : 0,
           shards: o.of,
           seconds: { build, plan, search, assemble },
         },
