@@ -520,12 +520,7 @@ export function ivfSearch(vectors: Float32Array, plan: IvfPlan, k: number, from 
       const s = memberStart[c + 1] - ms;
       const sp = Math.ceil(s / 4) * 4;
       // X_cᵀ [d × sp], zero-padded columns (raw vectors: the scale is applied to the scores)
-      const b = bt.subarray(0, d * sp);
-      for (let t = 0; t < s; t++) {
-        const o = ids[members[ms + t]] * d;
-        for (let j = 0; j < d; j++) b[j * sp + t] = vectors[o + j];
-      }
-      for (let t = s; t < sp; t++) for (let j = 0; j < d; j++) b[j * sp + t] = 0;
+      const b = transposedBlock(vectors, d, s, sp, (t) => ids[members[ms + t]], bt);
       for (let a = p0; a < p1; a += qBlock) {
         const e = Math.min(p1, a + qBlock);
         for (let t = a; t < e; t++) {
@@ -618,12 +613,7 @@ function searchBounded(
         const s = memberStart[c + 1] - ms;
         const sp = Math.ceil(s / 4) * 4;
         // Y_cᵀ [r × sp], zero-padded columns
-        const b = ybt.subarray(0, r * sp);
-        for (let t = 0; t < s; t++) {
-          const o = members[ms + t] * r;
-          for (let j = 0; j < r; j++) b[j * sp + t] = y[o + j];
-        }
-        for (let t = s; t < sp; t++) for (let j = 0; j < r; j++) b[j * sp + t] = 0;
+        const b = transposedBlock(y, r, s, sp, (t) => members[ms + t], ybt);
         let membersGathered = false;
         for (let a = p0; a < p1; a += qBlock) {
           const e = Math.min(p1, a + qBlock);
@@ -703,4 +693,15 @@ function searchBounded(
     for (const buf of [ybt, yq, xm, xq, ptr, col, dots]) free(buf);
   }
   return { scored, verified };
+}
+
+/** The first dim · sp values of `out` as [dim × sp]: rows row(0) … row(s − 1) of `src` [· × dim] transposed, columns s … sp − 1 zero. */
+function transposedBlock(src: Float32Array, dim: number, s: number, sp: number, row: (t: number) => number, out: Float32Array): Float32Array {
+  const b = out.subarray(0, dim * sp);
+  for (let t = 0; t < s; t++) {
+    const o = row(t) * dim;
+    for (let j = 0; j < dim; j++) b[j * sp + t] = src[o + j];
+  }
+  for (let t = s; t < sp; t++) for (let j = 0; j < dim; j++) b[j * sp + t] = 0;
+  return b;
 }
