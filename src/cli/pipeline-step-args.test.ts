@@ -16,7 +16,7 @@ test('npm start (the demo: no pipeline file, DEMO_DEFAULTS) gives every step the
   const file = resolvePipeline(root, PIPELINE_YAML, {});
   assert.deepEqual(demo.args, file.args);
   // …and they are the shared defaults: fuse's short schedule, not the command's 200 epochs at lr 0.001.
-  assert.deepEqual(demo.args['fuse'], ['--epochs', '12', '--lr', '0.01']);
+  assert.deepEqual(demo.args['fuse'], ['--epochs', '12', '--lr', '0.01', '--hidden', '64']);
   assert.deepEqual(demo.args, Object.fromEntries(Object.entries(DEFAULT_STEP_ARGS).map(([k, v]) => [k, [...v]])));
 });
 
@@ -28,5 +28,5 @@ test("a pipeline file's steps.<id>.args replace that step's default args and lea
   assert.deepEqual(p.args['train'], ['--seed', '2']);
   // the constant is not mutated through the resolved copy
   p.args['fuse']!.push('x');
-  assert.deepEqual(DEFAULT_STEP_ARGS['fuse'], ['--epochs', '12', '--lr', '0.01']);
+  assert.deepEqual(DEFAULT_STEP_ARGS['fuse'], ['--epochs', '12', '--lr', '0.01', '--hidden', '64']);
 });
