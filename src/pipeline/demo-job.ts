@@ -139,7 +139,7 @@ export async function runDemo(o: DemoOptions): Promise<DemoResult> {
         if (e.status === 'failed') return;
         if (e.step === 'train' && e.result) run = String(e.result.run_id);
         finished.add(e.step);
-        if (serveCommand && !server && waitsFor.every((id) => finished.has(id))) serve(e.config);
+        if (serveCommand && !server && waitsFor.length > 0 && waitsFor.every((id) => finished.has(id))) serve(e.config);
       },
       log: o.log ? (l) => o.log!(`pipeline: ${l}`) : undefined,
     });
