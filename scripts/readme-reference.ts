@@ -26,7 +26,7 @@ function describe(cmd: Command, path: string[], out: string[]): void {
   for (const sub of cmd.commands) if (sub.name() !== 'help') describe(sub, [...path, cmd.name()], out);
 }
 
-const program = buildProgram(() => {});
+const program = await buildProgram(() => {});
 const lines: string[] = [];
 for (const c of program.commands) if (c.name() !== 'help') describe(c, ['plotpointe'], lines);
 const replace = (text: string, tag: string, body: string) =>

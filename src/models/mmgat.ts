@@ -750,6 +750,7 @@ export const mmgatSpec: ModelSpec = registerModel({
   name: 'mmgat',
   description: 'Multimodal GAT: items from fused content (+ ID for warm items), user–item and item–item (kNN) relations with attention per relation, BPR',
   kind: 'trained',
+  readsContent: true,
   params: MMGAT_PARAMS,
   fit: (ctx: FitContext): Promise<Recommender> => fitMmgat(ctx),
   load: (dir: string, data: SplitData, content?: ContentSource): Promise<Recommender> => loadMmgat(dir, data, content),

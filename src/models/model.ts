@@ -99,6 +99,8 @@ export interface ModelSpec {
   readonly description: string;
   /** Trainable by gradient descent (BPR), or fitted in closed form / by counting. */
   readonly kind: 'trained' | 'closed-form' | 'heuristic';
+  /** Reads item content (embeddings, item–item graphs) through `FitContext.content`: the pipeline's train step then waits for the content steps. */
+  readonly readsContent?: boolean;
   readonly params: Readonly<Record<string, ParamSpec>>;
   fit(ctx: FitContext): Promise<Recommender>;
   load(dir: string, data: SplitData, content?: ContentSource): Promise<Recommender>;

@@ -83,6 +83,9 @@ interface StatEntry {
   sha256: string;
 }
 
+/** Files of a folder stat'ed / hashed at once by {@link FileHasher.ref}. */
+const HASH_CONCURRENCY = 16;
+
 /** sha256 of files memoised by (size, mtime, inode); `save()` persists the memo. */
 export class FileHasher {
   private memo: Record<string, StatEntry> = {};
@@ -122,13 +125,20 @@ export class FileHasher {
       return { path: ref.path, sha256: f.sha256, bytes: f.bytes, files: 1 };
     }
     const files = (await listFiles(abs)).filter((rel) => !isExcluded(rel, ref.exclude));
+    // Files are stat'ed (and hashed when new) HASH_CONCURRENCY at a time — a folder of thousands of small files
+    // (the demo's product images) is otherwise one file-system round trip after another — and folded in order.
+    const hashes = new Array<{ sha256: string; bytes: number }>(files.length);
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < files.length; i = next++) hashes[i] = await this.file(join(abs, files[i]));
+    };
+    await Promise.all(Array.from({ length: Math.min(HASH_CONCURRENCY, files.length) }, worker));
     const h = createHash('sha256');
     let bytes = 0;
-    for (const rel of files) {
-      const f = await this.file(join(abs, rel));
-      bytes += f.bytes;
-      h.update(`${rel}\0${f.sha256}\n`);
-    }
+    files.forEach((rel, i) => {
+      bytes += hashes[i].bytes;
+      h.update(`${rel}\0${hashes[i].sha256}\n`);
+    });
     return { path: ref.path, sha256: h.digest('hex'), bytes, files: files.length, ...(ref.exclude?.length ? { exclude: [...ref.exclude] } : {}) };
   }
 

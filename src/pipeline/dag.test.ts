@@ -42,7 +42,7 @@ test('downstreamOf and selectSteps follow the dependencies both ways', () => {
 });
 
 test('buildDag leaves out steps whose command is absent, and their dependants, with a reason; optional needs are dropped', () => {
-  const config = loadConfig();
+  const config = loadConfig({ overrides: { 'pipeline.model': 'mmgat' } });
   const have = new Set(['data demo', 'data ingest', 'data split', 'embed text', 'train', 'eval', 'runs bless']);
   const { steps, leftOut } = buildDag(config, (p) => have.has(p.join(' ')));
   const ids = steps.map((s) => s.id);
@@ -56,6 +56,19 @@ test('buildDag leaves out steps whose command is absent, and their dependants, w
   assert.ok(!skipped.steps.some((s) => s.id === 'embed-text'));
   const files = buildDag(loadConfig({ overrides: { 'pipeline.source': 'files', 'pipeline.inputs': '/x/a.json' } }), (p) => have.has(p.join(' ')));
   assert.ok(!files.steps.some((s) => s.id === 'demo'), 'no demo generator for file sources');
+});
+
+test('train waits for the content steps only when a model it fits reads content (mmgat), also among auto candidates', () => {
+  const all = () => true;
+  const trainNeeds = (overrides: Record<string, unknown>) => buildDag(loadConfig({ overrides: overrides as never }), all).steps.find((s) => s.id === 'train')!.needs;
+  const content = ['split', 'embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'];
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'lightgcn' }), ['split']);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'mmgat' }), content);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'auto', 'train.auto_candidates': 'pop,ease:variant=lowrank:rank=128,lightgcn:epochs=3' }), ['split']);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'auto', 'train.auto_candidates': 'lightgcn, mmgat:epochs=3' }), content);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'not-a-model' }), content, 'an unknown model is assumed to read content');
+  // index serves the content modalities whatever the model
+  assert.deepEqual(buildDag(loadConfig({ overrides: { 'pipeline.model': 'lightgcn' } }), all).steps.find((s) => s.id === 'index')!.needs, ['train', 'embed-text', 'embed-image', 'fuse']);
 });
 
 test('a step key changes with its config slice, its inputs and the code version, and with nothing else', async () => {

@@ -72,9 +72,10 @@ export interface ResolvedPipeline {
  * these, step by step). The one place these settings live, so the demo cannot drift from the pipeline.
  */
 export const DEFAULT_STEP_ARGS: Readonly<Record<string, readonly string[]>> = {
-  // 12 epochs at lr 0.01 instead of the command's 200 at 0.001: demo valid NDCG@20 0.092 for 14 CPU-s, against
-  // 0.105 for 49 CPU-s with 50 epochs at 0.001 (docs/decisions/071-fast-fusion.md); 139.8 s of the 294 s npm start.
-  fuse: ['--epochs', '12', '--lr', '0.01'],
+  // 12 epochs at lr 0.01 instead of the command's 200 at 0.001 (docs/decisions/071-fast-fusion.md), and 64 hidden
+  // units instead of 256: on the demo (text 512-d + image 1,280-d) the first layer is most of the cost, and the
+  // smaller MLP is better on valid — NDCG@20 0.122 against 0.094, 12 against 35 CPU-s (docs/decisions/225).
+  fuse: ['--epochs', '12', '--lr', '0.01', '--hidden', '64'],
 };
 
 /** Defaults ← pipeline file ← flags; step args DEFAULT_STEP_ARGS ← the file's; the DAG of this checkout with the file's skips; `--only` narrows it. */

@@ -49,6 +49,22 @@ export interface PipelineRunOptions {
   env?: Record<string, string>;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
+  /**
+   * Steps that go first among the ready ones, with everything they need (e.g. what `plotpointe demo`'s server
+   * waits for); the others run in the cores these leave free. Default: the longest remaining chain first only.
+   */
+  urgent?: readonly string[];
+  /** Called when a step ends — ran, cached, resumed or failed — with its JSON result and the run's config file (must not throw). */
+  onStep?: (e: StepEnd) => void;
+}
+
+/** A step that ended, as {@link PipelineRunOptions.onStep} sees it. */
+export interface StepEnd {
+  step: string;
+  status: 'done' | 'cached' | 'resumed' | 'failed';
+  result: Record<string, unknown> | null;
+  /** The config file every step command reads (`--config`). */
+  config: string;
 }
 
 interface LockInfo {
@@ -183,6 +199,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
         journal.append({ event: 'step-cached', step: s.id, key, from });
         reports.set(s.id, { step: s.id, resource: s.resource, status: from === 'journal' ? 'resumed' : 'cached', key, config_hash: configHash, wall_s: 0, cpu_s: 0, peak_rss_mb: 0, recorded: record.usage, start_s: 0, end_s: 0 });
         log(`${s.id}: ${from === 'journal' ? 'done before the interruption' : 'cached'} (${key})`);
+        o.onStep?.({ step: s.id, status: from === 'journal' ? 'resumed' : 'cached', result: record.result, config: configFile });
         return;
       }
     }
@@ -213,6 +230,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
       reports.set(s.id, { ...base, status: 'failed', error: why });
       if (!interrupted) failure ??= ppError('PP_PIPELINE_STEP_FAILED', `${s.id}: ${why} (log: ${task.logPath})`);
       log(`${s.id}: failed: ${why}`);
+      o.onStep?.({ step: s.id, status: 'failed', result: null, config: configFile });
       return;
     }
     results[s.id] = outcome.result;
@@ -226,6 +244,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
       journal.append({ event: 'step-failed', step: s.id, key, error: why });
       reports.set(s.id, { ...base, status: 'failed', error: why });
       failure ??= ppError('PP_PIPELINE_OUTPUT_MISSING', `${s.id}: ${why}`);
+      o.onStep?.({ step: s.id, status: 'failed', result: null, config: configFile });
       return;
     }
     const usage: StepUsage = outcome.usage;
@@ -235,9 +254,10 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
     journal.append({ event: 'step-done', step: s.id, key, usage });
     reports.set(s.id, { ...base, status: 'ran' });
     log(`${s.id}: done in ${usage.wall_s.toFixed(1)} s (cpu ${usage.cpu_s.toFixed(1)} s, peak ${usage.peak_rss_mb} MB)`);
+    o.onStep?.({ step: s.id, status: 'done', result: outcome.result, config: configFile });
   }
 
-  // Priority among ready steps: the longest remaining chain of steps below it first.
+  // Priority among ready steps: the urgent ones (and what they need) first, then the longest remaining chain of steps below it.
   const priority = new Map<string, number>();
   {
     const rev = [...steps].reverse();
@@ -245,6 +265,15 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
       const below = steps.filter((x) => x.needs.includes(s.id)).map((x) => priority.get(x.id) ?? 0);
       priority.set(s.id, 1 + Math.max(0, ...below));
     }
+    const urgent = new Set<string>();
+    const mark = (id: string) => {
+      const s = steps.find((x) => x.id === id);
+      if (!s || urgent.has(id)) return;
+      urgent.add(id);
+      s.needs.forEach(mark);
+    };
+    (o.urgent ?? []).forEach(mark);
+    for (const id of urgent) priority.set(id, priority.get(id)! + steps.length);
   }
 
   try {
@@ -261,6 +290,7 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
             .catch((err: Error) => {
               status.set(s.id, 'failed');
               failure ??= err;
+              o.onStep?.({ step: s.id, status: 'failed', result: null, config: configFile });
             })
             .finally(() => {
               running.delete(s.id);

@@ -1,5 +1,6 @@
 import { join, relative, resolve, sep } from 'node:path';
 import { datasetPaths, lakePaths } from '../lake/paths.js';
+import { getModel } from '../models/index.js';
 import type { ArtifactRef, StepContext, StepSpec } from './dag.js';
 
 /**
@@ -9,6 +10,9 @@ import type { ArtifactRef, StepContext, StepSpec } from './dag.js';
  *                 ├→ embed-text ─┬→ graph-text            ├→ train → evaluate ─┐
  *                 └→ embed-image ┴→ fuse → graph-fused ───┘        └→ index ───┴→ publish
  *                                └→ graph-image
+ *
+ * (train waits for the content steps only when a model it fits reads content — mmgat; index takes the
+ * embeddings and the fused vectors either way.)
  *
  * Every step is one `plotpointe` command. A step whose command is not registered in this checkout (its stage
  * has not landed) is left out of the default DAG with a note; steps that need it are left out too unless the
@@ -21,8 +25,8 @@ export interface CatalogStep extends Omit<StepSpec, 'needs'> {
   requires: string[];
   /** Dependencies without which the step cannot run. */
   needs: readonly string[];
-  /** Dependencies used when present in the DAG (dropped otherwise). */
-  optionalNeeds?: readonly string[];
+  /** Dependencies used when present in the DAG (dropped otherwise); a function of the config when only some settings use them. */
+  optionalNeeds?: readonly string[] | ((config: Readonly<Record<string, unknown>>) => readonly string[]);
   /** Only in the DAG when this holds for the config (e.g. the demo generator when pipeline.source = demo). */
   when?(config: Readonly<Record<string, unknown>>): boolean;
 }
@@ -55,6 +59,17 @@ const graphSharded = (modality: string, extra: (ctx: StepContext) => string[] = 
 });
 /** The train step's run id (from its JSON result). */
 const trainRun = (ctx: StepContext) => s(ctx.results.train?.run_id);
+/** The models the train step fits: pipeline.model, or with `auto` the names of train.auto_candidates (`name:key=value,…`). */
+export const trainModels = (c: Readonly<Record<string, unknown>>): string[] =>
+  s(c['pipeline.model']) === 'auto' ? parseParamList(c['train.auto_candidates']).map((x) => x.split(':')[0].trim()) : [s(c['pipeline.model'])];
+/** Whether a model reads item content (an unknown name counts as reading it: its train step then fails on its own). */
+const readsContent = (model: string): boolean => {
+  try {
+    return getModel(model).readsContent === true;
+  } catch {
+    return true;
+  }
+};
 /** `a=1,b=2` → ['a=1', 'b=2'] */
 export const parseParamList = (v: unknown) =>
   s(v ?? '')
@@ -196,7 +211,8 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     title: 'fit the model on the split (content-aware models read the embeddings and graphs), evaluate, record the run',
     requires: ['train'],
     needs: ['split'],
-    optionalNeeds: ['embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'],
+    // Only a model that reads content waits for it: ID-only models (the demo's candidates) train beside the embeddings.
+    optionalNeeds: (c) => (trainModels(c).some(readsContent) ? ['embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'] : []),
     resource: 'cpu',
     configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.auto_candidates', 'train.seed', 'train.budget_min', 'train.valid_users', 'eval.ks'],
     // auto takes each candidate's params from train.auto_candidates; one named model reads pipeline.model_params
@@ -291,7 +307,8 @@ export function buildDag(
       continue;
     }
     const { requires: _r, optionalNeeds, when: _w, ...rest } = c;
-    inDag.set(c.id, { ...rest, needs: [...c.needs, ...(optionalNeeds ?? []).filter((d) => inDag.has(d))] });
+    const optional = typeof optionalNeeds === 'function' ? optionalNeeds(config) : (optionalNeeds ?? []);
+    inDag.set(c.id, { ...rest, needs: [...c.needs, ...optional.filter((d) => inDag.has(d))] });
   }
   return { steps: [...inDag.values()], leftOut };
 }
