@@ -309,7 +309,11 @@ async function main(): Promise<void> {
     rmSync(lakePaths(p.lake).logs, { recursive: true, force: true });
     const token = randomUUID();
     guard.step(`${ds}: starting plotpointe serve`);
-    const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn'], { PLOTPOINTE_ADMIN_TOKEN: token });
+    // the server-side figures come from one SQL query over every logged request of the rounds (tens of thousands
+    // of rows at 3,000 req/s): give it more than the interactive 5-s limit
+    const serveConfig = join(mkdtempSync(join(tmpdir(), 'pp-replay-serve-')), 'serve.json');
+    writeFileSync(serveConfig, JSON.stringify({ analytics: { query_timeout_ms: 120_000 } }));
+    const server = await startServeProcess(['--lake', p.lake, '--name', p.name, '--run', p.run, '--workers', workers, '--log-level', 'warn', '--config', serveConfig], { PLOTPOINTE_ADMIN_TOKEN: token });
     // Should this process end abnormally, the server must not outlive it; should the server end first, say so now.
     guard.onAbort(() => server.child.kill('SIGTERM'));
     let stopping = false;
