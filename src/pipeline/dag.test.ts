@@ -68,7 +68,7 @@ test('train waits for the content steps only when a model it fits reads content 
   assert.deepEqual(trainNeeds({ 'pipeline.model': 'auto', 'train.auto_candidates': 'lightgcn, mmgat:epochs=3' }), content);
   assert.deepEqual(trainNeeds({ 'pipeline.model': 'not-a-model' }), content, 'an unknown model is assumed to read content');
   // index serves the content modalities whatever the model
-  assert.deepEqual(buildDag(loadConfig({ overrides: { 'pipeline.model': 'lightgcn' } }), all).steps.find((s) => s.id === 'index')!.needs, ['train', 'embed-text', 'embed-image', 'fuse']);
+  assert.deepEqual(buildDag(loadConfig({ overrides: { 'pipeline.model': 'lightgcn' } }), all).steps.find((s) => s.id === 'index')!.needs, ['train', 'embed-text', 'embed-image', 'fuse', 'graph-fused', 'graph-text', 'graph-image']);
 });
 
 test('a step key changes with its config slice, its inputs and the code version, and with nothing else', async () => {

@@ -252,7 +252,9 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     title: 'build the serving bundle of the run: embeddings, id maps, metadata, one ANN index per modality',
     requires: ['index', 'build'],
     needs: ['train'],
-    optionalNeeds: ['embed-text', 'embed-image', 'fuse'],
+    // the bundle carries the first item graph of fused, text, image that exists: wait for them, or it would
+    // depend on which graph step happened to finish first
+    optionalNeeds: ['embed-text', 'embed-image', 'fuse', 'graph-fused', 'graph-text', 'graph-image'],
     resource: 'cpu',
     configKeys: ['index.connectivity', 'index.expansion_add', 'index.expansion_search', 'index.quantization'],
     inputs: () => [],
