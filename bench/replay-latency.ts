@@ -64,14 +64,8 @@ export interface ArmFigures {
   non2xx: number;
 }
 
-export interface Added {
-  p50_ms: number;
-  p99_ms: number;
-  server_p50_ms: number;
-  server_p99_ms: number;
-  server_mean_ms: number;
-  server_cpu_ms_per_req: number;
-}
+/** on − off of an arm's latency and CPU figures. */
+export type Added = Pick<ArmFigures, 'p50_ms' | 'p99_ms' | 'server_p50_ms' | 'server_p99_ms' | 'server_mean_ms' | 'server_cpu_ms_per_req'>;
 
 export interface LatencyOptions {
   /** the server's base URL */
