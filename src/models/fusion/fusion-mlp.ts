@@ -224,7 +224,7 @@ export class FusionMlp {
         if (miss) {
           // (1 − π_m)[n × 1] · (p_m W₁[m])[1 × H]: the placeholder's contribution in the rows missing m
           const pw = tape.matmul(m.placeholder, tape.gatherRows(this.w1, this.w1Rows(off, m.dim)));
-          pre = tape.add(pre, tape.matmul(this.temp(tape, miss, [n, 1]), pw));
+          pre = tape.add(pre, tape.matmul(constant(miss, [n, 1]), pw));
         }
         off += m.dim;
       }
