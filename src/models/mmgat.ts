@@ -751,6 +751,14 @@ export const mmgatSpec: ModelSpec = registerModel({
   description: 'Multimodal GAT: items from fused content (+ ID for warm items), user–item and item–item (kNN) relations with attention per relation, BPR',
   kind: 'trained',
   readsContent: true,
+  contentReads: (params) => {
+    const q = resolveParams(mmgatSpec, params) as unknown as P;
+    const embeddings: ContentModality[] = q.features === 'none' ? [] : q.features === 'fused' ? ['text', 'image'] : [q.features as ContentModality];
+    const graphs: ContentModality[] = q.item_edges ? [q.ii_modality as ContentModality] : [];
+    // without a stored graph mmgat builds the item–item graph from that modality's vectors
+    for (const m of graphs) if (!embeddings.includes(m)) embeddings.push(m);
+    return { embeddings, graphs };
+  },
   params: MMGAT_PARAMS,
   fit: (ctx: FitContext): Promise<Recommender> => fitMmgat(ctx),
   load: (dir: string, data: SplitData, content?: ContentSource): Promise<Recommender> => loadMmgat(dir, data, content),

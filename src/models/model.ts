@@ -101,6 +101,11 @@ export interface ModelSpec {
   readonly kind: 'trained' | 'closed-form' | 'heuristic';
   /** Reads item content (embeddings, item–item graphs) through `FitContext.content`: the pipeline's train step then waits for the content steps. */
   readonly readsContent?: boolean;
+  /**
+   * The content a fit with these params reads (embeddings and stored item–item graphs, by modality); absent = every
+   * modality and graph. The pipeline's train step waits only for the steps that produce them.
+   */
+  contentReads?(params: Readonly<Record<string, unknown>>): { embeddings: ContentModality[]; graphs: ContentModality[] };
   readonly params: Readonly<Record<string, ParamSpec>>;
   fit(ctx: FitContext): Promise<Recommender>;
   load(dir: string, data: SplitData, content?: ContentSource): Promise<Recommender>;

@@ -209,7 +209,7 @@ export async function outputsIntact(lake: string, record: CacheRecord, hasher: F
 /** One line of `<lake>/pipeline/<run>/journal.jsonl`. */
 export type JournalEvent =
   | { event: 'run-start'; run: string; resumed: boolean; steps: string[]; executor: string; jobs: number; pid: number }
-  | { event: 'step-start'; step: string; key: string; attempt?: number; shards?: number }
+  | { event: 'step-start'; step: string; key: string; threads?: number; attempt?: number; shards?: number }
   | { event: 'step-cached'; step: string; key: string; from: 'cache' | 'journal' }
   | { event: 'step-done'; step: string; key: string; usage: StepUsage }
   | { event: 'step-failed'; step: string; key: string; error: string }

@@ -58,14 +58,18 @@ test('buildDag leaves out steps whose command is absent, and their dependants, w
   assert.ok(!files.steps.some((s) => s.id === 'demo'), 'no demo generator for file sources');
 });
 
-test('train waits for the content steps only when a model it fits reads content (mmgat), also among auto candidates', () => {
+test('train waits only for the content steps whose output its models read (mmgat features and item graph), also among auto candidates', () => {
   const all = () => true;
   const trainNeeds = (overrides: Record<string, unknown>) => buildDag(loadConfig({ overrides: overrides as never }), all).steps.find((s) => s.id === 'train')!.needs;
   const content = ['split', 'embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'];
   assert.deepEqual(trainNeeds({ 'pipeline.model': 'lightgcn' }), ['split']);
-  assert.deepEqual(trainNeeds({ 'pipeline.model': 'mmgat' }), content);
+  // mmgat's defaults: its own fusion over text and image, item edges from the text graph — not the fuse step
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'mmgat' }), ['split', 'embed-text', 'embed-image', 'graph-text']);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'mmgat', 'pipeline.model_params': 'features=none,item_edges=false' }), ['split']);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'mmgat', 'pipeline.model_params': 'features=text,ii_modality=fused' }), ['split', 'embed-text', 'fuse', 'graph-fused']);
   assert.deepEqual(trainNeeds({ 'pipeline.model': 'auto', 'train.auto_candidates': 'pop,ease:variant=lowrank:rank=128,lightgcn:epochs=3' }), ['split']);
-  assert.deepEqual(trainNeeds({ 'pipeline.model': 'auto', 'train.auto_candidates': 'lightgcn, mmgat:epochs=3' }), content);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'auto', 'train.auto_candidates': 'lightgcn, mmgat:epochs=3:features=image:ii_modality=image' }), ['split', 'embed-image', 'graph-image']);
+  assert.deepEqual(trainNeeds({ 'pipeline.model': 'mmgat', 'pipeline.model_params': 'features=sound' }), content, 'a bad param: wait for everything, the train step reports it');
   assert.deepEqual(trainNeeds({ 'pipeline.model': 'not-a-model' }), content, 'an unknown model is assumed to read content');
   // index serves the content modalities whatever the model
   assert.deepEqual(buildDag(loadConfig({ overrides: { 'pipeline.model': 'lightgcn' } }), all).steps.find((s) => s.id === 'index')!.needs, ['train', 'embed-text', 'embed-image', 'fuse', 'graph-fused', 'graph-text', 'graph-image']);

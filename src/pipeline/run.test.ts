@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import { cpus } from 'node:os';
 import assert from 'node:assert/strict';
 import { tempDir } from '../test-support/fixtures.js';
 import type { StepSpec } from './dag.js';
@@ -9,8 +10,10 @@ import { runPipeline, type StepEnd } from './run.js';
 class RecordingExecutor implements Executor {
   readonly kind = 'local' as const;
   readonly started: string[] = [];
+  readonly threads: Record<string, string | undefined> = {};
   async run(task: StepTask): Promise<StepOutcome> {
     this.started.push(task.step);
+    this.threads[task.step] = task.env?.PLOTPOINTE_CORE_THREADS;
     await new Promise((r) => setTimeout(r, 5));
     return { exitCode: 0, signal: null, result: { ran: task.step }, usage: { wall_s: 0.01, cpu_s: 0.01, peak_rss_mb: 1 }, error: null };
   }
@@ -56,4 +59,14 @@ test('onStep sees every step end with its JSON result and the config file the st
   const { ends } = await run();
   assert.deepEqual(ends.map((e) => e.step), ['train', 'index', 'graph', 'publish']);
   assert.ok(ends.every((e) => e.status === 'done' && e.result?.ran === e.step && e.config.endsWith('config.json')), JSON.stringify(ends));
+});
+
+test('a CPU step alone gets every core for its kernels; CPU steps started together share them', async (t) => {
+  if (process.env.PLOTPOINTE_CORE_THREADS) return t.skip('PLOTPOINTE_CORE_THREADS is set: it overrides the split');
+  const cores = cpus().length;
+  const executor = new RecordingExecutor();
+  // a and b start together (2 CPU slots); c runs alone after both
+  await runPipeline({ lake: tempDir('run-threads'), name: 'demo', config: {}, steps: [step('a'), step('b'), step('c', ['a', 'b'])], jobs: 2, executor, force: true });
+  assert.equal(executor.threads.c, String(cores));
+  assert.equal(executor.threads.b, String(Math.max(1, Math.floor(cores / 2))), 'the second of two steps started at once');
 });

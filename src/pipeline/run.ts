@@ -141,7 +141,6 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
   await writeFileAtomically(configFile, JSON.stringify(plotpointeKeys(o.config), null, 1) + '\n');
   const hasher = new FileHasher(lakePaths(lake).pipeline.hashCache);
   const code = pipelineCodeVersion();
-  const threads = String(Math.max(1, Math.floor(cpus().length / jobs)));
 
   const status = new Map<string, Status>(steps.map((s) => [s.id, 'pending']));
   const results: Record<string, Record<string, unknown>> = {};
@@ -151,6 +150,12 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
   let failure: Error | null = null;
   let interrupted: string | null = null;
   const running = new Map<string, Promise<void>>();
+  // Kernel threads of a step: the cores shared by the CPU steps running when it starts (a step alone on the
+  // machine — train at the end of a run — gets them all; later steps beside it share what is left by the OS).
+  const threadsFor = (step: string) => {
+    const beside = [...running.keys()].filter((id) => id !== step && steps.find((x) => x.id === id)!.resource === 'cpu').length;
+    return Math.max(1, Math.floor(cpus().length / (beside + 1)));
+  };
   let wake: () => void = () => {};
 
   const onSignal = (sig: NodeJS.Signals) => {
@@ -208,13 +213,14 @@ export async function runPipeline(o: PipelineRunOptions): Promise<PipelineReport
     // A distributed executor runs a step that has a sharded form as `shards` shard jobs and a merge (which
     // writes the outputs `command` would, so the key is the same); the local executor always runs it whole.
     const shards = o.executor.kind === 'bullmq' && s.sharded ? Math.max(0, Math.floor(Number(o.config['pipeline.shards']) || 0)) : 0;
-    journal.append({ event: 'step-start', step: s.id, key, ...(shards ? { shards } : {}) });
-    log(`${s.id}: running (${s.resource}${shards ? `, ${shards} shards` : ''}) ${key}`);
+    const threads = process.env.PLOTPOINTE_CORE_THREADS ?? String(threadsFor(s.id));
+    journal.append({ event: 'step-start', step: s.id, key, threads: Number(threads), ...(shards ? { shards } : {}) });
+    log(`${s.id}: running (${s.resource}, ${threads} thread${threads === '1' ? '' : 's'}${shards ? `, ${shards} shards` : ''}) ${key}`);
     const tail = [...ctx.args, '--config', configFile, '--json', '--quiet'];
     const task: StepTask = {
       step: s.id,
       argv: [...(shards ? s.sharded!.merge(ctx, shards) : s.command(ctx)), ...tail],
-      env: { PLOTPOINTE_CORE_THREADS: process.env.PLOTPOINTE_CORE_THREADS ?? threads, ...o.env },
+      env: { PLOTPOINTE_CORE_THREADS: threads, ...o.env },
       logPath: runPaths.log(s.id),
       lake,
       inputs: inputs.filter((i) => i.sha256 !== 'absent').map((i) => i.path),

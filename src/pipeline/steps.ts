@@ -1,6 +1,7 @@
 import { join, relative, resolve, sep } from 'node:path';
 import { datasetPaths, lakePaths } from '../lake/paths.js';
 import { getModel } from '../models/index.js';
+import type { ContentModality } from '../models/model.js';
 import type { ArtifactRef, StepContext, StepSpec } from './dag.js';
 
 /**
@@ -11,8 +12,8 @@ import type { ArtifactRef, StepContext, StepSpec } from './dag.js';
  *                 └→ embed-image ┴→ fuse → graph-fused ───┘        └→ index ───┴→ publish
  *                                └→ graph-image
  *
- * (train waits for the content steps only when a model it fits reads content — mmgat; index takes the
- * embeddings and the fused vectors either way.)
+ * (train waits only for the content steps whose output its models read — mmgat's features and item–item graph;
+ * index takes the embeddings, the fused vectors and the item graphs either way.)
  *
  * Every step is one `plotpointe` command. A step whose command is not registered in this checkout (its stage
  * has not landed) is left out of the default DAG with a note; steps that need it are left out too unless the
@@ -59,16 +60,43 @@ const graphSharded = (modality: string, extra: (ctx: StepContext) => string[] = 
 });
 /** The train step's run id (from its JSON result). */
 const trainRun = (ctx: StepContext) => s(ctx.results.train?.run_id);
-/** The models the train step fits: pipeline.model, or with `auto` the names of train.auto_candidates (`name:key=value,…`). */
-export const trainModels = (c: Readonly<Record<string, unknown>>): string[] =>
-  s(c['pipeline.model']) === 'auto' ? parseParamList(c['train.auto_candidates']).map((x) => x.split(':')[0].trim()) : [s(c['pipeline.model'])];
-/** Whether a model reads item content (an unknown name counts as reading it: its train step then fails on its own). */
-const readsContent = (model: string): boolean => {
-  try {
-    return getModel(model).readsContent === true;
-  } catch {
-    return true;
+/** The models the train step fits, with their params: pipeline.model with pipeline.model_params, or with `auto` train.auto_candidates (`name:key=value:…,…`). */
+export const trainModels = (c: Readonly<Record<string, unknown>>): { model: string; params: Record<string, string> }[] => {
+  const entry = (model: string, kvs: string[]) => ({ model: model.trim(), params: Object.fromEntries(kvs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) });
+  if (s(c['pipeline.model']) !== 'auto') return [entry(s(c['pipeline.model']), parseParamList(c['pipeline.model_params']))];
+  return parseParamList(c['train.auto_candidates']).map((x) => {
+    const [model, ...kvs] = x.split(':');
+    return entry(model, kvs);
+  });
+};
+const EMBEDDING_STEP: Record<ContentModality, string> = { text: 'embed-text', image: 'embed-image', fused: 'fuse' };
+const ALL_CONTENT_STEPS = ['embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'];
+/**
+ * The content steps the train step waits for: those producing what its models read (ModelSpec.contentReads);
+ * none for ID-only models, all for a model that reads content without saying which (or an unknown name: its train
+ * step then fails on its own).
+ */
+export const trainContentNeeds = (c: Readonly<Record<string, unknown>>): string[] => {
+  const needs = new Set<string>();
+  for (const { model, params } of trainModels(c)) {
+    let spec;
+    try {
+      spec = getModel(model);
+    } catch {
+      return ALL_CONTENT_STEPS;
+    }
+    if (!spec.readsContent) continue;
+    if (!spec.contentReads) return ALL_CONTENT_STEPS;
+    let reads;
+    try {
+      reads = spec.contentReads(params);
+    } catch {
+      return ALL_CONTENT_STEPS; // a bad param: the train step reports it
+    }
+    for (const m of reads.embeddings) needs.add(EMBEDDING_STEP[m]);
+    for (const m of reads.graphs) needs.add(`graph-${m}`);
   }
+  return ALL_CONTENT_STEPS.filter((id) => needs.has(id));
 };
 /** `a=1,b=2` → ['a=1', 'b=2'] */
 export const parseParamList = (v: unknown) =>
@@ -212,7 +240,7 @@ export const STEP_CATALOG: readonly CatalogStep[] = [
     requires: ['train'],
     needs: ['split'],
     // Only a model that reads content waits for it: ID-only models (the demo's candidates) train beside the embeddings.
-    optionalNeeds: (c) => (trainModels(c).some(readsContent) ? ['embed-text', 'embed-image', 'fuse', 'graph-text', 'graph-image', 'graph-fused'] : []),
+    optionalNeeds: trainContentNeeds,
     resource: 'cpu',
     configKeys: ['split.name', 'pipeline.model', 'pipeline.model_params', 'train.auto_candidates', 'train.seed', 'train.budget_min', 'train.valid_users', 'eval.ks'],
     // auto takes each candidate's params from train.auto_candidates; one named model reads pipeline.model_params
