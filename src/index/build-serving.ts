@@ -133,19 +133,6 @@ export function unionHistory(data: SplitData, trainAttention?: (u: number) => Ma
   return { indptr, indices: Int32Array.from(indices), attention: anyAttention ? Float32Array.from(attention) : undefined };
 }
 
-interface Explainer {
-  explain(user: number, item: number, top?: number): { items: { id: number; attention: number }[] };
-}
-
-function attentionOf(model: Recommender): ((u: number) => Map<number, number> | null) | undefined {
-  const m = model as Recommender & Partial<Explainer>;
-  if (typeof m.explain !== 'function') return undefined;
-  return (u) => {
-    const x = m.explain!(u, 0, Number.MAX_SAFE_INTEGER);
-    return new Map(x.items.map((n) => [n.id, n.attention]));
-  };
-}
-
 async function encoderSpecOf(split: SplitPaths, modality: ContentModality): Promise<string | null> {
   if (modality === 'fused') return null;
   const loc = split.embeddingOf(modality);
@@ -191,7 +178,7 @@ export async function buildServingBundle(o: BuildServingOptions): Promise<BuildS
     const emb = model.embeddings?.() ?? null;
     if (!emb) throw ppError('PP_INDEX_NO_EMBEDDINGS', `run ${run.id} is a ${run.model} model`);
     const { userIds, itemIds, itemMeta } = await readIdsAndMeta(split, data.numUsers, data.numItems);
-    const history = unionHistory(data, attentionOf(model), o.historyParts ?? 'all');
+    const history = unionHistory(data, model.historyAttention?.bind(model), o.historyParts ?? 'all');
     const contentVectors: Partial<Record<ContentModality, ContentVectors>> = {};
     for (const m of ['text', 'image', 'fused'] as const) {
       const c = await content.modality(m);

@@ -32,6 +32,7 @@ import {
   additiveLogits,
   attentionDropout,
   dotLogits,
+  meanAttention,
   propagateEdges,
   softmaxAttention,
   uniformAttention,
@@ -490,12 +491,7 @@ export class GatModel extends TapeGraphModel {
       for (let k = 0; k < d; k++) s += x[i * d + k] * y[j * d + k];
       return s;
     };
-    const att = (row: number, e: number) => {
-      if (alphas.length === 0) return 1 / (indptr[row + 1] - indptr[row]);
-      let s = 0;
-      for (const a of alphas) s += a[e];
-      return s / alphas.length;
-    };
+    const att = (row: number, e: number) => meanAttention(alphas, indptr, row, e);
     const items: GatNeighbour[] = [];
     for (let e = indptr[user]; e < indptr[user + 1]; e++) {
       const j = indices[e];
@@ -518,6 +514,15 @@ export class GatModel extends TapeGraphModel {
       items: items.sort(by).slice(0, top),
       users: users.sort(by).slice(0, top),
     };
+  }
+
+  /** The attention the user pays to each of their train items (explain's `items`, all of them, by item id). */
+  historyAttention(user: number): Map<number, number> {
+    const alphas = this.refresh().alphas[0];
+    const { indptr, indices } = this.graph.a;
+    const out = new Map<number, number>();
+    for (let e = indptr[user]; e < indptr[user + 1]; e++) if (indices[e] >= this.numUsers) out.set(indices[e] - this.numUsers, meanAttention(alphas, indptr, user, e));
+    return out;
   }
 
   // ---- persistence -------------------------------------------------------------------------

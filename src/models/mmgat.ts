@@ -49,7 +49,7 @@ import {
   uniformWeights,
   userItemGraph,
 } from './propagation/graph.js';
-import { ColumnSelectors, additiveLogits, attentionDropout, propagateEdges, softmaxAttention, uniformAttention, type Relation } from './propagation/attention.js';
+import { ColumnSelectors, additiveLogits, attentionDropout, meanAttention, propagateEdges, softmaxAttention, uniformAttention, type Relation } from './propagation/attention.js';
 import { TapeGraphModel, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
 
 export const MMGAT_PARAMS = {
@@ -515,14 +515,7 @@ export class MmgatModel extends TapeGraphModel {
       for (let k = 0; k < D; k++) s += x[i * D + k] * y[j * D + k];
       return s;
     };
-    const att = (k: number, row: number, e: number) => {
-      const layers = c.alphas[k];
-      const r = this.relations[k];
-      if (layers.length === 0) return 1 / (r.a.indptr[row + 1] - r.a.indptr[row]);
-      let s = 0;
-      for (const a of layers) s += a[e];
-      return s / layers.length;
-    };
+    const att = (k: number, row: number, e: number) => meanAttention(c.alphas[k], this.relations[k].a.indptr, row, e);
     const ui = this.relations[0].a;
     const history: MmgatNeighbour[] = [];
     for (let e = ui.indptr[user]; e < ui.indptr[user + 1]; e++) {
@@ -554,6 +547,15 @@ export class MmgatModel extends TapeGraphModel {
       itemNeighbours: itemNeighbours.sort(by).slice(0, top),
       itemUsers: itemUsers.sort(by).slice(0, top),
     };
+  }
+
+  /** The attention the user pays to each of their train items (explain's `history`, all of them, by item id). */
+  historyAttention(user: number): Map<number, number> {
+    const alphas = this.refresh().alphas[0];
+    const ui = this.relations[0].a;
+    const out = new Map<number, number>();
+    for (let e = ui.indptr[user]; e < ui.indptr[user + 1]; e++) out.set(ui.indices[e] - this.numUsers, meanAttention(alphas, ui.indptr, user, e));
+    return out;
   }
 
   /**

@@ -89,6 +89,8 @@ export interface Recommender {
   save(dir: string): Promise<void>;
   /** User and item embeddings whose dot product is the score, when the model has them. */
   embeddings?(): { users: Float32Array; items: Float32Array; dim: number } | null;
+  /** Graph-attention models: the attention the user pays to each of their train items, by item id (explanations, the serving bundle). */
+  historyAttention?(user: number): Map<number, number>;
   /** Frees native or pooled memory. */
   dispose?(): void;
 }

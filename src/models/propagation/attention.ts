@@ -87,3 +87,14 @@ export function propagateEdges(tape: Tape, r: Relation, x: Tensor, alpha: Tensor
   if (r.msg) w = tape.mul(w, constant(r.msg, w.shape));
   return tape.spmm(r.a, r.at, x, w);
 }
+
+/**
+ * Attention of node `row` on its edge `e` for explanations: the mean over `layers` (each a per-edge α, as a
+ * relation's CSR order) — or 1/deg(row) when there are none (uniform propagation).
+ */
+export function meanAttention(layers: readonly Float32Array[], indptr: Int32Array, row: number, e: number): number {
+  if (layers.length === 0) return 1 / (indptr[row + 1] - indptr[row]);
+  let s = 0;
+  for (const a of layers) s += a[e];
+  return s / layers.length;
+}
