@@ -6,12 +6,14 @@
  *     L = mean_b −log σ(score(u, i) − score(u, j)) [+ λ/(2b) Σ_b ‖p_u‖² for free users]   (AdamW decay on the MLP)
  *
  * The user tower p (`userTower`):
- * - `mean` (default): p_u is the mean of f over u's train items, the positive left out of its own user's mean in
+ * - `mean`: p_u is the mean of f over u's train items, the positive left out of its own user's mean in
  *   training ({@link HistoryMean}: frozen hidden layer an epoch, gradient into W₂ and b₂). No per-user parameter,
  *   so every user is represented from the first step — what the reference size needs, where a sampled batch
  *   reaches each of 192K users a few times in all (docs/decisions/250-fusion-history-mean-users.md).
  * - `free`: p ∈ ℝ^{U × D} learned user vectors (lazy Adam on the batch's rows).
- * - `mean+free`: the mean plus a learned residual per user (initialised at 0, lazy Adam, the L2 penalty on it).
+ * - `mean+free` (default): the mean plus a learned residual per user (initialised at 0, lazy Adam, the L2 penalty
+ *   on it): at the reference size the residual hardly moves and the mean carries the user; where users are
+ *   visited often (Scientific, the demo) it adds a little (decision 250).
  *
  * A step runs the MLP only on the batch's distinct items (positives ∪ negatives) and touches only the batch's
  * users, so it costs O(batch), not O(users). An epoch is at most
@@ -78,7 +80,7 @@ export const FUSION_TRAIN_DEFAULTS: FusionTrainOptions = {
   epochs: 200,
   evalEvery: 2,
   patience: 5,
-  userTower: 'mean',
+  userTower: 'mean+free',
   l2: 1e-4,
   weightDecay: 1e-4,
   negatives: 'uniform',

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Rng, shutdownPool } from '../../core/index.js';
+import { Rng, rowGrad, shutdownPool } from '../../core/index.js';
 import { csrFromLists } from '../../core/csr-pattern.js';
 import { gradErr, numericGrad } from '../../core/testing.js';
 import { evaluateRecommender } from '../../eval/evaluate-model.js';
@@ -46,11 +46,14 @@ function meanOf(table: Float32Array, items: ArrayLike<number>, d: number): Float
   return m;
 }
 
-test('mean-tower BPR gradients match central finite differences for every MLP parameter (history frozen), b₂ included', async () => {
+for (const userTower of ['mean', 'mean+free'] as const)
+test(`${userTower} BPR gradients match central finite differences for every parameter (history frozen), b₂ included`, async () => {
   const s = syntheticMultimodal({ seed: 2 });
   const { inputs } = await fusionInputs(s.content, ['text', 'image']);
-  const model = new FusionBprModel(s.data, inputs, { ...MEAN, dim: 4, hidden: 6 }, 1);
-  assert.equal(model.users, null);
+  const model = new FusionBprModel(s.data, inputs, { ...MEAN, userTower, dim: 4, hidden: 6 }, 1);
+  assert.equal(model.users === null, userTower === 'mean');
+  // the residual starts at 0: move it so that its own terms (and the L2 penalty) are not all zero
+  if (model.users) for (let k = 0; k < model.users.size; k++) model.users.data[k] = Math.sin(k + 1) * 0.3;
   // train pairs (u, i ∈ I_u) whose items include ones missing text (i % 7 = 3) and image (i % 5 = 1)
   const users: number[] = [];
   const pos: number[] = [];
@@ -66,10 +69,21 @@ test('mean-tower BPR gradients match central finite differences for every MLP pa
   const v = loss(true);
   assert.ok(Number.isFinite(v) && v > 0);
   for (const [name, t] of Object.entries(model.parameters())) {
-    assert.ok(t.grad, `${name} got no gradient`);
-    const analytic = Float64Array.from(t.grad!);
-    const rng = new Rng(name.length);
-    const idx = t.size <= 12 ? [...Array(t.size).keys()] : Array.from({ length: 12 }, () => rng.int(t.size));
+    let analytic: Float64Array;
+    let idx: number[];
+    if (name === 'users') {
+      // row-sparse: the batch's users' rows only
+      const g = rowGrad(t)!;
+      assert.deepEqual(Array.from(g.rows), users);
+      analytic = new Float64Array(t.size);
+      g.rows.forEach((u, r) => { for (let k = 0; k < 4; k++) analytic[u * 4 + k] = g.values[r * 4 + k]; });
+      idx = [0, 1, 2, 3, 9 * 4, 9 * 4 + 3];
+    } else {
+      assert.ok(t.grad, `${name} got no gradient`);
+      analytic = Float64Array.from(t.grad!);
+      const rng = new Rng(name.length);
+      idx = t.size <= 12 ? [...Array(t.size).keys()] : Array.from({ length: 12 }, () => rng.int(t.size));
+    }
     const numeric = numericGrad(() => loss(false), t.data, 1e-2, idx);
     const a = idx.map((i) => analytic[i]);
     const b = idx.map((i) => numeric[i]);
