@@ -4,12 +4,13 @@
  * `--items` items. Measures, in CPU seconds of this process (process.cpuUsage: the core pool's threads included)
  * and wall seconds:
  *   build      FusionBprModel construction (standardisation of the content, parameters)
- *   train      `--steps` BPR steps of `--batch` triples (one trainEpoch with stepsPerEpoch = steps)
+ *   train      `--steps` BPR steps of `--batch` triples (one trainEpoch with stepsPerEpoch = steps; the mean user
+ *              tower adds its history refresh, one MLP pass over the items, once an epoch)
  *   items      one MLP pass over every item (what each validation and the final write do)
  *   score      `--eval-users` users scored against every item (each validation's ranking product)
  *
  *   node --import tsx bench/models/fuse-step.bench.ts [--items 12600] [--users 38481] [--per-user 16]
- *        [--steps 16] [--batch 2048] [--text 512] [--image 1280] [--image-present 1] [--eval-users 2000]
+ *        [--steps 16] [--batch 2048] [--text 512] [--image 1280] [--image-present 1] [--eval-users 2000] [--user-tower mean|free]
  *
  * Defaults: about 1/5 of the reference split (63,001 items, 192,403 users). The last stdout line is JSON.
  */
@@ -17,7 +18,7 @@ import { loadavg } from 'node:os';
 import { Rng, shutdownPool, startPool } from '../../src/core/index.js';
 import { csrFromLists } from '../../src/core/csr-pattern.js';
 import type { PartCsr, SplitData } from '../../src/graphs/split-data.js';
-import { FUSION_TRAIN_DEFAULTS, FusionBprModel } from '../../src/models/fusion/fusion-bpr.js';
+import { FUSION_TRAIN_DEFAULTS, FusionBprModel, type FusionUserTower } from '../../src/models/fusion/fusion-bpr.js';
 import type { FusionModality } from '../../src/models/fusion/fusion-mlp.js';
 
 function arg(name: string, fallback: number): number {
@@ -34,6 +35,8 @@ const textDim = arg('text', 512);
 const imageDim = arg('image', 1280);
 const imagePresent = arg('image-present', 1);
 const evalUsers = arg('eval-users', 2000);
+const towerAt = process.argv.indexOf('--user-tower');
+const userTower = towerAt >= 0 ? (process.argv[towerAt + 1] as FusionUserTower) : FUSION_TRAIN_DEFAULTS.userTower;
 
 function part(lists: number[][]): PartCsr {
   const csr = csrFromLists(lists);
@@ -83,7 +86,7 @@ async function phase<T>(name: string, f: () => T | Promise<T>): Promise<T> {
 }
 
 const load0 = loadavg()[0];
-const model = await phase('build', () => new FusionBprModel(data, inputs, { ...FUSION_TRAIN_DEFAULTS, batchSize: batch, stepsPerEpoch: steps }, 1));
+const model = await phase('build', () => new FusionBprModel(data, inputs, { ...FUSION_TRAIN_DEFAULTS, userTower, batchSize: batch, stepsPerEpoch: steps }, 1));
 await phase('train', () => model.trainEpoch());
 await phase('items', () => model.itemVectors().length);
 const sample = Int32Array.from({ length: Math.min(evalUsers, users) }, (_, k) => k);
@@ -92,7 +95,7 @@ await phase('score', () => model.scoreUsers(sample, out));
 model.dispose();
 await shutdownPool();
 const result = {
-  items, users, per_user: perUser, steps, batch, input_dim: textDim + imageDim, image_present: imagePresent,
+  items, users, per_user: perUser, user_tower: userTower, steps, batch, input_dim: textDim + imageDim, image_present: imagePresent,
   phases,
   train_cpu_s_per_step: phases.train.cpu_s / steps,
   load_avg: [load0, loadavg()[0]],

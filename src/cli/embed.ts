@@ -5,6 +5,7 @@ import { DEFAULT_ITEM_TEXT, parseTextFields } from '../embeddings/text/item-text
 import { intFlag, registerEmbedImageCommand } from './embed-image.js';
 import { fuseSplit, type FuseSummary } from '../orchestration/fuse-split.js';
 import type { ContentModality } from '../models/model.js';
+import { FUSION_TRAIN_DEFAULTS, FUSION_USER_TOWERS, type FusionUserTower } from '../models/fusion/fusion-bpr.js';
 import { runCommand, type GlobalOptions } from './output.js';
 import { createProgress } from './progress.js';
 
@@ -84,6 +85,7 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
     .option('--epochs <n>', 'maximum epochs', '200')
     .option('--steps-per-epoch <n>', 'BPR batches per epoch, sampled from the train interactions (0 = one full pass: cost grows with the interactions)', '32')
     .option('--eval-users <n>', 'users in the seeded sample that valid (early stopping) and test NDCG are computed on (0 = all)', '2000')
+    .option('--user-tower <t>', 'mean (a user is the mean of their train items\' fused vectors: learns at any number of users), free (a learned vector per user) or mean+free (the mean plus a learned residual)', FUSION_TRAIN_DEFAULTS.userTower)
     .option('--lr <x>', 'Adam learning rate', '0.001')
     .option('--seed <n>', 'seed', '42')
     .option('--budget-min <m>', 'wall-clock budget for training, minutes')
@@ -96,6 +98,7 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
           o,
           () => {
             if (!(lr > 0)) throw ppError('PP_USAGE', `--lr expects a positive number, got "${String(o.lr)}"`);
+            if (!FUSION_USER_TOWERS.includes(o.userTower as FusionUserTower)) throw ppError('PP_USAGE', `--user-tower expects ${FUSION_USER_TOWERS.join(' or ')}, got "${String(o.userTower)}"`);
             if (budget !== undefined && !(budget > 0)) throw ppError('PP_USAGE', `--budget-min expects a positive number, got "${String(o.budgetMin)}"`);
             return fuseSplit({
               lake: String(o.lake),
@@ -105,7 +108,7 @@ export function registerEmbedCommands(program: Command, setExit: (code: number) 
               seed: intFlag(o.seed, '--seed'),
               budgetMinutes: budget,
               evalUsers: intFlag(o.evalUsers, '--eval-users'),
-              train: { dim: intFlag(o.dim, '--dim'), hidden: intFlag(o.hidden, '--hidden'), epochs: intFlag(o.epochs, '--epochs'), stepsPerEpoch: intFlag(o.stepsPerEpoch, '--steps-per-epoch'), lr },
+              train: { dim: intFlag(o.dim, '--dim'), hidden: intFlag(o.hidden, '--hidden'), epochs: intFlag(o.epochs, '--epochs'), stepsPerEpoch: intFlag(o.stepsPerEpoch, '--steps-per-epoch'), lr, userTower: o.userTower as FusionUserTower },
               progress: createProgress,
             });
           },

@@ -49,6 +49,8 @@ export interface FuseSummary {
   missing_modalities: string[];
   count: number;
   dim: number;
+  /** how users were represented in training and evaluation (mean of their train items, or free vectors) */
+  user_tower: string;
   epochs: number;
   best_epoch: number;
   stopped_by: string;
@@ -135,6 +137,7 @@ export async function fuseSplit(o: FuseOptions): Promise<FuseSummary> {
       missing_modalities: missing,
       count: meta.count,
       dim: meta.dim,
+      user_tower: options.userTower,
       epochs: result.epochs,
       best_epoch: result.bestEpoch,
       stopped_by: result.stoppedBy,

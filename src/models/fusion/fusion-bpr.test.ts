@@ -28,10 +28,10 @@ function ctxFor(data: FitContext['data'], workDir: string, seed = 3): FitContext
   };
 }
 
-test('BPR gradients reach the MLP weights, the placeholders of missing modalities and the user vectors', async () => {
+test('free-user BPR gradients reach the MLP weights, the placeholders of missing modalities and the user vectors', async () => {
   const s = syntheticMultimodal({ seed: 2 });
   const { inputs } = await fusionInputs(s.content, ['text', 'image']);
-  const model = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, dim: 8, hidden: 16 }, 1);
+  const model = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, userTower: 'free', dim: 8, hidden: 16 }, 1);
   // a batch whose items include ones missing text (i % 7 = 3) and missing image (i % 5 = 1)
   const users = Int32Array.from([0, 1, 2, 3, 4, 5]);
   const pos = Int32Array.from([3, 11, 10, 6, 17, 24]);
@@ -39,10 +39,10 @@ test('BPR gradients reach the MLP weights, the placeholders of missing modalitie
   const loss = model.batchLoss(users, pos, neg, { backward: true });
   assert.ok(Number.isFinite(loss) && loss > 0);
   // the user vectors' gradient is row-sparse: exactly the batch's users
-  const ug = rowGrad(model.users)!;
+  const ug = rowGrad(model.users!)!;
   assert.deepEqual(Array.from(ug.rows), Array.from(users));
   assert.ok(ug.values.some((g) => g !== 0));
-  assert.equal(model.users.grad, null);
+  assert.equal(model.users!.grad, null);
   for (const [name, t] of Object.entries(model.parameters())) {
     // the output bias adds ⟨p_u, b₂⟩ to a positive and a negative alike: BPR cannot see it
     if (name === 'fusion.b2' || name === 'users') continue;
@@ -54,12 +54,13 @@ test('BPR gradients reach the MLP weights, the placeholders of missing modalitie
   model.dispose();
 });
 
-test('content-only BPR learns: cold items (no train interaction) rank far above chance, every item gets a finite vector', async () => {
+for (const userTower of ['mean', 'free', 'mean+free'] as const)
+test(`content-only BPR learns (${userTower} users): cold items (no train interaction) rank far above chance, every item gets a finite vector`, async () => {
   const s = syntheticMultimodal({ seed: 4 });
   const { inputs } = await fusionInputs(s.content, ['text', 'image']);
   const dir = await mkdtemp(join(tmpdir(), 'pp-fusion-'));
   try {
-    const { model, result } = await trainFusion(ctxFor(s.data, dir), inputs, { dim: 16, hidden: 32, epochs: 40, evalEvery: 2, patience: 5, lr: 0.01, batchSize: 128 });
+    const { model, result } = await trainFusion(ctxFor(s.data, dir), inputs, { userTower, dim: 16, hidden: 32, epochs: 40, evalEvery: 2, patience: 5, lr: 0.01, batchSize: 128 });
     assert.ok(result.bestEpoch > 0);
     const items = model.itemVectors();
     assert.ok(items.every(Number.isFinite));
@@ -70,7 +71,7 @@ test('content-only BPR learns: cold items (no train interaction) rank far above 
     if (process.env.PP_DEBUG_TEST) console.log({ ndcg, chance });
     assert.ok(ndcg > 3 * chance && ndcg > 0.15, `cold NDCG@10 ${ndcg} vs random ${chance}`);
     // placeholders moved away from their initialisation (trained), and items missing text / image / both differ
-    const fresh = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, dim: 16, hidden: 32 }, 3);
+    const fresh = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, userTower, dim: 16, hidden: 32 }, 3);
     const moved = (name: string) => model.fusion.placeholder(name).some((v, k) => Math.abs(v - fresh.fusion.placeholder(name)[k]) > 1e-3);
     assert.ok(moved('text') && moved('image'));
     fresh.dispose();
@@ -116,12 +117,12 @@ test('a training step moves only the sampled users\' vectors (lazy Adam), and tr
     return n;
   };
   const run = async () => {
-    const m = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, dim: d, hidden: 16, batchSize: 16, stepsPerEpoch: 1 }, 1);
-    const before = m.users.data.slice();
+    const m = new FusionBprModel(s.data, inputs, { ...FUSION_TRAIN_DEFAULTS, userTower: 'free', dim: d, hidden: 16, batchSize: 16, stepsPerEpoch: 1 }, 1);
+    const before = m.users!.data.slice();
     await m.trainEpoch();
-    const mid = m.users.data.slice();
+    const mid = m.users!.data.slice();
     await m.trainEpoch();
-    const after = m.users.data.slice();
+    const after = m.users!.data.slice();
     const items = m.itemVectors().slice();
     m.dispose();
     return { before, mid, after, items };

@@ -205,6 +205,16 @@ export class FusionMlp {
    * when `rng` is given. The result's gradient flows into the parameters.
    */
   forward(tape: Tape, rows: Int32Array | null, rng: Rng | null = null): Tensor {
+    return this.output(tape, this.hiddenLayer(tape, rows, rng));
+  }
+
+  /** f = h W₂ + b₂ of a hidden layer h [n × H] on `tape`. */
+  output(tape: Tape, h: Tensor): Tensor {
+    return tape.addBias(tape.matmul(h, this.w2), this.b2);
+  }
+
+  /** h(rows) = dropout(act(x W₁ + b₁)) on `tape`: [rows.length × H] (`rows` null = every item). */
+  hiddenLayer(tape: Tape, rows: Int32Array | null, rng: Rng | null = null): Tensor {
     const n = rows ? rows.length : this.numItems;
     const row = (r: number) => (rows ? rows[r] : r);
     const M = this.mods.length;
@@ -242,7 +252,7 @@ export class FusionMlp {
     let h = tape.addBias(pre!, this.b1);
     h = this.activation === 'relu' ? tape.relu(h) : tape.mul(h, tape.sigmoid(tape.scale(h, 1.702)));
     if (rng && this.dropoutRate > 0) h = tape.dropout(h, this.dropoutRate, rng, true);
-    return tape.addBias(tape.matmul(h, this.w2), this.b2);
+    return h;
   }
 
   /** 1 in the rows of `rows` (null: every item) that lack modality m, [n] (null: none lacks it). */
@@ -266,18 +276,29 @@ export class FusionMlp {
 
   /** f of every item without dropout, as a plain array [numItems × out] (in blocks of {@link FORWARD_BLOCK} rows). */
   forwardAll(): Float32Array {
+    return this.forwardAllParts(false).out;
+  }
+
+  /**
+   * f of every item without dropout [numItems × out] and, with `keepHidden`, the hidden layer h [numItems × H]
+   * it came from (f = h W₂ + b₂), as plain arrays (in blocks of {@link FORWARD_BLOCK} rows).
+   */
+  forwardAllParts(keepHidden: boolean): { out: Float32Array; hidden: Float32Array | null } {
     const out = new Float32Array(this.numItems * this.out);
+    const hidden = keepHidden ? new Float32Array(this.numItems * this.hidden) : null;
     const c = this.asConstants();
     for (let from = 0; from < this.numItems; from += FORWARD_BLOCK) {
       const rows = Int32Array.from({ length: Math.min(FORWARD_BLOCK, this.numItems - from) }, (_, k) => from + k);
       const tape = new Tape();
       try {
-        out.set(c.forward(tape, rows, null).data, from * this.out);
+        const h = c.hiddenLayer(tape, rows, null);
+        hidden?.set(h.data, from * this.hidden);
+        out.set(c.output(tape, h).data, from * this.out);
       } finally {
         tape.dispose();
       }
     }
-    return out;
+    return { out, hidden };
   }
 
   /** A view of this layer whose parameters are constants (no gradients recorded: inference). */
