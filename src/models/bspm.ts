@@ -30,7 +30,9 @@
  * (r_u D^{-1/2} V)·(β S_T(Vᵀ D^{1/2})), so `fit` runs the ODE once on the k rows of Vᵀ D^{1/2} and
  * `scoreUsers` does one matmul (I × k)·(k × block) for it. The blurred/sharpened part runs the ODE on
  * blocks of users (item-major I × block): the first P̃ product from the sparse r_u (a scatter + one
- * SpMM), then 2 SpMMs per further P̃ product (4 for one RK4 step).
+ * SpMM), then 2 SpMMs per further P̃ product (4 for one RK4 step). `pairScores` reads single pairs off
+ * those rows: the sharpened part is a polynomial of degree up to 5 in P̃ (defaults), with no cheaper exact
+ * per-pair form, so a pair costs its user's row (./graph-filter-pairs.ts).
  */
 
 import { allocF32, axpby, free, matmul, scale } from '../core/index.js';
@@ -47,6 +49,7 @@ import {
   type OdeMethod,
   type SpectralState,
 } from './graph-filter.js';
+import { pairScoresFromRows } from './graph-filter-pairs.js';
 import type { FitContext, ModelSpec, Params, Recommender } from './model.js';
 import { registerModel } from './registry.js';
 
@@ -123,6 +126,11 @@ export class BspmModel implements Recommender {
 
   scoreUsers(users: Int32Array, out: Float32Array): void {
     scoreInBlocks(users, this.numItems, out, (block, d) => this.scoreBlock(block, d));
+  }
+
+  /** The score of each pair (users[r], items[r]): scoreUsers' entry (each distinct user's row is scored). */
+  pairScores(users: Int32Array, items: Int32Array): Float32Array {
+    return pairScoresFromRows((us, out) => this.scoreUsers(us, out), this.numItems, users, items);
   }
 
   /** The item-major I × d scores of a block of users. */

@@ -17,12 +17,14 @@
  *
  * `fit` builds R̃ and the singular vectors; `scoreUsers` computes both terms for blocks of users in
  * item-major layout on the core (one sparse scatter + one SpMM for the linear filter, one matmul
- * (I × k)·(k × block) for the ideal filter). Nothing of size I × I is ever formed.
+ * (I × k)·(k × block) for the ideal filter). Nothing of size I × I is ever formed. `pairScores` gives
+ * single (user, item) scores by sparse dots and k-dots (./graph-filter-pairs.ts).
  */
 
 import { free, matmul } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { fitSpectralState, idealBasis, loadSpectral, NormalizedInteractions, saveSpectral, scoreInBlocks, type SpectralState } from './graph-filter.js';
+import { groupPairsByUser, idealFilterPairs, linearFilterPairs, UserCoefficientCache } from './graph-filter-pairs.js';
 import type { FitContext, ModelSpec, Params, Recommender } from './model.js';
 import { registerModel } from './registry.js';
 
@@ -47,6 +49,20 @@ export class GfcfModel implements Recommender {
   scoreUsers(users: Int32Array, out: Float32Array): void {
     scoreInBlocks(users, this.numItems, out, (block, d) => this.scoreBlock(block, d));
   }
+
+  /** The score of each pair (users[r], items[r]): equal to scoreUsers' entry, without scoring whole rows. */
+  pairScores(users: Int32Array, items: Int32Array): Float32Array {
+    const out = new Float32Array(users.length);
+    const groups = groupPairsByUser(users);
+    linearFilterPairs(this.graph, users, items, groups, out);
+    if (this.basis) {
+      this.coefficients ??= new UserCoefficientCache(this.graph, this.state.v, this.state.k);
+      idealFilterPairs(this.coefficients, this.basis, users, items, groups, out);
+    }
+    return out;
+  }
+
+  private coefficients: UserCoefficientCache | null = null;
 
   /** The item-major I × d scores of a block of users. */
   private scoreBlock(users: Int32Array, d: number): Float32Array {

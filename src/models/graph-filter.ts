@@ -565,15 +565,20 @@ export class NormalizedInteractions implements LinearOperator {
     wt.fill(0);
     const row = new Float64Array(k);
     for (let b = 0; b < users.length; b++) {
-      row.fill(0);
-      const items = this.itemsOf(users[b]);
-      for (let t = 0; t < items.length; t++) {
-        const i = items[t];
-        const w = this.itemInvSqrt[i];
-        const o = i * k;
-        for (let j = 0; j < k; j++) row[j] += w * v[o + j];
-      }
+      this.userCoefficients(users[b], v, k, row);
       for (let j = 0; j < k; j++) wt[j * d + b] = row[j];
+    }
+  }
+
+  /** row (k) = r_u D_I^{-1/2} V: one user's coordinates in the basis V (I × k, row-major). */
+  userCoefficients(u: number, v: Float32Array, k: number, row: Float64Array): void {
+    row.fill(0);
+    const items = this.itemsOf(u);
+    for (let t = 0; t < items.length; t++) {
+      const i = items[t];
+      const w = this.itemInvSqrt[i];
+      const o = i * k;
+      for (let j = 0; j < k; j++) row[j] += w * v[o + j];
     }
   }
 

@@ -263,27 +263,67 @@ test('prior=ease scores graph + w·prior with w chosen on valid from prior_weigh
     const best = await at(chosen);
     for (const w of grid) assert.ok((await at(w)) <= best + 1e-12, `w ${w} beats the chosen ${chosen} on valid`);
     fitted.setPriorWeight(chosen);
-    // score = graph part (weight 0) + w · prior
-    const users = Int32Array.from([0, 7, 29]);
-    const total = new Float32Array(users.length * 36);
-    fitted.scoreUsers(users, total);
-    fitted.setPriorWeight(0);
-    const graph = new Float32Array(total.length);
-    fitted.scoreUsers(users, graph);
-    fitted.setPriorWeight(chosen);
-    const prior = new Float32Array(total.length);
-    fitted.prior!.addScores(users, prior, chosen);
-    for (let k = 0; k < total.length; k++) assert.ok(Math.abs(total[k] - graph[k] - prior[k]) < 1e-4, `score ${k}`);
-    assert.equal(fitted.embeddings() === null, chosen > 0, 'no dot-product embeddings while the prior adds to the score');
-    await fitted.save(dir);
-    for (const back of [await loadMmgat(dir, s.data, s.content), await loadMmgat(dir, s.data)]) {
-      const got = new Float32Array(total.length);
-      await back.scoreUsers(users, got);
-      for (let k = 0; k < total.length; k++) assert.ok(Math.abs(got[k] - total[k]) < 1e-4, `reloaded score ${k}: ${got[k]} vs ${total[k]}`);
-      back.dispose();
-    }
+    await checkBlendAndReload(fitted, s, dir, Int32Array.from([0, 7, 29]));
     fitted.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * score = graph part (weight 0) + w · prior (w = ∞: the prior alone); no embeddings while the prior counts;
+ * the saved model (with and without content) scores the same.
+ */
+async function checkBlendAndReload(fitted: MmgatModel, s: { data: FitContext['data']; content: ContentSource }, dir: string, users: Int32Array): Promise<void> {
+  const chosen = fitted.priorWeight;
+  const I = s.data.numItems;
+  const total = new Float32Array(users.length * I);
+  fitted.scoreUsers(users, total);
+  fitted.setPriorWeight(0);
+  const graph = new Float32Array(total.length);
+  fitted.scoreUsers(users, graph);
+  fitted.setPriorWeight(chosen);
+  const prior = new Float32Array(total.length);
+  fitted.prior!.addScores(users, prior, chosen === Infinity ? 1 : chosen);
+  const want = chosen === Infinity ? prior : prior.map((v, k) => v + graph[k]);
+  for (let k = 0; k < total.length; k++) assert.ok(Math.abs(total[k] - want[k]) < 1e-4, `score ${k}: ${total[k]} vs ${want[k]} (w ${chosen})`);
+  assert.equal(fitted.embeddings() === null, chosen > 0, 'no dot-product embeddings while the prior adds to the score');
+  await fitted.save(dir);
+  for (const back of [await loadMmgat(dir, s.data, s.content), await loadMmgat(dir, s.data)]) {
+    const got = new Float32Array(total.length);
+    await back.scoreUsers(users, got);
+    for (let k = 0; k < total.length; k++) assert.ok(Math.abs(got[k] - total[k]) < 1e-4, `reloaded score ${k}: ${got[k]} vs ${total[k]}`);
+    back.dispose();
+  }
+}
+
+for (const kind of ['gfcf', 'bspm'] as const) {
+  test(`prior=${kind} trains on a tiny set (BPR on graph + w·prior), w chosen on valid is at least the prior alone there, and it reloads`, async () => {
+    const s = syntheticMultimodal({ seed: 12, users: 30, items: 36, cold: 4 });
+    const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
+    try {
+      const ctx = context(
+        s.data,
+        s.content,
+        { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, features: 'none', item_edges: false, prior: kind, prior_weight: 1, prior_params: 'k=4' },
+        join(dir, 'w'),
+      );
+      const fitted = await fitMmgat(ctx);
+      assert.equal(fitted.prior?.kind, kind);
+      const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * 1);
+      assert.ok(grid.includes(fitted.priorWeight), `weight ${fitted.priorWeight}`);
+      const chosen = fitted.priorWeight;
+      const at = async (w: number) => {
+        fitted.setPriorWeight(w);
+        return (await ctx.validate(fitted))['ndcg@20'];
+      };
+      const best = await at(chosen);
+      for (const w of grid) assert.ok((await at(w)) <= best + 1e-12, `w ${w} beats the chosen ${chosen} on valid`);
+      fitted.setPriorWeight(chosen);
+      await checkBlendAndReload(fitted, s, dir, Int32Array.from([0, 7, 29]));
+      fitted.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+}

@@ -15,8 +15,9 @@
  *
  * Readout: the mean of x⁰ … x^L, or their concatenation. Loss: BPR (negatives among warm items with
  * `warm_negatives`) + λ/(2b)·Σ‖x⁰‖² over the batch's rows; Adam on embeddings, AdamW on the MLP and attention.
- * `prior=ease`: s(u, i) = ⟨x_u, x_i⟩ + w·p(u, i), p = EASE's score over its RMS on train pairs (item-prior.ts);
- * BPR on that sum (`prior_train`: the graph part learns a residual), w re-chosen on valid (`prior_select`).
+ * `prior=ease|gfcf|bspm`: s(u, i) = ⟨x_u, x_i⟩ + w·p(u, i), p = that closed-form model's score over its RMS on
+ * train pairs (item-prior.ts); BPR on that sum (`prior_train`: the graph part learns a residual), w re-chosen
+ * on valid (`prior_select`; w = ∞ there means the prior alone, so the selected blend is never below the prior on valid).
  * Shapes: X [N × d] (N = U + I), attention vectors [d × 2] per layer and relation, fusion MLP [Σ dims → hidden → d].
  * Measurements on Amazon Scientific and the design history: docs/decisions/051-mmgat-content-through-the-graph.md.
  * {@link MmgatModel.explain} gives the attention behind a (user, item) score.
@@ -34,7 +35,7 @@ import { loadState, saveState, type TensorState } from '../train/checkpoint.js';
 import { registerModel, resolveParams } from './registry.js';
 import { WarmNegatives } from './warm-negatives.js';
 import { EmbeddingScorer } from './mf.js';
-import { ItemPrior, selectPriorWeight } from './item-prior.js';
+import { ItemPrior, selectPriorWeight, type PriorKind } from './item-prior.js';
 import type { ContentModality, ContentSource, FitContext, ModelSpec, ParamSpec, Params, Recommender } from './model.js';
 import {
   degreeCalibration,
@@ -87,15 +88,17 @@ export const MMGAT_PARAMS = {
   leaky_slope: { default: 0.2, min: 0, max: 1, doc: 'negative slope of the LeakyReLU on attention logits' },
   prior: {
     default: 'none',
-    choices: ['none', 'ease'],
-    doc: "'ease': add w · EASE's item–item score (λ on valid, scaled to unit RMS on train pairs; src/models/item-prior.ts) to the graph score; the model then exports no embeddings (not ANN-servable)",
+    choices: ['none', 'ease', 'gfcf', 'bspm'],
+    doc: "add w · a closed-form model's score to the graph score (scaled to unit RMS on train pairs; src/models/item-prior.ts): 'ease' (λ on valid), 'gfcf' or 'bspm' (their defaults or prior_params). The model then exports no embeddings (not ANN-servable). 'bspm' has no cheap per-pair score (a pair costs its user's full row): use it with prior_train=false",
   },
   prior_weight: { default: 1, min: 0, max: 100, doc: 'w: weight of the prior in the score (and in the BPR loss with prior_train)' },
   prior_train: { default: true, doc: 'BPR on the graph score + w · prior (the graph part learns a residual); false: the graph part trains alone and the prior is added to its scores' },
-  prior_select: { default: true, doc: 'after training, choose the final w on valid NDCG@20 among prior_weight × {0, ¼, ½, 1, 2, 4, 8, 16}' },
+  prior_select: { default: true, doc: 'after training, choose the final w on valid NDCG@20 among prior_weight × {0, ¼, ½, 1, 2, 4, 8, 16} and ∞ (the prior alone)' },
   prior_lambda: { default: 0, min: 0, doc: "the prior's EASE λ; 0 = chosen on valid NDCG@20 from prior_grid" },
   prior_grid: { default: '20,50,100,200,500,1000', doc: 'λ values tried for the prior when prior_lambda = 0' },
   prior_memory_mb: { default: 2048, min: 1, doc: "the prior's EASE is dense when ≈ 20·I² bytes fit in this many MB, else low-rank" },
+  prior_params: { default: '', doc: "prior=gfcf|bspm: that model's params as key=value,key=value (e.g. 'k=256,alpha=0.3'); empty = its defaults" },
+  prior_cache_mb: { default: 1024, min: 0, doc: "MB of the prior's score rows kept per user (4·I bytes a user): the per-epoch validations rank the same users, whose prior rows never change" },
 } as const satisfies Record<string, ParamSpec>;
 
 type P = { [K in keyof typeof MMGAT_PARAMS]: (typeof MMGAT_PARAMS)[K]['default'] extends boolean ? boolean : (typeof MMGAT_PARAMS)[K]['default'] extends number ? number : string };
@@ -426,11 +429,17 @@ export class MmgatModel extends TapeGraphModel {
     let sPos = tape.rowDot(eu, tape.gatherRows(fin, pi));
     let sNeg = tape.rowDot(eu, tape.gatherRows(fin, ni));
     const w = this.priorWeight;
-    if (this.prior && this.params.prior_train && w > 0) {
-      // residual: BPR on graph score + w·prior (the prior is fixed: no gradient)
-      const weighted = (x: Float32Array) => constant(x.map((v) => w * v), [b]);
-      sPos = tape.add(sPos, weighted(this.prior.pairScores(users, pos)));
-      sNeg = tape.add(sNeg, weighted(this.prior.pairScores(users, neg)));
+    if (this.prior && this.params.prior_train && w > 0 && Number.isFinite(w)) {
+      // residual: BPR on graph score + w·prior (the prior is fixed: no gradient); positives and negatives in one call
+      const us = new Int32Array(2 * b);
+      us.set(users);
+      us.set(users, b);
+      const its = new Int32Array(2 * b);
+      its.set(pos);
+      its.set(neg, b);
+      const p = this.prior.pairScores(us, its);
+      sPos = tape.add(sPos, constant(p.slice(0, b).map((v) => w * v), [b]));
+      sNeg = tape.add(sNeg, constant(p.slice(b).map((v) => w * v), [b]));
     }
     const bpr = tape.bprLoss(sPos, sNeg);
     const lambda = this.params.reg;
@@ -444,8 +453,9 @@ export class MmgatModel extends TapeGraphModel {
 
   // ---- inference ---------------------------------------------------------------------------
 
-  /** s = graph score (+ w · prior). */
+  /** s = graph score (+ w · prior); w = ∞: the prior alone. */
   override scoreUsers(users: Int32Array, out: Float32Array): void {
+    if (this.prior && this.priorWeight === Infinity) return priorAlone(this.prior, users, out);
     super.scoreUsers(users, out);
     if (this.prior) this.prior.addScores(users, out, this.priorWeight);
   }
@@ -582,7 +592,7 @@ export class MmgatModel extends TapeGraphModel {
         model: 'mmgat',
         version: 1,
         params: this.params,
-        priorWeight: this.priorWeight,
+        priorWeight: savedWeight(this.priorWeight),
         seed: this.seed,
         numUsers: this.numUsers,
         numItems: this.numItems,
@@ -632,6 +642,7 @@ export class MmgatScorer implements Recommender {
     this.base = new EmbeddingScorer('mmgat', numUsers, numItems, users.length / numUsers, users, state.tensors['final.items'], state.meta);
   }
   scoreUsers(users: Int32Array, out: Float32Array): void {
+    if (this.prior && this.priorWeight === Infinity) return priorAlone(this.prior, users, out);
     this.base.scoreUsers(users, out);
     if (this.prior) this.prior.addScores(users, out, this.priorWeight);
   }
@@ -649,8 +660,23 @@ export class MmgatScorer implements Recommender {
   }
 }
 
-/** prior_select: the final w is chosen on valid among prior_weight × these. */
-export const PRIOR_WEIGHT_FACTORS = [0, 0.25, 0.5, 1, 2, 4, 8, 16];
+/** prior_select: the final w is chosen on valid among prior_weight × these (∞: the prior alone). */
+export const PRIOR_WEIGHT_FACTORS = [0, 0.25, 0.5, 1, 2, 4, 8, 16, Infinity];
+
+/** out = the prior's score alone (the blend at w = ∞, whose ranking is the prior's). */
+function priorAlone(prior: ItemPrior, users: Int32Array, out: Float32Array): void {
+  out.fill(0, 0, users.length * prior.numItems);
+  prior.addScores(users, out, 1);
+}
+
+/** w as saved in the model's meta (JSON has no ∞). */
+function savedWeight(w: number): number | string {
+  return w === Infinity ? 'inf' : w;
+}
+
+function loadedWeight(w: unknown): number {
+  return w === 'inf' ? Infinity : Number(w);
+}
 
 /** Trains mmgat on `ctx.data` with the content of `ctx.content` (valid for early stopping). */
 export async function fitMmgat(ctx: FitContext): Promise<MmgatModel> {
@@ -669,7 +695,7 @@ export async function fitMmgat(ctx: FitContext): Promise<MmgatModel> {
   const model = new MmgatModel(ctx.data, params, ctx.seed, inputs, prior);
   const q = model.params;
   const select = prior !== null && q.prior_select && ctx.data.valid.indices.length > 0;
-  const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * q.prior_weight).filter((x, k, a) => a.indexOf(x) === k);
+  const grid = PRIOR_WEIGHT_FACTORS.map((f) => (f === Infinity ? f : f * q.prior_weight)).filter((x, k, a) => a.indexOf(x) === k);
   // the prior's fit and the weight selection after training (one validation per weight, timed on the prior's) count in the budget
   const reserve = priorSeconds + (select ? grid.length * validateSeconds : 0);
   await trainLoop({ ...ctx, budgetSeconds: ctx.budgetSeconds - reserve }, model, { maxEpochs: q.epochs, evalEvery: q.eval_every, patience: q.patience });
@@ -677,7 +703,8 @@ export async function fitMmgat(ctx: FitContext): Promise<MmgatModel> {
     const progress = ctx.progress('mmgat: prior weight on valid', grid.length);
     try {
       const chosen = await selectPriorWeight(grid, (x) => model.setPriorWeight(x), () => ctx.validate(model));
-      progress.update(grid.length, { prior_weight: chosen.weight, 'ndcg@20': chosen.value });
+      const tried = chosen.tried.map((t) => `${t.weight}:${(t.metrics['ndcg@20'] ?? NaN).toFixed(4)}`).join(',');
+      progress.update(grid.length, { prior_weight: chosen.weight, 'ndcg@20': chosen.value, tried });
     } finally {
       progress.stop();
     }
@@ -685,18 +712,44 @@ export async function fitMmgat(ctx: FitContext): Promise<MmgatModel> {
   return model;
 }
 
-/** The closed-form prior of `prior` (λ on valid), or null. */
+/**
+ * The closed-form prior of `prior` (EASE: λ on valid), or null. A graph-filter prior is validated alone once
+ * (its valid NDCG@20 in the progress line; the validation's time sizes the budget reserved for choosing w, and
+ * it fills the row cache with the validation users).
+ */
 async function fitPrior(ctx: FitContext, params: Params): Promise<ItemPrior | null> {
   if (params.prior === 'none') return null;
-  const progress = ctx.progress('mmgat: prior (ease λ on valid)', 1);
+  const kind = String(params.prior) as PriorKind;
+  const progress = ctx.progress(`mmgat: prior (${kind === 'ease' ? 'ease λ on valid' : kind})`, 1);
   try {
-    return await ItemPrior.fit(
+    const prior = await ItemPrior.fit(
       ctx.data,
-      { lambda: Number(params.prior_lambda), grid: String(params.prior_grid), memoryMb: Number(params.prior_memory_mb) },
+      {
+        kind,
+        lambda: Number(params.prior_lambda),
+        grid: String(params.prior_grid),
+        memoryMb: Number(params.prior_memory_mb),
+        params: String(params.prior_params),
+        cacheMb: Number(params.prior_cache_mb),
+      },
       ctx.seed,
       ctx.validate,
       (lambda, m) => progress.update(0, { lambda, ...(m['ndcg@20'] !== undefined ? { 'ndcg@20': m['ndcg@20'] } : {}) }),
     );
+    if (kind !== 'ease' && ctx.data.valid.indices.length > 0) {
+      const alone: Recommender = {
+        modelName: `prior-${kind}`,
+        numUsers: ctx.data.numUsers,
+        numItems: ctx.data.numItems,
+        scoreUsers: (users, out) => priorAlone(prior, users, out),
+        save: async () => {},
+      };
+      const m = await ctx.validate(alone);
+      progress.update(1, { [`${kind} valid ndcg@20`]: m['ndcg@20'] ?? NaN, 'recall@20': m['recall@20'] ?? NaN });
+      // once the validation users' rows are kept, a validation costs the ranking only: time that one (it sizes the reserve)
+      if (prior.cachedUsers > 0) await ctx.validate(alone);
+    }
+    return prior;
   } finally {
     progress.stop();
   }
@@ -718,15 +771,16 @@ export async function loadMmgat(dir: string, data: SplitData, content?: ContentS
     modalities: { name: string; dim: number }[];
     encoders: Record<string, string>;
     graphSource: string;
-    priorWeight?: number;
+    priorWeight?: number | string;
   };
   if (meta.model !== 'mmgat') throw ppError('PP_MODEL_LOAD', `${dir} holds a ${meta.model ?? 'unknown'} model, not mmgat`);
   if (meta.numUsers !== data.numUsers || meta.numItems !== data.numItems) {
     throw ppError('PP_MODEL_LOAD', `mmgat in ${dir} was trained on ${meta.numUsers} users × ${meta.numItems} items, the split has ${data.numUsers} × ${data.numItems}`);
   }
   const t = state.tensors;
-  const prior = meta.params.prior !== undefined && meta.params.prior !== 'none' ? await ItemPrior.load(join(dir, 'prior'), data) : null;
-  const priorWeight = Number(meta.priorWeight ?? meta.params.prior_weight ?? 0);
+  const prior =
+    meta.params.prior !== undefined && meta.params.prior !== 'none' ? await ItemPrior.load(join(dir, 'prior'), data, Number(meta.params.prior_cache_mb ?? 0)) : null;
+  const priorWeight = loadedWeight(meta.priorWeight ?? meta.params.prior_weight ?? 0);
   const modalities: FusionModality[] = [];
   let complete = true;
   for (const m of meta.modalities) {
