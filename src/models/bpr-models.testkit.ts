@@ -10,7 +10,7 @@ import { Rng } from '../core/random.js';
 import { csrFromLists } from '../core/csr-pattern.js';
 import { evaluateRecommender } from '../eval/evaluate-model.js';
 import type { PartCsr, SplitData } from '../graphs/split-data.js';
-import type { FitContext, Params, Recommender } from './model.js';
+import type { ContentSource, FitContext, Params, Recommender } from './model.js';
 
 /** A split part from per-user item lists (implicit feedback: NaN ratings and timestamps, unless ratings are given). */
 export function part(lists: readonly (readonly number[])[], ratings?: readonly (readonly number[])[]): PartCsr {
@@ -88,9 +88,10 @@ export function tempWorkDir(prefix: string): string {
 }
 
 /** A FitContext validating NDCG/Recall on the valid part. */
-export function fitContext(data: SplitData, params: Params, opts: { seed?: number; workDir?: string; resume?: boolean; budgetSeconds?: number } = {}): FitContext {
+export function fitContext(data: SplitData, params: Params, opts: { seed?: number; workDir?: string; resume?: boolean; budgetSeconds?: number; content?: ContentSource } = {}): FitContext {
   return {
     data,
+    ...(opts.content ? { content: opts.content } : {}),
     params,
     seed: opts.seed ?? 1,
     budgetSeconds: opts.budgetSeconds ?? Infinity,

@@ -4,31 +4,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng, shutdownPool } from '../core/index.js';
-import { evaluateRecommender } from '../eval/evaluate-model.js';
-import { silentProgress } from '../core/progress.js';
-import type { ContentSource, FitContext, Params, Recommender } from './model.js';
+import type { ContentSource, FitContext, Params } from './model.js';
 import { MmgatModel, MmgatScorer, PRIOR_WEIGHT_FACTORS, fitMmgat, loadMmgat, resolveMmgatInputs } from './mmgat.js';
 import { getModel } from './index.js';
 import { coldItemNdcg, memoryContent, randomScorer, syntheticMultimodal } from './multimodal.testkit.js';
+import { fitContext } from './bpr-models.testkit.js';
 
 after(async () => {
   await shutdownPool();
 });
 
-function context(data: FitContext['data'], content: ContentSource | undefined, params: Params, workDir: string, seed = 7): FitContext {
-  return {
-    data,
-    content,
-    params,
-    seed,
-    budgetSeconds: 60,
-    workDir,
-    resume: false,
-    validate: async (m: Recommender) => (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics,
-    onEpoch: () => {},
-    progress: () => silentProgress,
-  };
-}
 
 async function build(params: Params, opts: { seed?: number; content?: 'both' | 'text' } = {}) {
   const s = syntheticMultimodal({ seed: opts.seed ?? 1, users: 24, items: 32, cold: 8, ratings: true });
@@ -134,8 +119,8 @@ test('on a split where content is informative, content-aware mmgat beats the ID-
   const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
   try {
     const common = { dim: 16, hidden: 32, layers: 2, lr: 0.01, batch: 128, epochs: 40, eval_every: 2, patience: 5, ii_k: 5 };
-    const content = await fitMmgat(context(s.data, s.content, { ...common, features: 'fused', item_edges: true }, join(dir, 'a')));
-    const idOnly = await fitMmgat(context(s.data, s.content, { ...common, features: 'none', item_edges: false }, join(dir, 'b')));
+    const content = await fitMmgat(fitContext(s.data, { ...common, features: 'fused', item_edges: true }, { content: s.content, workDir: join(dir, 'a'), seed: 7, budgetSeconds: 60 }));
+    const idOnly = await fitMmgat(fitContext(s.data, { ...common, features: 'none', item_edges: false }, { content: s.content, workDir: join(dir, 'b'), seed: 7, budgetSeconds: 60 }));
     const c = await coldItemNdcg(content, s.data, s.coldFrom);
     const b = await coldItemNdcg(idOnly, s.data, s.coldFrom);
     const r = await coldItemNdcg(randomScorer, s.data, s.coldFrom);
@@ -152,7 +137,7 @@ test('save/load: with content the full model comes back (same scores, explanatio
   const s = syntheticMultimodal({ seed: 6, users: 30, items: 40, cold: 6, ratings: true });
   const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
   try {
-    const model = await fitMmgat(context(s.data, s.content, { dim: 8, hidden: 16, epochs: 4, eval_every: 2, batch: 64, ii_k: 4 }, join(dir, 'work')));
+    const model = await fitMmgat(fitContext(s.data, { dim: 8, hidden: 16, epochs: 4, eval_every: 2, batch: 64, ii_k: 4 }, { content: s.content, workDir: join(dir, 'work'), seed: 7, budgetSeconds: 60 }));
     await model.save(dir);
     const users = Int32Array.from([0, 3, 7, 29]);
     const want = new Float32Array(users.length * 40);
@@ -187,8 +172,8 @@ test('mmgat training is deterministic for a seed', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
   try {
     const p = { dim: 8, hidden: 8, epochs: 3, eval_every: 3, batch: 32, ii_k: 3 };
-    const a = await fitMmgat(context(s.data, s.content, p, join(dir, 'a')));
-    const b = await fitMmgat(context(s.data, s.content, p, join(dir, 'b')));
+    const a = await fitMmgat(fitContext(s.data, p, { content: s.content, workDir: join(dir, 'a'), seed: 7, budgetSeconds: 60 }));
+    const b = await fitMmgat(fitContext(s.data, p, { content: s.content, workDir: join(dir, 'b'), seed: 7, budgetSeconds: 60 }));
     assert.deepEqual(a.embeddings()!.items, b.embeddings()!.items);
     a.dispose();
     b.dispose();
@@ -229,8 +214,8 @@ test('prior=ease with weight 0 (no selection) trains and scores exactly as plain
   const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
   try {
     const p = { dim: 8, hidden: 8, epochs: 3, eval_every: 3, batch: 32, ii_k: 3 };
-    const plain = await fitMmgat(context(s.data, s.content, p, join(dir, 'a')));
-    const zero = await fitMmgat(context(s.data, s.content, { ...p, prior: 'ease', prior_weight: 0, prior_select: false, prior_lambda: 10 }, join(dir, 'b')));
+    const plain = await fitMmgat(fitContext(s.data, p, { content: s.content, workDir: join(dir, 'a'), seed: 7, budgetSeconds: 60 }));
+    const zero = await fitMmgat(fitContext(s.data, { ...p, prior: 'ease', prior_weight: 0, prior_select: false, prior_lambda: 10 }, { content: s.content, workDir: join(dir, 'b'), seed: 7, budgetSeconds: 60 }));
     assert.ok(zero.prior);
     const users = Int32Array.from([0, 5, 11, 23]);
     const a = new Float32Array(users.length * 30);
@@ -249,7 +234,7 @@ test('prior=ease scores graph + w·prior with w chosen on valid from prior_weigh
   const s = syntheticMultimodal({ seed: 10, users: 30, items: 36, cold: 4 });
   const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
   try {
-    const ctx = context(s.data, s.content, { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, ii_k: 3, prior: 'ease', prior_weight: 2, prior_lambda: 10 }, join(dir, 'w'));
+    const ctx = fitContext(s.data, { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, ii_k: 3, prior: 'ease', prior_weight: 2, prior_lambda: 10 }, { content: s.content, workDir: join(dir, 'w'), seed: 7, budgetSeconds: 60 });
     const validate = ctx.validate;
     const fitted = await fitMmgat(ctx);
     // the weight is one of the grid and its valid NDCG@20 is the best seen on the final graph part
@@ -302,12 +287,7 @@ for (const kind of ['gfcf', 'bspm'] as const) {
     const s = syntheticMultimodal({ seed: 12, users: 30, items: 36, cold: 4 });
     const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
     try {
-      const ctx = context(
-        s.data,
-        s.content,
-        { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, features: 'none', item_edges: false, prior: kind, prior_weight: 1, prior_params: 'k=4' },
-        join(dir, 'w'),
-      );
+      const ctx = fitContext(s.data, { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, features: 'none', item_edges: false, prior: kind, prior_weight: 1, prior_params: 'k=4' }, { content: s.content, workDir: join(dir, 'w'), seed: 7, budgetSeconds: 60 });
       const fitted = await fitMmgat(ctx);
       assert.equal(fitted.prior?.kind, kind);
       const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * 1);

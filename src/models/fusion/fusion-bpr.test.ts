@@ -4,29 +4,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rowGrad, shutdownPool } from '../../core/index.js';
-import { evaluateRecommender } from '../../eval/evaluate-model.js';
-import { silentProgress } from '../../core/progress.js';
-import type { FitContext, Recommender } from '../model.js';
 import { coldItemNdcg as coldNdcg, randomScorer, syntheticMultimodal } from '../multimodal.testkit.js';
+import { fitContext } from '../bpr-models.testkit.js';
 import { FusionBprModel, FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion } from './fusion-bpr.js';
 
 after(async () => {
   await shutdownPool();
 });
 
-function ctxFor(data: FitContext['data'], workDir: string, seed = 3): FitContext {
-  return {
-    data,
-    params: {},
-    seed,
-    budgetSeconds: 60,
-    workDir,
-    resume: false,
-    validate: async (m: Recommender) => (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics,
-    onEpoch: () => {},
-    progress: () => silentProgress,
-  };
-}
 
 test('free-user BPR gradients reach the MLP weights, the placeholders of missing modalities and the user vectors', async () => {
   const s = syntheticMultimodal({ seed: 2 });
@@ -60,7 +45,7 @@ test(`content-only BPR learns (${userTower} users): cold items (no train interac
   const { inputs } = await fusionInputs(s.content, ['text', 'image']);
   const dir = await mkdtemp(join(tmpdir(), 'pp-fusion-'));
   try {
-    const { model, result } = await trainFusion(ctxFor(s.data, dir), inputs, { userTower, dim: 16, hidden: 32, epochs: 40, evalEvery: 2, patience: 5, lr: 0.01, batchSize: 128 });
+    const { model, result } = await trainFusion(fitContext(s.data, {}, { seed: 3, workDir: dir, budgetSeconds: 60 }), inputs, { userTower, dim: 16, hidden: 32, epochs: 40, evalEvery: 2, patience: 5, lr: 0.01, batchSize: 128 });
     assert.ok(result.bestEpoch > 0);
     const items = model.itemVectors();
     assert.ok(items.every(Number.isFinite));

@@ -7,10 +7,10 @@ import { Rng, rowGrad, shutdownPool } from '../../core/index.js';
 import { csrFromLists } from '../../core/csr-pattern.js';
 import { gradErr, numericGrad } from '../../core/testing.js';
 import { evaluateRecommender } from '../../eval/evaluate-model.js';
-import { silentProgress } from '../../core/progress.js';
 import type { PartCsr, SplitData } from '../../graphs/split-data.js';
-import type { FitContext, Recommender } from '../model.js';
+import type { Recommender } from '../model.js';
 import { coldItemNdcg, randomScorer, syntheticMultimodal } from '../multimodal.testkit.js';
+import { fitContext } from '../bpr-models.testkit.js';
 import { FusionBprModel, FUSION_TRAIN_DEFAULTS, fusionInputs, trainFusion } from './fusion-bpr.js';
 
 after(async () => {
@@ -19,19 +19,6 @@ after(async () => {
 
 const MEAN = { ...FUSION_TRAIN_DEFAULTS, userTower: 'mean' as const };
 
-function ctxFor(data: SplitData, workDir: string, seed = 3): FitContext {
-  return {
-    data,
-    params: {},
-    seed,
-    budgetSeconds: 60,
-    workDir,
-    resume: false,
-    validate: async (m: Recommender) => (await evaluateRecommender(m, data, 'valid', { ks: [20] })).metrics,
-    onEpoch: () => {},
-    progress: () => silentProgress,
-  };
-}
 
 const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   let s = 0;
@@ -160,7 +147,7 @@ test('the mean tower learns where content predicts preference: test NDCG@20 and 
     const untrained = new FusionBprModel(s.data, inputs, { ...MEAN, dim: 16, hidden: 32 }, 3);
     const before = { test: await testNdcg(untrained), cold: await coldItemNdcg(untrained, s.data, s.coldFrom) };
     untrained.dispose();
-    const { model, result } = await trainFusion(ctxFor(s.data, dir), inputs, { userTower: 'mean', dim: 16, hidden: 32, epochs: 40, evalEvery: 2, patience: 5, lr: 0.01, batchSize: 128 });
+    const { model, result } = await trainFusion(fitContext(s.data, {}, { seed: 3, workDir: dir, budgetSeconds: 60 }), inputs, { userTower: 'mean', dim: 16, hidden: 32, epochs: 40, evalEvery: 2, patience: 5, lr: 0.01, batchSize: 128 });
     const after = { test: await testNdcg(model), cold: await coldItemNdcg(model, s.data, s.coldFrom) };
     const chance = await coldItemNdcg(randomScorer, s.data, s.coldFrom);
     if (process.env.PP_DEBUG_TEST) console.log({ before, after, chance, best: result.bestEpoch, valid: result.bestMetrics });
