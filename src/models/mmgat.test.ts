@@ -235,25 +235,28 @@ test('prior=ease scores graph + w·prior with w chosen on valid from prior_weigh
   const dir = await mkdtemp(join(tmpdir(), 'pp-mmgat-'));
   try {
     const ctx = fitContext(s.data, { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, ii_k: 3, prior: 'ease', prior_weight: 2, prior_lambda: 10 }, { content: s.content, workDir: join(dir, 'w'), seed: 7, budgetSeconds: 60 });
-    const validate = ctx.validate;
     const fitted = await fitMmgat(ctx);
     // the weight is one of the grid and its valid NDCG@20 is the best seen on the final graph part
-    const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * 2);
-    assert.ok(grid.includes(fitted.priorWeight), `weight ${fitted.priorWeight}`);
-    const at = async (w: number) => {
-      fitted.setPriorWeight(w);
-      return (await validate(fitted))['ndcg@20'];
-    };
-    const chosen = fitted.priorWeight;
-    const best = await at(chosen);
-    for (const w of grid) assert.ok((await at(w)) <= best + 1e-12, `w ${w} beats the chosen ${chosen} on valid`);
-    fitted.setPriorWeight(chosen);
+    await assertChosenWeightBest(fitted, PRIOR_WEIGHT_FACTORS.map((f) => f * 2), ctx.validate);
     await checkBlendAndReload(fitted, s, dir, Int32Array.from([0, 7, 29]));
     fitted.dispose();
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** The prior weight chosen after training is one of `grid` and none of the grid's weights beats it on valid NDCG@20 (the weight is left as chosen). */
+async function assertChosenWeightBest(fitted: MmgatModel, grid: number[], validate: FitContext['validate']): Promise<void> {
+  const chosen = fitted.priorWeight;
+  assert.ok(grid.includes(chosen), `weight ${chosen}`);
+  const at = async (w: number) => {
+    fitted.setPriorWeight(w);
+    return (await validate(fitted))['ndcg@20'];
+  };
+  const best = await at(chosen);
+  for (const w of grid) assert.ok((await at(w)) <= best + 1e-12, `w ${w} beats the chosen ${chosen} on valid`);
+  fitted.setPriorWeight(chosen);
+}
 
 /**
  * score = graph part (weight 0) + w · prior (w = ∞: the prior alone); no embeddings while the prior counts;
@@ -290,16 +293,7 @@ for (const kind of ['gfcf', 'bspm'] as const) {
       const ctx = fitContext(s.data, { dim: 8, hidden: 8, epochs: 2, eval_every: 2, batch: 64, features: 'none', item_edges: false, prior: kind, prior_weight: 1, prior_params: 'k=4' }, { content: s.content, workDir: join(dir, 'w'), seed: 7, budgetSeconds: 60 });
       const fitted = await fitMmgat(ctx);
       assert.equal(fitted.prior?.kind, kind);
-      const grid = PRIOR_WEIGHT_FACTORS.map((f) => f * 1);
-      assert.ok(grid.includes(fitted.priorWeight), `weight ${fitted.priorWeight}`);
-      const chosen = fitted.priorWeight;
-      const at = async (w: number) => {
-        fitted.setPriorWeight(w);
-        return (await ctx.validate(fitted))['ndcg@20'];
-      };
-      const best = await at(chosen);
-      for (const w of grid) assert.ok((await at(w)) <= best + 1e-12, `w ${w} beats the chosen ${chosen} on valid`);
-      fitted.setPriorWeight(chosen);
+      await assertChosenWeightBest(fitted, PRIOR_WEIGHT_FACTORS.map((f) => f * 1), ctx.validate);
       await checkBlendAndReload(fitted, s, dir, Int32Array.from([0, 7, 29]));
       fitted.dispose();
     } finally {
