@@ -489,12 +489,27 @@ function lowerBound(a: Int32Array, s: number, e: number, x: number): number {
   return s;
 }
 
+/**
+ * Cluster c as the search of rows [from, to) meets it: its probers among those rows (probers[p0, p1)) and its
+ * members (members[ms, ms + s), sp = s rounded up to 4: the padded width of its transposed block); null when no
+ * row of the range probes it.
+ */
+function clusterSlice(plan: IvfPlan, c: number, from: number, to: number): { p0: number; p1: number; ms: number; s: number; sp: number } | null {
+  const { probers, proberStart, memberStart } = plan;
+  const p0 = lowerBound(probers, proberStart[c], proberStart[c + 1], from);
+  const p1 = lowerBound(probers, p0, proberStart[c + 1], to);
+  if (p0 === p1) return null;
+  const ms = memberStart[c];
+  const s = memberStart[c + 1] - ms;
+  return { p0, p1, ms, s, sp: Math.ceil(s / 4) * 4 };
+}
+
 /** Searches the rows at positions [from, to) (see the module comment). */
 export function ivfSearch(vectors: Float32Array, plan: IvfPlan, k: number, from = 0, to = plan.ids.length, onProgress?: (done: number, total: number) => void): IvfNeighbours {
   check(vectors.length === plan.n * plan.d, 'vectors do not match the plan');
   check(Number.isInteger(k) && k >= 1, `k must be a positive integer, got ${k}`);
   check(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from <= to && to <= plan.ids.length, `bad row range [${from}, ${to})`);
-  const { d, ids, inv, members, memberStart, probers, proberStart, clusters: C } = plan;
+  const { d, ids, inv, members, memberStart, probers, clusters: C } = plan;
   const q = to - from;
   const indices = new Int32Array(q * k).fill(-1);
   const sims = new Float32Array(q * k).fill(NaN);
@@ -513,12 +528,9 @@ export function ivfSearch(vectors: Float32Array, plan: IvfPlan, k: number, from 
   let scored = 0;
   try {
     for (let c = 0; c < C; c++) {
-      const p0 = lowerBound(probers, proberStart[c], proberStart[c + 1], from);
-      const p1 = lowerBound(probers, p0, proberStart[c + 1], to);
-      if (p0 === p1) continue;
-      const ms = memberStart[c];
-      const s = memberStart[c + 1] - ms;
-      const sp = Math.ceil(s / 4) * 4;
+      const slice = clusterSlice(plan, c, from, to);
+      if (!slice) continue;
+      const { p0, p1, ms, s, sp } = slice;
       // X_cᵀ [d × sp], zero-padded columns (raw vectors: the scale is applied to the scores)
       const b = transposedBlock(vectors, d, s, sp, (t) => ids[members[ms + t]], bt);
       for (let a = p0; a < p1; a += qBlock) {
@@ -585,7 +597,7 @@ function searchBounded(
   out: { indices: Int32Array; sims: Float32Array; counts: Int32Array; worst: Float64Array },
   onProgress?: (done: number, total: number) => void,
 ): { scored: number; verified: number } {
-  const { d, ids, inv, members, memberStart, probers, proberStart, clusters: C } = plan;
+  const { d, ids, inv, members, probers, clusters: C } = plan;
   const { dim: r, y, res, nrm, eps } = sc;
   const { indices, sims, counts, worst } = out;
   const q = to - from;
@@ -606,12 +618,9 @@ function searchBounded(
   try {
     for (let pass = 0; pass < 2; pass++) {
       for (let c = 0; c < C; c++) {
-        const p0 = lowerBound(probers, proberStart[c], proberStart[c + 1], from);
-        const p1 = lowerBound(probers, p0, proberStart[c + 1], to);
-        if (p0 === p1) continue;
-        const ms = memberStart[c];
-        const s = memberStart[c + 1] - ms;
-        const sp = Math.ceil(s / 4) * 4;
+        const slice = clusterSlice(plan, c, from, to);
+        if (!slice) continue;
+        const { p0, p1, ms, s, sp } = slice;
         // Y_cᵀ [r × sp], zero-padded columns
         const b = transposedBlock(y, r, s, sp, (t) => members[ms + t], ybt);
         let membersGathered = false;
