@@ -62,7 +62,12 @@ const graphSharded = (modality: string, extra: (ctx: StepContext) => string[] = 
 const trainRun = (ctx: StepContext) => s(ctx.results.train?.run_id);
 /** The models the train step fits, with their params: pipeline.model with pipeline.model_params, or with `auto` train.auto_candidates (`name:key=value:…,…`). */
 export const trainModels = (c: Readonly<Record<string, unknown>>): { model: string; params: Record<string, string> }[] => {
-  const entry = (model: string, kvs: string[]) => ({ model: model.trim(), params: Object.fromEntries(kvs.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])) });
+  // `key=value`; a pair without '=' keeps an empty value (the model's param check then rejects it)
+  const pair = (kv: string) => {
+    const eq = kv.indexOf('=');
+    return eq < 0 ? [kv, ''] : [kv.slice(0, eq), kv.slice(eq + 1)];
+  };
+  const entry = (model: string, kvs: string[]) => ({ model: model.trim(), params: Object.fromEntries(kvs.map(pair)) });
   if (s(c['pipeline.model']) !== 'auto') return [entry(s(c['pipeline.model']), parseParamList(c['pipeline.model_params']))];
   return parseParamList(c['train.auto_candidates']).map((x) => {
     const [model, ...kvs] = x.split(':');
