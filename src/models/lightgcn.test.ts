@@ -158,6 +158,20 @@ for (const [path, settings] of Object.entries(paths)) {
   });
 }
 
+for (const [path, settings] of Object.entries(paths)) {
+  test(`the LightGCN sampled-softmax gradient, three candidates per positive (last layer over ${path}), matches central finite differences`, () => {
+    const model = lightgcn({ dim: 8, layers: 3, reg: 0.5, init_std: 0.7, loss: 'softmax', neg_samples: 3, temperature: 0.5 });
+    Object.assign(model, settings);
+    const b = fixedBatch();
+    const batch = { ...b, neg: Int32Array.from({ length: 3 * b.size }, (_, k) => (b.neg[Math.floor(k / 3)] + (k % 3)) % 7) };
+    const { grad } = model.batchGradient(batch, 3);
+    const numeric = numericGrad(() => model.batchLoss(batch, 3), model.table, 1e-2);
+    const err = gradErr(grad, numeric);
+    assert.ok(err < 5e-3, `relative gradient error ${err.toExponential(2)}`);
+    model.dispose();
+  });
+}
+
 test('one LightGCN step gives the same parameters on every path (batch rows, whole graph, whole table)', () => {
   const results = Object.values(paths).map((settings) => {
     const model = lightgcn({ dim: 8, layers: 3, lr: 0.01 });

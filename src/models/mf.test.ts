@@ -73,6 +73,62 @@ test('the MF batch loss is the mean BPR term plus λ·Σ‖e‖²/(2b) over the 
   model.dispose();
 });
 
+/** The fixed batch with three candidates per positive (row k: neg[3k..3k+2]). */
+function multiNegBatch(): BprBatch {
+  const b = fixedBatch();
+  return { ...b, neg: Int32Array.of(4, 0, 6, 0, 5, 1, 2, 0, 4, 6, 5, 0, 5, 0, 1, 1, 0, 5) };
+}
+
+test('the softmax loss is the mean of logsumexp(x/τ) − x_ui/τ over each positive and its candidates, plus L2 with candidates weighted 1/N', () => {
+  const model = mf({ dim: 4, reg: 0.3, init_std: 0.6, loss: 'softmax', neg_samples: 3, temperature: 0.5 });
+  const b = multiNegBatch();
+  const d = 4;
+  const U = tiny.numUsers;
+  const row = (n: number) => Array.from(model.table.subarray(n * d, n * d + d));
+  const dot = (x: number[], y: number[]) => x.reduce((s, v, k) => s + v * y[k], 0);
+  let ce = 0;
+  let ss = 0;
+  for (let k = 0; k < b.size; k++) {
+    const u = row(b.users[k]);
+    const i = row(U + b.pos[k]);
+    const js = [0, 1, 2].map((m) => row(U + b.neg[3 * k + m]));
+    const z = [dot(u, i), ...js.map((j) => dot(u, j))].map((x) => x / 0.5);
+    ce += Math.log(z.reduce((s, v) => s + Math.exp(v), 0)) - z[0];
+    ss += dot(u, u) + dot(i, i) + js.reduce((s, j) => s + dot(j, j) / 3, 0);
+  }
+  const expected = ce / b.size + (0.3 * ss) / (2 * b.size);
+  const got = model.batchLoss(b, 3);
+  assert.ok(Math.abs(got - expected) < 1e-6, `${got} vs ${expected}`);
+  model.dispose();
+});
+
+for (const loss of ['softmax', 'bpr', 'bce'] as const) {
+  test(`with three candidates per positive the ${loss} + L2 gradient of MF matches central finite differences`, () => {
+    const model = mf({ dim: 4, reg: 0.5, init_std: 0.7, loss, neg_samples: 3, temperature: 0.7 });
+    const batch = multiNegBatch();
+    const { grad } = model.batchGradient(batch, 3);
+    const numeric = numericGrad(() => model.batchLoss(batch, 3), model.table, 1e-2);
+    const err = gradErr(grad, numeric);
+    assert.ok(err < 1e-3, `relative gradient error ${err.toExponential(2)}`);
+    model.dispose();
+  });
+}
+
+test('BPR with N candidates per positive is the mean of the N triples’ BPR terms', () => {
+  const model = mf({ dim: 4, reg: 0, init_std: 0.6, neg_samples: 3 });
+  const b = multiNegBatch();
+  const single = (m: number) => model.batchLoss({ ...b, neg: Int32Array.from({ length: b.size }, (_, k) => b.neg[3 * k + m]) }, 1);
+  const mean = (single(0) + single(1) + single(2)) / 3;
+  assert.ok(Math.abs(model.batchLoss(b, 3) - mean) < 1e-6);
+  model.dispose();
+});
+
+test('negatives=hard refuses loss=softmax and neg_samples (it keeps one candidate of hard_candidates)', () => {
+  for (const extra of [{ loss: 'softmax' }, { neg_samples: 4 }]) {
+    assert.throws(() => bprConfig(resolveParams(mfSpec, { negatives: 'hard', ...extra })), { code: 'PP_MODEL_PARAM' });
+  }
+});
+
 test('an MF step moves only the rows of the batch (lazy Adam)', () => {
   const model = mf({ dim: 4, lr: 0.1 });
   const before = model.table.slice();
@@ -163,10 +219,10 @@ test('MF learns planted two-block preferences and beats popularity on test NDCG@
   model.dispose?.();
 });
 
-for (const [negatives, loss] of [['popularity', 'bpr'], ['hard', 'bpr'], ['uniform', 'bce']] as const) {
-  test(`MF with ${negatives} negatives and the ${loss} loss lowers its training loss`, () => {
+for (const [negatives, loss, negSamples] of [['popularity', 'bpr', 1], ['hard', 'bpr', 1], ['uniform', 'bce', 1], ['uniform', 'softmax', 8], ['popularity', 'bpr', 4]] as const) {
+  test(`MF with ${negSamples} ${negatives} negative(s) per positive and the ${loss} loss lowers its training loss`, () => {
     const data = plantedSplit(11, 40, 40, 8);
-    const params = resolveParams(mfSpec, { dim: 8, lr: 0.05, batch: 32, negatives, loss });
+    const params = resolveParams(mfSpec, { dim: 8, lr: 0.05, batch: 32, negatives, loss, neg_samples: negSamples });
     const model = new MfModel(data, bprConfig(params), 1, params);
     const first = model.trainEpoch(1);
     let last = first;

@@ -49,7 +49,9 @@ export const BPR_PARAMS = {
   hard_candidates: { default: 8, min: 2, max: 1024, doc: 'uniform candidates per triple with negatives=hard' },
   pop_alpha: { default: 0.75, min: 0, max: 4, doc: 'exponent of popularity negatives' },
   positives: { default: 'interaction', choices: ['interaction', 'user'], doc: 'positive pairs: a uniform train interaction, or a uniform user then one of their items (the official LightGCN sampler)' },
-  loss: { default: 'bpr', choices: ['bpr', 'bce'], doc: 'bpr: −log σ(x_ui − x_uj); bce: BCE with logits on (u,i)=1 and (u,j)=0' },
+  loss: { default: 'bpr', choices: ['bpr', 'bce', 'softmax'], doc: 'bpr: −log σ(x_ui − x_uj); bce: BCE with logits on (u,i)=1 and (u,j)=0; softmax: sampled softmax −log(e^(x_ui/τ) / (e^(x_ui/τ) + Σ_j e^(x_uj/τ))) over the neg_samples candidates j' },
+  neg_samples: { default: 1, min: 1, max: 4096, doc: 'uniform (or popularity) negatives drawn per positive pair; bpr/bce use each as its own triple term, softmax puts them all in one softmax' },
+  temperature: { default: 1, min: 1e-3, max: 100, doc: 'τ of loss=softmax (scores are divided by it)' },
   epochs: { default: 1000, min: 1, doc: 'maximum epochs (one triple per train interaction each)' },
   eval_every: { default: 5, min: 1, doc: 'validate (NDCG@20 on valid) every this many epochs' },
   patience: { default: 10, min: 1, doc: 'stop after this many validations without a better NDCG@20' },
@@ -66,7 +68,9 @@ export interface BprConfig {
   hardCandidates: number;
   popAlpha: number;
   positives: 'interaction' | 'user';
-  loss: 'bpr' | 'bce';
+  loss: 'bpr' | 'bce' | 'softmax';
+  negSamples: number;
+  temperature: number;
   epochs: number;
   evalEvery: number;
   patience: number;
@@ -80,6 +84,9 @@ export function bprConfig(p: Params): BprConfig {
     if (!Number.isInteger(v)) throw ppError('PP_MODEL_PARAM', `${k}: expected an integer (got ${v})`);
     return v;
   };
+  if (p.negatives === 'hard' && (p.loss === 'softmax' || (p.neg_samples ?? 1) !== 1)) {
+    throw ppError('PP_MODEL_PARAM', 'negatives=hard keeps one of hard_candidates per pair: it takes neither loss=softmax nor neg_samples (use negatives=uniform)');
+  }
   return {
     dim: int('dim'),
     lr: p.lr as number,
@@ -91,6 +98,8 @@ export function bprConfig(p: Params): BprConfig {
     popAlpha: p.pop_alpha as number,
     positives: (p.positives ?? 'interaction') as BprConfig['positives'],
     loss: p.loss as BprConfig['loss'],
+    negSamples: int('neg_samples'),
+    temperature: p.temperature as number,
     epochs: int('epochs'),
     evalEvery: int('eval_every'),
     patience: int('patience'),
@@ -414,36 +423,63 @@ export abstract class BprEmbeddingModel implements TrainableModel {
     const cnt = this.l2Count;
     cnt.fill(0, 0, n);
     let loss = 0;
-    const bce = this.cfg.loss === 'bce';
+    const lossKind = this.cfg.loss;
+    const hard = this.cfg.negatives === 'hard';
+    const tau = this.cfg.temperature;
+    // every candidate is a term of its own (weight 1/N) unless hard negatives keep only the highest-scoring one
+    const share = hard ? 1 : 1 / negPerPos;
     for (let k = 0; k < b; k++) {
-      // hard negatives: the highest-scoring candidate of each triple
-      let bestM = 0;
-      let xn = x[entry[k * per + 1]];
-      for (let m = 1; m < negPerPos; m++) {
-        const xm = x[entry[k * per + 1 + m]];
-        if (xm > xn) {
-          xn = xm;
-          bestM = m;
-        }
-      }
-      const xp = x[entry[k * per]];
-      let gp: number;
-      let gn: number;
-      if (bce) {
-        loss += (softplus(-xp) + softplus(xn)) / 2;
-        gp = (sigmoid(xp) - 1) / (2 * b);
-        gn = sigmoid(xn) / (2 * b);
-      } else {
-        const z = xp - xn;
-        loss += softplus(-z);
-        gp = -sigmoid(-z) / b;
-        gn = -gp;
-      }
-      g[entry[k * per]] += gp;
-      g[entry[k * per + 1 + bestM]] += gn;
-      cnt[this.slotU[k]]++;
+      const ep = entry[k * per];
+      const xp = x[ep];
+      const su = this.slotU[k];
+      cnt[su]++;
       cnt[this.slotP[k]]++;
-      cnt[this.slotN[k * negPerPos + bestM]]++;
+      if (lossKind === 'softmax') {
+        // L = logsumexp(z) − z_p, z = x/τ over the positive and its candidates
+        let zmax = xp / tau;
+        for (let m = 0; m < negPerPos; m++) zmax = Math.max(zmax, x[entry[k * per + 1 + m]] / tau);
+        let sum = Math.exp(xp / tau - zmax);
+        for (let m = 0; m < negPerPos; m++) sum += Math.exp(x[entry[k * per + 1 + m]] / tau - zmax);
+        loss += zmax + Math.log(sum) - xp / tau;
+        const gs = 1 / (tau * b * sum);
+        g[ep] += Math.exp(xp / tau - zmax) * gs - 1 / (tau * b);
+        for (let m = 0; m < negPerPos; m++) {
+          const e = entry[k * per + 1 + m];
+          g[e] += Math.exp(x[e] / tau - zmax) * gs;
+          cnt[this.slotN[k * negPerPos + m]] += share;
+        }
+        continue;
+      }
+      let first = 0;
+      let last = negPerPos;
+      if (hard) {
+        // the highest-scoring candidate of each triple
+        let xn = x[entry[k * per + 1]];
+        for (let m = 1; m < negPerPos; m++) {
+          const xm = x[entry[k * per + 1 + m]];
+          if (xm > xn) {
+            xn = xm;
+            first = m;
+          }
+        }
+        last = first + 1;
+      }
+      for (let m = first; m < last; m++) {
+        const en = entry[k * per + 1 + m];
+        const xn = x[en];
+        if (lossKind === 'bce') {
+          loss += (share * softplus(-xp) + share * softplus(xn)) / 2;
+          g[ep] += (share * (sigmoid(xp) - 1)) / (2 * b);
+          g[en] += (share * sigmoid(xn)) / (2 * b);
+        } else {
+          const z = xp - xn;
+          const gz = (share * sigmoid(-z)) / b;
+          loss += share * softplus(-z);
+          g[ep] -= gz;
+          g[en] += gz;
+        }
+        cnt[this.slotN[k * negPerPos + m]] += share;
+      }
     }
     free(x);
     if (backward) {
@@ -478,6 +514,7 @@ export abstract class BprEmbeddingModel implements TrainableModel {
     const sampler = new BprSampler(this.data.train, this.numItems, {
       negatives: this.cfg.negatives,
       hardCandidates: this.cfg.hardCandidates,
+      negSamples: this.cfg.negSamples,
       popAlpha: this.cfg.popAlpha,
       positives: this.cfg.positives,
       seed: epochSeed(this.seed, epoch),

@@ -6,9 +6,10 @@ import { BprSampler, pickHardest } from './sampler.js';
 const train = csrFromLists([[0, 1, 2], [3], [4, 5, 6, 7, 8, 9, 10]]);
 const seen = (u: number) => new Set(train.indices.subarray(train.indptr[u], train.indptr[u + 1]));
 
-for (const negatives of ['uniform', 'popularity', 'hard'] as const) {
-  test(`${negatives} negatives are never items the user has seen, positives always are`, () => {
-    const s = new BprSampler(train, 20, { negatives, seed: 1 });
+for (const [negatives, negSamples] of [['uniform', 1], ['popularity', 1], ['hard', 1], ['uniform', 5], ['popularity', 3]] as const) {
+  test(`${negatives} negatives (${negSamples} per pair) are never items the user has seen, positives always are`, () => {
+    const s = new BprSampler(train, 20, { negatives, negSamples, seed: 1 });
+    assert.equal(s.negPerPos, negatives === 'hard' ? 8 : negSamples);
     for (const b of s.epoch(4)) {
       for (let k = 0; k < b.size; k++) {
         assert.ok(seen(b.users[k]).has(b.pos[k]));

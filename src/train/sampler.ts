@@ -21,6 +21,8 @@ export interface SamplerOptions {
   negatives: 'uniform' | 'popularity' | 'hard';
   popAlpha?: number;
   hardCandidates?: number;
+  /** Candidates per positive pair with uniform or popularity negatives (default 1). */
+  negSamples?: number;
   /**
    * How (u, i) is drawn: 'interaction' (default) — a uniform train interaction, so users weigh by degree;
    * 'user' — a uniform user with train items, then a uniform item of theirs (the official LightGCN/NGCF
@@ -72,7 +74,7 @@ export class BprSampler {
     } else {
       this.activeUsers = null;
     }
-    this.negPerPos = options.negatives === 'hard' ? Math.max(2, options.hardCandidates ?? 8) : 1;
+    this.negPerPos = options.negatives === 'hard' ? Math.max(2, options.hardCandidates ?? 8) : Math.max(1, options.negSamples ?? 1);
     if (options.negatives === 'popularity') {
       const alpha = options.popAlpha ?? 0.75;
       const cdf = new Float64Array(numItems);
