@@ -144,6 +144,18 @@ test('BPR loss with L2 and BCE-with-logits gradients match finite differences', 
   checkGrad('bce', [p(6, 1, 4)], (t, [z]) => t.bceWithLogits(z, y));
 });
 
+test('the sampled-softmax loss gradient matches finite differences, and with one candidate at τ = 1 it equals BPR', () => {
+  checkGrad('sampledSoftmax', [p(5, 1, 2), p(15, 1, 2)], (t, [x, y]) => t.sampledSoftmaxLoss(x, y, 0.7));
+  // logsumexp(x⁺, x⁻) − x⁺ = softplus(x⁻ − x⁺) = −log σ(x⁺ − x⁻)
+  const pos = p(6, 1, 3);
+  const neg = p(6, 1, 3);
+  const tape = new Tape();
+  const a = tape.sampledSoftmaxLoss(pos, neg, 1).item();
+  const b = tape.bprLoss(pos, neg).item();
+  tape.dispose();
+  assert.ok(Math.abs(a - b) < 1e-6, `${a} vs ${b}`);
+});
+
 test('l2Rows equals L2 over gathered rows, value and gradient to the last bit, with repeated rows', () => {
   const table = p(40, 16, 5);
   const idx = Int32Array.from([3, 7, 3, 39, 0, 7, 7, 12]);

@@ -42,7 +42,7 @@ import {
 } from './elementwise.js';
 import { gatherRows as gatherRowsArr, scatterAddRows, coalesceRows, type RowSparse } from './embedding.js';
 import { dropout as dropoutArr, dropoutBackward } from './dropout.js';
-import { bprLoss as bprLossArr, bceWithLogits as bceArr } from './losses.js';
+import { bprLoss as bprLossArr, bceWithLogits as bceArr, sampledSoftmax as sampledSoftmaxArr } from './losses.js';
 import type { Rng } from './random.js';
 
 /** A dense float32 tensor (row-major) with an optional gradient. */
@@ -548,6 +548,24 @@ export class Tape {
     out[0] = first.loss;
     return this.node('bprLoss', out, [1], [pos, neg], (g) => {
       const r = bprLossArr(pos.data, neg.data);
+      if (g[0] !== 1) {
+        scaleArr(r.dPos, g[0], r.dPos);
+        scaleArr(r.dNeg, g[0], r.dNeg);
+      }
+      this.acc(pos, r.dPos, 'owned');
+      this.acc(neg, r.dNeg, 'owned');
+    });
+  }
+
+  /** Mean sampled-softmax loss of positives [b] against their candidates [b·N] (row-major), temperature τ → scalar. */
+  sampledSoftmaxLoss(pos: Tensor, neg: Tensor, tau: number): Tensor {
+    const first = sampledSoftmaxArr(pos.data, neg.data, tau);
+    free(first.dPos);
+    free(first.dNeg);
+    const out = allocF32(1, false);
+    out[0] = first.loss;
+    return this.node('sampledSoftmaxLoss', out, [1], [pos, neg], (g) => {
+      const r = sampledSoftmaxArr(pos.data, neg.data, tau);
       if (g[0] !== 1) {
         scaleArr(r.dPos, g[0], r.dPos);
         scaleArr(r.dNeg, g[0], r.dNeg);

@@ -30,7 +30,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ppError } from '../errors.js';
-import { Adam, allocF32, allocI32, cosineLr, free, gatherRows, matmulNT, Rng, sddmm, spmm, transpose, type OptimParam } from '../core/index.js';
+import { Adam, allocF32, allocI32, cosineLr, free, gatherRows, matmulNT, Rng, sampledSoftmax, sddmm, spmm, transpose, type OptimParam } from '../core/index.js';
 import type { SplitData } from '../graphs/split-data.js';
 import { BprSampler, type BprBatch } from '../train/sampler.js';
 import { trainLoop, type TrainableModel, type TrainLoopResult } from '../train/trainer.js';
@@ -425,7 +425,7 @@ export abstract class BprEmbeddingModel implements TrainableModel {
     let loss = 0;
     const lossKind = this.cfg.loss;
     const hard = this.cfg.negatives === 'hard';
-    const tau = this.cfg.temperature;
+    const softmax = lossKind === 'softmax' ? { pos: allocF32(b, false), neg: allocF32(b * negPerPos, false) } : null;
     // every candidate is a term of its own (weight 1/N) unless hard negatives keep only the highest-scoring one
     const share = hard ? 1 : 1 / negPerPos;
     for (let k = 0; k < b; k++) {
@@ -434,18 +434,11 @@ export abstract class BprEmbeddingModel implements TrainableModel {
       const su = this.slotU[k];
       cnt[su]++;
       cnt[this.slotP[k]]++;
-      if (lossKind === 'softmax') {
-        // L = logsumexp(z) − z_p, z = x/τ over the positive and its candidates
-        let zmax = xp / tau;
-        for (let m = 0; m < negPerPos; m++) zmax = Math.max(zmax, x[entry[k * per + 1 + m]] / tau);
-        let sum = Math.exp(xp / tau - zmax);
-        for (let m = 0; m < negPerPos; m++) sum += Math.exp(x[entry[k * per + 1 + m]] / tau - zmax);
-        loss += zmax + Math.log(sum) - xp / tau;
-        const gs = 1 / (tau * b * sum);
-        g[ep] += Math.exp(xp / tau - zmax) * gs - 1 / (tau * b);
+      if (softmax) {
+        // scores into [b] and [b × N], the loss and its gradients once for the batch (below)
+        softmax.pos[k] = xp;
         for (let m = 0; m < negPerPos; m++) {
-          const e = entry[k * per + 1 + m];
-          g[e] += Math.exp(x[e] / tau - zmax) * gs;
+          softmax.neg[k * negPerPos + m] = x[entry[k * per + 1 + m]];
           cnt[this.slotN[k * negPerPos + m]] += share;
         }
         continue;
@@ -480,6 +473,15 @@ export abstract class BprEmbeddingModel implements TrainableModel {
         }
         cnt[this.slotN[k * negPerPos + m]] += share;
       }
+    }
+    if (softmax) {
+      const r = sampledSoftmax(softmax.pos, softmax.neg, this.cfg.temperature);
+      loss = r.loss * b;
+      for (let k = 0; k < b; k++) {
+        g[entry[k * per]] += r.dPos[k];
+        for (let m = 0; m < negPerPos; m++) g[entry[k * per + 1 + m]] += r.dNeg[k * negPerPos + m];
+      }
+      for (const t of [softmax.pos, softmax.neg, r.dPos, r.dNeg]) free(t);
     }
     free(x);
     if (backward) {
