@@ -102,11 +102,11 @@ const batch = { users: Int32Array.from([0, 2, 4, 1, 2]), pos: Int32Array.from([1
  * gradients. Attention logits go through a LeakyReLU, whose kink a perturbation may cross: there the
  * one-sided differences disagree, and such entries are skipped (at most a third of them).
  */
-function checkGradients(name: string, model: GatModel, dropoutSeed: number | null): void {
+function checkGradients(name: string, model: GatModel, dropoutSeed: number | null, b: { users: Int32Array; pos: Int32Array; neg: Int32Array } = batch): void {
   const params = model.parameters();
   for (const t of Object.values(params)) t.grad = null;
-  model.batchLoss(batch.users, batch.pos, batch.neg, { backward: true, dropoutSeed });
-  const f = () => model.batchLoss(batch.users, batch.pos, batch.neg, { dropoutSeed });
+  model.batchLoss(b.users, b.pos, b.neg, { backward: true, dropoutSeed });
+  const f = () => model.batchLoss(b.users, b.pos, b.neg, { dropoutSeed });
   const f0 = f();
   const h = 2e-3;
   const rng = new Rng(11);
@@ -180,6 +180,18 @@ test('loss gradients match finite differences for the full GAT variant (linear W
     checkGradients('linear/concat', model, null);
   } finally {
     model.dispose();
+  }
+});
+
+test('with three candidates per positive the sampled-softmax and the BPR (mean over candidates) gradients match finite differences', () => {
+  const b3 = { ...batch, neg: Int32Array.from([5, 1, 0, 4, 5, 2, 1, 0, 5, 4, 5, 2, 5, 1, 3]) };
+  for (const loss of ['softmax', 'bpr'] as const) {
+    const model = new GatModel(tiny(), { dim: 4, layers: 2, heads: 2, reg: 0.05, init_std: 0.5, attn_init_std: 0.5, loss, neg_samples: 3, temperature: 0.5, negatives: 'uniform' }, 3);
+    try {
+      checkGradients(`${loss}×3`, model, null, b3);
+    } finally {
+      model.dispose();
+    }
   }
 });
 

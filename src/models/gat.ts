@@ -38,7 +38,7 @@ import {
   uniformAttention,
   type Relation,
 } from './propagation/attention.js';
-import { TapeGraphModel, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
+import { RANKING_LOSS_PARAMS, TapeGraphModel, repeatEach, samplingFrom, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
 
 export const GAT_PARAMS = {
   dim: { default: 64, min: 4, max: 1024, doc: 'embedding size d (a multiple of 4 runs the SIMD kernels)' },
@@ -95,6 +95,7 @@ export const GAT_PARAMS = {
     doc: "negative sampling (see BprSampler); 'hard' keeps the candidate the model (as of the start of the epoch) scores highest",
   },
   hard_candidates: { default: 8, min: 2, max: 256, doc: "candidates per triple with negatives 'hard'" },
+  ...RANKING_LOSS_PARAMS,
 } as const satisfies Record<string, ParamSpec>;
 
 /** Item input features for the multimodal models: `data` is [numItems × dim], row-major. */
@@ -285,8 +286,7 @@ export class GatModel extends TapeGraphModel {
   }
 
   protected sampling(): SamplingConfig {
-    const q = this.params;
-    return { negatives: q.negatives as SamplingConfig['negatives'], hardCandidates: q.hard_candidates as number, batch: q.batch as number };
+    return samplingFrom(this.params);
   }
 
   // ---- forward -----------------------------------------------------------------------------
@@ -397,8 +397,8 @@ export class GatModel extends TapeGraphModel {
   }
 
   /**
-   * The BPR + L2 loss of a batch on `tape` (users u, positives i, one negative j per row).
-   * `dropoutSeed`: attention dropout from a fresh Rng with this seed (gradient checks), null = no dropout,
+   * The ranking (BPR or sampled softmax) + L2 loss of a batch on `tape` (users u, positives i [b], candidates j
+   * [b·N], N per row). `dropoutSeed`: attention dropout from a fresh Rng with this seed (gradient checks), null = no dropout,
    * undefined = the model's training stream.
    */
   lossOn(tape: Tape, users: Int32Array, pos: Int32Array, neg: Int32Array, dropoutSeed?: number | null): Tensor {
@@ -406,29 +406,31 @@ export class GatModel extends TapeGraphModel {
     const rng = this.dropoutRng(dropoutSeed);
     const { xs } = this.propagate(tape, this.p, rng !== null, rng);
     const b = users.length;
-    const pi = new Int32Array(b);
-    const ni = new Int32Array(b);
-    for (let r = 0; r < b; r++) {
-      pi[r] = U + pos[r];
-      ni[r] = U + neg[r];
-    }
+    const pi = Int32Array.from(pos, (i) => U + i);
+    const ni = Int32Array.from(neg, (i) => U + i);
     const all = this.combineAll(tape, xs);
     const eu = this.combineRows(tape, xs, all, users, this.p);
     const ep = this.combineRows(tape, xs, all, pi, this.p);
     const en = this.combineRows(tape, xs, all, ni, this.p);
-    // −log σ(⟨e_u, e_i⟩ − ⟨e_u, e_j⟩) = −log σ(⟨e_u, e_i − e_j⟩ − 0): one row-wise dot product
-    const zero = constant(this.zeros(b), [b]);
-    const bpr = tape.bprLoss(tape.rowDot(eu, tape.sub(ep, en)), zero);
+    const N = ni.length / b;
+    let rank: Tensor;
+    if (N === 1 && this.params.loss === 'bpr') {
+      // −log σ(⟨e_u, e_i⟩ − ⟨e_u, e_j⟩) = −log σ(⟨e_u, e_i − e_j⟩ − 0): one row-wise dot product
+      rank = tape.bprLoss(tape.rowDot(eu, tape.sub(ep, en)), constant(this.zeros(b), [b]));
+    } else {
+      rank = this.rankingLoss(tape, tape.rowDot(eu, ep), tape.rowDot(N === 1 ? eu : tape.gatherRows(eu, repeatEach(b, N)), en));
+    }
     const lambda = this.params.reg as number;
-    if (lambda <= 0) return bpr;
-    // λ/(2b)·Σ_r ‖e⁰‖² over the batch's users, positives and negatives = λ/(2b)·Σ_n c_n‖e⁰_n‖² over
-    // distinct nodes n (c_n occurrences): one gather of the distinct rows scaled by sqrt(c_n)
+    if (lambda <= 0) return rank;
+    // λ/(2b)·Σ_r ‖e⁰‖² over the batch's users, positives and negatives (each of N candidates weighing 1/N)
+    // = λ/(2b)·Σ_n c_n‖e⁰_n‖² over distinct nodes n (c_n occurrences): one gather of the distinct rows scaled by sqrt(c_n)
     const count = new Map<number, number>();
-    for (const ix of [users, pi, ni]) for (let r = 0; r < b; r++) count.set(ix[r], (count.get(ix[r]) ?? 0) + 1);
+    for (const ix of [users, pi]) for (let r = 0; r < b; r++) count.set(ix[r], (count.get(ix[r]) ?? 0) + 1);
+    for (let r = 0; r < ni.length; r++) count.set(ni[r], (count.get(ni[r]) ?? 0) + 1 / N);
     const nodes = Int32Array.from(count.keys()).sort();
     const scaleBy = new Float32Array(nodes.length);
     for (let k = 0; k < nodes.length; k++) scaleBy[k] = Math.sqrt(count.get(nodes[k])!);
-    return tape.add(bpr, tape.l2([this.gather(tape, this.p.emb, nodes, scaleBy)], lambda, b));
+    return tape.add(rank, tape.l2([this.gather(tape, this.p.emb, nodes, scaleBy)], lambda, b));
   }
 
   private zeroBuf = new Float32Array(0);

@@ -86,6 +86,19 @@ test('mmgat gradients: concat readout, uniform attention, text only, ID-only abl
   }
 });
 
+test('mmgat gradients with three candidates per positive: sampled softmax and BPR (mean over candidates), with an ID-only and a fused model', async () => {
+  const neg3 = Int32Array.from({ length: 18 }, (_, k) => [30, 27, 1, 25, 31, 3, 29, 26, 4][k % 9]);
+  for (const [name, params] of [
+    ['softmax fused', { dim: 8, hidden: 8, layers: 2, features: 'fused', ii_k: 3, loss: 'softmax', neg_samples: 3, temperature: 0.5, reg: 0.05 }],
+    ['bpr×3 id-only', { dim: 8, layers: 2, features: 'none', ii_k: 3, neg_samples: 3, reg: 0.05 }],
+  ] as const) {
+    const { s, model } = await build(params as Params);
+    const pos = Int32Array.from([0, 1, 2, 3, 5, 8].map((u) => s.data.train.indices[s.data.train.indptr[u]]));
+    checkGradients(name, model, batch.users, pos, neg3, null);
+    model.dispose();
+  }
+});
+
 test('cold items (no train edges) get finite, distinct representations from content; their ID rows stay zero', async () => {
   const { s, model } = await build({ dim: 8, hidden: 8, features: 'text', item_edges: true, ii_k: 4 }, { content: 'text' });
   const { items } = model.embeddings()!;

@@ -51,7 +51,7 @@ import {
   userItemGraph,
 } from './propagation/graph.js';
 import { ColumnSelectors, additiveLogits, attentionDropout, meanAttention, propagateEdges, softmaxAttention, uniformAttention, type Relation } from './propagation/attention.js';
-import { TapeGraphModel, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
+import { RANKING_LOSS_PARAMS, TapeGraphModel, repeatEach, samplingFrom, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
 
 export const MMGAT_PARAMS = {
   features: {
@@ -83,6 +83,7 @@ export const MMGAT_PARAMS = {
   warm_negatives: { default: true, doc: 'draw negatives among warm items only (a cold item is never a positive; as a negative it would only learn to rank last)' },
   negatives: { default: 'uniform', choices: ['uniform', 'popularity', 'hard'], doc: 'negative sampling (see BprSampler)' },
   hard_candidates: { default: 8, min: 2, max: 256, doc: "candidates per triple with negatives 'hard'" },
+  ...RANKING_LOSS_PARAMS,
   content_init: { default: 0.4, min: 0, max: 10, doc: 'scale of the fusion output at initialisation (W₂ ~ N(0, content_init²/hidden)); small values start the model near its ID/graph part and let BPR grow the content part' },
   init_std: { default: 0.1, min: 0, max: 10, doc: 'standard deviation of the embeddings at initialisation (and the fusion output scale)' },
   leaky_slope: { default: 0.2, min: 0, max: 1, doc: 'negative slope of the LeakyReLU on attention logits' },
@@ -320,8 +321,7 @@ export class MmgatModel extends TapeGraphModel {
   }
 
   protected sampling(): SamplingConfig {
-    const q = this.params;
-    return { negatives: q.negatives as SamplingConfig['negatives'], hardCandidates: q.hard_candidates, batch: q.batch };
+    return samplingFrom(this.params);
   }
 
   protected override onSampler(): void {
@@ -413,8 +413,8 @@ export class MmgatModel extends TapeGraphModel {
   }
 
   /**
-   * The BPR + L2 loss of a batch on `tape` (users u, positives i, one negative j per row).
-   * `dropoutSeed`: dropout from a fresh Rng with this seed (gradient checks), null = no dropout,
+   * The ranking (BPR or sampled softmax) + L2 loss of a batch on `tape` (users u, positives i [b], candidates j
+   * [b·N], N per row). `dropoutSeed`: dropout from a fresh Rng with this seed (gradient checks), null = no dropout,
    * undefined = the model's training stream.
    */
   lossOn(tape: Tape, users: Int32Array, pos: Int32Array, neg: Int32Array, dropoutSeed?: number | null): Tensor {
@@ -423,32 +423,37 @@ export class MmgatModel extends TapeGraphModel {
     const { xs } = this.propagate(tape, this.p, rng, true);
     const fin = this.readout(tape, xs);
     const b = users.length;
+    const N = neg.length / b;
     const pi = Int32Array.from(pos, (i) => U + i);
     const ni = Int32Array.from(neg, (i) => U + i);
+    // each candidate row's user: users repeated N times
+    const un = N === 1 ? users : Int32Array.from(repeatEach(b, N), (r) => users[r]);
     const eu = tape.gatherRows(fin, users);
     let sPos = tape.rowDot(eu, tape.gatherRows(fin, pi));
-    let sNeg = tape.rowDot(eu, tape.gatherRows(fin, ni));
+    let sNeg = tape.rowDot(N === 1 ? eu : tape.gatherRows(fin, un), tape.gatherRows(fin, ni));
     const w = this.priorWeight;
     if (this.prior && this.params.prior_train && w > 0 && Number.isFinite(w)) {
-      // residual: BPR on graph score + w·prior (the prior is fixed: no gradient); positives and negatives in one call
-      const us = new Int32Array(2 * b);
+      // residual: the ranking loss on graph score + w·prior (the prior is fixed: no gradient); positives and candidates in one call
+      const us = new Int32Array(b + un.length);
       us.set(users);
-      us.set(users, b);
-      const its = new Int32Array(2 * b);
+      us.set(un, b);
+      const its = new Int32Array(b + neg.length);
       its.set(pos);
       its.set(neg, b);
       const p = this.prior.pairScores(us, its);
       sPos = tape.add(sPos, constant(p.slice(0, b).map((v) => w * v), [b]));
-      sNeg = tape.add(sNeg, constant(p.slice(b).map((v) => w * v), [b]));
+      sNeg = tape.add(sNeg, constant(p.slice(b).map((v) => w * v), [neg.length]));
     }
-    const bpr = tape.bprLoss(sPos, sNeg);
+    const rank = this.rankingLoss(tape, sPos, sNeg);
     const lambda = this.params.reg;
-    if (lambda <= 0) return bpr;
-    const nodes = new Int32Array(3 * b);
+    if (lambda <= 0) return rank;
+    // L2 on the batch's layer-0 rows: users, positives and candidates (each of N candidates weighing 1/N)
+    const nodes = new Int32Array(N === 1 ? 3 * b : 2 * b);
     nodes.set(users);
     nodes.set(pi, b);
-    nodes.set(ni, 2 * b);
-    return tape.add(bpr, tape.l2Rows(xs[0], nodes, lambda, b));
+    if (N === 1) nodes.set(ni, 2 * b);
+    const l2 = tape.l2Rows(xs[0], nodes, lambda, b);
+    return tape.add(rank, N === 1 ? l2 : tape.add(l2, tape.l2Rows(xs[0], ni, lambda / N, b)));
   }
 
   // ---- inference ---------------------------------------------------------------------------

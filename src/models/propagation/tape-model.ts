@@ -6,12 +6,15 @@
  *     step     L = lossOn(users, pos, neg) on a fresh tape → backward → Adam on the embeddings
  *              (`embedding` params) and Adam/AdamW on the others; hard negatives scored with the final
  *              embeddings of the start of the epoch
- *     epoch    one BPR triple per train interaction (BprSampler, seeded), mean loss
+ *     loss     {@link rankingLoss} of the pair scores: BPR (the mean over a pair's N candidates) or sampled
+ *              softmax over them (`loss`, `neg_samples`, `temperature` — the names of mf/lightgcn)
+ *     epoch    one positive pair per train interaction (BprSampler, seeded), mean loss
  *     scoring  s = E_users[rows] · E_itemsᵀ  ([b × D] · [D × I]); final embeddings cached per parameter change
  *     state    parameters + Adam moments + step counts (checkpoints, best epoch)
  *
  * Shapes: final users [U × D], items [I × D] (D = d, or (L+1)·d for a concatenating readout).
  */
+import { ppError } from '../../errors.js';
 import { Adam, Rng, Tape, Tensor, allocF32, free, matmul, transposeDense, zeroGrad, type AdamOptions } from '../../core/index.js';
 import type { SplitData } from '../../graphs/split-data.js';
 import { BprSampler, pickHardest, type BprBatch } from '../../train/sampler.js';
@@ -35,6 +38,42 @@ export interface SamplingConfig {
   negatives: 'uniform' | 'popularity' | 'hard';
   hardCandidates: number;
   batch: number;
+  /** candidates per positive pair with uniform/popularity negatives (default 1) */
+  negSamples?: number;
+  loss?: 'bpr' | 'softmax';
+  /** τ of the softmax loss */
+  temperature?: number;
+}
+
+/** The params every tape model shares with mf/lightgcn for its ranking loss. */
+export const RANKING_LOSS_PARAMS = {
+  loss: { default: 'bpr', choices: ['bpr', 'softmax'], doc: 'bpr: −log σ(x_ui − x_uj), the mean over the neg_samples candidates j; softmax: sampled softmax over the positive and its candidates, at temperature τ' },
+  neg_samples: { default: 1, min: 1, max: 1024, doc: 'uniform (or popularity) candidates per positive pair (negatives=hard keeps one of hard_candidates instead)' },
+  temperature: { default: 1, min: 1e-3, max: 100, doc: 'τ of loss=softmax (scores are divided by it)' },
+} as const;
+
+/** The sampling config from a tape model's params (negatives, hard_candidates, batch and {@link RANKING_LOSS_PARAMS}). */
+export function samplingFrom(q: Record<string, unknown>): SamplingConfig {
+  const cfg: SamplingConfig = {
+    negatives: q.negatives as SamplingConfig['negatives'],
+    hardCandidates: q.hard_candidates as number,
+    batch: q.batch as number,
+    negSamples: q.neg_samples as number,
+    loss: q.loss as SamplingConfig['loss'],
+    temperature: q.temperature as number,
+  };
+  if (!Number.isInteger(cfg.negSamples)) throw ppError('PP_MODEL_PARAM', `neg_samples: expected an integer (got ${cfg.negSamples})`);
+  if (cfg.negatives === 'hard' && (cfg.loss === 'softmax' || cfg.negSamples !== 1)) {
+    throw ppError('PP_MODEL_PARAM', 'negatives=hard keeps one of hard_candidates per pair: it takes neither loss=softmax nor neg_samples (use negatives=uniform)');
+  }
+  return cfg;
+}
+
+/** [0 × N, 1 × N, …, (b−1) × N]: row r of a [b] tensor repeated for each of its N candidates. */
+export function repeatEach(b: number, N: number): Int32Array {
+  const out = new Int32Array(b * N);
+  for (let r = 0; r < b; r++) out.fill(r, r * N, r * N + N);
+  return out;
 }
 
 export abstract class TapeGraphModel implements TrainableModel {
@@ -79,6 +118,17 @@ export abstract class TapeGraphModel implements TrainableModel {
     return dropoutSeed === null ? null : dropoutSeed === undefined ? this.dropRng : new Rng(dropoutSeed);
   }
 
+  /**
+   * The batch's ranking loss from positive scores [b] and candidate scores [b·N] (row-major): sampled softmax
+   * (loss=softmax) or BPR, the mean over the b·N (positive, candidate) pairs.
+   */
+  protected rankingLoss(tape: Tape, sPos: Tensor, sNeg: Tensor): Tensor {
+    const cfg = this.sampling();
+    if (cfg.loss === 'softmax') return tape.sampledSoftmaxLoss(sPos, sNeg, cfg.temperature ?? 1);
+    const N = sNeg.size / sPos.size;
+    return tape.bprLoss(N === 1 ? sPos : tape.gatherRows(sPos, repeatEach(sPos.size, N)), sNeg);
+  }
+
   /** Frees per-step scratch (called after every tape). */
   protected releaseScratch(): void {}
   /** Called before a step's negatives are read (e.g. to redraw some of them). */
@@ -112,7 +162,7 @@ export abstract class TapeGraphModel implements TrainableModel {
   private step(batch: BprBatch, hardFrom: Cache | null): number {
     const n = batch.size;
     this.beforeStep(batch);
-    let neg = batch.neg.subarray(0, n);
+    let neg = batch.neg.subarray(0, n * this.sampler!.negPerPos);
     if (hardFrom) neg = pickHardest(batch, this.sampler!.negPerPos, (us, its) => this.pairScores(hardFrom, us, its));
     const tape = new Tape();
     try {
@@ -146,7 +196,7 @@ export abstract class TapeGraphModel implements TrainableModel {
   async trainEpoch(_epoch: number): Promise<number> {
     const cfg = this.sampling();
     if (!this.sampler) {
-      this.sampler = new BprSampler(this.data.train, this.numItems, { negatives: cfg.negatives, hardCandidates: cfg.hardCandidates, seed: this.seed });
+      this.sampler = new BprSampler(this.data.train, this.numItems, { negatives: cfg.negatives, hardCandidates: cfg.hardCandidates, negSamples: cfg.negSamples, seed: this.seed });
       this.onSampler(this.sampler);
     }
     // hard negatives are scored with the embeddings of the start of the epoch
