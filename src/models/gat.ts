@@ -38,7 +38,8 @@ import {
   uniformAttention,
   type Relation,
 } from './propagation/attention.js';
-import { RANKING_LOSS_PARAMS, TapeGraphModel, repeatEach, samplingFrom, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
+import { TapeGraphModel, repeatEach, samplingFrom, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
+import { RANKING_LOSS_PARAMS } from './ranking-loss.js';
 
 export const GAT_PARAMS = {
   dim: { default: 64, min: 4, max: 1024, doc: 'embedding size d (a multiple of 4 runs the SIMD kernels)' },

@@ -37,6 +37,7 @@ import { trainLoop, type TrainableModel, type TrainLoopResult } from '../train/t
 import type { TensorState } from '../train/checkpoint.js';
 import type { FitContext, ModelSpec, Params, ParamSpec, Recommender } from './model.js';
 import { registerModel, resolveParams } from './registry.js';
+import { RANKING_LOSS_PARAMS, checkRankingLoss } from './ranking-loss.js';
 
 /** Hyperparameters every BPR embedding model takes (MF and LightGCN). */
 export const BPR_PARAMS = {
@@ -49,9 +50,8 @@ export const BPR_PARAMS = {
   hard_candidates: { default: 8, min: 2, max: 1024, doc: 'uniform candidates per triple with negatives=hard' },
   pop_alpha: { default: 0.75, min: 0, max: 4, doc: 'exponent of popularity negatives' },
   positives: { default: 'interaction', choices: ['interaction', 'user'], doc: 'positive pairs: a uniform train interaction, or a uniform user then one of their items (the official LightGCN sampler)' },
-  loss: { default: 'bpr', choices: ['bpr', 'bce', 'softmax'], doc: 'bpr: −log σ(x_ui − x_uj); bce: BCE with logits on (u,i)=1 and (u,j)=0; softmax: sampled softmax −log(e^(x_ui/τ) / (e^(x_ui/τ) + Σ_j e^(x_uj/τ))) over the neg_samples candidates j' },
-  neg_samples: { default: 1, min: 1, max: 4096, doc: 'uniform (or popularity) negatives drawn per positive pair; bpr/bce use each as its own triple term, softmax puts them all in one softmax' },
-  temperature: { default: 1, min: 1e-3, max: 100, doc: 'τ of loss=softmax (scores are divided by it)' },
+  ...RANKING_LOSS_PARAMS,
+  loss: { ...RANKING_LOSS_PARAMS.loss, choices: ['bpr', 'bce', 'softmax'], doc: `${RANKING_LOSS_PARAMS.loss.doc}; bce: BCE with logits on (u,i)=1 and (u,j)=0, averaged like bpr` },
   epochs: { default: 1000, min: 1, doc: 'maximum epochs (one triple per train interaction each)' },
   eval_every: { default: 5, min: 1, doc: 'validate (NDCG@20 on valid) every this many epochs' },
   patience: { default: 10, min: 1, doc: 'stop after this many validations without a better NDCG@20' },
@@ -84,9 +84,7 @@ export function bprConfig(p: Params): BprConfig {
     if (!Number.isInteger(v)) throw ppError('PP_MODEL_PARAM', `${k}: expected an integer (got ${v})`);
     return v;
   };
-  if (p.negatives === 'hard' && (p.loss === 'softmax' || (p.neg_samples ?? 1) !== 1)) {
-    throw ppError('PP_MODEL_PARAM', 'negatives=hard keeps one of hard_candidates per pair: it takes neither loss=softmax nor neg_samples (use negatives=uniform)');
-  }
+  checkRankingLoss(p);
   return {
     dim: int('dim'),
     lr: p.lr as number,
@@ -431,8 +429,7 @@ export abstract class BprEmbeddingModel implements TrainableModel {
     for (let k = 0; k < b; k++) {
       const ep = entry[k * per];
       const xp = x[ep];
-      const su = this.slotU[k];
-      cnt[su]++;
+      cnt[this.slotU[k]]++;
       cnt[this.slotP[k]]++;
       if (softmax) {
         // scores into [b] and [b × N], the loss and its gradients once for the batch (below)

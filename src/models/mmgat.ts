@@ -51,7 +51,8 @@ import {
   userItemGraph,
 } from './propagation/graph.js';
 import { ColumnSelectors, additiveLogits, attentionDropout, meanAttention, propagateEdges, softmaxAttention, uniformAttention, type Relation } from './propagation/attention.js';
-import { RANKING_LOSS_PARAMS, TapeGraphModel, repeatEach, samplingFrom, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
+import { TapeGraphModel, repeatEach, samplingFrom, type FinalEmbeddings, type SamplingConfig } from './propagation/tape-model.js';
+import { RANKING_LOSS_PARAMS } from './ranking-loss.js';
 
 export const MMGAT_PARAMS = {
   features: {

@@ -14,11 +14,12 @@
  *
  * Shapes: final users [U × D], items [I × D] (D = d, or (L+1)·d for a concatenating readout).
  */
-import { ppError } from '../../errors.js';
 import { Adam, Rng, Tape, Tensor, allocF32, free, matmul, transposeDense, zeroGrad, type AdamOptions } from '../../core/index.js';
 import type { SplitData } from '../../graphs/split-data.js';
 import { BprSampler, pickHardest, type BprBatch } from '../../train/sampler.js';
 import type { TrainableModel } from '../../train/trainer.js';
+import type { Params } from '../model.js';
+import { checkRankingLoss } from '../ranking-loss.js';
 import { paramTensors, restoreParamTensors, type TensorState } from '../../train/checkpoint.js';
 
 /** Final embeddings and, per relation and layer, the attention weights (inference: no dropout). */
@@ -45,15 +46,8 @@ export interface SamplingConfig {
   temperature?: number;
 }
 
-/** The params every tape model shares with mf/lightgcn for its ranking loss. */
-export const RANKING_LOSS_PARAMS = {
-  loss: { default: 'bpr', choices: ['bpr', 'softmax'], doc: 'bpr: −log σ(x_ui − x_uj), the mean over the neg_samples candidates j; softmax: sampled softmax over the positive and its candidates, at temperature τ' },
-  neg_samples: { default: 1, min: 1, max: 1024, doc: 'uniform (or popularity) candidates per positive pair (negatives=hard keeps one of hard_candidates instead)' },
-  temperature: { default: 1, min: 1e-3, max: 100, doc: 'τ of loss=softmax (scores are divided by it)' },
-} as const;
-
-/** The sampling config from a tape model's params (negatives, hard_candidates, batch and {@link RANKING_LOSS_PARAMS}). */
-export function samplingFrom(q: Record<string, unknown>): SamplingConfig {
+/** The sampling config from a tape model's params (negatives, hard_candidates, batch and the ranking-loss params). */
+export function samplingFrom(q: Params): SamplingConfig {
   const cfg: SamplingConfig = {
     negatives: q.negatives as SamplingConfig['negatives'],
     hardCandidates: q.hard_candidates as number,
@@ -62,10 +56,7 @@ export function samplingFrom(q: Record<string, unknown>): SamplingConfig {
     loss: q.loss as SamplingConfig['loss'],
     temperature: q.temperature as number,
   };
-  if (!Number.isInteger(cfg.negSamples)) throw ppError('PP_MODEL_PARAM', `neg_samples: expected an integer (got ${cfg.negSamples})`);
-  if (cfg.negatives === 'hard' && (cfg.loss === 'softmax' || cfg.negSamples !== 1)) {
-    throw ppError('PP_MODEL_PARAM', 'negatives=hard keeps one of hard_candidates per pair: it takes neither loss=softmax nor neg_samples (use negatives=uniform)');
-  }
+  checkRankingLoss(q);
   return cfg;
 }
 
