@@ -39,11 +39,11 @@ export interface SamplingConfig {
   negatives: 'uniform' | 'popularity' | 'hard';
   hardCandidates: number;
   batch: number;
-  /** candidates per positive pair with uniform/popularity negatives (default 1) */
-  negSamples?: number;
-  loss?: 'bpr' | 'softmax';
+  /** candidates per positive pair with uniform/popularity negatives */
+  negSamples: number;
+  loss: 'bpr' | 'softmax';
   /** τ of the softmax loss */
-  temperature?: number;
+  temperature: number;
 }
 
 /** The sampling config from a tape model's params (negatives, hard_candidates, batch and the ranking-loss params). */
@@ -115,7 +115,7 @@ export abstract class TapeGraphModel implements TrainableModel {
    */
   protected rankingLoss(tape: Tape, sPos: Tensor, sNeg: Tensor): Tensor {
     const cfg = this.sampling();
-    if (cfg.loss === 'softmax') return tape.sampledSoftmaxLoss(sPos, sNeg, cfg.temperature ?? 1);
+    if (cfg.loss === 'softmax') return tape.sampledSoftmaxLoss(sPos, sNeg, cfg.temperature);
     const N = sNeg.size / sPos.size;
     return tape.bprLoss(N === 1 ? sPos : tape.gatherRows(sPos, repeatEach(sPos.size, N)), sNeg);
   }
