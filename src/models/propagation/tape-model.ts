@@ -114,10 +114,17 @@ export abstract class TapeGraphModel implements TrainableModel {
    * (loss=softmax) or BPR, the mean over the b·N (positive, candidate) pairs.
    */
   protected rankingLoss(tape: Tape, sPos: Tensor, sNeg: Tensor): Tensor {
-    const cfg = this.sampling();
+    const cfg = this.samplingConfig();
     if (cfg.loss === 'softmax') return tape.sampledSoftmaxLoss(sPos, sNeg, cfg.temperature);
     const N = sNeg.size / sPos.size;
     return tape.bprLoss(N === 1 ? sPos : tape.gatherRows(sPos, repeatEach(sPos.size, N)), sNeg);
+  }
+
+  private samplingCache: SamplingConfig | null = null;
+
+  /** {@link sampling}, resolved and checked once (the params never change after construction). */
+  private samplingConfig(): SamplingConfig {
+    return (this.samplingCache ??= this.sampling());
   }
 
   /** Frees per-step scratch (called after every tape). */
@@ -185,7 +192,7 @@ export abstract class TapeGraphModel implements TrainableModel {
   }
 
   async trainEpoch(_epoch: number): Promise<number> {
-    const cfg = this.sampling();
+    const cfg = this.samplingConfig();
     if (!this.sampler) {
       this.sampler = new BprSampler(this.data.train, this.numItems, { negatives: cfg.negatives, hardCandidates: cfg.hardCandidates, negSamples: cfg.negSamples, seed: this.seed });
       this.onSampler(this.sampler);
